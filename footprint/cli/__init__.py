@@ -1,0 +1,58 @@
+"""The ``footprint`` command line: thin typer commands over the library.
+
+Each command group lives in its own private module and registers itself on
+the one :data:`app`. Commands parse options, call the library, and render:
+results on stdout (text, CSV or ``--json``), progress and messages on stderr.
+A :class:`~footprint.exceptions.FootprintError` becomes a one-paragraph
+message and its documented exit code:
+
+====  ==========================================================
+code  meaning
+====  ==========================================================
+0     success
+1     unexpected footprint error
+2     usage error (bad option or argument)
+3     input error: a file, row, field or value breaks a rule
+4     store error: locked, wrong version, failed verification
+5     model error: too little data, tampered or mismatched model
+6     ``classify`` ran, and some parcels need expert review
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import _classify, _db, _ftir, _model, _synth
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="footprint",
+    help=(
+        "Rough-diamond footprint reference database and parcel origin assessment.\n\n"
+        "No method proves the origin of a single diamond: footprints are population "
+        "profiles, and the parcel is the unit of judgement."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.command("version")
+def version() -> None:
+    """Print the package, schema and store-format versions."""
+    from .. import SCHEMA_VERSION, __version__
+
+    typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
+
+
+for _module in (_db, _ftir, _synth, _model, _classify):
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``footprint`` console script."""
+    app()
