@@ -7,7 +7,7 @@ FP := $(VENV)/bin/footprint
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: install demo test bench lint typecheck clean
+.PHONY: install demo test bench lint clean ensure-chromium
 
 # Creates .venv when missing and installs the package with its dev extras.
 $(STAMP): pyproject.toml
@@ -18,8 +18,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: install
+test: install ensure-chromium
 	$(PY) -m pytest -q
+
+# The report tests render HTML in Debian's headless chromium; install it when missing and we can.
+ensure-chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report tests" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found and cannot be installed: report screenshot tests will not run" >&2; fi; }
 
 lint: install
 	$(VENV)/bin/ruff check footprint
