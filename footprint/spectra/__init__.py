@@ -1,0 +1,21 @@
+"""Diamond FTIR spectra: units, the forward model, and nitrogen features.
+
+The method follows QUIDDIT (Speich & Kohn 2020, Computers & Geosciences
+144:104558), whose component spectra ship in ``footprint/data``.
+"""
+
+from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1
+from ._simulate import FTIRTruth, instrument_grid, simulate_from_truth, simulate_ftir
+from ._units import CanonicalSpectrum, to_canonical
+
+__all__ = [
+    "COMPONENT_NAMES",
+    "IIA_AT_1995_CM1",
+    "PPM_PER_CM1",
+    "CanonicalSpectrum",
+    "FTIRTruth",
+    "instrument_grid",
+    "simulate_from_truth",
+    "simulate_ftir",
+    "to_canonical",
+]
