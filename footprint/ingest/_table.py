@@ -1,0 +1,251 @@
+"""Read a lab's stone table (CSV or XLSX) into a typed, validated DataFrame.
+
+Reading and validating are separate: :func:`_read_raw` turns the file into a
+table of untouched cells (text for CSV, cell objects for XLSX), the named
+steps of :mod:`._validate` check and convert it, and :func:`_assemble` builds
+the output frame with the dtypes the schema promises.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._batch import ProcessingReport
+from .._schema import Field
+from ..exceptions import Problem, SchemaError
+from ._validate import TableContext, parse_boolean, run_steps
+
+__all__ = ["read_stones_table"]
+
+logger = logging.getLogger(__name__)
+
+#: Stone tables larger than this are refused before reading (a 100,000-stone
+#: table is about 15 MB).
+MAX_TABLE_BYTES = 200 * 1024 * 1024
+
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+def _decode(data: bytes, file: str, report: ProcessingReport) -> str:
+    """Decode as UTF-8 (with or without BOM), falling back to cp1252 with a warning."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = data.decode("cp1252", errors="replace")
+        report.warnings.append(
+            f"{file}: not UTF-8 (byte {exc.start}); read as Windows-1252 (cp1252) - "
+            "check accented names, and save the file as UTF-8 next time"
+        )
+        return text
+
+
+def _split_comments(text: str) -> tuple[list[str], str]:
+    """Split leading ``#`` comment lines (e.g. ``# SYNTHETIC``) from the table text."""
+    comments: list[str] = []
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and (lines[i].lstrip().startswith("#") or not lines[i].strip()):
+        if lines[i].strip():
+            comments.append(lines[i].strip().lstrip("#").strip())
+        i += 1
+    return comments, "".join(lines[i:])
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    # Labs with a decimal comma write ';' (spreadsheet default in most of Europe
+    # and Africa); tabs come from copy-paste. Count outside quotes is enough here.
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_csv(path: Path, file: str, report: ProcessingReport) -> tuple[pd.DataFrame, list[str], str]:
+    data = path.read_bytes()
+    text = _decode(data, file, report)
+    comments, body = _split_comments(text)
+    if not body.strip():
+        raise SchemaError(f"{file}: the stone table is empty",
+                          [Problem(file, None, None, None, "file has no header row and no data rows")])
+    delimiter = _sniff_delimiter(body.splitlines()[0])
+    try:
+        raw = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=str, keep_default_na=False,
+                          na_filter=False, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise SchemaError(f"{file}: not a readable CSV table",
+                          [Problem(file, None, None, None, f"CSV parse error: {exc}")]) from None
+    return raw, comments, delimiter
+
+
+def _read_xlsx(path: Path, file: str, sheet: str | int | None,
+               report: ProcessingReport) -> pd.DataFrame:
+    import openpyxl  # noqa: F401  (fail here with a clear ImportError, not inside pandas)
+
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a broken zip/xml
+        raise SchemaError(f"{file}: not a readable XLSX workbook",
+                          [Problem(file, None, None, None, f"cannot open workbook: {exc}")]) from None
+    with book:
+        names = book.sheet_names
+        if sheet is None:
+            chosen: str | int = names[0]
+            if len(names) > 1:
+                report.warnings.append(
+                    f"{file}: workbook has {len(names)} sheets ({', '.join(names)}); read the first, "
+                    f"'{names[0]}' (name another with sheet=...)"
+                )
+        elif isinstance(sheet, str) and sheet not in names:
+            raise SchemaError(f"{file}: no sheet named '{sheet}'",
+                              [Problem(file, None, "sheet", sheet,
+                                       f"sheet not found; the workbook has: {', '.join(names)}")])
+        else:
+            chosen = sheet
+        raw = book.parse(chosen, dtype=object, keep_default_na=False, na_filter=False)
+    return raw
+
+
+def _read_raw(path: Path, file: str, sheet: str | int | None,
+              report: ProcessingReport) -> tuple[pd.DataFrame, list[str], str]:
+    if not path.is_file():
+        raise SchemaError(f"{file}: no such file",
+                          [Problem(file, None, None, None, "file not found or not a regular file")])
+    size = path.stat().st_size
+    if size == 0:
+        raise SchemaError(f"{file}: the stone table is empty",
+                          [Problem(file, None, None, None, "file is empty (0 bytes)")])
+    if size > MAX_TABLE_BYTES:
+        raise SchemaError(f"{file}: file too large",
+                          [Problem(file, None, None, size,
+                                   f"stone tables over {MAX_TABLE_BYTES // 2**20} MB are refused; split it")])
+    suffix = path.suffix.lower()
+    if suffix in _XLSX_SUFFIXES:
+        return _read_xlsx(path, file, sheet, report), [], ","
+    if suffix == ".xls":
+        raise SchemaError(f"{file}: old Excel format",
+                          [Problem(file, None, None, None, "legacy .xls is not read; save as .xlsx or CSV")])
+    if suffix in _CSV_SUFFIXES or not suffix:
+        return _read_csv(path, file, report)
+    raise SchemaError(f"{file}: unknown table format",
+                      [Problem(file, None, None, suffix, "stone tables must be .csv or .xlsx")])
+
+
+def _series(name: str, values: list[Any], f: Field | None) -> pd.Series:
+    """Build one output column with the dtype the schema promises."""
+    kind = f.kind if f is not None else "text"
+    if kind == "number":
+        return pd.Series(np.array([np.nan if v is None else v for v in values], dtype="float64"), name=name)
+    if kind == "integer":
+        return pd.Series(pd.array([None if v is None or np.isnan(v) else int(v) for v in values],
+                                  dtype="Int64"), name=name)
+    if kind == "boolean":
+        return pd.Series(pd.array(values, dtype="boolean"), name=name)
+    return pd.Series(np.array(values, dtype=object), name=name, dtype=object)
+
+
+def _assemble(ctx: TableContext, n_rows: int) -> pd.DataFrame:
+    """Every schema (+custom) column in registry order, then kept columns."""
+    columns: dict[str, pd.Series] = {}
+    for name, f in ctx.fields.items():
+        vals = ctx.values.get(name, [None] * n_rows)
+        columns[name] = _series(name, vals, f)
+    for name in ctx.kept:
+        columns[name] = _series(name, ctx.values[name], None)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
+
+
+def _detect_synthetic(ctx: TableContext, comments: Iterable[str]) -> bool:
+    marked = any(c.upper().startswith("SYNTHETIC") for c in comments)
+    if ctx.synthetic_column is not None:
+        for i, v in enumerate(ctx.raw[ctx.synthetic_column]):
+            try:
+                if parse_boolean(v):
+                    marked = True
+            except ValueError as exc:
+                ctx.add(i, "synthetic", v, str(exc))
+    return marked
+
+
+def read_stones_table(
+    path: str | os.PathLike[str],
+    *,
+    extra_fields: Sequence[Field] = (),
+    reference: bool = True,
+    keep_columns: Sequence[str] = (),
+    sheet: str | int | None = None,
+) -> tuple[pd.DataFrame, ProcessingReport]:
+    """Read and validate a stone table (CSV or XLSX).
+
+    Column names are mapped through the schema's synonyms; every cell is parsed
+    and checked against its field (built-in or custom). All problems of the
+    file are collected and raised together.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.csv`` (UTF-8, or cp1252 with a warning; ``,`` ``;`` or tab delimited;
+        leading ``#`` comment lines allowed, ``# SYNTHETIC`` marks synthetic
+        data) or ``.xlsx``.
+    extra_fields : sequence of Field
+        Custom fields registered in the store; their columns are validated like
+        built-in ones.
+    reference : bool
+        Rows are reference stones, so ``zone`` is required. Use ``False`` for a
+        parcel to classify.
+    keep_columns : sequence of str
+        Non-schema columns to keep as text under the given names (e.g.
+        ``"parcel_id"``); any other unknown column is an error.
+    sheet : str or int, optional
+        XLSX sheet name or 0-based index; default the first sheet (with a
+        warning when the workbook has several).
+
+    Returns
+    -------
+    stones : DataFrame of shape (n_rows, n_fields + n_kept)
+        Every schema field (then custom fields, then kept columns) in registry
+        order: numbers float64 (NaN = not measured), integers ``Int64``,
+        booleans ``boolean``, other fields object str or None; ``sieve_class``
+        normalised (``'dtc:+11'``, ``'mm:2.50'``). ``stones.attrs`` holds
+        ``columns_in_file`` (canonical names present), ``synthetic`` and ``file``.
+    report : ProcessingReport
+        ``rows_read``, per-step counts and warnings.
+
+    Raises
+    ------
+    SchemaError
+        Listing every problem (file, 1-based data row, field, value, rule).
+    """
+    file = os.fspath(path)
+    report = ProcessingReport()
+    raw, comments, delimiter = _read_raw(Path(path), file, sheet, report)
+    raw.columns = [str(c) for c in raw.columns]
+    ctx = TableContext(file=file, raw=raw, extra_fields=tuple(extra_fields), reference=reference,
+                       keep_columns=tuple(keep_columns), decimal_comma=(delimiter == ";"), report=report)
+    run_steps(ctx)
+    synthetic = _detect_synthetic(ctx, comments)
+    report.rows_read = len(raw)
+    if len(raw) == 0 and not ctx.problems:
+        ctx.add(None, None, None, "the table has a header but no data rows")
+    if ctx.problems:
+        rows = {p.row for p in ctx.problems if p.row is not None}
+        report.rejected = len(rows)
+        # Column-level problems first, then by row; the sort is stable, so within
+        # a row problems keep the order of the steps that found them.
+        ordered = sorted(ctx.problems, key=lambda p: -1 if p.row is None else p.row)
+        raise SchemaError(f"{file}: the stone table breaks the schema", ordered)
+    stones = _assemble(ctx, len(raw))
+    stones.attrs.update(columns_in_file=list(ctx.mapping), synthetic=synthetic, file=file)
+    if delimiter == ";":
+        report.warnings.append(f"{file}: ';'-delimited; a decimal comma (0,52) was accepted in numbers")
+    logger.info("read %d stones from %s", len(stones), file)
+    return stones, report
+

@@ -1,0 +1,509 @@
+"""Value parsers and the named validation steps of the stone table.
+
+Every step is a small function ``step(ctx)`` that reads and rewrites the
+working table in a :class:`TableContext`, records each problem it finds as a
+:class:`~footprint.exceptions.Problem` (file, 1-based data row, field, value,
+rule) and counts the values it examined in the
+:class:`~footprint._batch.ProcessingReport` under its own name. The steps run
+in the order of :data:`STEPS`; nothing stops at the first problem, so one
+:class:`~footprint.exceptions.SchemaError` lists everything wrong with a file
+(matchms-style filters, pybaselines-style validation layer).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._batch import ProcessingReport
+from .._schema import FIELDS, Field, _squash, canonical_column, normalise_sieve
+from ..exceptions import Problem, SchemaError
+
+__all__ = [
+    "STEPS",
+    "TableContext",
+    "parse_boolean",
+    "parse_category",
+    "parse_date",
+    "parse_integer",
+    "parse_number",
+    "run_steps",
+]
+
+#: Words that mean "not measured" in a numeric column (compared case-folded).
+MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "nd", "n.d.", "-", "--", "null"})
+
+_TRUE = frozenset({"true", "yes", "y", "t", "1"})
+_FALSE = frozenset({"false", "no", "n", "f", "0"})
+
+#: Spelling variants accepted for vocabulary words (after case/space folding).
+#: Only spellings of the same word: anything that changes meaning is an error.
+_VOCABULARY_ALIASES = {
+    "colorless": "colourless",
+    "gray": "grey",
+    "light_gray": "grey",
+    "light_grey": "grey",
+}
+
+#: Unit spellings accepted in a column header, per schema unit.
+_UNIT_SPELLINGS: dict[str, frozenset[str]] = {
+    "ct": frozenset({"ct", "cts", "carat", "carats"}),
+    "ppm": frozenset({"ppm", "at ppm", "atomic ppm", "ppma"}),
+    "%": frozenset({"%", "percent", "pct"}),
+    "cm-1": frozenset({"cm-1", "1/cm", "cm^-1", "cm 1"}),
+    "cm-2": frozenset({"cm-2", "cm^-2", "cm 2"}),
+    "permil": frozenset({"permil", "per mil", "‰", "o/oo", "per mille"}),
+}
+
+_UNIT_IN_HEADER = re.compile(r"^(?P<base>.*?)\s*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
+
+#: sample_id characters: they become file names (spectra, images) and HDF5 keys.
+_SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+_COUNTRY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+# -- single-value parsers ---------------------------------------------------------
+# Each returns the parsed value, or raises ValueError with the broken rule.
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # XLSX gives 3.0 for a cell typed 3
+    return str(value).strip()
+
+
+def parse_number(value: Any, *, decimal_comma: bool = False) -> float:
+    """Parse one numeric cell; blank and "not measured" words give NaN.
+
+    Parameters
+    ----------
+    value : Any
+        Cell content (str from CSV, float/int from XLSX).
+    decimal_comma : bool
+        Accept ``0,52`` as 0.52 (files written with ``;`` as delimiter).
+
+    Raises
+    ------
+    ValueError
+        If the cell is not a number.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        out = float(value)
+    else:
+        text = _text(value)
+        if text.casefold() in MISSING_WORDS:
+            return math.nan
+        if decimal_comma and text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            out = float(text)
+        except ValueError:
+            raise ValueError("must be a number (blank if not measured)") from None
+    if math.isinf(out):
+        raise ValueError("must be a finite number")
+    return out
+
+
+def parse_integer(value: Any, *, decimal_comma: bool = False) -> float:
+    """Parse one integer cell (``2``, ``2.0``); NaN when blank.
+
+    Raises
+    ------
+    ValueError
+        If the cell is not a whole number.
+    """
+    out = parse_number(value, decimal_comma=decimal_comma)
+    if not math.isnan(out) and not float(out).is_integer():
+        raise ValueError("must be a whole number")
+    return out
+
+
+def parse_boolean(value: Any) -> bool | None:
+    """Parse true/false/yes/no/1/0 (any case); ``None`` when blank.
+
+    Raises
+    ------
+    ValueError
+        For any other word.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    text = _text(value).casefold()
+    if text in ("", "na", "n/a", "nan"):
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be true or false (also yes/no, 1/0)")
+
+
+def parse_date(value: Any) -> str | None:
+    """Parse an ISO 8601 date ``YYYY-MM-DD``; ``None`` when blank.
+
+    Raises
+    ------
+    ValueError
+        If the cell is not an ISO date (``12/03/2021`` is ambiguous, so refused).
+    """
+    if isinstance(value, (_dt.datetime, pd.Timestamp)):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    text = _text(value)
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError("must be an ISO date YYYY-MM-DD (e.g. 2021-03-12)")
+    try:
+        return _dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError("is not a calendar date (YYYY-MM-DD)") from None
+
+
+def _fold_word(text: str) -> str:
+    return re.sub(r"[\s\-]+", "_", text.strip()).casefold()
+
+
+def parse_category(value: Any, f: Field) -> str | None:
+    """Map a vocabulary word to its canonical spelling; ``None`` when blank.
+
+    Case, spaces and hyphens are folded (``"Light Yellow"`` -> ``light_yellow``,
+    ``"iaab"`` -> ``IaAB``); a few spelling variants are accepted
+    (``colorless``, ``gray``).
+
+    Raises
+    ------
+    ValueError
+        If the word is not in the field's vocabulary; the message suggests close words.
+    """
+    text = _text(value)
+    if not text:
+        return None
+    folded = _fold_word(text)
+    by_folded = {w.casefold(): w for w in f.vocabulary}
+    folded = _VOCABULARY_ALIASES.get(folded, folded)
+    if folded in by_folded:
+        return by_folded[folded]
+    close = difflib.get_close_matches(folded, list(by_folded), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(by_folded[c]) for c in close)}?" if close else ""
+    raise ValueError(f"unknown word; allowed: {', '.join(f.vocabulary)}{hint}")
+
+
+# -- the working table --------------------------------------------------------------
+
+@dataclass
+class TableContext:
+    """State shared by the validation steps for one stone table.
+
+    Parameters
+    ----------
+    file : str
+        Path as the user gave it (for messages).
+    raw : DataFrame
+        The table as read: original headers, cells as str (CSV) or objects (XLSX).
+    extra_fields : sequence of Field
+        Custom fields registered in the store, validated like built-ins.
+    reference : bool
+        Rows are reference stones (``zone`` required).
+    keep_columns : sequence of str
+        Non-schema columns to keep as they are (e.g. ``parcel_id``).
+    decimal_comma : bool
+        Numbers may use a comma as decimal separator.
+    """
+
+    file: str
+    raw: pd.DataFrame
+    extra_fields: Sequence[Field] = ()
+    reference: bool = True
+    keep_columns: Sequence[str] = ()
+    decimal_comma: bool = False
+    report: ProcessingReport = field(default_factory=ProcessingReport)
+    problems: list[Problem] = field(default_factory=list)
+    #: canonical field name -> raw header, filled by harmonize_columns
+    mapping: dict[str, str] = field(default_factory=dict)
+    #: kept non-schema columns: output name -> raw header
+    kept: dict[str, str] = field(default_factory=dict)
+    #: parsed columns: canonical name -> list of values (one per row)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    synthetic_column: str | None = None
+    #: rows (0-based) that already have a problem in sample_id
+    bad_id_rows: set[int] = field(default_factory=set)
+
+    @property
+    def fields(self) -> dict[str, Field]:
+        """All fields that may appear: built-in then custom, by name."""
+        out = {f.name: f for f in FIELDS}
+        out.update({f.name: f for f in self.extra_fields})
+        return out
+
+    def add(self, row: int | None, name: str | None, value: Any, rule: str) -> None:
+        """Record one problem; ``row`` is 0-based here, reported 1-based."""
+        self.problems.append(Problem(self.file, None if row is None else row + 1, name, value, rule))
+
+    def column(self, name: str) -> pd.Series | None:
+        """Return the raw column mapped to canonical ``name`` (or None)."""
+        header = self.mapping.get(name)
+        return None if header is None else self.raw[header]
+
+
+# -- the steps, in order ------------------------------------------------------------
+
+def _unit_matches(header_unit: str, field_unit: str) -> bool:
+    spelled = header_unit.strip().casefold()
+    return spelled == field_unit.casefold() or spelled in _UNIT_SPELLINGS.get(field_unit, frozenset())
+
+
+def _column_hint(header: str, fields: dict[str, Field]) -> str:
+    names = {}
+    for f in fields.values():
+        names[_squash(f.name)] = f.name
+        for s in f.synonyms:
+            names[_squash(s)] = f.name
+    close = difflib.get_close_matches(_squash(header), list(names), n=2, cutoff=0.75)
+    targets = sorted({names[c] for c in close})
+    return f" (did you mean {' or '.join(repr(t) for t in targets)}?)" if targets else ""
+
+
+def harmonize_columns(ctx: TableContext) -> None:
+    """Map every header to a canonical field name, checking any unit it announces.
+
+    A header that maps to no field is an error naming the column (unless it is
+    listed in ``keep_columns``), with the advice to declare it with
+    ``footprint db fields --add``. A header whose unit differs from the
+    field's (``mass (g)``, ``Weight (mg)``) is refused rather than converted:
+    silently rescaling a reference value is worse than asking once.
+    """
+    fields = ctx.fields
+    extra = tuple(ctx.extra_fields)
+    keep = {_squash(k): k for k in ctx.keep_columns}
+    for header in ctx.raw.columns:
+        ctx.report.count("harmonize_columns")
+        text = str(header).strip()
+        if not text or text.startswith("Unnamed:"):
+            if ctx.raw[header].map(_text).astype(bool).any():
+                ctx.add(None, text or None, None,
+                        "column without a header holds values; name it or remove it")
+            continue
+        if _squash(text) == "synthetic":
+            ctx.synthetic_column = header
+            continue
+        if _squash(text) in keep:
+            ctx.kept[keep[_squash(text)]] = header
+            continue
+        name = canonical_column(text, extra)
+        if name is None:
+            match = _UNIT_IN_HEADER.match(text)
+            base = canonical_column(match["base"], extra) if match else None
+            if base is not None:
+                f = fields[base]
+                unit = match["unit"].strip()  # type: ignore[index]
+                if not f.unit or not _unit_matches(unit, f.unit):
+                    want = f.unit or "no unit"
+                    ctx.add(None, base, text,
+                            f"column '{text}' announces unit '{unit}' but {base} is stored in {want}; "
+                            f"convert the values to {want} and name the column '{base}'"
+                            " (values are never rescaled silently)")
+                    continue
+                name = base
+        if name is None:
+            ctx.add(None, text, text,
+                    f"unknown column '{text}'{_column_hint(text, fields)}: not a schema field; declare it "
+                    f"with `footprint db fields DB --add {text} --unit UNIT --description TEXT` "
+                    "or remove the column")
+            continue
+        if name in ctx.mapping:
+            ctx.add(None, name, text,
+                    f"columns '{ctx.mapping[name]}' and '{text}' both map to field '{name}'")
+            continue
+        ctx.mapping[name] = header
+
+
+def require_columns(ctx: TableContext) -> None:
+    """Require the ``sample_id`` column, and ``zone`` for reference rows."""
+    needed = [f.name for f in ctx.fields.values()
+              if f.required == "always" or (f.required == "reference" and ctx.reference)]
+    for name in needed:
+        ctx.report.count("require_columns")
+        if name not in ctx.mapping:
+            why = "every row needs it" if name == "sample_id" else "reference stones need their origin label"
+            ctx.add(None, name, None, f"required column '{name}' is missing ({why})")
+
+
+def require_sample_id(ctx: TableContext) -> None:
+    """Require a non-blank, file-name-safe ``sample_id`` on every row."""
+    col = ctx.column("sample_id")
+    if col is None:
+        return
+    out: list[Any] = []
+    for i, raw in enumerate(col):
+        ctx.report.count("require_sample_id")
+        text = _text(raw)
+        if not text:
+            ctx.add(i, "sample_id", raw if raw != "" else None, "sample_id is required on every row")
+            ctx.bad_id_rows.add(i)
+            out.append(None)
+        elif not _SAMPLE_ID_RE.match(text):
+            ctx.add(i, "sample_id", text, "sample_id may use only letters, digits, '.', '_' and '-' "
+                    "(at most 64 characters, starting with a letter or digit)")
+            ctx.bad_id_rows.add(i)
+            out.append(None)
+        else:
+            out.append(text)
+    ctx.values["sample_id"] = out
+
+
+def _parse_column(ctx: TableContext, step: str, kinds: tuple[str, ...],
+                  parse: Callable[[Any, Field], Any]) -> None:
+    for name, header in ctx.mapping.items():
+        f = ctx.fields[name]
+        if f.kind not in kinds:
+            continue
+        out: list[Any] = []
+        for i, raw in enumerate(ctx.raw[header]):
+            ctx.report.count(step)
+            try:
+                out.append(parse(raw, f))
+            except ValueError as exc:
+                ctx.add(i, name, raw, str(exc))
+                out.append(None)
+        ctx.values[name] = out
+
+
+def parse_numbers(ctx: TableContext) -> None:
+    """Parse number and integer columns (built-in and custom) to floats, NaN if blank."""
+    def parse(raw: Any, f: Field) -> float:
+        if f.kind == "integer":
+            return parse_integer(raw, decimal_comma=ctx.decimal_comma)
+        return parse_number(raw, decimal_comma=ctx.decimal_comma)
+
+    _parse_column(ctx, "parse_numbers", ("number", "integer"), parse)
+
+
+def parse_booleans(ctx: TableContext) -> None:
+    """Parse boolean columns (true/false, yes/no, 1/0)."""
+    _parse_column(ctx, "parse_booleans", ("boolean",), lambda raw, f: parse_boolean(raw))
+
+
+def parse_dates(ctx: TableContext) -> None:
+    """Parse date columns, which must be ISO 8601 (YYYY-MM-DD)."""
+    _parse_column(ctx, "parse_dates", ("date",), lambda raw, f: parse_date(raw))
+
+
+def require_vocabulary(ctx: TableContext) -> None:
+    """Map category words to the vocabulary (case/space-folded), refusing unknown words."""
+    _parse_column(ctx, "require_vocabulary", ("category",), parse_category)
+
+
+def normalize_sieve(ctx: TableContext) -> None:
+    """Normalise sieve classes to ``dtc:+N`` / ``mm:X.XX``."""
+    def parse(raw: Any, f: Field) -> str | None:
+        text = _text(raw)
+        if not text:
+            return None
+        try:
+            return normalise_sieve(text)
+        except SchemaError as exc:
+            raise ValueError(exc.summary) from None
+
+    _parse_column(ctx, "normalize_sieve", ("sieve",), parse)
+
+
+def harmonize_text(ctx: TableContext) -> None:
+    """Strip free-text cells; upper-case and check ISO 3166 alpha-3 country codes."""
+    for name, header in ctx.mapping.items():
+        f = ctx.fields[name]
+        if f.kind != "text" or name == "sample_id":
+            continue
+        out: list[Any] = []
+        for i, raw in enumerate(ctx.raw[header]):
+            ctx.report.count("harmonize_text")
+            text = _text(raw) or None
+            if name == "country" and text is not None:
+                text = text.upper()
+                if not _COUNTRY_RE.match(text):
+                    ctx.add(i, name, raw, "must be an ISO 3166-1 alpha-3 country code (e.g. CAF)")
+            out.append(text)
+        ctx.values[name] = out
+
+
+def require_range(ctx: TableContext) -> None:
+    """Check numbers against each field's range (``mass_ct > 0``, ``resorption 0..3``...)."""
+    for name, vals in ctx.values.items():
+        f = ctx.fields.get(name)
+        if f is None or f.kind not in ("number", "integer"):
+            continue
+        header = ctx.mapping[name]
+        for i, v in enumerate(vals):
+            ctx.report.count("require_range")
+            if v is None:
+                continue  # already reported as unparseable
+            rule = f.check(v)
+            if rule is not None:
+                unit = f" {f.unit}" if f.unit else ""
+                ctx.add(i, name, ctx.raw[header].iloc[i], f"{rule}{unit}")
+
+
+def require_zone(ctx: TableContext) -> None:
+    """Require a zone on every reference row (the origin label)."""
+    if not ctx.reference or "zone" not in ctx.values:
+        return
+    for i, v in enumerate(ctx.values["zone"]):
+        ctx.report.count("require_zone")
+        if v is None:
+            ctx.add(i, "zone", None, "zone is required for reference stones (the origin label)")
+
+
+def require_unique_ids(ctx: TableContext) -> None:
+    """Refuse a ``sample_id`` that appears on more than one row of the file."""
+    first: dict[str, int] = {}
+    for i, sid in enumerate(ctx.values.get("sample_id", [])):
+        ctx.report.count("require_unique_ids")
+        if sid is None:
+            continue
+        if sid in first:
+            ctx.add(i, "sample_id", sid, f"duplicate sample_id: already used on row {first[sid] + 1}")
+        else:
+            first[sid] = i
+
+
+def harmonize_kept_columns(ctx: TableContext) -> None:
+    """Keep the listed non-schema columns as stripped text (e.g. ``parcel_id``)."""
+    for name, header in ctx.kept.items():
+        ctx.values[name] = [(_text(v) or None) for v in ctx.raw[header]]
+        ctx.report.count("harmonize_kept_columns", len(ctx.raw))
+
+
+#: The steps, in the order they run.
+STEPS: tuple[Callable[[TableContext], None], ...] = (
+    harmonize_columns,
+    require_columns,
+    require_sample_id,
+    parse_numbers,
+    parse_booleans,
+    parse_dates,
+    require_vocabulary,
+    normalize_sieve,
+    harmonize_text,
+    require_range,
+    require_zone,
+    require_unique_ids,
+    harmonize_kept_columns,
+)
+
+
+def run_steps(ctx: TableContext) -> None:
+    """Run :data:`STEPS` in order on ``ctx`` (problems are collected, not raised)."""
+    for step in STEPS:
+        step(ctx)
