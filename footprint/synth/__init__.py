@@ -1,0 +1,31 @@
+"""SYNTHETIC reference data for CAR-West / CAR-East and neighbours, with an exact density.
+
+No public CAR stone-level data exists, so the project ships a synthetic
+reference set built from the published figures in ``shared/DOMAIN.md``; every
+generator parameter sits in ``footprint/data/synth_params.json`` with its
+source or the word "estimate". Everything written here is labelled SYNTHETIC.
+
+- :func:`load_params` reads the parameters;
+- :func:`generate_reference` / :func:`generate_parcels` draw stones and test
+  parcels (with truth);
+- :func:`write_reference_set` writes the bundled demo set (stones CSV,
+  JCAMP-DX spectra, PNG photos, parcels, truth);
+- :class:`ExactDensity` gives log p(stone | site), log p(stone | zone) and the
+  site-aware log p(parcel | zone), and the Bayes ceilings.
+"""
+
+from ._density import ExactDensity, score_posteriors
+from ._generate import FTIR_COLUMNS, STONE_COLUMNS, generate_parcels, generate_reference
+from ._params import SiteParams, SynthParams, load_params
+
+__all__ = [
+    "FTIR_COLUMNS",
+    "STONE_COLUMNS",
+    "ExactDensity",
+    "SiteParams",
+    "SynthParams",
+    "generate_parcels",
+    "generate_reference",
+    "load_params",
+    "score_posteriors",
+]
