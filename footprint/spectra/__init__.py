@@ -5,16 +5,22 @@ The method follows QUIDDIT (Speich & Kohn 2020, Computers & Geosciences
 """
 
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1
+from ._ftir import FEATURE_COLUMNS, FTIRMethod, analyse_spectra, derive_ftir_features, prepare_spectrum
 from ._simulate import FTIRTruth, instrument_grid, simulate_from_truth, simulate_ftir
 from ._units import CanonicalSpectrum, to_canonical
 
 __all__ = [
     "COMPONENT_NAMES",
+    "FEATURE_COLUMNS",
     "IIA_AT_1995_CM1",
     "PPM_PER_CM1",
     "CanonicalSpectrum",
+    "FTIRMethod",
     "FTIRTruth",
+    "analyse_spectra",
+    "derive_ftir_features",
     "instrument_grid",
+    "prepare_spectrum",
     "simulate_from_truth",
     "simulate_ftir",
     "to_canonical",

@@ -1,0 +1,589 @@
+"""Diamond FTIR spectra to nitrogen features, for many spectra at once.
+
+The method is the established one (QUIDDIT; Speich & Kohn 2020, Computers &
+Geosciences 144:104558), arranged so that one batch of spectra is processed
+with a few matrix products instead of one optimiser run per spectrum:
+
+1. ``require_canonical``: units to cm-1 and absorbance, ascending (see :func:`to_canonical`).
+2. ``require_mid_ir_range``: the axis covers the one- and two-phonon regions.
+3. ``harmonize_grid``: resample onto one common grid (linear interpolation).
+4. ``require_two_phonon``: the intrinsic type IIa spectrum plus a quadratic must
+   explain the 1800-2700 cm-1 region; otherwise it is not a diamond mid-IR spectrum.
+5. ``derive_baseline``: pybaselines' weighted polynomial fit to the spectrum minus
+   the intrinsic part, on regions where nothing else absorbs.
+6. ``derive_absorption_coefficient``: scale the corrected spectrum so the fitted
+   intrinsic two-phonon absorption has 11.94 cm-1 at 1995 cm-1 (thickness need not
+   be known), then subtract the intrinsic spectrum.
+7. ``derive_nitrogen``: non-negative least squares of the one-phonon region on the
+   C, A, X, B, D shapes plus an offset; [N_C] = 25 c, [N_A] = 16.5 a, [N_B] = 79.4 b.
+8. ``derive_platelet``: pseudo-Voigt + line fit of the platelet (B') peak.
+9. ``derive_h3107``: 3107 cm-1 peak area above a local straight baseline.
+10. ``derive_flags``: saturated, noisy, poor_fit; ``derive_type``: diamond type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._batch import DERIVED_FTIR_COLUMNS
+from .._types import Spectrum, sha256_hex
+from ..exceptions import Problem, SpectrumError
+from ._baseline import poly_baseline_operator
+from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1, component_matrix, intrinsic
+from ._fit import batched_lstsq, batched_nnls
+from ._peaks import PlateletPeakFitter, local_peak_area
+from ._units import to_canonical
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "FTIRMethod",
+    "PreparedSpectrum",
+    "analyse_spectra",
+    "derive_ftir_features",
+    "fit_grid",
+    "prepare_spectrum",
+]
+
+logger = logging.getLogger(__name__)
+
+Window = tuple[float, float]
+
+#: Columns of :func:`analyse_spectra`: the derived-FTIR columns plus diagnostics.
+FEATURE_COLUMNS: tuple[str, ...] = (*DERIVED_FTIR_COLUMNS, "source", "thickness_mm_est", "x_coef",
+                                    "d_coef", "noise_cm1", "one_phonon_max_absorbance")
+
+
+@dataclass(frozen=True)
+class FTIRMethod:
+    """Every parameter of the method; recorded in each result's recipe.
+
+    Thresholds marked *estimate* are this package's choices, not literature values.
+
+    Parameters
+    ----------
+    grid_start_cm1, grid_step_cm1, grid_stop_cm1 : float
+        Common grid all spectra are resampled onto, cm-1.
+    min_upper_cm1 : float
+        A spectrum must reach at least this wavenumber (the two-phonon region's end).
+    coverage_steps_cm1 : tuple of float
+        Upper limits a spectrum's coverage is rounded down to; spectra sharing one
+        share a baseline operator.
+    two_phonon_cm1, two_phonon_exclude_cm1 : window, tuple of windows
+        Scaling region and its exclusions (atmospheric CO2 near 2350 cm-1).
+    min_two_phonon_explained, max_two_phonon_misfit : float
+        Diamond test (*estimate*): share of the 1800-2700 cm-1 variance (beyond a
+        quadratic) the intrinsic shape must explain, and the largest RMS misfit
+        relative to the fitted two-phonon height at 1995 cm-1.
+    baseline_poly_order : int
+        Order of pybaselines' polynomial baseline.
+    baseline_cm1, baseline_exclude_cm1 : window, tuple of windows
+        Where the baseline is fitted (after subtracting the intrinsic spectrum), and
+        the exclusions: the two-phonon region, CO2, C-H stretches, the 3107 cm-1 peak.
+    one_phonon_cm1 : window
+        Nitrogen fit region; it stops below the platelet peak.
+    platelet_cm1, platelet_positions_cm1, platelet_fwhms_cm1, platelet_eta : ...
+        Platelet fit window, candidate centres (start, stop, step) and widths, and
+        the pseudo-Voigt Lorentzian fraction.
+    platelet_min_snr : float
+        A platelet peak counts when its area exceeds this many standard errors.
+    h3107_cm1, h3107_left_cm1, h3107_right_cm1 : window
+        Integration window and local-baseline windows of the 3107 cm-1 peak.
+    noise_cm1 : tuple of windows
+        Regions where the noise is estimated (second differences, robust scale).
+    saturation_absorbance : float
+        One-phonon absorbance above which points are excluded from the fit and the
+        spectrum flagged ``saturated`` (*estimate*, the usual detector linearity limit).
+    noisy_cm1 : float
+        Noise (absorption coefficient, per point) above which a spectrum is flagged
+        ``noisy`` (*estimate*).
+    poor_fit_noise_ratio, poor_fit_signal_fraction : float
+        ``poor_fit`` when the one-phonon RMS residual exceeds both this multiple of the
+        noise and this fraction of the one-phonon peak absorption (*estimate*).
+    detection_limit_ppm : float
+        Total N below which a stone is type IIa (*estimate*: the usual FTIR limit, 5-20 ppm).
+    type_ia_b_percent : (float, float)
+        %B below the first is IaA, above the second IaB, between IaAB (*estimate*).
+    """
+
+    grid_start_cm1: float = 1000.0
+    grid_step_cm1: float = 2.0
+    grid_stop_cm1: float = 3980.0
+    min_upper_cm1: float = 2800.0
+    coverage_steps_cm1: tuple[float, ...] = (3980.0, 3600.0, 3200.0, 2800.0)
+    two_phonon_cm1: Window = (1800.0, 2700.0)
+    two_phonon_exclude_cm1: tuple[Window, ...] = ((2280.0, 2400.0),)
+    min_two_phonon_explained: float = 0.6
+    max_two_phonon_misfit: float = 0.25
+    baseline_poly_order: int = 2
+    baseline_cm1: Window = (1425.0, 3980.0)
+    baseline_exclude_cm1: tuple[Window, ...] = ((1800.0, 2700.0), (2800.0, 3000.0), (3040.0, 3200.0))
+    one_phonon_cm1: Window = (1000.0, 1345.0)
+    platelet_cm1: Window = (1330.0, 1420.0)
+    platelet_positions_cm1: tuple[float, float, float] = (1350.0, 1392.0, 1.0)
+    platelet_fwhms_cm1: tuple[float, ...] = (3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 12.5, 15.0, 18.0, 22.0, 27.0,
+                                             33.0)
+    platelet_eta: float = 0.5
+    platelet_min_snr: float = 3.0
+    h3107_cm1: Window = (3084.0, 3132.0)
+    h3107_left_cm1: Window = (3056.0, 3080.0)
+    h3107_right_cm1: Window = (3136.0, 3160.0)
+    noise_cm1: tuple[Window, ...] = ((1430.0, 1790.0), (3220.0, 3980.0))
+    saturation_absorbance: float = 2.0
+    noisy_cm1: float = 0.25
+    poor_fit_noise_ratio: float = 2.5
+    poor_fit_signal_fraction: float = 0.05
+    detection_limit_ppm: float = 10.0
+    type_ia_b_percent: tuple[float, float] = (10.0, 90.0)
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The common grid, cm-1."""
+        n = int(round((self.grid_stop_cm1 - self.grid_start_cm1) / self.grid_step_cm1)) + 1
+        return self.grid_start_cm1 + self.grid_step_cm1 * np.arange(n)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a JSON-ready mapping."""
+        return asdict(self)
+
+
+@dataclass
+class PreparedSpectrum:
+    """One spectrum checked and resampled onto the method's grid.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_grid,)
+        Absorbance on :attr:`FTIRMethod.grid` (edge values beyond the coverage).
+    upper_cm1 : float
+        Coverage class: the largest of :attr:`FTIRMethod.coverage_steps_cm1` the axis reaches.
+    sample_id, source, sha256 : str
+        Identity of the spectrum.
+    steps : list of str
+        Conversions applied, for the recipe.
+    """
+
+    y: np.ndarray
+    upper_cm1: float
+    sample_id: str
+    source: str
+    sha256: str
+    steps: list[str] = field(default_factory=list)
+
+
+def _in(x: np.ndarray, window: Window, exclude: tuple[Window, ...] = ()) -> np.ndarray:
+    mask = (x >= window[0]) & (x <= window[1])
+    for lo, hi in exclude:
+        mask &= ~((x >= lo) & (x <= hi))
+    return mask
+
+
+def _refusal(source: str, field_name: str, value: object, rule: str) -> SpectrumError:
+    return SpectrumError(f"{source}: not a usable diamond mid-IR spectrum",
+                         [Problem(file=source, row=None, field=field_name, value=value, rule=rule)])
+
+
+def prepare_spectrum(spectrum: Spectrum, method: FTIRMethod | None = None) -> PreparedSpectrum:
+    """Check units and range of one spectrum and resample it onto the common grid.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        As read from the lab file (``kind`` ``"ftir"`` or ``None``).
+    method : FTIRMethod, optional
+        Method parameters; the defaults when omitted.
+
+    Returns
+    -------
+    PreparedSpectrum
+
+    Raises
+    ------
+    SpectrumError
+        Not an FTIR spectrum, impossible units, or an axis that does not cover
+        the one-phonon (1000-1400 cm-1) and two-phonon (1800-2700 cm-1) regions.
+    """
+    method = method or FTIRMethod()
+    source = spectrum.source or (spectrum.sample_id or "spectrum")
+    if spectrum.kind not in (None, "ftir"):
+        raise _refusal(source, "kind", spectrum.kind,
+                       "only FTIR (mid-infrared) spectra can give nitrogen features")
+    canonical = to_canonical(spectrum)
+    x, y = canonical.x, canonical.y
+    lo, hi = float(x[0]), float(x[-1])
+    tolerance = 2.0 * method.grid_step_cm1
+    if lo > method.grid_start_cm1 + tolerance or hi < method.min_upper_cm1 - tolerance:
+        hint = ""
+        if lo > 5000:
+            hint = " (that is near-infrared or UV-Vis light, not the mid-infrared)"
+        raise _refusal(source, "x", f"{lo:.6g} to {hi:.6g} cm-1",
+                       f"a diamond mid-IR spectrum must cover {method.grid_start_cm1:g} to "
+                       f"{method.min_upper_cm1:g} cm-1 (one- and two-phonon regions){hint}")
+    n_one_phonon = int(np.sum((x >= 1000.0) & (x <= 1400.0)))
+    if n_one_phonon < 40:
+        raise _refusal(source, "x", f"{n_one_phonon} points in 1000-1400 cm-1",
+                       "the one-phonon region needs at least 40 points (10 cm-1 spacing or finer)")
+    upper = max((u for u in method.coverage_steps_cm1 if u <= hi + tolerance), default=method.min_upper_cm1)
+    y_grid = np.interp(method.grid, x, y)
+    steps = [*canonical.steps,
+             "resampled by linear interpolation onto "
+             f"{method.grid_start_cm1:g}-{method.grid_stop_cm1:g} cm-1 at {method.grid_step_cm1:g} cm-1"]
+    sample_id = spectrum.sample_id or Path(source).stem
+    sha = spectrum.sha256 if spectrum.raw else sha256_hex(
+        np.ascontiguousarray(spectrum.x, dtype=np.float64).tobytes()
+        + np.ascontiguousarray(spectrum.y, dtype=np.float64).tobytes())
+    return PreparedSpectrum(y=y_grid, upper_cm1=float(upper), sample_id=sample_id, source=source,
+                            sha256=sha, steps=steps)
+
+
+@dataclass
+class _Design:
+    """Everything about the grid that does not depend on the spectra (built once)."""
+
+    method: FTIRMethod
+    x: np.ndarray = field(init=False)
+    iia: np.ndarray = field(init=False)
+    comps: np.ndarray = field(init=False)
+    two_phonon: np.ndarray = field(init=False)
+    one_phonon: np.ndarray = field(init=False)
+    platelet: np.ndarray = field(init=False)
+    one_phonon_flag: np.ndarray = field(init=False)
+    platelet_fitter: PlateletPeakFitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        m = self.method
+        self.x = m.grid
+        self.iia = intrinsic(self.x)
+        self.comps = component_matrix(self.x)
+        self.two_phonon = _in(self.x, m.two_phonon_cm1, m.two_phonon_exclude_cm1)
+        self.one_phonon = _in(self.x, m.one_phonon_cm1)
+        self.one_phonon_flag = _in(self.x, (1000.0, 1400.0))
+        self.platelet = _in(self.x, m.platelet_cm1)
+        start, stop, step = m.platelet_positions_cm1
+        positions = np.arange(start, stop + step / 2, step)
+        self.platelet_fitter = PlateletPeakFitter(self.x[self.platelet], positions,
+                                                  np.asarray(m.platelet_fwhms_cm1), m.platelet_eta)
+
+    def baseline_mask(self, upper: float) -> np.ndarray:
+        m = self.method
+        return _in(self.x, (m.baseline_cm1[0], min(m.baseline_cm1[1], upper)), m.baseline_exclude_cm1)
+
+
+_DESIGNS: dict[FTIRMethod, _Design] = {}
+
+
+def _design(method: FTIRMethod) -> _Design:
+    if method not in _DESIGNS:
+        _DESIGNS[method] = _Design(method)
+    return _DESIGNS[method]
+
+
+def _lstsq_masked(design: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                  nonneg: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fit rows without masked points on the shared fast path, the rest weighted."""
+    full = weights.all(axis=1)
+    coef = np.empty((y.shape[0], design.shape[1]))
+    sse = np.empty(y.shape[0])
+    for rows, w in ((full, None), (~full, weights[~full].astype(np.float64))):
+        if not rows.any():
+            continue
+        if nonneg is None:
+            coef[rows], sse[rows] = batched_lstsq(design, y[rows], w)
+        else:
+            coef[rows], sse[rows] = batched_nnls(design, y[rows], nonneg, w)
+    return coef, sse
+
+
+def _two_phonon_check(d: _Design, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Fit intrinsic + quadratic on the two-phonon region; return scale, usable mask, refusals."""
+    m = d.method
+    x2 = d.x[d.two_phonon]
+    t = (x2 - 2250.0) / 1000.0
+    quad = np.column_stack([np.ones_like(t), t, t * t])
+    design = np.column_stack([d.iia[d.two_phonon], quad])
+    y2 = y[:, d.two_phonon]
+    usable = y2 <= m.saturation_absorbance
+    coef, sse = _lstsq_masked(design, y2, usable)
+    _, sse_poly = _lstsq_masked(quad, y2, usable)
+    n_used = usable.sum(axis=1)
+    height = coef[:, 0] * IIA_AT_1995_CM1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        explained = 1.0 - sse / sse_poly
+        misfit = np.sqrt(sse / np.maximum(n_used, 1)) / np.abs(height)
+    reasons: list[str | None] = []
+    for i in range(y.shape[0]):
+        if n_used[i] < 0.3 * y2.shape[1]:
+            reasons.append("two-phonon region 1800-2700 cm-1 saturated (absorbance above "
+                           f"{m.saturation_absorbance:g} on {y2.shape[1] - n_used[i]} of "
+                           f"{y2.shape[1]} points)")
+        elif not height[i] > 0:
+            reasons.append("no diamond two-phonon absorption at 1800-2700 cm-1 (fitted intrinsic height "
+                           f"{height[i]:.3g}; inverted: transmittance labelled as absorbance?)")
+        elif not (explained[i] >= m.min_two_phonon_explained and misfit[i] <= m.max_two_phonon_misfit):
+            reasons.append("1800-2700 cm-1 does not have the intrinsic diamond two-phonon shape "
+                           f"(shape explains {100 * max(explained[i], 0):.0f}% of the variance, need "
+                           f"{100 * m.min_two_phonon_explained:.0f}%; misfit {100 * misfit[i]:.0f}% of its "
+                           f"height, limit {100 * m.max_two_phonon_misfit:.0f}%)")
+        else:
+            reasons.append(None)
+    return coef[:, 0], usable, reasons
+
+
+def _noise(d: _Design, y: np.ndarray, upper: float) -> np.ndarray:
+    """Robust per-point noise (absorbance) from second differences in flat regions."""
+    sigmas = []
+    for window in d.method.noise_cm1:
+        mask = _in(d.x, (window[0], min(window[1], upper)))
+        if mask.sum() >= 10:
+            d2 = np.diff(y[:, mask], n=2, axis=1)
+            sigmas.append(1.4826 * np.median(np.abs(d2), axis=1) / np.sqrt(6.0))
+    return np.min(np.stack(sigmas), axis=0)
+
+
+def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None) -> dict[str, Any]:
+    """Fit a batch of spectra that share the common grid and one coverage class.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_spectra, n_grid)
+        Decadic absorbance on ``method.grid``.
+    upper_cm1 : float
+        Coverage class shared by the rows (see :class:`PreparedSpectrum`).
+    method : FTIRMethod, optional
+        Method parameters.
+
+    Returns
+    -------
+    dict
+        ``refused``: list of reasons (None for accepted rows); every other entry is
+        an array over the *accepted* rows (``accepted``: their indices): ``scale``
+        (absorbance per cm-1 of absorption coefficient), ``coef`` (n, 6: C, A, X, B,
+        D, offset), ``fit_residual`` (cm-1), ``noise_cm1``, ``platelet_*``,
+        ``h3107_area_cm2``, ``one_phonon_max_absorbance``, ``usable_one_phonon``
+        (share of one-phonon points below the saturation limit) and ``mu`` (n,
+        n_grid: baseline-corrected absorption coefficient minus the intrinsic part).
+    """
+    method = method or FTIRMethod()
+    d = _design(method)
+    y = np.asarray(y, dtype=np.float64)
+    scale0, _, refused = _two_phonon_check(d, y)
+    accepted = np.flatnonzero([r is None for r in refused])
+    y = y[accepted]
+    scale0 = scale0[accepted]
+    # derive_baseline: pybaselines polynomial on the spectrum minus its intrinsic part.
+    operator = poly_baseline_operator(method.grid_start_cm1, method.grid_step_cm1, d.x.size,
+                                      d.baseline_mask(upper_cm1), method.baseline_poly_order)
+    corrected = y - operator(y - scale0[:, None] * d.iia[None, :])
+    # derive_absorption_coefficient: rescale against the intrinsic two-phonon absorption.
+    usable2 = y[:, d.two_phonon] <= method.saturation_absorbance
+    design2 = np.column_stack([d.iia[d.two_phonon], np.ones(int(d.two_phonon.sum()))])
+    coef2, _ = _lstsq_masked(design2, corrected[:, d.two_phonon], usable2)
+    scale = coef2[:, 0]
+    mu = corrected / scale[:, None] - d.iia[None, :]
+    # derive_nitrogen: non-negative C, A, X, B, D plus a free offset.
+    design1 = np.column_stack([d.comps[d.one_phonon], np.ones(int(d.one_phonon.sum()))])
+    usable1 = y[:, d.one_phonon] <= method.saturation_absorbance
+    coef1, sse1 = _lstsq_masked(design1, mu[:, d.one_phonon], usable1,
+                                nonneg=np.array([True] * len(COMPONENT_NAMES) + [False]))
+    n_used1 = np.maximum(usable1.sum(axis=1), 1)
+    model_full = np.column_stack([d.comps, np.ones(d.x.size)])
+    # derive_platelet: peak + line on what the nitrogen fit leaves.
+    residual_pl = mu[:, d.platelet] - coef1 @ model_full[d.platelet].T
+    platelet = d.platelet_fitter.fit(residual_pl)
+    # derive_h3107: area above a local straight baseline.
+    if upper_cm1 >= method.h3107_right_cm1[1]:
+        h3107 = local_peak_area(d.x, mu, method.h3107_cm1, method.h3107_left_cm1, method.h3107_right_cm1)
+    else:
+        h3107 = np.full(y.shape[0], np.nan)
+    noise_abs = _noise(d, y, upper_cm1)
+    return {
+        "refused": refused, "accepted": accepted, "scale": scale, "coef": coef1,
+        "fit_residual": np.sqrt(sse1 / n_used1), "noise_cm1": noise_abs / scale,
+        "platelet_position": platelet["position"], "platelet_fwhm": platelet["fwhm"],
+        "platelet_area": platelet["area"], "platelet_area_se": platelet["area_se"],
+        "h3107_area": h3107, "one_phonon_max_absorbance": y[:, d.one_phonon_flag].max(axis=1),
+        "usable_one_phonon": usable1.mean(axis=1),
+        "one_phonon_peak_cm1": np.max(np.abs(mu[:, d.one_phonon]), axis=1), "mu": mu,
+    }
+
+
+def _diamond_type(n_c: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, method: FTIRMethod) -> np.ndarray:
+    """Type rules (documented in :class:`FTIRMethod`): IIa, Ib, IaA, IaAB, IaB."""
+    total = n_c + n_a + n_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_percent = 100.0 * n_b / (n_a + n_b)
+    low, high = method.type_ia_b_percent
+    kinds = np.where(b_percent < low, "IaA", np.where(b_percent > high, "IaB", "IaAB")).astype(object)
+    kinds[n_c > n_a + n_b] = "Ib"
+    kinds[total < method.detection_limit_ppm] = "IIa"
+    return kinds
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("footprint", "numpy", "scipy", "pybaselines", "pandas"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "unknown"
+    return out
+
+
+_STEP_NAMES = ("require_canonical", "require_mid_ir_range", "harmonize_grid", "require_two_phonon",
+               "derive_baseline (pybaselines Baseline.poly, weighted)", "derive_absorption_coefficient",
+               "derive_nitrogen (exact NNLS: C, A, X, B, D + offset)",
+               "derive_platelet (pseudo-Voigt + line)",
+               "derive_h3107 (local straight baseline)", "derive_flags", "derive_type")
+
+
+def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTIRMethod) -> pd.DataFrame:
+    """Turn one :func:`fit_grid` result into feature rows (accepted spectra only)."""
+    coef = fit["coef"]
+    c, a, x_coef, b, d_coef = (coef[:, i] for i in range(5))
+    n_c, n_a, n_b = PPM_PER_CM1["C"] * c, PPM_PER_CM1["A"] * a, PPM_PER_CM1["B"] * b
+    total = n_c + n_a + n_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_percent = np.where(n_a + n_b > 0, 100.0 * n_b / (n_a + n_b), np.nan)
+    detected = (fit["platelet_area"] > method.platelet_min_snr * fit["platelet_area_se"]) & (
+        fit["platelet_area"] > 0)
+    h3107 = fit["h3107_area"]
+    flags = []
+    for i in range(coef.shape[0]):
+        row = []
+        if fit["one_phonon_max_absorbance"][i] > method.saturation_absorbance:
+            row.append("saturated")
+        if fit["noise_cm1"][i] > method.noisy_cm1:
+            row.append("noisy")
+        if (fit["fit_residual"][i] > method.poor_fit_noise_ratio * fit["noise_cm1"][i]
+                and fit["fit_residual"][i] > method.poor_fit_signal_fraction * fit["one_phonon_peak_cm1"][i]):
+            row.append("poor_fit")
+        if np.isnan(h3107[i]):
+            row.append("no_3107_coverage")
+        flags.append(";".join(row))
+    base_recipe = {"method": "QUIDDIT-style batch fit (Speich & Kohn 2020 component spectra)",
+                   "steps": list(_STEP_NAMES), "parameters": method.to_dict(), "versions": _versions()}
+    recipes = [json.dumps({**base_recipe, "conversions": prepared[j].steps}) for j in fit["accepted"]]
+    rows = [prepared[j] for j in fit["accepted"]]
+    return pd.DataFrame({
+        "sample_id": [p.sample_id for p in rows],
+        "spectrum_sha256": [p.sha256 for p in rows],
+        "n_c_ppm": n_c, "n_a_ppm": n_a, "n_b_ppm": n_b, "n_total_ppm": total, "n_b_percent": b_percent,
+        "diamond_type": _diamond_type(n_c, n_a, n_b, method),
+        "platelet_position_cm1": np.where(detected, fit["platelet_position"], np.nan),
+        "platelet_area_cm2": np.where(detected, fit["platelet_area"], 0.0),
+        "platelet_width_cm1": np.where(detected, fit["platelet_fwhm"], np.nan),
+        "h3107_area_cm2": h3107,
+        "fit_residual": fit["fit_residual"],
+        "flags": flags,
+        "recipe": recipes,
+        "source": [p.source for p in rows],
+        "thickness_mm_est": fit["scale"] * np.log(10.0) * 10.0,
+        "x_coef": x_coef, "d_coef": d_coef, "noise_cm1": fit["noise_cm1"],
+        "one_phonon_max_absorbance": fit["one_phonon_max_absorbance"],
+    }, columns=list(FEATURE_COLUMNS))
+
+
+def _prepare_one(spectrum: Spectrum, method: FTIRMethod) -> PreparedSpectrum | SpectrumError:
+    try:
+        return prepare_spectrum(spectrum, method)
+    except SpectrumError as exc:
+        return exc
+
+
+def analyse_spectra(spectra: list[Spectrum], *, n_jobs: int = 1, method: FTIRMethod | None = None,
+                    chunk_size: int = 4096) -> tuple[pd.DataFrame, list[Problem]]:
+    """Derive nitrogen features for many spectra, keeping going past refused ones.
+
+    Parameters
+    ----------
+    spectra : list of Spectrum
+        FTIR spectra (any supported units and axis direction).
+    n_jobs : int, default=1
+        Threads for the batched fit (numpy releases the GIL in its products).
+    method : FTIRMethod, optional
+        Method parameters.
+    chunk_size : int, default=4096
+        Spectra per batched fit (bounds memory).
+
+    Returns
+    -------
+    features : DataFrame
+        :data:`FEATURE_COLUMNS`, one row per accepted spectrum, in input order; the
+        ``input_index`` index gives each row's position in ``spectra``.
+    problems : list of Problem
+        One per refused spectrum (file, field, value, rule).
+    """
+    method = method or FTIRMethod()
+    prepared = [_prepare_one(s, method) for s in spectra]
+    problems: list[Problem] = []
+    for item in prepared:
+        if isinstance(item, SpectrumError):
+            problems.extend(item.problems)
+    groups: dict[float, list[int]] = {}
+    for i, item in enumerate(prepared):
+        if isinstance(item, PreparedSpectrum):
+            groups.setdefault(item.upper_cm1, []).append(i)
+    tasks = []
+    for upper, members in groups.items():
+        for start in range(0, len(members), chunk_size):
+            tasks.append((upper, members[start:start + chunk_size]))
+
+    def run(task: tuple[float, list[int]]) -> tuple[pd.DataFrame, list[Problem]]:
+        upper, members = task
+        items = [prepared[i] for i in members]
+        fit = fit_grid(np.stack([p.y for p in items]), upper, method)  # type: ignore[union-attr]
+        frame = _features(fit, items, method)  # type: ignore[arg-type]
+        frame.index = pd.Index([members[j] for j in fit["accepted"]], name="input_index")
+        refused = [Problem(file=items[j].source, row=None, field="y",  # type: ignore[union-attr]
+                           value="1800-2700 cm-1", rule=reason)
+                   for j, reason in enumerate(fit["refused"]) if reason is not None]
+        return frame, refused
+
+    if n_jobs == 1 or len(tasks) <= 1:
+        results = [run(t) for t in tasks]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(run)(t) for t in tasks)
+    frames = [r[0] for r in results]
+    for _, refused in results:
+        problems.extend(refused)
+    if frames:
+        features = pd.concat(frames).sort_index()
+    else:
+        features = pd.DataFrame(columns=list(FEATURE_COLUMNS), index=pd.Index([], name="input_index"))
+    logger.info("FTIR: %d spectra fitted, %d refused", len(features), len(problems))
+    return features, problems
+
+
+def derive_ftir_features(spectra: list[Spectrum], *, n_jobs: int = 1) -> pd.DataFrame:
+    """Derive the stored FTIR features, one row per spectrum (used by the store at ingest).
+
+    Parameters
+    ----------
+    spectra : list of Spectrum
+        FTIR spectra with ``sample_id`` set.
+    n_jobs : int, default=1
+        Parallel threads for the batched fit.
+
+    Returns
+    -------
+    DataFrame
+        Exactly :data:`footprint._batch.DERIVED_FTIR_COLUMNS`, in input order.
+
+    Raises
+    ------
+    SpectrumError
+        When any spectrum is not a usable diamond mid-IR spectrum; lists every one.
+    """
+    features, problems = analyse_spectra(spectra, n_jobs=n_jobs)
+    if problems:
+        raise SpectrumError("FTIR spectra that are not usable diamond mid-IR spectra", problems)
+    return features.loc[:, list(DERIVED_FTIR_COLUMNS)].reset_index(drop=True)
