@@ -1,0 +1,35 @@
+"""Readers that turn lab files into validated batches.
+
+* :func:`read_stones_table` - stone descriptions from CSV or XLSX, every cell
+  checked against schema v1 (and custom fields) by named steps;
+* :func:`read_spectrum`, :func:`read_spectra` - JCAMP-DX (through the
+  ``jcamp`` package), two-column, wide and long CSV spectra, parsed in
+  parallel processes;
+* :func:`read_images` - PNG/JPEG photographs, decoded to be sure;
+* :func:`build_batch` - all of the above plus cross-checks, as one
+  :class:`~footprint._batch.Batch` for the store to commit.
+
+Every reader collects all problems (file, row, field, value, rule) and
+raises one :class:`~footprint.exceptions.InputError` subclass; nothing here
+writes anywhere.
+"""
+
+from ._build import build_batch, empty_stones_frame
+from ._images import read_images
+from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
+from ._sources import read_spectra, read_spectrum
+from ._table import read_stones_table
+from ._validate import STEPS
+
+__all__ = [
+    "KINDS",
+    "MAX_SPECTRUM_BYTES",
+    "STEPS",
+    "build_batch",
+    "detect_kind",
+    "empty_stones_frame",
+    "read_images",
+    "read_spectra",
+    "read_spectrum",
+    "read_stones_table",
+]

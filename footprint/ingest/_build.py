@@ -1,0 +1,257 @@
+"""Assemble one validated :class:`~footprint._batch.Batch` from a lab's files.
+
+Everything is read and checked before anything could be written: problems
+from the stone table, the spectra, the images and the cross-checks between
+them are collected and raised as one error, so a lab sees the whole list at
+once and the store is never touched by a bad batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .._batch import Batch, ProcessingReport, SourceFile
+from .._schema import FIELDS, Field
+from .._types import ImageRecord, Spectrum
+from ..exceptions import InputError, Problem, SchemaError, SpectrumError
+from ._images import collect_images
+from ._sources import collect_spectra
+from ._table import _series, read_stones_table
+
+__all__ = ["build_batch", "empty_stones_frame"]
+
+logger = logging.getLogger(__name__)
+
+
+def empty_stones_frame(extra_fields: Sequence[Field] = ()) -> pd.DataFrame:
+    """Return a 0-row stone table with every schema (+custom) column, typed."""
+    fields = {f.name: f for f in FIELDS}
+    fields.update({f.name: f for f in extra_fields})
+    return pd.DataFrame({name: _series(name, [], f) for name, f in fields.items()})
+
+
+def _source(path: str, role: str) -> SourceFile:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return SourceFile(path=path, sha256=digest.hexdigest(), role=role, size_bytes=size)
+
+
+def _check_spectra(spectra: list[Spectrum], known: Collection[str], in_batch: Collection[str],
+                   report: ProcessingReport, problems: list[Problem]) -> list[Spectrum]:
+    """Require a stone for every spectrum; refuse the same content twice or under two ids."""
+    by_hash: dict[str, Spectrum] = {}
+    kept = []
+    for s in spectra:
+        report.count("require_stone_for_spectrum")
+        row = s.meta.get("source_row")
+        if s.sample_id not in in_batch and s.sample_id not in known:
+            problems.append(Problem(s.source, row, "sample_id", s.sample_id,
+                                    "spectrum for a sample_id with no stone in this batch or in the store"))
+            continue
+        report.count("require_unique_spectra")
+        key = s.sha256
+        first = by_hash.get(key)
+        if first is not None:
+            if first.sample_id == s.sample_id and first.kind == s.kind:
+                rule = (f"the same spectrum (sha256 {key[:12]}...) twice for this sample "
+                        f"(first: {first.source})")
+            else:
+                rule = (f"identical spectrum content already given for sample '{first.sample_id}' "
+                        f"({first.source}); one measurement cannot belong to two stones")
+            problems.append(Problem(s.source, row, "sample_id", s.sample_id, rule))
+            continue
+        by_hash[key] = s
+        kept.append(s)
+    return kept
+
+
+def _check_images(images: list[ImageRecord], known: Collection[str], in_batch: Collection[str],
+                  report: ProcessingReport, problems: list[Problem]) -> list[ImageRecord]:
+    seen: dict[str, ImageRecord] = {}
+    kept = []
+    for im in images:
+        report.count("require_stone_for_image")
+        if im.sample_id not in in_batch and im.sample_id not in known:
+            problems.append(Problem(im.source, None, "sample_id", im.sample_id,
+                                    "image for a sample_id with no stone in this batch or in the store "
+                                    "(name files <sample_id>[_<view>].png)"))
+            continue
+        report.count("require_unique_images")
+        first = seen.get(im.sha256)
+        if first is not None:
+            problems.append(Problem(im.source, None, "sample_id", im.sample_id,
+                                    f"identical image already given as {first.source}"))
+            continue
+        seen[im.sha256] = im
+        kept.append(im)
+    return kept
+
+
+def _error_class(problems: list[Problem], origins: set[str]) -> type[InputError]:
+    if origins == {"stones"}:
+        return SchemaError
+    if origins == {"spectra"}:
+        return SpectrumError
+    return InputError
+
+
+def build_batch(
+    *,
+    stones: str | os.PathLike[str] | None = None,
+    spectra: str | os.PathLike[str] | None = None,
+    kind: str = "ftir",
+    manifest: str | os.PathLike[str] | None = None,
+    images: str | os.PathLike[str] | None = None,
+    by: str,
+    replace: bool = False,
+    reason: str | None = None,
+    extra_fields: Sequence[Field] = (),
+    known_sample_ids: Collection[str] = frozenset(),
+    synthetic: bool | None = None,
+    n_jobs: int = -1,
+    sheet: str | int | None = None,
+    reference: bool = True,
+) -> Batch:
+    """Read, validate and cross-check one batch of lab files.
+
+    Nothing is written: the store commits the returned batch.
+
+    Parameters
+    ----------
+    stones : path-like, optional
+        Stone table (CSV or XLSX), see :func:`read_stones_table`.
+    spectra : path-like, optional
+        A JCAMP-DX file, folder, manifest, wide or long CSV, see :func:`read_spectra`.
+    kind : {"ftir", "uvvis", "raman", "pl"}
+        Kind of the spectra.
+    manifest : path-like, optional
+        ``sample_id,file[,block]`` CSV mapping spectrum files to stones.
+    images : path-like, optional
+        Folder of ``<sample_id>[_<view>].png|.jpg`` photographs.
+    by : str
+        Who adds the batch (audit log); required.
+    replace : bool
+        Allow new versions of existing records; needs ``reason``.
+    reason : str, optional
+        Why records are replaced.
+    extra_fields : sequence of Field
+        Custom fields registered in the store.
+    known_sample_ids : collection of str
+        Sample ids already in the store (spectra and images may refer to them).
+    synthetic : bool, optional
+        ``None`` detects it from the files (``# SYNTHETIC`` first line or a
+        ``synthetic`` column in the stone table, ``##$SYNTHETIC=TRUE`` in
+        JCAMP-DX, ``# SYNTHETIC`` in spectrum CSVs). ``False`` while the files
+        say synthetic is an error: synthetic data cannot be un-labelled.
+    n_jobs : int
+        Worker processes for spectrum parsing (-1 = all cores).
+    sheet : str or int, optional
+        XLSX sheet of the stone table.
+    reference : bool
+        Stones are reference stones (``zone`` required).
+
+    Returns
+    -------
+    Batch
+        Validated stones (every schema column, typed), spectra with
+        ``sample_id`` and ``kind``, images, hashed source files and the
+        processing report.
+
+    Raises
+    ------
+    InputError
+        One error listing every problem of the batch (``SchemaError`` when
+        they all come from the stone table, ``SpectrumError`` when they all
+        come from spectra).
+    """
+    problems: list[Problem] = []
+    origins: set[str] = set()
+    report = ProcessingReport()
+    sources: list[SourceFile] = []
+    if not str(by or "").strip():
+        problems.append(Problem(None, None, "by", by, "say who adds the batch (--by NAME)"))
+    if replace and not str(reason or "").strip():
+        problems.append(Problem(None, None, "reason", reason, "--replace needs --reason: why records change"))
+    if stones is None and spectra is None and images is None:
+        problems.append(Problem(None, None, None, None, "nothing to add: give stones, spectra or images"))
+    if manifest is not None and spectra is None:
+        spectra = Path(manifest).parent
+    if problems:
+        raise InputError("batch refused, nothing was written", problems)
+
+    table = empty_stones_frame(extra_fields)
+    detected_synthetic = False
+    if stones is not None:
+        try:
+            table, table_report = read_stones_table(stones, extra_fields=extra_fields, reference=reference,
+                                                    sheet=sheet)
+        except SchemaError as exc:
+            problems.extend(exc.problems)
+            origins.add("stones")
+        else:
+            report.rows_read = table_report.rows_read
+            for step, n in table_report.steps.items():
+                report.count(step, n)
+            report.warnings.extend(table_report.warnings)
+            detected_synthetic |= bool(table.attrs.get("synthetic"))
+            sources.append(_source(os.fspath(stones), "stones"))
+    in_batch = set(table["sample_id"].dropna())
+    known = set(known_sample_ids)
+    names = in_batch | known
+
+    spectrum_list: list[Spectrum] = []
+    if spectra is not None:
+        containers: list[str] = []
+        n_before = len(problems)
+        spectrum_list = collect_spectra(spectra, kind=kind, manifest=manifest, n_jobs=n_jobs, known=names,
+                                        problems=problems, containers=containers)
+        report.count("read_spectra", len(spectrum_list) + len(problems) - n_before)
+        if len(problems) > n_before:
+            origins.add("spectra")
+        n_before = len(problems)
+        spectrum_list = _check_spectra(spectrum_list, known, in_batch, report, problems)
+        if len(problems) > n_before:
+            origins.add("cross-check")
+        for path in containers:
+            role = "manifest" if manifest is not None and os.fspath(manifest) == path else "spectra_table"
+            sources.append(_source(path, role))
+        for path in dict.fromkeys(s.source for s in spectrum_list if not s.meta.get("container_sha256")):
+            s0 = next(s for s in spectrum_list if s.source == path)
+            sources.append(SourceFile(path=path, sha256=s0.sha256, role="spectrum", size_bytes=len(s0.raw)))
+        detected_synthetic |= any(s.meta.get("synthetic") for s in spectrum_list)
+        report.spectra_read = len(spectrum_list)
+
+    image_list: list[ImageRecord] = []
+    if images is not None:
+        n_before = len(problems)
+        image_list = collect_images(images, known=names, problems=problems)
+        report.count("read_images", len(image_list) + len(problems) - n_before)
+        image_list = _check_images(image_list, known, in_batch, report, problems)
+        if len(problems) > n_before:
+            origins.add("images")
+        sources.extend(SourceFile(path=im.source, sha256=im.sha256, role="image", size_bytes=len(im.data))
+                       for im in image_list)
+        report.images_read = len(image_list)
+
+    if synthetic is False and detected_synthetic:
+        problems.append(Problem(None, None, "synthetic", False, "the files are marked SYNTHETIC; synthetic "
+                                "data cannot be added as real data"))
+        origins.add("synthetic")
+    if problems:
+        raise _error_class(problems, origins)("batch refused, nothing was written", problems)
+    is_synthetic = bool(synthetic) or detected_synthetic
+    if is_synthetic:
+        report.warnings.append("SYNTHETIC data: this batch is labelled synthetic in the store")
+    logger.info("batch: %d stones, %d spectra, %d images", len(table), len(spectrum_list), len(image_list))
+    return Batch(stones=table, spectra=spectrum_list, images=image_list, sources=sources, report=report,
+                 synthetic=is_synthetic, by=str(by).strip(), replace=replace, reason=reason)
