@@ -15,6 +15,7 @@ source or the word "estimate". Everything written here is labelled SYNTHETIC.
 """
 
 from ._density import ExactDensity, score_posteriors
+from ._files import write_reference_set
 from ._generate import FTIR_COLUMNS, STONE_COLUMNS, generate_parcels, generate_reference
 from ._params import SiteParams, SynthParams, load_params
 
@@ -28,4 +29,5 @@ __all__ = [
     "generate_reference",
     "load_params",
     "score_posteriors",
+    "write_reference_set",
 ]

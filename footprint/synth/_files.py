@@ -1,0 +1,234 @@
+"""Write the SYNTHETIC reference set to disk (the demo's lab files).
+
+Layout of ``out_dir`` (every file says SYNTHETIC):
+
+- ``stones.csv``: reference stones; first line ``# SYNTHETIC ...`` (ingest
+  reads it as the synthetic mark), ``notes`` = SYNTHETIC. The FTIR numbers
+  are *not* in the table by default: they come from the spectra through the
+  real FTIR path (``ftir_in_table=True`` adds them);
+- ``spectra/<sample_id>.jdx``: JCAMP-DX 5.01 absorbance spectra of every
+  reference stone with FTIR, from :func:`footprint.spectra.simulate_ftir`;
+- ``images/<sample_id>.png``: pictures of a subset of reference stones;
+- ``parcels_stones.csv`` + ``parcels.csv``: a month of test export parcels
+  (stones with ``parcel_id``; the parcels sheet with declared zone, KP
+  certificate, exporter, declared value, cleaning state and the truth);
+  ``parcels_spectra/`` and ``parcels_images/`` hold their spectra and pictures
+  (kept apart so a reference ``db add`` of ``spectra/`` sees only reference stones);
+- ``truth.csv``: true values of every stone (reference and parcels): zone,
+  site, complete field values before missingness, and the FTIR simulation
+  settings (thickness, platelet position);
+- ``README.txt``: what the files are and how they were made.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InputError, Problem
+from ._generate import FTIR_COLUMNS, _generate_parcels, _generate_reference
+from ._jcamp import jcamp_text
+from ._params import SynthParams, load_params
+from ._photos import draw_stone_png
+
+__all__ = ["write_reference_set"]
+
+log = logging.getLogger(__name__)
+
+_MARK = "SYNTHETIC"
+_OWNED_DIRS = ("spectra", "images", "parcels_spectra", "parcels_images")
+_OWNED_FILES = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "README.txt")
+_IDENTITY = ("sample_id", "zone", "site", "country", "lot_id", "collected_on", "lab", "cleaning_state",
+             "custody_ref", "notes")
+
+
+def _prepare(out: Path) -> None:
+    """Create ``out``, or clear a previous SYNTHETIC set there; refuse a foreign folder."""
+    if out.exists() and any(out.iterdir()):
+        readme = out / "README.txt"
+        ours = readme.is_file() and readme.read_text("utf-8", errors="replace").startswith(_MARK)
+        if not ours:
+            raise InputError(f"{out} is not empty and holds no SYNTHETIC reference set", [
+                Problem(str(out), None, None, None,
+                        "give an empty or new folder (a previous synth output folder is overwritten)")])
+        for name in _OWNED_DIRS:
+            shutil.rmtree(out / name, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _thickness_mm(mass_ct: np.ndarray) -> np.ndarray:
+    """Optical path ~0.8 x equivalent-sphere diameter, kept to 0.5-3 mm (estimate)."""
+    d_mm = 10.0 * (6.0 * mass_ct * 0.2 / (math.pi * 3.515)) ** (1.0 / 3.0)
+    return np.clip(0.8 * d_mm, 0.5, 3.0)
+
+
+def _write_spectra(truth: pd.DataFrame, has_ftir: np.ndarray, folder: Path, seed: int) -> pd.DataFrame:
+    """Simulate and write one JCAMP-DX file per stone with FTIR; return the simulation settings."""
+    from ..spectra import simulate_ftir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in np.flatnonzero(has_ftir):
+        stone = truth.iloc[i]
+        rng = np.random.default_rng([seed, int(i)])
+        thickness = float(_thickness_mm(np.array([stone["mass_ct"]]))[0])
+        position = float(np.clip(1365.0 + 3.0 * rng.standard_normal(), 1358.0, 1380.0))
+        baseline = (rng.uniform(0.02, 0.3), rng.uniform(-0.05, 0.1), rng.uniform(0.0, 0.03))
+        noise = 0.002 * rng.uniform(0.5, 2.0)
+        x, y = simulate_ftir(float(stone["n_a_ppm"]), float(stone["n_b_ppm"]), 0.0,
+                             platelet_area_cm2=float(stone["platelet_area_cm2"]),
+                             platelet_position_cm1=position,
+                             h3107_area_cm2=float(stone["h3107_area_cm2"]), thickness_mm=thickness,
+                             baseline=baseline, noise_sd=noise, rng=rng)
+        sample_id = str(stone["sample_id"])
+        text = jcamp_text(x, y, sample_id=sample_id, extra={"PATH LENGTH MM": f"{thickness:.4f}"})
+        (folder / f"{sample_id}.jdx").write_text(text, encoding="ascii", newline="\n")
+        rows.append({"sample_id": sample_id, "ftir_thickness_mm": thickness,
+                     "ftir_platelet_position_cm1": position, "ftir_noise_sd": noise})
+    return pd.DataFrame(rows, columns=["sample_id", "ftir_thickness_mm", "ftir_platelet_position_cm1",
+                                       "ftir_noise_sd"])
+
+
+def _write_images(observed: pd.DataFrame, chosen: np.ndarray, folder: Path, seed: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i in np.flatnonzero(chosen):
+        stone = observed.iloc[i]
+        sample_id = str(stone["sample_id"])
+        png = draw_stone_png(stone["morphology"], stone["colour"], seed=seed * 100_003 + int(i),
+                             label=sample_id)
+        (folder / f"{sample_id}.png").write_bytes(png)
+        written.append(sample_id)
+    return written
+
+
+def _to_file_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Render values as a lab would type them: sieve '+11', booleans true/false, blanks for missing."""
+    out = frame.copy()
+    if "sieve_class" in out:
+        out["sieve_class"] = out["sieve_class"].map(lambda v: None if v is None else str(v).split(":")[1])
+    if "coating" in out:
+        out["coating"] = out["coating"].map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, first_line: str) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(f"# {first_line}\n")
+        frame.to_csv(fh, index=False, lineterminator="\n")
+
+
+def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthParams | None = None,
+                        lots_per_site: int = 6, stones_per_lot: int = 40, photo_fraction: float = 0.10,
+                        n_parcels: int = 30, parcel_size_range: tuple[int, int] = (1, 100),
+                        month: str = "2024-06", ftir_in_table: bool = False) -> dict[str, Any]:
+    """Write the SYNTHETIC reference set and test parcels as lab files.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Output folder: new, empty, or holding a previous SYNTHETIC set (its
+        spectra and images folders are replaced).
+    seed : int, default=0
+        Master seed; the same seed and sizes give byte-identical files.
+    params : SynthParams, optional
+        Generator parameters; default the bundled ones.
+    lots_per_site, stones_per_lot : int
+        Reference sizes: lots at every CAR-West and CAR-East site, stones per lot.
+    photo_fraction : float, default=0.10
+        Share of stones (reference and parcels) that get a picture.
+    n_parcels : int, default=30
+        Test export parcels (a month's worth).
+    parcel_size_range : (int, int), default=(1, 100)
+        Smallest and largest parcel, stones.
+    month : str, default="2024-06"
+        Export month of the parcels.
+    ftir_in_table : bool, default=False
+        Also put the true FTIR values in ``stones.csv`` (normally they come
+        from the spectra).
+
+    Returns
+    -------
+    dict
+        Paths (``stones``, ``spectra``, ``images``, ``truth``,
+        ``parcels_stones``, ``parcels``, ``parcels_spectra``,
+        ``parcels_images``, ``readme``) and counts (``n_stones``,
+        ``n_spectra``, ``n_images``, ``n_parcels``, ``n_parcel_stones``).
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` is a non-empty folder that is not a previous synth output.
+    """
+    params = load_params() if params is None else params
+    out = Path(out_dir)
+    _prepare(out)
+    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(6)]
+    observed, truth = _generate_reference(params, seed=seeds[0], lots_per_site=lots_per_site,
+                                          stones_per_lot=stones_per_lot)
+    p_stones, p_parcels, p_truth = _generate_parcels(params, seed=seeds[1], n_parcels=n_parcels,
+                                                     size_range=parcel_size_range, month=month)
+    has_ftir = observed["n_total_ppm"].notna().to_numpy()
+    p_has_ftir = p_stones["n_total_ppm"].notna().to_numpy()
+    sims = [_write_spectra(truth, has_ftir, out / "spectra", seeds[2]),
+            _write_spectra(p_truth, p_has_ftir, out / "parcels_spectra", seeds[3])]
+    photo_rng = np.random.default_rng(seeds[4])
+    chosen, p_chosen = (photo_rng.random(len(observed)) < photo_fraction,
+                        photo_rng.random(len(p_stones)) < photo_fraction)
+    images = _write_images(observed, chosen, out / "images", seeds[5])
+    p_images = _write_images(p_stones, p_chosen, out / "parcels_images", seeds[5] + 1)
+
+    tag = f"seed={seed}, params sha256={params.sha256[:16]}"
+    columns = [c for c in observed.columns if ftir_in_table or c not in FTIR_COLUMNS]
+    _write_csv(_to_file_frame(observed[columns]), out / "stones.csv",
+               f"SYNTHETIC reference stones from footprint synth ({tag}); not real data")
+    p_columns = [c for c in p_stones.columns if ftir_in_table or c not in FTIR_COLUMNS]
+    _write_csv(_to_file_frame(p_stones[p_columns]), out / "parcels_stones.csv",
+               f"SYNTHETIC parcel stones from footprint synth ({tag}); not real data")
+    _write_csv(p_parcels, out / "parcels.csv",
+               f"SYNTHETIC export parcels from footprint synth ({tag}); truth_* columns are the answer")
+    all_truth = pd.concat([truth.assign(set="reference", parcel_id=None),
+                           p_truth.assign(set="parcel")], ignore_index=True)
+    all_truth = all_truth.merge(pd.concat(sims, ignore_index=True), on="sample_id", how="left")
+    all_truth["has_ftir_file"] = all_truth["ftir_thickness_mm"].notna()
+    all_truth["has_image"] = all_truth["sample_id"].isin(set(images) | set(p_images))
+    _write_csv(_to_file_frame(all_truth), out / "truth.csv",
+               f"SYNTHETIC truth from footprint synth ({tag}): complete true values of every stone")
+    counts = {"n_stones": len(observed), "n_spectra": int(has_ftir.sum()), "n_images": len(images),
+              "n_parcels": len(p_parcels), "n_parcel_stones": len(p_stones),
+              "n_parcel_spectra": int(p_has_ftir.sum()), "n_parcel_images": len(p_images)}
+    (out / "README.txt").write_text(_readme(seed, params, lots_per_site, stones_per_lot, counts),
+                                    encoding="utf-8", newline="\n")
+    log.info("wrote SYNTHETIC reference set to %s: %s", out, counts)
+    paths = {name: out / name for name in ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv",
+                                           "README.txt", *_OWNED_DIRS)}
+    return {**{k.replace(".csv", "").replace(".txt", "").lower(): v for k, v in paths.items()}, **counts}
+
+
+def _readme(seed: int, params: SynthParams, lots: int, per_lot: int, counts: dict[str, int]) -> str:
+    return f"""SYNTHETIC DATA - NOT REAL DIAMONDS
+
+This folder was written by `footprint synth reference` (footprint.synth.write_reference_set)
+with seed {seed}, {lots} lots per site and {per_lot} stones per lot, from the generator
+parameters with sha256 {params.sha256}. No public CAR stone-level data exists; every
+parameter has a source or is marked "estimate" in footprint/data/synth_params.json.
+
+stones.csv          {counts['n_stones']} reference stones (CAR-West, CAR-East), one site per lot
+spectra/            {counts['n_spectra']} JCAMP-DX 5.01 FTIR spectra (##$SYNTHETIC=TRUE)
+images/             {counts['n_images']} PNG pictures marked SYNTHETIC
+parcels_stones.csv  {counts['n_parcel_stones']} stones of {counts['n_parcels']} test export parcels
+parcels.csv         the parcels sheet (declared zone, KP certificate, exporter, value) + truth_*
+parcels_spectra/    {counts['n_parcel_spectra']} spectra of parcel stones
+parcels_images/     {counts['n_parcel_images']} pictures of parcel stones
+truth.csv           complete true values of every stone (kept aside for checks)
+
+Build a store from it:
+  footprint db init DB.h5
+  footprint db add DB.h5 --stones stones.csv --spectra spectra --images images --by demo
+"""
