@@ -471,7 +471,7 @@ class ReferenceStore:
                 if tmp.exists():
                     tmp.unlink()
         finally:
-            lock.release()
+            _release_writer_lock(lock, path)
         return path
 
     def _reopen(self) -> None:
@@ -489,7 +489,7 @@ class ReferenceStore:
             self._file.close()
             self._file = None
         if self._lock is not None:
-            self._lock.release()
+            _release_writer_lock(self._lock, self.path)
             self._lock = None
 
     def __enter__(self) -> ReferenceStore:
@@ -1231,6 +1231,12 @@ def _writer_lock(path: Path, timeout: float) -> Any:
     owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} by {_whoami()} since {_utc_now()}\n",
                      encoding="utf-8")
     return lock
+
+
+def _release_writer_lock(lock: Any, path: Path) -> None:
+    # The owner note goes first, while we still hold the lock, so it never names a past writer.
+    Path(f"{path}.lock.owner").unlink(missing_ok=True)
+    lock.release()
 
 
 def _write_skeleton(fh: h5py.File) -> None:
