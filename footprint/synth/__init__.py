@@ -15,7 +15,7 @@ source or the word "estimate". Everything written here is labelled SYNTHETIC.
 """
 
 from ._density import ExactDensity, score_posteriors
-from ._files import write_reference_set
+from ._files import write_parcel_set, write_reference_set
 from ._generate import FTIR_COLUMNS, STONE_COLUMNS, generate_parcels, generate_reference
 from ._params import SiteParams, SynthParams, load_params
 
@@ -29,5 +29,6 @@ __all__ = [
     "generate_reference",
     "load_params",
     "score_posteriors",
+    "write_parcel_set",
     "write_reference_set",
 ]

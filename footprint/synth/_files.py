@@ -37,13 +37,12 @@ from ._jcamp import jcamp_text
 from ._params import SynthParams, load_params
 from ._photos import draw_stone_png
 
-__all__ = ["write_reference_set"]
+__all__ = ["write_parcel_set", "write_reference_set"]
 
 log = logging.getLogger(__name__)
 
 _MARK = "SYNTHETIC"
 _OWNED_DIRS = ("spectra", "images", "parcels_spectra", "parcels_images")
-_OWNED_FILES = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "README.txt")
 _IDENTITY = ("sample_id", "zone", "site", "country", "lot_id", "collected_on", "lab", "cleaning_state",
              "custody_ref", "notes")
 
@@ -124,6 +123,35 @@ def _write_csv(frame: pd.DataFrame, path: Path, first_line: str) -> None:
         frame.to_csv(fh, index=False, lineterminator="\n")
 
 
+def _write_parcels(out: Path, params: SynthParams, seeds: list[int], *, n_parcels: int,
+                   size_range: tuple[int, int], month: str, photo_fraction: float, ftir_in_table: bool,
+                   tag: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Write the parcel files; return the parcel stones' truth and counts."""
+    stones, parcels, truth = _generate_parcels(params, seed=seeds[0], n_parcels=n_parcels,
+                                               size_range=size_range, month=month)
+    has_ftir = stones["n_total_ppm"].notna().to_numpy()
+    sims = _write_spectra(truth, has_ftir, out / "parcels_spectra", seeds[1])
+    chosen = np.random.default_rng(seeds[2]).random(len(stones)) < photo_fraction
+    images = _write_images(stones, chosen, out / "parcels_images", seeds[3])
+    columns = [c for c in stones.columns if ftir_in_table or c not in FTIR_COLUMNS]
+    _write_csv(_to_file_frame(stones[columns]), out / "parcels_stones.csv",
+               f"SYNTHETIC parcel stones from footprint synth ({tag}); not real data")
+    _write_csv(parcels, out / "parcels.csv",
+               f"SYNTHETIC export parcels from footprint synth ({tag}); truth_* columns are the answer")
+    truth = truth.assign(set="parcel").merge(sims, on="sample_id", how="left")
+    truth["has_image"] = truth["sample_id"].isin(set(images))
+    counts = {"n_parcels": len(parcels), "n_parcel_stones": len(stones),
+              "n_parcel_spectra": int(has_ftir.sum()), "n_parcel_images": len(images)}
+    return truth, counts
+
+
+def _finish_truth(truth: pd.DataFrame, path: Path, tag: str) -> None:
+    truth = truth.copy()
+    truth["has_ftir_file"] = truth["ftir_thickness_mm"].notna()
+    _write_csv(_to_file_frame(truth), path,
+               f"SYNTHETIC truth from footprint synth ({tag}): complete true values of every stone")
+
+
 def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthParams | None = None,
                         lots_per_site: int = 6, stones_per_lot: int = 40, photo_fraction: float = 0.10,
                         n_parcels: int = 30, parcel_size_range: tuple[int, int] = (1, 100),
@@ -144,13 +172,13 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     photo_fraction : float, default=0.10
         Share of stones (reference and parcels) that get a picture.
     n_parcels : int, default=30
-        Test export parcels (a month's worth).
+        Test export parcels (a month's worth); 0 writes no parcel files.
     parcel_size_range : (int, int), default=(1, 100)
         Smallest and largest parcel, stones.
     month : str, default="2024-06"
         Export month of the parcels.
     ftir_in_table : bool, default=False
-        Also put the true FTIR values in ``stones.csv`` (normally they come
+        Also put the true FTIR values in the stone tables (normally they come
         from the spectra).
 
     Returns
@@ -159,7 +187,7 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
         Paths (``stones``, ``spectra``, ``images``, ``truth``,
         ``parcels_stones``, ``parcels``, ``parcels_spectra``,
         ``parcels_images``, ``readme``) and counts (``n_stones``,
-        ``n_spectra``, ``n_images``, ``n_parcels``, ``n_parcel_stones``).
+        ``n_spectra``, ``n_images``, ``n_parcels``, ``n_parcel_stones``, ...).
 
     Raises
     ------
@@ -169,49 +197,70 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     params = load_params() if params is None else params
     out = Path(out_dir)
     _prepare(out)
-    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(6)]
+    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(8)]
+    tag = f"seed={seed}, params sha256={params.sha256[:16]}"
     observed, truth = _generate_reference(params, seed=seeds[0], lots_per_site=lots_per_site,
                                           stones_per_lot=stones_per_lot)
-    p_stones, p_parcels, p_truth = _generate_parcels(params, seed=seeds[1], n_parcels=n_parcels,
-                                                     size_range=parcel_size_range, month=month)
     has_ftir = observed["n_total_ppm"].notna().to_numpy()
-    p_has_ftir = p_stones["n_total_ppm"].notna().to_numpy()
-    sims = [_write_spectra(truth, has_ftir, out / "spectra", seeds[2]),
-            _write_spectra(p_truth, p_has_ftir, out / "parcels_spectra", seeds[3])]
-    photo_rng = np.random.default_rng(seeds[4])
-    chosen, p_chosen = (photo_rng.random(len(observed)) < photo_fraction,
-                        photo_rng.random(len(p_stones)) < photo_fraction)
-    images = _write_images(observed, chosen, out / "images", seeds[5])
-    p_images = _write_images(p_stones, p_chosen, out / "parcels_images", seeds[5] + 1)
-
-    tag = f"seed={seed}, params sha256={params.sha256[:16]}"
+    sims = _write_spectra(truth, has_ftir, out / "spectra", seeds[1])
+    chosen = np.random.default_rng(seeds[2]).random(len(observed)) < photo_fraction
+    images = _write_images(observed, chosen, out / "images", seeds[3])
     columns = [c for c in observed.columns if ftir_in_table or c not in FTIR_COLUMNS]
     _write_csv(_to_file_frame(observed[columns]), out / "stones.csv",
                f"SYNTHETIC reference stones from footprint synth ({tag}); not real data")
-    p_columns = [c for c in p_stones.columns if ftir_in_table or c not in FTIR_COLUMNS]
-    _write_csv(_to_file_frame(p_stones[p_columns]), out / "parcels_stones.csv",
-               f"SYNTHETIC parcel stones from footprint synth ({tag}); not real data")
-    _write_csv(p_parcels, out / "parcels.csv",
-               f"SYNTHETIC export parcels from footprint synth ({tag}); truth_* columns are the answer")
-    all_truth = pd.concat([truth.assign(set="reference", parcel_id=None),
-                           p_truth.assign(set="parcel")], ignore_index=True)
-    all_truth = all_truth.merge(pd.concat(sims, ignore_index=True), on="sample_id", how="left")
-    all_truth["has_ftir_file"] = all_truth["ftir_thickness_mm"].notna()
-    all_truth["has_image"] = all_truth["sample_id"].isin(set(images) | set(p_images))
-    _write_csv(_to_file_frame(all_truth), out / "truth.csv",
-               f"SYNTHETIC truth from footprint synth ({tag}): complete true values of every stone")
-    counts = {"n_stones": len(observed), "n_spectra": int(has_ftir.sum()), "n_images": len(images),
-              "n_parcels": len(p_parcels), "n_parcel_stones": len(p_stones),
-              "n_parcel_spectra": int(p_has_ftir.sum()), "n_parcel_images": len(p_images)}
+    truth = truth.assign(set="reference", parcel_id=None).merge(sims, on="sample_id", how="left")
+    truth["has_image"] = truth["sample_id"].isin(set(images))
+    counts = {"n_stones": len(observed), "n_spectra": int(has_ftir.sum()), "n_images": len(images)}
+    if n_parcels > 0:
+        p_truth, p_counts = _write_parcels(out, params, seeds[4:8], n_parcels=n_parcels,
+                                           size_range=parcel_size_range, month=month,
+                                           photo_fraction=photo_fraction, ftir_in_table=ftir_in_table,
+                                           tag=tag)
+        truth = pd.concat([truth, p_truth], ignore_index=True)
+        counts.update(p_counts)
+    _finish_truth(truth, out / "truth.csv", tag)
     (out / "README.txt").write_text(_readme(seed, params, lots_per_site, stones_per_lot, counts),
                                     encoding="utf-8", newline="\n")
     log.info("wrote SYNTHETIC reference set to %s: %s", out, counts)
-    paths = {name: out / name for name in ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv",
-                                           "README.txt", *_OWNED_DIRS)}
-    return {**{k.replace(".csv", "").replace(".txt", "").lower(): v for k, v in paths.items()}, **counts}
+    return {**_paths(out), **counts}
+
+
+def write_parcel_set(out_dir: str | Path, *, seed: int = 1, params: SynthParams | None = None,
+                     n_parcels: int = 30, parcel_size_range: tuple[int, int] = (1, 100),
+                     month: str = "2024-06", photo_fraction: float = 0.10,
+                     ftir_in_table: bool = False) -> dict[str, Any]:
+    """Write only SYNTHETIC test parcels (``parcels_stones.csv``, ``parcels.csv``, spectra, pictures).
+
+    Parameters are as for :func:`write_reference_set`; the stones' truth goes
+    to ``parcels_truth.csv``.
+
+    Returns
+    -------
+    dict
+        Paths and counts, as :func:`write_reference_set`.
+    """
+    params = load_params() if params is None else params
+    out = Path(out_dir)
+    _prepare(out)
+    seeds = [int(s) for s in np.random.SeedSequence([seed, 1]).generate_state(4)]
+    tag = f"seed={seed}, params sha256={params.sha256[:16]}"
+    truth, counts = _write_parcels(out, params, seeds, n_parcels=n_parcels, size_range=parcel_size_range,
+                                   month=month, photo_fraction=photo_fraction, ftir_in_table=ftir_in_table,
+                                   tag=tag)
+    _finish_truth(truth, out / "parcels_truth.csv", tag)
+    (out / "README.txt").write_text(_readme(seed, params, 0, 0, counts), encoding="utf-8", newline="\n")
+    return {**_paths(out), "truth": out / "parcels_truth.csv", **counts}
+
+
+def _paths(out: Path) -> dict[str, Path]:
+    names = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "README.txt", *_OWNED_DIRS)
+    return {name.split(".")[0].lower(): out / name for name in names if (out / name).exists()}
 
 
 def _readme(seed: int, params: SynthParams, lots: int, per_lot: int, counts: dict[str, int]) -> str:
+    keys = ("n_stones", "n_spectra", "n_images", "n_parcels", "n_parcel_stones", "n_parcel_spectra",
+            "n_parcel_images")
+    counts = {k: counts.get(k, 0) for k in keys}
     return f"""SYNTHETIC DATA - NOT REAL DIAMONDS
 
 This folder was written by `footprint synth reference` (footprint.synth.write_reference_set)
