@@ -1,9 +1,148 @@
-"""Command group placeholder: filled in by the issue that owns it."""
+"""``footprint classify`` and ``footprint profile``: thin commands over the library.
+
+Exit codes of ``classify`` (see :mod:`footprint.cli`): 0 every parcel is
+consistent with its declared zone; 6 it ran and some parcels need expert
+review (any other verdict); 3 input errors (file, row, field, value, rule);
+4 store errors; 5 model errors (missing, tampered or mismatched model).
+"""
 
 from __future__ import annotations
 
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from ._common import emit_json, guarded
+
+__all__ = ["register"]
+
+_CAVEAT = (
+    "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): "
+    "verdicts are opinions on whole parcels, with stone-level figures as supporting evidence."
+)
+
+
+def _progress_bar(enabled: bool) -> Any:
+    """Return ``(callback, bar)``: a rich progress bar on stderr, or no-ops."""
+    if not enabled:
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("classify", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("classify", total=None)
+
+    def callback(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return callback, bar
+
+
+def classify_command(
+    model_dir: Path = typer.Argument(..., help="Model directory (verified against its manifest on load)."),
+    stones: Path = typer.Argument(..., help="Stones CSV or XLSX: schema v1 fields plus parcel_id; the stones "
+                                  "of a parcel must be contiguous (e.g. sorted by parcel_id)."),
+    out: Path = typer.Option(..., "--out", help="Results CSV, one row per parcel."),
+    parcels: Path | None = typer.Option(None, "--parcels", help="Parcels CSV/XLSX: parcel_id, declared_zone, "
+                                        "kp_certificate, exporter, declared_value_usd, cleaning_state."),
+    spectra: Path | None = typer.Option(None, "--spectra", help="FTIR spectra (file or folder) for some stones; "
+                                        "processed with the model's recorded recipe."),
+    stones_out: Path | None = typer.Option(None, "--stones-out", help="Per-stone results CSV."),
+    report: Path | None = typer.Option(None, "--report", help="Self-contained HTML report to write."),
+    db: Path | None = typer.Option(None, "--db", help="Reference store for the report's reference footprints "
+                                   "and thumbnails (default: the store recorded in the model manifest)."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or fr."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel joblib workers (-1: all cores)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786); "
+                                         "needs the dask extra."),
+    chunk_size: int = typer.Option(20_000, "--chunk-size", help="Stones per chunk (parcels are never split)."),
+    max_detail: int = typer.Option(100, "--max-detail", help="Parcels given a full section in the report."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
+) -> None:
+    """Assess every parcel of a stones file against its declared zone.
+
+    Writes RESULTS.csv (parcel_id, n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr,
+    foreign_fraction, foreign_fraction_lo, foreign_fraction_hi, novelty_p), optional per-stone results and
+    an HTML report, and <out>.audit.json (input, model and store hashes, thresholds, user, time, output
+    hashes). Re-running on the same inputs reproduces the outputs byte for byte.
+
+    Exit codes: 0 all parcels consistent; 6 ran, and some parcels need expert review; 3 input error;
+    4 store error; 5 model error.
+
+    No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022).
+    """
+    from .._classify import classify
+
+    callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
+    command = "footprint classify " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if bar is not None:
+        bar.start()
+    try:
+        run = classify(model_dir, stones, out, parcels=parcels, spectra=spectra, stones_out=stones_out,
+                       report=report, db=db, lang=lang, n_jobs=jobs, scheduler=scheduler,
+                       chunk_size=chunk_size, max_detail=max_detail, progress=callback, command=command)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        payload: dict[str, Any] = {
+            "parcels": run.results.to_dict("records"),
+            "summary": {"parcels": len(run.results), "stones": run.n_stones, "exit_code": run.exit_code,
+                        "synthetic": run.synthetic,
+                        "verdicts": run.results["verdict"].value_counts().sort_index().to_dict()},
+            "outputs": [str(p) for p in run.outputs],
+            "warnings": run.warnings,
+        }
+        if run.stones_path is not None:
+            import pandas as pd
+
+            payload["stones"] = pd.read_csv(run.stones_path).to_dict("records")
+        emit_json(payload)
+    elif not quiet:
+        counts = run.results["verdict"].value_counts().sort_index()
+        typer.echo(f"{len(run.results)} parcels, {run.n_stones} stones: "
+                   + ", ".join(f"{v} {n}" for v, n in counts.items()), err=True)
+        typer.echo(f"results: {out}   audit: {run.audit}" + (f"   report: {report}" if report else ""), err=True)
+        if run.synthetic:
+            typer.echo("SYNTHETIC: the model or reference set is synthetic; not for real decisions", err=True)
+        typer.echo(_CAVEAT, err=True)
+    if run.exit_code:
+        raise typer.Exit(run.exit_code)
+
+
+def profile_command(
+    db: Path = typer.Argument(..., help="Reference store (HDF5)."),
+    out: Path = typer.Option(..., "--out", help="FILE.html (self-contained page) or FILE.json."),
+    zone: str | None = typer.Option(None, "--zone", help="Zone to profile (default: every zone)."),
+    site: str | None = typer.Option(None, "--site", help="Site to profile."),
+    lang: str = typer.Option("en", "--lang", help="Page language: en or fr."),
+    gallery: int = typer.Option(12, "--gallery", help="Typical stones shown in the image gallery."),
+    as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
+) -> None:
+    """Write the statistical footprint of a zone or site of the reference store.
+
+    Size-frequency by sieve class and mass, colour, morphology, quality, surface features, nitrogen and
+    %B distributions (each with the stones and lots behind it), and a gallery of typical stones.
+    """
+    from .._profile import profile, write_profile
+
+    result = profile(db, zone=zone, site=site, n_gallery=gallery)
+    write_profile(result, out, lang=lang)
+    if as_json:
+        emit_json({k: v for k, v in result.items() if k != "gallery"}
+                  | {"gallery": [{k: v for k, v in g.items() if k != "data"} for g in result["gallery"]]})
+    else:
+        summary = result["summary"]
+        typer.echo(f"{result['selection']['label']}: {summary['n_stones']} stones, {summary['n_lots']} lots "
+                   f"-> {out}", err=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Register this module's commands on app."""
+    """Register ``classify`` and ``profile`` on ``app``."""
+    app.command("classify")(guarded(classify_command))
+    app.command("profile")(guarded(profile_command))

@@ -1,0 +1,156 @@
+"""The run audit: one JSON record beside the outputs of every classify run.
+
+The record says what went in (file hashes), which model and reference store
+judged it (hashes from the model manifest), under which thresholds, who ran
+it, when, with which code, and what came out (output file hashes). The
+outputs themselves carry no time stamp, so re-running on the same inputs
+reproduces them byte for byte; the time lives only here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import hashlib
+import json
+import os
+import platform
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AUDIT_VERSION", "audit_path", "file_sha256", "hash_inputs", "write_audit"]
+
+#: Version of the audit record layout.
+AUDIT_VERSION = 1
+
+_BLOCK = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_inputs(paths: Mapping[str, str | os.PathLike[str] | None]) -> dict[str, Any]:
+    """Hash named input files or folders.
+
+    Parameters
+    ----------
+    paths : mapping of str to path or None
+        Role (``"stones"``, ``"parcels"``, ``"spectra"``...) to a file or a
+        folder; ``None`` entries are skipped.
+
+    Returns
+    -------
+    dict
+        Role to ``{"path", "sha256", "size_bytes"}``; a folder gives one
+        entry per file (sorted by relative path) under ``"files"``.
+    """
+    out: dict[str, Any] = {}
+    for role, raw in paths.items():
+        if raw is None:
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            out[role] = {
+                "path": str(raw),
+                "files": [
+                    {"path": str(p.relative_to(path)), "sha256": file_sha256(p), "size_bytes": p.stat().st_size}
+                    for p in files
+                ],
+            }
+        else:
+            out[role] = {"path": str(raw), "sha256": file_sha256(path), "size_bytes": path.stat().st_size}
+    return out
+
+
+def audit_path(out: str | os.PathLike[str]) -> Path:
+    """Return where the audit record of a run writing ``out`` goes: ``<out>.audit.json``."""
+    out = Path(out)
+    return out.with_name(out.name + ".audit.json")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # getpass raises OSError/KeyError when no user name is known (containers)
+        return "unknown"
+
+
+def write_audit(
+    out: str | os.PathLike[str],
+    *,
+    command: str,
+    inputs: Mapping[str, Any],
+    outputs: Iterable[str | os.PathLike[str]],
+    model: Mapping[str, Any] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+    warnings: Iterable[str] = (),
+    started: _dt.datetime | None = None,
+) -> Path:
+    """Write the audit record of one run beside its main output.
+
+    Parameters
+    ----------
+    out : path
+        The run's main output; the record goes to ``<out>.audit.json``.
+    command : str
+        The command as run (``"footprint classify ..."``).
+    inputs : mapping
+        Input file hashes, from :func:`hash_inputs`.
+    outputs : iterable of path
+        Output files written by the run; each is hashed now.
+    model : mapping, optional
+        Model identity: directory, manifest hashes (model file, store
+        content hash, schema version), synthetic flag.
+    thresholds : mapping, optional
+        The verdict thresholds used (versioned dict from the model).
+    options : mapping, optional
+        Run options (jobs, scheduler, chunk size, language).
+    summary : mapping, optional
+        Counts of parcels per verdict, stones read.
+    warnings : iterable of str
+        Warnings raised during the run.
+    started : datetime, optional
+        When the run started (UTC); default now.
+
+    Returns
+    -------
+    Path
+        The path of the record written.
+    """
+    from . import __version__
+
+    now = _dt.datetime.now(_dt.UTC)
+    record = {
+        "audit_version": AUDIT_VERSION,
+        "command": command,
+        "user": _user(),
+        "host": platform.node(),
+        "started_utc": (started or now).isoformat(timespec="seconds"),
+        "finished_utc": now.isoformat(timespec="seconds"),
+        "tool": {"name": "footprint", "version": __version__, "python": sys.version.split()[0]},
+        "inputs": dict(inputs),
+        "model": dict(model or {}),
+        "thresholds": dict(thresholds or {}),
+        "options": dict(options or {}),
+        "summary": dict(summary or {}),
+        "warnings": list(warnings),
+        "outputs": hash_inputs({str(p): p for p in outputs}),
+    }
+    path = audit_path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,440 @@
+"""Statistical footprints: compact, mergeable summaries of a set of stones.
+
+A footprint is a population profile (DOMAIN §1.1, §1.4): size-frequency by
+sieve class and by mass, colour, morphology, quality, surface features,
+nitrogen and %B distributions. :func:`summarise` reduces any stones frame
+(a reference zone or site, or one parcel) to counts on fixed bins, each with
+the number of stones (and lots) behind it, so that
+
+- ``footprint profile`` shows a zone's or site's footprint from the store;
+- ``footprint classify --report`` draws each parcel against the reference
+  footprints with the same summaries and the same drawing code
+  (:mod:`footprint.report`), and only small count tables travel back from
+  parallel workers, never the stones themselves.
+
+Bins are fixed (not data-driven) so summaries of different sets line up and
+can be added.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._schema import SIEVE_BANDS, get_field, sieve_band, sieve_to_mm
+from .exceptions import InputError, Problem
+
+__all__ = [
+    "CATEGORY_FIELDS",
+    "MASS_LOG10_EDGES",
+    "NB_PERCENT_EDGES",
+    "NITROGEN_EDGES",
+    "lot_vectors",
+    "nearest_lots",
+    "profile",
+    "summarise",
+    "write_profile",
+]
+
+#: Categorical fields summarised as share tables, in display order.
+CATEGORY_FIELDS: tuple[str, ...] = (
+    "colour", "morphology", "quality", "radiation_spots", "fluorescence", "coating",
+    "resorption", "abrasion", "diamond_type", "cleaning_state",
+)
+#: Bin edges of log10(mass / ct): 0.01 ct to 100 ct in 0.1 steps (values outside are clipped).
+MASS_LOG10_EDGES = np.round(np.arange(-2.0, 2.0001, 0.1), 1)
+#: Bin edges of total nitrogen, ppm (values above 1500 ppm go in the last bin).
+NITROGEN_EDGES = np.arange(0.0, 1500.1, 50.0)
+#: Bin edges of nitrogen aggregation, %B.
+NB_PERCENT_EDGES = np.arange(0.0, 100.1, 5.0)
+#: Most (N, %B) points a summary keeps for the scatter panel.
+MAX_SCATTER_POINTS = 400
+
+_BAND_NAMES = [name for name, _, _ in SIEVE_BANDS]
+
+
+def _vocabulary(name: str) -> list[str]:
+    if name in ("coating",):
+        return ["true", "false"]
+    if name in ("resorption", "abrasion"):
+        return ["0", "1", "2", "3"]
+    return list(get_field(name).vocabulary)
+
+
+def _as_labels(series: pd.Series, name: str) -> pd.Series:
+    """Return a column as label strings (NaN for not described)."""
+    if name == "coating":
+        values = series.astype("boolean")
+        return values.map({True: "true", False: "false"}, na_action="ignore").astype(object)
+    if name in ("resorption", "abrasion"):
+        numeric = pd.to_numeric(series, errors="coerce")
+        return numeric.map(lambda v: str(int(v)), na_action="ignore").astype(object)
+    return series.astype(object).where(series.notna(), None)
+
+
+def _n_lots(df: pd.DataFrame, mask: np.ndarray) -> int | None:
+    if "lot_id" not in df.columns:
+        return None
+    return int(df.loc[mask, "lot_id"].dropna().nunique())
+
+
+def _hist(values: np.ndarray, edges: np.ndarray) -> list[int]:
+    clipped = np.clip(values, edges[0], edges[-1] - 1e-9)
+    counts, _ = np.histogram(clipped, bins=edges)
+    return counts.astype(int).tolist()
+
+
+def _numeric(df: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, Any]:
+    """Reduce a set of stones to its statistical footprint.
+
+    Parameters
+    ----------
+    stones : DataFrame
+        Stones with schema v1 columns (any may be missing or partly NaN);
+        ``lot_id`` and ``site`` are counted when present.
+    label : str, optional
+        Name of the set (zone, site or parcel id), kept in the summary.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``n_stones``, ``n_lots``, ``n_sites``, ``total_ct``,
+        ``mass`` (log10 ct histogram on :data:`MASS_LOG10_EDGES`, median and
+        mean ct), ``sieve`` (counts per trade band of the harmonised sieve
+        axis and per normalised sieve class), ``categories`` (counts per
+        vocabulary word for each of :data:`CATEGORY_FIELDS`), ``nitrogen``
+        and ``n_b_percent`` (histograms), ``n_vs_b`` (up to
+        :data:`MAX_SCATTER_POINTS` points, evenly spaced through the rows so
+        the choice is deterministic). Every block carries ``n`` (stones with
+        a value) and ``lots`` (lots behind them, ``None`` without lot ids).
+    """
+    n = len(stones)
+    out: dict[str, Any] = {
+        "label": label,
+        "n_stones": int(n),
+        "n_lots": _n_lots(stones, np.ones(n, bool)),
+        "n_sites": int(stones["site"].dropna().nunique()) if "site" in stones.columns else None,
+    }
+    mass = _numeric(stones, "mass_ct")
+    has_mass = np.isfinite(mass) & (mass > 0)
+    out["total_ct"] = float(mass[has_mass].sum())
+    out["mass"] = {
+        "counts": _hist(np.log10(mass[has_mass]), MASS_LOG10_EDGES),
+        "n": int(has_mass.sum()),
+        "lots": _n_lots(stones, has_mass),
+        "median_ct": float(np.median(mass[has_mass])) if has_mass.any() else None,
+        "mean_ct": float(mass[has_mass].mean()) if has_mass.any() else None,
+    }
+    out["sieve"] = _summarise_sieve(stones)
+    out["categories"] = {}
+    for name in CATEGORY_FIELDS:
+        vocab = _vocabulary(name)
+        if name in stones.columns:
+            labels = _as_labels(stones[name], name)
+            present = labels.notna().to_numpy()
+            counts = labels[present].value_counts()
+            row = [int(counts.get(word, 0)) for word in vocab]
+        else:
+            present = np.zeros(n, bool)
+            row = [0] * len(vocab)
+        out["categories"][name] = {
+            "labels": vocab, "counts": row, "n": int(present.sum()), "lots": _n_lots(stones, present),
+        }
+    nitrogen = _numeric(stones, "n_total_ppm")
+    has_n = np.isfinite(nitrogen)
+    out["nitrogen"] = {
+        "counts": _hist(nitrogen[has_n], NITROGEN_EDGES), "n": int(has_n.sum()),
+        "lots": _n_lots(stones, has_n),
+        "median_ppm": float(np.median(nitrogen[has_n])) if has_n.any() else None,
+    }
+    nb = _numeric(stones, "n_b_percent")
+    has_b = np.isfinite(nb)
+    out["n_b_percent"] = {
+        "counts": _hist(nb[has_b], NB_PERCENT_EDGES), "n": int(has_b.sum()), "lots": _n_lots(stones, has_b),
+        "median_percent": float(np.median(nb[has_b])) if has_b.any() else None,
+    }
+    both = np.flatnonzero(has_n & has_b)
+    if len(both) > MAX_SCATTER_POINTS:
+        both = both[np.linspace(0, len(both) - 1, MAX_SCATTER_POINTS).round().astype(int)]
+    out["n_vs_b"] = {
+        "n_ppm": [round(float(v), 1) for v in nitrogen[both]],
+        "b_percent": [round(float(v), 1) for v in nb[both]],
+        "n": int((has_n & has_b).sum()),
+    }
+    if "custody_ref" in stones.columns:
+        # Purchase slips (bordereaux d'achat) named by the stones, for the report.
+        out["custody_refs"] = sorted({str(v) for v in stones["custody_ref"].dropna()})[:10]
+    return out
+
+
+def _summarise_sieve(stones: pd.DataFrame) -> dict[str, Any]:
+    if "sieve_class" not in stones.columns:
+        return {"bands": _BAND_NAMES, "counts": [0] * len(_BAND_NAMES), "classes": {}, "n": 0, "lots": None}
+    values = stones["sieve_class"]
+    present = values.notna().to_numpy()
+    classes = values[present].astype(str).value_counts()
+    band_counts = dict.fromkeys(_BAND_NAMES, 0)
+    for cls, count in classes.items():
+        band_counts[sieve_band(str(cls))] += int(count)
+    return {
+        "bands": _BAND_NAMES,
+        "counts": [band_counts[b] for b in _BAND_NAMES],
+        "classes": {str(k): int(v) for k, v in sorted(classes.items(), key=lambda kv: sieve_to_mm(str(kv[0])))},
+        "n": int(present.sum()),
+        "lots": _n_lots(stones, present),
+    }
+
+
+def _shares(block: Mapping[str, Any]) -> np.ndarray:
+    counts = np.asarray(block["counts"], dtype=float)
+    total = counts.sum()
+    return counts / total if total > 0 else np.full(len(counts), np.nan)
+
+
+def footprint_vector(summary: Mapping[str, Any]) -> np.ndarray:
+    """Return a summary as one descriptive vector (shares and scaled medians).
+
+    Used only to find reference lots that look like a parcel, for the
+    report's "nearest reference lots" panel; it is not the evidence the
+    verdict rests on. NaN marks parts with no data.
+    """
+    parts = [_shares(summary["sieve"])]
+    for name in ("colour", "morphology", "quality", "radiation_spots"):
+        parts.append(_shares(summary["categories"][name]))
+    median_ct = summary["mass"]["median_ct"]
+    median_n = summary["nitrogen"]["median_ppm"]
+    median_b = summary["n_b_percent"]["median_percent"]
+    # Scaled so one unit is roughly a between-zone difference of that median.
+    parts.append(np.array([
+        math.log10(median_ct) if median_ct else np.nan,
+        median_n / 300.0 if median_n is not None else np.nan,
+        median_b / 50.0 if median_b is not None else np.nan,
+    ]))
+    return np.concatenate(parts)
+
+
+def lot_vectors(stones: pd.DataFrame) -> pd.DataFrame:
+    """Return one footprint vector per reference lot.
+
+    Parameters
+    ----------
+    stones : DataFrame
+        Reference stones with ``lot_id``, ``zone`` and ``site``.
+
+    Returns
+    -------
+    DataFrame
+        Index ``lot_id`` (sorted); columns ``zone``, ``site``, ``n_stones``,
+        ``vector`` (ndarray), ``sample_ids`` (list of the lot's stones, in
+        store order).
+    """
+    rows = []
+    if "lot_id" not in stones.columns:
+        return pd.DataFrame(columns=["zone", "site", "n_stones", "vector", "sample_ids"])
+    for lot_id, group in stones.dropna(subset=["lot_id"]).groupby("lot_id", sort=True):
+        rows.append({
+            "lot_id": lot_id,
+            "zone": group["zone"].iloc[0] if "zone" in group else None,
+            "site": group["site"].iloc[0] if "site" in group else None,
+            "n_stones": len(group),
+            "vector": footprint_vector(summarise(group)),
+            "sample_ids": group["sample_id"].astype(str).tolist() if "sample_id" in group else [],
+        })
+    return pd.DataFrame(rows).set_index("lot_id") if rows else pd.DataFrame(
+        columns=["zone", "site", "n_stones", "vector", "sample_ids"])
+
+
+def nearest_lots(summary: Mapping[str, Any], lots: pd.DataFrame, k: int = 3) -> list[dict[str, Any]]:
+    """Return the ``k`` reference lots whose footprint vector is nearest a summary's.
+
+    Distance is the root mean square difference over the parts both have;
+    ties are broken by lot id so the answer is deterministic.
+    """
+    if lots.empty:
+        return []
+    target = footprint_vector(summary)
+    scored = []
+    for lot_id, row in lots.iterrows():
+        both = np.isfinite(target) & np.isfinite(row["vector"])
+        if not both.any():
+            continue
+        distance = float(np.sqrt(np.mean((target[both] - row["vector"][both]) ** 2)))
+        scored.append((round(distance, 12), str(lot_id), row))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [
+        {"lot_id": lot_id, "zone": row["zone"], "site": row["site"], "n_stones": int(row["n_stones"]),
+         "distance": distance, "sample_ids": list(row["sample_ids"])}
+        for distance, lot_id, row in scored[:k]
+    ]
+
+
+def profile(
+    db: str | os.PathLike[str],
+    *,
+    zone: str | None = None,
+    site: str | None = None,
+    n_gallery: int = 12,
+) -> dict[str, Any]:
+    """Compute the statistical footprint of a zone or site of a reference store.
+
+    Parameters
+    ----------
+    db : path
+        Reference store (HDF5).
+    zone, site : str, optional
+        Restrict to one zone and/or one site; neither gives the whole store
+        (one footprint per zone, plus the selection's total).
+    n_gallery : int
+        Number of typical stones shown in the image gallery.
+
+    Returns
+    -------
+    dict
+        ``selection``, ``summary`` (see :func:`summarise`), ``by_zone``
+        (zone to summary, within the selection), ``sizes`` (stones, lots,
+        sites per zone), ``gallery`` (list of ``{sample_id, lot_id, site,
+        mime_type, data}`` with base64 image data), ``store`` (path, content
+        hash, synthetic flag).
+
+    Raises
+    ------
+    InputError
+        If the zone or site is not in the store.
+    """
+    from ._store import ReferenceStore
+
+    with ReferenceStore.open(db, mode="r") as store:
+        stones = store.stones()
+        selected = _select(stones, zone, site, str(db))
+        gallery = _gallery(store, selected, n_gallery)
+        store_info = {"path": str(db), "content_hash": store.content_hash(), "synthetic": bool(store.is_synthetic)}
+    by_zone = {str(z): summarise(g, label=str(z)) for z, g in selected.groupby("zone", sort=True)}
+    label = " / ".join(x for x in (zone, site) if x) or "all zones"
+    return {
+        "selection": {"zone": zone, "site": site, "label": label},
+        "summary": summarise(selected, label=label),
+        "by_zone": by_zone,
+        "sizes": reference_sizes(stones),
+        "gallery": gallery,
+        "store": store_info,
+    }
+
+
+def reference_sizes(stones: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Return stones, lots and sites per zone of a reference frame."""
+    sizes = {}
+    for zone, group in stones.groupby("zone", sort=True):
+        sizes[str(zone)] = {
+            "n_stones": len(group),
+            "n_lots": int(group["lot_id"].dropna().nunique()) if "lot_id" in group else 0,
+            "n_sites": int(group["site"].dropna().nunique()) if "site" in group else 0,
+        }
+    return sizes
+
+
+def _select(stones: pd.DataFrame, zone: str | None, site: str | None, db: str) -> pd.DataFrame:
+    mask = np.ones(len(stones), bool)
+    problems = []
+    if zone is not None:
+        zones = sorted(stones["zone"].dropna().astype(str).unique())
+        if zone not in zones:
+            problems.append(Problem(db, None, "zone", zone, f"not a zone of the store; zones: {', '.join(zones)}"))
+        mask &= (stones["zone"] == zone).to_numpy()
+    if site is not None:
+        sites = sorted(stones.loc[mask, "site"].dropna().astype(str).unique()) if "site" in stones else []
+        if site not in sites:
+            problems.append(Problem(db, None, "site", site, f"not a site of the selection; sites: {', '.join(sites)}"))
+        mask &= (stones["site"] == site).to_numpy()
+    if problems:
+        raise InputError("nothing to profile", problems)
+    return stones.loc[mask]
+
+
+def _gallery(store: Any, selected: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    """Pick up to ``n`` photographed stones typical of the selection.
+
+    Typical means: the stone's mass is nearest the selection's median and
+    its colour, morphology and quality are the selection's commonest, so the
+    gallery shows what the bulk looks like rather than its curiosities.
+    """
+    import base64
+
+    images = store.images()
+    if not images:
+        return []
+    by_id: dict[str, Any] = {}
+    for record in sorted(images, key=lambda r: (r.sample_id, r.view)):
+        by_id.setdefault(record.sample_id, record)
+    candidates = selected[selected["sample_id"].astype(str).isin(by_id)].copy()
+    if candidates.empty:
+        return []
+    score = np.zeros(len(candidates))
+    for name in ("colour", "morphology", "quality"):
+        if name in candidates.columns and candidates[name].notna().any():
+            mode = selected[name].mode(dropna=True)
+            if len(mode):
+                score += (candidates[name] != mode.iloc[0]).to_numpy(dtype=float)
+    mass = _numeric(candidates, "mass_ct")
+    median = np.nanmedian(_numeric(selected, "mass_ct")) if np.isfinite(mass).any() else np.nan
+    if np.isfinite(median):
+        score += np.nan_to_num(np.abs(np.log10(mass) - math.log10(median)), nan=5.0)
+    candidates["_score"] = score
+    candidates = candidates.sort_values(["_score", "sample_id"], kind="stable").head(n)
+    out = []
+    for _, row in candidates.iterrows():
+        record = by_id[str(row["sample_id"])]
+        out.append({
+            "sample_id": str(row["sample_id"]), "lot_id": row.get("lot_id"), "site": row.get("site"),
+            "zone": row.get("zone"), "mass_ct": row.get("mass_ct"), "mime_type": record.mime_type,
+            "data": base64.b64encode(record.data).decode("ascii"),
+        })
+    return out
+
+
+def write_profile(result: Mapping[str, Any], out: str | os.PathLike[str], *, lang: str = "en") -> Path:
+    """Write a profile as JSON (``.json``) or a self-contained HTML page (``.html``).
+
+    Raises
+    ------
+    InputError
+        If the extension is neither ``.json`` nor ``.html``/``.htm``.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        text = json.dumps(_jsonable(dict(result)), indent=2, ensure_ascii=False) + "\n"
+    elif suffix in (".html", ".htm"):
+        from .report import render_profile
+
+        text = render_profile(result, lang=lang)
+    else:
+        raise InputError("unknown output format", [Problem(str(out), None, "out", out.suffix,
+                                                           "must end in .html or .json")])
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy/pandas values to plain JSON types (NaN and NA become null)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value

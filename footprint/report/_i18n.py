@@ -1,0 +1,238 @@
+"""Report wording in English and French.
+
+CAR documents are in French ("zones conformes", "bordereau d'achat",
+"carnet de collecte"); the verdict wording mirrors how experts word origin
+opinions (DOMAIN §1.1 and §3.4): a probability phrase plus the areas the
+parcel is consistent with, never a proof.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LANGUAGES", "verdict_text", "words"]
+
+LANGUAGES = ("en", "fr")
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Parcel footprint assessment",
+        "profile_title": "Reference footprint",
+        "draft": "DRAFT: not valid until signed by two experts",
+        "synthetic": "SYNTHETIC: the reference set or model is synthetic; not for real decisions",
+        "caveat_title": "Standing caveat",
+        "caveat": (
+            "No method proves the origin of a single diamond. GIA (Gems & Gemology, Fall 2022): "
+            "\u201cthere has been no study by any method demonstrating unique and measurable "
+            "characteristics that would allow for independent provenance determination of a random "
+            "individual diamond.\u201d Footprints are population profiles: this report gives an opinion "
+            "on the parcel as a whole, stone-level figures are supporting evidence only, and the "
+            "opinion is no stronger than the reference set behind it."
+        ),
+        "batch_summary": "Batch summary",
+        "parcels": "Parcels",
+        "stones": "Stones",
+        "parcel": "Parcel",
+        "verdict": "Verdict",
+        "opinion": "Opinion",
+        "declared_zone": "Declared zone",
+        "best_zone": "Best-supported zone",
+        "kp_certificate": "KP certificate",
+        "exporter": "Exporter / buying house",
+        "declared_value": "Declared value",
+        "value_per_ct": "Value per carat",
+        "value_band": "Reference band for the zone",
+        "value_band_none": "no reference band for this zone",
+        "value_outside": "outside the reference band",
+        "value_inside": "within the reference band",
+        "cleaning_state": "Cleaning state",
+        "custody": "Purchase slips (bordereau d'achat) / collection book (carnet de collecte)",
+        "custody_none": "none recorded in the stones file",
+        "total_ct": "Total mass",
+        "mean_ct": "Mean mass per stone",
+        "lr": "Likelihood ratio, declared zone against the best alternative (log10)",
+        "posterior": "Posterior probability per reference zone",
+        "foreign_fraction": "Estimated fraction of stones not consistent with the declared zone",
+        "interval": "interval",
+        "novelty": "Unknown-origin test p-value (small: unlike every reference zone)",
+        "footprint_panels": "Parcel against the reference footprints",
+        "nearest_lots": "Nearest reference lots (descriptive, not the basis of the verdict)",
+        "lot": "Lot",
+        "site": "Site",
+        "zone": "Zone",
+        "distance": "Distance",
+        "no_reference": "No reference store available: reference panels and thumbnails are omitted.",
+        "reference_sizes": "Reference set sizes per zone",
+        "n_stones": "stones",
+        "n_lots": "lots",
+        "n_sites": "sites",
+        "few_reference": "few reference lots: treat this zone's footprint with caution",
+        "provenance": "Model, reference store and code",
+        "thresholds": "Thresholds used",
+        "signoff": "Expert review and sign-off",
+        "expert": "Expert",
+        "name": "Name",
+        "signature": "Signature",
+        "date": "Date",
+        "recommendation": "Recommendation / remarks",
+        "status": "Status",
+        "needs_review": "needs expert review",
+        "all_consistent": "all parcels consistent with their declared zone",
+        "not_detailed": "Parcels beyond the detail limit are listed in the summary table only",
+        "compliant_zones": "compliant zones",
+        "not_declared": "not declared",
+        "not_given": "not given",
+        "profile_sizes": "Stones and lots behind each distribution",
+        "gallery": "Typical stones",
+        "no_images": "No photographs in the store for this selection.",
+        "selection": "Selection",
+        "store": "Reference store",
+        "n_label": "n",
+        "value_band_source": (
+            "Bands are country-level KP export statistics (footprint/data/value_bands.json), "
+            "not zone-level figures; a flag is a prompt for questions, not evidence of origin."
+        ),
+        "verdict_counts": "Verdicts",
+        "stone_count": "Stone count",
+    },
+    "fr": {
+        "title": "Évaluation de l'empreinte d'un lot",
+        "profile_title": "Empreinte de référence",
+        "draft": "PROJET : sans valeur avant la signature de deux experts",
+        "synthetic": "SYNTHÉTIQUE : le jeu de référence ou le modèle est synthétique ; pas pour de vraies décisions",
+        "caveat_title": "Mise en garde permanente",
+        "caveat": (
+            "Aucune méthode ne prouve l'origine d'un diamant isolé. GIA (Gems & Gemology, automne "
+            "2022) : aucune étude, par aucune méthode, n'a montré de caractéristiques uniques et "
+            "mesurables permettant de déterminer de façon indépendante la provenance d'un diamant "
+            "pris au hasard. Les empreintes sont des profils de population : ce rapport donne un avis "
+            "sur le lot dans son ensemble, les résultats par pierre ne sont que des éléments à "
+            "l'appui, et l'avis ne vaut que ce que vaut le jeu de référence."
+        ),
+        "batch_summary": "Synthèse du lot d'envois",
+        "parcels": "Lots",
+        "stones": "Pierres",
+        "parcel": "Lot",
+        "verdict": "Verdict",
+        "opinion": "Avis",
+        "declared_zone": "Zone déclarée",
+        "best_zone": "Zone la mieux étayée",
+        "kp_certificate": "Certificat du Processus de Kimberley",
+        "exporter": "Exportateur / bureau d'achat",
+        "declared_value": "Valeur déclarée",
+        "value_per_ct": "Valeur par carat",
+        "value_band": "Fourchette de référence de la zone",
+        "value_band_none": "pas de fourchette de référence pour cette zone",
+        "value_outside": "hors de la fourchette de référence",
+        "value_inside": "dans la fourchette de référence",
+        "cleaning_state": "État de nettoyage",
+        "custody": "Bordereaux d'achat / carnet de collecte",
+        "custody_none": "aucun dans le fichier des pierres",
+        "total_ct": "Masse totale",
+        "mean_ct": "Masse moyenne par pierre",
+        "lr": "Rapport de vraisemblance, zone déclarée contre la meilleure alternative (log10)",
+        "posterior": "Probabilité a posteriori par zone de référence",
+        "foreign_fraction": "Fraction estimée de pierres non compatibles avec la zone déclarée",
+        "interval": "intervalle",
+        "novelty": "Valeur p du test d'origine inconnue (faible : différent de toutes les zones de référence)",
+        "footprint_panels": "Le lot face aux empreintes de référence",
+        "nearest_lots": "Lots de référence les plus proches (descriptif, pas le fondement du verdict)",
+        "lot": "Lot",
+        "site": "Site",
+        "zone": "Zone",
+        "distance": "Distance",
+        "no_reference": "Pas de base de référence : panneaux de référence et vignettes omis.",
+        "reference_sizes": "Taille du jeu de référence par zone",
+        "n_stones": "pierres",
+        "n_lots": "lots",
+        "n_sites": "sites",
+        "few_reference": "peu de lots de référence : empreinte de cette zone à interpréter avec prudence",
+        "provenance": "Modèle, base de référence et logiciel",
+        "thresholds": "Seuils appliqués",
+        "signoff": "Examen et signature des experts",
+        "expert": "Expert",
+        "name": "Nom",
+        "signature": "Signature",
+        "date": "Date",
+        "recommendation": "Recommandation / observations",
+        "status": "Statut",
+        "needs_review": "à examiner par un expert",
+        "all_consistent": "tous les lots sont compatibles avec leur zone déclarée",
+        "not_detailed": "Les lots au-delà de la limite de détail figurent seulement dans le tableau de synthèse",
+        "compliant_zones": "zones conformes",
+        "not_declared": "non déclarée",
+        "not_given": "non renseigné",
+        "profile_sizes": "Pierres et lots derrière chaque distribution",
+        "gallery": "Pierres typiques",
+        "no_images": "Aucune photographie dans la base pour cette sélection.",
+        "selection": "Sélection",
+        "store": "Base de référence",
+        "n_label": "n",
+        "value_band_source": (
+            "Les fourchettes sont des statistiques d'exportation PK par pays "
+            "(footprint/data/value_bands.json), pas par zone ; un écart appelle des questions, "
+            "il ne prouve pas l'origine."
+        ),
+        "verdict_counts": "Verdicts",
+        "stone_count": "Nombre de pierres",
+    },
+}
+
+_VERDICTS: dict[str, dict[str, str]] = {
+    "en": {
+        "consistent": "Consistent with the declared origin ({declared})",
+        "inconsistent": "Not consistent with the declared origin ({declared}); characteristics typical of {best}",
+        "mixed": ("Mixed parcel: an estimated {fraction} of the stones are not consistent with the declared "
+                  "origin ({declared})"),
+        "unknown_origin": "Characteristics not typical of any reference zone: possible origin outside the reference set",
+        "inconclusive": "Inconclusive: the evidence does not support an opinion on the origin",
+        "assigned": "No declared origin; characteristics typical of {zones}",
+    },
+    "fr": {
+        "consistent": "Compatible avec l'origine déclarée ({declared})",
+        "inconsistent": "Non compatible avec l'origine déclarée ({declared}) ; caractéristiques typiques de {best}",
+        "mixed": ("Lot mélangé : environ {fraction} des pierres ne sont pas compatibles avec l'origine "
+                  "déclarée ({declared})"),
+        "unknown_origin": ("Caractéristiques non typiques d'aucune zone de référence : origine possible hors "
+                           "du jeu de référence"),
+        "inconclusive": "Non concluant : les éléments ne permettent pas de se prononcer sur l'origine",
+        "assigned": "Aucune origine déclarée ; caractéristiques typiques de {zones}",
+    },
+}
+
+_SHORT: dict[str, dict[str, str]] = {
+    "en": {"consistent": "consistent", "inconsistent": "not consistent", "mixed": "mixed",
+           "unknown_origin": "unknown origin", "inconclusive": "inconclusive", "assigned": "assigned"},
+    "fr": {"consistent": "compatible", "inconsistent": "non compatible", "mixed": "mélangé",
+           "unknown_origin": "origine inconnue", "inconclusive": "non concluant", "assigned": "attribué"},
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    """Return the report's wording table for ``lang`` ("en" or "fr")."""
+    return _WORDS[lang]
+
+
+def short_verdict(verdict: str, lang: str) -> str:
+    """Return the one- or two-word verdict label used in tables."""
+    return _SHORT[lang].get(verdict, verdict)
+
+
+def verdict_text(verdict: str, lang: str, **values: Any) -> str:
+    """Return the verdict in expert wording.
+
+    Parameters
+    ----------
+    verdict : str
+        One of consistent, inconsistent, mixed, unknown_origin, inconclusive, assigned.
+    lang : str
+        "en" or "fr".
+    **values
+        ``declared``, ``best``, ``zones`` (text) and ``fraction`` (text, e.g. "30 %").
+    """
+    template = _VERDICTS[lang].get(verdict)
+    if template is None:
+        return verdict
+    defaults = {"declared": "", "best": "", "zones": "", "fraction": ""}
+    defaults.update({k: v for k, v in values.items() if v is not None})
+    return template.format(**defaults)
