@@ -631,10 +631,10 @@ class ReferenceStore:
         n = _table_len(group)
         data = {}
         for col in DERIVED_FTIR_COLUMNS:
-            if n and col in group:
-                data[col] = _read(group, col)
-            else:
-                data[col] = np.empty(0, dtype=object if col in _DERIVED_TEXT else np.float64)
+            values = _read(group, col) if n and col in group else np.empty(
+                0, dtype=object if col in _DERIVED_TEXT else np.float64)
+            # text stays object str/None (pandas would otherwise infer its "str" dtype, NaN for None)
+            data[col] = pd.Series(values, dtype=object if col in _DERIVED_TEXT else np.float64)
         return pd.DataFrame(data)[list(DERIVED_FTIR_COLUMNS)]
 
     def _spectra_table(self, columns: Sequence[str] = _SPECTRA_COLS) -> pd.DataFrame:

@@ -188,7 +188,8 @@ def show_cmd(
                    f"{s['x_min']:g}..{s['x_max']:g} {s['x_unit']}  {s['y_unit']}  sha256 {s['sha256'][:12]}")
     out.append(f"derived FTIR features ({len(data['derived_ftir'])})")
     for row in data["derived_ftir"]:
-        shown = {k: v for k, v in row.items() if k not in ("sample_id", "recipe", "spectrum_sha256")}
+        shown = {k: v for k, v in row.items() if k not in ("sample_id", "recipe", "spectrum_sha256")
+                 and v is not None and v == v}  # v == v drops NaN
         out.append("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                     for k, v in shown.items()))
     out.append(f"images ({len(data['images'])})")
