@@ -110,7 +110,7 @@ def _read_xlsx(path: Path, file: str, sheet: str | int | None,
                                        f"sheet not found; the workbook has: {', '.join(names)}")])
         else:
             chosen = sheet
-        raw = book.parse(chosen, dtype=object, keep_default_na=False, na_filter=False)
+        raw = pd.read_excel(book, sheet_name=chosen, dtype=object, keep_default_na=False, na_filter=False)
     return raw
 
 
