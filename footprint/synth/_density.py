@@ -289,7 +289,7 @@ class ExactDensity:
         Returns
         -------
         stones : DataFrame
-            Observed stones with ``parcel_id`` (int).
+            Observed stones with ``parcel_id`` (int), sorted by parcel.
         true_zone : ndarray of shape (n_parcels,)
             Index into :attr:`zones` of each parcel's zone.
         """
@@ -305,6 +305,7 @@ class ExactDensity:
             stones = sample_site_stones(self._site_params[s], self.params, len(pids) * size, rng)
             frames.append(stones.assign(parcel_id=np.repeat(pids, size)))
         stones = apply_missingness(pd.concat(frames, ignore_index=True), self.params, rng)
+        stones = stones.sort_values("parcel_id", kind="stable", ignore_index=True)
         return stones, zone
 
     def bayes_ceiling(self, *, parcel_sizes: tuple[int, ...] = (1, 5, 10, 25, 50), n_stones: int = 100_000,
