@@ -5,7 +5,16 @@ The method follows QUIDDIT (Speich & Kohn 2020, Computers & Geosciences
 """
 
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1
-from ._ftir import FEATURE_COLUMNS, FTIRMethod, analyse_spectra, derive_ftir_features, prepare_spectrum
+from ._ftir import (
+    FEATURE_COLUMNS,
+    FTIRMethod,
+    analyse_files,
+    analyse_spectra,
+    derive_ftir_features,
+    fit_details,
+    prepare_spectrum,
+)
+from ._plot import plot_fit
 from ._simulate import FTIRTruth, instrument_grid, simulate_from_truth, simulate_ftir
 from ._units import CanonicalSpectrum, to_canonical
 
@@ -17,9 +26,12 @@ __all__ = [
     "CanonicalSpectrum",
     "FTIRMethod",
     "FTIRTruth",
+    "analyse_files",
     "analyse_spectra",
     "derive_ftir_features",
+    "fit_details",
     "instrument_grid",
+    "plot_fit",
     "prepare_spectrum",
     "simulate_from_truth",
     "simulate_ftir",

@@ -2,12 +2,14 @@
 
 The baseline is pybaselines' weighted polynomial fit (``Baseline.poly``) with
 zero weight wherever a diamond or a nitrogen/hydrogen centre absorbs. For a
-fixed axis, polynomial order and weights that fit is a linear map from the
-spectrum to its baseline, of rank ``order + 1``. So pybaselines itself is run
-once per (grid, weights, order) on the unit vectors of the weighted points to
-tabulate that map, which is stored factorised and applied to a whole batch as
-two thin matrix products. The numbers are exactly pybaselines' (checked in
-the tests against a direct call), at a fraction of the per-spectrum cost.
+fixed axis, polynomial order and 0/1 weights that fit is a linear map ``H``
+from a spectrum to its baseline. Its output lies in the polynomials of that
+order, and it only sees the component of the spectrum (on the weighted
+points) that is such a polynomial; so ``H y = (H V) (V'V)^-1 V' y`` with ``V``
+any polynomial basis on the weighted points. pybaselines itself is therefore
+run once per (grid, weights, order) on the ``order + 1`` basis polynomials,
+and a whole batch is then corrected with two thin matrix products. The
+numbers are pybaselines' own (a test compares against direct calls).
 """
 
 from __future__ import annotations
@@ -40,17 +42,17 @@ class PolyBaselineOperator:
         self.index_ = np.flatnonzero(self.mask)
         fitter = Baseline(self.x, check_finite=False)
         weights = self.mask.astype(np.float64)
+        x_fit = self.x[self.index_]
+        t = (x_fit - x_fit.mean()) / (0.5 * np.ptp(x_fit) or 1.0)
+        basis = np.polynomial.legendre.legvander(t, self.poly_order)  # (n_fitted, order + 1)
+        outputs = np.empty((self.x.size, basis.shape[1]))
         probe = np.zeros(self.x.size)
-        columns = np.empty((self.x.size, self.index_.size))
-        for j, i in enumerate(self.index_):
-            probe[i] = 1.0
-            columns[:, j] = fitter.poly(probe, poly_order=self.poly_order, weights=weights)[0]
-            probe[i] = 0.0
-        # Keep the map factorised at its true rank so a batch costs two thin products.
-        u, s, vt = np.linalg.svd(columns, full_matrices=False)
-        rank = self.poly_order + 1
-        self.left_ = u[:, :rank] * s[:rank]
-        self.right_ = vt[:rank].T
+        for k in range(basis.shape[1]):
+            probe[self.index_] = basis[:, k]
+            outputs[:, k] = fitter.poly(probe, poly_order=self.poly_order, weights=weights)[0]
+        # H y = outputs @ inv(V'V) @ V' y_fitted.
+        self.left_ = outputs
+        self.right_ = basis @ np.linalg.inv(basis.T @ basis)
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
         """Return the baselines of ``y``.
@@ -66,6 +68,25 @@ class PolyBaselineOperator:
             ``pybaselines.Baseline(x).poly(row, poly_order, weights=mask)`` of each row.
         """
         return (y[:, self.index_] @ self.right_) @ self.left_.T
+
+    def coefficients(self, y_fitted: np.ndarray) -> np.ndarray:
+        """Return each baseline's coordinates from the spectra at the fitted points only.
+
+        Parameters
+        ----------
+        y_fitted : ndarray of shape (n_spectra, n_fitted)
+            Spectra at ``x[mask]``.
+
+        Returns
+        -------
+        ndarray of shape (n_spectra, poly_order + 1)
+            Coordinates for :meth:`evaluate`.
+        """
+        return y_fitted @ self.right_
+
+    def evaluate(self, coefficients: np.ndarray, columns: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Return the baselines at ``x[columns]`` from :meth:`coefficients`."""
+        return coefficients @ self.left_[columns].T
 
 
 @functools.lru_cache(maxsize=16)

@@ -95,9 +95,11 @@ def batched_nnls(design: np.ndarray, y: np.ndarray, nonneg: np.ndarray,
             active = np.sort(np.concatenate([free, np.asarray(subset, dtype=int)]))
             if active.size == 0:
                 coef_s = np.zeros((y.shape[0], 0))
+            elif gram.ndim == 2:
+                # Shared gram: one small pseudo-inverse per subset, then one product for all rows.
+                coef_s = xty[:, active] @ np.linalg.pinv(gram[np.ix_(active, active)]).T
             else:
-                g = gram[np.ix_(active, active)] if gram.ndim == 2 else gram[:, active][:, :, active]
-                coef_s = _solve(g, xty[:, active])
+                coef_s = _solve(gram[:, active][:, :, active], xty[:, active])
             sse = yty - np.einsum("np,np->n", coef_s, xty[:, active])
             feasible = np.all(coef_s[:, np.isin(active, bounded)] >= 0.0, axis=1)
             better = feasible & (sse < best_sse)

@@ -23,8 +23,10 @@ with a few matrix products instead of one optimiser run per spectrum:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -46,8 +48,11 @@ __all__ = [
     "FEATURE_COLUMNS",
     "FTIRMethod",
     "PreparedSpectrum",
+    "analyse_files",
     "analyse_spectra",
     "derive_ftir_features",
+    "expand_paths",
+    "fit_details",
     "fit_grid",
     "prepare_spectrum",
 ]
@@ -254,6 +259,7 @@ class _Design:
     two_phonon: np.ndarray = field(init=False)
     one_phonon: np.ndarray = field(init=False)
     platelet: np.ndarray = field(init=False)
+    needed: np.ndarray = field(init=False)
     one_phonon_flag: np.ndarray = field(init=False)
     platelet_fitter: PlateletPeakFitter = field(init=False)
 
@@ -266,6 +272,8 @@ class _Design:
         self.one_phonon = _in(self.x, m.one_phonon_cm1)
         self.one_phonon_flag = _in(self.x, (1000.0, 1400.0))
         self.platelet = _in(self.x, m.platelet_cm1)
+        h3107 = _in(self.x, (m.h3107_left_cm1[0], m.h3107_right_cm1[1]))
+        self.needed = np.flatnonzero(self.two_phonon | self.one_phonon_flag | self.platelet | h3107)
         start, stop, step = m.platelet_positions_cm1
         positions = np.arange(start, stop + step / 2, step)
         self.platelet_fitter = PlateletPeakFitter(self.x[self.platelet], positions,
@@ -325,7 +333,8 @@ def _two_phonon_check(d: _Design, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
                            f"{y2.shape[1]} points)")
         elif not height[i] > 0:
             reasons.append("no diamond two-phonon absorption at 1800-2700 cm-1 (fitted intrinsic height "
-                           f"{height[i]:.3g}; inverted: transmittance labelled as absorbance?)")
+                           f"{height[i]:.3g} absorbance at 1995 cm-1, must be positive; a diamond in "
+                           "transmittance labelled as absorbance also looks like this)")
         elif not (explained[i] >= m.min_two_phonon_explained and misfit[i] <= m.max_two_phonon_misfit):
             reasons.append("1800-2700 cm-1 does not have the intrinsic diamond two-phonon shape "
                            f"(shape explains {100 * max(explained[i], 0):.0f}% of the variance, need "
@@ -347,7 +356,8 @@ def _noise(d: _Design, y: np.ndarray, upper: float) -> np.ndarray:
     return np.min(np.stack(sigmas), axis=0)
 
 
-def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None) -> dict[str, Any]:
+def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, *,
+             full: bool = False) -> dict[str, Any]:
     """Fit a batch of spectra that share the common grid and one coverage class.
 
     Parameters
@@ -358,6 +368,9 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None) 
         Coverage class shared by the rows (see :class:`PreparedSpectrum`).
     method : FTIRMethod, optional
         Method parameters.
+    full : bool, default=False
+        Also return ``mu`` on the whole grid (for plots); otherwise only the
+        columns the fit reads are baseline-corrected.
 
     Returns
     -------
@@ -368,38 +381,48 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None) 
         D, offset), ``fit_residual`` (cm-1), ``noise_cm1``, ``platelet_*``,
         ``h3107_area_cm2``, ``one_phonon_max_absorbance``, ``usable_one_phonon``
         (share of one-phonon points below the saturation limit) and ``mu`` (n,
-        n_grid: baseline-corrected absorption coefficient minus the intrinsic part).
+        n_grid: baseline-corrected absorption coefficient minus the intrinsic part;
+        None unless ``full``).
     """
     method = method or FTIRMethod()
     d = _design(method)
     y = np.asarray(y, dtype=np.float64)
     scale0, _, refused = _two_phonon_check(d, y)
     accepted = np.flatnonzero([r is None for r in refused])
+    if accepted.size == 0:
+        return {"refused": refused, "accepted": accepted}
     y = y[accepted]
     scale0 = scale0[accepted]
-    # derive_baseline: pybaselines polynomial on the spectrum minus its intrinsic part.
+    # derive_baseline: pybaselines polynomial on the spectrum minus its intrinsic part. Only the
+    # columns later steps read are corrected (the full grid when the caller wants to plot).
     operator = poly_baseline_operator(method.grid_start_cm1, method.grid_step_cm1, d.x.size,
                                       d.baseline_mask(upper_cm1), method.baseline_poly_order)
-    corrected = y - operator(y - scale0[:, None] * d.iia[None, :])
+    anchor = operator.index_
+    baseline_coef = operator.coefficients(y[:, anchor] - scale0[:, None] * d.iia[None, anchor])
+    cols = np.arange(d.x.size) if full else d.needed
+    x = d.x[cols]
+    ys = y[:, cols]
+    corrected = ys - operator.evaluate(baseline_coef, cols)
+    two_phonon, one_phonon = d.two_phonon[cols], d.one_phonon[cols]
     # derive_absorption_coefficient: rescale against the intrinsic two-phonon absorption.
-    usable2 = y[:, d.two_phonon] <= method.saturation_absorbance
-    design2 = np.column_stack([d.iia[d.two_phonon], np.ones(int(d.two_phonon.sum()))])
-    coef2, _ = _lstsq_masked(design2, corrected[:, d.two_phonon], usable2)
+    usable2 = ys[:, two_phonon] <= method.saturation_absorbance
+    design2 = np.column_stack([d.iia[cols][two_phonon], np.ones(int(two_phonon.sum()))])
+    coef2, _ = _lstsq_masked(design2, corrected[:, two_phonon], usable2)
     scale = coef2[:, 0]
-    mu = corrected / scale[:, None] - d.iia[None, :]
+    mu = corrected / scale[:, None] - d.iia[None, cols]
     # derive_nitrogen: non-negative C, A, X, B, D plus a free offset.
-    design1 = np.column_stack([d.comps[d.one_phonon], np.ones(int(d.one_phonon.sum()))])
-    usable1 = y[:, d.one_phonon] <= method.saturation_absorbance
-    coef1, sse1 = _lstsq_masked(design1, mu[:, d.one_phonon], usable1,
+    design1 = np.column_stack([d.comps[cols][one_phonon], np.ones(int(one_phonon.sum()))])
+    usable1 = ys[:, one_phonon] <= method.saturation_absorbance
+    coef1, sse1 = _lstsq_masked(design1, mu[:, one_phonon], usable1,
                                 nonneg=np.array([True] * len(COMPONENT_NAMES) + [False]))
     n_used1 = np.maximum(usable1.sum(axis=1), 1)
-    model_full = np.column_stack([d.comps, np.ones(d.x.size)])
     # derive_platelet: peak + line on what the nitrogen fit leaves.
-    residual_pl = mu[:, d.platelet] - coef1 @ model_full[d.platelet].T
-    platelet = d.platelet_fitter.fit(residual_pl)
+    platelet_cols = d.platelet[cols]
+    model_pl = np.column_stack([d.comps[cols][platelet_cols], np.ones(int(platelet_cols.sum()))])
+    platelet = d.platelet_fitter.fit(mu[:, platelet_cols] - coef1 @ model_pl.T)
     # derive_h3107: area above a local straight baseline.
     if upper_cm1 >= method.h3107_right_cm1[1]:
-        h3107 = local_peak_area(d.x, mu, method.h3107_cm1, method.h3107_left_cm1, method.h3107_right_cm1)
+        h3107 = local_peak_area(x, mu, method.h3107_cm1, method.h3107_left_cm1, method.h3107_right_cm1)
     else:
         h3107 = np.full(y.shape[0], np.nan)
     noise_abs = _noise(d, y, upper_cm1)
@@ -410,7 +433,8 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None) 
         "platelet_area": platelet["area"], "platelet_area_se": platelet["area_se"],
         "h3107_area": h3107, "one_phonon_max_absorbance": y[:, d.one_phonon_flag].max(axis=1),
         "usable_one_phonon": usable1.mean(axis=1),
-        "one_phonon_peak_cm1": np.max(np.abs(mu[:, d.one_phonon]), axis=1), "mu": mu,
+        "one_phonon_peak_cm1": np.max(np.abs(mu[:, one_phonon]), axis=1),
+        "mu": mu if full else None,
     }
 
 
@@ -436,11 +460,35 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _base_recipe(method: FTIRMethod) -> str:
+    recipe = {"method": "QUIDDIT-style batch fit (Speich & Kohn 2020 component spectra)",
+              "steps": list(_STEP_NAMES), "parameters": method.to_dict(), "versions": _versions()}
+    return json.dumps(recipe)
+
+
+@functools.lru_cache(maxsize=256)
+def _recipe(method: FTIRMethod, conversions: tuple[str, ...]) -> str:
+    """Return the recipe JSON: the method's (cached) plus this spectrum's unit conversions."""
+    base = _base_recipe(method)
+    return base[:-1] + ', "conversions": ' + json.dumps(list(conversions)) + "}"
+
+
 _STEP_NAMES = ("require_canonical", "require_mid_ir_range", "harmonize_grid", "require_two_phonon",
                "derive_baseline (pybaselines Baseline.poly, weighted)", "derive_absorption_coefficient",
                "derive_nitrogen (exact NNLS: C, A, X, B, D + offset)",
                "derive_platelet (pseudo-Voigt + line)",
                "derive_h3107 (local straight baseline)", "derive_flags", "derive_type")
+
+
+def _h3107_detected(area: np.ndarray, noise_cm1: np.ndarray, method: FTIRMethod) -> np.ndarray:
+    """Keep 3107 cm-1 areas above 3 standard errors (noise in the window and the local baseline); else 0."""
+    step = method.grid_step_cm1
+    n_peak = (method.h3107_cm1[1] - method.h3107_cm1[0]) / step + 1
+    n_side = (method.h3107_left_cm1[1] - method.h3107_left_cm1[0]) / step + 1
+    width = method.h3107_cm1[1] - method.h3107_cm1[0]
+    se = noise_cm1 * np.sqrt(step * step * n_peak + width * width / (2.0 * n_side))
+    return np.where(np.isnan(area), np.nan, np.where(area > 3.0 * se, area, 0.0))
 
 
 def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTIRMethod) -> pd.DataFrame:
@@ -453,7 +501,7 @@ def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTI
         b_percent = np.where(n_a + n_b > 0, 100.0 * n_b / (n_a + n_b), np.nan)
     detected = (fit["platelet_area"] > method.platelet_min_snr * fit["platelet_area_se"]) & (
         fit["platelet_area"] > 0)
-    h3107 = fit["h3107_area"]
+    h3107 = _h3107_detected(fit["h3107_area"], fit["noise_cm1"], method)
     flags = []
     for i in range(coef.shape[0]):
         row = []
@@ -467,9 +515,7 @@ def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTI
         if np.isnan(h3107[i]):
             row.append("no_3107_coverage")
         flags.append(";".join(row))
-    base_recipe = {"method": "QUIDDIT-style batch fit (Speich & Kohn 2020 component spectra)",
-                   "steps": list(_STEP_NAMES), "parameters": method.to_dict(), "versions": _versions()}
-    recipes = [json.dumps({**base_recipe, "conversions": prepared[j].steps}) for j in fit["accepted"]]
+    recipes = [_recipe(method, tuple(prepared[j].steps)) for j in fit["accepted"]]
     rows = [prepared[j] for j in fit["accepted"]]
     return pd.DataFrame({
         "sample_id": [p.sample_id for p in rows],
@@ -497,6 +543,48 @@ def _prepare_one(spectrum: Spectrum, method: FTIRMethod) -> PreparedSpectrum | S
         return exc
 
 
+def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIRMethod, n_jobs: int,
+                  chunk_size: int) -> tuple[pd.DataFrame, list[Problem]]:
+    """Fit every prepared spectrum, grouped by coverage class and chunked; keep input order."""
+    problems: list[Problem] = []
+    groups: dict[float, list[int]] = {}
+    for i, item in enumerate(prepared):
+        if isinstance(item, SpectrumError):
+            problems.extend(item.problems)
+        else:
+            groups.setdefault(item.upper_cm1, []).append(i)
+    tasks = [(upper, members[start:start + chunk_size])
+             for upper, members in groups.items() for start in range(0, len(members), chunk_size)]
+
+    def run(task: tuple[float, list[int]]) -> tuple[pd.DataFrame, list[Problem]]:
+        upper, members = task
+        items: list[PreparedSpectrum] = [prepared[i] for i in members]  # type: ignore[misc]
+        fit = fit_grid(np.stack([p.y for p in items]), upper, method)
+        refused = [Problem(file=items[j].source, row=None, field="y", value="1800-2700 cm-1", rule=reason)
+                   for j, reason in enumerate(fit["refused"]) if reason is not None]
+        if fit["accepted"].size == 0:
+            return pd.DataFrame(columns=list(FEATURE_COLUMNS)), refused
+        frame = _features(fit, items, method)
+        frame.index = pd.Index([members[j] for j in fit["accepted"]], name="input_index")
+        return frame, refused
+
+    if n_jobs == 1 or len(tasks) <= 1:
+        results = [run(t) for t in tasks]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(run)(t) for t in tasks)
+    for _, refused in results:
+        problems.extend(refused)
+    frames = [r[0] for r in results if len(r[0])]
+    if frames:
+        features = pd.concat(frames).sort_index()
+    else:
+        features = pd.DataFrame(columns=list(FEATURE_COLUMNS), index=pd.Index([], name="input_index"))
+    logger.info("FTIR: %d spectra fitted, %d refused", len(features), len(problems))
+    return features, problems
+
+
 def analyse_spectra(spectra: list[Spectrum], *, n_jobs: int = 1, method: FTIRMethod | None = None,
                     chunk_size: int = 4096) -> tuple[pd.DataFrame, list[Problem]]:
     """Derive nitrogen features for many spectra, keeping going past refused ones.
@@ -522,45 +610,121 @@ def analyse_spectra(spectra: list[Spectrum], *, n_jobs: int = 1, method: FTIRMet
     """
     method = method or FTIRMethod()
     prepared = [_prepare_one(s, method) for s in spectra]
-    problems: list[Problem] = []
-    for item in prepared:
-        if isinstance(item, SpectrumError):
-            problems.extend(item.problems)
-    groups: dict[float, list[int]] = {}
-    for i, item in enumerate(prepared):
-        if isinstance(item, PreparedSpectrum):
-            groups.setdefault(item.upper_cm1, []).append(i)
-    tasks = []
-    for upper, members in groups.items():
-        for start in range(0, len(members), chunk_size):
-            tasks.append((upper, members[start:start + chunk_size]))
+    return _fit_prepared(prepared, method, n_jobs, chunk_size)
 
-    def run(task: tuple[float, list[int]]) -> tuple[pd.DataFrame, list[Problem]]:
-        upper, members = task
-        items = [prepared[i] for i in members]
-        fit = fit_grid(np.stack([p.y for p in items]), upper, method)  # type: ignore[union-attr]
-        frame = _features(fit, items, method)  # type: ignore[arg-type]
-        frame.index = pd.Index([members[j] for j in fit["accepted"]], name="input_index")
-        refused = [Problem(file=items[j].source, row=None, field="y",  # type: ignore[union-attr]
-                           value="1800-2700 cm-1", rule=reason)
-                   for j, reason in enumerate(fit["refused"]) if reason is not None]
-        return frame, refused
 
-    if n_jobs == 1 or len(tasks) <= 1:
-        results = [run(t) for t in tasks]
+def _read_and_prepare(paths: list[str], method: FTIRMethod) -> list[PreparedSpectrum | SpectrumError]:
+    """Worker: read and prepare a chunk of files (only small results travel back)."""
+    from ..ingest import read_spectrum
+
+    out: list[PreparedSpectrum | SpectrumError] = []
+    for path in paths:
+        try:
+            out.append(prepare_spectrum(read_spectrum(path), method))
+        except SpectrumError as exc:
+            out.append(exc)
+    return out
+
+
+#: File suffixes taken from a folder.
+SPECTRUM_SUFFIXES = (".jdx", ".dx", ".jcamp", ".jcm")
+
+
+def expand_paths(paths: list[str | Path]) -> list[str]:
+    """Expand folders into their JCAMP-DX files (sorted); keep files as given."""
+    files: list[str] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(str(p) for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in SPECTRUM_SUFFIXES)
+        else:
+            files.append(str(path))
+    return files
+
+
+def analyse_files(paths: list[str | Path], *, n_jobs: int = -1, method: FTIRMethod | None = None,
+                  min_parallel: int = 32) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """Read FTIR spectrum files (in parallel processes) and derive their features.
+
+    Parameters
+    ----------
+    paths : list of path-like
+        Files, or folders of ``.jdx``/``.dx``/``.jcamp``/``.jcm`` files.
+    n_jobs : int, default=-1
+        Worker processes for reading (-1: all cores).
+    method : FTIRMethod, optional
+        Method parameters.
+    min_parallel : int, default=32
+        Fewer files than this are read in this process (workers cost more to start).
+
+    Returns
+    -------
+    features : DataFrame
+        :data:`FEATURE_COLUMNS` of the accepted files; index = position in ``files``.
+    problems : list of Problem
+        One or more per refused file.
+    files : list of str
+        The files read, in order.
+    """
+    method = method or FTIRMethod()
+    files = expand_paths(paths)
+    workers = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    if workers == 1 or len(files) < min_parallel:
+        prepared = _read_and_prepare(files, method)
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(run)(t) for t in tasks)
-    frames = [r[0] for r in results]
-    for _, refused in results:
-        problems.extend(refused)
-    if frames:
-        features = pd.concat(frames).sort_index()
-    else:
-        features = pd.DataFrame(columns=list(FEATURE_COLUMNS), index=pd.Index([], name="input_index"))
-    logger.info("FTIR: %d spectra fitted, %d refused", len(features), len(problems))
-    return features, problems
+        # Several chunks per worker balance the load; one chunk per task amortises pickling.
+        n_chunks = min(len(files), workers * 4)
+        size = -(-len(files) // n_chunks)
+        chunks = [files[i:i + size] for i in range(0, len(files), size)]
+        parts = Parallel(n_jobs=workers, backend="loky")(
+            delayed(_read_and_prepare)(chunk, method) for chunk in chunks)
+        prepared = [item for part in parts for item in part]
+    features, problems = _fit_prepared(prepared, method, 1, 4096)
+    return features, problems, files
+
+
+def fit_details(spectrum: Spectrum, method: FTIRMethod | None = None) -> dict[str, Any]:
+    """Return one spectrum's fit, curve by curve, for plots.
+
+    Returns
+    -------
+    dict
+        ``x`` (grid, cm-1), ``absorption`` (corrected absorption coefficient, cm-1),
+        ``intrinsic`` (scaled type IIa), ``components`` (name -> fitted curve, cm-1,
+        intrinsic removed), ``offset``, ``platelet`` (fitted peak curve or zeros),
+        ``fit`` (sum of components, offset and platelet), ``residual`` (one-phonon and
+        platelet windows, NaN elsewhere) and ``features`` (one-row DataFrame).
+
+    Raises
+    ------
+    SpectrumError
+        When the spectrum is refused.
+    """
+    from ._peaks import pseudo_voigt
+
+    method = method or FTIRMethod()
+    prepared = prepare_spectrum(spectrum, method)
+    fit = fit_grid(prepared.y[None, :], prepared.upper_cm1, method, full=True)
+    if fit["refused"][0] is not None:
+        raise _refusal(prepared.source, "y", "1800-2700 cm-1", fit["refused"][0])
+    d = _design(method)
+    features = _features(fit, [prepared], method)
+    coef = fit["coef"][0]
+    components = {name: coef[i] * d.comps[:, i] for i, name in enumerate(COMPONENT_NAMES)}
+    row = features.iloc[0]
+    platelet = np.zeros_like(d.x)
+    if row["platelet_area_cm2"] > 0:
+        platelet = row["platelet_area_cm2"] * pseudo_voigt(d.x, row["platelet_position_cm1"],
+                                                          row["platelet_width_cm1"], method.platelet_eta)
+    nitrogen = sum(components.values()) + coef[5]
+    total = nitrogen + platelet
+    window = d.one_phonon | d.platelet
+    mu = fit["mu"][0]
+    return {"x": d.x, "absorption": mu + d.iia, "intrinsic": d.iia, "nitrogen_absorption": mu,
+            "components": components, "offset": coef[5], "platelet": platelet, "fit": total,
+            "residual": np.where(window, mu - total, np.nan), "features": features}
 
 
 def derive_ftir_features(spectra: list[Spectrum], *, n_jobs: int = 1) -> pd.DataFrame:
