@@ -54,9 +54,14 @@ def _check_spectra(spectra: list[Spectrum], known: Collection[str], in_batch: Co
     for s in spectra:
         report.count("require_stone_for_spectrum")
         row = s.meta.get("source_row")
+        where = s.source
+        if s.meta.get("manifest_row") is not None:
+            # the manifest row is what the user edits to fix a mapping
+            where, row = s.meta["manifest"], s.meta["manifest_row"]
         if s.sample_id not in in_batch and s.sample_id not in known:
-            problems.append(Problem(s.source, row, "sample_id", s.sample_id,
-                                    "spectrum for a sample_id with no stone in this batch or in the store"))
+            problems.append(Problem(where, row, "sample_id", s.sample_id,
+                                    f"spectrum {s.source} is for a sample_id with no stone in this batch "
+                                    "or in the store"))
             continue
         report.count("require_unique_spectra")
         key = s.sha256
@@ -68,7 +73,7 @@ def _check_spectra(spectra: list[Spectrum], known: Collection[str], in_batch: Co
             else:
                 rule = (f"identical spectrum content already given for sample '{first.sample_id}' "
                         f"({first.source}); one measurement cannot belong to two stones")
-            problems.append(Problem(s.source, row, "sample_id", s.sample_id, rule))
+            problems.append(Problem(where, row, "sample_id", s.sample_id, f"{s.source}: {rule}"))
             continue
         by_hash[key] = s
         kept.append(s)

@@ -35,6 +35,7 @@ class _Job:
     sample_id: str | None
     block: int | None
     row: int | None  # manifest row, for messages
+    manifest: str | None = None
 
 
 def _check_kind(kind: str | None) -> None:
@@ -103,6 +104,8 @@ def _parse_chunk(jobs: Sequence[_Job], kind: str | None) -> list[Spectrum | list
             out.append([Problem(p.file, job.row, p.field, p.value, p.rule) for p in exc.problems])
             continue
         spec.sample_id = job.sample_id
+        if job.manifest is not None:
+            spec.meta.update(manifest=job.manifest, manifest_row=job.row)
         out.append(spec)
     return out
 
@@ -169,7 +172,7 @@ def _read_manifest(path: Path, file: str, base: Path, problems: list[Problem]) -
                 problems.append(Problem(file, i, "block", text, "block must be a whole number (0-based)"))
                 continue
             block = int(text)
-        jobs.append(_Job(os.fspath(target), sid, block, i))
+        jobs.append(_Job(os.fspath(target), sid, block, i, file))
     return jobs
 
 
