@@ -24,6 +24,11 @@ def density(params: SynthParams) -> ExactDensity:
 
 
 @pytest.fixture(scope="session")
+def small_set_kwargs() -> dict[str, Any]:
+    return dict(SMALL_SET)
+
+
+@pytest.fixture(scope="session")
 def small_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A small SYNTHETIC set written once for the file tests."""
     out = tmp_path_factory.mktemp("synth") / "set"

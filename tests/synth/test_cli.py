@@ -1,0 +1,50 @@
+"""``footprint synth`` commands through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from footprint.cli import app
+
+runner = CliRunner()
+
+
+def test_ceiling_json() -> None:
+    result = runner.invoke(app, ["synth", "ceiling", "--sizes", "1,10", "--n-stones", "4000", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["synthetic"] is True and data["zones"] == ["CAR-West", "CAR-East"]
+    assert set(data["sizes"]) == {"1", "10"}
+    assert data["sizes"]["10"]["accuracy"] > data["sizes"]["1"]["accuracy"]
+
+
+def test_ceiling_text_and_bad_sizes() -> None:
+    result = runner.invoke(app, ["synth", "ceiling", "--sizes", "1", "--n-stones", "2000"])
+    assert result.exit_code == 0 and "stone" in result.stdout and "SYNTHETIC" in result.stdout
+    bad = runner.invoke(app, ["synth", "ceiling", "--sizes", "a,b"])
+    assert bad.exit_code == 2
+
+
+def test_reference_and_parcels_commands(tmp_path: Path) -> None:
+    out = tmp_path / "ref"
+    result = runner.invoke(app, ["synth", "reference", str(out), "--seed", "3", "--lots-per-site", "1",
+                                 "--stones-per-lot", "5", "--parcels", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["synthetic"] is True and data["n_stones"] == 40 and data["n_parcels"] == 3
+    assert (out / "stones.csv").read_text("utf-8").startswith("# SYNTHETIC")
+    parcels = tmp_path / "parcels"
+    result = runner.invoke(app, ["synth", "parcels", str(parcels), "--parcels", "4", "--min-size", "2",
+                                 "--max-size", "9"])
+    assert result.exit_code == 0, result.output
+    assert (parcels / "parcels.csv").is_file() and (parcels / "parcels_truth.csv").is_file()
+
+
+def test_foreign_folder_gives_input_error_exit_code(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("mine")
+    result = runner.invoke(app, ["synth", "reference", str(tmp_path), "--lots-per-site", "1"])
+    assert result.exit_code == 3
+    assert "SYNTHETIC" in result.output
