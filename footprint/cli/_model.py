@@ -1,9 +1,138 @@
-"""Command group placeholder: filled in by the issue that owns it."""
+"""``footprint train`` and ``footprint evaluate``: thin commands over :mod:`footprint.model`."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from ._common import emit_json, guarded
+
+__all__ = ["register"]
+
+
+def _config(config_path: Path | None, thresholds: Path | None) -> dict[str, Any] | None:
+    from ..exceptions import InputError
+
+    config: dict[str, Any] = {}
+    if config_path is not None:
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{config_path}: not a readable JSON training configuration ({exc})") from None
+        if not isinstance(config, dict):
+            raise InputError(f"{config_path}: the training configuration must be a JSON object")
+    if thresholds is not None:
+        config["thresholds_path"] = str(thresholds)
+    return config or None
+
+
+def _train_summary(model: Any, out: Path) -> dict[str, Any]:
+    manifest = model.manifest
+    return {
+        "model_dir": str(out), "zones": model.zones, "sites": [list(s) for s in model.sites],
+        "features": model.feature_names, "training": manifest.get("training", {}),
+        "thresholds_version": model.thresholds.get("version"), "synthetic": manifest.get("synthetic", False),
+        "fingerprint": manifest.get("fingerprint"), "model_sha256": manifest.get("model_sha256"),
+        "store_content_hash": manifest.get("source", {}).get("content_hash"),
+        "evaluation": manifest.get("evaluation"),
+    }
+
+
+def _print_evaluation(report: dict[str, Any]) -> None:
+    def fmt(value: Any) -> str:
+        return "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+
+    def pair(block: dict[str, Any], key: str) -> str:
+        ceiling = block.get("bayes", {}).get(key) if isinstance(block.get("bayes"), dict) else None
+        text = fmt(block.get(key))
+        return f"{text} (Bayes {fmt(ceiling)})" if ceiling is not None else text
+
+    if report.get("synthetic"):
+        typer.echo("SYNTHETIC reference store: figures describe the synthetic generator, not real zones.")
+    stone = report["stone"]
+    typer.echo(f"held-out lots, {report['n_folds']} folds, zones: {', '.join(report['zones'])}")
+    typer.echo("stones: " + ", ".join(f"{k} {pair(stone, k)}" for k in
+                                      ("accuracy", "balanced_accuracy", "log_loss", "ece", "cllr")))
+    typer.echo("parcels (built from held-out lots):")
+    typer.echo(f"  {'size':>5} {'n':>5} {'accuracy':>22} {'cllr':>22}  verdicts")
+    for size, row in report["parcels"].items():
+        verdicts = ", ".join(f"{k} {v}" for k, v in row["verdicts"].items())
+        typer.echo(f"  {size:>5} {row['n_parcels']:>5} {pair(row, 'accuracy'):>22} {pair(row, 'cllr'):>22}  "
+                   f"{verdicts}")
+    mix = report.get("mixture", {})
+    if mix:
+        typer.echo(f"mixture: mean absolute error of the foreign fraction {fmt(mix.get('mae'))}, "
+                   f"interval coverage {fmt(mix.get('coverage'))} (nominal {fmt(mix.get('nominal'))})")
+    for name, row in report.get("unknown_origin", {}).items():
+        typer.echo(f"unknown origin, {name}: AUROC {fmt(row.get('auroc'))} (parcels of {row.get('size')}, "
+                   f"{row.get('n_novel')} novel vs {row.get('n_reference')} reference)")
+    for level, row in report.get("conformal", {}).items():
+        typer.echo(f"conformal coverage at {level}: {fmt(row['coverage'])} (nominal {fmt(row['nominal'])})")
 
 
 def register(app: typer.Typer) -> None:
-    """Register this module's commands on app."""
+    """Register ``train`` and ``evaluate`` on ``app``."""
+
+    @app.command("train")
+    @guarded
+    def train_command(
+        db: Path = typer.Argument(..., help="Reference store (HDF5) to learn from."),
+        out: Path = typer.Option(..., "--out", "-o", help="Model directory to write (skops + manifest.json)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed; the same store and seed give the same model."),
+        config: Path | None = typer.Option(None, "--config", help="JSON file of training options."),
+        thresholds: Path | None = typer.Option(None, "--thresholds",
+                                               help="JSON verdict thresholds (default: bundled v1)."),
+        evaluate: bool = typer.Option(False, "--evaluate",
+                                      help="Also evaluate on held-out lots and record it in the manifest."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Train a footprint model on a reference store and save it.
+
+        Refuses (exit 5) when a zone has too few stones or lots. No method proves the
+        origin of a single diamond: the model's unit of judgement is the parcel.
+        """
+        from ..model import train
+
+        typer.echo(f"training on {db} ...", err=True)
+        model = train(db, out_dir=out, config=_config(config, thresholds), seed=seed, evaluate=evaluate)
+        summary = _train_summary(model, out)
+        if as_json:
+            emit_json(summary)
+            return
+        if summary["synthetic"]:
+            typer.echo("SYNTHETIC: trained on synthetic reference data; not for real KP decisions.")
+        typer.echo(f"model saved to {out}")
+        typer.echo(f"zones: {', '.join(model.zones)}; sites: {len(model.sites)}; features: "
+                   f"{len(model.feature_names)}; thresholds v{summary['thresholds_version']}")
+        for zone, row in summary["training"].get("zones", {}).items():
+            typer.echo(f"  {zone}: {row['stones']} stones, {row['lots']} lots, sites {', '.join(row['sites'])}")
+        for warning in summary["training"].get("warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
+
+    @app.command("evaluate")
+    @guarded
+    def evaluate_command(
+        db: Path = typer.Argument(..., help="Reference store (HDF5) to evaluate on."),
+        model: Path | None = typer.Option(None, "--model", "-m",
+                                          help="Model directory whose training options to evaluate "
+                                               "(default: the default options)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed of the folds and parcel draws."),
+        folds: int = typer.Option(3, "--folds", help="Folds of whole lots."),
+        as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+    ) -> None:
+        """Measure the model on held-out lots (stones, parcels, mixture, unknown origin, coverage).
+
+        Every figure comes from lots the model did not see. On a SYNTHETIC store the Bayes
+        ceiling (the exact generator density) is printed beside each figure.
+        """
+        from ..model import evaluate
+
+        typer.echo(f"evaluating on {db} (retraining on each fold) ...", err=True)
+        report = evaluate(db, model_dir=model, seed=seed, n_folds=folds)
+        if as_json:
+            emit_json(report)
+        else:
+            _print_evaluation(report)

@@ -1,0 +1,464 @@
+"""The trained footprint model and its parcel assessments.
+
+:class:`FootprintModel` bundles the fitted pieces (features, stone
+classifier, site layout and parcel tempering, novelty scorer, thresholds)
+and applies them to parcels. :meth:`FootprintModel.assess_batch` is the
+workhorse: ONE classifier call over all stones of all parcels, then
+per-parcel sums with ``np.add.reduceat`` on stones sorted by parcel, so the
+Python work per parcel is a few array operations, not a loop over stones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import log_softmax, logsumexp
+
+from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
+from ..exceptions import InputError, Problem
+from ._mixture import foreign_fraction
+from ._novelty import NoveltyScorer
+from ._site import SiteLayout, parcel_site_sums, zone_loglik_from_sites
+from ._stone import StoneClassifier
+from ._verdict import decide, wording
+
+__all__ = ["FootprintModel", "ParcelAssessment"]
+
+logger = logging.getLogger(__name__)
+
+_LN10 = np.log(10.0)
+#: Stones explained per chunk (the per-feature terms are n x features x sites).
+_EXPLAIN_CHUNK = 4096
+
+
+@dataclass
+class ParcelAssessment:
+    """The assessment of one parcel.
+
+    Attributes
+    ----------
+    parcel_id : str
+        Parcel identifier.
+    n_stones : int
+        Stones assessed.
+    declared_zone : str or None
+        Zone declared on the KP certificate, if any.
+    verdict : str
+        consistent | inconsistent | mixed | unknown_origin | inconclusive | assigned.
+    verdict_code : str
+        Verdict plus reason (e.g. ``inconclusive.too_few_stones``).
+    wording : str
+        The verdict as an expert would word it (English).
+    best_zone : str
+        Zone with the highest posterior.
+    posterior : dict
+        Zone -> posterior probability (zone priors from the thresholds).
+    log10_lr : float
+        log10 likelihood ratio of the declared zone against the best
+        alternative (best against second best when nothing is declared).
+    foreign_fraction, foreign_fraction_lo, foreign_fraction_hi : float
+        Estimated share of stones not from the declared (or best) zone, and
+        its interval (``mixed_interval_level``, 90% by default).
+    novelty_p : float
+        Parcel-level unknown-origin p-value (low = unlike every reference zone).
+    zones_consistent : list of str
+        Zones whose likelihood is within the inconsistency threshold of the best.
+    stones : DataFrame
+        Per stone: sample_id, best_zone, p_<zone>..., novelty_p, top_features.
+    feature_weights : dict
+        Feature -> summed naive log10 evidence for the declared (or best)
+        zone against the best alternative (positive = supports the declared zone).
+    thresholds_version : str
+        Version of the thresholds that made the verdict.
+    """
+
+    parcel_id: str
+    n_stones: int
+    declared_zone: str | None
+    verdict: str
+    verdict_code: str
+    wording: str
+    best_zone: str
+    posterior: dict[str, float]
+    log10_lr: float
+    foreign_fraction: float
+    foreign_fraction_lo: float
+    foreign_fraction_hi: float
+    novelty_p: float
+    zones_consistent: list[str]
+    stones: pd.DataFrame
+    feature_weights: dict[str, float] = field(default_factory=dict)
+    thresholds_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (stones as a list of records)."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "stones"}
+        out["stones"] = self.stones.to_dict(orient="records")
+        return out
+
+
+class FootprintModel:
+    """A trained footprint model: stone evidence, site-aware parcel likelihoods, verdicts.
+
+    Build one with :func:`footprint.model.train` or load one with
+    :meth:`load`; do not call the constructor directly.
+
+    Parameters
+    ----------
+    parts : dict
+        Fitted pieces: ``features``, ``embeddings``, ``classifier``,
+        ``novelty``, ``zones``, ``sites``, ``site_zone``, ``log_prior``,
+        ``log_weight``, ``tau0``, ``rho``.
+    thresholds : dict
+        Versioned verdict thresholds.
+    manifest : dict, optional
+        The artefact manifest (filled by training and loading).
+    """
+
+    def __init__(self, parts: Mapping[str, Any], thresholds: Mapping[str, Any],
+                 manifest: Mapping[str, Any] | None = None) -> None:
+        self.features: StoneFeatures = parts["features"]
+        self.embeddings: dict[str, SpectralEmbedding] = dict(parts.get("embeddings") or {})
+        self.classifier: StoneClassifier = parts["classifier"]
+        self.novelty: NoveltyScorer = parts["novelty"]
+        self.zones: list[str] = list(parts["zones"])
+        self.sites: list[tuple[str, str]] = [tuple(s) for s in parts["sites"]]  # type: ignore[misc]
+        self.layout = SiteLayout(self.zones, np.asarray(parts["site_zone"]), np.asarray(parts["log_prior"]),
+                                 np.asarray(parts["log_weight"]))
+        self.tau0 = float(parts["tau0"])
+        self.rho = float(parts["rho"])
+        self.thresholds: dict[str, Any] = dict(thresholds)
+        self.manifest: dict[str, Any] = dict(manifest or {})
+
+    # -- persistence -------------------------------------------------------------
+    def parts(self) -> dict[str, Any]:
+        """The fitted pieces, as saved in the artefact."""
+        return {
+            "features": self.features, "embeddings": dict(self.embeddings), "classifier": self.classifier,
+            "novelty": self.novelty, "zones": list(self.zones), "sites": [list(s) for s in self.sites],
+            "site_zone": self.layout.site_zone, "log_prior": self.layout.log_prior,
+            "log_weight": self.layout.log_weight, "tau0": self.tau0, "rho": self.rho,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the artefact directory (skops model file + manifest.json); see :mod:`footprint._artefact`."""
+        from .._artefact import save_model
+
+        return save_model(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, *, store_hash: str | None = None) -> FootprintModel:
+        """Load and verify an artefact directory; refuses tampered or mismatched models."""
+        from .._artefact import load_model
+
+        return load_model(directory, store_hash=store_hash)
+
+    # -- features ----------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the model's input features (table, then spectral embeddings)."""
+        names = [str(n) for n in self.features.get_feature_names_out()]
+        for kind, emb in sorted(self.embeddings.items()):
+            names += [f"{kind}_pc{k + 1}" for k in range(emb.pca_.n_components_)]
+        return names
+
+    def matrix(self, stones: pd.DataFrame, *, derived_ftir: pd.DataFrame | None = None,
+               spectra: Mapping[str, tuple[Any, Any, Any]] | None = None) -> np.ndarray:
+        """Feature matrix of ``stones`` (NaN = not measured), shape (n_stones, n_features)."""
+        frame = merge_derived_ftir(stones, derived_ftir) if derived_ftir is not None else stones
+        blocks = [self.features.transform(frame)]
+        for kind, emb in sorted(self.embeddings.items()):
+            if spectra and kind in spectra:
+                ids, _grid, values = spectra[kind]
+                aligned = align_spectra(stones["sample_id"].astype(str).tolist(), ids, values)
+                blocks.append(emb.transform(aligned))
+            else:
+                blocks.append(np.full((len(stones), emb.pca_.n_components_), np.nan))
+        return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+
+    def _zone_log_prior(self) -> np.ndarray:
+        priors = self.thresholds.get("zone_priors", "equal")
+        if priors == "equal" or not isinstance(priors, Mapping):
+            return np.full(len(self.zones), -np.log(len(self.zones)))
+        values = np.array([float(priors.get(z, 0.0)) for z in self.zones])
+        if not values.sum() > 0:
+            raise InputError("zone_priors must give a positive prior to at least one reference zone")
+        with np.errstate(divide="ignore"):
+            return np.log(values / values.sum())
+
+    # -- assessment --------------------------------------------------------------
+    def stone_zone_proba(self, X: np.ndarray, *, priors: str = "assessment") -> np.ndarray:
+        """Per-stone zone probabilities, shape (n, n_zones).
+
+        ``priors="assessment"`` uses the threshold set's zone priors (equal by
+        default); ``"reference"`` uses the reference set's zone shares (what
+        the calibration targets; used for evaluation).
+        """
+        site_ll = self.layout.stone_site_loglik(self.classifier.predict_log_proba(X))
+        zone_ll = self.layout.zone_logsumexp(site_ll)
+        if priors == "reference":
+            prior = np.array([logsumexp(self.layout.log_prior[self.layout.site_zone == z])
+                              for z in range(len(self.zones))])
+        else:
+            prior = self._zone_log_prior()
+        return np.exp(log_softmax(zone_ll + prior, axis=1))
+
+    def assess_batch(
+        self,
+        stones: pd.DataFrame,
+        parcels: pd.DataFrame | None = None,
+        *,
+        declared_zone: str | Mapping[str, str] | None = None,
+        derived_ftir: pd.DataFrame | None = None,
+        spectra: Mapping[str, tuple[Any, Any, Any]] | None = None,
+        explain: bool = False,
+        parcel_col: str = "parcel_id",
+        X: np.ndarray | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Assess many parcels at once.
+
+        Parameters
+        ----------
+        stones : DataFrame
+            Stones with ``sample_id`` and ``parcel_col``, schema v1 columns.
+        parcels : DataFrame, optional
+            ``parcel_id`` and ``declared_zone`` per parcel.
+        declared_zone : str or mapping, optional
+            Declared zone for every parcel, or parcel_id -> zone (used when
+            ``parcels`` does not give one; a ``declared_zone`` column of
+            ``stones`` is the last resort).
+        derived_ftir : DataFrame, optional
+            FTIR values derived from the stones' spectra.
+        spectra : mapping, optional
+            kind -> (sample_ids, grid, values) for the spectral embeddings.
+        explain : bool
+            Add ``top_features`` per stone (costs time on large batches).
+        parcel_col : str
+            Column holding the parcel identifier.
+        X : ndarray, optional
+            Precomputed :meth:`matrix` of ``stones`` (evaluation reuses it).
+
+        Returns
+        -------
+        results : DataFrame
+            One row per parcel (see module ``footprint.model`` docs for columns).
+        stone_results : DataFrame
+            One row per stone: parcel_id, sample_id, best_zone, p_<zone>...,
+            novelty_p (and top_features when ``explain``).
+        """
+        results, stone_results, _ = self._run(
+            stones, parcels, declared_zone=declared_zone, derived_ftir=derived_ftir, spectra=spectra,
+            explain=explain, parcel_col=parcel_col, X=X)
+        return results, stone_results
+
+    def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
+             declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
+             spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
+             X: np.ndarray | None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+        if parcel_col not in stones.columns:
+            raise InputError("stones to assess need a parcel column",
+                             [Problem(None, None, parcel_col, None, "column missing")])
+        if len(stones) == 0:
+            raise InputError("no stones to assess")
+        if X is None:
+            X = self.matrix(stones, derived_ftir=derived_ftir, spectra=spectra)
+        Z = len(self.zones)
+        site_ll = self.layout.stone_site_loglik(self.classifier.predict_log_proba(X))
+        prior = self._zone_log_prior()
+        stone_zone_ll = self.layout.zone_logsumexp(site_ll)
+        stone_p = np.exp(log_softmax(stone_zone_ll + prior, axis=1))
+        sums_nov = self.novelty.site_sums(X)
+        stone_novelty_p = self.novelty.p_values(-sums_nov.max(axis=1))
+
+        codes, parcel_ids = pd.factorize(stones[parcel_col].astype(str), sort=False)
+        order = np.argsort(codes, kind="stable")
+        sizes = np.bincount(codes, minlength=len(parcel_ids))
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        site_sums = parcel_site_sums(site_ll[order], starts)
+        zone_ll = zone_loglik_from_sites(self.layout, site_sums, sizes, self.tau0, self.rho)
+        posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
+        best = np.argmax(zone_ll + prior, axis=1)
+
+        declared = self._declared(parcel_ids, stones, parcels, declared_zone, parcel_col, codes)
+        zone_index = {z: k for k, z in enumerate(self.zones)}
+        has_decl = np.array([d is not None for d in declared])
+        decl_idx = np.array([zone_index.get(d, -1) if d is not None else -1 for d in declared])
+        known = decl_idx >= 0
+        # Likelihood ratio: declared (or best) zone against the best other zone.
+        target = np.where(known, decl_idx, best)
+        masked = zone_ll.copy()
+        masked[np.arange(len(target)), target] = -np.inf
+        other = np.argmax(masked, axis=1) if Z > 1 else target
+        log10_lr = (zone_ll[np.arange(len(target)), target] - masked.max(axis=1)) / _LN10
+
+        # Mixture against the other zones (equally weighted), stone evidence tempered by tau0.
+        stone_zl = self.layout.zone_logsumexp(self.tau0 * site_ll)[order]
+        stone_target = np.repeat(target, sizes)
+        log_d = stone_zl[np.arange(len(stone_zl)), stone_target]
+        others = stone_zl.copy()
+        others[np.arange(len(others)), stone_target] = -np.inf
+        log_a = logsumexp(others, axis=1) - np.log(max(Z - 1, 1))
+        frac, lo, hi = foreign_fraction(log_a - log_d, starts, sizes,
+                                        level=float(self.thresholds["mixed_interval_level"]), rho=self.rho)
+        parcel_nov = self.novelty.parcel_p_values(sums_nov[order], starts, sizes)
+
+        verdict, code = decide(self.thresholds, n_stones=sizes, declared_known=known, has_declared=has_decl,
+                               log10_lr=log10_lr, fraction=frac, fraction_lo=lo, novelty_p=parcel_nov)
+        cut = float(self.thresholds["inconsistent_log10_lr"])
+        top = zone_ll.max(axis=1, keepdims=True)
+        consistent_sets = [";".join(self.zones[z] for z in np.flatnonzero(row))
+                           for row in (zone_ll - top) / _LN10 > cut]
+        words = [
+            wording(code[k], declared=declared[k], best=self.zones[best[k]],
+                    consistent_zones=consistent_sets[k].split(";") if consistent_sets[k] else [],
+                    n_stones=int(sizes[k]), fraction=float(frac[k]), lo=float(lo[k]), hi=float(hi[k]),
+                    t=self.thresholds)
+            for k in range(len(parcel_ids))
+        ]
+        results = pd.DataFrame({
+            "parcel_id": np.asarray(parcel_ids, dtype=object), "n_stones": sizes,
+            "declared_zone": np.asarray(declared, dtype=object), "verdict": verdict,
+            "verdict_code": code, "best_zone": np.asarray(self.zones, dtype=object)[best],
+        })
+        for z, zone in enumerate(self.zones):
+            results[f"p_{zone}"] = posterior[:, z]
+        results["log10_lr"] = log10_lr
+        results["alternative_zone"] = np.asarray(self.zones, dtype=object)[other]
+        results["foreign_fraction"] = frac
+        results["foreign_fraction_lo"] = lo
+        results["foreign_fraction_hi"] = hi
+        results["novelty_p"] = parcel_nov
+        results["zones_consistent"] = consistent_sets
+        results["wording"] = words
+        results["thresholds_version"] = str(self.thresholds.get("version", ""))
+
+        stone_results = pd.DataFrame({
+            "parcel_id": stones[parcel_col].astype(str).to_numpy(),
+            "sample_id": stones["sample_id"].astype(str).to_numpy() if "sample_id" in stones else None,
+            "best_zone": np.asarray(self.zones, dtype=object)[np.argmax(stone_p, axis=1)],
+        })
+        for z, zone in enumerate(self.zones):
+            stone_results[f"p_{zone}"] = stone_p[:, z]
+        stone_results["novelty_p"] = stone_novelty_p
+        if explain:
+            stone_target_orig = target[codes]
+            stone_other_orig = other[codes]
+            contrib = self._contributions(X, stone_target_orig, stone_other_orig)
+            stone_results["top_features"] = self._top_features(contrib, stone_target_orig, stone_other_orig)
+        else:
+            contrib = None
+        return results, stone_results, contrib
+
+    def _declared(self, parcel_ids: pd.Index, stones: pd.DataFrame, parcels: pd.DataFrame | None,
+                  declared_zone: str | Mapping[str, str] | None, parcel_col: str,
+                  codes: np.ndarray) -> list[str | None]:
+        found: dict[str, Any] = {}
+        if "declared_zone" in stones.columns:
+            first = pd.Series(stones["declared_zone"].to_numpy()).groupby(codes).first()
+            found.update({str(parcel_ids[k]): v for k, v in first.items()})
+        if isinstance(declared_zone, str):
+            found.update(dict.fromkeys(map(str, parcel_ids), declared_zone))
+        elif isinstance(declared_zone, Mapping):
+            found.update({str(k): v for k, v in declared_zone.items()})
+        if parcels is not None and "declared_zone" in parcels.columns:
+            found.update(dict(zip(parcels["parcel_id"].astype(str), parcels["declared_zone"], strict=False)))
+        out: list[str | None] = []
+        for pid in parcel_ids:
+            value = found.get(str(pid))
+            out.append(None if value is None or (isinstance(value, float) and np.isnan(value))
+                       or str(value).strip() == "" else str(value).strip())
+        return out
+
+    def _contributions(self, X: np.ndarray, target: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """Naive per-feature log10 evidence for ``target`` against ``other`` zone, shape (n, n_features).
+
+        Each feature's term is its per-site binned density (from the novelty
+        scorer) mixed over the zone's sites: a one-feature-at-a-time view,
+        good for "which features weighed most", not a decomposition of the
+        classifier's output.
+        """
+        out = np.zeros(X.shape)
+        weight = self.layout.log_weight
+        zone_of_site = self.layout.site_zone
+        for start in range(0, X.shape[0], _EXPLAIN_CHUNK):
+            part = slice(start, start + _EXPLAIN_CHUNK)
+            terms = self.novelty.feature_terms(X[part]) + weight[None, None, :]
+            t_mask = zone_of_site[None, :] == target[part][:, None]
+            o_mask = zone_of_site[None, :] == other[part][:, None]
+            lt = logsumexp(np.where(t_mask[:, None, :], terms, -np.inf), axis=2)
+            lo = logsumexp(np.where(o_mask[:, None, :], terms, -np.inf), axis=2)
+            diff = (lt - lo) / _LN10
+            out[part] = np.nan_to_num(diff, nan=0.0)
+        return out
+
+    def _top_features(self, contrib: np.ndarray, target: np.ndarray, other: np.ndarray, k: int = 3) -> list[str]:
+        names = self.feature_names
+        order = np.argsort(-np.abs(contrib), axis=1)[:, :k]
+        out = []
+        for i, row in enumerate(order):
+            parts = []
+            for j in row:
+                value = contrib[i, j]
+                if value == 0:
+                    continue
+                toward = self.zones[target[i]] if value > 0 else self.zones[other[i]]
+                parts.append(f"{names[j]} ({abs(value):.2f} toward {toward})")
+            out.append("; ".join(parts))
+        return out
+
+    def assess(self, stones: pd.DataFrame, declared_zone: str | None = None, *,
+               parcel_id: str | None = None, derived_ftir: pd.DataFrame | None = None,
+               spectra: Mapping[str, tuple[Any, Any, Any]] | None = None) -> ParcelAssessment:
+        """Assess one parcel (all of ``stones``), with per-stone explanations.
+
+        Parameters
+        ----------
+        stones : DataFrame
+            The parcel's stones (schema v1 columns, ``sample_id``).
+        declared_zone : str, optional
+            Zone declared on the KP certificate; omitted: the verdict is
+            ``assigned`` or ``inconclusive``.
+        parcel_id : str, optional
+            Identifier (default: the ``parcel_id`` column's first value, or "parcel").
+        derived_ftir, spectra : optional
+            As for :meth:`assess_batch`.
+        """
+        frame = stones.copy()
+        if parcel_id is None:
+            parcel_id = str(frame["parcel_id"].iloc[0]) if "parcel_id" in frame and len(frame) else "parcel"
+        frame["parcel_id"] = parcel_id
+        if "sample_id" not in frame.columns:
+            frame["sample_id"] = [f"stone-{k + 1}" for k in range(len(frame))]
+        declared = declared_zone if declared_zone is not None else None
+        results, per_stone, contrib = self._run(
+            frame.drop(columns=["declared_zone"], errors="ignore"), None,
+            declared_zone=declared, derived_ftir=derived_ftir, spectra=spectra, explain=True,
+            parcel_col="parcel_id", X=None)
+        assert contrib is not None  # explain=True always returns contributions
+        row = results.iloc[0]
+        weights = dict(zip(self.feature_names, contrib.sum(axis=0).round(4).tolist(), strict=True))
+        weights = dict(sorted(weights.items(), key=lambda kv: -abs(kv[1])))
+        return ParcelAssessment(
+            parcel_id=str(row["parcel_id"]), n_stones=int(row["n_stones"]), declared_zone=row["declared_zone"],
+            verdict=str(row["verdict"]), verdict_code=str(row["verdict_code"]), wording=str(row["wording"]),
+            best_zone=str(row["best_zone"]),
+            posterior={z: float(row[f"p_{z}"]) for z in self.zones}, log10_lr=float(row["log10_lr"]),
+            foreign_fraction=float(row["foreign_fraction"]),
+            foreign_fraction_lo=float(row["foreign_fraction_lo"]),
+            foreign_fraction_hi=float(row["foreign_fraction_hi"]), novelty_p=float(row["novelty_p"]),
+            zones_consistent=[z for z in str(row["zones_consistent"]).split(";") if z],
+            stones=per_stone.drop(columns=["parcel_id"]), feature_weights=weights,
+            thresholds_version=str(row["thresholds_version"]),
+        )
+
+    def with_thresholds(self, thresholds: Mapping[str, Any]) -> FootprintModel:
+        """A copy of this model that decides with another (validated) threshold set."""
+        clone = FootprintModel(self.parts(), thresholds, self.manifest)
+        clone.manifest["thresholds"] = dict(thresholds)
+        return clone

@@ -1,0 +1,334 @@
+"""The stone-level classifier, calibrated on held-out lots.
+
+Two methods share one estimator:
+
+``method="binned"`` (default): a *weighted naive Bayes* over per-site binned
+densities (:class:`~footprint.model._density.BinnedDensities`): ``log p(s|x)
+= sum_j alpha_j log p_j(x_j|s) + log pi_s`` up to normalisation. Missing
+fields drop out exactly. The per-feature weights ``alpha_j`` are fitted on
+out-of-fold terms (folds of whole lots), so they both calibrate the output
+and discount redundant fields (mass and sieve class, the FTIR block). On the
+stone data this project sees (weak per-stone signal, a few thousand
+reference stones, 5-30 sites), it estimates site likelihoods with far less
+variance than trees: held-out site log loss of HistGradientBoosting was
+barely below the uniform one on the synthetic set.
+
+``method="hgb"``: HistGradientBoosting (partial rows and category codes
+natively; captures interactions); the number of boosting iterations and a
+temperature are chosen on out-of-fold predictions.
+
+Folds are always made of whole lots (``groups``), never of single stones:
+stones of one lot in both the training and the test part is leakage.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import log_softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._density import BinnedDensities
+
+__all__ = ["StoneClassifier", "fit_temperature", "grouped_splits"]
+
+logger = logging.getLogger(__name__)
+
+#: Probabilities are floored here before taking logs (a held-out stone may
+#: fall where the trees saw none of its class).
+_FLOOR = 1e-6
+
+
+def grouped_splits(
+    y: np.ndarray, groups: np.ndarray | None, n_splits: int, random_state: int | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return train/test index pairs, whole groups (lots) on one side.
+
+    Falls back to stratified folds when no groups are given, and to no folds
+    (an empty list) when there is too little data to hold any out.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Encoded class labels.
+    groups : ndarray of shape (n_samples,) or None
+        Group (lot) of each sample.
+    n_splits : int
+        Wanted number of folds.
+    random_state : int or None
+        Seed for the shuffled group assignment.
+    """
+    n = len(y)
+    if n_splits < 2 or n < 2 * n_splits:
+        return []
+    if groups is not None:
+        uniq, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+        if len(uniq) < n_splits:
+            return []
+        # Shuffle the group order with the seed so folds are not alphabetical.
+        perm = np.random.default_rng(random_state).permutation(len(uniq))
+        splitter = GroupKFold(n_splits=n_splits)
+        return list(splitter.split(np.zeros(n), y, perm[codes]))
+    counts = np.bincount(y)
+    if counts[counts > 0].min() < n_splits:
+        return []
+    splitter_s = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    return list(splitter_s.split(np.zeros(n), y))
+
+
+def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
+    """Return the temperature T minimising the log loss of ``softmax(log_proba / T)``.
+
+    Parameters
+    ----------
+    log_proba : ndarray of shape (n_samples, n_classes)
+        Held-out log-probabilities.
+    y : ndarray of shape (n_samples,)
+        Encoded true classes.
+    """
+    if len(y) == 0:
+        return 1.0
+    rows = np.arange(len(y))
+
+    def loss(log_t: float) -> float:
+        return float(-log_softmax(log_proba / np.exp(log_t), axis=1)[rows, y].mean())
+
+    result = minimize_scalar(loss, bounds=(-2.5, 2.5), method="bounded", options={"xatol": 1e-4})
+    return float(np.exp(result.x))
+
+
+class StoneClassifier(ClassifierMixin, BaseEstimator):
+    """Calibrated classifier for single stones (classes: sites, or zones).
+
+    Parameters
+    ----------
+    method : {"binned", "hgb"}
+        Weighted naive Bayes over binned densities, or gradient-boosted trees.
+    shrinkage : float
+        ("binned") pseudo-stones pulling a site's histograms towards its zone's.
+    parent_shrinkage : float
+        ("binned") pseudo-stones pulling a zone's histograms towards the pool.
+    learning_rate : float
+        Boosting learning rate.
+    max_iter : int
+        Largest number of boosting iterations tried; the number used
+        (``n_iter_``) is the one with the lowest held-out log loss.
+    max_leaf_nodes : int
+        Leaves per tree.
+    min_samples_leaf : int
+        Smallest leaf.
+    l2_regularization : float
+        L2 penalty on leaf values.
+    categorical_features : array-like of bool or int, or None
+        Which columns are category codes (passed to HistGradientBoosting).
+    cv : int
+        Folds (of whole groups) used to choose ``n_iter_`` and the temperature.
+    calibrate : bool
+        Fit a temperature on the held-out predictions (else T = 1).
+    random_state : int or None
+        Seed of the fold assignment and of the trees.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in ``predict_proba`` column order.
+    estimator_ : HistGradientBoostingClassifier or BinnedDensities
+        The trees (refitted on all data with ``n_iter_`` iterations) or the
+        binned densities.
+    alpha_ : ndarray of shape (n_features,)
+        ("binned") per-feature weights.
+    log_prior_ : ndarray of shape (n_classes,)
+        ("binned") log class shares of the training stones.
+    n_iter_ : int
+        Boosting iterations used.
+    temperature_ : float
+        Divides the log-probabilities (T > 1 softens over-confident output).
+    oof_proba_ : ndarray of shape (n_samples, n_classes)
+        Calibrated out-of-fold probabilities of the training samples (NaN
+        rows where a sample's class was absent from its training fold, or no
+        folds could be made).
+    """
+
+    def __init__(
+        self,
+        method: str = "binned",
+        shrinkage: float = 50.0,
+        parent_shrinkage: float = 5.0,
+        learning_rate: float = 0.1,
+        max_iter: int = 200,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 1.0,
+        categorical_features: Any = None,
+        cv: int = 3,
+        calibrate: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.method = method
+        self.shrinkage = shrinkage
+        self.parent_shrinkage = parent_shrinkage
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.categorical_features = categorical_features
+        self.cv = cv
+        self.calibrate = calibrate
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare that NaN (not measured) is accepted."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _trees(self, max_iter: int) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate, max_iter=max_iter, max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
+            categorical_features=self.categorical_features, early_stopping=False,
+            random_state=self.random_state,
+        )
+
+    def fit(self, X: Any, y: Any, groups: Any = None, parents: Any = None) -> StoneClassifier:
+        """Fit on stones ``X`` with labels ``y``; folds are made of whole ``groups``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix, NaN where not measured.
+        y : array-like of shape (n_samples,)
+            Class of each stone (a site, or a zone).
+        groups : array-like of shape (n_samples,), optional
+            Lot of each stone.
+        parents : array-like of shape (n_samples,), optional
+            ("binned") parent class (zone) of each stone's class, for shrinkage.
+        """
+        if self.method not in ("binned", "hgb"):
+            raise ValueError(f"method must be 'binned' or 'hgb', got {self.method!r}")
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need samples of at least 2 classes to fit, got 1 class: {self.classes_[0]!r}")
+        n_classes = len(self.classes_)
+        folds = grouped_splits(y_enc, None if groups is None else np.asarray(groups), self.cv,
+                               self.random_state)
+        if self.method == "binned":
+            return self._fit_binned(X, y_enc, folds, parents)
+        self.n_iter_ = int(self.max_iter)
+        self.temperature_ = 1.0
+        oof = np.full((len(y_enc), n_classes), np.nan)
+        if folds:
+            fold_models, losses = [], np.zeros(self.max_iter)
+            valid = np.zeros(len(y_enc), dtype=bool)
+            for train, test in folds:
+                model = self._trees(self.max_iter).fit(X[train], y_enc[train])
+                seen = np.isin(y_enc[test], model.classes_)
+                fold_models.append((model, test, seen))
+                valid[test[seen]] = True
+                for k, proba in enumerate(model.staged_predict_proba(X[test[seen]])):
+                    full = self._widen(proba, model.classes_, n_classes)
+                    losses[k] -= np.log(full[np.arange(seen.sum()), y_enc[test[seen]]]).sum()
+            self.n_iter_ = int(np.argmin(losses)) + 1
+            raw = np.full((len(y_enc), n_classes), np.nan)
+            for model, test, _ in fold_models:
+                for k, proba in enumerate(model.staged_predict_proba(X[test])):
+                    if k + 1 == self.n_iter_:
+                        raw[test] = np.log(self._widen(proba, model.classes_, n_classes))
+                        break
+            if self.calibrate and valid.any():
+                self.temperature_ = fit_temperature(raw[valid], y_enc[valid])
+            oof[valid] = np.exp(log_softmax(raw[valid] / self.temperature_, axis=1))
+        self.oof_proba_ = oof
+        self.estimator_ = self._trees(self.n_iter_).fit(X, y_enc)
+        logger.debug("stone classifier: %d iterations, temperature %.3f", self.n_iter_, self.temperature_)
+        return self
+
+    def _categorical_mask(self, n_features: int) -> np.ndarray:
+        if self.categorical_features is None:
+            return np.zeros(n_features, dtype=bool)
+        mask = np.asarray(self.categorical_features)
+        if mask.dtype == bool:
+            return mask.copy()
+        out = np.zeros(n_features, dtype=bool)
+        out[mask.astype(int)] = True
+        return out
+
+    def _densities(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> BinnedDensities:
+        return BinnedDensities(X, y, len(self.classes_), self._categorical_mask(X.shape[1]), self.shrinkage,
+                               parent_of, self.parent_shrinkage)
+
+    def _fit_binned(self, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                    parents: Any) -> StoneClassifier:
+        n_classes = len(self.classes_)
+        parent_of = None
+        if parents is not None:
+            parent_codes = np.unique(np.asarray(parents, dtype=str), return_inverse=True)[1]
+            parent_of = np.zeros(n_classes, dtype=int)
+            parent_of[y] = parent_codes
+        counts = np.bincount(y, minlength=n_classes)
+        self.log_prior_ = np.log(counts / counts.sum())
+        self.n_iter_ = 0
+        self.temperature_ = 1.0
+        self.alpha_ = np.ones(X.shape[1])
+        oof = np.full((len(y), n_classes), np.nan)
+        if folds:
+            terms = np.zeros((len(y), X.shape[1], n_classes))
+            valid = np.zeros(len(y), dtype=bool)
+            for train, test in folds:
+                terms[test] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
+                valid[test] = np.isin(y[test], y[train])
+            if self.calibrate and valid.any():
+                self.alpha_ = self._fit_alpha(terms[valid], y[valid])
+            scores = np.einsum("njs,j->ns", terms[valid], self.alpha_) + self.log_prior_
+            oof[valid] = np.exp(log_softmax(scores, axis=1))
+        self.oof_proba_ = oof
+        self.estimator_ = self._densities(X, y, parent_of)
+        return self
+
+    def _fit_alpha(self, terms: np.ndarray, y: np.ndarray) -> np.ndarray:
+        rows = np.arange(len(y))
+
+        def loss(alpha: np.ndarray) -> tuple[float, np.ndarray]:
+            scores = np.einsum("njs,j->ns", terms, alpha) + self.log_prior_
+            log_p = log_softmax(scores, axis=1)
+            # Gradient: sum over stones of (observed term - expected term under p).
+            expected = np.einsum("njs,ns->nj", terms, np.exp(log_p))
+            grad = -(terms[rows, :, y] - expected).mean(axis=0)
+            return float(-log_p[rows, y].mean()), grad
+
+        start = np.full(terms.shape[1], 0.5)
+        result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, 3.0)] * terms.shape[1])
+        return np.asarray(result.x, dtype=float)
+
+    @staticmethod
+    def _widen(proba: np.ndarray, fitted: np.ndarray, n_classes: int) -> np.ndarray:
+        full = np.full((proba.shape[0], n_classes), _FLOOR)
+        full[:, fitted] = np.maximum(proba, _FLOOR)
+        return full / full.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Calibrated log-probabilities, shape (n_samples, n_classes)."""
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        if self.method == "binned":
+            return log_softmax(self.estimator_.summed(X, self.alpha_) + self.log_prior_, axis=1)
+        proba = self._widen(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
+        return log_softmax(np.log(proba) / self.temperature_, axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probabilities, shape (n_samples, n_classes), columns as ``classes_``."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each sample."""
+        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]

@@ -1,0 +1,314 @@
+"""Training: from a reference store (or frames) to a :class:`FootprintModel`.
+
+Steps, in order:
+
+1. ``require_zones``: every reference stone has a zone; at least two zones;
+   each zone has at least ``min_stones_per_zone`` stones and
+   ``min_lots_per_zone`` lots (else :class:`InsufficientDataError` listing
+   every thin zone); a warning below ``thin_*``.
+2. ``derive_sites_and_lots``: the class of a stone is its site (``zone/site``;
+   a stone without a site gets ``zone/(unspecified)``); the group of a stone
+   is its lot (without ``lot_id``: its site, with a warning, because
+   cross-validation then holds out whole sites).
+3. ``build_features``: :class:`~footprint._features.StoneFeatures` plus one
+   :class:`~footprint._features.SpectralEmbedding` per spectrum kind with at
+   least ``min_spectra`` spectra.
+4. ``fit_stone_classifier``: :class:`StoneClassifier` over sites, iterations and
+   temperature chosen on held-out lots.
+5. ``fit_parcel_tempering``: ``tau0`` and ``rho`` on parcels drawn from single
+   held-out lots (out-of-fold stone predictions).
+6. ``fit_novelty``: :class:`NoveltyScorer` with lot-held-out calibration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
+from .._schema import SCHEMA_VERSION
+from ..exceptions import InputError, InsufficientDataError
+from ._footprint import FootprintModel
+from ._novelty import NoveltyScorer
+from ._site import SiteLayout, fit_parcel_tempering, sample_lot_parcels
+from ._stone import StoneClassifier
+from ._verdict import load_thresholds
+
+__all__ = ["DEFAULT_CONFIG", "train", "train_frames"]
+
+logger = logging.getLogger(__name__)
+
+#: Training configuration; ``train(config=...)`` overrides any key.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "min_stones_per_zone": 30,
+    "min_lots_per_zone": 3,
+    "thin_stones_per_zone": 100,
+    "thin_lots_per_zone": 5,
+    "method": "binned",
+    "shrinkage": 50.0,
+    "parent_shrinkage": 5.0,
+    "learning_rate": 0.1,
+    "max_iter": 150,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "cv": 3,
+    "novelty_shrinkage": 5.0,
+    "novelty_n_null": 2000,
+    "spectral_components": 5,
+    "spectral_derivative": 1,
+    "min_spectra": 20,
+    "tempering_sizes": [1, 5, 10, 25, 50],
+    "tempering_parcels_per_lot": 2,
+    "thresholds_path": None,
+    "thresholds": None,
+}
+
+_UNSPECIFIED = "(unspecified)"
+
+
+def _config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    cfg = dict(DEFAULT_CONFIG)
+    if config:
+        unknown = sorted(set(config) - set(DEFAULT_CONFIG))
+        if unknown:
+            raise InputError(f"unknown training option(s): {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(DEFAULT_CONFIG))}")
+        cfg.update(config)
+    return cfg
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), None).map(
+        lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+
+
+def require_zones(stones: pd.DataFrame, cfg: Mapping[str, Any]) -> list[str]:
+    """Check the zones have enough stones and lots; return the warnings.
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer than two zones, or a zone below the configured minimum.
+    """
+    if "zone" not in stones.columns or stones["zone"].isna().all():
+        raise InsufficientDataError("the reference stones have no 'zone' column: nothing to learn origins from")
+    counts = stones.groupby("_zone").size()
+    lots = stones.groupby("_zone")["_lot"].nunique()
+    if len(counts) < 2:
+        raise InsufficientDataError(
+            f"the reference set has one zone ({counts.index[0]}); at least two zones are needed")
+    thin = [f"{z}: {counts[z]} stones in {lots[z]} lots" for z in counts.index
+            if counts[z] < cfg["min_stones_per_zone"] or lots[z] < cfg["min_lots_per_zone"]]
+    if thin:
+        raise InsufficientDataError(
+            f"too little reference data to train (each zone needs at least {cfg['min_stones_per_zone']} "
+            f"stones from at least {cfg['min_lots_per_zone']} lots): " + "; ".join(thin))
+    warnings = [f"zone {z} is thin: {counts[z]} stones in {lots[z]} lots; its likelihoods are uncertain"
+                for z in counts.index
+                if counts[z] < cfg["thin_stones_per_zone"] or lots[z] < cfg["thin_lots_per_zone"]]
+    for w in warnings:
+        logger.warning(w)
+    return warnings
+
+
+def derive_sites_and_lots(stones: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Add ``_zone``, ``_site`` (zone/site) and ``_lot`` columns; return (frame, warnings)."""
+    frame = stones.copy()
+    warnings: list[str] = []
+    zone = _text(frame["zone"]) if "zone" in frame else pd.Series([None] * len(frame), index=frame.index)
+    keep = zone.notna()
+    if (~keep).any():
+        warnings.append(f"{int((~keep).sum())} stone(s) without a zone were left out of training")
+    frame, zone = frame[keep].copy(), zone[keep]
+    site = _text(frame["site"]) if "site" in frame else pd.Series([None] * len(frame), index=frame.index)
+    frame["_zone"] = zone
+    frame["_site"] = zone + "/" + site.fillna(_UNSPECIFIED)
+    lot = _text(frame["lot_id"]) if "lot_id" in frame else pd.Series([None] * len(frame), index=frame.index)
+    if lot.isna().any():
+        warnings.append(f"{int(lot.isna().sum())} stone(s) have no lot_id: their site stands in for the lot, "
+                        "so cross-validation holds out whole sites for them")
+    frame["_lot"] = (zone + "|" + lot.fillna("site:" + frame["_site"])).to_numpy()
+    for w in warnings:
+        logger.warning(w)
+    return frame, warnings
+
+
+def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
+    """Hash of the model's behaviour on its training matrix (skops files embed object ids, not stable)."""
+    proba = model.classifier.predict_proba(X)
+    parts = [np.round(proba, 10).tobytes(), np.round(model.novelty.calibration_scores_, 10).tobytes(),
+             np.round([model.tau0, model.rho], 10).tobytes()]
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+def train_frames(
+    stones: pd.DataFrame,
+    derived_ftir: pd.DataFrame | None = None,
+    spectra: Mapping[str, tuple[Any, Any, Any]] | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    custom_fields: tuple[str, ...] = (),
+    source: Mapping[str, Any] | None = None,
+) -> FootprintModel:
+    """Train a footprint model from in-memory frames.
+
+    Parameters
+    ----------
+    stones : DataFrame
+        Reference stones: ``sample_id``, ``zone``, ``site``, ``lot_id`` and any
+        schema v1 / custom fields.
+    derived_ftir : DataFrame, optional
+        FTIR values derived from spectra (``DERIVED_FTIR_COLUMNS``).
+    spectra : mapping, optional
+        kind -> (sample_ids, grid, values) spectra on a common grid.
+    config : mapping, optional
+        Overrides of :data:`DEFAULT_CONFIG`.
+    seed : int
+        Seed of every random choice; the same data and seed give the same model.
+    custom_fields : tuple of str
+        Registered custom numeric fields to use as features.
+    source : mapping, optional
+        Provenance written to the manifest (store path, content hash, synthetic flag).
+
+    Returns
+    -------
+    FootprintModel
+
+    Raises
+    ------
+    InsufficientDataError
+        Too few zones, stones or lots (see :func:`require_zones`).
+    """
+    cfg = _config(config)
+    frame, warnings = derive_sites_and_lots(stones)
+    warnings += require_zones(frame, cfg)
+    frame = merge_derived_ftir(frame, derived_ftir)
+
+    features = StoneFeatures(custom_fields=tuple(custom_fields)).fit(frame)
+    blocks = [features.transform(frame)]
+    embeddings: dict[str, SpectralEmbedding] = {}
+    for kind, (ids, _grid, values) in sorted((spectra or {}).items()):
+        aligned = align_spectra(frame["sample_id"].astype(str).tolist(), ids, values)
+        n_have = int(np.isfinite(aligned).any(axis=1).sum()) if aligned.size else 0
+        if n_have < cfg["min_spectra"]:
+            warnings.append(f"{kind}: only {n_have} reference spectra, no spectral embedding learned")
+            continue
+        emb = SpectralEmbedding(n_components=cfg["spectral_components"], derivative=cfg["spectral_derivative"],
+                                random_state=seed).fit(aligned)
+        embeddings[kind] = emb
+        blocks.append(emb.transform(aligned))
+    X = np.hstack(blocks)
+    if X.shape[1] == 0:
+        raise InsufficientDataError("the reference stones have no measured feature to learn from")
+    mask = np.concatenate([features.categorical_mask_, np.zeros(X.shape[1] - len(features.columns_), bool)])
+
+    zones = sorted(frame["_zone"].unique())
+    sites_labels = sorted(frame["_site"].unique(), key=lambda s: (zones.index(s.split("/", 1)[0]), s))
+    site_index = {s: k for k, s in enumerate(sites_labels)}
+    y = frame["_site"].map(site_index).to_numpy()
+    lots = frame["_lot"].to_numpy()
+    site_zone = np.array([zones.index(s.split("/", 1)[0]) for s in sites_labels])
+
+    classifier = StoneClassifier(
+        method=cfg["method"], shrinkage=cfg["shrinkage"], parent_shrinkage=cfg["parent_shrinkage"],
+        learning_rate=cfg["learning_rate"], max_iter=cfg["max_iter"], max_leaf_nodes=cfg["max_leaf_nodes"],
+        min_samples_leaf=cfg["min_samples_leaf"], l2_regularization=cfg["l2_regularization"],
+        categorical_features=mask if mask.any() else None, cv=cfg["cv"], random_state=seed,
+    ).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy())
+
+    n_sites = len(sites_labels)
+    stone_share = np.bincount(y, minlength=n_sites) / len(y)
+    lot_site = frame.drop_duplicates("_lot")["_site"].map(site_index).to_numpy()
+    lots_per_site = np.bincount(lot_site, minlength=n_sites).astype(float)
+    lots_per_zone = np.bincount(site_zone, weights=lots_per_site, minlength=len(zones))
+    layout = SiteLayout(zones, site_zone, np.log(stone_share), np.log(lots_per_site / lots_per_zone[site_zone]))
+
+    valid = np.isfinite(classifier.oof_proba_).all(axis=1)
+    rng = np.random.default_rng(seed)
+    parcels = sample_lot_parcels(lots[valid], tuple(cfg["tempering_sizes"]), cfg["tempering_parcels_per_lot"],
+                                 rng)
+    oof_ll = layout.stone_site_loglik(np.log(np.clip(classifier.oof_proba_[valid], 1e-12, None)))
+    tau0, rho = fit_parcel_tempering(layout, oof_ll, site_zone[y[valid]], parcels)
+    logger.info("parcel tempering: tau0=%.3f rho=%.4f (from %d held-out parcels)", tau0, rho, len(parcels))
+
+    novelty = NoveltyScorer(categorical_features=mask, shrinkage=cfg["novelty_shrinkage"], cv=cfg["cv"],
+                            n_null=cfg["novelty_n_null"], random_state=seed).fit(X, y, groups=lots)
+    thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
+    parts = {
+        "features": features, "embeddings": embeddings, "classifier": classifier, "novelty": novelty,
+        "zones": zones, "sites": [s.split("/", 1) for s in sites_labels], "site_zone": site_zone,
+        "log_prior": layout.log_prior, "log_weight": layout.log_weight, "tau0": tau0, "rho": rho,
+    }
+    model = FootprintModel(parts, thresholds)
+    summary = {
+        zone: {"stones": int((frame["_zone"] == zone).sum()), "lots": int(frame.loc[frame["_zone"] == zone,
+                                                                                    "_lot"].nunique()),
+               "sites": sorted({s.split("/", 1)[1] for s in sites_labels if s.startswith(zone + "/")})}
+        for zone in zones
+    }
+    cfg_out = {k: v for k, v in cfg.items() if k not in ("thresholds",)}
+    model.manifest = {
+        "seed": int(seed), "config": cfg_out, "footprint_version": __version__,
+        "schema_version": SCHEMA_VERSION, "zones": zones, "sites": [list(s) for s in model.sites],
+        "classes": sites_labels, "features": model.feature_names,
+        "categorical_features": [n for n, m in zip(model.feature_names, mask, strict=True) if m],
+        "spectral_kinds": sorted(embeddings), "custom_fields": list(custom_fields),
+        "thresholds": thresholds,
+        "training": {"n_stones": int(len(frame)), "zones": summary, "warnings": warnings,
+                     "n_iter": int(classifier.n_iter_), "temperature": classifier.temperature_,
+                     "tau0": tau0, "rho": rho},
+        "source": dict(source or {}), "synthetic": bool((source or {}).get("synthetic", False)),
+        "fingerprint": "",
+    }
+    model.manifest["fingerprint"] = _fingerprint(model, X)
+    return model
+
+
+def train(
+    source: Any,
+    *,
+    out_dir: str | Path | None = None,
+    config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    evaluate: bool = False,
+) -> FootprintModel:
+    """Train a footprint model on a reference store.
+
+    Parameters
+    ----------
+    source : str, Path or ReferenceStore
+        The reference store (a path is opened read-only).
+    out_dir : str or Path, optional
+        Where to save the artefact (skops model + manifest.json).
+    config : mapping, optional
+        Overrides of :data:`DEFAULT_CONFIG`.
+    seed : int
+        Random seed.
+    evaluate : bool
+        Also run the held-out evaluation and record its figures in the manifest.
+
+    Returns
+    -------
+    FootprintModel
+    """
+    from ._data import read_store
+
+    data = read_store(source)
+    model = train_frames(data["stones"], data["derived_ftir"], data["spectra"], config=config, seed=seed,
+                         custom_fields=data["custom_fields"], source=data["source"])
+    if evaluate:
+        from ._evaluate import evaluate_frames
+
+        model.manifest["evaluation"] = evaluate_frames(data, config=config, seed=seed, summary_only=True)
+    if out_dir is not None:
+        model.save(out_dir)
+    return model

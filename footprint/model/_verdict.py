@@ -1,0 +1,159 @@
+"""Verdicts from versioned thresholds, worded the way footprint experts word them.
+
+The default thresholds (``footprint/data/thresholds_v1.json``) are ESTIMATES:
+no KP-published numeric thresholds exist (DOMAIN notes, section 5.7). Every
+threshold set carries a version, printed on reports and kept in the model's
+manifest.
+
+Order of the decision for each parcel (first rule that applies):
+
+1. fewer stones than ``min_parcel_stones``     -> inconclusive (too few stones)
+2. declared zone not among the reference zones -> inconclusive (no reference)
+3. parcel novelty p < ``novelty_alpha_parcel``  -> unknown_origin
+4. no declared zone: log10 LR(best vs second) >= ``assign_log10_lr`` -> assigned, else inconclusive
+5. log10 LR <= ``inconsistent_log10_lr``: inconsistent, or mixed when the
+   foreign fraction is below ``majority_foreign_fraction``
+6. foreign fraction > ``mixed_fraction`` with its interval excluding 0 -> mixed
+7. log10 LR >= ``consistent_log10_lr`` -> consistent
+8. otherwise -> inconclusive (the evidence does not separate the zones)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import InputError, Problem
+
+__all__ = ["VERDICTS", "decide", "load_thresholds", "wording"]
+
+#: Verdict words, and what each means.
+VERDICTS = {
+    "consistent": "the parcel is consistent with the declared zone",
+    "inconsistent": "the parcel is not consistent with the declared zone",
+    "mixed": "part of the parcel is not consistent with the declared zone",
+    "unknown_origin": "the parcel is unlike every reference zone",
+    "inconclusive": "the footprint does not support an opinion",
+    "assigned": "no zone was declared; the parcel's characteristics are typical of one zone",
+}
+
+_NUMERIC = {
+    "consistent_log10_lr": (-10.0, 10.0), "inconsistent_log10_lr": (-10.0, 10.0),
+    "assign_log10_lr": (0.0, 10.0), "mixed_fraction": (0.0, 1.0), "mixed_interval_level": (0.5, 0.999),
+    "majority_foreign_fraction": (0.0, 1.0), "min_parcel_stones": (1, 100000),
+    "novelty_alpha_parcel": (0.0, 0.5), "novelty_alpha_stone": (0.0, 0.5),
+}
+
+
+def load_thresholds(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read a threshold set (the bundled v1 by default) and apply ``overrides``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A JSON file with the same keys as ``footprint/data/thresholds_v1.json``.
+    overrides : mapping, optional
+        Values replacing those of the file. Changing a value without changing
+        ``version`` marks the version as ``<version>+custom``.
+
+    Raises
+    ------
+    InputError
+        A key is unknown, a value is not a number in its range, or the
+        consistent threshold is below the inconsistent one.
+    """
+    source = str(path) if path is not None else "footprint/data/thresholds_v1.json"
+    if path is None:
+        text = resources.files("footprint").joinpath("data/thresholds_v1.json").read_text("utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    try:
+        data: dict[str, Any] = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON ({exc})") from None
+    if overrides:
+        changed = {k: v for k, v in overrides.items() if data.get(k) != v}
+        data.update(overrides)
+        if changed and "version" not in overrides:
+            data["version"] = f"{data.get('version', '?')}+custom"
+    problems = []
+    for key in data:
+        if key not in _NUMERIC and key not in ("name", "version", "status", "zone_priors", "notes"):
+            problems.append(Problem(source, None, key, data[key], "unknown threshold"))
+    for key, (low, high) in _NUMERIC.items():
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            problems.append(Problem(source, None, key, value, f"must be a number in [{low}, {high}]"))
+    if "version" not in data:
+        problems.append(Problem(source, None, "version", None, "a threshold set needs a version"))
+    if not problems and data["consistent_log10_lr"] < data["inconsistent_log10_lr"]:
+        problems.append(Problem(source, None, "consistent_log10_lr", data["consistent_log10_lr"],
+                                "must not be below inconsistent_log10_lr"))
+    if problems:
+        raise InputError("invalid verdict thresholds", problems)
+    data["version"] = str(data["version"])
+    data["min_parcel_stones"] = int(data["min_parcel_stones"])
+    return data
+
+
+def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.ndarray,
+           has_declared: np.ndarray, log10_lr: np.ndarray, fraction: np.ndarray, fraction_lo: np.ndarray,
+           novelty_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised verdicts for many parcels.
+
+    Returns
+    -------
+    verdict, code : ndarray of str
+        Verdict word and a reason code (``inconclusive.too_few_stones`` ...).
+    """
+    few = n_stones < t["min_parcel_stones"]
+    unknown_decl = has_declared & ~declared_known
+    novel = novelty_p < t["novelty_alpha_parcel"]
+    mixed = (fraction > t["mixed_fraction"]) & (fraction_lo > 0)
+    low = log10_lr <= t["inconsistent_log10_lr"]
+    high = log10_lr >= t["consistent_log10_lr"]
+    assign = log10_lr >= t["assign_log10_lr"]
+    majority = fraction >= t["majority_foreign_fraction"]
+    conditions = [
+        few, unknown_decl, novel,
+        ~has_declared & assign, ~has_declared,
+        low & majority, low, mixed, high,
+    ]
+    codes = [
+        "inconclusive.too_few_stones", "inconclusive.declared_zone_not_in_reference", "unknown_origin",
+        "assigned", "inconclusive.no_clear_zone",
+        "inconsistent", "mixed", "mixed", "consistent",
+    ]
+    code = np.select(conditions, codes, default="inconclusive.weak_evidence").astype(object)
+    verdict = np.array([c.split(".")[0] for c in code], dtype=object)
+    return verdict, code
+
+
+def wording(code: str, *, declared: str | None, best: str | None, consistent_zones: list[str],
+            n_stones: int, fraction: float, lo: float, hi: float, t: Mapping[str, Any]) -> str:
+    """The sentence an expert would write for a verdict code (English; reports translate)."""
+    typical = " and ".join(consistent_zones) if consistent_zones else (best or "no reference zone")
+    if code == "consistent":
+        return f"Consistent with the declared origin ({declared})"
+    if code == "inconsistent":
+        return f"Not consistent with the declared origin ({declared}); characteristics typical of {typical}"
+    if code == "mixed":
+        return (f"Not consistent with the declared origin ({declared}) for part of the parcel: an estimated "
+                f"{fraction:.0%} of the stones (90% interval {lo:.0%} to {hi:.0%}) are foreign to {declared}")
+    if code == "unknown_origin":
+        return "Unlike every reference zone: unknown origin"
+    if code == "assigned":
+        return f"Characteristics typical of {best}"
+    if code == "inconclusive.too_few_stones":
+        return (f"Inconclusive: {n_stones} stone(s), fewer than the {t['min_parcel_stones']} needed "
+                "for a footprint opinion")
+    if code == "inconclusive.declared_zone_not_in_reference":
+        return f"Inconclusive: the declared zone ({declared}) has no reference footprint"
+    if code == "inconclusive.no_clear_zone":
+        return f"Inconclusive: characteristics typical of {typical}"
+    return f"Inconclusive: the footprint does not separate {declared} from {typical}"
