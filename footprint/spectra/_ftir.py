@@ -85,8 +85,9 @@ class FTIRMethod:
         Scaling region and its exclusions (atmospheric CO2 near 2350 cm-1).
     min_two_phonon_explained, max_two_phonon_misfit : float
         Diamond test (*estimate*): share of the 1800-2700 cm-1 variance (beyond a
-        quadratic) the intrinsic shape must explain, and the largest RMS misfit
-        relative to the fitted two-phonon height at 1995 cm-1.
+        quadratic and the measured white noise) the intrinsic shape must explain, and
+        the largest RMS misfit beyond the noise relative to the fitted two-phonon height
+        at 1995 cm-1.
     baseline_poly_order : int
         Order of pybaselines' polynomial baseline.
     baseline_cm1, baseline_exclude_cm1 : window, tuple of windows
@@ -144,7 +145,7 @@ class FTIRMethod:
     saturation_absorbance: float = 2.0
     noisy_cm1: float = 0.25
     poor_fit_noise_ratio: float = 2.5
-    poor_fit_signal_fraction: float = 0.05
+    poor_fit_signal_fraction: float = 0.02
     detection_limit_ppm: float = 10.0
     type_ia_b_percent: tuple[float, float] = (10.0, 90.0)
 
@@ -309,8 +310,13 @@ def _lstsq_masked(design: np.ndarray, y: np.ndarray, weights: np.ndarray,
     return coef, sse
 
 
-def _two_phonon_check(d: _Design, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-    """Fit intrinsic + quadratic on the two-phonon region; return scale, usable mask, refusals."""
+def _two_phonon_check(d: _Design, y: np.ndarray,
+                      upper: float) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Fit intrinsic + quadratic on the two-phonon region; return scale, usable mask, refusals.
+
+    The shape figures discount the white noise measured in flat regions, so a noisy
+    diamond spectrum is not mistaken for a non-diamond one.
+    """
     m = d.method
     x2 = d.x[d.two_phonon]
     t = (x2 - 2250.0) / 1000.0
@@ -322,9 +328,10 @@ def _two_phonon_check(d: _Design, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     _, sse_poly = _lstsq_masked(quad, y2, usable)
     n_used = usable.sum(axis=1)
     height = coef[:, 0] * IIA_AT_1995_CM1
+    noise_sse = n_used * _noise(d, y, upper) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        explained = 1.0 - sse / sse_poly
-        misfit = np.sqrt(sse / np.maximum(n_used, 1)) / np.abs(height)
+        explained = np.where(sse_poly > noise_sse, (sse_poly - sse) / (sse_poly - noise_sse), 0.0)
+        misfit = np.sqrt(np.maximum(sse - noise_sse, 0.0) / np.maximum(n_used, 1)) / np.abs(height)
     reasons: list[str | None] = []
     for i in range(y.shape[0]):
         if n_used[i] < 0.3 * y2.shape[1]:
@@ -387,7 +394,7 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     method = method or FTIRMethod()
     d = _design(method)
     y = np.asarray(y, dtype=np.float64)
-    scale0, _, refused = _two_phonon_check(d, y)
+    scale0, _, refused = _two_phonon_check(d, y, upper_cm1)
     accepted = np.flatnonzero([r is None for r in refused])
     if accepted.size == 0:
         return {"refused": refused, "accepted": accepted}

@@ -41,11 +41,12 @@ def random_truth(rng: np.random.Generator, *, noise_sd: float = 0.002) -> FTIRTr
         platelet_area_cm2=float(rng.uniform(0.0, 10.0)), platelet_position_cm1=float(rng.uniform(1358, 1380)),
         platelet_fwhm_cm1=float(rng.uniform(6.0, 20.0)), h3107_area_cm2=float(rng.uniform(0.0, 5.0)),
         thickness_mm=float(rng.uniform(0.4, 2.0)),
-        baseline=(float(rng.uniform(0.0, 0.5)), float(rng.uniform(-0.1, 0.3)), float(rng.uniform(-0.05, 0.1))),
+        baseline=(float(rng.uniform(0.0, 0.5)), float(rng.uniform(-0.1, 0.3)),
+                  float(rng.uniform(-0.05, 0.1))),
         noise_sd=noise_sd)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_truth() -> Callable[..., FTIRTruth]:
     """Return :func:`random_truth`."""
     return random_truth
