@@ -255,3 +255,23 @@ def test_bayes_ceiling_reflects_weak_stones_and_strong_parcels(density) -> None:
     assert result["synthetic"] is True and result["priors"] == "equal"
     again = density.bayes_ceiling(parcel_sizes=(1, 5, 25), n_stones=30_000, seed=1)
     assert again == result
+
+
+def test_out_of_reference_parcels_fit_their_own_zone_best(params) -> None:
+    everything = ExactDensity(params, zones=params.zones)
+    assert everything.zones == ["CAR-West", "CAR-East", "DRC-Kasai", "CMR"]
+    for z, zone in enumerate(everything.zones):
+        only = ExactDensity(params, zones=[zone])
+        stones, _ = only.sample_parcels(200, 40, np.random.default_rng(z))
+        lik = everything.log_p_parcel_zone(stones).to_numpy()
+        assert np.mean(lik.argmax(axis=1) == z) > 0.9, zone
+
+
+def test_generated_reference_has_every_schema_field(params) -> None:
+    from footprint.schema import field_names
+
+    stones = generate_reference(params, seed=0, lots_per_site=1, stones_per_lot=3)
+    assert set(field_names()) <= set(stones.columns)
+    assert set(stones["zone"]) == {"CAR-West", "CAR-East"}
+    assert stones["resorption"].dtype == "Int64" and stones["coating"].dtype == "boolean"
+    assert stones["mass_ct"].dtype == "float64" and stones["colour"].dtype == object
