@@ -620,10 +620,14 @@ def _write_csv(frame: pd.DataFrame, fh: Any, header: bool) -> None:
     frame.to_csv(fh, index=False, header=header, float_format="%.6g", lineterminator="\n")
 
 
+_IDENTITY_KEYS = ("format", "label", "fingerprint", "model_file", "model_sha256", "footprint_version",
+                  "schema_version", "synthetic", "thresholds_version", "saved_utc", "zones", "source", "packages")
+
+
 def _model_identity(model: Any, model_dir: str) -> dict[str, Any]:
+    """The manifest entries that identify a model (hashes, versions, training store)."""
     manifest = dict(getattr(model, "manifest", {}) or {})
-    keep = {k: v for k, v in manifest.items() if not isinstance(v, (dict, list)) or k in (
-        "package_versions", "versions", "classes", "zones", "store")}
+    keep = {k: manifest[k] for k in _IDENTITY_KEYS if k in manifest}
     keep["directory"] = os.fspath(model_dir)
     return keep
 
@@ -759,7 +763,8 @@ def classify(
                 continue
             assert chunk.results is not None and chunk.stones is not None  # set when no problems
             synthetic = synthetic or chunk.synthetic
-            result_parts.append(chunk.results.reindex(columns=result_columns(zones)))
+            extras = [c for c in ("zones_consistent",) if c in chunk.results.columns]
+            result_parts.append(chunk.results.reindex(columns=result_columns(zones) + extras))
             n_stones += len(chunk.stones)
             if stones_fh is not None:
                 _write_csv(chunk.stones.reindex(columns=stone_columns(zones)), stones_fh, header)
@@ -775,7 +780,7 @@ def classify(
         results = (pd.concat(result_parts, ignore_index=True) if result_parts
                    else pd.DataFrame(columns=result_columns(zones)))
         with open(tmp_paths[out], "w", encoding="utf-8", newline="") as fh:
-            _write_csv(results, fh, True)
+            _write_csv(results.reindex(columns=result_columns(zones)), fh, True)
         for final, tmp in tmp_paths.items():
             os.replace(tmp, final)
     except BaseException:

@@ -34,6 +34,9 @@ def _walk(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]
 
 def manifest_store_hash(manifest: Mapping[str, Any]) -> str | None:
     """Return the reference store's content hash recorded in a model manifest, if any."""
+    source = manifest.get("source")
+    if isinstance(source, Mapping) and isinstance(source.get("content_hash"), str):
+        return source["content_hash"]
     for key, value in _walk(manifest):
         if "store" in key and "hash" in key and isinstance(value, str):
             return value
@@ -42,6 +45,9 @@ def manifest_store_hash(manifest: Mapping[str, Any]) -> str | None:
 
 def manifest_store_path(manifest: Mapping[str, Any]) -> str | None:
     """Return the reference store path recorded in a model manifest, if any."""
+    source = manifest.get("source")
+    if isinstance(source, Mapping) and isinstance(source.get("store"), str):
+        return source["store"]
     for key, value in _walk(manifest):
         if "store" in key and key.endswith(("path", "store")) and isinstance(value, str) and value.endswith(
                 (".h5", ".hdf5", ".fpdb")):
@@ -49,7 +55,9 @@ def manifest_store_path(manifest: Mapping[str, Any]) -> str | None:
     return None
 
 
-def reference_for_report(db: str | os.PathLike[str] | None, model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def reference_for_report(
+    db: str | os.PathLike[str] | None, model: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Collect reference footprints, sizes, lots and thumbnails for the report.
 
     Parameters
@@ -92,4 +100,5 @@ def reference_for_report(db: str | os.PathLike[str] | None, model: Any) -> tuple
     meta.update(path=path, content_hash=content_hash, synthetic=synthetic,
                 matches_model=(trained_on == content_hash) if trained_on else None)
     by_zone = {str(z): summarise(g, label=str(z)) for z, g in stones.groupby("zone", sort=True)}
-    return {"by_zone": by_zone, "sizes": reference_sizes(stones), "lots": lots, "thumbnails": thumbnails}, meta
+    reference = {"by_zone": by_zone, "sizes": reference_sizes(stones), "lots": lots, "thumbnails": thumbnails}
+    return reference, meta
