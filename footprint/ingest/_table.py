@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .._batch import ProcessingReport
-from .._schema import Field
+from .._schema import FIELDS, Field, canonical_column
 from ..exceptions import Problem, SchemaError
-from ._validate import TableContext, parse_boolean, run_steps
+from ._validate import _UNIT_IN_HEADER, MISSING_WORDS, TableContext, parse_boolean, run_steps
 
 __all__ = ["read_stones_table"]
 
@@ -52,13 +52,17 @@ def _decode(data: bytes, file: str, report: ProcessingReport) -> str:
 def _split_comments(text: str) -> tuple[list[str], str]:
     """Split leading ``#`` comment lines (e.g. ``# SYNTHETIC``) from the table text."""
     comments: list[str] = []
-    lines = text.splitlines(keepends=True)
-    i = 0
-    while i < len(lines) and (lines[i].lstrip().startswith("#") or not lines[i].strip()):
-        if lines[i].strip():
-            comments.append(lines[i].strip().lstrip("#").strip())
-        i += 1
-    return comments, "".join(lines[i:])
+    pos = 0
+    while pos < len(text):  # only the leading lines are looked at: no copy of a big body
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end + 1
+        line = text[pos:end].strip()
+        if line and not line.startswith("#"):
+            break
+        if line:
+            comments.append(line.lstrip("#").strip())
+        pos = end
+    return comments, text[pos:] if pos else text
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -69,17 +73,30 @@ def _sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv(path: Path, file: str, report: ProcessingReport) -> tuple[pd.DataFrame, list[str], str]:
+#: Cell texts meaning "not measured" in numeric columns, as pandas' C parser matches them.
+_NA_TEXTS = sorted({w for m in MISSING_WORDS for w in (m, m.upper(), m.capitalize())})
+
+
+def _read_csv(path: Path, file: str, report: ProcessingReport,
+              numeric: Callable[[str], bool]) -> tuple[pd.DataFrame, list[str], str]:
     data = path.read_bytes()
     text = _decode(data, file, report)
     comments, body = _split_comments(text)
     if not body.strip():
         raise SchemaError(f"{file}: the stone table is empty",
                           [Problem(file, None, None, None, "file has no header row and no data rows")])
-    delimiter = _sniff_delimiter(body.splitlines()[0])
+    first_line = body[: body.find("\n")] if "\n" in body else body
+    delimiter = _sniff_delimiter(first_line)
+    header = next(csv.reader([first_line.strip("\r")], delimiter=delimiter))
+    # Numeric fields are parsed by pandas' C parser (fast path); a column with any
+    # non-number falls back to text and is then checked cell by cell. Every other
+    # column stays text, so ids like "007" keep their zeros.
+    dtypes = {h.strip(): object for h in header if not numeric(h)}
+    na_values = {h.strip(): _NA_TEXTS for h in header if numeric(h)}
     try:
-        raw = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=str, keep_default_na=False,
-                          na_filter=False, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL)
+        raw = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=dtypes, keep_default_na=False,
+                          na_values=na_values, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL,
+                          decimal="," if delimiter == ";" else ".")
     except (pd.errors.ParserError, ValueError) as exc:
         raise SchemaError(f"{file}: not a readable CSV table",
                           [Problem(file, None, None, None, f"CSV parse error: {exc}")]) from None
@@ -114,8 +131,8 @@ def _read_xlsx(path: Path, file: str, sheet: str | int | None,
     return raw
 
 
-def _read_raw(path: Path, file: str, sheet: str | int | None,
-              report: ProcessingReport) -> tuple[pd.DataFrame, list[str], str]:
+def _read_raw(path: Path, file: str, sheet: str | int | None, report: ProcessingReport,
+              numeric: Callable[[str], bool]) -> tuple[pd.DataFrame, list[str], str]:
     if not path.is_file():
         raise SchemaError(f"{file}: no such file",
                           [Problem(file, None, None, None, "file not found or not a regular file")])
@@ -134,30 +151,46 @@ def _read_raw(path: Path, file: str, sheet: str | int | None,
         raise SchemaError(f"{file}: old Excel format",
                           [Problem(file, None, None, None, "legacy .xls is not read; save as .xlsx or CSV")])
     if suffix in _CSV_SUFFIXES or not suffix:
-        return _read_csv(path, file, report)
+        return _read_csv(path, file, report, numeric)
     raise SchemaError(f"{file}: unknown table format",
                       [Problem(file, None, None, suffix, "stone tables must be .csv or .xlsx")])
 
 
-def _series(name: str, values: list[Any], f: Field | None) -> pd.Series:
+def _numeric_header(extra: tuple[Field, ...]) -> Callable[[str], bool]:
+    """Return a test telling whether a header maps to a number/integer field."""
+    kinds = {f.name: f.kind for f in (*FIELDS, *extra)}
+
+    def numeric(header: str) -> bool:
+        name = canonical_column(header, extra)
+        if name is None:
+            match = _UNIT_IN_HEADER.match(header.strip())
+            name = canonical_column(match["base"], extra) if match else None
+        return kinds.get(name or "") in ("number", "integer")
+
+    return numeric
+
+
+def _series(name: str, values: Any, f: Field | None) -> pd.Series:
     """Build one output column with the dtype the schema promises."""
     kind = f.kind if f is not None else "text"
     if kind == "number":
-        return pd.Series(np.array([np.nan if v is None else v for v in values], dtype="float64"), name=name)
+        return pd.Series(np.asarray(values, dtype="float64"), name=name)
     if kind == "integer":
-        return pd.Series(pd.array([None if v is None or np.isnan(v) else int(v) for v in values],
-                                  dtype="Int64"), name=name)
+        return pd.Series(np.asarray(values, dtype="float64"), name=name).astype("Int64")
     if kind == "boolean":
-        return pd.Series(pd.array(values, dtype="boolean"), name=name)
-    return pd.Series(np.array(values, dtype=object), name=name, dtype=object)
+        return pd.Series(pd.array(list(values), dtype="boolean"), name=name)
+    return pd.Series(np.asarray(values, dtype=object), name=name, dtype=object)
 
 
 def _assemble(ctx: TableContext, n_rows: int) -> pd.DataFrame:
     """Every schema (+custom) column in registry order, then kept columns."""
     columns: dict[str, pd.Series] = {}
     for name, f in ctx.fields.items():
-        vals = ctx.values.get(name, [None] * n_rows)
-        columns[name] = _series(name, vals, f)
+        if name in ctx.values:
+            columns[name] = _series(name, ctx.values[name], f)
+        else:
+            empty = np.full(n_rows, np.nan) if f.kind in ("number", "integer") else [None] * n_rows
+            columns[name] = _series(name, empty, f)
     for name in ctx.kept:
         columns[name] = _series(name, ctx.values[name], None)
     return pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
@@ -226,10 +259,12 @@ def read_stones_table(
     """
     file = os.fspath(path)
     report = ProcessingReport()
-    raw, comments, delimiter = _read_raw(Path(path), file, sheet, report)
+    raw, comments, delimiter = _read_raw(Path(path), file, sheet, report,
+                                         _numeric_header(tuple(extra_fields)))
     raw.columns = [str(c) for c in raw.columns]
     ctx = TableContext(file=file, raw=raw, extra_fields=tuple(extra_fields), reference=reference,
-                       keep_columns=tuple(keep_columns), decimal_comma=(delimiter == ";"), report=report)
+                       keep_columns=tuple(keep_columns), decimal_comma=(delimiter == ";"), report=report,
+                       text_cells=Path(path).suffix.lower() not in _XLSX_SUFFIXES)
     run_steps(ctx)
     synthetic = _detect_synthetic(ctx, comments)
     report.rows_read = len(raw)

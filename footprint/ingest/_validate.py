@@ -68,6 +68,7 @@ _UNIT_IN_HEADER = re.compile(r"^(?P<base>.*?)\s*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s
 #: sample_id characters: they become file names (spectra, images) and HDF5 keys.
 _SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{3}$")
+_BAD_ID_SCAN = re.compile(r"^(?![A-Za-z0-9][A-Za-z0-9._\-]{0,63}$)", re.M)
 
 
 # -- single-value parsers ---------------------------------------------------------
@@ -235,9 +236,11 @@ class TableContext:
     mapping: dict[str, str] = field(default_factory=dict)
     #: kept non-schema columns: output name -> raw header
     kept: dict[str, str] = field(default_factory=dict)
-    #: parsed columns: canonical name -> list of values (one per row)
-    values: dict[str, list[Any]] = field(default_factory=dict)
+    #: parsed columns: canonical name -> values, one per row (ndarray or list)
+    values: dict[str, Any] = field(default_factory=dict)
     synthetic_column: str | None = None
+    #: cells are all str (CSV read with dtype=str); XLSX gives Python objects
+    text_cells: bool = True
     #: rows (0-based) that already have a problem in sample_id
     bad_id_rows: set[int] = field(default_factory=set)
 
@@ -341,83 +344,159 @@ def require_columns(ctx: TableContext) -> None:
             ctx.add(None, name, None, f"required column '{name}' is missing ({why})")
 
 
+# Vectorised helpers: a 100,000-row table must validate in about a second, so
+# whole columns are parsed with pandas, and Python only looks at the few cells
+# that fail (to word the message) or at each *distinct* value of a column.
+
+def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and distinct values; a missing cell becomes the extra last value None.
+
+    (``use_na_sentinel=False`` would run a slow per-cell isna over the column.)
+    """
+    codes, uniques = pd.factorize(np.asarray(col, dtype=object))
+    return codes, [*uniques, None]
+
+
+def _per_unique(col: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
+    """Apply ``func`` once per distinct cell value; return an object array, one per row."""
+    codes, uniques = _factorize(col)
+    results = np.empty(len(uniques), dtype=object)
+    for k, raw in enumerate(uniques):
+        results[k] = func(raw)
+    return results[codes] if len(col) else np.empty(0, dtype=object)
+
+
+def _stripped(ctx: TableContext, col: pd.Series) -> np.ndarray:
+    """Cells as stripped text ('' = blank), an object array."""
+    if ctx.text_cells and col.dtype == object:
+        # CSV text columns hold only str: str.strip per distinct value, no checks.
+        codes, uniques = _factorize(col)
+        stripped = np.array([u.strip() if isinstance(u, str) else _text(u) for u in uniques], dtype=object)
+        return stripped[codes] if len(col) else np.empty(0, dtype=object)
+    return _per_unique(col, _text)
+
+
+def _map_unique(ctx: TableContext, name: str, col: pd.Series, step: str,
+                parse: Callable[[Any], Any]) -> np.ndarray:
+    """Parse each distinct value once; report every row holding a bad one."""
+    codes, uniques = _factorize(col)
+    results = np.empty(len(uniques), dtype=object)
+    bad: dict[int, str] = {}
+    for k, raw in enumerate(uniques):
+        try:
+            results[k] = parse(raw)
+        except ValueError as exc:
+            results[k] = None
+            bad[k] = str(exc)
+    for k, rule in bad.items():
+        for i in np.flatnonzero(codes == k):
+            ctx.add(int(i), name, uniques[k], rule)
+    ctx.report.count(step, len(col))
+    return results[codes] if len(col) else np.empty(0, dtype=object)
+
+
 def require_sample_id(ctx: TableContext) -> None:
     """Require a non-blank, file-name-safe ``sample_id`` on every row."""
     col = ctx.column("sample_id")
     if col is None:
         return
-    out: list[Any] = []
-    for i, raw in enumerate(col):
-        ctx.report.count("require_sample_id")
-        text = _text(raw)
-        if not text:
-            ctx.add(i, "sample_id", raw if raw != "" else None, "sample_id is required on every row")
-            ctx.bad_id_rows.add(i)
-            out.append(None)
-        elif not _SAMPLE_ID_RE.match(text):
-            ctx.add(i, "sample_id", text, "sample_id may use only letters, digits, '.', '_' and '-' "
-                    "(at most 64 characters, starting with a letter or digit)")
-            ctx.bad_id_rows.add(i)
-            out.append(None)
-        else:
-            out.append(text)
-    ctx.values["sample_id"] = out
+    text = _stripped(ctx, col)
+    blank = text == ""
+    # One C-level regex scan over all ids finds whether any is malformed (the usual
+    # answer is none); only then are ids checked one by one.
+    if _BAD_ID_SCAN.search("\n".join(text)) is None:
+        ok = np.ones(len(text), dtype=bool)
+    else:
+        ok = np.fromiter((bool(_SAMPLE_ID_RE.match(t)) for t in text), dtype=bool, count=len(text))
+    for i in np.flatnonzero(blank):
+        ctx.add(int(i), "sample_id", None, "sample_id is required on every row")
+    for i in np.flatnonzero(~ok & ~blank):
+        ctx.add(int(i), "sample_id", text[i], "sample_id may use only letters, digits, '.', '_' and '-' "
+                "(at most 64 characters, starting with a letter or digit)")
+    ctx.bad_id_rows.update(int(i) for i in np.flatnonzero(~ok))
+    ctx.values["sample_id"] = np.where(ok, text, None)
+    ctx.report.count("require_sample_id", len(col))
 
 
-def _parse_column(ctx: TableContext, step: str, kinds: tuple[str, ...],
-                  parse: Callable[[Any, Field], Any]) -> None:
-    for name, header in ctx.mapping.items():
-        f = ctx.fields[name]
-        if f.kind not in kinds:
-            continue
-        out: list[Any] = []
-        for i, raw in enumerate(ctx.raw[header]):
-            ctx.report.count(step)
+def _parse_numeric(ctx: TableContext, name: str, f: Field) -> np.ndarray:
+    col = ctx.raw[ctx.mapping[name]]
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        values = col.to_numpy(dtype=float, copy=True)  # parsed by the CSV reader already
+        source = col
+    else:
+        source = col.astype(object)
+        if ctx.text_cells and ctx.decimal_comma:
+            source = source.str.replace(",", ".", regex=False)
+        values = np.array(pd.to_numeric(source, errors="coerce"), dtype=float)  # writable copy
+    if not ctx.text_cells and source.dtype == object:  # XLSX: a TRUE cell must not become 1.0
+        is_bool = col.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+        values[is_bool] = np.nan
+    suspect = np.flatnonzero(~np.isfinite(values))
+    if suspect.size:
+        cells = col.iloc[suspect]
+        missing = cells.isna().to_numpy(dtype=bool) | np.isin(
+            _per_unique(cells, lambda v: _text(v).casefold()), list(MISSING_WORDS))
+        for i in suspect[~missing]:
+            raw = col.iat[i]
             try:
-                out.append(parse(raw, f))
+                parse_number(raw, decimal_comma=ctx.decimal_comma)
+                rule = "must be a number (blank if not measured)"
             except ValueError as exc:
-                ctx.add(i, name, raw, str(exc))
-                out.append(None)
-        ctx.values[name] = out
+                rule = str(exc)
+            ctx.add(int(i), name, _text(raw) if isinstance(raw, float) else raw, rule)
+        values[suspect] = np.nan
+    if f.kind == "integer":
+        fractional = np.flatnonzero(np.isfinite(values) & (values != np.round(values)))
+        for i in fractional:
+            ctx.add(int(i), name, _text(col.iat[i]), "must be a whole number")
+        values[fractional] = np.nan
+    ctx.report.count("parse_numbers", len(col))
+    return values
 
 
 def parse_numbers(ctx: TableContext) -> None:
     """Parse number and integer columns (built-in and custom) to floats, NaN if blank."""
-    def parse(raw: Any, f: Field) -> float:
-        if f.kind == "integer":
-            return parse_integer(raw, decimal_comma=ctx.decimal_comma)
-        return parse_number(raw, decimal_comma=ctx.decimal_comma)
+    for name in ctx.mapping:
+        f = ctx.fields[name]
+        if f.kind in ("number", "integer"):
+            ctx.values[name] = _parse_numeric(ctx, name, f)
 
-    _parse_column(ctx, "parse_numbers", ("number", "integer"), parse)
+
+def _parse_kind(ctx: TableContext, step: str, kind: str, parse: Callable[[Any, Field], Any]) -> None:
+    for name, header in ctx.mapping.items():
+        f = ctx.fields[name]
+        if f.kind == kind:
+            ctx.values[name] = _map_unique(ctx, name, ctx.raw[header], step, lambda raw, f=f: parse(raw, f))
 
 
 def parse_booleans(ctx: TableContext) -> None:
     """Parse boolean columns (true/false, yes/no, 1/0)."""
-    _parse_column(ctx, "parse_booleans", ("boolean",), lambda raw, f: parse_boolean(raw))
+    _parse_kind(ctx, "parse_booleans", "boolean", lambda raw, f: parse_boolean(raw))
 
 
 def parse_dates(ctx: TableContext) -> None:
     """Parse date columns, which must be ISO 8601 (YYYY-MM-DD)."""
-    _parse_column(ctx, "parse_dates", ("date",), lambda raw, f: parse_date(raw))
+    _parse_kind(ctx, "parse_dates", "date", lambda raw, f: parse_date(raw))
 
 
 def require_vocabulary(ctx: TableContext) -> None:
     """Map category words to the vocabulary (case/space-folded), refusing unknown words."""
-    _parse_column(ctx, "require_vocabulary", ("category",), parse_category)
+    _parse_kind(ctx, "require_vocabulary", "category", parse_category)
+
+
+def _sieve(raw: Any, f: Field) -> str | None:
+    text = _text(raw)
+    if not text:
+        return None
+    try:
+        return normalise_sieve(text)
+    except SchemaError as exc:
+        raise ValueError(exc.summary) from None
 
 
 def normalize_sieve(ctx: TableContext) -> None:
     """Normalise sieve classes to ``dtc:+N`` / ``mm:X.XX``."""
-    def parse(raw: Any, f: Field) -> str | None:
-        text = _text(raw)
-        if not text:
-            return None
-        try:
-            return normalise_sieve(text)
-        except SchemaError as exc:
-            raise ValueError(exc.summary) from None
-
-    _parse_column(ctx, "normalize_sieve", ("sieve",), parse)
+    _parse_kind(ctx, "normalize_sieve", "sieve", _sieve)
 
 
 def harmonize_text(ctx: TableContext) -> None:
@@ -426,62 +505,68 @@ def harmonize_text(ctx: TableContext) -> None:
         f = ctx.fields[name]
         if f.kind != "text" or name == "sample_id":
             continue
-        out: list[Any] = []
-        for i, raw in enumerate(ctx.raw[header]):
-            ctx.report.count("harmonize_text")
-            text = _text(raw) or None
-            if name == "country" and text is not None:
-                text = text.upper()
-                if not _COUNTRY_RE.match(text):
-                    ctx.add(i, name, raw, "must be an ISO 3166-1 alpha-3 country code (e.g. CAF)")
-            out.append(text)
-        ctx.values[name] = out
+        col = ctx.raw[header]
+        if name == "country":
+            text = _per_unique(col, lambda v: _text(v).upper())
+            bad = _per_unique(col, lambda v: bool(_text(v)) and not _COUNTRY_RE.match(_text(v).upper()))
+            for i in np.flatnonzero(bad.astype(bool)):
+                ctx.add(int(i), name, col.iat[i], "must be an ISO 3166-1 alpha-3 country code (e.g. CAF)")
+        else:
+            text = _stripped(ctx, col)
+        ctx.values[name] = np.where(text == "", None, text)
+        ctx.report.count("harmonize_text", len(col))
 
 
 def require_range(ctx: TableContext) -> None:
     """Check numbers against each field's range (``mass_ct > 0``, ``resorption 0..3``...)."""
-    for name, vals in ctx.values.items():
+    for name in list(ctx.values):
         f = ctx.fields.get(name)
         if f is None or f.kind not in ("number", "integer"):
             continue
+        values = np.asarray(ctx.values[name], dtype=float)
+        bad = np.zeros(values.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if f.minimum is not None:
+                bad |= (values <= f.minimum) if f.exclusive_minimum else (values < f.minimum)
+            if f.maximum is not None:
+                bad |= values > f.maximum
         header = ctx.mapping[name]
-        for i, v in enumerate(vals):
-            ctx.report.count("require_range")
-            if v is None:
-                continue  # already reported as unparseable
-            rule = f.check(v)
-            if rule is not None:
-                unit = f" {f.unit}" if f.unit else ""
-                ctx.add(i, name, ctx.raw[header].iloc[i], f"{rule}{unit}")
+        unit = f" {f.unit}" if f.unit else ""
+        for i in np.flatnonzero(bad):
+            ctx.add(int(i), name, _text(ctx.raw[header].iat[i]), f"{f.check(float(values[i]))}{unit}")
+        ctx.report.count("require_range", len(values))
 
 
 def require_zone(ctx: TableContext) -> None:
     """Require a zone on every reference row (the origin label)."""
     if not ctx.reference or "zone" not in ctx.values:
         return
-    for i, v in enumerate(ctx.values["zone"]):
-        ctx.report.count("require_zone")
-        if v is None:
-            ctx.add(i, "zone", None, "zone is required for reference stones (the origin label)")
+    zones = np.asarray(ctx.values["zone"], dtype=object)
+    for i in np.flatnonzero(pd.isna(zones)):
+        ctx.add(int(i), "zone", None, "zone is required for reference stones (the origin label)")
+    ctx.report.count("require_zone", len(zones))
 
 
 def require_unique_ids(ctx: TableContext) -> None:
     """Refuse a ``sample_id`` that appears on more than one row of the file."""
-    first: dict[str, int] = {}
-    for i, sid in enumerate(ctx.values.get("sample_id", [])):
-        ctx.report.count("require_unique_ids")
-        if sid is None:
-            continue
-        if sid in first:
-            ctx.add(i, "sample_id", sid, f"duplicate sample_id: already used on row {first[sid] + 1}")
-        else:
-            first[sid] = i
+    if "sample_id" not in ctx.values:
+        return
+    ids = pd.Series(ctx.values["sample_id"], dtype=object)
+    present = ids.notna()
+    dup = (present & ids.duplicated(keep="first")).to_numpy(dtype=bool)
+    if dup.any():
+        first = {sid: i for i, sid in ids[present].drop_duplicates(keep="first").items()}
+        for i in np.flatnonzero(dup):
+            sid = ids.iat[i]
+            ctx.add(int(i), "sample_id", sid, f"duplicate sample_id: already used on row {first[sid] + 1}")
+    ctx.report.count("require_unique_ids", len(ids))
 
 
 def harmonize_kept_columns(ctx: TableContext) -> None:
     """Keep the listed non-schema columns as stripped text (e.g. ``parcel_id``)."""
     for name, header in ctx.kept.items():
-        ctx.values[name] = [(_text(v) or None) for v in ctx.raw[header]]
+        arr = _stripped(ctx, ctx.raw[header])
+        ctx.values[name] = np.where(arr == "", None, arr)
         ctx.report.count("harmonize_kept_columns", len(ctx.raw))
 
 
