@@ -182,8 +182,18 @@ def _is_missing(value: Any) -> bool:
 
 def _encode_text(values: Iterable[Any]) -> np.ndarray:
     """Encode text values as a fixed-width UTF-8 byte array (missing -> b'')."""
-    out = [b"" if _is_missing(v) else str(v).encode("utf-8") for v in values]
-    return np.array(out, dtype=bytes) if out else np.zeros(0, dtype="S1")
+    series = values.astype(object) if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if not len(series):
+        return np.zeros(0, dtype="S1")
+    head = series.iloc[:1000]
+    if head.nunique() > len(head) // 2:  # identifiers: encode each value
+        missing = series.isna().to_numpy()
+        return np.array([b"" if m else str(v).encode("utf-8")
+                         for v, m in zip(series.tolist(), missing, strict=True)], dtype=bytes)
+    # categories and repeated text: encode each distinct value once (codes -1 = missing -> b"")
+    codes, uniques = pd.factorize(series)
+    table = np.array([str(u).encode("utf-8") for u in uniques] + [b""], dtype=bytes)
+    return table[codes]
 
 
 def _decode_text(raw: np.ndarray) -> np.ndarray:
@@ -1156,26 +1166,31 @@ class ReferenceStore:
         self._warn_discrepancies(batch, plan.derived)
 
     def _warn_discrepancies(self, batch: Batch, derived: pd.DataFrame) -> None:
-        """Warn where derived FTIR values disagree with the lab's own figures."""
-        if not len(derived):
+        """Warn where derived FTIR values disagree with the lab's own figures (both are kept)."""
+        ids = derived["sample_id"].astype(str)
+        columns = list(_DISCREPANCY_ABS)
+        frames = []
+        if batch.stones is not None and len(batch.stones):
+            frames.append(batch.stones.set_index("sample_id").reindex(columns=columns))
+        in_batch = set(frames[0].index) if frames else set()
+        if self._stone_rows() and not set(ids) <= in_batch:
+            stored = self.stones().set_index("sample_id").reindex(columns=columns)
+            frames.append(stored[~stored.index.isin(in_batch)])
+        if not frames:
             return
-        lab = batch.stones.set_index("sample_id") if batch.stones is not None and len(batch.stones) else None
-        stored = self.stones().set_index("sample_id") if self._stone_rows() else None
-        for row in derived.itertuples(index=False):
-            source = lab if lab is not None and row.sample_id in lab.index else stored
-            if source is None or row.sample_id not in source.index:
-                continue
-            for col, tol in _DISCREPANCY_ABS.items():
-                if col not in source.columns:
-                    continue
-                lab_v, ftir_v = source.at[row.sample_id, col], getattr(row, col)
-                if _is_missing(lab_v) or _is_missing(ftir_v):
-                    continue
-                lab_v, ftir_v = float(lab_v), float(ftir_v)
-                if abs(lab_v - ftir_v) > max(tol, _DISCREPANCY_REL * abs(lab_v)):
-                    batch.report.warnings.append(
-                        f"{row.sample_id}: {col} from the lab is {lab_v:g}, the FTIR derivation gives "
-                        f"{ftir_v:g}; both kept, please check")
+        lab = pd.concat(frames)
+        messages = []
+        for col, tol in _DISCREPANCY_ABS.items():
+            lab_v = pd.to_numeric(lab[col].reindex(ids)).to_numpy(dtype=np.float64, na_value=np.nan)
+            ftir_v = pd.to_numeric(derived[col]).to_numpy(dtype=np.float64, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = np.abs(lab_v - ftir_v) > np.maximum(tol, _DISCREPANCY_REL * np.abs(lab_v))
+            messages += [(i, f"{ids.iloc[i]}: {col} from the lab is {lab_v[i]:g}, the FTIR derivation "
+                             f"gives {ftir_v[i]:g}; both kept, please check") for i in np.flatnonzero(bad)]
+        messages.sort(key=lambda m: m[0])
+        batch.report.warnings += [m for _, m in messages[:50]]
+        if len(messages) > 50:
+            batch.report.warnings.append(f"... and {len(messages) - 50} more lab/FTIR discrepancies")
 
     def _plan_images(self, batch: Batch, plan: _Plan, known: set[str]) -> None:
         existing: set[tuple[str, str, str]] = set()

@@ -19,6 +19,7 @@ from footprint.exceptions import (
 
 def test_round_trip_keeps_values_and_types(store_path, mk):
     stones = mk.stones([f"S{i}" for i in range(7)])
+    stones["notes"] = pd.Series(["Ünïcode, café", None, "", "plain", "ünïcode", "plain", None], dtype=object)
     with ReferenceStore.open(store_path, "a") as store:
         report = store.commit(mk.batch(stones))
         assert (report.added, report.unchanged, report.replaced) == (7, 0, 0)
@@ -29,10 +30,11 @@ def test_round_trip_keeps_values_and_types(store_path, mk):
     assert str(back["resorption"].dtype) == "Int64"
     assert str(back["coating"].dtype) == "boolean"
     assert back["colour"].dtype == object
+    stones.loc[2, "notes"] = None  # empty text is "not recorded"
     for col in stones.columns:
         pd.testing.assert_series_equal(back[col], stones[col], check_names=False)
     # columns the batch did not have are "not measured"
-    assert back["d13c_permil"].isna().all() and back["notes"].isna().all()
+    assert back["d13c_permil"].isna().all() and back["custody_ref"].isna().all()
 
 
 def test_identical_readd_is_a_no_op_and_leaves_the_file_alone(store_path, mk):
