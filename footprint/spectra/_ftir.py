@@ -47,6 +47,7 @@ from ._units import to_canonical
 __all__ = [
     "FEATURE_COLUMNS",
     "FTIRMethod",
+    "RECIPE_VERSION",
     "PreparedSpectrum",
     "analyse_files",
     "analyse_spectra",
@@ -60,6 +61,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Window = tuple[float, float]
+
+#: Version of the derivation recipe; bumped whenever the method changes its numbers.
+RECIPE_VERSION = "ftir-1"
 
 #: Columns of :func:`analyse_spectra`: the derived-FTIR columns plus diagnostics.
 FEATURE_COLUMNS: tuple[str, ...] = (*DERIVED_FTIR_COLUMNS, "source", "thickness_mm_est", "x_coef",
@@ -311,7 +315,7 @@ def _lstsq_masked(design: np.ndarray, y: np.ndarray, weights: np.ndarray,
 
 
 def _two_phonon_check(d: _Design, y: np.ndarray,
-                      upper: float) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+                      noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     """Fit intrinsic + quadratic on the two-phonon region; return scale, usable mask, refusals.
 
     The shape figures discount the white noise measured in flat regions, so a noisy
@@ -328,7 +332,7 @@ def _two_phonon_check(d: _Design, y: np.ndarray,
     _, sse_poly = _lstsq_masked(quad, y2, usable)
     n_used = usable.sum(axis=1)
     height = coef[:, 0] * IIA_AT_1995_CM1
-    noise_sse = n_used * _noise(d, y, upper) ** 2
+    noise_sse = n_used * noise ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         explained = np.where(sse_poly > noise_sse, (sse_poly - sse) / (sse_poly - noise_sse), 0.0)
         misfit = np.sqrt(np.maximum(sse - noise_sse, 0.0) / np.maximum(n_used, 1)) / np.abs(height)
@@ -353,13 +357,18 @@ def _two_phonon_check(d: _Design, y: np.ndarray,
 
 
 def _noise(d: _Design, y: np.ndarray, upper: float) -> np.ndarray:
-    """Robust per-point noise (absorbance) from second differences in flat regions."""
+    """Per-point white noise (absorbance) from second differences in flat regions.
+
+    The mean absolute second difference (x sqrt(pi/2) / sqrt(6) for Gaussian noise) is
+    taken in each region and the quietest region wins, so a band in one region does
+    not inflate the estimate.
+    """
     sigmas = []
     for window in d.method.noise_cm1:
         mask = _in(d.x, (window[0], min(window[1], upper)))
         if mask.sum() >= 10:
             d2 = np.diff(y[:, mask], n=2, axis=1)
-            sigmas.append(1.4826 * np.median(np.abs(d2), axis=1) / np.sqrt(6.0))
+            sigmas.append(np.sqrt(np.pi / 2.0) * np.mean(np.abs(d2), axis=1) / np.sqrt(6.0))
     return np.min(np.stack(sigmas), axis=0)
 
 
@@ -394,12 +403,14 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     method = method or FTIRMethod()
     d = _design(method)
     y = np.asarray(y, dtype=np.float64)
-    scale0, _, refused = _two_phonon_check(d, y, upper_cm1)
+    noise_abs = _noise(d, y, upper_cm1)
+    scale0, _, refused = _two_phonon_check(d, y, noise_abs)
     accepted = np.flatnonzero([r is None for r in refused])
     if accepted.size == 0:
         return {"refused": refused, "accepted": accepted}
     y = y[accepted]
     scale0 = scale0[accepted]
+    noise_abs = noise_abs[accepted]
     # derive_baseline: pybaselines polynomial on the spectrum minus its intrinsic part. Only the
     # columns later steps read are corrected (the full grid when the caller wants to plot).
     operator = poly_baseline_operator(method.grid_start_cm1, method.grid_step_cm1, d.x.size,
@@ -432,7 +443,6 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
         h3107 = local_peak_area(x, mu, method.h3107_cm1, method.h3107_left_cm1, method.h3107_right_cm1)
     else:
         h3107 = np.full(y.shape[0], np.nan)
-    noise_abs = _noise(d, y, upper_cm1)
     return {
         "refused": refused, "accepted": accepted, "scale": scale, "coef": coef1,
         "fit_residual": np.sqrt(sse1 / n_used1), "noise_cm1": noise_abs / scale,
@@ -469,7 +479,8 @@ def _versions() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=8)
 def _base_recipe(method: FTIRMethod) -> str:
-    recipe = {"method": "QUIDDIT-style batch fit (Speich & Kohn 2020 component spectra)",
+    recipe = {"version": RECIPE_VERSION,
+              "method": "QUIDDIT-style batch fit (Speich & Kohn 2020 component spectra)",
               "steps": list(_STEP_NAMES), "parameters": method.to_dict(), "versions": _versions()}
     return json.dumps(recipe)
 
@@ -560,6 +571,11 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
             problems.extend(item.problems)
         else:
             groups.setdefault(item.upper_cm1, []).append(i)
+    if n_jobs != 1:
+        # Enough chunks for every thread, none bigger than chunk_size.
+        workers = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        total = sum(len(m) for m in groups.values())
+        chunk_size = max(256, min(chunk_size, -(-total // workers)))
     tasks = [(upper, members[start:start + chunk_size])
              for upper, members in groups.items() for start in range(0, len(members), chunk_size)]
 
