@@ -7,6 +7,7 @@ The method follows QUIDDIT (Speich & Kohn 2020, Computers & Geosciences
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1
 from ._ftir import (
     FEATURE_COLUMNS,
+    RECIPE_VERSION,
     FTIRMethod,
     analyse_files,
     analyse_spectra,
@@ -23,6 +24,7 @@ __all__ = [
     "FEATURE_COLUMNS",
     "IIA_AT_1995_CM1",
     "PPM_PER_CM1",
+    "RECIPE_VERSION",
     "CanonicalSpectrum",
     "FTIRMethod",
     "FTIRTruth",
