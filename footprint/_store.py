@@ -1060,8 +1060,9 @@ class ReferenceStore:
         if problems:
             raise SchemaError("the batch has columns the store does not know", problems)
         ids = stones["sample_id"]
-        bad = [Problem(file, i + 1, "sample_id", v, "required, must not be empty")
-               for i, v in enumerate(ids) if _is_missing(v) or not str(v).strip()]
+        empty = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+        bad = [Problem(file, int(i) + 1, "sample_id", ids.iloc[i], "required, must not be empty")
+               for i in np.flatnonzero(empty)]
         dup = ids[ids.duplicated(keep=False) & ids.notna()]
         bad += [Problem(file, int(i) + 1, "sample_id", v, "appears more than once in the batch")
                 for i, v in zip(np.flatnonzero(ids.duplicated(keep=False) & ids.notna()), dup, strict=True)]
@@ -1158,9 +1159,16 @@ class ReferenceStore:
         missing = [c for c in DERIVED_FTIR_COLUMNS if c not in derived.columns]
         if missing:
             raise InputError(f"derived FTIR table lacks columns {missing}")
-        new = {(s.sample_id, s.sha256) for s, _, _ in plan.spectra}
-        rows = [(sid, sha) in new for sid, sha in zip(derived["sample_id"], derived["spectrum_sha256"],
-                                                      strict=True)]
+        # rows for spectra landing now, and for stored spectra that have no derived row yet
+        # (added earlier without derivation); never a second row for the same spectrum
+        targets = {(s.sample_id, s.sha256) for s, _, _ in plan.spectra}
+        stored = self._spectra_table(("sample_id", "sha256"))
+        targets |= set(zip(stored["sample_id"], stored["sha256"], strict=True))
+        have = self.derived_ftir()
+        targets -= set(zip(have["sample_id"], have["spectrum_sha256"], strict=True))
+        keys = list(zip(derived["sample_id"], derived["spectrum_sha256"], strict=True))
+        rows = np.array([key in targets for key in keys], dtype=bool)
+        rows &= ~pd.Series(keys, dtype=object).duplicated().to_numpy()
         plan.derived = derived.loc[rows, list(DERIVED_FTIR_COLUMNS)].reset_index(drop=True)
         plan.counts["derived_added"] = len(plan.derived)
         self._warn_discrepancies(batch, plan.derived)

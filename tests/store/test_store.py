@@ -274,3 +274,18 @@ def test_stale_temp_files_are_removed_by_the_next_writer(store_path, mk):
         assert stale.exists()  # readers leave it
     with ReferenceStore.open(store_path, "a"):
         assert not stale.exists()
+
+
+def test_derivation_added_later_for_stored_spectra_only_once(store_path, mk):
+    spec = mk.ftir("A")
+    derived = _derived([{"sample_id": "A", "spectrum_sha256": spec.sha256, "n_total_ppm": 50.0,
+                         "diamond_type": "IaA", "recipe": "{}"}])
+    with ReferenceStore.open(store_path, "a") as store:
+        store.commit(mk.batch(mk.stones(["A"]), spectra=[spec]))  # stored without derivation
+        assert len(store.derived_ftir()) == 0
+        store.commit(mk.batch(None, spectra=[spec], derived=derived))  # same spectrum, now derived
+        assert len(store.derived_ftir()) == 1 and len(store.spectra("A")) == 1
+        before = store_path.read_bytes()
+        report = store.commit(mk.batch(None, spectra=[spec], derived=derived))
+        assert store_path.read_bytes() == before and report.added == 0
+        store.verify()
