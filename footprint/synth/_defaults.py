@@ -21,9 +21,11 @@ multiplying zone-level stone marginals over a parcel is overconfident
 requires; the IPGP note "highly variable within a single mine" and the GSA
 2015 "placer group has five sub-clusters" (DOMAIN.md 3.2, 3.1) support it.
 
-Known simplifications: fields are independent given the site except the
-documented FTIR dependencies (so a carbonado's colour is drawn like any other
-stone's); sieve classes are DTC numbers only; FTIR values are all-or-nothing.
+Dependencies beyond the site: a carbonado's colour follows
+``carbonado_colour`` (not the site's colour shares); the FTIR values depend
+on N (see the sampler). Known simplifications: the other fields are
+independent given the site; labs in ``mm_sieve_labs`` write the same DTC
+sieve as its aperture in mm; FTIR values are all-or-nothing.
 """
 
 from __future__ import annotations
@@ -234,6 +236,9 @@ def _global_block() -> dict[str, Any]:
             "grams_per_ct": _v(0.2, "metric carat definition"),
             "shape_factor": _v(1.0, "estimate: volume / sphere-of-sieve-diameter volume"),
         },
+        "carbonado_colour": _v(_cats(grey=0.75, other=0.2, brown=0.05),
+                               "estimate: carbonado is black to dark grey polycrystalline diamond "
+                               "(jsjgeology); 'other' stands for black"),
         "n_min_ppm": _v(10.0, "estimate: FTIR detection limit for N; below it a stone is type IIa"),
         "aggregation_type_cuts_percent": _v([10.0, 90.0],
                                             "estimate: %B < 10 -> IaA, > 90 -> IaB, else IaAB"),
@@ -255,6 +260,9 @@ def _global_block() -> dict[str, Any]:
         "provenance": {
             "labs": _v(["Mintek", "BECDOR Bangui", "HRD Antwerp", "SYNTH-LAB"],
                        "estimate: Mintek (DOMAIN.md 1.3) and plausible CAR/Antwerp labs"),
+            "mm_sieve_labs": _v(["HRD Antwerp"],
+                                "estimate: some labs give the sieve as its aperture in mm (WDC 2007: "
+                                "'exporters use different sieve sizing'; DOMAIN.md 1.2)"),
             "cleaning_state": _v({"unwashed": 0.5, "acid_rinsed": 0.3, "acid_boiled": 0.2},
                                  "estimate; WDC 2007: three appearances (deep boiled, rinsed, unwashed)"),
             "collected_years": _v([2016, 2024], "DOMAIN.md 2.3: compliant zones from 2016"),

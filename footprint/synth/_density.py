@@ -8,6 +8,9 @@ and independent of zone and site, so skipping them keeps the density exact
 
 Conventions (documented once, relied on by the tests):
 
+- a carbonado's colour follows ``carbonado_colour``; other stones follow the
+  site's colour shares; when the form is missing the colour term is the
+  mixture ``p(carbonado) p(colour | carbonado) + p(other) p(colour | site)``;
 - mass is a density in 1/ct; when mass is missing and the sieve class is
   present, the sieve bin's probability is used instead; when both are
   present, the sieve (a function of mass) adds nothing and is not counted;
@@ -226,10 +229,32 @@ class ExactDensity:
         ndarray of shape (n_stones, n_sites)
             Columns follow :attr:`sites`.
         """
-        total = self._mass(df) + self._coating(df) + self._ftir(df) + self._d13c(df)
+        total = self._mass(df) + self._coating(df) + self._ftir(df) + self._d13c(df) + self._colour(df)
         for name, vocab in {**CATEGORICAL, **ORDINAL}.items():
-            total += self._categorical(df, name, vocab)
+            if name != "colour":
+                total += self._categorical(df, name, vocab)
         return total
+
+    def _colour(self, df: pd.DataFrame) -> np.ndarray:
+        """Colour given morphology: carbonado colours, site colours, or their mixture if form is missing."""
+        site_term = self._categorical(df, "colour", CATEGORICAL["colour"])
+        if "colour" not in df:
+            return site_term
+        present = df["colour"].notna().to_numpy()
+        lookup = {word: i for i, word in enumerate(CATEGORICAL["colour"])}
+        codes = np.array([lookup.get(v, 0) if isinstance(v, str) else 0 for v in df["colour"]])
+        with np.errstate(divide="ignore"):
+            carb_term = np.log(self.params.carbonado_colour)[codes][:, None]
+        morph = df["morphology"] if "morphology" in df else pd.Series([None] * len(df), index=df.index)
+        is_carb = (morph == "carbonado").to_numpy()
+        unknown = morph.isna().to_numpy()
+        k = CATEGORICAL["morphology"].index("carbonado")
+        with np.errstate(divide="ignore"):
+            log_pc = self._log_cat["morphology"][:, k][None, :]
+            log_not = np.log1p(-np.exp(log_pc))
+        mixed = np.logaddexp(log_pc + carb_term, log_not + site_term)
+        out = np.where(is_carb[:, None], carb_term, np.where(unknown[:, None], mixed, site_term))
+        return np.where(present[:, None], out, 0.0)
 
     def _by_zone(self, per_site: np.ndarray) -> np.ndarray:
         """logsumexp_s [log w_s + per_site[:, s]] within each zone."""

@@ -107,11 +107,19 @@ def _write_images(observed: pd.DataFrame, chosen: np.ndarray, folder: Path, seed
     return written
 
 
+def _sieve_text(value: str | None) -> str | None:
+    """'dtc:+11' -> '+11', 'mm:2.60' -> '2.60 mm' (as labs write them)."""
+    if value is None:
+        return None
+    system, _, number = str(value).partition(":")
+    return number if system == "dtc" else f"{number} mm"
+
+
 def _to_file_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Render values as a lab would type them: sieve '+11', booleans true/false, blanks for missing."""
+    """Render values as a lab would type them: sieve '+11' or '2.60 mm', booleans true/false."""
     out = frame.copy()
     if "sieve_class" in out:
-        out["sieve_class"] = out["sieve_class"].map(lambda v: None if v is None else str(v).split(":")[1])
+        out["sieve_class"] = out["sieve_class"].map(_sieve_text)
     if "coating" in out:
         out["coating"] = out["coating"].map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
     return out

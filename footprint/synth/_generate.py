@@ -8,7 +8,8 @@ exactly):
   ``sieve_class`` is a deterministic function of mass (equivalent-sphere
   diameter against the DTC sieve apertures, see ``synth_params.json``);
 - ``colour``, ``morphology``, ``quality``, ``radiation_spots``,
-  ``fluorescence``, ``resorption``, ``abrasion``: independent categoricals;
+  ``fluorescence``, ``resorption``, ``abrasion``: independent categoricals,
+  except that a carbonado's colour follows ``carbonado_colour``;
   ``coating``: Bernoulli;
 - FTIR block: type IIa with probability ``iia_p`` (then N = 0, no platelet, no
   3107 peak); otherwise total N log-normal truncated to [n_min, n_max], the
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from .._schema import sieve_to_mm
 from ._params import CATEGORICAL, ORDINAL, SiteParams, SynthParams
 
 __all__ = ["FTIR_COLUMNS", "STONE_COLUMNS", "generate_parcels", "generate_reference", "sample_site_stones"]
@@ -58,6 +60,11 @@ def _truncated_lognormal(rng: np.random.Generator, mu: float, sigma: float, lo: 
     b = ndtr((np.log(hi) - mu) / sigma) if np.isfinite(hi) else 1.0
     u = a + (b - a) * rng.random(n)
     return np.exp(mu + sigma * ndtri(u))
+
+
+def _as_mm(value: str | None) -> str | None:
+    """Write a DTC sieve as its aperture in mm (what some labs report)."""
+    return None if value is None else f"mm:{sieve_to_mm(value):.2f}"
 
 
 def sieve_number(mass_ct: np.ndarray, params: SynthParams) -> np.ndarray:
@@ -127,6 +134,10 @@ def sample_site_stones(site: SiteParams, params: SynthParams, n: int, rng: np.ra
     }
     for name, vocab in CATEGORICAL.items():
         out[name] = _categorical(rng, site.cat[name], vocab, n)
+    carbonado = out["morphology"] == "carbonado"
+    if carbonado.any():  # documented dependency: a carbonado's colour has its own shares
+        out["colour"][carbonado] = _categorical(rng, params.carbonado_colour, CATEGORICAL["colour"],
+                                                int(carbonado.sum()))
     for name, vocab in ORDINAL.items():
         out[name] = rng.choice(len(vocab), size=n, p=site.cat[name])
     out["coating"] = rng.random(n) < p["coating_p"]
@@ -209,6 +220,8 @@ def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = 
             ident = {"sample_id": ids, "zone": site.zone, "site": site.site, "country": site.country,
                      "lot_id": lot_id, **meta, "notes": SYNTHETIC_NOTE}
             obs = apply_missingness(truth, params, rng)
+            if meta["lab"] in params.provenance.get("mm_sieve_labs", ()):
+                obs["sieve_class"] = obs["sieve_class"].map(_as_mm)
             parts_truth.append(pd.concat([pd.DataFrame(ident), truth.reset_index(drop=True)], axis=1))
             parts_obs.append(pd.concat([pd.DataFrame(ident), obs.reset_index(drop=True)], axis=1))
     observed = _typed(pd.concat(parts_obs, ignore_index=True))

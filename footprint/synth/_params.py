@@ -90,6 +90,16 @@ class SynthParams:
         Lower mass edge of DTC sieves +1..+23 (``-inf``-like 0 for +1).
     missing : dict of str to float
         MCAR probability that each field (or the FTIR block) is not reported.
+    n_min_ppm : float
+        FTIR nitrogen detection limit; below it a stone is type IIa.
+    type_cuts : (float, float)
+        %B limits of IaA and IaB.
+    prices : dict of str to float
+        Typical $/ct of each zone.
+    carbonado_colour : ndarray
+        Colour shares of carbonado stones (schema colour order).
+    provenance : dict
+        Labs, cleaning states, years and price spread for provenance fields.
     """
 
     document: dict[str, Any]
@@ -100,6 +110,7 @@ class SynthParams:
     n_min_ppm: float
     type_cuts: tuple[float, float]
     prices: dict[str, float]
+    carbonado_colour: np.ndarray
     provenance: dict[str, Any] = field(repr=False)
 
     @property
@@ -132,6 +143,12 @@ class SynthParams:
 
 def _val(block: dict[str, Any]) -> Any:
     return block["value"]
+
+
+def _shares(mapping: dict[str, float], vocab: tuple[str, ...]) -> np.ndarray:
+    """Shares in vocabulary order (absent words get 0), normalised to sum 1."""
+    out = np.array([float(mapping.get(word, 0.0)) for word in vocab])
+    return out / out.sum()
 
 
 def _sieve_edges(doc: dict[str, Any]) -> np.ndarray:
@@ -193,6 +210,7 @@ def _parse(doc: dict[str, Any], path: str) -> SynthParams:
         missing={k: float(_val(v)) for k, v in doc["missing_probability"].items() if k != "description"},
         n_min_ppm=float(_val(doc["n_min_ppm"])), type_cuts=(float(cuts[0]), float(cuts[1])),
         prices={z: float(_val(b["price_usd_per_ct"])) for z, b in doc["zones"].items()},
+        carbonado_colour=_shares(_val(doc["carbonado_colour"]), CATEGORICAL["colour"]),
         provenance=prov,
     )
 

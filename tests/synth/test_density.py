@@ -34,16 +34,26 @@ def _site_column(density: ExactDensity, zone: str, site: str) -> int:
 # -- sampler vs parameters -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [*CATEGORICAL, *ORDINAL])
-def test_category_frequencies_match_the_parameters(carnot, carnot_draws, name) -> None:
-    vocab = {**CATEGORICAL, **ORDINAL}[name]
-    values = carnot_draws[name].astype(str)
+def _check_shares(values: pd.Series, vocab: tuple[str, ...], shares: np.ndarray) -> None:
+    values = values.astype(str)
     observed = np.array([(values == v).sum() for v in vocab])
-    expected = carnot.cat[name] * N_DRAWS
+    expected = shares * len(values)
     live = expected > 0
     assert observed[~live].sum() == 0  # a zero share is never drawn (carbonado in the East, ...)
     p = stats.chisquare(observed[live], expected[live]).pvalue
-    assert p > 1e-3, (name, observed, expected.round(1))
+    assert p > 1e-3, (observed, expected.round(1))
+
+
+@pytest.mark.parametrize("name", [n for n in [*CATEGORICAL, *ORDINAL] if n != "colour"])
+def test_category_frequencies_match_the_parameters(carnot, carnot_draws, name) -> None:
+    _check_shares(carnot_draws[name], {**CATEGORICAL, **ORDINAL}[name], carnot.cat[name])
+
+
+def test_colour_frequencies_match_given_the_form(params, carnot, carnot_draws) -> None:
+    carbonado = carnot_draws["morphology"] == "carbonado"
+    assert carbonado.sum() > 100
+    _check_shares(carnot_draws.loc[~carbonado, "colour"], CATEGORICAL["colour"], carnot.cat["colour"])
+    _check_shares(carnot_draws.loc[carbonado, "colour"], CATEGORICAL["colour"], params.carbonado_colour)
 
 
 def test_coating_rate_matches(carnot, carnot_draws) -> None:
@@ -110,6 +120,16 @@ def test_categorical_terms_sum_to_one(density, name) -> None:
     values = [int(v) for v in vocab] if name in ORDINAL else list(vocab)
     frame = pd.DataFrame({name: values})
     total = np.exp(density.log_p_stone_site(frame)).sum(axis=0)
+    np.testing.assert_allclose(total, 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("form", ["carbonado", "octahedron", None])
+def test_colour_given_form_sums_to_one(density, form) -> None:
+    colours = list(CATEGORICAL["colour"])
+    frame = pd.DataFrame({"colour": colours, "morphology": [form] * len(colours)})
+    west = [i for i, (zone, _) in enumerate(density.sites) if zone == "CAR-West"]  # carbonado possible
+    base = density.log_p_stone_site(frame.assign(colour=None))[:, west]  # the form's own term
+    total = np.exp(density.log_p_stone_site(frame)[:, west] - base).sum(axis=0)
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
 
 
