@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from pybaselines import Baseline
 
 __all__ = ["PolyBaselineOperator", "poly_baseline_operator"]
 
@@ -40,6 +39,10 @@ class PolyBaselineOperator:
         self.mask = np.asarray(mask, dtype=bool)
         self.poly_order = int(poly_order)
         self.index_ = np.flatnonzero(self.mask)
+        # Imported here: pybaselines pulls in scipy.signal (seconds on a busy machine), which
+        # file-reading worker processes never need.
+        from pybaselines import Baseline
+
         fitter = Baseline(self.x, check_finite=False)
         weights = self.mask.astype(np.float64)
         x_fit = self.x[self.index_]

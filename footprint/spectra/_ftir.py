@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 Window = tuple[float, float]
 
+_NOMINAL_PATH_CM = 0.1
+
 #: Version of the derivation recipe; bumped whenever the method changes its numbers.
 RECIPE_VERSION = "ftir-1"
 
@@ -227,6 +229,13 @@ def prepare_spectrum(spectrum: Spectrum, method: FTIRMethod | None = None) -> Pr
                        "only FTIR (mid-infrared) spectra can give nitrogen features")
     canonical = to_canonical(spectrum)
     x, y = canonical.x, canonical.y
+    if canonical.y_unit == "absorption_coefficient":
+        # The method rescales against the two-phonon region anyway; a nominal path keeps
+        # the absorbance-based saturation test from firing on cm-1 values.
+        y = y * (_NOMINAL_PATH_CM / np.log(10.0))
+        canonical.steps.append("absorption coefficient converted to the absorbance of a nominal "
+                               f"{10 * _NOMINAL_PATH_CM:g} mm path (the scale is refitted on the two-phonon "
+                               "region; saturation cannot be judged)")
     lo, hi = float(x[0]), float(x[-1])
     tolerance = 2.0 * method.grid_step_cm1
     if lo > method.grid_start_cm1 + tolerance or hi < method.min_upper_cm1 - tolerance:

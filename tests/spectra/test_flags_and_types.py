@@ -83,3 +83,18 @@ def test_short_spectrum_without_3107_coverage_is_flagged():
     assert np.isnan(row["h3107_area_cm2"])
     assert "no_3107_coverage" in _flags(row)
     assert row["n_total_ppm"] == pytest.approx(300.0, rel=0.05)
+
+
+def test_coarse_short_spectrum_and_absorption_coefficient_input():
+    grid = np.arange(600.0, 3800.0, 3.857)  # 8 cm-1 resolution export, ends below 4000 cm-1
+    x, a = simulate_ftir(250.0, 150.0, thickness_mm=1.5, rng=8, x_cm1=grid)
+    row = _analyse(x, a)
+    assert row["n_total_ppm"] == pytest.approx(400.0, rel=0.05)
+    assert row["n_b_percent"] == pytest.approx(37.5, abs=3.0)
+    # the same stone given as absorption coefficient (cm-1): no thickness, no saturation flag
+    mu = (a - a.min()) * np.log(10.0) / 0.15
+    spectrum = Spectrum(x=x, y=mu, x_unit="1/cm", y_unit="absorption_coefficient", kind="ftir", source="mu")
+    features, problems = analyse_spectra([spectrum])
+    assert problems == []
+    assert features["n_total_ppm"].iloc[0] == pytest.approx(400.0, rel=0.05)
+    assert "saturated" not in features["flags"].iloc[0]
