@@ -29,18 +29,20 @@ MIN_IMAGE_SIDE = 16
 _FORMAT_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg"}
 
 
-def split_name(stem: str, known: Collection[str] = ()) -> tuple[str, str]:
+def split_name(stem: str, known: Collection[str] = (), separators: str = "_") -> tuple[str, str]:
     """Split a file stem into (sample_id, view).
 
     ``known`` sample ids win (so an id containing ``_`` still maps): the
-    longest known id equal to the stem, or followed by ``_`` + view. Otherwise
-    the stem splits at its first ``_``; no ``_`` means view ``"default"``.
+    longest known id equal to the stem, or followed by one of ``separators``
+    and the rest. Otherwise the stem splits at its first ``_``; no ``_`` means
+    view ``"default"``.
     """
     if stem in known:
         return stem, "default"
     best = ""
     for sid in known:
-        if len(sid) > len(best) and stem.startswith(sid + "_"):
+        if len(sid) > len(best) and stem.startswith(sid) and stem[len(sid):len(sid) + 1] in separators \
+                and len(stem) > len(sid):
             best = sid
     if best:
         return best, stem[len(best) + 1:] or "default"

@@ -25,6 +25,9 @@ __all__ = ["JCAMP_SUFFIXES", "collect_spectra", "read_spectra", "read_spectrum"]
 logger = logging.getLogger(__name__)
 
 JCAMP_SUFFIXES = (".jdx", ".dx", ".jcamp", ".jcm")
+#: After a known sample_id, these may start the rest of a spectrum file name
+#: (``K-001_run2.jdx``, ``K-001 rep.jdx``, ``K-001.b.jdx``).
+_NAME_SEPARATORS = "_-. "
 #: Below this many files, parsing in the calling process beats starting workers.
 PARALLEL_MIN_FILES = 48
 
@@ -180,7 +183,7 @@ def _folder_jobs(root: Path, known: Collection[str]) -> list[_Job]:
     jobs = []
     for path in sorted(root.iterdir()):
         if path.is_file() and path.suffix.lower() in JCAMP_SUFFIXES and not path.name.startswith("."):
-            sid, _ = split_name(path.stem, known)
+            sid, _ = split_name(path.stem, known, separators=_NAME_SEPARATORS)
             jobs.append(_Job(os.fspath(path), sid, None, None))
     return jobs
 
@@ -223,10 +226,10 @@ def collect_spectra(source: str | os.PathLike[str], *, kind: str, manifest: str 
         else:
             if layout == "two_column":
                 for s in spectra:
-                    s.sample_id = split_name(src.stem, known)[0]
+                    s.sample_id = split_name(src.stem, known, separators=_NAME_SEPARATORS)[0]
             return spectra
     else:
-        jobs = [_Job(file, split_name(src.stem, known)[0], None, None)]
+        jobs = [_Job(file, split_name(src.stem, known, separators=_NAME_SEPARATORS)[0], None, None)]
     out: list[Spectrum] = []
     for result in parse_jobs(jobs, kind, n_jobs):
         if isinstance(result, list):

@@ -91,8 +91,9 @@ def _read_csv(path: Path, file: str, report: ProcessingReport,
     # Numeric fields are parsed by pandas' C parser (fast path); a column with any
     # non-number falls back to text and is then checked cell by cell. Every other
     # column stays text, so ids like "007" keep their zeros.
-    dtypes = {h.strip(): object for h in header if not numeric(h)}
-    na_values = {h.strip(): _NA_TEXTS for h in header if numeric(h)}
+    # keys in both spellings: pandas strips leading blanks of names, not trailing ones
+    dtypes = {k: object for h in header if not numeric(h) for k in (h, h.lstrip())}
+    na_values = {k: _NA_TEXTS for h in header if numeric(h) for k in (h, h.lstrip())}
     try:
         raw = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=dtypes, keep_default_na=False,
                           na_values=na_values, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL,

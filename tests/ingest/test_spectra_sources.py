@@ -97,6 +97,10 @@ def test_folder_mapping_by_file_name(tmp_path):
     # a known id containing '_' wins over splitting at the first '_'
     got = {s.sample_id for s in read_spectra(folder, kind="ftir", known_sample_ids={"K_1"})}
     assert got == {"K_1", "K-2"}
+    # <sample_id>*.jdx: after a known id, '-', '.' or ' ' also start the rest of the name
+    (folder / "K-2.dx").rename(folder / "K-2-rep.dx")
+    got = {s.sample_id for s in read_spectra(folder, kind="ftir", known_sample_ids={"K_1", "K-2"})}
+    assert got == {"K_1", "K-2"}
 
 
 def test_manifest_maps_files_and_blocks(tmp_path, jcamp_dir):
