@@ -10,8 +10,11 @@ Layout of ``out_dir`` (every file says SYNTHETIC):
   reference stone with FTIR, from :func:`footprint.spectra.simulate_ftir`;
 - ``images/<sample_id>.png``: pictures of a subset of reference stones;
 - ``parcels_stones.csv`` + ``parcels.csv``: a month of test export parcels
-  (stones with ``parcel_id``; the parcels sheet with declared zone, KP
-  certificate, exporter, declared value, cleaning state and the truth);
+  (stones with ``parcel_id``; the parcels sheet with exactly
+  :data:`PARCEL_SHEET_COLUMNS`: declared zone, KP certificate, exporter,
+  declared value, cleaning state, as ``footprint classify --parcels`` reads);
+- ``parcels_truth.csv``: per parcel, the export date, stone count, carats and
+  the truth (kind, zone, site, foreign zone/site/fraction);
   ``parcels_spectra/`` and ``parcels_images/`` hold their spectra and pictures
   (kept apart so a reference ``db add`` of ``spectra/`` sees only reference stones);
 - ``truth.csv``: true values of every stone (reference and parcels): zone,
@@ -37,12 +40,17 @@ from ._jcamp import jcamp_text
 from ._params import SynthParams, load_params
 from ._photos import draw_stone_png
 
-__all__ = ["write_parcel_set", "write_reference_set"]
+__all__ = ["PARCEL_SHEET_COLUMNS", "write_parcel_set", "write_reference_set"]
+
+#: Columns of ``parcels.csv`` (what ``footprint classify --parcels`` accepts).
+PARCEL_SHEET_COLUMNS = ("parcel_id", "declared_zone", "kp_certificate", "exporter", "declared_value_usd",
+                        "cleaning_state")
 
 log = logging.getLogger(__name__)
 
 _MARK = "SYNTHETIC"
 _OWNED_DIRS = ("spectra", "images", "parcels_spectra", "parcels_images")
+_OWNED_FILES = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "parcels_truth.csv")
 _IDENTITY = ("sample_id", "zone", "site", "country", "lot_id", "collected_on", "lab", "cleaning_state",
              "custody_ref", "notes")
 
@@ -58,6 +66,8 @@ def _prepare(out: Path) -> None:
                         "give an empty or new folder (a previous synth output folder is overwritten)")])
         for name in _OWNED_DIRS:
             shutil.rmtree(out / name, ignore_errors=True)
+        for name in _OWNED_FILES:
+            (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -144,8 +154,11 @@ def _write_parcels(out: Path, params: SynthParams, seeds: list[int], *, n_parcel
     columns = [c for c in stones.columns if ftir_in_table or c not in FTIR_COLUMNS]
     _write_csv(_to_file_frame(stones[columns]), out / "parcels_stones.csv",
                f"SYNTHETIC parcel stones from footprint synth ({tag}); not real data")
-    _write_csv(parcels, out / "parcels.csv",
-               f"SYNTHETIC export parcels from footprint synth ({tag}); truth_* columns are the answer")
+    _write_csv(parcels[list(PARCEL_SHEET_COLUMNS)], out / "parcels.csv",
+               f"SYNTHETIC export parcels from footprint synth ({tag}); not real data")
+    rest = ["parcel_id", *[c for c in parcels.columns if c not in PARCEL_SHEET_COLUMNS]]
+    _write_csv(parcels[rest], out / "parcels_truth.csv",
+               f"SYNTHETIC parcel truth from footprint synth ({tag}): the answers, kept aside")
     truth = truth.assign(set="parcel").merge(sims, on="sample_id", how="left")
     truth["has_image"] = truth["sample_id"].isin(set(images))
     counts = {"n_parcels": len(parcels), "n_parcel_stones": len(stones),
@@ -193,7 +206,7 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     -------
     dict
         Paths (``stones``, ``spectra``, ``images``, ``truth``,
-        ``parcels_stones``, ``parcels``, ``parcels_spectra``,
+        ``parcels_stones``, ``parcels``, ``parcels_truth``, ``parcels_spectra``,
         ``parcels_images``, ``readme``) and counts (``n_stones``,
         ``n_spectra``, ``n_images``, ``n_parcels``, ``n_parcel_stones``, ...).
 
@@ -240,7 +253,7 @@ def write_parcel_set(out_dir: str | Path, *, seed: int = 1, params: SynthParams 
     """Write only SYNTHETIC test parcels (``parcels_stones.csv``, ``parcels.csv``, spectra, pictures).
 
     Parameters are as for :func:`write_reference_set`; the stones' truth goes
-    to ``parcels_truth.csv``.
+    to ``truth.csv``.
 
     Returns
     -------
@@ -255,13 +268,13 @@ def write_parcel_set(out_dir: str | Path, *, seed: int = 1, params: SynthParams 
     truth, counts = _write_parcels(out, params, seeds, n_parcels=n_parcels, size_range=parcel_size_range,
                                    month=month, photo_fraction=photo_fraction, ftir_in_table=ftir_in_table,
                                    tag=tag)
-    _finish_truth(truth, out / "parcels_truth.csv", tag)
+    _finish_truth(truth, out / "truth.csv", tag)
     (out / "README.txt").write_text(_readme(seed, params, 0, 0, counts), encoding="utf-8", newline="\n")
-    return {**_paths(out), "truth": out / "parcels_truth.csv", **counts}
+    return {**_paths(out), **counts}
 
 
 def _paths(out: Path) -> dict[str, Path]:
-    names = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "README.txt", *_OWNED_DIRS)
+    names = (*_OWNED_FILES, "README.txt", *_OWNED_DIRS)
     return {name.split(".")[0].lower(): out / name for name in names if (out / name).exists()}
 
 
@@ -280,7 +293,8 @@ stones.csv          {counts['n_stones']} reference stones (CAR-West, CAR-East), 
 spectra/            {counts['n_spectra']} JCAMP-DX 5.01 FTIR spectra (##$SYNTHETIC=TRUE)
 images/             {counts['n_images']} PNG pictures marked SYNTHETIC
 parcels_stones.csv  {counts['n_parcel_stones']} stones of {counts['n_parcels']} test export parcels
-parcels.csv         the parcels sheet (declared zone, KP certificate, exporter, value) + truth_*
+parcels.csv         the parcels sheet (declared zone, KP certificate, exporter, value, cleaning)
+parcels_truth.csv   per parcel: export date, stones, carats and the truth (kind, zone, site, mix)
 parcels_spectra/    {counts['n_parcel_spectra']} spectra of parcel stones
 parcels_images/     {counts['n_parcel_images']} pictures of parcel stones
 truth.csv           complete true values of every stone (kept aside for checks)

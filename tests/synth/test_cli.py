@@ -41,6 +41,7 @@ def test_reference_and_parcels_commands(tmp_path: Path) -> None:
                                  "--max-size", "9"])
     assert result.exit_code == 0, result.output
     assert (parcels / "parcels.csv").is_file() and (parcels / "parcels_truth.csv").is_file()
+    assert (parcels / "truth.csv").is_file() and not (parcels / "stones.csv").exists()
 
 
 def test_foreign_folder_gives_input_error_exit_code(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from footprint.exceptions import InputError
 from footprint.synth import generate_parcels, write_reference_set
+from footprint.synth._files import PARCEL_SHEET_COLUMNS
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -27,10 +28,11 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_tables_are_marked_synthetic(small_set) -> None:
     root = small_set["root"]
-    for name in ("stones.csv", "parcels_stones.csv", "parcels.csv", "truth.csv"):
+    for name in ("stones.csv", "parcels_stones.csv", "parcels.csv", "parcels_truth.csv", "truth.csv"):
         first = (root / name).read_text("utf-8").splitlines()[0]
         assert first.startswith("# SYNTHETIC"), name
-        assert set(_read(root / name)["notes"].dropna()) == {"SYNTHETIC"} or name == "truth.csv"
+    for name in ("stones.csv", "parcels_stones.csv", "parcels_truth.csv"):
+        assert set(_read(root / name)["notes"]) == {"SYNTHETIC"}, name
     assert (root / "README.txt").read_text("utf-8").startswith("SYNTHETIC DATA")
 
 
@@ -148,7 +150,10 @@ def test_parcels_truth_is_consistent(params) -> None:
 
 def test_parcel_truth_file_matches_parcel_sheet(small_set) -> None:
     root = small_set["root"]
-    parcels = _read(root / "parcels.csv").set_index("parcel_id")
+    sheet = _read(root / "parcels.csv")
+    assert tuple(sheet.columns) == PARCEL_SHEET_COLUMNS  # what classify --parcels accepts
+    parcels = _read(root / "parcels_truth.csv").set_index("parcel_id")
+    assert list(parcels.index) == list(sheet["parcel_id"])
     truth = _read(root / "truth.csv")
     truth = truth[truth["set"] == "parcel"]
     for pid, group in truth.groupby("parcel_id"):
