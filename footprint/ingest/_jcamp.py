@@ -527,8 +527,10 @@ def read_jcamp_blocks(path: str | os.PathLike[str], *, kind: str | None = None) 
         out, reasons = [], []
         for i, child in enumerate(children):
             try:
+                # jcamp's check messages cannot be told apart by block: any Y-check
+                # failure in a LINK file refuses every block (see _ycheck).
                 out.append(_block_spectrum(child, file=file, raw=raw, kind=kind, index=i,
-                                           fixes=fixes, messages=""))
+                                           fixes=fixes, messages=messages))
             except ValueError as exc:
                 reasons.append(f"block {i}: {exc}")
         if not out:
