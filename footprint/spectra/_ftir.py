@@ -41,7 +41,7 @@ from ..exceptions import Problem, SpectrumError
 from ._baseline import poly_baseline_operator
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1, component_matrix, intrinsic
 from ._fit import batched_lstsq, batched_nnls
-from ._peaks import PlateletPeakFitter, local_peak_area
+from ._peaks import PlateletPeakFitter, local_peak_area, pseudo_voigt
 from ._units import to_canonical
 
 __all__ = [
@@ -106,6 +106,9 @@ class FTIRMethod:
         the pseudo-Voigt Lorentzian fraction.
     platelet_min_snr : float
         A platelet peak counts when its area exceeds this many standard errors.
+    platelet_passes : int
+        Alternations of the nitrogen and platelet fits (the platelet's tail is removed
+        from the nitrogen window before the next nitrogen fit).
     h3107_cm1, h3107_left_cm1, h3107_right_cm1 : window
         Integration window and local-baseline windows of the 3107 cm-1 peak.
     noise_cm1 : tuple of windows
@@ -144,6 +147,7 @@ class FTIRMethod:
                                              33.0)
     platelet_eta: float = 0.5
     platelet_min_snr: float = 3.0
+    platelet_passes: int = 2
     h3107_cm1: Window = (3084.0, 3132.0)
     h3107_left_cm1: Window = (3056.0, 3080.0)
     h3107_right_cm1: Window = (3136.0, 3160.0)
@@ -437,16 +441,26 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     coef2, _ = _lstsq_masked(design2, corrected[:, two_phonon], usable2)
     scale = coef2[:, 0]
     mu = corrected / scale[:, None] - d.iia[None, cols]
-    # derive_nitrogen: non-negative C, A, X, B, D plus a free offset.
+    # derive_nitrogen: non-negative C, A, X, B, D plus a free offset; derive_platelet: peak +
+    # line on what the nitrogen fit leaves. A broad platelet peak's tail reaches into the
+    # nitrogen window, so the two fits alternate: the fitted peak is removed from the
+    # nitrogen window before the nitrogen fit is repeated (method.platelet_passes times).
     design1 = np.column_stack([d.comps[cols][one_phonon], np.ones(int(one_phonon.sum()))])
     usable1 = ys[:, one_phonon] <= method.saturation_absorbance
-    coef1, sse1 = _lstsq_masked(design1, mu[:, one_phonon], usable1,
-                                nonneg=np.array([True] * len(COMPONENT_NAMES) + [False]))
-    n_used1 = np.maximum(usable1.sum(axis=1), 1)
-    # derive_platelet: peak + line on what the nitrogen fit leaves.
+    nonneg = np.array([True] * len(COMPONENT_NAMES) + [False])
     platelet_cols = d.platelet[cols]
     model_pl = np.column_stack([d.comps[cols][platelet_cols], np.ones(int(platelet_cols.sum()))])
-    platelet = d.platelet_fitter.fit(mu[:, platelet_cols] - coef1 @ model_pl.T)
+    x1 = x[one_phonon]
+    target1 = mu[:, one_phonon]
+    for _ in range(method.platelet_passes):
+        coef1, sse1 = _lstsq_masked(design1, target1, usable1, nonneg=nonneg)
+        platelet = d.platelet_fitter.fit(mu[:, platelet_cols] - coef1 @ model_pl.T)
+        present = platelet["area"] > method.platelet_min_snr * platelet["area_se"]
+        peak = pseudo_voigt(x1[None, :], platelet["position"][:, None], platelet["fwhm"][:, None],
+                            method.platelet_eta)
+        target1 = mu[:, one_phonon] - np.where(present, platelet["area"], 0.0)[:, None] * peak
+    coef1, sse1 = _lstsq_masked(design1, target1, usable1, nonneg=nonneg)
+    n_used1 = np.maximum(usable1.sum(axis=1), 1)
     # derive_h3107: area above a local straight baseline.
     if upper_cm1 >= method.h3107_right_cm1[1]:
         h3107 = local_peak_area(x, mu, method.h3107_cm1, method.h3107_left_cm1, method.h3107_right_cm1)

@@ -65,23 +65,30 @@ class PlateletPeakFitter:
         Candidate widths (FWHM), cm-1, ascending.
     eta : float
         Lorentzian fraction of the pseudo-Voigt.
+    slope : bool, default=False
+        Fit a sloping line under the peak rather than a constant (a broad peak and a
+        free slope trade off against each other, so the constant is the default).
     """
 
-    def __init__(self, x: np.ndarray, positions: np.ndarray, fwhms: np.ndarray, eta: float) -> None:
+    def __init__(self, x: np.ndarray, positions: np.ndarray, fwhms: np.ndarray, eta: float,
+                 slope: bool = False) -> None:
         self.x = np.asarray(x, dtype=np.float64)
         self.positions = np.asarray(positions, dtype=np.float64)
         self.fwhms = np.asarray(fwhms, dtype=np.float64)
         self.eta = float(eta)
-        self._t = (self.x - self.x.mean()) / 100.0
+        self.slope = bool(slope)
+        t = (self.x - self.x.mean()) / 100.0
+        columns = [np.ones_like(self.x), t] if self.slope else [np.ones_like(self.x)]
+        self._background = np.column_stack(columns)
         pos, wid = np.meshgrid(self.positions, self.fwhms, indexing="ij")
         self._pos, self._wid = pos.ravel(), wid.ravel()
         q_all, r_peak = [], []
         for p, w in zip(self._pos, self._wid, strict=True):
-            design = np.column_stack([np.ones_like(self.x), self._t, pseudo_voigt(self.x, p, w, self.eta)])
+            design = np.column_stack([self._background, pseudo_voigt(self.x, p, w, self.eta)])
             q, r = np.linalg.qr(design)
             q_all.append(q)
-            r_peak.append(r[2, 2])
-        # (n_points, n_candidates * 3): one product projects every spectrum on every candidate.
+            r_peak.append(r[-1, -1])
+        # (n_points, n_candidates * n_cols): one product projects every spectrum on every candidate.
         self._q = np.concatenate(q_all, axis=1)
         self._r_peak = np.asarray(r_peak)
 
@@ -95,9 +102,10 @@ class PlateletPeakFitter:
         """
         n, m = residual.shape
         n_pos, n_wid = self.positions.size, self.fwhms.size
-        proj = (residual @ self._q).reshape(n, -1, 3)
+        n_cols = self._background.shape[1] + 1
+        proj = (residual @ self._q).reshape(n, -1, n_cols)
         sse = np.einsum("nm,nm->n", residual, residual)[:, None] - np.einsum("njk,njk->nj", proj, proj)
-        area = proj[:, :, 2] / self._r_peak
+        area = proj[:, :, -1] / self._r_peak
         sse = np.where(area > 0, sse, np.inf).reshape(n, n_pos, n_wid)
         best = np.argmin(sse.reshape(n, -1), axis=1)
         ip, iw = np.divmod(best, n_wid)
@@ -113,16 +121,16 @@ class PlateletPeakFitter:
         fwhm = _parabola_vertex(wid3, swid)
         # Final linear solve at the refined shape: area, line, and the area's standard error.
         peak = pseudo_voigt(self.x[None, :], position[:, None], fwhm[:, None], self.eta)
-        design = np.stack([np.broadcast_to(np.ones_like(self.x), peak.shape),
-                           np.broadcast_to(self._t, peak.shape), peak], axis=2)
+        design = np.concatenate([np.broadcast_to(self._background[None], (n, m, n_cols - 1)),
+                                 peak[:, :, None]], axis=2)
         gram = np.einsum("nmi,nmj->nij", design, design)
         rhs = np.einsum("nmi,nm->ni", design, residual)
         coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
         fitted = np.einsum("nmi,ni->nm", design, coef)
         rss = np.einsum("nm,nm->n", residual - fitted, residual - fitted)
-        sigma2 = rss / max(m - 5, 1)
-        cov_peak = np.linalg.inv(gram)[:, 2, 2]
-        return {"position": position, "fwhm": fwhm, "area": coef[:, 2],
+        sigma2 = rss / max(m - n_cols - 2, 1)
+        cov_peak = np.linalg.inv(gram)[:, -1, -1]
+        return {"position": position, "fwhm": fwhm, "area": coef[:, -1],
                 "area_se": np.sqrt(sigma2 * cov_peak), "rms": np.sqrt(rss / m)}
 
 
