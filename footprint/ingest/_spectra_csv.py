@@ -273,8 +273,8 @@ def read_csv_spectra(data: bytes, file: str, *, kind: str,
         sids = table.iloc[:, 0].map(_cell_text)
         values, bad = _numeric(table.iloc[:, 1:3])
         _report_bad(table.iloc[:, 1:3], bad, file, ("x", "y"), problems)
-        for i in np.flatnonzero(sids.to_numpy() == ""):
-            problems.append(Problem(file, int(i) + 1, "sample_id", None,
+        for k in np.flatnonzero(sids.to_numpy() == ""):
+            problems.append(Problem(file, int(k) + 1, "sample_id", None,
                                     "sample_id is required on every row"))
         if len(problems) == n_before:
             groups = pd.Series(np.arange(len(sids))).groupby(sids.to_numpy(), sort=False)

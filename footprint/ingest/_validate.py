@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -348,6 +349,17 @@ def require_columns(ctx: TableContext) -> None:
 # whole columns are parsed with pandas, and Python only looks at the few cells
 # that fail (to word the message) or at each *distinct* value of a column.
 
+def _none_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return a copy of the object array ``values`` with None where ``mask`` is true."""
+    out = np.array(values, dtype=object)
+    out[np.asarray(mask, dtype=bool)] = None
+    return out
+
+
+def _swap(parse: Callable[[Any, Field], Any], f: Field, raw: Any) -> Any:
+    return parse(raw, f)
+
+
 def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Codes and distinct values; a missing cell becomes the extra last value None.
 
@@ -414,7 +426,7 @@ def require_sample_id(ctx: TableContext) -> None:
         ctx.add(int(i), "sample_id", text[i], "sample_id may use only letters, digits, '.', '_' and '-' "
                 "(at most 64 characters, starting with a letter or digit)")
     ctx.bad_id_rows.update(int(i) for i in np.flatnonzero(~ok))
-    ctx.values["sample_id"] = np.where(ok, text, None)
+    ctx.values["sample_id"] = _none_where(~ok, text)
     ctx.report.count("require_sample_id", len(col))
 
 
@@ -466,7 +478,8 @@ def _parse_kind(ctx: TableContext, step: str, kind: str, parse: Callable[[Any, F
     for name, header in ctx.mapping.items():
         f = ctx.fields[name]
         if f.kind == kind:
-            ctx.values[name] = _map_unique(ctx, name, ctx.raw[header], step, lambda raw, f=f: parse(raw, f))
+            one = functools.partial(_swap, parse, f)
+            ctx.values[name] = _map_unique(ctx, name, ctx.raw[header], step, one)
 
 
 def parse_booleans(ctx: TableContext) -> None:
@@ -513,7 +526,7 @@ def harmonize_text(ctx: TableContext) -> None:
                 ctx.add(int(i), name, col.iat[i], "must be an ISO 3166-1 alpha-3 country code (e.g. CAF)")
         else:
             text = _stripped(ctx, col)
-        ctx.values[name] = np.where(text == "", None, text)
+        ctx.values[name] = _none_where(text == "", text)
         ctx.report.count("harmonize_text", len(col))
 
 
@@ -566,7 +579,7 @@ def harmonize_kept_columns(ctx: TableContext) -> None:
     """Keep the listed non-schema columns as stripped text (e.g. ``parcel_id``)."""
     for name, header in ctx.kept.items():
         arr = _stripped(ctx, ctx.raw[header])
-        ctx.values[name] = np.where(arr == "", None, arr)
+        ctx.values[name] = _none_where(arr == "", arr)
         ctx.report.count("harmonize_kept_columns", len(ctx.raw))
 
 
