@@ -105,7 +105,9 @@ class FTIRMethod:
         Platelet fit window, candidate centres (start, stop, step) and widths, and
         the pseudo-Voigt Lorentzian fraction.
     platelet_min_snr : float
-        A platelet peak counts when its area exceeds this many standard errors.
+        A platelet peak counts when its area exceeds this many standard errors (5, not 3:
+        the best of several hundred candidate shapes is kept, so noise alone often
+        reaches 3) and its centre is not at the edge of the candidate range.
     platelet_passes : int
         Alternations of the nitrogen and platelet fits (the platelet's tail is removed
         from the nitrogen window before the next nitrogen fit).
@@ -146,7 +148,7 @@ class FTIRMethod:
     platelet_fwhms_cm1: tuple[float, ...] = (3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 12.5, 15.0, 18.0, 22.0, 27.0,
                                              33.0)
     platelet_eta: float = 0.5
-    platelet_min_snr: float = 3.0
+    platelet_min_snr: float = 5.0
     platelet_passes: int = 2
     h3107_cm1: Window = (3084.0, 3132.0)
     h3107_left_cm1: Window = (3056.0, 3080.0)
@@ -455,7 +457,7 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     for _ in range(method.platelet_passes):
         coef1, sse1 = _lstsq_masked(design1, target1, usable1, nonneg=nonneg)
         platelet = d.platelet_fitter.fit(mu[:, platelet_cols] - coef1 @ model_pl.T)
-        present = platelet["area"] > method.platelet_min_snr * platelet["area_se"]
+        present = _platelet_present(platelet, method)
         peak = pseudo_voigt(x1[None, :], platelet["position"][:, None], platelet["fwhm"][:, None],
                             method.platelet_eta)
         target1 = mu[:, one_phonon] - np.where(present, platelet["area"], 0.0)[:, None] * peak
@@ -522,6 +524,13 @@ _STEP_NAMES = ("require_canonical", "require_mid_ir_range", "harmonize_grid", "r
                "derive_h3107 (local straight baseline)", "derive_flags", "derive_type")
 
 
+def _platelet_present(platelet: dict[str, np.ndarray], method: FTIRMethod) -> np.ndarray:
+    """Significant area, and a centre inside the candidate range (an edge hit is not a peak)."""
+    start, stop, step = method.platelet_positions_cm1
+    inside = (platelet["position"] > start + step) & (platelet["position"] < stop - step)
+    return (platelet["area"] > method.platelet_min_snr * platelet["area_se"]) & inside
+
+
 def _h3107_detected(area: np.ndarray, noise_cm1: np.ndarray, method: FTIRMethod) -> np.ndarray:
     """Keep 3107 cm-1 areas above 3 standard errors (noise in the window and the local baseline); else 0."""
     step = method.grid_step_cm1
@@ -540,8 +549,8 @@ def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTI
     total = n_c + n_a + n_b
     with np.errstate(divide="ignore", invalid="ignore"):
         b_percent = np.where(n_a + n_b > 0, 100.0 * n_b / (n_a + n_b), np.nan)
-    detected = (fit["platelet_area"] > method.platelet_min_snr * fit["platelet_area_se"]) & (
-        fit["platelet_area"] > 0)
+    detected = _platelet_present({"area": fit["platelet_area"], "area_se": fit["platelet_area_se"],
+                                  "position": fit["platelet_position"]}, method)
     h3107 = _h3107_detected(fit["h3107_area"], fit["noise_cm1"], method)
     flags = []
     for i in range(coef.shape[0]):
