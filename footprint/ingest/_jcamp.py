@@ -519,6 +519,9 @@ def read_jcamp_blocks(path: str | os.PathLike[str], *, kind: str | None = None) 
     try:
         data, messages = _decode(lines)
     except Exception as exc:  # jcamp raises bare Exception/IndexError/KeyError on bad data
+        if "Unknown character (?)" in str(exc):
+            raise _refuse(file, "the data contain '?' (not measured) ordinates; every point of a "
+                          "spectrum must be measured") from None
         raise _refuse(file, f"JCAMP-DX data could not be decoded ({type(exc).__name__}: {exc})") from None
     children = data.get("children")
     if str(data.get("data type", data.get("datatype", ""))).strip().upper() == "LINK" or children:

@@ -69,7 +69,9 @@ def test_corpus_present(jcamp_dir):
 @pytest.mark.parametrize("path", OPTICAL, ids=_id)
 def test_every_ir_and_uvvis_file_is_read(path: Path, jcamp_dir):
     blocks = [b for b in _labels(path) if re.search(r"INFRARED|UV|RAMAN", b.get("DATATYPE", "").upper())]
+    before = path.read_bytes()
     spectra = read_jcamp_blocks(path)
+    assert path.read_bytes() == before  # read-only input unchanged
     assert len(spectra) == len(blocks)
     for spec, head in zip(spectra, blocks, strict=True):
         assert spec.kind in ("ftir", "uvvis", "raman")
@@ -93,8 +95,10 @@ def test_every_ir_and_uvvis_file_is_read(path: Path, jcamp_dir):
 
 @pytest.mark.parametrize("path", REFUSED, ids=_id)
 def test_nmr_mass_and_fid_files_are_refused(path: Path, jcamp_dir):
+    before = path.read_bytes()
     with pytest.raises(SpectrumError) as info:
         read_spectrum(path, kind="ftir")
+    assert path.read_bytes() == before
     message = str(info.value)
     assert path.name in message
     dtype = _data_type(path).upper()
@@ -298,3 +302,12 @@ def test_parallel_parse_equals_serial(tmp_path, jcamp_dir):
         np.testing.assert_array_equal(a.y, b.y)
         assert a.meta == b.meta and a.raw == b.raw
     assert serial[0].sample_id == "S000"
+
+
+def test_missing_ordinates_are_refused_clearly(tmp_path):
+    text = jcamp_text([1, 2, 3, 4, 5, 6], form="affn").replace(" 3 ", " ? ")
+    path = tmp_path / "gaps.jdx"
+    path.write_text(text)
+    with pytest.raises(SpectrumError, match=r"gaps\.jdx.*'\?' \(not measured\)"):
+        read_spectrum(path)
+
