@@ -62,7 +62,11 @@ def hash_inputs(paths: Mapping[str, str | os.PathLike[str] | None]) -> dict[str,
             out[role] = {
                 "path": str(raw),
                 "files": [
-                    {"path": str(p.relative_to(path)), "sha256": file_sha256(p), "size_bytes": p.stat().st_size}
+                    {
+                        "path": str(p.relative_to(path)),
+                        "sha256": file_sha256(p),
+                        "size_bytes": p.stat().st_size,
+                    }
                     for p in files
                 ],
             }

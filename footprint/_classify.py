@@ -33,6 +33,7 @@ then processed in the same chunks.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -72,7 +73,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK_SIZE = 20_000
 #: Columns of the optional parcels file.
 PARCEL_COLUMNS: tuple[str, ...] = (
-    "parcel_id", "declared_zone", "kp_certificate", "exporter", "declared_value_usd", "cleaning_state",
+    "parcel_id",
+    "declared_zone",
+    "kp_certificate",
+    "exporter",
+    "declared_value_usd",
+    "cleaning_state",
 )
 _CLEANING_STATES = ("unwashed", "acid_rinsed", "acid_boiled")
 _PARCEL_HEADERS = frozenset({"parcel id", "parcel", "parcel no", "parcel number", "parcelid"})
@@ -86,6 +92,7 @@ def _squash(text: str) -> str:
 
 
 # -- chunks ---------------------------------------------------------------------
+
 
 @dataclass
 class ChunkTask:
@@ -193,8 +200,10 @@ def iter_csv_chunks(
             header = line
             break
         if not header:
-            raise SchemaError(f"{file}: the stone table is empty",
-                              [Problem(file, None, None, None, "file has no header row and no data rows")])
+            raise SchemaError(
+                f"{file}: the stone table is empty",
+                [Problem(file, None, None, None, "file has no header row and no data rows")],
+            )
         if not header.endswith(b"\n"):
             header += b"\n"
         header_text = header.decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -202,9 +211,18 @@ def iter_csv_chunks(
         columns = _split_line(header_text.encode(), delimiter)
         matches = [i for i, c in enumerate(columns) if _squash(c) in _PARCEL_HEADERS]
         if not matches:
-            raise InputError(f"{file}: no parcel_id column", [Problem(
-                file, 0, "parcel_id", None,
-                "column required: every stone must name its parcel (header 'parcel_id')")])
+            raise InputError(
+                f"{file}: no parcel_id column",
+                [
+                    Problem(
+                        file,
+                        0,
+                        "parcel_id",
+                        None,
+                        "column required: every stone must name its parcel (header 'parcel_id')",
+                    )
+                ],
+            )
         column = matches[0]
         head = b"".join(prefix) + header
         yield from _chunks(fh, head, column, delimiter, chunk_size, file, problems, progress)
@@ -214,48 +232,76 @@ def _logical_lines(fh: Any) -> Iterator[bytes]:
     """Yield CSV records, joining physical lines inside a quoted field."""
     pending = b""
     for line in fh:
-        pending += line
-        if pending.count(b'"') % 2:
-            continue
-        if pending.strip():
-            if not pending.endswith(b"\n"):
-                pending += b"\n"
-            yield pending
-        pending = b""
+        if pending or b'"' in line:
+            pending += line
+            if pending.count(b'"') % 2:
+                continue
+            line, pending = pending, b""
+        if line.strip():
+            yield line if line.endswith(b"\n") else line + b"\n"
     if pending.strip():
         yield pending if pending.endswith(b"\n") else pending + b"\n"
 
 
-def _chunks(fh: Any, head: bytes, column: int, delimiter: str, chunk_size: int, file: str,
-            problems: list[Problem], progress: Callable[[int], None] | None) -> Iterator[ChunkTask]:
+def _parcel_of(line: bytes, column: int, delimiter: bytes) -> bytes:
+    """Return the parcel id cell of a record (bytes; fast path for unquoted lines)."""
+    if b'"' not in line:
+        cells = line.split(delimiter, column + 1)
+        return cells[column].strip() if column < len(cells) else b""
+    cells = _split_line(line, delimiter.decode())
+    return cells[column].strip().encode() if column < len(cells) else b""
+
+
+def _chunks(
+    fh: Any,
+    head: bytes,
+    column: int,
+    delimiter: str,
+    chunk_size: int,
+    file: str,
+    problems: list[Problem],
+    progress: Callable[[int], None] | None,
+) -> Iterator[ChunkTask]:
+    # Works on bytes and decodes only parcel ids: this loop is the one part of a
+    # run that does not parallelise, so it must stay far faster than the workers.
+    sep = delimiter.encode()
     lines: list[bytes] = []
     parcels: list[str] = []
-    first_seen: dict[str, int] = {}
-    current: str | None = None
+    first_seen: dict[bytes, int] = {}
+    current: bytes | None = None
     first_row = 1
     row = 0
     index = 0
     for line in _logical_lines(fh):
         row += 1
-        fields = _split_line(line, delimiter)
-        pid = fields[column].strip().strip('"').strip() if column < len(fields) else ""
+        pid = _parcel_of(line, column, sep)
         if pid != current:
-            if lines and len(lines) >= chunk_size:
+            if len(lines) >= chunk_size:
                 yield ChunkTask(index, first_row, len(lines), parcels, data=head + b"".join(lines))
                 if progress is not None:
                     progress(fh.tell())
                 index += 1
                 lines, parcels, first_row = [], [], row
-            if not pid:
-                problems.append(Problem(file, row, "parcel_id", "", "required: every stone must name its parcel"))
+            text = pid.decode("utf-8", errors="replace").strip('"').strip()
+            if not text:
+                problems.append(
+                    Problem(file, row, "parcel_id", "", "required: every stone must name its parcel")
+                )
             elif pid in first_seen:
-                problems.append(Problem(
-                    file, row, "parcel_id", pid,
-                    f"the stones of a parcel must be contiguous: this parcel started at row {first_seen[pid]} "
-                    "and other parcels came between (sort the file by parcel_id)"))
+                problems.append(
+                    Problem(
+                        file,
+                        row,
+                        "parcel_id",
+                        text,
+                        "the stones of a parcel must be contiguous: this parcel started at row "
+                        f"{first_seen[pid]} "
+                        "and other parcels came between (sort the file by parcel_id)",
+                    )
+                )
             else:
                 first_seen[pid] = row
-                parcels.append(pid)
+                parcels.append(text)
             current = pid
         lines.append(line)
     if lines:
@@ -266,8 +312,9 @@ def _chunks(fh: Any, head: bytes, column: int, delimiter: str, chunk_size: int, 
         problems.append(Problem(file, None, None, None, "the table has a header but no data rows"))
 
 
-def iter_frame_chunks(stones: pd.DataFrame, *, chunk_size: int, file: str,
-                      problems: list[Problem]) -> Iterator[ChunkTask]:
+def iter_frame_chunks(
+    stones: pd.DataFrame, *, chunk_size: int, file: str, problems: list[Problem]
+) -> Iterator[ChunkTask]:
     """Cut an already-read stones frame (XLSX input) into chunks of whole parcels."""
     pids = stones["parcel_id"].astype(object).to_numpy()
     starts: list[int] = []
@@ -276,12 +323,20 @@ def iter_frame_chunks(stones: pd.DataFrame, *, chunk_size: int, file: str,
         if i and pid == pids[i - 1]:
             continue
         if pid is None or (isinstance(pid, float) and math.isnan(pid)) or pid == "":
-            problems.append(Problem(file, i + 1, "parcel_id", "", "required: every stone must name its parcel"))
+            problems.append(
+                Problem(file, i + 1, "parcel_id", "", "required: every stone must name its parcel")
+            )
         elif pid in seen:
-            problems.append(Problem(
-                file, i + 1, "parcel_id", pid,
-                f"the stones of a parcel must be contiguous: this parcel started at row {seen[pid]} "
-                "and other parcels came between (sort the file by parcel_id)"))
+            problems.append(
+                Problem(
+                    file,
+                    i + 1,
+                    "parcel_id",
+                    pid,
+                    f"the stones of a parcel must be contiguous: this parcel started at row {seen[pid]} "
+                    "and other parcels came between (sort the file by parcel_id)",
+                )
+            )
         else:
             seen[pid] = i + 1
         starts.append(i)
@@ -324,6 +379,18 @@ class RunContext:
     derived_ftir: pd.DataFrame | None = None
 
 
+@contextlib.contextmanager
+def _quiet_ingest() -> Iterator[None]:
+    """Silence the ingest reader's per-file INFO line (it would name a temporary chunk file)."""
+    log = logging.getLogger("footprint.ingest")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | None, list[Problem], bool]:
     if task.frame is not None:
         return task.frame, [], bool(task.frame.attrs.get("synthetic", False))
@@ -335,10 +402,19 @@ def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | No
         path = Path(tmp) / (Path(ctx.file).stem + ".csv")
         path.write_bytes(task.data)
         try:
-            stones, _ = read_stones_table(path, reference=False, keep_columns=("parcel_id",))
+            with _quiet_ingest():
+                stones, _ = read_stones_table(path, reference=False, keep_columns=("parcel_id",))
         except SchemaError as exc:
-            problems = [Problem(ctx.file, None if p.row is None else p.row + offset, p.field, p.value,
-                                p.rule.replace(str(path), ctx.file)) for p in exc.problems]
+            problems = [
+                Problem(
+                    ctx.file,
+                    None if p.row is None else p.row + offset,
+                    p.field,
+                    p.value,
+                    p.rule.replace(str(path), ctx.file),
+                )
+                for p in exc.problems
+            ]
             return None, problems, False
     return stones, [], bool(stones.attrs.get("synthetic", False))
 
@@ -381,11 +457,18 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
         wanted = set(task.parcel_ids[: task.summarise])
         for pid, group in stones[stones["parcel_id"].isin(wanted)].groupby("parcel_id", sort=False):
             summaries[str(pid)] = summarise(group, label=str(pid))
-    return ChunkResult(task.index, results=results, stones=stone_results, summaries=summaries,
-                       synthetic=synthetic, sample_ids_with_spectra=used)
+    return ChunkResult(
+        task.index,
+        results=results,
+        stones=stone_results,
+        summaries=summaries,
+        synthetic=synthetic,
+        sample_ids_with_spectra=used,
+    )
 
 
 # -- execution: serial, joblib or Dask, always in input order -----------------------
+
 
 def run_ordered(
     tasks: Iterable[T],
@@ -437,12 +520,15 @@ def _run_dask(tasks: Iterable[T], func: Callable[[T], R], scheduler: str, window
 
         raise FootprintError(
             "--scheduler needs dask.distributed, which is not installed: "
-            "pip install 'footprint[dask]' (or run with --jobs instead)") from None
+            "pip install 'footprint[dask]' (or run with --jobs instead)"
+        ) from None
     try:
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except OSError as exc:
-        raise InputError("cannot reach the Dask scheduler",
-                         [Problem(None, None, "scheduler", scheduler, f"connection failed: {exc}")]) from None
+        raise InputError(
+            "cannot reach the Dask scheduler",
+            [Problem(None, None, "scheduler", scheduler, f"connection failed: {exc}")],
+        ) from None
     try:
         n_workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
         limit = window or 2 * n_workers
@@ -459,6 +545,7 @@ def _run_dask(tasks: Iterable[T], func: Callable[[T], R], scheduler: str, window
 
 
 # -- parcels file and spectra -------------------------------------------------------
+
 
 def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataFrame:
     """Read and check the optional parcels file.
@@ -489,15 +576,26 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
             raw = pd.read_excel(path, dtype=str, keep_default_na=False, na_filter=False)
         else:
             text = Path(path).read_text(encoding="utf-8-sig")
-            body = "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#"))
+            body = "".join(
+                line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#")
+            )
             delimiter = _sniff_delimiter(body.splitlines()[0] if body.strip() else ",")
-            raw = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=str, keep_default_na=False,
-                              na_filter=False, skipinitialspace=True)
+            raw = pd.read_csv(
+                io.StringIO(body),
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skipinitialspace=True,
+            )
     except FileNotFoundError:
-        raise InputError(f"{file}: no such file", [Problem(file, None, None, None, "file not found")]) from None
+        raise InputError(
+            f"{file}: no such file", [Problem(file, None, None, None, "file not found")]
+        ) from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"{file}: not a readable table",
-                         [Problem(file, None, None, None, f"cannot read: {exc}")]) from None
+        raise InputError(
+            f"{file}: not a readable table", [Problem(file, None, None, None, f"cannot read: {exc}")]
+        ) from None
     mapping = {}
     for column in raw.columns:
         key = _squash(str(column)).replace(" ", "_")
@@ -509,8 +607,11 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
     problems: list[Problem] = []
     unknown = [c for c in raw.columns if c not in PARCEL_COLUMNS]
     for column in unknown:
-        problems.append(Problem(file, 0, str(column), None,
-                                f"unknown column; parcels files have: {', '.join(PARCEL_COLUMNS)}"))
+        problems.append(
+            Problem(
+                file, 0, str(column), None, f"unknown column; parcels files have: {', '.join(PARCEL_COLUMNS)}"
+            )
+        )
     if "parcel_id" not in raw.columns:
         problems.append(Problem(file, 0, "parcel_id", None, "column required"))
         raise InputError(f"{file}: the parcels file breaks its format", problems)
@@ -528,8 +629,15 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
             seen[pid] = row
         zone = rec["declared_zone"]
         if zone and zone not in zones:
-            problems.append(Problem(file, row, "declared_zone", zone,
-                                    f"must be one of the model's reference zones: {', '.join(zones)}"))
+            problems.append(
+                Problem(
+                    file,
+                    row,
+                    "declared_zone",
+                    zone,
+                    f"must be one of the model's reference zones: {', '.join(zones)}",
+                )
+            )
         value = rec["declared_value_usd"]
         if value:
             try:
@@ -537,11 +645,14 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
                 if not values[i] >= 0 or not math.isfinite(values[i]):
                     raise ValueError
             except ValueError:
-                problems.append(Problem(file, row, "declared_value_usd", value, "must be a number >= 0 (USD)"))
+                problems.append(
+                    Problem(file, row, "declared_value_usd", value, "must be a number >= 0 (USD)")
+                )
         state = rec["cleaning_state"]
         if state and state not in _CLEANING_STATES:
-            problems.append(Problem(file, row, "cleaning_state", state,
-                                    f"must be one of: {', '.join(_CLEANING_STATES)}"))
+            problems.append(
+                Problem(file, row, "cleaning_state", state, f"must be one of: {', '.join(_CLEANING_STATES)}")
+            )
     if problems:
         raise InputError(f"{file}: the parcels file breaks its format", problems)
     out = out.replace("", None)
@@ -565,11 +676,13 @@ def _derive_spectra(source: str, manifest: Mapping[str, Any], n_jobs: int) -> pd
         if want.get("version") and current.get("version") and want["version"] != current["version"]:
             raise ModelError(
                 f"the model was trained on FTIR values derived with recipe version {want['version']}, "
-                f"this code derives version {current['version']}: retrain the model or give lab FTIR values")
+                f"this code derives version {current['version']}: retrain the model or give lab FTIR values"
+            )
     return derived
 
 
 # -- the run ------------------------------------------------------------------------
+
 
 @dataclass
 class ClassifyRun:
@@ -605,8 +718,19 @@ class ClassifyRun:
 
 def result_columns(zones: Sequence[str]) -> list[str]:
     """Return the parcel result columns for a model's zones, in order."""
-    return ["parcel_id", "n_stones", "declared_zone", "verdict", "best_zone", *[f"p_{z}" for z in zones],
-            "log10_lr", "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi", "novelty_p"]
+    return [
+        "parcel_id",
+        "n_stones",
+        "declared_zone",
+        "verdict",
+        "best_zone",
+        *[f"p_{z}" for z in zones],
+        "log10_lr",
+        "foreign_fraction",
+        "foreign_fraction_lo",
+        "foreign_fraction_hi",
+        "novelty_p",
+    ]
 
 
 def stone_columns(zones: Sequence[str]) -> list[str]:
@@ -620,12 +744,25 @@ def _write_csv(frame: pd.DataFrame, fh: Any, header: bool) -> None:
     frame.to_csv(fh, index=False, header=header, float_format="%.6g", lineterminator="\n")
 
 
-_IDENTITY_KEYS = ("format", "label", "fingerprint", "model_file", "model_sha256", "footprint_version",
-                  "schema_version", "synthetic", "thresholds_version", "saved_utc", "zones", "source", "packages")
+_IDENTITY_KEYS = (
+    "format",
+    "label",
+    "fingerprint",
+    "model_file",
+    "model_sha256",
+    "footprint_version",
+    "schema_version",
+    "synthetic",
+    "thresholds_version",
+    "saved_utc",
+    "zones",
+    "source",
+    "packages",
+)
 
 
 def _model_identity(model: Any, model_dir: str) -> dict[str, Any]:
-    """The manifest entries that identify a model (hashes, versions, training store)."""
+    """Return the manifest entries that identify a model (hashes, versions, training store)."""
     manifest = dict(getattr(model, "manifest", {}) or {})
     keep = {k: manifest[k] for k in _IDENTITY_KEYS if k in manifest}
     keep["directory"] = os.fspath(model_dir)
@@ -634,8 +771,13 @@ def _model_identity(model: Any, model_dir: str) -> dict[str, Any]:
 
 def _is_synthetic(model: Any) -> bool:
     manifest = getattr(model, "manifest", {}) or {}
-    flags = [manifest.get("synthetic"), (manifest.get("store") or {}).get("synthetic")
-             if isinstance(manifest.get("store"), Mapping) else None, getattr(model, "synthetic", None)]
+    flags = [
+        manifest.get("synthetic"),
+        (manifest.get("store") or {}).get("synthetic")
+        if isinstance(manifest.get("store"), Mapping)
+        else None,
+        getattr(model, "synthetic", None),
+    ]
     return any(bool(f) for f in flags if f is not None)
 
 
@@ -732,7 +874,9 @@ def classify(
         from .ingest import read_stones_table
 
         frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
-        tasks: Iterator[ChunkTask] = iter_frame_chunks(frame, chunk_size=chunk_size, file=file, problems=problems)
+        tasks: Iterator[ChunkTask] = iter_frame_chunks(
+            frame, chunk_size=chunk_size, file=file, problems=problems
+        )
     else:
         tasks = iter_csv_chunks(stones, chunk_size=chunk_size, problems=problems, progress=on_bytes)
     budget = [DEFAULT_MAX_DETAIL if max_detail is None else max_detail] if report else [0]
@@ -755,8 +899,9 @@ def classify(
     stones_fh = open(tmp_paths[Path(stones_out)], "w", encoding="utf-8", newline="") if stones_out else None
     try:
         header = True
-        for chunk in run_ordered(with_budget(tasks), partial(process_chunk, ctx=ctx), n_jobs=n_jobs,
-                                 scheduler=scheduler):
+        for chunk in run_ordered(
+            with_budget(tasks), partial(process_chunk, ctx=ctx), n_jobs=n_jobs, scheduler=scheduler
+        ):
             if chunk.problems:
                 problems.extend(chunk.problems)
             if problems:
@@ -777,8 +922,11 @@ def classify(
             unique = list(dict.fromkeys(problems))
             ordered = sorted(unique, key=lambda p: -1 if p.row is None else p.row)
             raise SchemaError(f"{file}: the stones file breaks the schema", ordered)
-        results = (pd.concat(result_parts, ignore_index=True) if result_parts
-                   else pd.DataFrame(columns=result_columns(zones)))
+        results = (
+            pd.concat(result_parts, ignore_index=True)
+            if result_parts
+            else pd.DataFrame(columns=result_columns(zones))
+        )
         with open(tmp_paths[out], "w", encoding="utf-8", newline="") as fh:
             _write_csv(results.reindex(columns=result_columns(zones)), fh, True)
         for final, tmp in tmp_paths.items():
@@ -792,11 +940,15 @@ def classify(
     if derived is not None:
         unused = sorted(set(derived["sample_id"].astype(str)) - spectra_used)
         if unused:
-            warnings.append(f"{len(unused)} spectra name no stone of the stones file: {', '.join(unused[:10])}")
+            warnings.append(
+                f"{len(unused)} spectra name no stone of the stones file: {', '.join(unused[:10])}"
+            )
     if parcels_df is not None:
         missing = sorted(set(parcels_df["parcel_id"]) - set(results["parcel_id"].astype(str)))
         if missing:
-            warnings.append(f"{len(missing)} parcels of the parcels file have no stones: {', '.join(missing[:10])}")
+            warnings.append(
+                f"{len(missing)} parcels of the parcels file have no stones: {', '.join(missing[:10])}"
+            )
     for message in warnings:
         logger.warning(message)
     needs_review = bool((results["verdict"] != "consistent").any()) if len(results) else False
@@ -807,29 +959,73 @@ def classify(
 
         reference, store_meta = reference_for_report(db, model)
         synthetic = synthetic or bool(store_meta.get("synthetic"))
-        _write_report(report, results, zones, summaries, parcels_df, reference, identity, store_meta,
-                      thresholds, synthetic, lang, DEFAULT_MAX_DETAIL if max_detail is None else max_detail)
+        _write_report(
+            report,
+            results,
+            zones,
+            summaries,
+            parcels_df,
+            reference,
+            identity,
+            store_meta,
+            thresholds,
+            synthetic,
+            lang,
+            DEFAULT_MAX_DETAIL if max_detail is None else max_detail,
+        )
         outputs.append(Path(report))
     counts = results["verdict"].value_counts().to_dict() if len(results) else {}
     audit = write_audit(
-        out, command=command,
+        out,
+        command=command,
         inputs=hash_inputs({"stones": stones, "parcels": parcels, "spectra": spectra}),
-        outputs=outputs, model=identity, thresholds=thresholds,
-        options={"jobs": n_jobs, "scheduler": scheduler, "chunk_size": chunk_size, "lang": lang,
-                 "report": os.fspath(report) if report else None, "db": os.fspath(db) if db else None},
-        summary={"parcels": len(results), "stones": n_stones, "verdicts": counts, "synthetic": synthetic,
-                 "exit_code": 6 if needs_review else 0},
-        warnings=warnings, started=started,
+        outputs=outputs,
+        model=identity,
+        thresholds=thresholds,
+        options={
+            "jobs": n_jobs,
+            "scheduler": scheduler,
+            "chunk_size": chunk_size,
+            "lang": lang,
+            "report": os.fspath(report) if report else None,
+            "db": os.fspath(db) if db else None,
+        },
+        summary={
+            "parcels": len(results),
+            "stones": n_stones,
+            "verdicts": counts,
+            "synthetic": synthetic,
+            "exit_code": 6 if needs_review else 0,
+        },
+        warnings=warnings,
+        started=started,
     )
-    return ClassifyRun(results=results, n_stones=n_stones, exit_code=6 if needs_review else 0,
-                       outputs=[*outputs, audit], audit=audit, synthetic=synthetic, warnings=warnings,
-                       stones_path=Path(stones_out) if stones_out else None)
+    return ClassifyRun(
+        results=results,
+        n_stones=n_stones,
+        exit_code=6 if needs_review else 0,
+        outputs=[*outputs, audit],
+        audit=audit,
+        synthetic=synthetic,
+        warnings=warnings,
+        stones_path=Path(stones_out) if stones_out else None,
+    )
 
 
-def _write_report(path: str | os.PathLike[str], results: pd.DataFrame, zones: Sequence[str],
-                  summaries: Mapping[str, Any], parcels: pd.DataFrame | None, reference: Mapping[str, Any],
-                  identity: Mapping[str, Any], store_meta: Mapping[str, Any], thresholds: Mapping[str, Any],
-                  synthetic: bool, lang: str, max_detail: int) -> None:
+def _write_report(
+    path: str | os.PathLike[str],
+    results: pd.DataFrame,
+    zones: Sequence[str],
+    summaries: Mapping[str, Any],
+    parcels: pd.DataFrame | None,
+    reference: Mapping[str, Any],
+    identity: Mapping[str, Any],
+    store_meta: Mapping[str, Any],
+    thresholds: Mapping[str, Any],
+    synthetic: bool,
+    lang: str,
+    max_detail: int,
+) -> None:
     from . import __version__
     from .report import compliant_zones, render_report
 
@@ -839,9 +1035,18 @@ def _write_report(path: str | os.PathLike[str], results: pd.DataFrame, zones: Se
         "code": {"footprint": __version__},
     }
     html = render_report(
-        results, zones=zones, parcel_summaries=summaries, parcels=parcels, reference=reference,
-        meta={"synthetic": synthetic, "provenance": provenance, "thresholds": thresholds,
-              "compliant_zones": compliant_zones()},
-        lang=lang, max_detail=max_detail,
+        results,
+        zones=zones,
+        parcel_summaries=summaries,
+        parcels=parcels,
+        reference=reference,
+        meta={
+            "synthetic": synthetic,
+            "provenance": provenance,
+            "thresholds": thresholds,
+            "compliant_zones": compliant_zones(),
+        },
+        lang=lang,
+        max_detail=max_detail,
     )
     Path(path).write_text(html, encoding="utf-8")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,16 @@ __all__ = [
 
 #: Categorical fields summarised as share tables, in display order.
 CATEGORY_FIELDS: tuple[str, ...] = (
-    "colour", "morphology", "quality", "radiation_spots", "fluorescence", "coating",
-    "resorption", "abrasion", "diamond_type", "cleaning_state",
+    "colour",
+    "morphology",
+    "quality",
+    "radiation_spots",
+    "fluorescence",
+    "coating",
+    "resorption",
+    "abrasion",
+    "diamond_type",
+    "cleaning_state",
 )
 #: Bin edges of log10(mass / ct): 0.01 ct to 100 ct in 0.1 steps (values outside are clipped).
 MASS_LOG10_EDGES = np.round(np.arange(-2.0, 2.0001, 0.1), 1)
@@ -151,19 +159,25 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
             present = np.zeros(n, bool)
             row = [0] * len(vocab)
         out["categories"][name] = {
-            "labels": vocab, "counts": row, "n": int(present.sum()), "lots": _n_lots(stones, present),
+            "labels": vocab,
+            "counts": row,
+            "n": int(present.sum()),
+            "lots": _n_lots(stones, present),
         }
     nitrogen = _numeric(stones, "n_total_ppm")
     has_n = np.isfinite(nitrogen)
     out["nitrogen"] = {
-        "counts": _hist(nitrogen[has_n], NITROGEN_EDGES), "n": int(has_n.sum()),
+        "counts": _hist(nitrogen[has_n], NITROGEN_EDGES),
+        "n": int(has_n.sum()),
         "lots": _n_lots(stones, has_n),
         "median_ppm": float(np.median(nitrogen[has_n])) if has_n.any() else None,
     }
     nb = _numeric(stones, "n_b_percent")
     has_b = np.isfinite(nb)
     out["n_b_percent"] = {
-        "counts": _hist(nb[has_b], NB_PERCENT_EDGES), "n": int(has_b.sum()), "lots": _n_lots(stones, has_b),
+        "counts": _hist(nb[has_b], NB_PERCENT_EDGES),
+        "n": int(has_b.sum()),
+        "lots": _n_lots(stones, has_b),
         "median_percent": float(np.median(nb[has_b])) if has_b.any() else None,
     }
     both = np.flatnonzero(has_n & has_b)
@@ -192,7 +206,9 @@ def _summarise_sieve(stones: pd.DataFrame) -> dict[str, Any]:
     return {
         "bands": _BAND_NAMES,
         "counts": [band_counts[b] for b in _BAND_NAMES],
-        "classes": {str(k): int(v) for k, v in sorted(classes.items(), key=lambda kv: sieve_to_mm(str(kv[0])))},
+        "classes": {
+            str(k): int(v) for k, v in sorted(classes.items(), key=lambda kv: sieve_to_mm(str(kv[0])))
+        },
         "n": int(present.sum()),
         "lots": _n_lots(stones, present),
     }
@@ -218,11 +234,15 @@ def footprint_vector(summary: Mapping[str, Any]) -> np.ndarray:
     median_n = summary["nitrogen"]["median_ppm"]
     median_b = summary["n_b_percent"]["median_percent"]
     # Scaled so one unit is roughly a between-zone difference of that median.
-    parts.append(np.array([
-        math.log10(median_ct) if median_ct else np.nan,
-        median_n / 300.0 if median_n is not None else np.nan,
-        median_b / 50.0 if median_b is not None else np.nan,
-    ]))
+    parts.append(
+        np.array(
+            [
+                math.log10(median_ct) if median_ct else np.nan,
+                median_n / 300.0 if median_n is not None else np.nan,
+                median_b / 50.0 if median_b is not None else np.nan,
+            ]
+        )
+    )
     return np.concatenate(parts)
 
 
@@ -245,16 +265,21 @@ def lot_vectors(stones: pd.DataFrame) -> pd.DataFrame:
     if "lot_id" not in stones.columns:
         return pd.DataFrame(columns=["zone", "site", "n_stones", "vector", "sample_ids"])
     for lot_id, group in stones.dropna(subset=["lot_id"]).groupby("lot_id", sort=True):
-        rows.append({
-            "lot_id": lot_id,
-            "zone": group["zone"].iloc[0] if "zone" in group else None,
-            "site": group["site"].iloc[0] if "site" in group else None,
-            "n_stones": len(group),
-            "vector": footprint_vector(summarise(group)),
-            "sample_ids": group["sample_id"].astype(str).tolist() if "sample_id" in group else [],
-        })
-    return pd.DataFrame(rows).set_index("lot_id") if rows else pd.DataFrame(
-        columns=["zone", "site", "n_stones", "vector", "sample_ids"])
+        rows.append(
+            {
+                "lot_id": lot_id,
+                "zone": group["zone"].iloc[0] if "zone" in group else None,
+                "site": group["site"].iloc[0] if "site" in group else None,
+                "n_stones": len(group),
+                "vector": footprint_vector(summarise(group)),
+                "sample_ids": group["sample_id"].astype(str).tolist() if "sample_id" in group else [],
+            }
+        )
+    return (
+        pd.DataFrame(rows).set_index("lot_id")
+        if rows
+        else pd.DataFrame(columns=["zone", "site", "n_stones", "vector", "sample_ids"])
+    )
 
 
 def nearest_lots(summary: Mapping[str, Any], lots: pd.DataFrame, k: int = 3) -> list[dict[str, Any]]:
@@ -275,8 +300,14 @@ def nearest_lots(summary: Mapping[str, Any], lots: pd.DataFrame, k: int = 3) -> 
         scored.append((round(distance, 12), str(lot_id), row))
     scored.sort(key=lambda item: (item[0], item[1]))
     return [
-        {"lot_id": lot_id, "zone": row["zone"], "site": row["site"], "n_stones": int(row["n_stones"]),
-         "distance": distance, "sample_ids": list(row["sample_ids"])}
+        {
+            "lot_id": lot_id,
+            "zone": row["zone"],
+            "site": row["site"],
+            "n_stones": int(row["n_stones"]),
+            "distance": distance,
+            "sample_ids": list(row["sample_ids"]),
+        }
         for distance, lot_id, row in scored[:k]
     ]
 
@@ -320,7 +351,11 @@ def profile(
         stones = store.stones()
         selected = _select(stones, zone, site, str(db))
         gallery = _gallery(store, selected, n_gallery)
-        store_info = {"path": str(db), "content_hash": store.content_hash(), "synthetic": bool(store.is_synthetic)}
+        store_info = {
+            "path": str(db),
+            "content_hash": store.content_hash(),
+            "synthetic": bool(store.is_synthetic),
+        }
     by_zone = {str(z): summarise(g, label=str(z)) for z, g in selected.groupby("zone", sort=True)}
     label = " / ".join(x for x in (zone, site) if x) or "all zones"
     return {
@@ -351,12 +386,16 @@ def _select(stones: pd.DataFrame, zone: str | None, site: str | None, db: str) -
     if zone is not None:
         zones = sorted(stones["zone"].dropna().astype(str).unique())
         if zone not in zones:
-            problems.append(Problem(db, None, "zone", zone, f"not a zone of the store; zones: {', '.join(zones)}"))
+            problems.append(
+                Problem(db, None, "zone", zone, f"not a zone of the store; zones: {', '.join(zones)}")
+            )
         mask &= (stones["zone"] == zone).to_numpy()
     if site is not None:
         sites = sorted(stones.loc[mask, "site"].dropna().astype(str).unique()) if "site" in stones else []
         if site not in sites:
-            problems.append(Problem(db, None, "site", site, f"not a site of the selection; sites: {', '.join(sites)}"))
+            problems.append(
+                Problem(db, None, "site", site, f"not a site of the selection; sites: {', '.join(sites)}")
+            )
         mask &= (stones["site"] == site).to_numpy()
     if problems:
         raise InputError("nothing to profile", problems)
@@ -396,11 +435,17 @@ def _gallery(store: Any, selected: pd.DataFrame, n: int) -> list[dict[str, Any]]
     out = []
     for _, row in candidates.iterrows():
         record = by_id[str(row["sample_id"])]
-        out.append({
-            "sample_id": str(row["sample_id"]), "lot_id": row.get("lot_id"), "site": row.get("site"),
-            "zone": row.get("zone"), "mass_ct": row.get("mass_ct"), "mime_type": record.mime_type,
-            "data": base64.b64encode(record.data).decode("ascii"),
-        })
+        out.append(
+            {
+                "sample_id": str(row["sample_id"]),
+                "lot_id": row.get("lot_id"),
+                "site": row.get("site"),
+                "zone": row.get("zone"),
+                "mass_ct": row.get("mass_ct"),
+                "mime_type": record.mime_type,
+                "data": base64.b64encode(record.data).decode("ascii"),
+            }
+        )
     return out
 
 
@@ -421,8 +466,10 @@ def write_profile(result: Mapping[str, Any], out: str | os.PathLike[str], *, lan
 
         text = render_profile(result, lang=lang)
     else:
-        raise InputError("unknown output format", [Problem(str(out), None, "out", out.suffix,
-                                                           "must end in .html or .json")])
+        raise InputError(
+            "unknown output format",
+            [Problem(str(out), None, "out", out.suffix, "must end in .html or .json")],
+        )
     out.write_text(text, encoding="utf-8")
     return out
 

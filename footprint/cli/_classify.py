@@ -32,8 +32,14 @@ def _progress_bar(enabled: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    bar = Progress("classify", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
+    bar = Progress(
+        "classify",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = bar.add_task("classify", total=None)
 
     def callback(done: int, total: int) -> None:
@@ -44,23 +50,40 @@ def _progress_bar(enabled: bool) -> Any:
 
 def classify_command(
     model_dir: Path = typer.Argument(..., help="Model directory (verified against its manifest on load)."),
-    stones: Path = typer.Argument(..., help="Stones CSV or XLSX: schema v1 fields plus parcel_id; the stones "
-                                  "of a parcel must be contiguous (e.g. sorted by parcel_id)."),
+    stones: Path = typer.Argument(
+        ...,
+        help="Stones CSV or XLSX: schema v1 fields plus parcel_id; the stones "
+        "of a parcel must be contiguous (e.g. sorted by parcel_id).",
+    ),
     out: Path = typer.Option(..., "--out", help="Results CSV, one row per parcel."),
-    parcels: Path | None = typer.Option(None, "--parcels", help="Parcels CSV/XLSX: parcel_id, declared_zone, "
-                                        "kp_certificate, exporter, declared_value_usd, cleaning_state."),
-    spectra: Path | None = typer.Option(None, "--spectra", help="FTIR spectra (file or folder) for some stones; "
-                                        "processed with the model's recorded recipe."),
+    parcels: Path | None = typer.Option(
+        None,
+        "--parcels",
+        help="Parcels CSV/XLSX: parcel_id, declared_zone, "
+        "kp_certificate, exporter, declared_value_usd, cleaning_state.",
+    ),
+    spectra: Path | None = typer.Option(
+        None,
+        "--spectra",
+        help="FTIR spectra (file or folder) for some stones; processed with the model's recorded recipe.",
+    ),
     stones_out: Path | None = typer.Option(None, "--stones-out", help="Per-stone results CSV."),
     report: Path | None = typer.Option(None, "--report", help="Self-contained HTML report to write."),
-    db: Path | None = typer.Option(None, "--db", help="Reference store for the report's reference footprints "
-                                   "and thumbnails (default: the store recorded in the model manifest)."),
+    db: Path | None = typer.Option(
+        None,
+        "--db",
+        help="Reference store for the report's reference footprints "
+        "and thumbnails (default: the store recorded in the model manifest).",
+    ),
     lang: str = typer.Option("en", "--lang", help="Report language: en or fr."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel joblib workers (-1: all cores)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786); "
-                                         "needs the dask extra."),
-    chunk_size: int = typer.Option(20_000, "--chunk-size", help="Stones per chunk (parcels are never split)."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); needs the dask extra."
+    ),
+    chunk_size: int = typer.Option(
+        20_000, "--chunk-size", help="Stones per chunk (parcels are never split)."
+    ),
     max_detail: int = typer.Option(100, "--max-detail", help="Parcels given a full section in the report."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
 ) -> None:
@@ -83,18 +106,36 @@ def classify_command(
     if bar is not None:
         bar.start()
     try:
-        run = classify(model_dir, stones, out, parcels=parcels, spectra=spectra, stones_out=stones_out,
-                       report=report, db=db, lang=lang, n_jobs=jobs, scheduler=scheduler,
-                       chunk_size=chunk_size, max_detail=max_detail, progress=callback, command=command)
+        run = classify(
+            model_dir,
+            stones,
+            out,
+            parcels=parcels,
+            spectra=spectra,
+            stones_out=stones_out,
+            report=report,
+            db=db,
+            lang=lang,
+            n_jobs=jobs,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+            max_detail=max_detail,
+            progress=callback,
+            command=command,
+        )
     finally:
         if bar is not None:
             bar.stop()
     if as_json:
         payload: dict[str, Any] = {
             "parcels": run.results.to_dict("records"),
-            "summary": {"parcels": len(run.results), "stones": run.n_stones, "exit_code": run.exit_code,
-                        "synthetic": run.synthetic,
-                        "verdicts": run.results["verdict"].value_counts().sort_index().to_dict()},
+            "summary": {
+                "parcels": len(run.results),
+                "stones": run.n_stones,
+                "exit_code": run.exit_code,
+                "synthetic": run.synthetic,
+                "verdicts": run.results["verdict"].value_counts().sort_index().to_dict(),
+            },
             "outputs": [str(p) for p in run.outputs],
             "warnings": run.warnings,
         }
@@ -105,9 +146,14 @@ def classify_command(
         emit_json(payload)
     elif not quiet:
         counts = run.results["verdict"].value_counts().sort_index()
-        typer.echo(f"{len(run.results)} parcels, {run.n_stones} stones: "
-                   + ", ".join(f"{v} {n}" for v, n in counts.items()), err=True)
-        typer.echo(f"results: {out}   audit: {run.audit}" + (f"   report: {report}" if report else ""), err=True)
+        typer.echo(
+            f"{len(run.results)} parcels, {run.n_stones} stones: "
+            + ", ".join(f"{v} {n}" for v, n in counts.items()),
+            err=True,
+        )
+        typer.echo(
+            f"results: {out}   audit: {run.audit}" + (f"   report: {report}" if report else ""), err=True
+        )
         if run.synthetic:
             typer.echo("SYNTHETIC: the model or reference set is synthetic; not for real decisions", err=True)
         typer.echo(_CAVEAT, err=True)
@@ -134,12 +180,17 @@ def profile_command(
     result = profile(db, zone=zone, site=site, n_gallery=gallery)
     write_profile(result, out, lang=lang)
     if as_json:
-        emit_json({k: v for k, v in result.items() if k != "gallery"}
-                  | {"gallery": [{k: v for k, v in g.items() if k != "data"} for g in result["gallery"]]})
+        emit_json(
+            {k: v for k, v in result.items() if k != "gallery"}
+            | {"gallery": [{k: v for k, v in g.items() if k != "data"} for g in result["gallery"]]}
+        )
     else:
         summary = result["summary"]
-        typer.echo(f"{result['selection']['label']}: {summary['n_stones']} stones, {summary['n_lots']} lots "
-                   f"-> {out}", err=True)
+        typer.echo(
+            f"{result['selection']['label']}: {summary['n_stones']} stones, {summary['n_lots']} lots "
+            f"-> {out}",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

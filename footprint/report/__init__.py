@@ -121,8 +121,13 @@ def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str
     if band:
         band_text = f"{band['low']:.0f}–{band['high']:.0f} USD/ct"
         flag = w["value_inside"] if band["low"] <= per_ct <= band["high"] else w["value_outside"]
-    return {"declared": f"{float(usd):,.0f} USD", "per_ct": f"{per_ct:,.0f} USD/ct", "band": band_text,
-            "flag": flag, "outside": bool(band) and flag == w["value_outside"]}
+    return {
+        "declared": f"{float(usd):,.0f} USD",
+        "per_ct": f"{per_ct:,.0f} USD/ct",
+        "band": band_text,
+        "flag": flag,
+        "outside": bool(band) and flag == w["value_outside"],
+    }
 
 
 def _posterior_bars(row: Mapping[str, Any], zones: Sequence[str]) -> list[dict[str, Any]]:
@@ -142,8 +147,12 @@ def _lr_bar(log10_lr: Any, thresholds: Mapping[str, Any]) -> dict[str, Any]:
     clipped = max(-4.0, min(4.0, value))
     left = 50.0 + min(clipped, 0.0) / 8.0 * 100.0
     width = abs(clipped) / 8.0 * 100.0
-    return {"value": f"{value:+.2f}", "left": round(left, 2), "width": round(width, 2),
-            "favours": "declared" if value >= 0 else "other"}
+    return {
+        "value": f"{value:+.2f}",
+        "left": round(left, 2),
+        "width": round(width, 2),
+        "favours": "declared" if value >= 0 else "other",
+    }
 
 
 def _verdict_words(row: Mapping[str, Any], lang: str, compliant: Sequence[str]) -> str:
@@ -158,8 +167,14 @@ def _verdict_words(row: Mapping[str, Any], lang: str, compliant: Sequence[str]) 
         zones_text = best or ""
     fraction = row.get("foreign_fraction")
     fraction_text = _num(fraction, "{:.0%}") if fraction is not None else None
-    return verdict_text(str(row.get("verdict")), lang, declared=_zone_name(declared, lang, compliant) if declared
-                        else None, best=best, zones=zones_text, fraction=fraction_text)
+    return verdict_text(
+        str(row.get("verdict")),
+        lang,
+        declared=_zone_name(declared, lang, compliant) if declared else None,
+        best=best,
+        zones=zones_text,
+        fraction=fraction_text,
+    )
 
 
 def _thumbs(sample_ids: Sequence[str], thumbnails: Mapping[str, str], k: int = 3) -> list[dict[str, str]]:
@@ -235,13 +250,19 @@ def render_report(
     for i, row in enumerate(records):
         pid = str(row["parcel_id"])
         verdict = str(row["verdict"])
-        table.append({
-            "parcel_id": pid, "n_stones": int(row["n_stones"]),
-            "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
-            "verdict": verdict, "short": short_verdict(verdict, lang),
-            "best": _text(row.get("best_zone")) or "–", "log10_lr": _num(row.get("log10_lr"), "{:+.2f}"),
-            "ff": _num(row.get("foreign_fraction"), "{:.0%}"), "novelty": _num(row.get("novelty_p"), "{:.3f}"),
-        })
+        table.append(
+            {
+                "parcel_id": pid,
+                "n_stones": int(row["n_stones"]),
+                "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
+                "verdict": verdict,
+                "short": short_verdict(verdict, lang),
+                "best": _text(row.get("best_zone")) or "–",
+                "log10_lr": _num(row.get("log10_lr"), "{:+.2f}"),
+                "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
+                "novelty": _num(row.get("novelty_p"), "{:.3f}"),
+            }
+        )
         if i >= max_detail:
             continue
         summary = summaries.get(pid)
@@ -250,53 +271,81 @@ def render_report(
         figure = None
         nearest = []
         if summary is not None and references:
-            figure = footprint_figure(references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS,
-                                      lang=lang)
+            figure = footprint_figure(
+                references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS, lang=lang
+            )
         if summary is not None and lots is not None and len(lots):
             for lot in nearest_lots(summary, lots):
                 lot["distance"] = f"{lot['distance']:.3f}"
                 lot["thumbs"] = _thumbs(lot.pop("sample_ids"), thumbnails)
                 nearest.append(lot)
-        sections.append({
-            "parcel_id": pid, "n_stones": int(row["n_stones"]), "verdict": verdict,
-            "short": short_verdict(verdict, lang),
-            "verdict_words": _verdict_words(row, lang, compliant),
-            "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
-            "best": _text(row.get("best_zone")) or "–",
-            "kp_certificate": _text(parcel_info.get("kp_certificate")) or w["not_given"],
-            "exporter": _text(parcel_info.get("exporter")) or w["not_given"],
-            "cleaning_state": (_text(parcel_info.get("cleaning_state")) or w["not_given"]).replace("_", " "),
-            "value": _value_check(parcel_info.get("declared_value_usd"), total_ct,
-                                  _text(row.get("declared_zone")), lang),
-            "total_ct": f"{total_ct:.2f} ct" if summary else "–",
-            "mean_ct": _num(total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"),
-            "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
-            "lr": _lr_bar(row.get("log10_lr"), thresholds),
-            "posterior": _posterior_bars(row, zones),
-            "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
-            "ff_lo": _num(row.get("foreign_fraction_lo"), "{:.0%}"),
-            "ff_hi": _num(row.get("foreign_fraction_hi"), "{:.0%}"),
-            "ff_bar": {
-                "lo": round(100 * _float(row.get("foreign_fraction_lo")), 1),
-                "hi": round(100 * _float(row.get("foreign_fraction_hi")), 1),
-                "mid": round(100 * _float(row.get("foreign_fraction")), 1),
-            },
-            "novelty": _num(row.get("novelty_p"), "{:.3f}"),
-            "figure": figure, "nearest": nearest,
-        })
+        sections.append(
+            {
+                "parcel_id": pid,
+                "n_stones": int(row["n_stones"]),
+                "verdict": verdict,
+                "short": short_verdict(verdict, lang),
+                "verdict_words": _verdict_words(row, lang, compliant),
+                "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
+                "best": _text(row.get("best_zone")) or "–",
+                "kp_certificate": _text(parcel_info.get("kp_certificate")) or w["not_given"],
+                "exporter": _text(parcel_info.get("exporter")) or w["not_given"],
+                "cleaning_state": (_text(parcel_info.get("cleaning_state")) or w["not_given"]).replace(
+                    "_", " "
+                ),
+                "value": _value_check(
+                    parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang
+                ),
+                "total_ct": f"{total_ct:.2f} ct" if summary else "–",
+                "mean_ct": _num(
+                    total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"
+                ),
+                "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
+                "lr": _lr_bar(row.get("log10_lr"), thresholds),
+                "posterior": _posterior_bars(row, zones),
+                "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
+                "ff_lo": _num(row.get("foreign_fraction_lo"), "{:.0%}"),
+                "ff_hi": _num(row.get("foreign_fraction_hi"), "{:.0%}"),
+                "ff_bar": {
+                    "lo": round(100 * _float(row.get("foreign_fraction_lo")), 1),
+                    "hi": round(100 * _float(row.get("foreign_fraction_hi")), 1),
+                    "mid": round(100 * _float(row.get("foreign_fraction")), 1),
+                },
+                "novelty": _num(row.get("novelty_p"), "{:.3f}"),
+                "figure": figure,
+                "nearest": nearest,
+            }
+        )
     counts = pd.Series([r["verdict"] for r in table], dtype=object).value_counts()
-    verdict_counts = [{"verdict": v, "short": short_verdict(v, lang), "n": int(counts[v])}
-                      for v in sorted(counts.index)]
-    sizes = [{"zone": z, **s, "few": s.get("n_lots", 0) < FEW_REFERENCE_LOTS}
-             for z, s in sorted((reference.get("sizes") or {}).items())]
+    verdict_counts = [
+        {"verdict": v, "short": short_verdict(v, lang), "n": int(counts[v])} for v in sorted(counts.index)
+    ]
+    sizes = [
+        {"zone": z, **s, "few": s.get("n_lots", 0) < FEW_REFERENCE_LOTS}
+        for z, s in sorted((reference.get("sizes") or {}).items())
+    ]
     needs_review = any(r["verdict"] != "consistent" for r in table)
-    return _environment().get_template("report.html.j2").render(
-        w=w, lang=lang, synthetic=bool(meta.get("synthetic")), table=table, sections=sections,
-        verdict_counts=verdict_counts, n_parcels=len(table), n_stones=sum(r["n_stones"] for r in table),
-        needs_review=needs_review, truncated=len(table) > max_detail, max_detail=max_detail,
-        has_reference=bool(references), sizes=sizes,
-        provenance=_flatten(meta.get("provenance") or {}), thresholds=_flatten(thresholds),
-        value_bands=load_value_bands(),
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            w=w,
+            lang=lang,
+            synthetic=bool(meta.get("synthetic")),
+            table=table,
+            sections=sections,
+            verdict_counts=verdict_counts,
+            n_parcels=len(table),
+            n_stones=sum(r["n_stones"] for r in table),
+            needs_review=needs_review,
+            truncated=len(table) > max_detail,
+            max_detail=max_detail,
+            has_reference=bool(references),
+            sizes=sizes,
+            provenance=_flatten(meta.get("provenance") or {}),
+            thresholds=_flatten(thresholds),
+            value_bands=load_value_bands(),
+        )
     )
 
 
@@ -339,18 +388,37 @@ def render_profile(result: Mapping[str, Any], *, lang: str = "en") -> str:
     by_zone = result.get("by_zone") or {}
     references = by_zone if len(by_zone) > 1 else {result["selection"]["label"]: summary}
     figure = footprint_figure(references, panels=PROFILE_PANELS, lang=lang)
-    blocks = [("mass_ct", summary["mass"]), ("sieve_class", summary["sieve"]),
-              ("n_total_ppm", summary["nitrogen"]), ("n_b_percent", summary["n_b_percent"])]
+    blocks = [
+        ("mass_ct", summary["mass"]),
+        ("sieve_class", summary["sieve"]),
+        ("n_total_ppm", summary["nitrogen"]),
+        ("n_b_percent", summary["n_b_percent"]),
+    ]
     blocks += [(name, block) for name, block in summary["categories"].items()]
-    rows = [{"field": name, "n": block["n"], "lots": block.get("lots") if block.get("lots") is not None else "–"}
-            for name, block in blocks]
-    gallery = [{**g, "src": f"data:{g['mime_type']};base64,{g['data']}",
-                "mass": _num(g.get("mass_ct"), "{:.3f} ct")} for g in result.get("gallery", [])]
+    rows = [
+        {"field": name, "n": block["n"], "lots": block.get("lots") if block.get("lots") is not None else "–"}
+        for name, block in blocks
+    ]
+    gallery = [
+        {**g, "src": f"data:{g['mime_type']};base64,{g['data']}", "mass": _num(g.get("mass_ct"), "{:.3f} ct")}
+        for g in result.get("gallery", [])
+    ]
     store = result.get("store") or {}
-    return _environment().get_template("profile.html.j2").render(
-        w=w, lang=lang, synthetic=bool(store.get("synthetic")), selection=result["selection"],
-        summary=summary, figure=figure, rows=rows, gallery=gallery, store=store,
-        sizes=[{"zone": z, **s} for z, s in sorted((result.get("sizes") or {}).items())],
-        median_ct=_num(summary["mass"]["median_ct"], "{:.3f} ct"),
-        mean_ct=_num(summary["mass"]["mean_ct"], "{:.3f} ct"),
+    return (
+        _environment()
+        .get_template("profile.html.j2")
+        .render(
+            w=w,
+            lang=lang,
+            synthetic=bool(store.get("synthetic")),
+            selection=result["selection"],
+            summary=summary,
+            figure=figure,
+            rows=rows,
+            gallery=gallery,
+            store=store,
+            sizes=[{"zone": z, **s} for z, s in sorted((result.get("sizes") or {}).items())],
+            median_ct=_num(summary["mass"]["median_ct"], "{:.3f} ct"),
+            mean_ct=_num(summary["mass"]["mean_ct"], "{:.3f} ct"),
+        )
     )

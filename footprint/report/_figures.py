@@ -25,30 +25,64 @@ __all__ = ["CLASSIFY_PANELS", "PROFILE_PANELS", "footprint_figure"]
 
 #: Panels of the parcel-against-reference figure in the classify report.
 CLASSIFY_PANELS: tuple[str, ...] = (
-    "sieve", "mass", "nitrogen_vs_b", "colour", "morphology", "quality", "radiation_spots", "nitrogen",
+    "sieve",
+    "mass",
+    "nitrogen_vs_b",
+    "colour",
+    "morphology",
+    "quality",
+    "radiation_spots",
+    "nitrogen",
     "n_b_percent",
 )
 #: Panels of a ``footprint profile`` page: the classify ones plus surface features.
 PROFILE_PANELS: tuple[str, ...] = CLASSIFY_PANELS + (
-    "fluorescence", "coating", "resorption", "abrasion", "diamond_type", "cleaning_state",
+    "fluorescence",
+    "coating",
+    "resorption",
+    "abrasion",
+    "diamond_type",
+    "cleaning_state",
 )
 
 _TITLES = {
     "en": {
-        "sieve": "Size-frequency by sieve band", "mass": "Mass (ct, log scale)",
-        "nitrogen_vs_b": "Total N against %B", "colour": "Colour", "morphology": "Morphology",
-        "quality": "Quality (assortment)", "radiation_spots": "Radiation spots", "nitrogen": "Total N (ppm)",
-        "n_b_percent": "Aggregation %B", "fluorescence": "Fluorescence", "coating": "Coating",
-        "resorption": "Resorption grade", "abrasion": "Abrasion grade", "diamond_type": "Diamond type",
-        "cleaning_state": "Cleaning state", "share": "% of stones", "parcel": "parcel",
+        "sieve": "Size-frequency by sieve band",
+        "mass": "Mass (ct, log scale)",
+        "nitrogen_vs_b": "Total N against %B",
+        "colour": "Colour",
+        "morphology": "Morphology",
+        "quality": "Quality (assortment)",
+        "radiation_spots": "Radiation spots",
+        "nitrogen": "Total N (ppm)",
+        "n_b_percent": "Aggregation %B",
+        "fluorescence": "Fluorescence",
+        "coating": "Coating",
+        "resorption": "Resorption grade",
+        "abrasion": "Abrasion grade",
+        "diamond_type": "Diamond type",
+        "cleaning_state": "Cleaning state",
+        "share": "% of stones",
+        "parcel": "parcel",
     },
     "fr": {
-        "sieve": "Granulométrie par classe de tamis", "mass": "Masse (ct, échelle log)",
-        "nitrogen_vs_b": "N total contre %B", "colour": "Couleur", "morphology": "Morphologie",
-        "quality": "Qualité (assortiment)", "radiation_spots": "Taches de radiation", "nitrogen": "N total (ppm)",
-        "n_b_percent": "Agrégation %B", "fluorescence": "Fluorescence", "coating": "Enrobage",
-        "resorption": "Degré de résorption", "abrasion": "Degré d'abrasion", "diamond_type": "Type de diamant",
-        "cleaning_state": "État de nettoyage", "share": "% des pierres", "parcel": "lot",
+        "sieve": "Granulométrie par classe de tamis",
+        "mass": "Masse (ct, échelle log)",
+        "nitrogen_vs_b": "N total contre %B",
+        "colour": "Couleur",
+        "morphology": "Morphologie",
+        "quality": "Qualité (assortiment)",
+        "radiation_spots": "Taches de radiation",
+        "nitrogen": "N total (ppm)",
+        "n_b_percent": "Agrégation %B",
+        "fluorescence": "Fluorescence",
+        "coating": "Enrobage",
+        "resorption": "Degré de résorption",
+        "abrasion": "Degré d'abrasion",
+        "diamond_type": "Type de diamant",
+        "cleaning_state": "État de nettoyage",
+        "share": "% des pierres",
+        "parcel": "lot",
     },
 }
 
@@ -75,32 +109,59 @@ def _shares(block: Mapping[str, Any]) -> np.ndarray:
     return 100.0 * counts / total if total > 0 else counts
 
 
-def _draw_bars(ax: Any, labels: Sequence[str], series: list[tuple[str, str, Mapping[str, Any], bool]]) -> None:
+def _draw_bars(
+    ax: Any, labels: Sequence[str], series: list[tuple[str, str, Mapping[str, Any], bool]]
+) -> None:
     width = 0.8 / max(len(series), 1)
     x = np.arange(len(labels))
     for i, (name, colour, block, is_parcel) in enumerate(series):
-        ax.bar(x + (i - (len(series) - 1) / 2) * width, _shares(block), width=width, color=colour,
-               label=_legend(name, block), alpha=0.95 if is_parcel else 0.8,
-               edgecolor="black" if is_parcel else "none", linewidth=0.6)
+        ax.bar(
+            x + (i - (len(series) - 1) / 2) * width,
+            _shares(block),
+            width=width,
+            color=colour,
+            label=_legend(name, block),
+            alpha=0.95 if is_parcel else 0.8,
+            edgecolor="black" if is_parcel else "none",
+            linewidth=0.6,
+        )
     ax.set_xticks(x)
-    ax.set_xticklabels([str(label).replace("_", " ") for label in labels], rotation=35, ha="right", fontsize=7)
+    ax.set_xticklabels(
+        [str(label).replace("_", " ") for label in labels], rotation=35, ha="right", fontsize=7
+    )
 
 
 def _draw_steps(ax: Any, edges: np.ndarray, series: list[tuple[str, str, Mapping[str, Any], bool]]) -> None:
     for name, colour, block, is_parcel in series:
         shares = _shares(block)
-        ax.stairs(shares, edges, color=colour, label=_legend(name, block),
-                  linewidth=2.2 if is_parcel else 1.4, fill=not is_parcel, alpha=1.0 if is_parcel else 0.35)
+        ax.stairs(
+            shares,
+            edges,
+            color=colour,
+            label=_legend(name, block),
+            linewidth=2.2 if is_parcel else 1.4,
+            fill=not is_parcel,
+            alpha=1.0 if is_parcel else 0.35,
+        )
 
 
-def _draw_panel(ax: Any, panel: str, series: list[tuple[str, str, Mapping[str, Any], bool]], lang: str) -> None:
+def _draw_panel(
+    ax: Any, panel: str, series: list[tuple[str, str, Mapping[str, Any], bool]], lang: str
+) -> None:
     titles = _TITLES[lang]
     ax.set_title(titles[panel], fontsize=9)
     if panel == "nitrogen_vs_b":
         for name, colour, block, is_parcel in series:
-            ax.scatter(block["n_ppm"], block["b_percent"], s=14 if is_parcel else 6, color=colour,
-                       alpha=0.9 if is_parcel else 0.35, label=_legend(name, block),
-                       marker="D" if is_parcel else "o", linewidths=0)
+            ax.scatter(
+                block["n_ppm"],
+                block["b_percent"],
+                s=14 if is_parcel else 6,
+                color=colour,
+                alpha=0.9 if is_parcel else 0.35,
+                label=_legend(name, block),
+                marker="D" if is_parcel else "o",
+                linewidths=0,
+            )
         ax.set_xlabel("N (ppm)", fontsize=7)
         ax.set_ylabel("%B", fontsize=7)
         ax.set_xlim(0, 1500)
@@ -157,8 +218,10 @@ def footprint_figure(
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    series = [(name, _REFERENCE_COLOURS[i % len(_REFERENCE_COLOURS)], refs, False)
-              for i, (name, refs) in enumerate(sorted(references.items()))]
+    series = [
+        (name, _REFERENCE_COLOURS[i % len(_REFERENCE_COLOURS)], refs, False)
+        for i, (name, refs) in enumerate(sorted(references.items()))
+    ]
     if parcel is not None:
         series.append((parcel_label or _TITLES[lang]["parcel"], _PARCEL_COLOUR, parcel, True))
     ncols = 3
@@ -168,11 +231,17 @@ def footprint_figure(
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, panel in zip(axes.flat, panels, strict=False):
         _draw_panel(ax, panel, [(n, c, _block(s, panel), p) for n, c, s, p in series], lang)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_axis_off()
     # Fixed margins instead of tight_layout: it would draw the figure twice.
-    fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.35 / (3.1 * nrows), bottom=0.9 / (3.1 * nrows),
-                        wspace=0.25, hspace=0.75)
+    fig.subplots_adjust(
+        left=0.06,
+        right=0.99,
+        top=1 - 0.35 / (3.1 * nrows),
+        bottom=0.9 / (3.1 * nrows),
+        wspace=0.25,
+        hspace=0.75,
+    )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

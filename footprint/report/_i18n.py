@@ -99,7 +99,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "title": "Évaluation de l'empreinte d'un lot",
         "profile_title": "Empreinte de référence",
         "draft": "PROJET : sans valeur avant la signature de deux experts",
-        "synthetic": "SYNTHÉTIQUE : le jeu de référence ou le modèle est synthétique ; pas pour de vraies décisions",
+        "synthetic": (
+            "SYNTHÉTIQUE : le jeu de référence ou le modèle est synthétique ; pas pour de vraies décisions"
+        ),
         "caveat_title": "Mise en garde permanente",
         "caveat": (
             "Aucune méthode ne prouve l'origine d'un diamant isolé. GIA (Gems & Gemology, automne "
@@ -134,7 +136,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "posterior": "Probabilité a posteriori par zone de référence",
         "foreign_fraction": "Fraction estimée de pierres non compatibles avec la zone déclarée",
         "interval": "intervalle",
-        "novelty": "Valeur p du test d'origine inconnue (faible : différent de toutes les zones de référence)",
+        "novelty": (
+            "Valeur p du test d'origine inconnue (faible : différent de toutes les zones de référence)"
+        ),
         "footprint_panels": "Le lot face aux empreintes de référence",
         "nearest_lots": "Lots de référence les plus proches (descriptif, pas le fondement du verdict)",
         "lot": "Lot",
@@ -158,7 +162,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "status": "Statut",
         "needs_review": "à examiner par un expert",
         "all_consistent": "tous les lots sont compatibles avec leur zone déclarée",
-        "not_detailed": "Les lots au-delà de la limite de détail figurent seulement dans le tableau de synthèse",
+        "not_detailed": (
+            "Les lots au-delà de la limite de détail figurent seulement dans le tableau de synthèse"
+        ),
         "compliant_zones": "zones conformes",
         "not_declared": "non déclarée",
         "not_given": "non renseigné",
@@ -181,30 +187,54 @@ _WORDS: dict[str, dict[str, str]] = {
 _VERDICTS: dict[str, dict[str, str]] = {
     "en": {
         "consistent": "Consistent with the declared origin ({declared})",
-        "inconsistent": "Not consistent with the declared origin ({declared}); characteristics typical of {best}",
-        "mixed": ("Mixed parcel: an estimated {fraction} of the stones are not consistent with the declared "
-                  "origin ({declared})"),
-        "unknown_origin": "Characteristics not typical of any reference zone: possible origin outside the reference set",
+        "inconsistent": (
+            "Not consistent with the declared origin ({declared}); characteristics typical of {best}"
+        ),
+        "mixed": (
+            "Mixed parcel: an estimated {fraction} of the stones are not consistent with the declared "
+            "origin ({declared})"
+        ),
+        "unknown_origin": (
+            "Characteristics not typical of any reference zone: possible origin outside the reference set"
+        ),
         "inconclusive": "Inconclusive: the evidence does not support an opinion on the origin",
         "assigned": "No declared origin; characteristics typical of {zones}",
     },
     "fr": {
         "consistent": "Compatible avec l'origine déclarée ({declared})",
-        "inconsistent": "Non compatible avec l'origine déclarée ({declared}) ; caractéristiques typiques de {best}",
-        "mixed": ("Lot mélangé : environ {fraction} des pierres ne sont pas compatibles avec l'origine "
-                  "déclarée ({declared})"),
-        "unknown_origin": ("Caractéristiques non typiques d'aucune zone de référence : origine possible hors "
-                           "du jeu de référence"),
+        "inconsistent": (
+            "Non compatible avec l'origine déclarée ({declared}) ; caractéristiques typiques de {best}"
+        ),
+        "mixed": (
+            "Lot mélangé : environ {fraction} des pierres ne sont pas compatibles avec l'origine "
+            "déclarée ({declared})"
+        ),
+        "unknown_origin": (
+            "Caractéristiques non typiques d'aucune zone de référence : origine possible hors "
+            "du jeu de référence"
+        ),
         "inconclusive": "Non concluant : les éléments ne permettent pas de se prononcer sur l'origine",
         "assigned": "Aucune origine déclarée ; caractéristiques typiques de {zones}",
     },
 }
 
 _SHORT: dict[str, dict[str, str]] = {
-    "en": {"consistent": "consistent", "inconsistent": "not consistent", "mixed": "mixed",
-           "unknown_origin": "unknown origin", "inconclusive": "inconclusive", "assigned": "assigned"},
-    "fr": {"consistent": "compatible", "inconsistent": "non compatible", "mixed": "mélangé",
-           "unknown_origin": "origine inconnue", "inconclusive": "non concluant", "assigned": "attribué"},
+    "en": {
+        "consistent": "consistent",
+        "inconsistent": "not consistent",
+        "mixed": "mixed",
+        "unknown_origin": "unknown origin",
+        "inconclusive": "inconclusive",
+        "assigned": "assigned",
+    },
+    "fr": {
+        "consistent": "compatible",
+        "inconsistent": "non compatible",
+        "mixed": "mélangé",
+        "unknown_origin": "origine inconnue",
+        "inconclusive": "non concluant",
+        "assigned": "attribué",
+    },
 }
 
 

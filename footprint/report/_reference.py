@@ -49,8 +49,12 @@ def manifest_store_path(manifest: Mapping[str, Any]) -> str | None:
     if isinstance(source, Mapping) and isinstance(source.get("store"), str):
         return source["store"]
     for key, value in _walk(manifest):
-        if "store" in key and key.endswith(("path", "store")) and isinstance(value, str) and value.endswith(
-                (".h5", ".hdf5", ".fpdb")):
+        if (
+            "store" in key
+            and key.endswith(("path", "store"))
+            and isinstance(value, str)
+            and value.endswith((".h5", ".hdf5", ".fpdb"))
+        ):
             return value
     return None
 
@@ -95,10 +99,15 @@ def reference_for_report(
         thumbnails: dict[str, str] = {}
         for record in sorted(store.images(), key=lambda r: (r.sample_id, r.view)):
             if record.sample_id in wanted and record.sample_id not in thumbnails:
-                thumbnails[record.sample_id] = (
-                    f"data:{record.mime_type};base64," + base64.b64encode(record.data).decode("ascii"))
-    meta.update(path=path, content_hash=content_hash, synthetic=synthetic,
-                matches_model=(trained_on == content_hash) if trained_on else None)
+                thumbnails[record.sample_id] = f"data:{record.mime_type};base64," + base64.b64encode(
+                    record.data
+                ).decode("ascii")
+    meta.update(
+        path=path,
+        content_hash=content_hash,
+        synthetic=synthetic,
+        matches_model=(trained_on == content_hash) if trained_on else None,
+    )
     by_zone = {str(z): summarise(g, label=str(z)) for z, g in stones.groupby("zone", sort=True)}
     reference = {"by_zone": by_zone, "sizes": reference_sizes(stones), "lots": lots, "thumbnails": thumbnails}
     return reference, meta

@@ -9,8 +9,14 @@ import pytest
 
 #: A light training configuration: the tests check the pipeline, not the model's last percent.
 LIGHT_CONFIG = {"max_iter": 40, "cv": 2, "novelty_n_null": 300, "tempering_parcels_per_lot": 1}
-PARCEL_FILE_COLUMNS = ["parcel_id", "declared_zone", "kp_certificate", "exporter", "declared_value_usd",
-                       "cleaning_state"]
+PARCEL_FILE_COLUMNS = [
+    "parcel_id",
+    "declared_zone",
+    "kp_certificate",
+    "exporter",
+    "declared_value_usd",
+    "cleaning_state",
+]
 
 
 def write_stones(frame: pd.DataFrame, path: Path) -> Path:
@@ -74,11 +80,16 @@ def site_parcels(workspace: Path) -> tuple[Path, Path, pd.DataFrame]:
     stones = lots.drop(columns=["zone", "site", "lot_id", "country", "collected_on", "lab"])
     stones = stones[["parcel_id", *[c for c in stones.columns if c != "parcel_id"]]]
     stones_csv = write_stones(stones, workspace / "site_parcels.csv")
-    parcels = pd.DataFrame({
-        "parcel_id": truth["parcel_id"], "declared_zone": "CAR-West",
-        "kp_certificate": [f"CF-TEST-{i:04d}" for i in range(len(truth))],
-        "exporter": "Comptoir Test (SYNTHETIC)", "declared_value_usd": 1500.0, "cleaning_state": "acid_rinsed",
-    })
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": truth["parcel_id"],
+            "declared_zone": "CAR-West",
+            "kp_certificate": [f"CF-TEST-{i:04d}" for i in range(len(truth))],
+            "exporter": "Comptoir Test (SYNTHETIC)",
+            "declared_value_usd": 1500.0,
+            "cleaning_state": "acid_rinsed",
+        }
+    )
     parcels_csv = workspace / "site_parcels_declared.csv"
     parcels.to_csv(parcels_csv, index=False, lineterminator="\n")
     return stones_csv, parcels_csv, truth

@@ -13,8 +13,20 @@ from typer.testing import CliRunner
 
 from footprint.cli import app
 
-RESULT_COLUMNS = ["parcel_id", "n_stones", "declared_zone", "verdict", "best_zone", "p_CAR-East", "p_CAR-West",
-                  "log10_lr", "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi", "novelty_p"]
+RESULT_COLUMNS = [
+    "parcel_id",
+    "n_stones",
+    "declared_zone",
+    "verdict",
+    "best_zone",
+    "p_CAR-East",
+    "p_CAR-West",
+    "log10_lr",
+    "foreign_fraction",
+    "foreign_fraction_lo",
+    "foreign_fraction_hi",
+    "novelty_p",
+]
 STONE_COLUMNS = ["parcel_id", "sample_id", "best_zone", "p_CAR-East", "p_CAR-West", "novelty_p"]
 
 
@@ -31,8 +43,19 @@ def site_run(model_dir: Path, site_parcels, tmp_path_factory: pytest.TempPathFac
     stones_csv, parcels_csv, truth = site_parcels
     out_dir = tmp_path_factory.mktemp("site-run")
     out = out_dir / "results.csv"
-    result = _classify(model_dir, stones_csv, "--parcels", parcels_csv, "--out", out,
-                       "--stones-out", out_dir / "stones.csv", "--chunk-size", 60, "--json")
+    result = _classify(
+        model_dir,
+        stones_csv,
+        "--parcels",
+        parcels_csv,
+        "--out",
+        out,
+        "--stones-out",
+        out_dir / "stones.csv",
+        "--chunk-size",
+        60,
+        "--json",
+    )
     return {"result": result, "out": out, "stones_out": out_dir / "stones.csv", "truth": truth}
 
 
@@ -63,8 +86,9 @@ def test_stone_results_and_json_mirror_the_files(site_run: dict) -> None:
     assert len(stones) == 8 * 50
     payload = json.loads(site_run["result"].stdout)
     from_json = pd.DataFrame(payload["parcels"])[RESULT_COLUMNS]
-    pd.testing.assert_frame_equal(from_json, pd.read_csv(site_run["out"]), check_exact=False, rtol=1e-5,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        from_json, pd.read_csv(site_run["out"]), check_exact=False, rtol=1e-5, check_dtype=False
+    )
     assert len(payload["stones"]) == len(stones)
     assert payload["summary"]["exit_code"] == 6 and payload["summary"]["synthetic"] is True
 
@@ -96,16 +120,33 @@ def test_all_consistent_batch_exits_0(site_run: dict, model_dir: Path, site_parc
     assert set(pd.read_csv(tmp_path / "r.csv")["verdict"]) == {"consistent"}
 
 
-def test_reruns_are_byte_identical_whatever_the_parallelism(site_run: dict, model_dir: Path, site_parcels,
-                                                           tmp_path: Path) -> None:
+def test_reruns_are_byte_identical_whatever_the_parallelism(
+    site_run: dict, model_dir: Path, site_parcels, tmp_path: Path
+) -> None:
     stones_csv, parcels_csv, _ = site_parcels
     outs = []
-    for name, extra in (("a", ["--jobs", "1", "--chunk-size", "60"]), ("b", ["--jobs", "2", "--chunk-size", "130"])):
+    for name, extra in (
+        ("a", ["--jobs", "1", "--chunk-size", "60"]),
+        ("b", ["--jobs", "2", "--chunk-size", "130"]),
+    ):
         run = tmp_path / name
         run.mkdir()
-        result = _classify(model_dir, stones_csv, "--parcels", parcels_csv, "--out", run / "r.csv",
-                           "--stones-out", run / "s.csv", "--report", run / "r.html", "--max-detail", "1",
-                           "--quiet", *extra)
+        result = _classify(
+            model_dir,
+            stones_csv,
+            "--parcels",
+            parcels_csv,
+            "--out",
+            run / "r.csv",
+            "--stones-out",
+            run / "s.csv",
+            "--report",
+            run / "r.html",
+            "--max-detail",
+            "1",
+            "--quiet",
+            *extra,
+        )
         assert result.exit_code == 6, result.output
         outs.append(run)
     for name in ("r.csv", "s.csv", "r.html"):
@@ -114,31 +155,62 @@ def test_reruns_are_byte_identical_whatever_the_parallelism(site_run: dict, mode
 
 
 @pytest.mark.dask
-def test_dask_local_cluster_gives_the_same_results(site_run: dict, model_dir: Path, site_parcels,
-                                                   tmp_path: Path) -> None:
+def test_dask_local_cluster_gives_the_same_results(
+    site_run: dict, model_dir: Path, site_parcels, tmp_path: Path
+) -> None:
     distributed = pytest.importorskip("distributed")
     stones_csv, parcels_csv, _ = site_parcels
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        result = _classify(model_dir, stones_csv, "--parcels", parcels_csv, "--out", tmp_path / "r.csv",
-                           "--stones-out", tmp_path / "s.csv", "--scheduler", cluster.scheduler_address,
-                           "--chunk-size", "100", "--quiet")
+        result = _classify(
+            model_dir,
+            stones_csv,
+            "--parcels",
+            parcels_csv,
+            "--out",
+            tmp_path / "r.csv",
+            "--stones-out",
+            tmp_path / "s.csv",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--chunk-size",
+            "100",
+            "--quiet",
+        )
     assert result.exit_code == 6, result.output
     assert (tmp_path / "r.csv").read_bytes() == site_run["out"].read_bytes()
     assert (tmp_path / "s.csv").read_bytes() == site_run["stones_out"].read_bytes()
 
 
-def test_bad_stone_values_exit_3_naming_file_row_and_field(model_dir: Path, site_parcels, tmp_path: Path) -> None:
+def test_bad_stone_values_exit_3_naming_file_row_and_field(
+    model_dir: Path, site_parcels, tmp_path: Path
+) -> None:
     stones_csv, parcels_csv, _ = site_parcels
     frame = pd.read_csv(stones_csv, comment=None, skiprows=1, dtype=str, keep_default_na=False)
-    frame.loc[129, "mass_ct"] = "-0.4"     # data row 130, in the third chunk of 60
-    frame.loc[349, "colour"] = "purple"    # data row 350
+    frame.loc[129, "mass_ct"] = "-0.4"  # data row 130, in the third chunk of 60
+    frame.loc[349, "colour"] = "purple"  # data row 350
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
     out = tmp_path / "r.csv"
-    result = _classify(model_dir, bad, "--parcels", parcels_csv, "--out", out, "--stones-out",
-                       tmp_path / "s.csv", "--chunk-size", "60")
+    result = _classify(
+        model_dir,
+        bad,
+        "--parcels",
+        parcels_csv,
+        "--out",
+        out,
+        "--stones-out",
+        tmp_path / "s.csv",
+        "--chunk-size",
+        "60",
+    )
     assert result.exit_code == 3, result.output
     assert "bad.csv, row 130, field 'mass_ct', value '-0.4'" in result.output
     assert "row 350, field 'colour', value 'purple'" in result.output
@@ -157,8 +229,9 @@ def test_parcels_must_be_contiguous(model_dir: Path, site_parcels, tmp_path: Pat
     assert "row 21, field 'parcel_id'" in result.output and "contiguous" in result.output
 
 
-def test_missing_parcel_column_and_bad_parcels_file_exit_3(model_dir: Path, site_parcels,
-                                                           tmp_path: Path) -> None:
+def test_missing_parcel_column_and_bad_parcels_file_exit_3(
+    model_dir: Path, site_parcels, tmp_path: Path
+) -> None:
     stones_csv, parcels_csv, _ = site_parcels
     no_parcel = tmp_path / "noparcel.csv"
     pd.read_csv(stones_csv, skiprows=1).drop(columns=["parcel_id"]).to_csv(no_parcel, index=False)

@@ -11,8 +11,14 @@ import pandas as pd
 import pytest
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -38,8 +44,12 @@ def _run_chromium(chromium: str, html: Path, tmp: Path) -> tuple[Path, str]:
     profile = tmp / "chromium-profile"
     png = tmp / (html.stem + ".png")
     common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
-    subprocess.run([*common, f"--screenshot={png}", "--window-size=1200,3000", url],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*common, f"--screenshot={png}", "--window-size=1200,3000", url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     dom = subprocess.run([*common, "--dump-dom", url], check=True, capture_output=True, timeout=120)
     return png, dom.stdout.decode("utf-8")
 

@@ -10,22 +10,24 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from footprint._profile import footprint_vector, nearest_lots, lot_vectors, summarise
+from footprint._profile import footprint_vector, lot_vectors, nearest_lots, summarise
 from footprint.cli import app
 
 
 def test_summarise_counts_match_a_hand_made_frame() -> None:
-    stones = pd.DataFrame({
-        "sample_id": ["a", "b", "c", "d", "e"],
-        "lot_id": ["L1", "L1", "L2", "L2", None],
-        "mass_ct": [0.1, 0.2, np.nan, 2.0, 0.05],
-        "sieve_class": ["dtc:+1", "dtc:+7", "mm:3.00", None, "dtc:+23"],
-        "colour": ["colourless", "colourless", "brown", None, "green"],
-        "coating": pd.array([True, False, None, True, True], dtype="boolean"),
-        "resorption": pd.array([0, 3, 3, None, 1], dtype="Int64"),
-        "n_total_ppm": [10.0, 520.0, np.nan, 2000.0, 75.0],
-        "n_b_percent": [50.0, 0.0, np.nan, 100.0, np.nan],
-    })
+    stones = pd.DataFrame(
+        {
+            "sample_id": ["a", "b", "c", "d", "e"],
+            "lot_id": ["L1", "L1", "L2", "L2", None],
+            "mass_ct": [0.1, 0.2, np.nan, 2.0, 0.05],
+            "sieve_class": ["dtc:+1", "dtc:+7", "mm:3.00", None, "dtc:+23"],
+            "colour": ["colourless", "colourless", "brown", None, "green"],
+            "coating": pd.array([True, False, None, True, True], dtype="boolean"),
+            "resorption": pd.array([0, 3, 3, None, 1], dtype="Int64"),
+            "n_total_ppm": [10.0, 520.0, np.nan, 2000.0, 75.0],
+            "n_b_percent": [50.0, 0.0, np.nan, 100.0, np.nan],
+        }
+    )
     s = summarise(stones, label="x")
     assert s["n_stones"] == 5 and s["n_lots"] == 2
     assert s["total_ct"] == pytest.approx(2.35)
@@ -33,8 +35,14 @@ def test_summarise_counts_match_a_hand_made_frame() -> None:
     assert s["mass"]["median_ct"] == pytest.approx(0.15)
     # +1 is "-2 (fine)"; +7 melee; 3.00 mm is sieve 13 on the DTC axis (+11-15); +23 coarse.
     bands = dict(zip(s["sieve"]["bands"], s["sieve"]["counts"], strict=True))
-    assert bands == {"-2 (fine)": 1, "+2-6.5 (stars)": 0, "+6.5-11 (melee)": 1, "+11-15": 1, "+15-19": 0,
-                     "+19 (coarse)": 1}
+    assert bands == {
+        "-2 (fine)": 1,
+        "+2-6.5 (stars)": 0,
+        "+6.5-11 (melee)": 1,
+        "+11-15": 1,
+        "+15-19": 0,
+        "+19 (coarse)": 1,
+    }
     assert list(s["sieve"]["classes"]) == ["dtc:+1", "dtc:+7", "mm:3.00", "dtc:+23"]  # by aperture
     colour = s["categories"]["colour"]
     assert dict(zip(colour["labels"], colour["counts"], strict=True))["colourless"] == 2
@@ -57,8 +65,9 @@ def test_nearest_lots_finds_the_lot_a_parcel_was_drawn_from(reference_frame: pd.
     assert np.isfinite(footprint_vector(summarise(parcel))).sum() > 10
 
 
-def test_profile_command_writes_html_and_json(photo_store: Path, tmp_path: Path,
-                                              reference_frame: pd.DataFrame) -> None:
+def test_profile_command_writes_html_and_json(
+    photo_store: Path, tmp_path: Path, reference_frame: pd.DataFrame
+) -> None:
     runner = CliRunner()
     out_json = tmp_path / "west.json"
     result = runner.invoke(app, ["profile", str(photo_store), "--zone", "CAR-West", "--out", str(out_json)])
@@ -73,8 +82,9 @@ def test_profile_command_writes_html_and_json(photo_store: Path, tmp_path: Path,
     assert all(g["zone"] == "CAR-West" for g in data["gallery"])
 
     out_html = tmp_path / "site.html"
-    result = runner.invoke(app, ["profile", str(photo_store), "--site", "Bria", "--out", str(out_html),
-                                 "--lang", "fr"])
+    result = runner.invoke(
+        app, ["profile", str(photo_store), "--site", "Bria", "--out", str(out_html), "--lang", "fr"]
+    )
     assert result.exit_code == 0, result.output
     html = out_html.read_text()
     assert "Empreinte de référence" in html and "SYNTHÉTIQUE" in html
@@ -83,7 +93,8 @@ def test_profile_command_writes_html_and_json(photo_store: Path, tmp_path: Path,
 
 
 def test_profile_refuses_an_unknown_zone(photo_store: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["profile", str(photo_store), "--zone", "Atlantis",
-                                      "--out", str(tmp_path / "x.json")])
+    result = CliRunner().invoke(
+        app, ["profile", str(photo_store), "--zone", "Atlantis", "--out", str(tmp_path / "x.json")]
+    )
     assert result.exit_code == 3
     assert "Atlantis" in result.output and "CAR-West" in result.output

@@ -24,8 +24,20 @@ def _results() -> pd.DataFrame:
         ("P-5", 8, "CAR-West", "inconclusive", "CAR-West", 0.4, 0.6, 0.3, 0.1, 0.0, 0.8, 0.7),
         ("P-6", 30, None, "assigned", "CAR-East", 0.9, 0.1, 1.3, 0.0, 0.0, 0.2, 0.5),
     ]
-    cols = ["parcel_id", "n_stones", "declared_zone", "verdict", "best_zone", "p_CAR-East", "p_CAR-West",
-            "log10_lr", "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi", "novelty_p"]
+    cols = [
+        "parcel_id",
+        "n_stones",
+        "declared_zone",
+        "verdict",
+        "best_zone",
+        "p_CAR-East",
+        "p_CAR-West",
+        "log10_lr",
+        "foreign_fraction",
+        "foreign_fraction_lo",
+        "foreign_fraction_hi",
+        "novelty_p",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -37,26 +49,48 @@ def report_inputs(reference_frame: pd.DataFrame) -> dict:
     for pid, n in zip(results["parcel_id"], results["n_stones"], strict=True):
         take = reference_frame.iloc[rng.choice(len(reference_frame), size=n, replace=False)]
         summaries[pid] = summarise(take.assign(custody_ref="BA-2024-0042"), label=pid)
-    parcels = pd.DataFrame({
-        "parcel_id": results["parcel_id"], "declared_zone": results["declared_zone"],
-        "kp_certificate": [f"CF-2024-{i:05d}" for i in range(6)], "exporter": "Comptoir Test (SYNTHETIC)",
-        # P-1: 30 USD/ct, far below the CAR band.
-        "declared_value_usd": [summaries["P-1"]["total_ct"] * 30.0] + [None] * 5,
-        "cleaning_state": ["acid_rinsed"] * 6,
-    })
-    reference = {"by_zone": {z: summarise(g, label=z) for z, g in reference_frame.groupby("zone")},
-                 "sizes": reference_sizes(reference_frame), "lots": lot_vectors(reference_frame),
-                 "thumbnails": {}}
-    meta = {"synthetic": True, "thresholds": {"version": "1", "consistent_log10_lr": 1.0},
-            "provenance": {"model": {"model_sha256": "ab" * 32}, "store": {"content_hash": "cd" * 32}}}
-    return {"results": results, "summaries": summaries, "parcels": parcels, "reference": reference,
-            "meta": meta}
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": results["parcel_id"],
+            "declared_zone": results["declared_zone"],
+            "kp_certificate": [f"CF-2024-{i:05d}" for i in range(6)],
+            "exporter": "Comptoir Test (SYNTHETIC)",
+            # P-1: 30 USD/ct, far below the CAR band.
+            "declared_value_usd": [summaries["P-1"]["total_ct"] * 30.0] + [None] * 5,
+            "cleaning_state": ["acid_rinsed"] * 6,
+        }
+    )
+    reference = {
+        "by_zone": {z: summarise(g, label=z) for z, g in reference_frame.groupby("zone")},
+        "sizes": reference_sizes(reference_frame),
+        "lots": lot_vectors(reference_frame),
+        "thumbnails": {},
+    }
+    meta = {
+        "synthetic": True,
+        "thresholds": {"version": "1", "consistent_log10_lr": 1.0},
+        "provenance": {"model": {"model_sha256": "ab" * 32}, "store": {"content_hash": "cd" * 32}},
+    }
+    return {
+        "results": results,
+        "summaries": summaries,
+        "parcels": parcels,
+        "reference": reference,
+        "meta": meta,
+    }
 
 
 def _render(inputs: dict, lang: str, **kw) -> str:
-    return render_report(inputs["results"], zones=ZONES, parcel_summaries=inputs["summaries"],
-                         parcels=inputs["parcels"], reference=inputs["reference"], meta=inputs["meta"],
-                         lang=lang, **kw)
+    return render_report(
+        inputs["results"],
+        zones=ZONES,
+        parcel_summaries=inputs["summaries"],
+        parcels=inputs["parcels"],
+        reference=inputs["reference"],
+        meta=inputs["meta"],
+        lang=lang,
+        **kw,
+    )
 
 
 def test_report_content_in_english(report_inputs: dict) -> None:
@@ -64,8 +98,10 @@ def test_report_content_in_english(report_inputs: dict) -> None:
     assert "SYNTHETIC" in html and "DRAFT" in html
     assert "no study by any method demonstrating unique and measurable" in html
     assert "Consistent with the declared origin (CAR-West (compliant zones))" in html
-    assert "Not consistent with the declared origin (CAR-West (compliant zones)); characteristics typical of " \
-           "CAR-East" in html
+    assert (
+        "Not consistent with the declared origin (CAR-West (compliant zones)); characteristics typical of "
+        "CAR-East" in html
+    )
     assert "an estimated 30% of the stones are not consistent" in html
     # Every parcel in the summary table, only the first three in detail.
     for pid in ("P-1", "P-2", "P-3", "P-4", "P-5", "P-6"):
@@ -87,21 +123,48 @@ def test_report_is_self_contained_and_deterministic(report_inputs: dict) -> None
 
 
 def test_french_wording() -> None:
-    assert verdict_text("consistent", "fr", declared="CAR-West") == "Compatible avec l'origine déclarée (CAR-West)"
+    assert (
+        verdict_text("consistent", "fr", declared="CAR-West")
+        == "Compatible avec l'origine déclarée (CAR-West)"
+    )
     text = verdict_text("inconsistent", "fr", declared="CAR-West", best="CAR-East")
     assert text.startswith("Non compatible") and "caractéristiques typiques de CAR-East" in text
 
 
 @pytest.mark.chromium
 @pytest.mark.slow
-@pytest.mark.parametrize("lang, expected", [
-    ("en", ["SYNTHETIC", "DRAFT", "Consistent with the declared origin",
-            "Not consistent with the declared origin", "compliant zones", "Expert 2"]),
-    ("fr", ["SYNTHÉTIQUE", "PROJET", "Compatible avec l'origine déclarée", "Non compatible avec l'origine",
-            "zones conformes", "Bordereaux d'achat", "Lot mélangé", "Expert 2"]),
-])
-def test_report_in_headless_chromium(report_inputs: dict, render_in_chromium, tmp_path: Path, lang: str,
-                                     expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        (
+            "en",
+            [
+                "SYNTHETIC",
+                "DRAFT",
+                "Consistent with the declared origin",
+                "Not consistent with the declared origin",
+                "compliant zones",
+                "Expert 2",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "SYNTHÉTIQUE",
+                "PROJET",
+                "Compatible avec l'origine déclarée",
+                "Non compatible avec l'origine",
+                "zones conformes",
+                "Bordereaux d'achat",
+                "Lot mélangé",
+                "Expert 2",
+            ],
+        ),
+    ],
+)
+def test_report_in_headless_chromium(
+    report_inputs: dict, render_in_chromium, tmp_path: Path, lang: str, expected: list[str]
+) -> None:
     from PIL import Image
 
     page = tmp_path / f"report_{lang}.html"
