@@ -285,10 +285,18 @@ def _parcel_plan(rng: np.random.Generator, params: SynthParams, kind: str
     return _pick_site(rng, params.zone_sites(zone)), None, 0.0
 
 
+_SMALL_PARCEL_SHARE = 0.15  # estimate: most export parcels hold tens of stones, a few only a handful
+_TYPICAL_MIN = 10
+
+
 def _parcel_sizes(rng: np.random.Generator, n: int, size_range: tuple[int, int]) -> np.ndarray:
+    """Log-uniform sizes: mostly in [10, hi], a few over the whole range; both extremes appear."""
     lo, hi = size_range
-    sizes = np.rint(np.exp(rng.uniform(np.log(lo), np.log(hi), n))).astype(int)
-    if n >= 2:  # the extremes are always exercised
+    typical_lo = min(max(lo, _TYPICAL_MIN), hi)
+    small = rng.random(n) < _SMALL_PARCEL_SHARE
+    low = np.where(small, lo, typical_lo)
+    sizes = np.rint(np.exp(rng.uniform(np.log(low), np.log(hi)))).astype(int)
+    if n >= 2:
         sizes[0], sizes[1] = hi, lo
     return np.clip(sizes, lo, hi)
 
@@ -306,7 +314,10 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
     year, mon = (int(v) for v in month.split("-"))
     for i, (kind, size) in enumerate(zip(kinds, sizes, strict=True), start=1):
         main, foreign, share = _parcel_plan(rng, params, kind)
-        n_foreign = int(round(share * size)) if foreign is not None else 0
+        n_foreign = 0
+        if foreign is not None:  # a topped-up parcel holds at least one foreign and one own stone
+            size = max(int(size), min(_TYPICAL_MIN, size_range[1]), 2)
+            n_foreign = min(max(1, int(round(share * size))), size - 1)
         truth = pd.concat([sample_site_stones(main, params, size - n_foreign, rng).assign(
                                zone=main.zone, site=main.site),
                            sample_site_stones(foreign, params, n_foreign, rng).assign(
@@ -354,8 +365,11 @@ def generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
     n_parcels : int, default=30
         Number of parcels; with 4 or more every kind appears at least once.
     size_range : (int, int), default=(1, 100)
-        Smallest and largest parcel (stones); sizes are log-uniform between,
-        and both extremes appear when ``n_parcels >= 2``.
+        Smallest and largest parcel (stones). Sizes are log-uniform on
+        [10, largest] for 85 % of parcels and on the whole range for the rest
+        (estimate); both extremes appear when ``n_parcels >= 2``; a topped-up
+        parcel has at least 10 stones (or the largest size) and at least one
+        foreign stone.
     month : str, default="2024-06"
         Export month ``YYYY-MM`` (dates, KP certificate numbers).
 
