@@ -231,12 +231,13 @@ def collect_spectra(source: str | os.PathLike[str], *, kind: str, manifest: str 
     else:
         jobs = [_Job(file, split_name(src.stem, known, separators=_NAME_SEPARATORS)[0], None, None)]
     out: list[Spectrum] = []
+    n_before = len(problems)
     for result in parse_jobs(jobs, kind, n_jobs):
         if isinstance(result, list):
             problems.extend(result)
         else:
             out.append(result)
-    logger.info("read %d spectra from %s (%d problems)", len(out), file, len(problems))
+    logger.info("read %d spectra from %s (%d refused)", len(out), file, len(problems) - n_before)
     return out
 
 
