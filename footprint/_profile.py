@@ -76,21 +76,34 @@ def _vocabulary(name: str) -> list[str]:
     return list(get_field(name).vocabulary)
 
 
-def _as_labels(series: pd.Series, name: str) -> pd.Series:
-    """Return a column as label strings (NaN for not described)."""
+def _category_counts(series: pd.Series, name: str, vocab: list[str]) -> tuple[list[int], np.ndarray]:
+    """Count a column's values per vocabulary word; return counts and the "described" mask."""
     if name == "coating":
         values = series.astype("boolean")
-        return values.map({True: "true", False: "false"}, na_action="ignore").astype(object)
+        present = values.notna().to_numpy()
+        yes = int(values[present].astype(bool).sum())
+        return [yes, int(present.sum()) - yes], present
     if name in ("resorption", "abrasion"):
-        numeric = pd.to_numeric(series, errors="coerce")
-        return numeric.map(lambda v: str(int(v)), na_action="ignore").astype(object)
-    return series.astype(object).where(series.notna(), None)
+        numeric = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        present = np.isfinite(numeric)
+        return [int((numeric == float(word)).sum()) for word in vocab], present
+    values = series.to_numpy(dtype=object)
+    present = series.notna().to_numpy()
+    return [int((values == word).sum()) for word in vocab], present
 
 
-def _n_lots(df: pd.DataFrame, mask: np.ndarray) -> int | None:
+def _lot_codes(df: pd.DataFrame) -> np.ndarray | None:
     if "lot_id" not in df.columns:
         return None
-    return int(df.loc[mask, "lot_id"].dropna().nunique())
+    codes, _ = pd.factorize(df["lot_id"], use_na_sentinel=True)
+    return codes
+
+
+def _n_lots(codes: np.ndarray | None, mask: np.ndarray) -> int | None:
+    if codes is None:
+        return None
+    chosen = codes[mask]
+    return int(len(np.unique(chosen[chosen >= 0])))
 
 
 def _hist(values: np.ndarray, edges: np.ndarray) -> list[int]:
@@ -130,10 +143,11 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
         a value) and ``lots`` (lots behind them, ``None`` without lot ids).
     """
     n = len(stones)
+    lots = _lot_codes(stones)
     out: dict[str, Any] = {
         "label": label,
         "n_stones": int(n),
-        "n_lots": _n_lots(stones, np.ones(n, bool)),
+        "n_lots": _n_lots(lots, np.ones(n, bool)),
         "n_sites": int(stones["site"].dropna().nunique()) if "site" in stones.columns else None,
     }
     mass = _numeric(stones, "mass_ct")
@@ -142,19 +156,16 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
     out["mass"] = {
         "counts": _hist(np.log10(mass[has_mass]), MASS_LOG10_EDGES),
         "n": int(has_mass.sum()),
-        "lots": _n_lots(stones, has_mass),
+        "lots": _n_lots(lots, has_mass),
         "median_ct": float(np.median(mass[has_mass])) if has_mass.any() else None,
         "mean_ct": float(mass[has_mass].mean()) if has_mass.any() else None,
     }
-    out["sieve"] = _summarise_sieve(stones)
+    out["sieve"] = _summarise_sieve(stones, lots)
     out["categories"] = {}
     for name in CATEGORY_FIELDS:
         vocab = _vocabulary(name)
         if name in stones.columns:
-            labels = _as_labels(stones[name], name)
-            present = labels.notna().to_numpy()
-            counts = labels[present].value_counts()
-            row = [int(counts.get(word, 0)) for word in vocab]
+            row, present = _category_counts(stones[name], name, vocab)
         else:
             present = np.zeros(n, bool)
             row = [0] * len(vocab)
@@ -162,14 +173,14 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
             "labels": vocab,
             "counts": row,
             "n": int(present.sum()),
-            "lots": _n_lots(stones, present),
+            "lots": _n_lots(lots, present),
         }
     nitrogen = _numeric(stones, "n_total_ppm")
     has_n = np.isfinite(nitrogen)
     out["nitrogen"] = {
         "counts": _hist(nitrogen[has_n], NITROGEN_EDGES),
         "n": int(has_n.sum()),
-        "lots": _n_lots(stones, has_n),
+        "lots": _n_lots(lots, has_n),
         "median_ppm": float(np.median(nitrogen[has_n])) if has_n.any() else None,
     }
     nb = _numeric(stones, "n_b_percent")
@@ -177,7 +188,7 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
     out["n_b_percent"] = {
         "counts": _hist(nb[has_b], NB_PERCENT_EDGES),
         "n": int(has_b.sum()),
-        "lots": _n_lots(stones, has_b),
+        "lots": _n_lots(lots, has_b),
         "median_percent": float(np.median(nb[has_b])) if has_b.any() else None,
     }
     both = np.flatnonzero(has_n & has_b)
@@ -194,7 +205,7 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
     return out
 
 
-def _summarise_sieve(stones: pd.DataFrame) -> dict[str, Any]:
+def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None) -> dict[str, Any]:
     if "sieve_class" not in stones.columns:
         return {"bands": _BAND_NAMES, "counts": [0] * len(_BAND_NAMES), "classes": {}, "n": 0, "lots": None}
     values = stones["sieve_class"]
@@ -210,7 +221,7 @@ def _summarise_sieve(stones: pd.DataFrame) -> dict[str, Any]:
             str(k): int(v) for k, v in sorted(classes.items(), key=lambda kv: sieve_to_mm(str(kv[0])))
         },
         "n": int(present.sum()),
-        "lots": _n_lots(stones, present),
+        "lots": _n_lots(lots, present),
     }
 
 

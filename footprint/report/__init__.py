@@ -177,6 +177,16 @@ def _verdict_words(row: Mapping[str, Any], lang: str, compliant: Sequence[str]) 
     )
 
 
+def _reason(row: Mapping[str, Any], thresholds: Mapping[str, Any], lang: str) -> str | None:
+    """Say why a parcel is inconclusive when it is for want of stones (the commonest case)."""
+    minimum = thresholds.get("min_parcel_stones")
+    if str(row.get("verdict")) != "inconclusive" or minimum is None:
+        return None
+    if int(row["n_stones"]) < int(minimum):
+        return words(lang)["too_few"].format(n=int(row["n_stones"]), minimum=int(minimum))
+    return None
+
+
 def _thumbs(sample_ids: Sequence[str], thumbnails: Mapping[str, str], k: int = 3) -> list[dict[str, str]]:
     return [{"sample_id": s, "src": thumbnails[s]} for s in sample_ids if s in thumbnails][:k]
 
@@ -286,6 +296,7 @@ def render_report(
                 "verdict": verdict,
                 "short": short_verdict(verdict, lang),
                 "verdict_words": _verdict_words(row, lang, compliant),
+                "reason": _reason(row, thresholds, lang),
                 "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
                 "best": _text(row.get("best_zone")) or "–",
                 "kp_certificate": _text(parcel_info.get("kp_certificate")) or w["not_given"],

@@ -94,6 +94,7 @@ _WORDS: dict[str, dict[str, str]] = {
         ),
         "verdict_counts": "Verdicts",
         "stone_count": "Stone count",
+        "too_few": "{n} stones: fewer than the {minimum} a footprint opinion needs (min_parcel_stones)",
     },
     "fr": {
         "title": "Évaluation de l'empreinte d'un lot",
@@ -181,6 +182,7 @@ _WORDS: dict[str, dict[str, str]] = {
         ),
         "verdict_counts": "Verdicts",
         "stone_count": "Nombre de pierres",
+        "too_few": "{n} pierres : moins des {minimum} qu'exige un avis sur l'empreinte (min_parcel_stones)",
     },
 }
 
