@@ -350,11 +350,11 @@ def _block_spectrum(block: dict[str, Any], *, file: str, raw: bytes, kind: str |
     if use_kind is None:
         raise ValueError(f"DATA TYPE '{data_type}' names no spectrum kind footprint reads "
                          f"({', '.join(KINDS)}); pass kind= if you know it")
-    if x.size != y.size:
-        raise ValueError(f"decoded {y.size} Y values for {x.size} X values: the data lines are damaged")
     npoints = block.get("npoints")
     if isinstance(npoints, (int, float)) and int(npoints) != y.size:
         raise ValueError(f"decoded {y.size} points but ##NPOINTS={int(npoints)}")
+    if x.size != y.size:
+        raise ValueError(f"decoded {y.size} Y values for {x.size} X values: the data lines are damaged")
     ycheck_note = _ycheck(messages, lines, npoints, y.size)
     x, y, dropped = _drop_repeated_points(x, y)
     if y.size < 2:
