@@ -230,9 +230,12 @@ def build_batch(
         for path in containers:
             role = "manifest" if manifest is not None and os.fspath(manifest) == path else "spectra_table"
             sources.append(_source(path, role))
-        for path in dict.fromkeys(s.source for s in spectrum_list if not s.meta.get("container_sha256")):
-            s0 = next(s for s in spectrum_list if s.source == path)
-            sources.append(SourceFile(path=path, sha256=s0.sha256, role="spectrum", size_bytes=len(s0.raw)))
+        first_of_file: dict[str, Spectrum] = {}
+        for s in spectrum_list:
+            if not s.meta.get("container_sha256"):
+                first_of_file.setdefault(s.source, s)  # a LINK file gives several spectra
+        sources.extend(SourceFile(path=path, sha256=s.sha256, role="spectrum", size_bytes=len(s.raw))
+                       for path, s in first_of_file.items())
         detected_synthetic |= any(s.meta.get("synthetic") for s in spectrum_list)
         report.spectra_read = len(spectrum_list)
 

@@ -111,6 +111,9 @@ def parse_number(value: Any, *, decimal_comma: bool = False) -> float:
         try:
             out = float(text)
         except ValueError:
+            if text.count(",") == 1 and "." not in text and not decimal_comma:
+                raise ValueError("must be a number with '.' as decimal separator "
+                                 "(or save the file with ';' between columns)") from None
             raise ValueError("must be a number (blank if not measured)") from None
     if math.isinf(out):
         raise ValueError("must be a finite number")

@@ -48,6 +48,7 @@ CASES: dict[str, tuple[int, list[str]]] = {
     "header_only.csv": (1, ["no data rows"]),
     "unnamed_column_with_values.csv": (1, ["column without a header holds values"]),
     "legacy.xls": (1, ["legacy .xls", "xlsx"]),
+    "decimal_comma.csv": (1, ["row 1", "field 'mass_ct'", "value '0,52'", "'.' as decimal separator"]),
 }
 
 
