@@ -477,6 +477,7 @@ def run_ordered(
     n_jobs: int = 1,
     scheduler: str | None = None,
     window: int | None = None,
+    connect_timeout: float = 20.0,
 ) -> Iterator[R]:
     """Apply ``func`` to ``tasks`` and yield the results in task order.
 
@@ -497,9 +498,11 @@ def run_ordered(
         over ``n_jobs``. Needs the ``dask`` extra (dask.distributed).
     window : int, optional
         Tasks in flight; default twice the number of workers.
+    connect_timeout : float
+        Seconds to wait for the Dask scheduler.
     """
     if scheduler:
-        yield from _run_dask(tasks, func, scheduler, window)
+        yield from _run_dask(tasks, func, scheduler, window, connect_timeout)
         return
     if n_jobs == 1:
         for task in tasks:
@@ -512,7 +515,9 @@ def run_ordered(
     yield from parallel(delayed(func)(task) for task in tasks)
 
 
-def _run_dask(tasks: Iterable[T], func: Callable[[T], R], scheduler: str, window: int | None) -> Iterator[R]:
+def _run_dask(
+    tasks: Iterable[T], func: Callable[[T], R], scheduler: str, window: int | None, timeout: float
+) -> Iterator[R]:
     try:
         from distributed import Client
     except ImportError:
@@ -523,7 +528,7 @@ def _run_dask(tasks: Iterable[T], func: Callable[[T], R], scheduler: str, window
             "pip install 'footprint[dask]' (or run with --jobs instead)"
         ) from None
     try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
+        client = Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
     except OSError as exc:
         raise InputError(
             "cannot reach the Dask scheduler",
