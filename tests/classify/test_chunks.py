@@ -19,7 +19,7 @@ def _write(path: Path, sizes: list[int], quoted_note_at: int | None = None) -> l
     lines = ["# SYNTHETIC", "sample_id,parcel_id,mass_ct,notes"]
     row = 0
     for p, size in enumerate(sizes):
-        for s in range(size):
+        for _ in range(size):
             row += 1
             note = '"two\nlines, with a comma"' if row == quoted_note_at else "x"
             lines.append(f"S{row:05d},P{p:03d},0.{row % 90 + 10},{note}")
@@ -95,8 +95,14 @@ def test_run_ordered_returns_results_in_task_order(n_jobs: int) -> None:
 @pytest.mark.dask
 def test_run_ordered_on_a_dask_cluster_keeps_order() -> None:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=3, processes=False, protocol="tcp",
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=3,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
         out = list(run_ordered(range(10), _slow_square, scheduler=cluster.scheduler_address, window=4))
     assert out == [x * x for x in range(10)]
 
