@@ -16,7 +16,9 @@ chunked with gzip and the fletcher32 checksum filter::
     /spectra/<column>       one row per raw spectrum: sample_id, kind, source, units, sha256,
                             offsets into /spectra_data, canonical conversion steps, _batch
     /spectra_data/raw       original file bytes, concatenated (uint8)
-    /spectra_data/x, /y     parsed axis and values as read (float64), concatenated
+    /spectra_data/x         parsed axes as read (float64); an axis shared by several spectra
+                            of a batch is stored once (x_offset points to it)
+    /spectra_data/y         parsed values as read (float64), concatenated (y_offset)
     /spectra_data/meta      header metadata, UTF-8 JSON, concatenated (uint8)
     /resampled/<kind>/grid  the kind's common grid (attr unit)
     /resampled/<kind>/values   float32 (n, n_grid), NaN outside a spectrum's range
@@ -126,7 +128,7 @@ _TMP_MARK = ".tmp-"
 _STONE_META = ("_batch", "_version", "_reason")
 _SPECTRA_COLS = (
     "sample_id", "kind", "source", "x_unit", "y_unit", "sha256", "raw_offset", "raw_length",
-    "xy_offset", "n_points", "meta_offset", "meta_length", "canonical_steps", "_batch",
+    "x_offset", "y_offset", "n_points", "meta_offset", "meta_length", "canonical_steps", "_batch",
 )
 _IMAGE_COLS = (
     "sample_id", "view", "mime_type", "sha256", "source", "width", "height", "offset", "length",
@@ -696,11 +698,11 @@ class ReferenceStore:
         out = []
         for _, row in table[mask].iterrows():
             r0, rn = int(row["raw_offset"]), int(row["raw_length"])
-            x0, xn = int(row["xy_offset"]), int(row["n_points"])
+            x0, y0, xn = int(row["x_offset"]), int(row["y_offset"]), int(row["n_points"])
             m0, mn = int(row["meta_offset"]), int(row["meta_length"])
             meta = json.loads(data["meta"][m0:m0 + mn].tobytes().decode("utf-8")) if mn else {}
             out.append(Spectrum(
-                x=data["x"][x0:x0 + xn], y=data["y"][x0:x0 + xn], x_unit=row["x_unit"] or "",
+                x=data["x"][x0:x0 + xn], y=data["y"][y0:y0 + xn], x_unit=row["x_unit"] or "",
                 y_unit=row["y_unit"] or "", kind=row["kind"], source=row["source"] or "",
                 raw=data["raw"][r0:r0 + rn].tobytes(), meta=meta, sample_id=row["sample_id"]))
         return out
@@ -875,7 +877,7 @@ class ReferenceStore:
             return
         data = self._f["spectra_data"]
         raw = data["raw"][()]
-        n_xy = data["x"].shape[0]
+        n_x, n_y = data["x"].shape[0], data["y"].shape[0]
         for row in table.itertuples(index=False):
             where = f"spectrum of '{row.sample_id}' ({row.source})"
             if row.sample_id not in ids:
@@ -885,7 +887,7 @@ class ReferenceStore:
                 problems.append(f"{where}: raw bytes out of range")
             elif sha256_hex(raw[r0:r0 + rn].tobytes()) != row.sha256:
                 problems.append(f"{where}: raw bytes do not match their sha256 {row.sha256}")
-            if int(row.xy_offset) + int(row.n_points) > n_xy:
+            if int(row.x_offset) + int(row.n_points) > n_x or int(row.y_offset) + int(row.n_points) > n_y:
                 problems.append(f"{where}: parsed values out of range")
         for kind in self._f["resampled"]:
             group = self._f["resampled"][kind]
@@ -1344,7 +1346,8 @@ def _write_spectra(fh: h5py.File, items: list[tuple[Spectrum, np.ndarray | None,
         return 0
     data, table = fh["spectra_data"], fh["spectra"]
     raw_start = data["raw"].shape[0] if "raw" in data else 0
-    xy_start = data["x"].shape[0] if "x" in data else 0
+    x_start = data["x"].shape[0] if "x" in data else 0
+    y_start = data["y"].shape[0] if "y" in data else 0
     meta_start = data["meta"].shape[0] if "meta" in data else 0
     row_start = _table_len(table)
     raws = [bytes(s.raw) for s, _, _ in items]
@@ -1355,8 +1358,9 @@ def _write_spectra(fh: h5py.File, items: list[tuple[Spectrum, np.ndarray | None,
     _append(data, "raw", np.frombuffer(b"".join(raws), dtype=np.uint8), {"content": "original file bytes"})
     _append(data, "meta", np.frombuffer(b"".join(metas), dtype=np.uint8),
             {"content_type": "application/json; charset=utf-8"})
-    _append(data, "x", np.concatenate([np.asarray(s.x, dtype=np.float64) for s, _, _ in items]),
-            {"content": "parsed axis as read; unit in /spectra/x_unit"})
+    axes, x_offsets = _distinct_axes([np.asarray(s.x, dtype=np.float64) for s, _, _ in items])
+    _append(data, "x", axes, {"content": "parsed axes as read, each distinct axis once (spectra "
+                                         "measured on the same axis share it); unit in /spectra/x_unit"})
     _append(data, "y", np.concatenate([np.asarray(s.y, dtype=np.float64) for s, _, _ in items]),
             {"content": "parsed values as read; unit in /spectra/y_unit"})
     cols: dict[str, np.ndarray] = {
@@ -1368,7 +1372,8 @@ def _write_spectra(fh: h5py.File, items: list[tuple[Spectrum, np.ndarray | None,
         "sha256": _encode_text([sha256_hex(r) for r in raws]),
         "raw_offset": raw_start + np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
         "raw_length": lens,
-        "xy_offset": xy_start + np.concatenate([[0], np.cumsum(npts)[:-1]]).astype(np.int64),
+        "x_offset": x_start + x_offsets,
+        "y_offset": y_start + np.concatenate([[0], np.cumsum(npts)[:-1]]).astype(np.int64),
         "n_points": npts,
         "meta_offset": meta_start + np.concatenate([[0], np.cumsum(mlens)[:-1]]).astype(np.int64),
         "meta_length": mlens,
@@ -1391,6 +1396,22 @@ def _write_spectra(fh: h5py.File, items: list[tuple[Spectrum, np.ndarray | None,
                 {"unit": "canonical y unit of the kind (see spectra.to_canonical)", "missing": "NaN"})
         _append(group, "spectrum_row", row_start + np.asarray(idx, dtype=np.int64))
     return len(items)
+
+
+def _distinct_axes(axes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate the distinct axes once each; return them and each spectrum's offset."""
+    seen: dict[bytes, int] = {}
+    parts: list[np.ndarray] = []
+    offsets = np.empty(len(axes), dtype=np.int64)
+    size = 0
+    for i, x in enumerate(axes):
+        key = hashlib.sha1(x.tobytes(), usedforsecurity=False).digest() + x.size.to_bytes(8, "little")
+        if key not in seen:
+            seen[key] = size
+            parts.append(x)
+            size += x.size
+        offsets[i] = seen[key]
+    return (np.concatenate(parts) if parts else np.zeros(0)), offsets
 
 
 def _write_derived(fh: h5py.File, derived: pd.DataFrame | None, seq: int) -> int:
