@@ -165,9 +165,10 @@ def test_parcel_truth_file_matches_parcel_sheet(small_set) -> None:
 
 def test_ingest_reads_the_set_as_synthetic_and_the_density_survives_the_round_trip(small_set, density
                                                                                     ) -> None:
-    table = pytest.importorskip("footprint.ingest._table")
+    from footprint.ingest import read_stones_table
+
     root = small_set["root"]
-    stones, _report = table.read_stones_table(root / "stones.csv")
+    stones, _report = read_stones_table(root / "stones.csv")
     assert stones.attrs["synthetic"] is True
     truth = _read(root / "truth.csv").set_index("sample_id").loc[stones["sample_id"]]
     # scoring the ingested file equals scoring the truth with the same fields blanked
@@ -182,3 +183,19 @@ def test_ingest_reads_the_set_as_synthetic_and_the_density_survives_the_round_tr
     blanked["sieve_class"] = blanked["sieve_class"].map(lambda v: None if v is None else f"dtc:{v}")
     blanked["coating"] = blanked["coating"].astype("boolean")
     np.testing.assert_allclose(density.log_p_stone_site(stones), density.log_p_stone_site(blanked))
+
+
+def test_ingest_builds_a_synthetic_batch_from_the_set(small_set) -> None:
+    from footprint.ingest import build_batch, read_spectrum, read_stones_table
+
+    root = small_set["root"]
+    first = sorted((root / "spectra").glob("*.jdx"))[0]
+    spectrum = read_spectrum(first)
+    assert spectrum.meta.get("synthetic") is True and spectrum.x_unit == "1/cm"
+    batch = build_batch(stones=root / "stones.csv", spectra=root / "spectra", images=root / "images",
+                        by="synth-test", n_jobs=1)
+    assert batch.synthetic is True
+    assert len(batch.stones) == small_set["n_stones"]
+    assert len(batch.spectra) == small_set["n_spectra"] and len(batch.images) == small_set["n_images"]
+    parcels, _ = read_stones_table(root / "parcels_stones.csv", reference=False, keep_columns=("parcel_id",))
+    assert parcels.attrs["synthetic"] is True and parcels["parcel_id"].notna().all()
