@@ -311,3 +311,44 @@ def test_missing_ordinates_are_refused_clearly(tmp_path):
     with pytest.raises(SpectrumError, match=r"gaps\.jdx.*'\?' \(not measured\)"):
         read_spectrum(path)
 
+
+
+@pytest.mark.parametrize(("word", "unit"), [
+    ("1/CM", "1/cm"), ("cm-1", "1/cm"), ("Wavenumbers", "1/cm"), ("MICROMETERS", "um"), ("microns", "um"),
+    ("NANOMETERS", "nm"), ("Wavelength (nm)", "nm"), ("HZ", "hz"), ("PPM", "ppm")])
+def test_x_unit_words(word, unit):
+    from footprint.ingest._jcamp import normalise_x_unit
+
+    assert normalise_x_unit(word) == unit
+
+
+@pytest.mark.parametrize(("word", "values", "unit"), [
+    ("ABSORBANCE", [0.1, 2.5], "absorbance"), ("A", [0.1], "absorbance"),
+    ("TRANSMITTANCE", [0.2, 0.9], "transmittance"), ("TRANSMITTANCE", [20.0, 90.0], "percent_transmittance"),
+    ("%T", [20.0], "percent_transmittance"), ("% Transmittance", [20.0], "percent_transmittance"),
+    ("REFLECTANCE", [0.5], "reflectance"), ("Kubelka-Munk", [0.5], "kubelka_munk"),
+    ("ARBITRARY UNITS", [5.0], "arbitrary"), ("COUNTS", [5.0], "counts"),
+    ("Logarithm epsilon", [1.0], "logarithm epsilon")])
+def test_y_unit_words(word, values, unit):
+    from footprint.ingest._jcamp import normalise_y_unit
+
+    assert normalise_y_unit(word, np.array(values))[0] == unit
+
+
+@pytest.mark.parametrize(("data_type", "kind"), [
+    ("INFRARED SPECTRUM", "ftir"), ("FTIR SPECTRUM", "ftir"), ("IR SPECTRUM", "ftir"),
+    ("UV/VIS SPECTRUM", "uvvis"), ("UV-VISIBLE SPECTRUM", "uvvis"), ("UV/VIS/NIR", "uvvis"),
+    ("RAMAN SPECTRUM", "raman"), ("PHOTOLUMINESCENCE SPECTRUM", "pl"), ("SIMPLE GRAPH", None), ("", None)])
+def test_kind_from_data_type(data_type, kind):
+    from footprint.ingest import detect_kind
+
+    assert detect_kind(data_type) == kind
+
+
+@pytest.mark.parametrize("data_type", ["NMR SPECTRUM", "NMR FID", "MASS SPECTRUM", "CONTINUOUS MASS SPECTRUM",
+                                       "GAS CHROMATOGRAM", "NMR PEAK ASSIGNMENTS"])
+def test_refused_data_types(data_type):
+    from footprint.ingest import detect_kind
+
+    with pytest.raises(ValueError, match="not"):
+        detect_kind(data_type)
