@@ -12,6 +12,9 @@ source or the word "estimate". Everything written here is labelled SYNTHETIC.
   JCAMP-DX spectra, PNG photos, parcels, truth);
 - :class:`ExactDensity` gives log p(stone | site), log p(stone | zone) and the
   site-aware log p(parcel | zone), and the Bayes ceilings.
+
+Command line: ``footprint synth reference OUT_DIR``, ``footprint synth parcels
+OUT_DIR`` and ``footprint synth ceiling`` (see ``footprint synth --help``).
 """
 
 from ._density import ExactDensity, score_posteriors
