@@ -295,3 +295,18 @@ def test_generated_reference_has_every_schema_field(params) -> None:
     assert set(stones["zone"]) == {"CAR-West", "CAR-East"}
     assert stones["resorption"].dtype == "Int64" and stones["coating"].dtype == "boolean"
     assert stones["mass_ct"].dtype == "float64" and stones["colour"].dtype == object
+
+
+@pytest.mark.parametrize(("source", "target"), [(("CAR-West", "Carnot"), ("CAR-West", "Nola")),
+                                                (("CAR-East", "Bria"), ("CAR-East", "Ouadda"))])
+def test_likelihood_ratio_has_mean_one_under_the_sampler(params, density, source, target) -> None:
+    """E_{x ~ site s}[p_t(x) / p_s(x)] = 1 only if both densities are exact and normalised jointly."""
+    from footprint.synth._generate import apply_missingness
+
+    rng = np.random.default_rng(17)
+    stones = sample_site_stones(params.site(*source), params, 20_000, rng)
+    for frame in (stones, apply_missingness(stones, params, rng)):
+        lp = density.log_p_stone_site(frame)
+        ratio = np.exp(lp[:, density.sites.index(target)] - lp[:, density.sites.index(source)])
+        se = ratio.std() / math.sqrt(len(ratio))
+        assert abs(ratio.mean() - 1.0) < max(4 * se, 0.01), (ratio.mean(), se)
