@@ -120,6 +120,7 @@ def test_all_consistent_batch_exits_0(site_run: dict, model_dir: Path, site_parc
     assert set(pd.read_csv(tmp_path / "r.csv")["verdict"]) == {"consistent"}
 
 
+@pytest.mark.slow
 def test_reruns_are_byte_identical_whatever_the_parallelism(
     site_run: dict, model_dir: Path, site_parcels, tmp_path: Path
 ) -> None:
