@@ -11,6 +11,7 @@ NNLS optimum (exact, no iterations). With five constrained unknowns that is
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -61,6 +62,20 @@ def batched_lstsq(design: np.ndarray, y: np.ndarray,
     return coef, np.maximum(yty - np.einsum("np,np->n", coef, xty), 0.0)
 
 
+@functools.lru_cache(maxsize=8)
+def _active_sets(nonneg: tuple[bool, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every active set: free coefficients plus each subset of the bounded ones."""
+    flags = np.asarray(nonneg, dtype=bool)
+    free = np.flatnonzero(~flags)
+    bounded = np.flatnonzero(flags)
+    out = []
+    for size in range(bounded.size + 1):
+        for subset in itertools.combinations(bounded, size):
+            active = np.sort(np.concatenate([free, np.asarray(subset, dtype=int)]))
+            out.append((active, flags[active]))
+    return out
+
+
 def batched_nnls(design: np.ndarray, y: np.ndarray, nonneg: np.ndarray,
                  weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Least squares with non-negativity on some coefficients, for every row of ``y``.
@@ -85,26 +100,22 @@ def batched_nnls(design: np.ndarray, y: np.ndarray, nonneg: np.ndarray,
     """
     nonneg = np.asarray(nonneg, dtype=bool)
     n_params = design.shape[1]
-    free = np.flatnonzero(~nonneg)
-    bounded = np.flatnonzero(nonneg)
     gram, xty, yty = _normal_equations(design, y, weights)
     best_sse = np.full(y.shape[0], np.inf)
     best = np.zeros((y.shape[0], n_params))
-    for size in range(bounded.size + 1):
-        for subset in itertools.combinations(bounded, size):
-            active = np.sort(np.concatenate([free, np.asarray(subset, dtype=int)]))
-            if active.size == 0:
-                coef_s = np.zeros((y.shape[0], 0))
-            elif gram.ndim == 2:
-                # Shared gram: one small pseudo-inverse per subset, then one product for all rows.
-                coef_s = xty[:, active] @ np.linalg.pinv(gram[np.ix_(active, active)]).T
-            else:
-                coef_s = _solve(gram[:, active][:, :, active], xty[:, active])
-            sse = yty - np.einsum("np,np->n", coef_s, xty[:, active])
-            feasible = np.all(coef_s[:, np.isin(active, bounded)] >= 0.0, axis=1)
-            better = feasible & (sse < best_sse)
-            if better.any():
-                best_sse[better] = sse[better]
-                best[better] = 0.0
-                best[np.ix_(better, active)] = coef_s[better]
+    for active, bounded_in_active in _active_sets(tuple(nonneg.tolist())):
+        if active.size == 0:
+            coef_s = np.zeros((y.shape[0], 0))
+        elif gram.ndim == 2:
+            # Shared gram: one small pseudo-inverse per subset, then one product for all rows.
+            coef_s = xty[:, active] @ np.linalg.pinv(gram[np.ix_(active, active)]).T
+        else:
+            coef_s = _solve(gram[:, active][:, :, active], xty[:, active])
+        sse = yty - np.einsum("np,np->n", coef_s, xty[:, active])
+        feasible = np.all(coef_s[:, bounded_in_active] >= 0.0, axis=1)
+        better = feasible & (sse < best_sse)
+        if better.any():
+            best_sse[better] = sse[better]
+            best[better] = 0.0
+            best[np.ix_(better, active)] = coef_s[better]
     return best, np.maximum(best_sse, 0.0)

@@ -144,7 +144,7 @@ class FTIRMethod:
     baseline_exclude_cm1: tuple[Window, ...] = ((1800.0, 2700.0), (2800.0, 3000.0), (3040.0, 3200.0))
     one_phonon_cm1: Window = (1000.0, 1345.0)
     platelet_cm1: Window = (1330.0, 1420.0)
-    platelet_positions_cm1: tuple[float, float, float] = (1350.0, 1392.0, 1.0)
+    platelet_positions_cm1: tuple[float, float, float] = (1350.0, 1392.0, 2.0)
     platelet_fwhms_cm1: tuple[float, ...] = (3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 12.5, 15.0, 18.0, 22.0, 27.0,
                                              33.0)
     platelet_eta: float = 0.5
@@ -201,6 +201,12 @@ def _in(x: np.ndarray, window: Window, exclude: tuple[Window, ...] = ()) -> np.n
     for lo, hi in exclude:
         mask &= ~((x >= lo) & (x <= hi))
     return mask
+
+
+def _span(x: np.ndarray, window: Window) -> slice:
+    """Return the slice of ascending ``x`` inside ``window`` (inclusive)."""
+    return slice(int(np.searchsorted(x, window[0], side="left")),
+                 int(np.searchsorted(x, window[1], side="right")))
 
 
 def _refusal(source: str, field_name: str, value: object, rule: str) -> SpectrumError:
@@ -279,7 +285,13 @@ class _Design:
     two_phonon: np.ndarray = field(init=False)
     one_phonon: np.ndarray = field(init=False)
     platelet: np.ndarray = field(init=False)
-    needed: np.ndarray = field(init=False)
+    low: slice = field(init=False)
+    tp: slice = field(init=False)
+    tp_keep: np.ndarray = field(init=False)
+    h3107: slice = field(init=False)
+    one_in_low: slice = field(init=False)
+    platelet_in_low: slice = field(init=False)
+    flag_in_low: slice = field(init=False)
     one_phonon_flag: np.ndarray = field(init=False)
     platelet_fitter: PlateletPeakFitter = field(init=False)
 
@@ -292,8 +304,15 @@ class _Design:
         self.one_phonon = _in(self.x, m.one_phonon_cm1)
         self.one_phonon_flag = _in(self.x, (1000.0, 1400.0))
         self.platelet = _in(self.x, m.platelet_cm1)
-        h3107 = _in(self.x, (m.h3107_left_cm1[0], m.h3107_right_cm1[1]))
-        self.needed = np.flatnonzero(self.two_phonon | self.one_phonon_flag | self.platelet | h3107)
+        # Contiguous blocks (slices are views: no copies of the big batch arrays).
+        self.low = _span(self.x, (m.grid_start_cm1, max(m.platelet_cm1[1], 1400.0)))
+        self.tp = _span(self.x, m.two_phonon_cm1)
+        self.tp_keep = self.two_phonon[self.tp]
+        self.h3107 = _span(self.x, (m.h3107_left_cm1[0], m.h3107_right_cm1[1]))
+        low_x = self.x[self.low]
+        self.one_in_low = _span(low_x, m.one_phonon_cm1)
+        self.platelet_in_low = _span(low_x, m.platelet_cm1)
+        self.flag_in_low = _span(low_x, (1000.0, 1400.0))
         start, stop, step = m.platelet_positions_cm1
         positions = np.arange(start, stop + step / 2, step)
         self.platelet_fitter = PlateletPeakFitter(self.x[self.platelet], positions,
@@ -380,9 +399,9 @@ def _noise(d: _Design, y: np.ndarray, upper: float) -> np.ndarray:
     """
     sigmas = []
     for window in d.method.noise_cm1:
-        mask = _in(d.x, (window[0], min(window[1], upper)))
-        if mask.sum() >= 10:
-            d2 = np.diff(y[:, mask], n=2, axis=1)
+        block = _span(d.x, (window[0], min(window[1], upper)))
+        if block.stop - block.start >= 10:
+            d2 = np.diff(y[:, block], n=2, axis=1)
             sigmas.append(np.sqrt(np.pi / 2.0) * np.mean(np.abs(d2), axis=1) / np.sqrt(6.0))
     return np.min(np.stack(sigmas), axis=0)
 
@@ -426,57 +445,68 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     y = y[accepted]
     scale0 = scale0[accepted]
     noise_abs = noise_abs[accepted]
-    # derive_baseline: pybaselines polynomial on the spectrum minus its intrinsic part. Only the
-    # columns later steps read are corrected (the full grid when the caller wants to plot).
+    # derive_baseline: pybaselines polynomial on the spectrum minus its intrinsic part, applied
+    # block by block (only the blocks later steps read, or the full grid for plots).
     operator = poly_baseline_operator(method.grid_start_cm1, method.grid_step_cm1, d.x.size,
                                       d.baseline_mask(upper_cm1), method.baseline_poly_order)
     anchor = operator.index_
-    baseline_coef = operator.coefficients(y[:, anchor] - scale0[:, None] * d.iia[None, anchor])
-    cols = np.arange(d.x.size) if full else d.needed
-    x = d.x[cols]
-    ys = y[:, cols]
-    corrected = ys - operator.evaluate(baseline_coef, cols)
-    two_phonon, one_phonon = d.two_phonon[cols], d.one_phonon[cols]
+    baseline_coef = operator.coefficients(y[:, anchor]) - scale0[:, None] * operator.coefficients(
+        d.iia[None, anchor])
+
+    def corrected(block: slice) -> np.ndarray:
+        return y[:, block] - operator.evaluate(baseline_coef, block)
+
     # derive_absorption_coefficient: rescale against the intrinsic two-phonon absorption.
-    usable2 = ys[:, two_phonon] <= method.saturation_absorbance
-    design2 = np.column_stack([d.iia[cols][two_phonon], np.ones(int(two_phonon.sum()))])
-    coef2, _ = _lstsq_masked(design2, corrected[:, two_phonon], usable2)
+    y_tp = y[:, d.tp][:, d.tp_keep]
+    usable2 = y_tp <= method.saturation_absorbance
+    design2 = np.column_stack([d.iia[d.tp][d.tp_keep], np.ones(int(d.tp_keep.sum()))])
+    coef2, _ = _lstsq_masked(design2, corrected(d.tp)[:, d.tp_keep], usable2)
     scale = coef2[:, 0]
-    mu = corrected / scale[:, None] - d.iia[None, cols]
+    inv_scale = 1.0 / scale[:, None]
+    mu_low = corrected(d.low) * inv_scale - d.iia[None, d.low]
+    x_low = d.x[d.low]
+    one_phonon, platelet_cols = d.one_in_low, d.platelet_in_low
+    mu: np.ndarray | None = None
+    x: np.ndarray | None = None
     # derive_nitrogen: non-negative C, A, X, B, D plus a free offset; derive_platelet: peak +
     # line on what the nitrogen fit leaves. A broad platelet peak's tail reaches into the
     # nitrogen window, so the two fits alternate: the fitted peak is removed from the
     # nitrogen window before the nitrogen fit is repeated (method.platelet_passes times).
-    design1 = np.column_stack([d.comps[cols][one_phonon], np.ones(int(one_phonon.sum()))])
-    usable1 = ys[:, one_phonon] <= method.saturation_absorbance
+    comps_low = d.comps[d.low]
+    design1 = np.column_stack([comps_low[one_phonon], np.ones(one_phonon.stop - one_phonon.start)])
+    usable1 = y[:, d.low][:, one_phonon] <= method.saturation_absorbance
     nonneg = np.array([True] * len(COMPONENT_NAMES) + [False])
-    platelet_cols = d.platelet[cols]
-    model_pl = np.column_stack([d.comps[cols][platelet_cols], np.ones(int(platelet_cols.sum()))])
-    x1 = x[one_phonon]
-    target1 = mu[:, one_phonon]
+    model_pl = np.column_stack([comps_low[platelet_cols], np.ones(platelet_cols.stop - platelet_cols.start)])
+    x1 = x_low[one_phonon]
+    target1 = mu_low[:, one_phonon]
     for _ in range(method.platelet_passes):
         coef1, sse1 = _lstsq_masked(design1, target1, usable1, nonneg=nonneg)
-        platelet = d.platelet_fitter.fit(mu[:, platelet_cols] - coef1 @ model_pl.T)
+        platelet = d.platelet_fitter.fit(mu_low[:, platelet_cols] - coef1 @ model_pl.T)
         present = _platelet_present(platelet, method)
         peak = pseudo_voigt(x1[None, :], platelet["position"][:, None], platelet["fwhm"][:, None],
                             method.platelet_eta)
-        target1 = mu[:, one_phonon] - np.where(present, platelet["area"], 0.0)[:, None] * peak
+        target1 = mu_low[:, one_phonon] - np.where(present, platelet["area"], 0.0)[:, None] * peak
     coef1, sse1 = _lstsq_masked(design1, target1, usable1, nonneg=nonneg)
     n_used1 = np.maximum(usable1.sum(axis=1), 1)
     # derive_h3107: area above a local straight baseline.
     if upper_cm1 >= method.h3107_right_cm1[1]:
-        h3107 = local_peak_area(x, mu, method.h3107_cm1, method.h3107_left_cm1, method.h3107_right_cm1)
+        mu_h = corrected(d.h3107) * inv_scale - d.iia[None, d.h3107]
+        h3107 = local_peak_area(d.x[d.h3107], mu_h, method.h3107_cm1, method.h3107_left_cm1,
+                                method.h3107_right_cm1)
     else:
         h3107 = np.full(y.shape[0], np.nan)
+    if full:
+        x = d.x
+        mu = corrected(slice(None)) * inv_scale - d.iia[None, :]
     return {
         "refused": refused, "accepted": accepted, "scale": scale, "coef": coef1,
         "fit_residual": np.sqrt(sse1 / n_used1), "noise_cm1": noise_abs / scale,
         "platelet_position": platelet["position"], "platelet_fwhm": platelet["fwhm"],
         "platelet_area": platelet["area"], "platelet_area_se": platelet["area_se"],
-        "h3107_area": h3107, "one_phonon_max_absorbance": y[:, d.one_phonon_flag].max(axis=1),
+        "h3107_area": h3107, "one_phonon_max_absorbance": y[:, d.low][:, d.flag_in_low].max(axis=1),
         "usable_one_phonon": usable1.mean(axis=1),
-        "one_phonon_peak_cm1": np.max(np.abs(mu[:, one_phonon]), axis=1),
-        "mu": mu if full else None,
+        "one_phonon_peak_cm1": np.max(np.abs(mu_low[:, one_phonon]), axis=1),
+        "mu": mu, "x": x,
     }
 
 
@@ -627,8 +657,12 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
         results = [run(t) for t in tasks]
     else:
         from joblib import Parallel, delayed
+        from threadpoolctl import threadpool_limits
 
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(run)(t) for t in tasks)
+        # One BLAS thread per worker thread: the chunks are the parallelism, and nested
+        # BLAS threads would oversubscribe the cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(run)(t) for t in tasks)
     for _, refused in results:
         problems.extend(refused)
     frames = [r[0] for r in results if len(r[0])]
