@@ -12,14 +12,15 @@
 Every reader collects all problems (file, row, field, value, rule) and
 raises one :class:`~footprint.exceptions.InputError` subclass; nothing here
 writes anywhere.
+
+Names are imported on first use (PEP 562): a spectrum-parsing worker process
+imports ``footprint.ingest._worker`` without paying for pandas.
 """
 
-from ._build import build_batch, empty_stones_frame
-from ._images import read_images
-from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
-from ._sources import read_spectra, read_spectrum
-from ._table import read_stones_table
-from ._validate import STEPS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "KINDS",
@@ -33,3 +34,36 @@ __all__ = [
     "read_spectrum",
     "read_stones_table",
 ]
+
+_WHERE = {
+    "KINDS": "._jcamp",
+    "MAX_SPECTRUM_BYTES": "._jcamp",
+    "STEPS": "._validate",
+    "build_batch": "._build",
+    "detect_kind": "._jcamp",
+    "empty_stones_frame": "._build",
+    "read_images": "._images",
+    "read_spectra": "._sources",
+    "read_spectrum": "._sources",
+    "read_stones_table": "._table",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
+    from ._build import build_batch, empty_stones_frame
+    from ._images import read_images
+    from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
+    from ._sources import read_spectra, read_spectrum
+    from ._table import read_stones_table
+    from ._validate import STEPS
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

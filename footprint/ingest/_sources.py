@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .._types import Spectrum
@@ -19,6 +18,7 @@ from ..exceptions import Problem, SpectrumError
 from ._images import split_name
 from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, read_jcamp
 from ._spectra_csv import read_csv_spectra
+from ._worker import Job, parse_chunk
 
 __all__ = ["JCAMP_SUFFIXES", "collect_spectra", "read_spectra", "read_spectrum"]
 
@@ -30,15 +30,6 @@ JCAMP_SUFFIXES = (".jdx", ".dx", ".jcamp", ".jcm")
 _NAME_SEPARATORS = "_-. "
 #: Below this many files, parsing in the calling process beats starting workers.
 PARALLEL_MIN_FILES = 48
-
-
-@dataclass(frozen=True)
-class _Job:
-    path: str
-    sample_id: str | None
-    block: int | None
-    row: int | None  # manifest row, for messages
-    manifest: str | None = None
 
 
 def _check_kind(kind: str | None) -> None:
@@ -97,22 +88,6 @@ def read_spectrum(path: str | os.PathLike[str], *, kind: str | None = None,
     return read_jcamp(path, kind=kind, block=block)
 
 
-def _parse_chunk(jobs: Sequence[_Job], kind: str | None) -> list[Spectrum | list[Problem]]:
-    """Worker: parse a chunk of JCAMP-DX files; errors come back as Problem lists."""
-    out: list[Spectrum | list[Problem]] = []
-    for job in jobs:
-        try:
-            spec = read_jcamp(job.path, kind=kind, block=job.block)
-        except SpectrumError as exc:
-            out.append([Problem(p.file, job.row, p.field, p.value, p.rule) for p in exc.problems])
-            continue
-        spec.sample_id = job.sample_id
-        if job.manifest is not None:
-            spec.meta.update(manifest=job.manifest, manifest_row=job.row)
-        out.append(spec)
-    return out
-
-
 def _effective_jobs(n_jobs: int) -> int:
     count = os.cpu_count() or 1
     if n_jobs < 0:
@@ -120,7 +95,7 @@ def _effective_jobs(n_jobs: int) -> int:
     return max(1, min(n_jobs, count))
 
 
-def parse_jobs(jobs: Sequence[_Job], kind: str | None, n_jobs: int) -> list[Spectrum | list[Problem]]:
+def parse_jobs(jobs: Sequence[Job], kind: str | None, n_jobs: int) -> list[Spectrum | list[Problem]]:
     """Parse JCAMP-DX jobs, in parallel processes when there are enough of them.
 
     Results come back in job order, so the output does not depend on
@@ -128,18 +103,18 @@ def parse_jobs(jobs: Sequence[_Job], kind: str | None, n_jobs: int) -> list[Spec
     """
     workers = _effective_jobs(n_jobs)
     if workers == 1 or len(jobs) < PARALLEL_MIN_FILES:
-        return _parse_chunk(jobs, kind)
+        return parse_chunk(jobs, kind)
     from joblib import Parallel, delayed
 
     # ~4 chunks per worker: big enough to amortise pickling, small enough to balance load.
     n_chunks = min(len(jobs), workers * 4)
     size = -(-len(jobs) // n_chunks)
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    results = Parallel(n_jobs=workers, backend="loky")(delayed(_parse_chunk)(c, kind) for c in chunks)
+    results = Parallel(n_jobs=workers, backend="loky")(delayed(parse_chunk)(c, kind) for c in chunks)
     return [r for chunk in results for r in chunk]
 
 
-def _read_manifest(path: Path, file: str, base: Path, problems: list[Problem]) -> list[_Job]:
+def _read_manifest(path: Path, file: str, base: Path, problems: list[Problem]) -> list[Job]:
     import pandas as pd
 
     try:
@@ -175,16 +150,16 @@ def _read_manifest(path: Path, file: str, base: Path, problems: list[Problem]) -
                 problems.append(Problem(file, i, "block", text, "block must be a whole number (0-based)"))
                 continue
             block = int(text)
-        jobs.append(_Job(os.fspath(target), sid, block, i, file))
+        jobs.append(Job(os.fspath(target), sid, block, i, file))
     return jobs
 
 
-def _folder_jobs(root: Path, known: Collection[str]) -> list[_Job]:
+def _folder_jobs(root: Path, known: Collection[str]) -> list[Job]:
     jobs = []
     for path in sorted(root.iterdir()):
         if path.is_file() and path.suffix.lower() in JCAMP_SUFFIXES and not path.name.startswith("."):
             sid, _ = split_name(path.stem, known, separators=_NAME_SEPARATORS)
-            jobs.append(_Job(os.fspath(path), sid, None, None))
+            jobs.append(Job(os.fspath(path), sid, None, None))
     return jobs
 
 
@@ -229,7 +204,7 @@ def collect_spectra(source: str | os.PathLike[str], *, kind: str, manifest: str 
                     s.sample_id = split_name(src.stem, known, separators=_NAME_SEPARATORS)[0]
             return spectra
     else:
-        jobs = [_Job(file, split_name(src.stem, known, separators=_NAME_SEPARATORS)[0], None, None)]
+        jobs = [Job(file, split_name(src.stem, known, separators=_NAME_SEPARATORS)[0], None, None)]
     out: list[Spectrum] = []
     n_before = len(problems)
     for result in parse_jobs(jobs, kind, n_jobs):
