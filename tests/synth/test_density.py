@@ -229,6 +229,7 @@ def _features(stones: pd.DataFrame) -> np.ndarray:
     return np.column_stack(cols)
 
 
+@pytest.mark.slow
 def test_bayes_rule_beats_a_fitted_gradient_boosting_model(density) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import log_loss
