@@ -16,7 +16,9 @@ with a few matrix products instead of one optimiser run per spectrum:
    be known), then subtract the intrinsic spectrum.
 7. ``derive_nitrogen``: non-negative least squares of the one-phonon region on the
    C, A, X, B, D shapes plus an offset; [N_C] = 25 c, [N_A] = 16.5 a, [N_B] = 79.4 b.
-8. ``derive_platelet``: pseudo-Voigt + line fit of the platelet (B') peak.
+8. ``derive_platelet``: pseudo-Voigt + constant fit of the platelet (B') peak on what
+   the nitrogen fit leaves, alternated with step 7 so a broad peak's tail does not
+   leak into the nitrogen components.
 9. ``derive_h3107``: 3107 cm-1 peak area above a local straight baseline.
 10. ``derive_flags``: saturated, noisy, poor_fit; ``derive_type``: diamond type.
 """
@@ -429,10 +431,10 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
         an array over the *accepted* rows (``accepted``: their indices): ``scale``
         (absorbance per cm-1 of absorption coefficient), ``coef`` (n, 6: C, A, X, B,
         D, offset), ``fit_residual`` (cm-1), ``noise_cm1``, ``platelet_*``,
-        ``h3107_area_cm2``, ``one_phonon_max_absorbance``, ``usable_one_phonon``
-        (share of one-phonon points below the saturation limit) and ``mu`` (n,
-        n_grid: baseline-corrected absorption coefficient minus the intrinsic part;
-        None unless ``full``).
+        ``h3107_area``, ``one_phonon_max_absorbance``, ``usable_one_phonon``
+        (share of one-phonon points below the saturation limit), ``one_phonon_peak_cm1``,
+        and ``x``, ``mu`` (the grid and, per row, the baseline-corrected absorption
+        coefficient minus the intrinsic part; both None unless ``full``).
     """
     method = method or FTIRMethod()
     d = _design(method)
@@ -550,7 +552,7 @@ def _recipe(method: FTIRMethod, conversions: tuple[str, ...]) -> str:
 _STEP_NAMES = ("require_canonical", "require_mid_ir_range", "harmonize_grid", "require_two_phonon",
                "derive_baseline (pybaselines Baseline.poly, weighted)", "derive_absorption_coefficient",
                "derive_nitrogen (exact NNLS: C, A, X, B, D + offset)",
-               "derive_platelet (pseudo-Voigt + line)",
+               "derive_platelet (pseudo-Voigt + constant, alternated with derive_nitrogen)",
                "derive_h3107 (local straight baseline)", "derive_flags", "derive_type")
 
 
