@@ -861,6 +861,10 @@ def classify(
 
     started = _dt.datetime.now(_dt.UTC)
     file = os.fspath(stones)
+    from .report import LANGUAGES
+
+    if lang not in LANGUAGES:
+        raise InputError("unknown report language", [Problem(None, None, "lang", lang, "must be en or fr")])
     if chunk_size < 1:
         raise InputError("bad chunk size", [Problem(None, None, "chunk_size", chunk_size, "must be >= 1")])
     if not Path(stones).is_file():
@@ -1006,7 +1010,7 @@ def classify(
         started=started,
     )
     return ClassifyRun(
-        results=results,
+        results=results.reindex(columns=result_columns(zones)),
         n_stones=n_stones,
         exit_code=6 if needs_review else 0,
         outputs=[*outputs, audit],

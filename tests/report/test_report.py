@@ -183,3 +183,32 @@ def test_report_in_headless_chromium(
         top = np.asarray(image.convert("RGB"))[:80]
     amber = (top[..., 0] > 240) & (top[..., 1] > 230) & (top[..., 2] < 215) & (top[..., 2] > 180)
     assert amber.mean() > 0.05
+
+
+def test_nearest_lots_show_thumbnails_from_the_store(photo_store: Path) -> None:
+    from types import SimpleNamespace
+
+    from footprint.report._reference import reference_for_report
+
+    reference, meta = reference_for_report(photo_store, SimpleNamespace(manifest={}))
+    assert meta["synthetic"] is True and len(meta["content_hash"]) == 64
+    assert set(reference["by_zone"]) == {"CAR-East", "CAR-West"}
+    results = _results().head(1)
+    lot = reference["lots"].index[0]
+    first = reference["lots"].loc[lot, "sample_ids"][0]
+    # A parcel whose footprint is that lot's: the lot comes first, with its photographs.
+    from footprint._store import ReferenceStore
+
+    with ReferenceStore.open(photo_store) as store:
+        stones = store.stones()
+    summary = summarise(stones[stones["lot_id"] == lot], label="P-1")
+    html = render_report(
+        results,
+        zones=ZONES,
+        parcel_summaries={"P-1": summary},
+        reference=reference,
+        meta={"synthetic": True},
+        lang="en",
+    )
+    assert f"<td>{lot}</td>" in html
+    assert f'alt="{first}" title="{first}" src="data:image/png;base64,' in html
