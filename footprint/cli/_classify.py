@@ -25,6 +25,28 @@ _CAVEAT = (
 )
 
 
+CLASSIFY_HELP = (
+    "Assess every parcel of a stones file against its declared zone.\n\n"
+    "Writes RESULTS.csv (parcel_id, n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr, "
+    "foreign_fraction, foreign_fraction_lo, foreign_fraction_hi, novelty_p), optional per-stone results "
+    "(parcel_id, sample_id, best_zone, p_<zone>..., novelty_p) and an HTML report, and <out>.audit.json "
+    "(input, model and store hashes, thresholds, user, time, output hashes). Re-running on the same inputs "
+    "reproduces the outputs byte for byte, whatever --jobs or --scheduler.\n\n"
+    "The stones of a parcel must be contiguous in the stones file (sorted or grouped by parcel_id): the "
+    "file is streamed in chunks of whole parcels, so memory does not grow with the file.\n\n"
+    "Exit codes: 0 every parcel consistent with its declared zone; 6 ran, and some parcels need expert "
+    "review; 3 input error (file, row, field, value, rule); 4 store error; 5 model error.\n\n"
+    "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): verdicts are "
+    "opinions on whole parcels."
+)
+PROFILE_HELP = (
+    "Write the statistical footprint of a zone or site of the reference store.\n\n"
+    "Size-frequency by sieve class and mass, colour, morphology, quality, surface features, nitrogen and "
+    "%B distributions (each with the stones and lots behind it) and a gallery of typical stones, as a "
+    "self-contained HTML page (--out FILE.html) or JSON (--out FILE.json)."
+)
+
+
 def _progress_bar(enabled: bool) -> Any:
     """Return ``(callback, bar)``: a rich progress bar on stderr, or no-ops."""
     if not enabled:
@@ -87,18 +109,7 @@ def classify_command(
     max_detail: int = typer.Option(100, "--max-detail", help="Parcels given a full section in the report."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
 ) -> None:
-    """Assess every parcel of a stones file against its declared zone.
-
-    Writes RESULTS.csv (parcel_id, n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr,
-    foreign_fraction, foreign_fraction_lo, foreign_fraction_hi, novelty_p), optional per-stone results and
-    an HTML report, and <out>.audit.json (input, model and store hashes, thresholds, user, time, output
-    hashes). Re-running on the same inputs reproduces the outputs byte for byte.
-
-    Exit codes: 0 all parcels consistent; 6 ran, and some parcels need expert review; 3 input error;
-    4 store error; 5 model error.
-
-    No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022).
-    """
+    """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
     from .._classify import classify
 
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
@@ -170,11 +181,7 @@ def profile_command(
     gallery: int = typer.Option(12, "--gallery", help="Typical stones shown in the image gallery."),
     as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
 ) -> None:
-    """Write the statistical footprint of a zone or site of the reference store.
-
-    Size-frequency by sieve class and mass, colour, morphology, quality, surface features, nitrogen and
-    %B distributions (each with the stones and lots behind it), and a gallery of typical stones.
-    """
+    """Write a zone's or site's footprint (help text: :data:`PROFILE_HELP`)."""
     from .._profile import profile, write_profile
 
     result = profile(db, zone=zone, site=site, n_gallery=gallery)
@@ -195,5 +202,5 @@ def profile_command(
 
 def register(app: typer.Typer) -> None:
     """Register ``classify`` and ``profile`` on ``app``."""
-    app.command("classify")(guarded(classify_command))
-    app.command("profile")(guarded(profile_command))
+    app.command("classify", help=CLASSIFY_HELP)(guarded(classify_command))
+    app.command("profile", help=PROFILE_HELP)(guarded(profile_command))
