@@ -27,6 +27,10 @@ error naming both rows. This is what lets a 5-million-stone file stream in
 constant memory; an indexing first pass would hold every parcel's row list.
 Output rows follow the order in which parcels appear in the file.
 
+On a Dask cluster every worker loads the model itself (once per process),
+so the model directory must be readable at the same path on every worker
+(a shared file system); the stones travel with the tasks.
+
 XLSX stone files are read whole (a sheet holds at most 1,048,576 rows) and
 then processed in the same chunks.
 """
