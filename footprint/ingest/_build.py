@@ -196,6 +196,7 @@ def build_batch(
 
     table = empty_stones_frame(extra_fields)
     detected_synthetic = False
+    marks: dict[str, bool] = {}  # input file -> carries the SYNTHETIC mark
     if stones is not None:
         try:
             table, table_report = read_stones_table(stones, extra_fields=extra_fields, reference=reference,
@@ -209,6 +210,7 @@ def build_batch(
                 report.count(step, n)
             report.warnings.extend(table_report.warnings)
             detected_synthetic |= bool(table.attrs.get("synthetic"))
+            marks[os.fspath(stones)] = bool(table.attrs.get("synthetic"))
             sources.append(_source(os.fspath(stones), "stones"))
     in_batch = set(table["sample_id"].dropna())
     known = set(known_sample_ids)
@@ -237,6 +239,8 @@ def build_batch(
         sources.extend(SourceFile(path=path, sha256=s.sha256, role="spectrum", size_bytes=len(s.raw))
                        for path, s in first_of_file.items())
         detected_synthetic |= any(s.meta.get("synthetic") for s in spectrum_list)
+        for s in spectrum_list:
+            marks[s.source] = marks.get(s.source, False) or bool(s.meta.get("synthetic"))
         report.spectra_read = len(spectrum_list)
 
     image_list: list[ImageRecord] = []
@@ -251,6 +255,14 @@ def build_batch(
                        for im in image_list)
         report.images_read = len(image_list)
 
+    if synthetic is None and detected_synthetic and not all(marks.values()):
+        # One batch gets one label: real files would be stored as synthetic (or the reverse).
+        real = [f for f, marked in marks.items() if not marked]
+        problems.append(Problem(real[0], None, "synthetic", None, (
+            f"the batch mixes SYNTHETIC files with {len(real)} unmarked (real) file(s) "
+            f"({', '.join(real[:3])}{', ...' if len(real) > 3 else ''}); add them as separate batches, "
+            "or, if all of it is synthetic, mark those files SYNTHETIC (or pass synthetic=True)")))
+        origins.add("synthetic")
     if synthetic is False and detected_synthetic:
         problems.append(Problem(None, None, "synthetic", False, "the files are marked SYNTHETIC; synthetic "
                                 "data cannot be added as real data"))

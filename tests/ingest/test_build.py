@@ -136,7 +136,14 @@ def test_synthetic_detection(tmp_path):
     spectra = tmp_path / "sp"
     spectra.mkdir()
     (spectra / "S1.jdx").write_text(jcamp_text([1, 2, 3], extra="##$SYNTHETIC=TRUE"))
-    assert build_batch(stones=tmp_path / "real.csv", spectra=spectra, by="g", n_jobs=1).synthetic is True
+    both = build_batch(stones=tmp_path / "stones.csv", spectra=spectra, by="g", n_jobs=1)
+    assert both.synthetic is True
+    # real stones with synthetic spectra: one batch cannot carry both labels
+    mixed = r"mixes SYNTHETIC files with 1 unmarked \(real\) file\(s\) \(.*real.csv"
+    with pytest.raises(InputError, match=mixed):
+        build_batch(stones=tmp_path / "real.csv", spectra=spectra, by="g", n_jobs=1)
+    assert build_batch(stones=tmp_path / "real.csv", spectra=spectra, by="g", n_jobs=1,
+                       synthetic=True).synthetic is True
     assert build_batch(stones=tmp_path / "real.csv", by="g").synthetic is False
     assert build_batch(stones=tmp_path / "real.csv", by="g", synthetic=True).synthetic is True
 
