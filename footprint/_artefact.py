@@ -247,7 +247,8 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
     foreign = sorted(untrusted - set(TRUSTED_TYPES))
     if foreign:
         raise ModelIntegrityError(
-            f"{model_path}: holds types outside footprint's allow-list ({', '.join(foreign)}); refusing to load")
+            f"{model_path}: holds types outside footprint's allow-list ({', '.join(foreign)}); "
+            "refusing to load")
     parts = sio.loads(data, trusted=sorted(untrusted))
     packages = manifest.get("packages", {})
     import sklearn
@@ -259,5 +260,6 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
     if list(model.zones) != list(manifest.get("zones", [])) or \
             [list(s) for s in model.sites] != [list(s) for s in manifest.get("sites", [])] or \
             list(model.feature_names) != list(manifest.get("features", [])):
-        raise ModelIntegrityError(f"{directory}: the model's zones, sites or features differ from its manifest")
+        raise ModelIntegrityError(
+            f"{directory}: the model's zones, sites or features differ from its manifest")
     return model

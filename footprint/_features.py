@@ -154,7 +154,8 @@ def _categorical(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
 
 
 def _boolean(series: pd.Series) -> np.ndarray:
-    mapped = series.map({True: 1.0, False: 0.0, "true": 1.0, "false": 0.0, 1: 1.0, 0: 0.0})
+    # True == 1 and False == 0 as dict keys, so the numbers are covered too.
+    mapped = series.map({True: 1.0, False: 0.0, "true": 1.0, "false": 0.0})
     return pd.to_numeric(mapped, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 

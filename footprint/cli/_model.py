@@ -80,8 +80,10 @@ def register(app: typer.Typer) -> None:
     @guarded
     def train_command(
         db: Path = typer.Argument(..., help="Reference store (HDF5) to learn from."),
-        out: Path = typer.Option(..., "--out", "-o", help="Model directory to write (skops + manifest.json)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed; the same store and seed give the same model."),
+        out: Path = typer.Option(..., "--out", "-o",
+                                 help="Model directory to write (skops + manifest.json)."),
+        seed: int = typer.Option(0, "--seed",
+                                 help="Random seed; the same store and seed give the same model."),
         config: Path | None = typer.Option(None, "--config", help="JSON file of training options."),
         thresholds: Path | None = typer.Option(None, "--thresholds",
                                                help="JSON verdict thresholds (default: bundled v1)."),
@@ -108,7 +110,8 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"zones: {', '.join(model.zones)}; sites: {len(model.sites)}; features: "
                    f"{len(model.feature_names)}; thresholds v{summary['thresholds_version']}")
         for zone, row in summary["training"].get("zones", {}).items():
-            typer.echo(f"  {zone}: {row['stones']} stones, {row['lots']} lots, sites {', '.join(row['sites'])}")
+            typer.echo(f"  {zone}: {row['stones']} stones, {row['lots']} lots, "
+                       f"sites {', '.join(row['sites'])}")
         for warning in summary["training"].get("warnings", []):
             typer.echo(f"warning: {warning}", err=True)
 

@@ -44,57 +44,121 @@ class BinnedDensities:
 
     def __init__(self, X: np.ndarray, sites: np.ndarray, n_sites: int, categorical: np.ndarray,
                  shrinkage: float, parent_of_site: np.ndarray | None = None,
-                 parent_shrinkage: float = 5.0, quantiles: np.ndarray = _QUANTILES) -> None:
+                 parent_shrinkage: float = 5.0, quantiles: np.ndarray = _QUANTILES,
+                 numeric: str = "histogram", gauss_shrinkage: float = 10.0) -> None:
+        self.n_sites = int(n_sites)
+        self.modes: list[str] = []
         self.edges: list[np.ndarray] = []
-        self.tables: list[np.ndarray] = []   # (n_sites, n_bins) log p - log width
+        self.tables: list[np.ndarray] = []   # (n_sites, n_bins): log mass (- log width for histograms)
         self.tail_scale: list[np.ndarray] = []
+        self.log_mass: list[np.ndarray] = []  # (n_sites, n_bins): log mass of each bin / category
+        self.mu: list[np.ndarray] = []
+        self.sd: list[np.ndarray] = []
         self.categorical = categorical
+        self._shrink = (shrinkage, parent_of_site, parent_shrinkage)
         for j in range(X.shape[1]):
             column = X[:, j]
             seen = np.isfinite(column)
+            values, where = column[seen], sites[seen]
+            mu = sd = np.zeros(0)
+            tails = np.ones(2)
             if categorical[j]:
-                n_codes = int(np.nanmax(column[seen])) + 2 if seen.any() else 1
+                mode = "cat"
+                n_codes = int(values.max()) + 2 if seen.any() else 1
                 edges = np.arange(n_codes - 1) + 0.5
-                widths = np.ones(n_codes)
+                table = np.log(self._mass(where, np.searchsorted(edges, values, side="right"), n_codes))
+                log_mass = table
+            elif numeric == "gaussian" and len(np.unique(values)) > 12:
+                mode = "gauss"
+                edges, table, mu, sd = self._gaussian(values, where, parent_of_site, gauss_shrinkage,
+                                                      parent_shrinkage)
+                log_mass = table
             else:
-                edges = np.unique(np.quantile(column[seen], quantiles)) if seen.any() else np.zeros(0)
+                mode = "hist"
+                edges = np.unique(np.quantile(values, quantiles)) if seen.any() else np.zeros(0)
                 if len(edges) >= 2:
                     inner = np.diff(edges)
                     inner = np.maximum(inner, 1e-6 * max(1.0, float(np.abs(edges).max())))
                     widths = np.concatenate([[inner[0]], inner, [inner[-1]]])
                 else:
                     widths = np.ones(len(edges) + 1)
-            bins = np.searchsorted(edges, column[seen], side="right")
-            counts = np.zeros((n_sites, len(edges) + 1))
-            np.add.at(counts, (sites[seen], bins), 1.0)
-            pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * counts.shape[1])
-            prior = np.broadcast_to(pooled, counts.shape)
-            if parent_of_site is not None:
-                # Two-level shrinkage: site -> its zone -> all reference stones. Sites
-                # of a zone are alike, so a thin site borrows from its zone first.
-                n_parents = int(parent_of_site.max()) + 1
-                parent_counts = np.zeros((n_parents, counts.shape[1]))
-                np.add.at(parent_counts, parent_of_site, counts)
-                parent = (parent_counts + parent_shrinkage * pooled) / (
-                    parent_counts.sum(axis=1, keepdims=True) + parent_shrinkage)
-                prior = parent[parent_of_site]
-            mass = (counts + shrinkage * prior) / (counts.sum(axis=1, keepdims=True) + shrinkage)
+                mass = self._mass(where, np.searchsorted(edges, values, side="right"), len(edges) + 1)
+                log_mass = np.log(mass)
+                table = log_mass - np.log(widths)
+                tails = np.array([widths[0], widths[-1]])
+            self.modes.append(mode)
             self.edges.append(edges)
-            self.tables.append(np.log(mass) - np.log(widths))
-            self.tail_scale.append(np.array([widths[0], widths[-1]]))
+            self.tables.append(table)
+            self.log_mass.append(log_mass)
+            self.tail_scale.append(tails)
+            self.mu.append(mu)
+            self.sd.append(sd)
+
+    def _mass(self, where: np.ndarray, bins: np.ndarray, n_bins: int) -> np.ndarray:
+        """Bin masses per site, shrunk site -> parent (zone) -> pool, shape (n_sites, n_bins)."""
+        shrinkage, parent_of_site, parent_shrinkage = self._shrink
+        counts = np.zeros((self.n_sites, n_bins))
+        np.add.at(counts, (where, bins), 1.0)
+        pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * n_bins)
+        prior = np.broadcast_to(pooled, counts.shape)
+        if parent_of_site is not None:
+            # Two-level shrinkage: a thin site borrows from its zone first, since sites of a zone are alike.
+            parent_counts = np.zeros((int(parent_of_site.max()) + 1, n_bins))
+            np.add.at(parent_counts, parent_of_site, counts)
+            parent = (parent_counts + parent_shrinkage * pooled) / (
+                parent_counts.sum(axis=1, keepdims=True) + parent_shrinkage)
+            prior = parent[parent_of_site]
+        return (counts + shrinkage * prior) / (counts.sum(axis=1, keepdims=True) + shrinkage)
+
+    def _gaussian(self, values: np.ndarray, where: np.ndarray, parent_of_site: np.ndarray | None,
+                  shrinkage: float, parent_shrinkage: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Point masses at frequent exact values (e.g. 0 = peak absent) plus a shrunk normal per site."""
+        uniq, counts = np.unique(values, return_counts=True)
+        spikes = np.sort(uniq[counts >= 0.05 * len(values)][:3])
+        is_spike = np.isin(values, spikes)
+        index = np.where(is_spike, np.searchsorted(spikes, values), len(spikes))
+        table = np.log(self._mass(where, index, len(spikes) + 1))
+        cont, site = values[~is_spike], where[~is_spike]
+        g_mu = cont.mean() if len(cont) else 0.0
+        g_var = cont.var() + 1e-6 if len(cont) > 1 else 1.0
+        parent = parent_of_site if parent_of_site is not None else np.zeros(self.n_sites, dtype=int)
+        p_mu, p_var = self._shrunk_normal(cont, parent[site], int(parent.max()) + 1,
+                                          np.full(int(parent.max()) + 1, g_mu),
+                                          np.full(int(parent.max()) + 1, g_var), parent_shrinkage)
+        mu, var = self._shrunk_normal(cont, site, self.n_sites, p_mu[parent], p_var[parent], shrinkage)
+        return spikes, table, mu, np.sqrt(np.maximum(var, 1e-6 * g_var))
+
+    @staticmethod
+    def _shrunk_normal(x: np.ndarray, group: np.ndarray, n_groups: int, prior_mu: np.ndarray,
+                       prior_var: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
+        n = np.bincount(group, minlength=n_groups).astype(float)
+        total = np.bincount(group, weights=x, minlength=n_groups)
+        mu = (total + m * prior_mu) / (n + m)
+        ss = np.bincount(group, weights=(x - mu[group]) ** 2, minlength=n_groups)
+        var = (ss + m * prior_var) / (n + m)
+        return mu, var
 
     def terms(self, X: np.ndarray, j: int) -> np.ndarray:
         """Log-density term of feature ``j`` for every stone and site (NaN where unmeasured)."""
         column = X[:, j]
         seen = np.isfinite(column)
         edges = self.edges[j]
-        out = np.full((len(column), self.tables[j].shape[0]), np.nan)
+        out = np.full((len(column), self.n_sites), np.nan)
         if not seen.any():
             return out
         values = column[seen]
+        if self.modes[j] == "gauss":
+            is_spike = np.isin(values, edges)
+            index = np.where(is_spike, np.searchsorted(edges, values), len(edges))
+            term = self.tables[j][:, index].T
+            z = (values[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
+            normal = -0.5 * z * z - np.log(self.sd[j])[None, :] - 0.5 * np.log(2 * np.pi)
+            out[seen] = term + np.where(is_spike[:, None], 0.0, normal)
+            return out
         bins = np.searchsorted(edges, values, side="right")
         term = self.tables[j][:, bins].T
-        if not self.categorical[j] and len(edges):
+        if self.modes[j] == "hist" and len(edges):
             # Exponential tails: density falls by e per bin-width beyond the reference range.
             below = np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
             above = np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1]
@@ -102,6 +166,27 @@ class BinnedDensities:
         out[seen] = term
         return out
 
+    def bin_index(self, X: np.ndarray, j: int) -> np.ndarray:
+        """Bin (category, or spike / "continuous") of feature ``j`` per stone; -1 where unmeasured."""
+        column = X[:, j]
+        seen = np.isfinite(column)
+        out = np.full(len(column), -1, dtype=int)
+        edges = self.edges[j]
+        if self.modes[j] == "gauss":
+            values = column[seen]
+            out[seen] = np.where(np.isin(values, edges), np.searchsorted(edges, values), len(edges))
+        else:
+            out[seen] = np.searchsorted(edges, column[seen], side="right")
+        return out
+
+    def z_scores(self, X: np.ndarray, j: int) -> np.ndarray | None:
+        """Standardised value per stone and site for a normal-mode feature (NaN: unmeasured or a spike)."""
+        if self.modes[j] != "gauss":
+            return None
+        column = X[:, j]
+        cont = np.isfinite(column) & ~np.isin(column, self.edges[j])
+        z = (column[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
+        return np.where(cont[:, None], z, np.nan)
 
     def all_terms(self, X: np.ndarray) -> np.ndarray:
         """Log-density terms of every feature, shape (n_samples, n_features, n_sites); 0 where unmeasured."""
@@ -109,7 +194,7 @@ class BinnedDensities:
 
     def summed(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``sum_j weights[j] * term_j``, shape (n_samples, n_sites), without the 3-D array."""
-        out = np.zeros((X.shape[0], self.tables[0].shape[0] if self.tables else 1))
+        out = np.zeros((X.shape[0], self.n_sites))
         for j in range(X.shape[1]):
             if weights[j] != 0:
                 out += weights[j] * np.nan_to_num(self.terms(X, j), nan=0.0)

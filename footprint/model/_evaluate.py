@@ -77,11 +77,12 @@ def _auroc(novel: np.ndarray, reference: np.ndarray) -> float:
         return float("nan")
     scores = np.concatenate([novel, reference])
     ranks = pd.Series(scores).rank().to_numpy()
-    return float((ranks[: len(novel)].sum() - len(novel) * (len(novel) + 1) / 2) / (len(novel) * len(reference)))
+    u = ranks[: len(novel)].sum() - len(novel) * (len(novel) + 1) / 2
+    return float(u / (len(novel) * len(reference)))
 
 
 def _exact_density(data: Mapping[str, Any], frame: pd.DataFrame, zones: list[str]) -> Any:
-    """The bundled generator's exact density, when the store is synthetic and matches it."""
+    """Return the bundled generator's exact density when the store is synthetic and matches it."""
     if not data.get("source", {}).get("synthetic"):
         return None
     try:
@@ -235,7 +236,8 @@ def _assess_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, parcels: list
     zone_ll = zone_loglik_from_sites(model.layout, np.add.reduceat(site_ll, starts, axis=0), sizes,
                                      model.tau0, model.rho)[:, model_zone]
     out = pd.DataFrame({"size": sizes, "truth": true_zone, "declared_true": declared_true,
-                        "verdict": results["verdict"].to_numpy(), "novelty_p": results["novelty_p"].to_numpy()})
+                        "verdict": results["verdict"].to_numpy(),
+                        "novelty_p": results["novelty_p"].to_numpy()})
     for z in range(len(zones)):
         out[f"ll_{z}"] = zone_ll[:, z]
     if exact is not None:
@@ -250,7 +252,7 @@ def _mixture_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_site:
                      truth: np.ndarray, zones: list[str], rng: np.random.Generator, size: int = 50,
                      per_site: int = 4) -> pd.DataFrame:
     rows, parcels, declared = [], [], {}
-    for site, idx in idx_by_site.items():
+    for idx in idx_by_site.values():
         zone = truth[idx[0]]
         foreign_pool = np.flatnonzero(truth != zone)
         for fraction in _MIX_FRACTIONS:
@@ -259,7 +261,8 @@ def _mixture_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_site:
                 continue
             for _ in range(per_site):
                 # Foreign stones from one site of one other zone (topping up from one source).
-                other_sites = [s for s, i in idx_by_site.items() if truth[i[0]] != zone and len(i) >= n_foreign]
+                other_sites = [s for s, i in idx_by_site.items()
+                               if truth[i[0]] != zone and len(i) >= n_foreign]
                 if n_foreign and not other_sites:
                     continue
                 foreign = (rng.choice(idx_by_site[other_sites[rng.integers(len(other_sites))]], n_foreign,
@@ -281,12 +284,12 @@ def _mixture_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_site:
                                "foreign_fraction_hi": "hi"})
 
 
-def _parcel_scores(scorer: NoveltyScorer, sums: np.ndarray, parcels: list[np.ndarray]) -> np.ndarray:
+def _parcel_scores(scorer: NoveltyScorer, X: np.ndarray, parcels: list[np.ndarray]) -> np.ndarray:
     if not parcels:
         return np.zeros(0)
     sizes = np.array([len(p) for p in parcels])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    return -scorer.parcel_p_values(sums[np.concatenate(parcels)], starts, sizes)
+    return scorer.parcel_statistic(X[np.concatenate(parcels)], starts, sizes)
 
 
 def _unknown_origin(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_lot: list[np.ndarray],
@@ -307,12 +310,14 @@ def _unknown_origin(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_lot: l
             continue
         scorer = NoveltyScorer(categorical_features=model.novelty.categorical_features,
                                shrinkage=model.novelty.shrinkage, cv=model.novelty.cv,
-                               n_null=model.novelty.n_null, random_state=seed).fit(
-            X_train[keep], site_codes[keep], groups=train_frame["_lot"].to_numpy()[keep])
-        scores = _parcel_scores(scorer, scorer.site_sums(X), parcels)
+                               n_null=model.novelty.n_null, numeric=model.novelty.numeric,
+                               random_state=seed).fit(
+            X_train[keep], site_codes[keep], groups=train_frame["_lot"].to_numpy()[keep],
+            parents=train_frame["_zone"].to_numpy()[keep])
+        scores = _parcel_scores(scorer, X, parcels)
         out.append({"name": f"{zone} held out", "novel": scores[parcel_zone == z].tolist(),
                     "reference": scores[parcel_zone != z].tolist()})
-    reference_scores = _parcel_scores(model.novelty, model.novelty.site_sums(X), parcels)
+    reference_scores = _parcel_scores(model.novelty, X, parcels)
     if exact is not None:
         from ..synth import ExactDensity
 
@@ -324,7 +329,7 @@ def _unknown_origin(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_lot: l
             Xf = model.matrix(stones)
             codes = stones["parcel_id"].to_numpy()
             groups = [np.flatnonzero(codes == k) for k in np.unique(codes)]
-            scores = _parcel_scores(model.novelty, model.novelty.site_sums(Xf), groups)
+            scores = _parcel_scores(model.novelty, Xf, groups)
             out.append({"name": f"{zone} (out of reference, SYNTHETIC)", "novel": scores.tolist(),
                         "reference": reference_scores.tolist()})
     return out
@@ -374,12 +379,14 @@ def _summarise(stones: pd.DataFrame, parcels: pd.DataFrame, mix: pd.DataFrame | 
         err = (mix["estimate"] - mix["fraction"]).abs()
         inside = (mix["lo"] <= mix["fraction"]) & (mix["fraction"] <= mix["hi"])
         mixture = {"n_parcels": int(len(mix)), "parcel_size": 50, "mae": float(err.mean()),
-                   "coverage": float(inside.mean()), "nominal": float(thresholds.get("mixed_interval_level", 0.9)),
+                   "coverage": float(inside.mean()),
+                   "nominal": float(thresholds.get("mixed_interval_level", 0.9)),
                    "by_fraction": {f"{f:.2f}": {"mae": float(err[mix["fraction"] == f].mean()),
                                                 "mean_estimate": float(mix.loc[mix["fraction"] == f,
                                                                                "estimate"].mean()),
-                                                "flagged_mixed": float((mix.loc[mix["fraction"] == f, "verdict"]
-                                                                        == "mixed").mean())}
+                                                "flagged_mixed": float(
+                                                    (mix.loc[mix["fraction"] == f, "verdict"]
+                                                     == "mixed").mean())}
                                    for f in sorted(mix["fraction"].unique())}}
     unknown: dict[str, Any] = {}
     for name in dict.fromkeys(r["name"] for r in novelty):

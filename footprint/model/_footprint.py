@@ -138,7 +138,7 @@ class FootprintModel:
 
     # -- persistence -------------------------------------------------------------
     def parts(self) -> dict[str, Any]:
-        """The fitted pieces, as saved in the artefact."""
+        """Return the fitted pieces, as saved in the artefact."""
         return {
             "features": self.features, "embeddings": dict(self.embeddings), "classifier": self.classifier,
             "novelty": self.novelty, "zones": list(self.zones), "sites": [list(s) for s in self.sites],
@@ -306,7 +306,7 @@ class FootprintModel:
         log_a = logsumexp(others, axis=1) - np.log(max(Z - 1, 1))
         frac, lo, hi = foreign_fraction(log_a - log_d, starts, sizes,
                                         level=float(self.thresholds["mixed_interval_level"]), rho=self.rho)
-        parcel_nov = self.novelty.parcel_p_values(sums_nov[order], starts, sizes)
+        parcel_nov = self.novelty.parcel_p_values(X[order], starts, sizes)
 
         verdict, code = decide(self.thresholds, n_stones=sizes, declared_known=known, has_declared=has_decl,
                                log10_lr=log10_lr, fraction=frac, fraction_lo=lo, novelty_p=parcel_nov)
@@ -397,7 +397,8 @@ class FootprintModel:
             out[part] = np.nan_to_num(diff, nan=0.0)
         return out
 
-    def _top_features(self, contrib: np.ndarray, target: np.ndarray, other: np.ndarray, k: int = 3) -> list[str]:
+    def _top_features(self, contrib: np.ndarray, target: np.ndarray, other: np.ndarray,
+                      k: int = 3) -> list[str]:
         names = self.feature_names
         order = np.argsort(-np.abs(contrib), axis=1)[:, :k]
         out = []
@@ -445,7 +446,8 @@ class FootprintModel:
         weights = dict(zip(self.feature_names, contrib.sum(axis=0).round(4).tolist(), strict=True))
         weights = dict(sorted(weights.items(), key=lambda kv: -abs(kv[1])))
         return ParcelAssessment(
-            parcel_id=str(row["parcel_id"]), n_stones=int(row["n_stones"]), declared_zone=row["declared_zone"],
+            parcel_id=str(row["parcel_id"]), n_stones=int(row["n_stones"]),
+            declared_zone=row["declared_zone"],
             verdict=str(row["verdict"]), verdict_code=str(row["verdict_code"]), wording=str(row["wording"]),
             best_zone=str(row["best_zone"]),
             posterior={z: float(row[f"p_{z}"]) for z in self.zones}, log10_lr=float(row["log10_lr"]),
@@ -458,7 +460,7 @@ class FootprintModel:
         )
 
     def with_thresholds(self, thresholds: Mapping[str, Any]) -> FootprintModel:
-        """A copy of this model that decides with another (validated) threshold set."""
+        """Return a copy of this model that decides with another (validated) threshold set."""
         clone = FootprintModel(self.parts(), thresholds, self.manifest)
         clone.manifest["thresholds"] = dict(thresholds)
         return clone

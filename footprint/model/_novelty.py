@@ -13,10 +13,21 @@ over the features ``j`` the stone has (``c_j`` is the mean reference value of
 the term, so an unmeasured feature adds nothing). Higher = stranger.
 
 The score is turned into a conformal p-value with scores of reference lots the
-densities did not see (cross-fitting by lot), and a parcel score (the same, with
-the per-site terms averaged over the parcel's stones first, because a parcel
-comes from one site) is compared with parcels drawn from single held-out
-reference lots, so its p-value stays valid when stones of a lot are alike.
+densities did not see (cross-fitting by lot).
+
+A parcel is tested per attribute, the way footprint experts compare a parcel
+with a zone's reference (a chi-square per attribute): for each site and
+feature, a Pearson chi-square of the parcel's category / bin counts against
+the site's shares, and for continuous features the squared mean standardised
+value (a first-order test, much more sensitive to a shifted size or nitrogen
+distribution than the average log-density). The parcel statistic is
+
+``T = min_s sum_j (chi2_js - df_j) / sqrt(2 df_j)``
+
+(the parcel is novel only if it fits no site). Its p-value comes from
+parcels of the same size drawn from single held-out reference lots, scored
+with densities that did not see them, so it stays valid when stones of a lot
+are alike and when the densities are imperfect.
 
 The same per-feature terms explain a stone's result (see
 :meth:`NoveltyScorer.feature_terms`): they are a naive, one-feature-at-a-time
@@ -38,7 +49,9 @@ from ._stone import grouped_splits
 __all__ = ["NoveltyScorer"]
 
 #: Parcel sizes at which the parcel-score null distribution is tabulated.
-_NULL_SIZES = np.array([1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500])
+#: Categories with a smaller pooled share are merged in the parcel chi-square.
+_RARE = 0.05
+_NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
 
 
 class NoveltyScorer(OutlierMixin, BaseEstimator):
@@ -49,13 +62,15 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
     categorical_features : array-like of bool or None
         Which columns hold category codes (0, 1, 2, ...).
     shrinkage : float
-        Pseudo-stones pulling each site's histogram towards the pooled one.
+        Pseudo-stones pulling each site's densities towards its zone's (or the pool's).
     alpha : float
         Stone p-value below which :meth:`predict` says -1 (novel).
     cv : int
         Folds of whole lots used to get held-out calibration scores.
     n_null : int
         Reference parcels drawn per tabulated parcel size.
+    numeric : {"gaussian", "histogram"}
+        Density of continuous features (see :class:`BinnedDensities`).
     random_state : int or None
         Seed of the folds and of the parcel draws.
 
@@ -69,16 +84,18 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
         Sorted held-out stone scores (the conformal calibration set).
     null_sizes_ : ndarray
         Parcel sizes of the tabulated parcel-score nulls.
-    null_scores_ : ndarray of shape (len(null_sizes_), n_null)
-        Sorted parcel scores of reference parcels of each size.
+    null_scores_ : list of ndarray
+        Sorted parcel statistics of held-out reference parcels of each size.
     offset_ : float
         Equals ``alpha``; ``decision_function = score_samples - offset_``.
     """
 
-    def __init__(self, categorical_features: Any = None, shrinkage: float = 5.0, alpha: float = 0.05,
-                 cv: int = 3, n_null: int = 2000, random_state: int | None = None) -> None:
+    def __init__(self, categorical_features: Any = None, shrinkage: float = 50.0, alpha: float = 0.05,
+                 cv: int = 5, n_null: int = 1000, numeric: str = "gaussian",
+                 random_state: int | None = None) -> None:
         self.categorical_features = categorical_features
         self.shrinkage = shrinkage
+        self.numeric = numeric
         self.alpha = alpha
         self.cv = cv
         self.n_null = n_null
@@ -102,7 +119,7 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
 
     @staticmethod
     def _site_sums(densities: BinnedDensities, centre: np.ndarray, X: np.ndarray) -> np.ndarray:
-        total = np.zeros((X.shape[0], densities.tables[0].shape[0] if densities.tables else 1))
+        total = np.zeros((X.shape[0], densities.n_sites))
         for j in range(X.shape[1]):
             terms = densities.terms(X, j)
             total += np.nan_to_num(terms - centre[j], nan=0.0)
@@ -117,7 +134,11 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
             centre[j] = terms[finite].mean() if finite.any() else 0.0
         return centre
 
-    def fit(self, X: Any, y: Any = None, groups: Any = None) -> NoveltyScorer:
+    def _densities(self, X: np.ndarray, sites: np.ndarray, mask: np.ndarray) -> BinnedDensities:
+        return BinnedDensities(X, sites, self.n_sites_, mask, self.shrinkage, self.parent_of_site_,
+                               numeric=self.numeric)
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None, parents: Any = None) -> NoveltyScorer:
         """Fit the site densities and the conformal calibration.
 
         Parameters
@@ -128,50 +149,140 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
             Site of each stone (one site when omitted).
         groups : array-like of shape (n_samples,), optional
             Lot of each stone; calibration holds whole lots out.
+        parents : array-like of shape (n_samples,), optional
+            Zone of each stone's site: a site's densities are shrunk towards its zone's.
         """
         X = validate_data(self, X, ensure_all_finite="allow-nan")
         n = X.shape[0]
         if n < 2:
-            raise ValueError(f"NoveltyScorer needs at least 2 samples, got {n}")
+            raise ValueError(f"NoveltyScorer needs at least 2 samples, got n_samples = {n}")
         sites = np.zeros(n, dtype=int) if y is None else np.unique(np.asarray(y), return_inverse=True)[1]
-        n_sites = int(sites.max()) + 1
+        self.n_sites_ = int(sites.max()) + 1
+        self.parent_of_site_ = None
+        if parents is not None:
+            codes = np.unique(np.asarray(parents, dtype=str), return_inverse=True)[1]
+            self.parent_of_site_ = np.zeros(self.n_sites_, dtype=int)
+            self.parent_of_site_[sites] = codes
         mask = self._mask(X.shape[1])
-        self.n_sites_ = n_sites
-        self.densities_ = BinnedDensities(X, sites, n_sites, mask, self.shrinkage)
+        self.densities_ = self._densities(X, sites, mask)
         self.centre_ = self._centre(self.densities_, X, sites)
         lots = np.arange(n) if groups is None else np.unique(np.asarray(groups, dtype=str),
                                                              return_inverse=True)[1]
         folds = grouped_splits(sites, lots, self.cv, self.random_state)
         if not folds:
             folds = grouped_splits(sites, None, self.cv, self.random_state)
-        sums = np.full((n, n_sites), np.nan)
+        scores = np.full(n, np.nan)
+        rng = np.random.default_rng(self.random_state)
+        null: list[list[np.ndarray]] = [[] for _ in _NULL_SIZES]
         if folds:
+            n_lots = len(np.unique(lots))
             for train, test in folds:
-                dens = BinnedDensities(X[train], sites[train], n_sites, mask, self.shrinkage)
+                dens = self._densities(X[train], sites[train], mask)
                 centre = self._centre(dens, X[train], sites[train])
-                sums[test] = self._site_sums(dens, centre, X[test])
+                scores[test] = -self._site_sums(dens, centre, X[test]).max(axis=1)
+                share = len(np.unique(lots[test])) / n_lots
+                for k, stats in enumerate(self._parcel_null(dens, X[test], lots[test], rng,
+                                                            max(1, round(self.n_null * share)))):
+                    null[k].append(stats)
         else:  # too little data to hold anything out: in-sample (optimistic) calibration
-            sums = self._site_sums(self.densities_, self.centre_, X)
-        self.calibration_scores_ = np.sort(-sums.max(axis=1))
-        self._fit_parcel_null(sums, lots)
+            scores = -self._site_sums(self.densities_, self.centre_, X).max(axis=1)
+            for k, stats in enumerate(self._parcel_null(self.densities_, X, lots, rng, self.n_null)):
+                null[k].append(stats)
+        self.calibration_scores_ = np.sort(scores)
+        self.null_sizes_ = _NULL_SIZES.copy()
+        self.null_scores_ = [np.sort(np.concatenate(parts)) for parts in null]
         self.offset_ = float(self.alpha)
         return self
 
-    def _fit_parcel_null(self, sums: np.ndarray, lots: np.ndarray) -> None:
-        # Reference parcels are drawn from ONE held-out lot each (stones of a lot
-        # are alike), with replacement when the lot is small (which widens the
-        # null, so the test errs on the side of "not novel").
-        rng = np.random.default_rng(self.random_state)
-        order = np.argsort(lots, kind="stable")
-        sorted_sums = sums[order]
-        _, starts, sizes = np.unique(lots[order], return_index=True, return_counts=True)
-        self.null_sizes_ = _NULL_SIZES.copy()
-        null = np.empty((len(_NULL_SIZES), self.n_null))
-        for k, size in enumerate(_NULL_SIZES):
-            lot = rng.integers(0, len(starts), self.n_null)
-            draws = starts[lot][:, None] + (rng.random((self.n_null, size)) * sizes[lot][:, None]).astype(int)
-            null[k] = -sorted_sums[draws].mean(axis=1).max(axis=1)
-        self.null_scores_ = np.sort(null, axis=1)
+    @staticmethod
+    def _null_draws(lots: np.ndarray, rng: np.random.Generator, n_draws: int) -> list[np.ndarray]:
+        """Index arrays (n_draws, size) of reference parcels, one per tabulated size.
+
+        Each parcel comes from ONE lot (stones of a lot are alike): different
+        stones of the lot when it has enough, else all its stones plus repeats
+        (which widens the null, so the test errs on the side of "not novel").
+        """
+        codes = np.unique(lots, return_inverse=True)[1]
+        order = np.argsort(codes, kind="stable")
+        counts = np.bincount(codes)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        width = int(counts.max())
+        out = []
+        for size in _NULL_SIZES:
+            lot = rng.integers(0, len(counts), n_draws)
+            # A random permutation of each chosen lot: random keys, padding sorted last.
+            keys = rng.random((n_draws, width))
+            keys[np.arange(width)[None, :] >= counts[lot][:, None]] = np.inf
+            take = min(int(size), width)
+            pos = np.argsort(keys, axis=1)[:, :take]
+            if size > take:
+                pos = np.hstack([pos, np.zeros((n_draws, size - take), dtype=int) + width])
+            short = pos >= counts[lot][:, None]
+            refill = (rng.random(pos.shape) * counts[lot][:, None]).astype(int)
+            pos = np.where(short, refill, pos)
+            out.append(order[starts[lot][:, None] + pos])
+        return out
+
+    @staticmethod
+    def _stone_parts(dens: BinnedDensities, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+        """Per feature: bin index per stone (rare bins merged), bin masses per site, z-scores (or None)."""
+        parts = []
+        for j in range(X.shape[1]):
+            index = dens.bin_index(X, j)
+            # Rare categories (pooled share < 5%) are merged into one: a single
+            # stone in a 0.4% category would otherwise dominate the statistic.
+            mass = np.exp(dens.log_mass[j])
+            rare = mass.mean(axis=0) < _RARE
+            if rare.any() and not rare.all():
+                group = np.unique(np.where(rare, rare.argmax(), np.arange(len(rare))), return_inverse=True)[1]
+                merged = np.zeros((mass.shape[0], group.max() + 1))
+                np.add.at(merged.T, group, mass.T)
+                mass = merged
+                index = np.where(index >= 0, group[np.clip(index, 0, None)], -1)
+            parts.append((index, mass, dens.z_scores(X, j)))
+        return parts
+
+    @staticmethod
+    def _aggregate(parts: list[tuple[np.ndarray, np.ndarray, Any]], rows: np.ndarray, starts: np.ndarray,
+                   sizes: np.ndarray) -> np.ndarray:
+        """Statistic ``T`` of parcels of stones ``rows`` (contiguous per parcel), shape (n_parcels,)."""
+        n_parcels = len(starts)
+        parcel = np.repeat(np.arange(n_parcels), sizes)
+        total: np.ndarray | None = None
+        for index, mass, z in parts:
+            n_sites, n_bins = mass.shape
+            if total is None:
+                total = np.zeros((n_parcels, n_sites))
+            if n_bins > 1:
+                idx = index[rows]
+                seen = idx >= 0
+                observed = np.bincount(parcel[seen] * n_bins + idx[seen],
+                                       minlength=n_parcels * n_bins).reshape(n_parcels, n_bins).astype(float)
+                count = observed.sum(axis=1, keepdims=True)
+                expected = count[:, None, :] * mass[None, :, :]  # (P, S, K)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    chi2 = ((observed[:, None, :] - expected) ** 2 / expected).sum(axis=2)
+                df = n_bins - 1
+                total += np.where(count > 0, (chi2 - df) / np.sqrt(2.0 * df), 0.0)
+            if z is not None:
+                zz = z[rows]
+                m = np.add.reduceat(np.isfinite(zz[:, 0]).astype(float), starts)
+                zsum = np.add.reduceat(np.nan_to_num(zz, nan=0.0), starts, axis=0)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    chi2 = np.where(m[:, None] > 0, zsum**2 / m[:, None], 1.0)
+                total += (chi2 - 1.0) / np.sqrt(2.0)
+        if total is None:
+            return np.zeros(n_parcels)
+        return total.min(axis=1)
+
+    def _parcel_null(self, dens: BinnedDensities, X: np.ndarray, lots: np.ndarray, rng: np.random.Generator,
+                     n_draws: int) -> list[np.ndarray]:
+        parts = self._stone_parts(dens, X)
+        out = []
+        for draws in self._null_draws(lots, rng, n_draws):
+            sizes = np.full(draws.shape[0], draws.shape[1])
+            out.append(self._aggregate(parts, draws.ravel(), np.arange(0, draws.size, draws.shape[1]), sizes))
+        return out
 
     def site_sums(self, X: Any) -> np.ndarray:
         """Centred log-density sums per site, shape (n_samples, n_sites)."""
@@ -201,25 +312,34 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
         """+1 for stones like the reference, -1 for novel ones (p-value < alpha)."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def parcel_p_values(self, site_sums: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        """Parcel-level p-values from per-stone site sums of parcels laid out contiguously.
+    def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Per-attribute chi-square statistic ``T`` of contiguous parcels (higher = stranger)."""
+        check_is_fitted(self, "null_scores_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        parts = self._stone_parts(self.densities_, X)
+        return self._aggregate(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes))
+
+    def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Parcel-level unknown-origin p-values for parcels laid out contiguously in ``X``.
 
         Parameters
         ----------
-        site_sums : ndarray of shape (n_stones, n_sites)
-            :meth:`site_sums` of the stones, sorted by parcel.
+        X : array-like of shape (n_stones, n_features)
+            Features of the stones, sorted by parcel.
         starts, sizes : ndarray of shape (n_parcels,)
             First row and number of stones of each parcel.
         """
-        check_is_fitted(self, "null_scores_")
-        means = np.add.reduceat(site_sums, starts, axis=0) / sizes[:, None]
-        scores = -means.max(axis=1)
-        # The null of the largest tabulated size not above n: a smaller parcel's
-        # null is wider, so the p-value is conservative between grid sizes.
+        statistic = self.parcel_statistic(X, starts, sizes)
+        # The null of the largest tabulated size not above n: for n between
+        # grid sizes this is the nearest smaller reference parcel.
         row = np.clip(np.searchsorted(self.null_sizes_, sizes, side="right") - 1, 0, None)
-        null = self.null_scores_[row]
-        above = null.shape[1] - (null < scores[:, None]).sum(axis=1)
-        return (1.0 + above) / (null.shape[1] + 1.0)
+        out = np.empty(len(statistic))
+        for k in np.unique(row):
+            null = self.null_scores_[k]
+            idx = row == k
+            above = len(null) - np.searchsorted(null, statistic[idx], side="left")
+            out[idx] = (1.0 + above) / (len(null) + 1.0)
+        return out
 
     def feature_terms(self, X: Any) -> np.ndarray:
         """Per-feature centred log-density terms, shape (n_samples, n_features, n_sites); NaN = unmeasured."""

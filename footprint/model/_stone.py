@@ -115,6 +115,13 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
         ("binned") pseudo-stones pulling a site's histograms towards its zone's.
     parent_shrinkage : float
         ("binned") pseudo-stones pulling a zone's histograms towards the pool.
+    numeric : {"gaussian", "histogram"}
+        ("binned") density of continuous features: a per-site normal (plus
+        point masses at frequent exact values such as 0 = peak absent), or
+        quantile-bin histograms. The normal has far fewer parameters, so it
+        is estimated much better from a few hundred stones per site.
+    gauss_shrinkage : float
+        ("binned") pseudo-stones pulling a site's normal towards its zone's.
     learning_rate : float
         Boosting learning rate.
     max_iter : int
@@ -147,7 +154,7 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
     log_prior_ : ndarray of shape (n_classes,)
         ("binned") log class shares of the training stones.
     n_iter_ : int
-        Boosting iterations used.
+        Boosting iterations used ("hgb"), or optimiser iterations of the weights ("binned").
     temperature_ : float
         Divides the log-probabilities (T > 1 softens over-confident output).
     oof_proba_ : ndarray of shape (n_samples, n_classes)
@@ -161,6 +168,8 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
         method: str = "binned",
         shrinkage: float = 50.0,
         parent_shrinkage: float = 5.0,
+        numeric: str = "gaussian",
+        gauss_shrinkage: float = 10.0,
         learning_rate: float = 0.1,
         max_iter: int = 200,
         max_leaf_nodes: int = 15,
@@ -174,6 +183,8 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
         self.method = method
         self.shrinkage = shrinkage
         self.parent_shrinkage = parent_shrinkage
+        self.numeric = numeric
+        self.gauss_shrinkage = gauss_shrinkage
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
@@ -265,7 +276,8 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
 
     def _densities(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> BinnedDensities:
         return BinnedDensities(X, y, len(self.classes_), self._categorical_mask(X.shape[1]), self.shrinkage,
-                               parent_of, self.parent_shrinkage)
+                               parent_of, self.parent_shrinkage, numeric=self.numeric,
+                               gauss_shrinkage=self.gauss_shrinkage)
 
     def _fit_binned(self, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
                     parents: Any) -> StoneClassifier:
@@ -277,7 +289,7 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
             parent_of[y] = parent_codes
         counts = np.bincount(y, minlength=n_classes)
         self.log_prior_ = np.log(counts / counts.sum())
-        self.n_iter_ = 0
+        self.n_iter_ = 1
         self.temperature_ = 1.0
         self.alpha_ = np.ones(X.shape[1])
         oof = np.full((len(y), n_classes), np.nan)
@@ -288,14 +300,14 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
                 terms[test] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
                 valid[test] = np.isin(y[test], y[train])
             if self.calibrate and valid.any():
-                self.alpha_ = self._fit_alpha(terms[valid], y[valid])
+                self.alpha_, self.n_iter_ = self._fit_alpha(terms[valid], y[valid])
             scores = np.einsum("njs,j->ns", terms[valid], self.alpha_) + self.log_prior_
             oof[valid] = np.exp(log_softmax(scores, axis=1))
         self.oof_proba_ = oof
         self.estimator_ = self._densities(X, y, parent_of)
         return self
 
-    def _fit_alpha(self, terms: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _fit_alpha(self, terms: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
         rows = np.arange(len(y))
 
         def loss(alpha: np.ndarray) -> tuple[float, np.ndarray]:
@@ -308,7 +320,7 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
 
         start = np.full(terms.shape[1], 0.5)
         result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, 3.0)] * terms.shape[1])
-        return np.asarray(result.x, dtype=float)
+        return np.asarray(result.x, dtype=float), max(1, int(result.nit))
 
     @staticmethod
     def _widen(proba: np.ndarray, fitted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -331,4 +343,5 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class of each sample."""
+        check_is_fitted(self, "estimator_")
         return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]

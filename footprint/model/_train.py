@@ -54,14 +54,17 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "method": "binned",
     "shrinkage": 50.0,
     "parent_shrinkage": 5.0,
+    "numeric": "gaussian",
+    "gauss_shrinkage": 10.0,
     "learning_rate": 0.1,
     "max_iter": 150,
     "max_leaf_nodes": 15,
     "min_samples_leaf": 20,
     "l2_regularization": 1.0,
     "cv": 3,
-    "novelty_shrinkage": 5.0,
-    "novelty_n_null": 2000,
+    "novelty_shrinkage": 50.0,
+    "novelty_n_null": 1000,
+    "novelty_cv": 5,
     "spectral_components": 5,
     "spectral_derivative": 1,
     "min_spectra": 20,
@@ -99,7 +102,8 @@ def require_zones(stones: pd.DataFrame, cfg: Mapping[str, Any]) -> list[str]:
         Fewer than two zones, or a zone below the configured minimum.
     """
     if "zone" not in stones.columns or stones["zone"].isna().all():
-        raise InsufficientDataError("the reference stones have no 'zone' column: nothing to learn origins from")
+        raise InsufficientDataError(
+            "the reference stones have no 'zone' column: nothing to learn origins from")
     counts = stones.groupby("_zone").size()
     lots = stones.groupby("_zone")["_lot"].nunique()
     if len(counts) < 2:
@@ -139,6 +143,22 @@ def derive_sites_and_lots(stones: pd.DataFrame) -> tuple[pd.DataFrame, list[str]
     for w in warnings:
         logger.warning(w)
     return frame, warnings
+
+
+def _ftir_recipe(derived_ftir: pd.DataFrame | None) -> dict[str, Any] | None:
+    """Return the FTIR derivation recipe of the training values (classify re-derives with it)."""
+    if derived_ftir is None or "recipe" not in derived_ftir or not len(derived_ftir):
+        return None
+    import json
+
+    recipes = derived_ftir["recipe"].dropna()
+    if not len(recipes):
+        return None
+    try:
+        recipe = json.loads(str(recipes.iloc[0]))
+    except json.JSONDecodeError:
+        return {"raw": str(recipes.iloc[0])}
+    return recipe if isinstance(recipe, dict) else {"raw": recipe}
 
 
 def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
@@ -202,8 +222,8 @@ def train_frames(
         if n_have < cfg["min_spectra"]:
             warnings.append(f"{kind}: only {n_have} reference spectra, no spectral embedding learned")
             continue
-        emb = SpectralEmbedding(n_components=cfg["spectral_components"], derivative=cfg["spectral_derivative"],
-                                random_state=seed).fit(aligned)
+        emb = SpectralEmbedding(n_components=cfg["spectral_components"],
+                                derivative=cfg["spectral_derivative"], random_state=seed).fit(aligned)
         embeddings[kind] = emb
         blocks.append(emb.transform(aligned))
     X = np.hstack(blocks)
@@ -220,6 +240,7 @@ def train_frames(
 
     classifier = StoneClassifier(
         method=cfg["method"], shrinkage=cfg["shrinkage"], parent_shrinkage=cfg["parent_shrinkage"],
+        numeric=cfg["numeric"], gauss_shrinkage=cfg["gauss_shrinkage"],
         learning_rate=cfg["learning_rate"], max_iter=cfg["max_iter"], max_leaf_nodes=cfg["max_leaf_nodes"],
         min_samples_leaf=cfg["min_samples_leaf"], l2_regularization=cfg["l2_regularization"],
         categorical_features=mask if mask.any() else None, cv=cfg["cv"], random_state=seed,
@@ -230,7 +251,8 @@ def train_frames(
     lot_site = frame.drop_duplicates("_lot")["_site"].map(site_index).to_numpy()
     lots_per_site = np.bincount(lot_site, minlength=n_sites).astype(float)
     lots_per_zone = np.bincount(site_zone, weights=lots_per_site, minlength=len(zones))
-    layout = SiteLayout(zones, site_zone, np.log(stone_share), np.log(lots_per_site / lots_per_zone[site_zone]))
+    layout = SiteLayout(zones, site_zone, np.log(stone_share),
+                        np.log(lots_per_site / lots_per_zone[site_zone]))
 
     valid = np.isfinite(classifier.oof_proba_).all(axis=1)
     rng = np.random.default_rng(seed)
@@ -240,8 +262,9 @@ def train_frames(
     tau0, rho = fit_parcel_tempering(layout, oof_ll, site_zone[y[valid]], parcels)
     logger.info("parcel tempering: tau0=%.3f rho=%.4f (from %d held-out parcels)", tau0, rho, len(parcels))
 
-    novelty = NoveltyScorer(categorical_features=mask, shrinkage=cfg["novelty_shrinkage"], cv=cfg["cv"],
-                            n_null=cfg["novelty_n_null"], random_state=seed).fit(X, y, groups=lots)
+    novelty = NoveltyScorer(categorical_features=mask, shrinkage=cfg["novelty_shrinkage"],
+                            cv=cfg["novelty_cv"], n_null=cfg["novelty_n_null"], numeric=cfg["numeric"],
+                            random_state=seed).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy())
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
     parts = {
         "features": features, "embeddings": embeddings, "classifier": classifier, "novelty": novelty,
@@ -268,6 +291,7 @@ def train_frames(
                      "tau0": tau0, "rho": rho},
         "source": dict(source or {}), "synthetic": bool((source or {}).get("synthetic", False)),
         "fingerprint": "",
+        "ftir_recipe": _ftir_recipe(derived_ftir),
     }
     model.manifest["fingerprint"] = _fingerprint(model, X)
     return model

@@ -50,7 +50,8 @@ _NUMERIC = {
 }
 
 
-def load_thresholds(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load_thresholds(path: str | Path | None = None,
+                    overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Read a threshold set (the bundled v1 by default) and apply ``overrides``.
 
     Parameters
@@ -136,7 +137,7 @@ def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.nda
 
 def wording(code: str, *, declared: str | None, best: str | None, consistent_zones: list[str],
             n_stones: int, fraction: float, lo: float, hi: float, t: Mapping[str, Any]) -> str:
-    """The sentence an expert would write for a verdict code (English; reports translate)."""
+    """Return the sentence an expert would write for a verdict code (English; reports translate)."""
     typical = " and ".join(consistent_zones) if consistent_zones else (best or "no reference zone")
     if code == "consistent":
         return f"Consistent with the declared origin ({declared})"

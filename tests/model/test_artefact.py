@@ -1,0 +1,69 @@
+"""Model directories: skops + manifest, verified on load; tampered or mismatched models refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from footprint._artefact import TRUSTED_TYPES
+from footprint.exceptions import ModelIntegrityError
+from footprint.model import FootprintModel
+
+
+def test_round_trip_gives_identical_results(model, saved_model, heldout, lot_parcels):
+    loaded = FootprintModel.load(saved_model)
+    parcels = lot_parcels(heldout, 25, 1)
+    a, sa = model.assess_batch(parcels)
+    b, sb = loaded.assess_batch(parcels)
+    np.testing.assert_array_equal(a["log10_lr"].to_numpy(), b["log10_lr"].to_numpy())
+    np.testing.assert_array_equal(sa["novelty_p"].to_numpy(), sb["novelty_p"].to_numpy())
+    manifest = json.loads((saved_model / "manifest.json").read_text())
+    for key in ("model_sha256", "fingerprint", "schema_version", "packages", "zones", "sites", "features",
+                "thresholds", "thresholds_version", "source", "synthetic", "classes"):
+        assert key in manifest
+    assert manifest["synthetic"] is True and "SYNTHETIC" in manifest["label"]
+    assert manifest["thresholds"]["version"] == "1"
+    # The file never needs pickle: it holds only allow-listed types.
+    import skops.io as sio
+
+    assert set(sio.get_untrusted_types(file=saved_model / "model.skops")) <= set(TRUSTED_TYPES)
+
+
+def test_tampered_model_file_refused(saved_model, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(saved_model, bad)
+    data = bytearray((bad / "model.skops").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (bad / "model.skops").write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        FootprintModel.load(bad)
+
+
+def test_mismatched_manifest_refused(saved_model, tmp_path):
+    for change, message in (({"zones": ["CAR-West", "Elsewhere"]}, "differ from its manifest"),
+                            ({"schema_version": 99}, "schema v99"),
+                            ({"format": "something-else"}, "manifest format")):
+        bad = tmp_path / f"bad-{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(saved_model, bad)
+        manifest = json.loads((bad / "manifest.json").read_text())
+        manifest.update(change)
+        (bad / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ModelIntegrityError, match=message):
+            FootprintModel.load(bad)
+    with pytest.raises(ModelIntegrityError, match="not on this store"):
+        FootprintModel.load(saved_model, store_hash="0" * 64)
+    with pytest.raises(ModelIntegrityError, match="no manifest.json"):
+        FootprintModel.load(tmp_path)
+
+
+def test_foreign_types_refused(saved_model, tmp_path, monkeypatch):
+    """A model file holding a type outside the allow-list is refused before anything is built."""
+    import footprint._artefact as artefact
+
+    monkeypatch.setattr(artefact, "TRUSTED_TYPES", tuple(t for t in TRUSTED_TYPES
+                                                         if not t.endswith("StoneClassifier")))
+    with pytest.raises(ModelIntegrityError, match="allow-list.*StoneClassifier"):
+        FootprintModel.load(saved_model)

@@ -1,0 +1,58 @@
+"""``footprint train`` and ``footprint evaluate`` through the CLI, on a real store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from footprint.cli import app
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.slow
+def test_train_then_evaluate(runner, store_path, tmp_path, capsys):
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["train", str(store_path), "--out", str(out), "--seed", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["zones"] == ["CAR-East", "CAR-West"] and summary["synthetic"] is True
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"]["content_hash"] == summary["store_content_hash"]
+    assert manifest["seed"] == 1
+
+    result = runner.invoke(app, ["evaluate", str(store_path), "--model", str(out), "--folds", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["model"]["trained_on_this_store"] is True
+    assert 0.5 < report["stone"]["accuracy"] <= 1.0
+    assert report["parcels"]["25"]["accuracy"] > 0.8
+    assert "bayes" in report["parcels"]["25"]  # SYNTHETIC store: the Bayes ceiling sits beside each figure
+    assert report["conformal"]["0.90"]["coverage"] == pytest.approx(0.9, abs=0.05)
+    assert any("CMR" in name for name in report["unknown_origin"])
+
+    from footprint.cli._model import _print_evaluation
+
+    _print_evaluation(report | {"parcels": {int(k): v for k, v in report["parcels"].items()}})
+    text = capsys.readouterr().out
+    assert "SYNTHETIC" in text and "Bayes" in text and "AUROC" in text
+
+
+def test_train_refuses_thin_store(runner, tmp_path, reference):
+    from footprint import db
+
+    thin = reference[reference["lot_id"].isin(reference["lot_id"].unique()[::9])]
+    csv = tmp_path / "thin.csv"
+    thin.to_csv(csv, index=False)
+    store = tmp_path / "thin.h5"
+    db.init(store, by="test")
+    db.add(store, stones=csv, by="test", n_jobs=1)
+    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 5
+    assert "too little reference data" in result.stderr
+    assert not (tmp_path / "m" / "manifest.json").exists()

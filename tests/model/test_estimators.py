@@ -1,0 +1,52 @@
+"""The model pieces follow scikit-learn's estimator contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from footprint._features import SpectralEmbedding, StoneFeatures
+from footprint.model import NoveltyScorer, StoneClassifier
+
+
+@parametrize_with_checks([
+    StoneClassifier(cv=2),
+    StoneClassifier(method="hgb", max_iter=5, cv=2, min_samples_leaf=5),
+    NoveltyScorer(cv=2, n_null=50, random_state=0),
+])
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_spectral_embedding_keeps_missing_rows_missing():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 40)).cumsum(axis=1)
+    X[[3, 7]] = np.nan
+    emb = SpectralEmbedding(n_components=3, random_state=0).fit(X)
+    Z = emb.transform(X)
+    assert Z.shape == (30, 3)
+    assert np.isnan(Z[[3, 7]]).all()
+    assert np.isfinite(np.delete(Z, [3, 7], axis=0)).all()
+
+
+def test_stone_features_units_and_missing():
+    frame = pd.DataFrame({
+        "sample_id": ["a", "b", "c", "d", "e", "f"],
+        "mass_ct": [0.1, 1.0, np.nan, 10.0, 0.5, 0.2],
+        "sieve_class": ["dtc:+11", "mm:2.50", None, "dtc:+3", "dtc:+11", "mm:1.00"],
+        "colour": ["brown", None, "colourless", "grey", "brown", "yellow"],
+        "coating": pd.array([True, False, None, True, False, True], dtype="boolean"),
+    })
+    feats = StoneFeatures(min_observed=1).fit(frame)
+    X = feats.transform(frame)
+    names = list(feats.get_feature_names_out())
+    assert names == ["log10_mass_ct", "sieve_mm", "coating", "colour"]
+    np.testing.assert_allclose(X[[0, 1, 3], 0], [-1.0, 0.0, 1.0])
+    assert np.isnan(X[2, :3]).all()  # not measured stays NaN, no imputation
+    # DTC +11 and 2.50 mm land on one mm axis (footprint._schema.sieve_to_mm).
+    assert X[0, 1] == pytest.approx(2.6) and X[1, 1] == pytest.approx(2.5)
+    # Category codes follow the schema vocabulary, so another store reads the same codes.
+    assert X[0, 3] == feats.vocabularies_["colour"].index("brown")
+    assert feats.categorical_mask_.tolist() == [False, False, False, True]

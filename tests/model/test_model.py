@@ -1,0 +1,150 @@
+"""Training, parcel assessment and verdicts against the SYNTHETIC ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import log_softmax
+
+from footprint.exceptions import InputError, InsufficientDataError
+from footprint.model import ParcelAssessment, load_thresholds, train_frames
+from footprint.model._evaluate import cllr
+from footprint.model._verdict import decide
+
+
+def _zone_index(model, frame):
+    return frame["zone"].map({z: k for k, z in enumerate(model.zones)}).to_numpy()
+
+
+def test_site_aware_likelihood_beats_naive_product(model, heldout, lot_parcels):
+    """Parcels come from one site: the site mixture is better calibrated than multiplying zone posteriors."""
+    parcels = lot_parcels(heldout, 25, 3)
+    res, _ = model.assess_batch(parcels)
+    truth = _zone_index(model, parcels.groupby("parcel_id", sort=False).first())
+    site_aware = np.log(res[[f"p_{z}" for z in model.zones]].to_numpy() + 1e-300)
+    # Naive product of the same model's stone zone posteriors.
+    stone_p = model.stone_zone_proba(model.matrix(parcels))
+    codes = pd.factorize(parcels["parcel_id"])[0]
+    naive = np.zeros((codes.max() + 1, len(model.zones)))
+    np.add.at(naive, codes, np.log(stone_p))
+    assert cllr(site_aware, truth) < cllr(naive, truth)
+    assert np.mean(site_aware.argmax(axis=1) == truth) >= 0.9
+
+
+def test_assess_batch_contract_and_truth(model, params):
+    from footprint.synth import generate_parcels
+
+    stones, parcels = generate_parcels(params, seed=8, n_parcels=24, size_range=(40, 90))
+    res, per_stone = model.assess_batch(stones, parcels)
+    assert len(res) == len(parcels) and len(per_stone) == len(stones)
+    for col in ["parcel_id", "n_stones", "declared_zone", "verdict", "best_zone", "log10_lr",
+                "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi", "novelty_p",
+                *[f"p_{z}" for z in model.zones]]:
+        assert col in res.columns
+    assert {"parcel_id", "sample_id", "best_zone", "novelty_p"} <= set(per_stone.columns)
+    np.testing.assert_allclose(res[[f"p_{z}" for z in model.zones]].sum(axis=1), 1.0)
+    assert (res["foreign_fraction_lo"] <= res["foreign_fraction"]).all()
+    assert (res["foreign_fraction"] <= res["foreign_fraction_hi"]).all()
+    merged = res.merge(parcels, on="parcel_id", suffixes=("", "_truth"))
+    pure = merged[merged["truth_kind"].isin(["pure_west", "pure_east"])]
+    assert (pure["best_zone"] == pure["truth_zone"]).mean() >= 0.9
+    honest = pure[pure["declared_zone"] == pure["truth_zone"]]
+    assert (honest["verdict"] != "inconsistent").all()
+    laundered = pure[pure["declared_zone"] != pure["truth_zone"]]
+    assert laundered["verdict"].isin(["inconsistent", "mixed", "unknown_origin"]).all()
+
+
+def test_assess_one_parcel_explains_itself(model, heldout):
+    stones = heldout[heldout["lot_id"] == heldout["lot_id"].iloc[0]].head(30)
+    zone = stones["zone"].iloc[0]
+    result = model.assess(stones, declared_zone=zone)
+    assert isinstance(result, ParcelAssessment)
+    assert result.n_stones == 30 and result.declared_zone == zone
+    assert set(result.posterior) == set(model.zones)
+    assert result.stones["top_features"].str.len().gt(0).all()
+    assert set(result.feature_weights) == set(model.feature_names)
+    assert result.wording  # an expert's sentence, e.g. "Consistent with the declared origin (CAR-West)"
+    small = model.assess(stones.head(5), declared_zone=zone)
+    assert small.verdict == "inconclusive" and small.verdict_code == "inconclusive.too_few_stones"
+    free = model.assess(stones)
+    assert free.verdict in ("assigned", "inconclusive")
+
+
+def test_refuses_thin_zone_and_single_zone(reference, light):
+    thin = reference[(reference["zone"] == "CAR-West") | (reference["lot_id"] == reference.loc[
+        reference["zone"] == "CAR-East", "lot_id"].iloc[0])]
+    with pytest.raises(InsufficientDataError, match="CAR-East: 40 stones in 1 lots"):
+        train_frames(thin, config=light)
+    with pytest.raises(InsufficientDataError, match="one zone"):
+        train_frames(reference[reference["zone"] == "CAR-West"], config=light)
+    with pytest.raises(InputError, match="unknown training option"):
+        train_frames(reference, config={"max_depth": 3})
+
+
+def test_any_zones_table_only_and_spectra_only(params, light, lot_parcels):
+    from footprint.synth import generate_reference
+
+    four = generate_reference(params, seed=5, lots_per_site=3, stones_per_lot=30,
+                              zones=["CAR-West", "CAR-East", "DRC-Kasai", "CMR"])
+    model = train_frames(four, config=light, seed=1)
+    assert model.zones == sorted(["CAR-West", "CAR-East", "DRC-Kasai", "CMR"])
+    res, _ = model.assess_batch(lot_parcels(four, 30, 1, seed=2))
+    assert res["p_DRC-Kasai"].notna().all()
+
+    # Spectra only: no table measurement at all, a spectral embedding learns the zones.
+    rng = np.random.default_rng(0)
+    grid = np.linspace(400, 4000, 120)
+    ids = four["sample_id"].to_numpy()
+    shift = four["zone"].map({"CAR-West": 0.0, "CAR-East": 1.0, "DRC-Kasai": 2.0, "CMR": 3.0}).to_numpy()
+    peak = np.exp(-((grid[None, :] - 1300 - 60 * shift[:, None]) / 80) ** 2)
+    values = peak + rng.normal(0, 0.05, (len(ids), 120))
+    bare = four[["sample_id", "zone", "site", "lot_id"]]
+    spec_model = train_frames(bare, spectra={"ftir": (ids, grid, values)}, config=light, seed=1)
+    assert spec_model.feature_names == [f"ftir_pc{k}" for k in range(1, 6)]
+    X = spec_model.matrix(bare, spectra={"ftir": (ids, grid, values)})
+    stone_p = spec_model.stone_zone_proba(X, priors="reference")
+    truth = bare["zone"].map({z: k for k, z in enumerate(spec_model.zones)}).to_numpy()
+    assert np.mean(stone_p.argmax(axis=1) == truth) > 0.8
+
+
+def test_training_is_deterministic(reference, light):
+    a = train_frames(reference, config=light, seed=7)
+    b = train_frames(reference, config=light, seed=7)
+    assert a.manifest["fingerprint"] == b.manifest["fingerprint"]
+    assert a.tau0 == b.tau0
+
+
+def test_verdict_rules_and_threshold_versions():
+    t = load_thresholds()
+    assert t["version"] == "1" and t["min_parcel_stones"] == 25
+    arr = np.array
+    verdict, code = decide(
+        t, n_stones=arr([10, 30, 30, 30, 30, 30, 30, 30]),
+        declared_known=arr([True] * 7 + [False]), has_declared=arr([True] * 8),
+        log10_lr=arr([5.0, 5.0, -3.0, -3.0, 0.2, 3.0, 3.0, 3.0]),
+        fraction=arr([0.0, 0.0, 0.9, 0.2, 0.0, 0.3, 0.0, 0.0]),
+        fraction_lo=arr([0.0, 0.0, 0.6, 0.05, 0.0, 0.1, 0.0, 0.0]),
+        novelty_p=arr([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.001, 0.5]))
+    assert list(verdict) == ["inconclusive", "consistent", "inconsistent", "mixed", "inconclusive", "mixed",
+                             "unknown_origin", "inconclusive"]
+    assert code[0] == "inconclusive.too_few_stones"
+    assert code[7] == "inconclusive.declared_zone_not_in_reference"
+    custom = load_thresholds(overrides={"min_parcel_stones": 5})
+    assert custom["version"] == "1+custom"
+    with pytest.raises(InputError, match="consistent_log10_lr"):
+        load_thresholds(overrides={"consistent_log10_lr": -2.0})
+    with pytest.raises(InputError, match="unknown threshold"):
+        load_thresholds(overrides={"bogus": 1})
+
+
+def test_parcel_probabilities_are_calibrated(model, heldout, lot_parcels):
+    """Parcel posteriors of 10 stones: predicted confidence matches observed accuracy (within noise)."""
+    parcels = lot_parcels(heldout, 10, 6, seed=5)
+    res, _ = model.assess_batch(parcels)
+    truth = _zone_index(model, parcels.groupby("parcel_id", sort=False).first())
+    post = res[[f"p_{z}" for z in model.zones]].to_numpy()
+    accuracy = np.mean(post.argmax(axis=1) == truth)
+    confidence = np.mean(post.max(axis=1))
+    assert abs(accuracy - confidence) < 0.07
+    assert -np.mean(log_softmax(np.log(post + 1e-12), axis=1)[np.arange(len(truth)), truth]) < 0.45
