@@ -542,10 +542,8 @@ def _base_recipe(method: FTIRMethod) -> str:
     return json.dumps(recipe)
 
 
-@functools.lru_cache(maxsize=256)
-def _recipe(method: FTIRMethod, conversions: tuple[str, ...]) -> str:
-    """Return the recipe JSON: the method's (cached) plus this spectrum's unit conversions."""
-    base = _base_recipe(method)
+def _recipe(base: str, conversions: tuple[str, ...]) -> str:
+    """Return the recipe JSON: the method's (``base``) plus this spectrum's unit conversions."""
     return base[:-1] + ', "conversions": ' + json.dumps(list(conversions)) + "}"
 
 
@@ -597,7 +595,14 @@ def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTI
         if np.isnan(h3107[i]):
             row.append("no_3107_coverage")
         flags.append(";".join(row))
-    recipes = [_recipe(method, tuple(prepared[j].steps)) for j in fit["accepted"]]
+    base = _base_recipe(method)
+    cache: dict[tuple[str, ...], str] = {}
+    recipes = []
+    for j in fit["accepted"]:
+        key = tuple(prepared[j].steps)
+        if key not in cache:
+            cache[key] = _recipe(base, key)
+        recipes.append(cache[key])
     rows = [prepared[j] for j in fit["accepted"]]
     return pd.DataFrame({
         "sample_id": [p.sample_id for p in rows],
@@ -655,15 +660,16 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
         frame.index = pd.Index([members[j] for j in fit["accepted"]], name="input_index")
         return frame, refused
 
-    if n_jobs == 1 or len(tasks) <= 1:
-        results = [run(t) for t in tasks]
-    else:
-        from joblib import Parallel, delayed
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        # One BLAS thread per worker thread: the chunks are the parallelism, and nested
-        # BLAS threads would oversubscribe the cores.
-        with threadpool_limits(limits=1, user_api="blas"):
+    # One BLAS thread: the matrices are thin (a handful of columns), so BLAS threads only
+    # spin, and with several fit threads they would oversubscribe the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_jobs == 1 or len(tasks) <= 1:
+            results = [run(t) for t in tasks]
+        else:
+            from joblib import Parallel, delayed
+
             results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(run)(t) for t in tasks)
     for _, refused in results:
         problems.extend(refused)
