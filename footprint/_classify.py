@@ -193,7 +193,7 @@ def iter_csv_chunks(
     """
     file = os.fspath(path)
     problems = problems if problems is not None else []
-    with open(path, "rb") as fh:
+    with open(path, "rb", buffering=1 << 20) as fh:
         prefix: list[bytes] = []
         header = b""
         for line in fh:
@@ -241,7 +241,8 @@ def _logical_lines(fh: Any) -> Iterator[bytes]:
             if pending.count(b'"') % 2:
                 continue
             line, pending = pending, b""
-        if line.strip():
+        # len > 2 first: a data line is never that short, and strip() costs.
+        if len(line) > 2 or line.strip():
             yield line if line.endswith(b"\n") else line + b"\n"
     if pending.strip():
         yield pending if pending.endswith(b"\n") else pending + b"\n"
@@ -250,6 +251,9 @@ def _logical_lines(fh: Any) -> Iterator[bytes]:
 def _parcel_of(line: bytes, column: int, delimiter: bytes) -> bytes:
     """Return the parcel id cell of a record (bytes; fast path for unquoted lines)."""
     if b'"' not in line:
+        if column == 0:
+            end = line.find(delimiter)
+            return (line[:end] if end >= 0 else line).strip()
         cells = line.split(delimiter, column + 1)
         return cells[column].strip() if column < len(cells) else b""
     cells = _split_line(line, delimiter.decode())
