@@ -1,0 +1,231 @@
+"""Model benchmark on the bundled SYNTHETIC set: measured figures beside their targets.
+
+The model is trained on the bundled synthetic reference set (the one
+``footprint.synth.write_reference_set`` writes: seed 0, 6 lots x 40 stones per
+site) and measured on FRESH data drawn from the generator (equal zone priors,
+sites by their weights, every parcel from one site), on which the exact
+generator density gives the Bayes ceiling for the very same stones and parcels.
+
+Figures and targets (from the issue):
+
+- stone accuracy within 2 points of the Bayes ceiling;
+- parcels of 25: accuracy within 1 point of the ceiling;
+- stone ECE (top label, 15 bins) at most 0.03;
+- parcel Cllr within 10% of the Bayes Cllr (parcels of 25);
+- unknown-origin AUROC at least 0.95 for parcels of 25 (out-of-reference
+  generator sources DRC-Kasai and CMR against reference parcels);
+- conformal coverage within 2 points of nominal (fresh reference stones);
+
+plus baselines measured in the same run on the same parcels: plain
+HistGradientBoosting and logistic regression stone classifiers (zone classes)
+with the naive product of stone posteriors, and the margin by which the model
+beats them on parcel accuracy and Cllr; the foreign-fraction error on topped-up
+parcels; and assessment speed against the raw ``predict_proba`` of the same
+stones (ratio). Exit code 0 unless something crashes: misses are printed as MISS.
+
+Usage: ``python benchmarks/bench_model.py [--seed S] [--stones N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from scipy.special import log_softmax
+
+SIZES = (1, 5, 10, 25, 50)
+
+
+def _cllr(log_lik: np.ndarray, truth: np.ndarray) -> float:
+    from footprint.model._evaluate import cllr
+
+    return cllr(log_lik, truth)
+
+
+def _acc(log_lik: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean(np.argmax(log_lik, axis=1) == truth))
+
+
+def _parcel_sums(stone_ll: np.ndarray, parcel: np.ndarray) -> np.ndarray:
+    codes, _ = pd.factorize(parcel, sort=True)
+    out = np.zeros((codes.max() + 1, stone_ll.shape[1]))
+    np.add.at(out, codes, stone_ll)
+    return out
+
+
+def _baselines(model, ref: pd.DataFrame, seed: int):
+    """Plain zone classifiers on the model's own features: HGB (NaN native) and logistic regression."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X = model.features.transform(ref)
+    y = ref["zone"].map({z: k for k, z in enumerate(model.zones)}).to_numpy()
+    cat = model.features.categorical_mask_
+    hgb = HistGradientBoostingClassifier(categorical_features=cat, random_state=seed).fit(X, y)
+    num_idx, cat_idx = np.flatnonzero(~cat), np.flatnonzero(cat)
+    pre = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+         num_idx),
+        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1),
+                              OneHotEncoder(handle_unknown="ignore")), cat_idx),
+    ])
+    logreg = make_pipeline(pre, LogisticRegression(max_iter=2000)).fit(X, y)
+    prior = np.log(np.bincount(y) / len(y))
+    return {"HGB naive product": (hgb, prior), "logistic naive product": (logreg, prior)}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stones", type=int, default=20_000, help="fresh stones per parcel size")
+    args = parser.parse_args(argv)
+
+    from footprint.model import train_frames
+    from footprint.synth import ExactDensity, generate_reference, load_params
+
+    params = load_params()
+    ref = generate_reference(params, seed=0)  # the bundled set (write_reference_set default)
+    t = time.perf_counter()
+    model = train_frames(ref, seed=0, source={"synthetic": True})
+    train_s = time.perf_counter() - t
+    print(f"SYNTHETIC bundled set: {len(ref)} stones, {ref['lot_id'].nunique()} lots, zones {model.zones}; "
+          f"trained in {train_s:.1f} s (tau0 {model.tau0:.2f}, rho {model.rho:.3f})", flush=True)
+    exact = ExactDensity(params, zones=model.zones)
+    baselines = _baselines(model, ref, args.seed)
+    rng = np.random.default_rng(args.seed)
+    rows, checks = [], []
+    stone_ece = None
+    for size in SIZES:
+        n_parcels = max(400, args.stones // size)
+        stones, truth = exact.sample_parcels(n_parcels, size, rng)
+        stones = stones.assign(parcel_id=stones["parcel_id"].astype(int), sample_id=np.arange(len(stones)))
+        stones = stones.sort_values("parcel_id", kind="stable").reset_index(drop=True)
+        res, per_stone = model.assess_batch(stones)
+        res = res.assign(pid=res["parcel_id"].astype(int)).sort_values("pid")
+        post = res[[f"p_{z}" for z in model.zones]].to_numpy()
+        ll = np.log(np.clip(post, 1e-300, None))
+        bayes = exact.log_p_parcel_zone(stones).reindex(np.arange(n_parcels)).to_numpy()
+        row = {"size": size, "n": n_parcels, "model_acc": _acc(ll, truth), "bayes_acc": _acc(bayes, truth),
+               "model_cllr": _cllr(ll, truth), "bayes_cllr": _cllr(bayes, truth)}
+        if size == 1:
+            stone_p = per_stone[[f"p_{z}" for z in model.zones]].to_numpy()
+            stone_truth = truth[stones["parcel_id"].to_numpy()]
+            from footprint.model._evaluate import ece
+
+            stone_ece = ece(stone_p, stone_truth)
+            bayes_stone = np.exp(log_softmax(exact.log_p_stone_zone(stones), axis=1))
+            row["bayes_ece"] = ece(bayes_stone, stone_truth)
+        X = model.features.transform(stones)
+        for name, (clf, prior) in baselines.items():
+            sums = _parcel_sums(np.log(np.clip(clf.predict_proba(X), 1e-12, None)) - prior,
+                                stones["parcel_id"].to_numpy())
+            row[f"{name} acc"] = _acc(sums, truth)
+            row[f"{name} cllr"] = _cllr(sums, truth)
+        rows.append(row)
+
+    table = pd.DataFrame(rows).set_index("size")
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 4):
+        print("\nparcel figures on fresh SYNTHETIC parcels (accuracy, Cllr in bits; size 1 = single stones):")
+        print(table.to_string())
+    r1, r25 = table.loc[1], table.loc[25]
+    checks.append(("stone accuracy vs Bayes ceiling (points)", 100 * (r1.model_acc - r1.bayes_acc),
+                   ">= -2", 100 * (r1.model_acc - r1.bayes_acc) >= -2))
+    checks.append(("parcels of 25: accuracy vs ceiling (points)", 100 * (r25.model_acc - r25.bayes_acc),
+                   ">= -1", 100 * (r25.model_acc - r25.bayes_acc) >= -1))
+    checks.append(("stone ECE", stone_ece, "<= 0.03", stone_ece <= 0.03))
+    ratio = r25.model_cllr / r25.bayes_cllr
+    checks.append(("parcels of 25: Cllr / Bayes Cllr", ratio, "<= 1.10", ratio <= 1.10))
+
+    # Unknown origin: out-of-reference sources vs reference parcels of 25, parcel statistic.
+    def stat(frame: pd.DataFrame, size: int) -> np.ndarray:
+        frame = frame.sort_values("parcel_id", kind="stable")
+        n = len(frame) // size
+        return model.novelty.parcel_statistic(model.matrix(frame), np.arange(n) * size, np.full(n, size))
+
+    from footprint.model._evaluate import _auroc
+
+    reference, _ = exact.sample_parcels(600, 25, rng)
+    ref_stat = stat(reference, 25)
+    aurocs = {}
+    for zone in [z for z in params.zones if z not in model.zones]:
+        foreign, _ = ExactDensity(params, zones=[zone]).sample_parcels(300, 25, rng)
+        aurocs[zone] = _auroc(stat(foreign, 25), ref_stat)
+    pooled = float(np.mean(list(aurocs.values())))
+    print("\nunknown origin, parcels of 25 (AUROC against reference parcels): "
+          + ", ".join(f"{z} {a:.3f}" for z, a in aurocs.items()))
+    checks.append(("unknown-origin AUROC, parcels of 25 (mean over sources)", pooled, ">= 0.95",
+                   pooled >= 0.95))
+    ref_p = model.novelty.parcel_p_values(model.matrix(reference.sort_values("parcel_id", kind="stable")),
+                                          np.arange(600) * 25, np.full(600, 25))
+    print(f"parcel novelty false alarms at p < 0.01 on fresh reference parcels: {np.mean(ref_p < 0.01):.3f} "
+          "(nominal 0.010)")
+
+    fresh, _ = exact.sample_parcels(20_000, 1, rng)
+    pvals = model.novelty.score_samples(model.matrix(fresh))
+    for alpha in (0.05, 0.10):
+        coverage = float(np.mean(pvals > alpha))
+        checks.append((f"conformal coverage at {1 - alpha:.2f} (points off nominal)",
+                       100 * (coverage - (1 - alpha)), "within +-2", abs(coverage - (1 - alpha)) <= 0.02))
+
+    # Mixture: West-site parcels of 50 topped up with East stones.
+    west = [k for k, (z, _) in enumerate(exact.sites) if z == "CAR-West"]
+    from footprint.synth._generate import apply_missingness, sample_site_stones
+
+    errors = {}
+    for fraction in (0.0, 0.1, 0.2, 0.3, 0.5):
+        frames = []
+        for p in range(200):
+            n_foreign = int(round(fraction * 50))
+            main_site = exact._site_params[west[rng.integers(len(west))]]
+            foreign_sites = [s for s in exact._site_params if s.zone == "CAR-East"]
+            other = foreign_sites[rng.integers(len(foreign_sites))]
+            part = pd.concat([sample_site_stones(main_site, params, 50 - n_foreign, rng),
+                              sample_site_stones(other, params, n_foreign, rng)], ignore_index=True)
+            frames.append(part.assign(parcel_id=f"m{p}"))
+        mixed = apply_missingness(pd.concat(frames, ignore_index=True), params, rng)
+        mixed = mixed.assign(sample_id=np.arange(len(mixed)))
+        res, _ = model.assess_batch(mixed, declared_zone="CAR-West")
+        errors[fraction] = (float(np.mean(np.abs(res["foreign_fraction"] - fraction))),
+                            float(np.mean(res["verdict"] == "mixed")))
+    print("\nforeign fraction on topped-up parcels of 50 (mean abs error, share flagged mixed): "
+          + ", ".join(f"{f:.0%}: {e:.3f} / {m:.2f}" for f, (e, m) in errors.items()))
+
+    print("\nbaselines (same run, same parcels), margin of the model:")
+    for name in ("HGB naive product", "logistic naive product"):
+        for size in (10, 25, 50):
+            r = table.loc[size]
+            margin = 100 * (r.model_acc - r[f"{name} acc"])
+            print(f"  {name:24s} size {size:>2}: accuracy {r[f'{name} acc']:.3f} (model {margin:+.1f} "
+                  f"points), Cllr {r[f'{name} cllr']:.3f} (model {r.model_cllr:.3f}, "
+                  f"{r[f'{name} cllr'] / max(r.model_cllr, 1e-12):.1f}x lower)")
+        beats = all(table.loc[s].model_cllr < table.loc[s][f"{name} cllr"] for s in (10, 25, 50))
+        checks.append((f"beats {name} on parcel Cllr (10, 25, 50)", float(beats), "1", beats))
+
+    # Speed: assess_batch against the raw predict_proba of the same stones.
+    big, _ = exact.sample_parcels(2000, 50, rng)
+    big = big.assign(sample_id=np.arange(len(big)))
+    t = time.perf_counter()
+    X = model.matrix(big)
+    model.classifier.predict_proba(X)
+    raw = time.perf_counter() - t
+    t = time.perf_counter()
+    model.assess_batch(big)
+    full = time.perf_counter() - t
+    print(f"\nspeed: assess_batch {len(big) / full:,.0f} stones/s; raw features + predict_proba "
+          f"{len(big) / raw:,.0f} stones/s; ratio {full / raw:.2f}x")
+
+    print("\ntarget checks (SYNTHETIC):")
+    for name, value, target, ok in checks:
+        print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.3f} (target {target})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
