@@ -81,3 +81,20 @@ def test_folder_without_spectra_is_an_input_error(tmp_path):
     result = CliRunner().invoke(app, ["ftir", str(tmp_path)])
     assert result.exit_code == 3
     assert "no JCAMP-DX files" in result.stderr
+
+
+def test_parallel_reading_gives_the_same_results_in_order(tmp_path, write_jdx):
+    from footprint.spectra import analyse_files
+
+    rng = np.random.default_rng(12)
+    for i in range(40):
+        x, a = simulate_from_truth(FTIRTruth(n_a_ppm=10.0 * i, n_b_ppm=5.0 * i), rng=rng)
+        write_jdx(tmp_path / f"P{i:03d}.jdx", x, a)
+    (tmp_path / "broken.jdx").write_text("##TITLE=not a spectrum\n##END=\n")
+    serial, serial_problems, files = analyse_files([tmp_path], n_jobs=1)
+    parallel, parallel_problems, _ = analyse_files([tmp_path], n_jobs=2)
+    assert list(parallel["sample_id"]) == [f"P{i:03d}" for i in range(40)]
+    np.testing.assert_allclose(parallel["n_total_ppm"], serial["n_total_ppm"])
+    np.testing.assert_allclose(parallel["n_total_ppm"], [15.0 * i for i in range(40)], atol=2.0)
+    assert [p.file for p in parallel_problems] == [p.file for p in serial_problems]
+    assert {p.file for p in serial_problems} == {str(tmp_path / "broken.jdx")} and len(files) == 41
