@@ -716,8 +716,10 @@ def _read_and_prepare(paths: list[str], method: FTIRMethod) -> list[PreparedSpec
 
     out: list[PreparedSpectrum | SpectrumError] = []
     for path in paths:
+        # A two-column CSV carries no kind of its own; JCAMP-DX files say theirs.
+        kind = "ftir" if path.lower().endswith(".csv") else None
         try:
-            out.append(prepare_spectrum(read_spectrum(path), method))
+            out.append(prepare_spectrum(read_spectrum(path, kind=kind), method))
         except SpectrumError as exc:
             out.append(exc)
     return out
@@ -746,7 +748,8 @@ def analyse_files(paths: list[str | Path], *, n_jobs: int = -1, method: FTIRMeth
     Parameters
     ----------
     paths : list of path-like
-        Files, or folders of ``.jdx``/``.dx``/``.jcamp``/``.jcm`` files.
+        Files (JCAMP-DX, or two-column ``x,y`` CSV), or folders of
+        ``.jdx``/``.dx``/``.jcamp``/``.jcm`` files.
     n_jobs : int, default=-1
         Worker processes for reading (-1: all cores).
     method : FTIRMethod, optional

@@ -98,3 +98,13 @@ def test_parallel_reading_gives_the_same_results_in_order(tmp_path, write_jdx):
     np.testing.assert_allclose(parallel["n_total_ppm"], [15.0 * i for i in range(40)], atol=2.0)
     assert [p.file for p in parallel_problems] == [p.file for p in serial_problems]
     assert {p.file for p in serial_problems} == {str(tmp_path / "broken.jdx")} and len(files) == 41
+
+
+def test_two_column_csv_file(tmp_path):
+    x, a = simulate_from_truth(FTIRTruth(n_a_ppm=120.0, n_b_ppm=60.0), rng=np.random.default_rng(2))
+    path = tmp_path / "stone.csv"
+    path.write_text("x,y\n" + "\n".join(f"{u:.4f},{v:.6f}" for u, v in zip(x, a, strict=True)) + "\n")
+    result = CliRunner().invoke(app, ["ftir", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["spectra"][0]
+    assert row["n_total_ppm"] == pytest.approx(180.0, abs=10.0)
