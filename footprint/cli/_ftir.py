@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 @guarded
 def ftir(
     paths: list[Path] = typer.Argument(..., help="JCAMP-DX (or x,y CSV) files, or folders of JCAMP-DX files.",
-                                       exists=True, metavar="FILE_OR_DIR..."),
+                                       exists=True, metavar="FILE_OR_DIR"),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     plot: Path | None = typer.Option(None, "--plot", help="PNG of the first accepted fit."),
     jobs: int = typer.Option(-1, "--jobs", help="Worker processes for reading files (-1: all cores)."),
