@@ -463,7 +463,8 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     usable2 = y_tp <= method.saturation_absorbance
     design2 = np.column_stack([d.iia[d.tp][d.tp_keep], np.ones(int(d.tp_keep.sum()))])
     coef2, _ = _lstsq_masked(design2, corrected(d.tp)[:, d.tp_keep], usable2)
-    scale = coef2[:, 0]
+    # The corrected-spectrum scale; the preliminary one stands in should it be unusable.
+    scale = np.where(np.isfinite(coef2[:, 0]) & (coef2[:, 0] > 0), coef2[:, 0], scale0)
     inv_scale = 1.0 / scale[:, None]
     mu_low = corrected(d.low) * inv_scale - d.iia[None, d.low]
     x_low = d.x[d.low]
