@@ -58,3 +58,27 @@ def test_refusal_does_not_stop_the_good_spectra():
     assert list(features["source"]) == ["good.jdx"]
     assert list(features.index) == [1]
     assert [p.file for p in problems] == ["bad.jdx", "bad.jdx"]
+
+
+def test_arbitrary_input_is_either_fitted_or_refused_never_crashes():
+    rng = np.random.default_rng(0)
+    for i in range(120):
+        n = int(rng.integers(5, 3000))
+        x = np.linspace(rng.uniform(100, 900), rng.uniform(1000, 9000), n)
+        case = i % 5
+        if case == 0:
+            y = np.zeros(n)
+        elif case == 1:
+            y = rng.normal(size=n) * 1e6
+        elif case == 2:
+            x, y = simulate_ftir(rng.uniform(0, 3000), rng.uniform(0, 3000), thickness_mm=rng.uniform(0.1, 8),
+                                 noise_sd=rng.uniform(0, 0.2), rng=i, noise_model="transmittance")
+        elif case == 3:
+            y = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(0, 1, n))
+        else:
+            y = rng.uniform(0, 100, n)
+        unit = ["absorbance", "transmittance", "percent_transmittance", "absorption_coefficient"][i % 4]
+        features, problems = analyse_spectra([_spectrum(x, y, y_unit=unit)])
+        assert len(features) + len(problems) >= 1
+        if len(features):
+            assert np.isfinite(features["n_total_ppm"].iloc[0])
