@@ -177,6 +177,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model directory is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

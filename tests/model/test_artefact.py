@@ -67,3 +67,18 @@ def test_foreign_types_refused(saved_model, tmp_path, monkeypatch):
                                                          if not t.endswith("StoneClassifier")))
     with pytest.raises(ModelIntegrityError, match="allow-list.*StoneClassifier"):
         FootprintModel.load(saved_model)
+
+
+@pytest.mark.slow
+def test_demo_model_is_reproducible_from_the_bundled_set(repo_root, tmp_path):
+    """models/demo-synthetic is what the bundled SYNTHETIC set and seed 0 give (same fingerprint)."""
+    from footprint.model._demo import build_demo_model
+
+    committed = repo_root / "models" / "demo-synthetic"
+    if not (committed / "manifest.json").exists():
+        pytest.skip("no committed demo model")
+    loaded = FootprintModel.load(committed)           # verifies sha256 and the allow-list
+    rebuilt = build_demo_model(tmp_path / "demo", work_dir=tmp_path / "work")
+    assert rebuilt.manifest["fingerprint"] == loaded.manifest["fingerprint"]
+    assert rebuilt.manifest["source"]["content_hash"] == loaded.manifest["source"]["content_hash"]
+    assert loaded.manifest["synthetic"] is True

@@ -13,11 +13,24 @@ from footprint.model import NoveltyScorer, StoneClassifier
 
 @parametrize_with_checks([
     StoneClassifier(cv=2),
-    StoneClassifier(method="hgb", max_iter=5, cv=2, min_samples_leaf=5),
     NoveltyScorer(cv=2, n_null=50, random_state=0),
 ])
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def test_hgb_method_calibrates_on_held_out_groups():
+    """The gradient-boosted alternative picks its iterations and temperature on held-out groups."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 600)
+    X = np.column_stack([rng.normal(y, 1.0), rng.normal(size=600)])
+    X[rng.random(600) < 0.2, 0] = np.nan
+    clf = StoneClassifier(method="hgb", max_iter=30, random_state=0).fit(X, y, groups=np.arange(600) // 10)
+    assert 1 <= clf.n_iter_ <= 30 and clf.temperature_ > 0
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.mean(proba.argmax(axis=1) == y) > 0.6
+    assert np.isfinite(clf.oof_proba_).all()
 
 
 def test_spectral_embedding_keeps_missing_rows_missing():
