@@ -129,7 +129,8 @@ class SlsqpReference:
 
         res = minimize(loss, np.array([1368.0, 12.0, 1.0, 0.0, 0.0]), method="SLSQP",
                        bounds=[(1350.0, 1392.0), (3.0, 33.0), (0.0, None), (None, None), (None, None)])
-        h3107 = local_peak_area(x, mu[None, :], m.h3107_cm1, m.h3107_left_cm1, m.h3107_right_cm1)[0]
+        # desktop tools integrate the 3107 cm-1 peak above a local straight baseline
+        h3107 = local_peak_area(x, mu[None, :], (3084.0, 3132.0), (3056.0, 3080.0), (3136.0, 3160.0))[0]
         n_c, n_a, n_b = (PPM_PER_CM1["C"] * coef[0], PPM_PER_CM1["A"] * coef[1], PPM_PER_CM1["B"] * coef[3])
         return {"n_total_ppm": n_c + n_a + n_b,
                 "n_b_percent": 100.0 * n_b / (n_a + n_b) if n_a + n_b > 0 else np.nan,

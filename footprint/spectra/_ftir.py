@@ -19,7 +19,8 @@ with a few matrix products instead of one optimiser run per spectrum:
 8. ``derive_platelet``: pseudo-Voigt + constant fit of the platelet (B') peak on what
    the nitrogen fit leaves, alternated with step 7 so a broad peak's tail does not
    leak into the nitrogen components.
-9. ``derive_h3107``: 3107 cm-1 peak area above a local straight baseline.
+9. ``derive_h3107``: 3107 cm-1 peak area from a pseudo-Voigt fit above a local
+   straight baseline (a peak fit has about half the noise of a plain integration).
 10. ``derive_flags``: saturated, noisy, poor_fit; ``derive_type``: diamond type.
 """
 
@@ -43,7 +44,7 @@ from ..exceptions import Problem, SpectrumError
 from ._baseline import poly_baseline_operator
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1, component_matrix, intrinsic
 from ._fit import batched_lstsq, batched_nnls
-from ._peaks import PlateletPeakFitter, local_peak_area, pseudo_voigt
+from ._peaks import PlateletPeakFitter, pseudo_voigt
 from ._units import to_canonical
 
 __all__ = [
@@ -113,8 +114,10 @@ class FTIRMethod:
     platelet_passes : int
         Alternations of the nitrogen and platelet fits (the platelet's tail is removed
         from the nitrogen window before the next nitrogen fit).
-    h3107_cm1, h3107_left_cm1, h3107_right_cm1 : window
-        Integration window and local-baseline windows of the 3107 cm-1 peak.
+    h3107_cm1, h3107_positions_cm1, h3107_fwhms_cm1, h3107_eta : ...
+        Fit window of the 3107 cm-1 peak (pseudo-Voigt + straight line), candidate
+        centres (start, stop, step), widths, and the Lorentzian fraction (*estimate*:
+        the VN3H line is close to Lorentzian). The peak counts above 3 standard errors.
     noise_cm1 : tuple of windows
         Regions where the noise is estimated (second differences, robust scale).
     saturation_absorbance : float
@@ -152,9 +155,10 @@ class FTIRMethod:
     platelet_eta: float = 0.5
     platelet_min_snr: float = 5.0
     platelet_passes: int = 2
-    h3107_cm1: Window = (3084.0, 3132.0)
-    h3107_left_cm1: Window = (3056.0, 3080.0)
-    h3107_right_cm1: Window = (3136.0, 3160.0)
+    h3107_cm1: Window = (3056.0, 3160.0)
+    h3107_positions_cm1: tuple[float, float, float] = (3103.0, 3111.0, 1.0)
+    h3107_fwhms_cm1: tuple[float, ...] = (2.5, 3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 13.0)
+    h3107_eta: float = 0.8
     noise_cm1: tuple[Window, ...] = ((1430.0, 1790.0), (3220.0, 3980.0))
     saturation_absorbance: float = 2.0
     noisy_cm1: float = 0.25
@@ -188,6 +192,10 @@ class PreparedSpectrum:
         Identity of the spectrum.
     steps : list of str
         Conversions applied, for the recipe.
+    noise_abs : float
+        White noise per measured point (absorbance), estimated on the file's own
+        sampling before resampling (interpolation would hide part of it); NaN when
+        the flat regions hold too few points.
     """
 
     y: np.ndarray
@@ -196,6 +204,7 @@ class PreparedSpectrum:
     source: str
     sha256: str
     steps: list[str] = field(default_factory=list)
+    noise_abs: float = float("nan")
 
 
 def _in(x: np.ndarray, window: Window, exclude: tuple[Window, ...] = ()) -> np.ndarray:
@@ -214,6 +223,23 @@ def _span(x: np.ndarray, window: Window) -> slice:
 def _refusal(source: str, field_name: str, value: object, rule: str) -> SpectrumError:
     return SpectrumError(f"{source}: not a usable diamond mid-IR spectrum",
                          [Problem(file=source, row=None, field=field_name, value=value, rule=rule)])
+
+
+def _second_difference_sigma(y: np.ndarray) -> np.ndarray:
+    """White-noise sigma from the mean absolute second difference along the last axis.
+
+    For Gaussian noise the second difference has sd sqrt(6) sigma and its mean absolute
+    value is sqrt(2 / pi) times that; a smooth signal contributes almost nothing.
+    """
+    d2 = np.diff(y, n=2, axis=-1)
+    return np.sqrt(np.pi / 2.0) * np.mean(np.abs(d2), axis=-1) / np.sqrt(6.0)
+
+
+def _point_noise(x: np.ndarray, y: np.ndarray, method: FTIRMethod) -> float:
+    """Noise per measured point in the quietest flat region (NaN if none has 10 points)."""
+    sigmas = [float(_second_difference_sigma(y[(x >= lo) & (x <= hi)]))
+              for lo, hi in method.noise_cm1 if np.sum((x >= lo) & (x <= hi)) >= 10]
+    return min(sigmas) if sigmas else float("nan")
 
 
 def prepare_spectrum(spectrum: Spectrum, method: FTIRMethod | None = None) -> PreparedSpectrum:
@@ -268,12 +294,13 @@ def prepare_spectrum(spectrum: Spectrum, method: FTIRMethod | None = None) -> Pr
     steps = [*canonical.steps,
              "resampled by linear interpolation onto "
              f"{method.grid_start_cm1:g}-{method.grid_stop_cm1:g} cm-1 at {method.grid_step_cm1:g} cm-1"]
+    noise_abs = _point_noise(x, y, method)
     sample_id = spectrum.sample_id or Path(source).stem
     sha = spectrum.sha256 if spectrum.raw else sha256_hex(
         np.ascontiguousarray(spectrum.x, dtype=np.float64).tobytes()
         + np.ascontiguousarray(spectrum.y, dtype=np.float64).tobytes())
     return PreparedSpectrum(y=y_grid, upper_cm1=float(upper), sample_id=sample_id, source=source,
-                            sha256=sha, steps=steps)
+                            sha256=sha, steps=steps, noise_abs=noise_abs)
 
 
 @dataclass
@@ -296,6 +323,7 @@ class _Design:
     flag_in_low: slice = field(init=False)
     one_phonon_flag: np.ndarray = field(init=False)
     platelet_fitter: PlateletPeakFitter = field(init=False)
+    h3107_fitter: PlateletPeakFitter = field(init=False)
 
     def __post_init__(self) -> None:
         m = self.method
@@ -310,7 +338,7 @@ class _Design:
         self.low = _span(self.x, (m.grid_start_cm1, max(m.platelet_cm1[1], 1400.0)))
         self.tp = _span(self.x, m.two_phonon_cm1)
         self.tp_keep = self.two_phonon[self.tp]
-        self.h3107 = _span(self.x, (m.h3107_left_cm1[0], m.h3107_right_cm1[1]))
+        self.h3107 = _span(self.x, m.h3107_cm1)
         low_x = self.x[self.low]
         self.one_in_low = _span(low_x, m.one_phonon_cm1)
         self.platelet_in_low = _span(low_x, m.platelet_cm1)
@@ -319,6 +347,9 @@ class _Design:
         positions = np.arange(start, stop + step / 2, step)
         self.platelet_fitter = PlateletPeakFitter(self.x[self.platelet], positions,
                                                   np.asarray(m.platelet_fwhms_cm1), m.platelet_eta)
+        start, stop, step = m.h3107_positions_cm1
+        self.h3107_fitter = PlateletPeakFitter(self.x[self.h3107], np.arange(start, stop + step / 2, step),
+                                               np.asarray(m.h3107_fwhms_cm1), m.h3107_eta, slope=True)
 
     def baseline_mask(self, upper: float) -> np.ndarray:
         m = self.method
@@ -393,23 +424,21 @@ def _two_phonon_check(d: _Design, y: np.ndarray,
 
 
 def _noise(d: _Design, y: np.ndarray, upper: float) -> np.ndarray:
-    """Per-point white noise (absorbance) from second differences in flat regions.
+    """Per-point white noise (absorbance) on the grid, from second differences in flat regions.
 
-    The mean absolute second difference (x sqrt(pi/2) / sqrt(6) for Gaussian noise) is
-    taken in each region and the quietest region wins, so a band in one region does
-    not inflate the estimate.
+    The quietest region wins, so a band in one region does not inflate the estimate.
+    Used only where the file's own sampling gave no estimate (see :class:`PreparedSpectrum`).
     """
     sigmas = []
     for window in d.method.noise_cm1:
         block = _span(d.x, (window[0], min(window[1], upper)))
         if block.stop - block.start >= 10:
-            d2 = np.diff(y[:, block], n=2, axis=1)
-            sigmas.append(np.sqrt(np.pi / 2.0) * np.mean(np.abs(d2), axis=1) / np.sqrt(6.0))
+            sigmas.append(_second_difference_sigma(y[:, block]))
     return np.min(np.stack(sigmas), axis=0)
 
 
 def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, *,
-             full: bool = False) -> dict[str, Any]:
+             full: bool = False, noise: np.ndarray | None = None) -> dict[str, Any]:
     """Fit a batch of spectra that share the common grid and one coverage class.
 
     Parameters
@@ -423,6 +452,9 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     full : bool, default=False
         Also return ``mu`` on the whole grid (for plots); otherwise only the
         columns the fit reads are baseline-corrected.
+    noise : ndarray of shape (n_spectra,), optional
+        Noise per measured point (absorbance) from the original sampling; NaN
+        entries, or all when omitted, are estimated on the grid instead.
 
     Returns
     -------
@@ -440,6 +472,8 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
     d = _design(method)
     y = np.asarray(y, dtype=np.float64)
     noise_abs = _noise(d, y, upper_cm1)
+    if noise is not None:
+        noise_abs = np.where(np.isfinite(noise), noise, noise_abs)
     scale0, _, refused = _two_phonon_check(d, y, noise_abs)
     accepted = np.flatnonzero([r is None for r in refused])
     if accepted.size == 0:
@@ -491,11 +525,13 @@ def fit_grid(y: np.ndarray, upper_cm1: float, method: FTIRMethod | None = None, 
         target1 = mu_low[:, one_phonon] - np.where(present, platelet["area"], 0.0)[:, None] * peak
     coef1, sse1 = _lstsq_masked(design1, target1, usable1, nonneg=nonneg)
     n_used1 = np.maximum(usable1.sum(axis=1), 1)
-    # derive_h3107: area above a local straight baseline.
-    if upper_cm1 >= method.h3107_right_cm1[1]:
+    # derive_h3107: pseudo-Voigt above a local straight baseline.
+    if upper_cm1 >= method.h3107_cm1[1]:
         mu_h = corrected(d.h3107) * inv_scale - d.iia[None, d.h3107]
-        h3107 = local_peak_area(d.x[d.h3107], mu_h, method.h3107_cm1, method.h3107_left_cm1,
-                                method.h3107_right_cm1)
+        h_fit = d.h3107_fitter.fit(mu_h)
+        start, stop, step = method.h3107_positions_cm1
+        inside = (h_fit["position"] > start + step / 2) & (h_fit["position"] < stop - step / 2)
+        h3107 = np.where((h_fit["area"] > 3.0 * h_fit["area_se"]) & inside, h_fit["area"], 0.0)
     else:
         h3107 = np.full(y.shape[0], np.nan)
     if full:
@@ -552,7 +588,7 @@ _STEP_NAMES = ("require_canonical", "require_mid_ir_range", "harmonize_grid", "r
                "derive_baseline (pybaselines Baseline.poly, weighted)", "derive_absorption_coefficient",
                "derive_nitrogen (exact NNLS: C, A, X, B, D + offset)",
                "derive_platelet (pseudo-Voigt + constant, alternated with derive_nitrogen)",
-               "derive_h3107 (local straight baseline)", "derive_flags", "derive_type")
+               "derive_h3107 (pseudo-Voigt + local straight baseline)", "derive_flags", "derive_type")
 
 
 def _platelet_present(platelet: dict[str, np.ndarray], method: FTIRMethod) -> np.ndarray:
@@ -560,16 +596,6 @@ def _platelet_present(platelet: dict[str, np.ndarray], method: FTIRMethod) -> np
     start, stop, step = method.platelet_positions_cm1
     inside = (platelet["position"] > start + step) & (platelet["position"] < stop - step)
     return (platelet["area"] > method.platelet_min_snr * platelet["area_se"]) & inside
-
-
-def _h3107_detected(area: np.ndarray, noise_cm1: np.ndarray, method: FTIRMethod) -> np.ndarray:
-    """Keep 3107 cm-1 areas above 3 standard errors (noise in the window and the local baseline); else 0."""
-    step = method.grid_step_cm1
-    n_peak = (method.h3107_cm1[1] - method.h3107_cm1[0]) / step + 1
-    n_side = (method.h3107_left_cm1[1] - method.h3107_left_cm1[0]) / step + 1
-    width = method.h3107_cm1[1] - method.h3107_cm1[0]
-    se = noise_cm1 * np.sqrt(step * step * n_peak + width * width / (2.0 * n_side))
-    return np.where(np.isnan(area), np.nan, np.where(area > 3.0 * se, area, 0.0))
 
 
 def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTIRMethod) -> pd.DataFrame:
@@ -582,7 +608,7 @@ def _features(fit: dict[str, Any], prepared: list[PreparedSpectrum], method: FTI
         b_percent = np.where(n_a + n_b > 0, 100.0 * n_b / (n_a + n_b), np.nan)
     detected = _platelet_present({"area": fit["platelet_area"], "area_se": fit["platelet_area_se"],
                                   "position": fit["platelet_position"]}, method)
-    h3107 = _h3107_detected(fit["h3107_area"], fit["noise_cm1"], method)
+    h3107 = fit["h3107_area"]
     flags = []
     for i in range(coef.shape[0]):
         row = []
@@ -652,7 +678,8 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
     def run(task: tuple[float, list[int]]) -> tuple[pd.DataFrame, list[Problem]]:
         upper, members = task
         items: list[PreparedSpectrum] = [prepared[i] for i in members]  # type: ignore[misc]
-        fit = fit_grid(np.stack([p.y for p in items]), upper, method)
+        fit = fit_grid(np.stack([p.y for p in items]), upper, method,
+                       noise=np.array([p.noise_abs for p in items]))
         refused = [Problem(file=items[j].source, row=None, field="y", value="1800-2700 cm-1", rule=reason)
                    for j, reason in enumerate(fit["refused"]) if reason is not None]
         if fit["accepted"].size == 0:
@@ -807,7 +834,8 @@ def fit_details(spectrum: Spectrum, method: FTIRMethod | None = None) -> dict[st
 
     method = method or FTIRMethod()
     prepared = prepare_spectrum(spectrum, method)
-    fit = fit_grid(prepared.y[None, :], prepared.upper_cm1, method, full=True)
+    fit = fit_grid(prepared.y[None, :], prepared.upper_cm1, method, full=True,
+                   noise=np.array([prepared.noise_abs]))
     if fit["refused"][0] is not None:
         raise _refusal(prepared.source, "y", "1800-2700 cm-1", fit["refused"][0])
     d = _design(method)
