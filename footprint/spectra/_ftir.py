@@ -668,10 +668,11 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
         else:
             groups.setdefault(item.upper_cm1, []).append(i)
     if n_jobs != 1:
-        # Enough chunks for every thread, none bigger than chunk_size.
+        # Equal chunks, a multiple of the thread count, none bigger than chunk_size.
         workers = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
         total = sum(len(m) for m in groups.values())
-        chunk_size = max(256, min(chunk_size, -(-total // workers)))
+        n_chunks = workers * max(1, -(-total // (workers * chunk_size)))
+        chunk_size = max(256, -(-total // n_chunks))
     tasks = [(upper, members[start:start + chunk_size])
              for upper, members in groups.items() for start in range(0, len(members), chunk_size)]
 
