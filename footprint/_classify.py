@@ -254,8 +254,8 @@ def _parcel_of(line: bytes, column: int, delimiter: bytes) -> bytes:
         if column == 0:
             end = line.find(delimiter)
             return (line[:end] if end >= 0 else line).strip()
-        cells = line.split(delimiter, column + 1)
-        return cells[column].strip() if column < len(cells) else b""
+        raw = line.split(delimiter, column + 1)
+        return raw[column].strip() if column < len(raw) else b""
     cells = _split_line(line, delimiter.decode())
     return cells[column].strip().encode() if column < len(cells) else b""
 

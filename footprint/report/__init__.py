@@ -255,8 +255,8 @@ def render_report(
     thresholds = dict(meta.get("thresholds") or {})
 
     records = results.to_dict("records")
-    table = []
-    sections = []
+    table: list[dict[str, Any]] = []
+    sections: list[dict[str, Any]] = []
     for i, row in enumerate(records):
         pid = str(row["parcel_id"])
         verdict = str(row["verdict"])
