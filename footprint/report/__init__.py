@@ -349,6 +349,7 @@ def render_report(
             n_parcels=len(table),
             n_stones=sum(r["n_stones"] for r in table),
             needs_review=needs_review,
+            store_mismatch=((meta.get("provenance") or {}).get("store") or {}).get("matches_model") is False,
             truncated=len(table) > max_detail,
             max_detail=max_detail,
             has_reference=bool(references),

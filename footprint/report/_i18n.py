@@ -94,6 +94,10 @@ _WORDS: dict[str, dict[str, str]] = {
         ),
         "verdict_counts": "Verdicts",
         "stone_count": "Stone count",
+        "store_mismatch": (
+            "The reference store shown here is not the one the model was trained on (content hashes differ): "
+            "reference panels may not match the evidence behind the verdicts."
+        ),
         "too_few": "{n} stones: fewer than the {minimum} a footprint opinion needs (min_parcel_stones)",
     },
     "fr": {
@@ -182,6 +186,10 @@ _WORDS: dict[str, dict[str, str]] = {
         ),
         "verdict_counts": "Verdicts",
         "stone_count": "Nombre de pierres",
+        "store_mismatch": (
+            "La base de référence affichée n'est pas celle sur laquelle le modèle a été entraîné (empreintes "
+            "différentes) : les panneaux de référence peuvent ne pas correspondre aux éléments du verdict."
+        ),
         "too_few": "{n} pierres : moins des {minimum} qu'exige un avis sur l'empreinte (min_parcel_stones)",
     },
 }

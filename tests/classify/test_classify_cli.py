@@ -153,6 +153,15 @@ def test_reruns_are_byte_identical_whatever_the_parallelism(
     for name in ("r.csv", "s.csv", "r.html"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     assert (outs[0] / "r.csv").read_bytes() == site_run["out"].read_bytes()
+    # The report of a real run: the first parcel in detail with its verdict, every parcel in the
+    # summary, reference panels from the model's own store, no store mismatch.
+    html = (outs[0] / "r.html").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in html and "DRAFT" in html and "store-mismatch" not in html
+    assert html.count('<section class="parcel" id="parcel-') == 1
+    first = pd.read_csv(site_run["out"]).iloc[0]
+    assert f'id="parcel-{first["parcel_id"]}"' in html and f'class="verdict v-{first["verdict"]}"' in html
+    assert all(f"<td>{pid}</td>" in html for pid in site_run["truth"]["parcel_id"])
+    assert "data:image/png;base64," in html and "CF-TEST-0000" in html
 
 
 @pytest.mark.dask
