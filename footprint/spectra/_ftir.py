@@ -770,6 +770,23 @@ def expand_paths(paths: list[str | Path]) -> list[str]:
     return files
 
 
+def _process_backend() -> str:
+    """Pick the joblib process backend for reading files.
+
+    Forked workers inherit the already imported modules (about 0.7 CPU-seconds of
+    imports per worker saved, a quarter of the work for 1,000 files). From Python
+    3.12 forking a process that has threads (BLAS starts some) warns, so loky's
+    fresh workers are used there, and wherever fork is not the start method.
+    """
+    import multiprocessing
+    import sys
+
+    if sys.version_info < (3, 12) and multiprocessing.get_start_method(allow_none=True) in (None, "fork") \
+            and sys.platform.startswith("linux"):
+        return "multiprocessing"
+    return "loky"
+
+
 def analyse_files(paths: list[str | Path], *, n_jobs: int = -1, method: FTIRMethod | None = None,
                   min_parallel: int = 32) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Read FTIR spectrum files (in parallel processes) and derive their features.
@@ -807,7 +824,7 @@ def analyse_files(paths: list[str | Path], *, n_jobs: int = -1, method: FTIRMeth
         n_chunks = min(len(files), workers * 4)
         size = -(-len(files) // n_chunks)
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
-        parts = Parallel(n_jobs=workers, backend="loky")(
+        parts = Parallel(n_jobs=workers, backend=_process_backend())(
             delayed(_read_and_prepare)(chunk, method) for chunk in chunks)
         prepared = [item for part in parts for item in part]
     features, problems = _fit_prepared(prepared, method, 1, 4096)
