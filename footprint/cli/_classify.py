@@ -113,7 +113,11 @@ def classify_command(
     from .._classify import classify
 
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
-    command = "footprint classify " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
+    typed = Path(sys.argv[0]).name == "footprint" and sys.argv[1:2] == ["classify"]
+    command = "footprint classify " + (" ".join(shlex.quote(a) for a in sys.argv[2:]) if typed else
+                                       f"{shlex.quote(str(model_dir))} {shlex.quote(str(stones))} --out "
+                                       f"{shlex.quote(str(out))}")
     if bar is not None:
         bar.start()
     try:
