@@ -251,7 +251,9 @@ def _assess_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, parcels: list
 def _mixture_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_site: dict[Any, np.ndarray],
                      truth: np.ndarray, zones: list[str], rng: np.random.Generator, size: int = 50,
                      per_site: int = 4) -> pd.DataFrame:
-    rows, parcels, declared = [], [], {}
+    rows: list[dict[str, Any]] = []
+    parcels: list[np.ndarray] = []
+    declared: dict[str, str] = {}
     for idx in idx_by_site.values():
         zone = truth[idx[0]]
         foreign_pool = np.flatnonzero(truth != zone)
@@ -275,8 +277,8 @@ def _mixture_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, idx_by_site:
     if not parcels:
         return pd.DataFrame(columns=["fraction", "estimate", "lo", "hi", "verdict"])
     flat = np.concatenate(parcels)
-    pid = np.repeat([r["parcel_id"] for r in rows], [len(p) for p in parcels])
-    frame = held.iloc[flat].reset_index(drop=True).assign(parcel_id=pid)
+    parcel_ids = np.repeat([r["parcel_id"] for r in rows], [len(p) for p in parcels])
+    frame = held.iloc[flat].reset_index(drop=True).assign(parcel_id=parcel_ids)
     results, _ = model.assess_batch(frame, declared_zone=declared, X=X[flat])
     out = pd.DataFrame(rows).merge(results[["parcel_id", "foreign_fraction", "foreign_fraction_lo",
                                             "foreign_fraction_hi", "verdict"]], on="parcel_id")
@@ -345,7 +347,7 @@ def _summarise(stones: pd.DataFrame, parcels: pd.DataFrame, mix: pd.DataFrame | 
     correct = stones["pred"].to_numpy() == truth
     per_class = [correct[truth == k].mean() for k in np.unique(truth)]
     conf = stones["conf"].to_numpy()
-    stone = {"n_stones": int(len(stones)), "accuracy": float(correct.mean()),
+    stone: dict[str, Any] = {"n_stones": int(len(stones)), "accuracy": float(correct.mean()),
              "balanced_accuracy": float(np.mean(per_class)),
              "log_loss": float(-np.log(np.clip(proba_true, 1e-15, None)).mean()),
              "ece": _ece_from(conf, correct), "cllr": cllr(ll, truth)}
@@ -359,11 +361,11 @@ def _summarise(stones: pd.DataFrame, parcels: pd.DataFrame, mix: pd.DataFrame | 
                                                               for k in np.unique(truth)])),
                           "log_loss": float(-post[np.arange(len(truth)), truth].mean()),
                           "ece": _ece_from(np.exp(post.max(axis=1)), bcorrect), "cllr": cllr(bayes, truth)}
-    parcel_report: dict[str, Any] = {}
+    parcel_report: dict[int, Any] = {}
     for size, block in parcels.groupby("size", sort=True) if len(parcels) else []:
         t = block["truth"].to_numpy()
-        entry = {"n_parcels": int(len(block)),
-                 **_scores(block[[f"ll_{z}" for z in range(Z)]].to_numpy(), t)}
+        entry: dict[str, Any] = {"n_parcels": int(len(block)),
+                                 **_scores(block[[f"ll_{z}" for z in range(Z)]].to_numpy(), t)}
         table: dict[str, int] = {}
         for declared_true, sub in block.groupby("declared_true"):
             label = "declared true zone" if declared_true else "declared other zone"

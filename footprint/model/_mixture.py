@@ -20,13 +20,20 @@ maximum and the interval without further iteration.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logsumexp
 from scipy.stats import chi2
 
 __all__ = ["FRACTION_GRID", "foreign_fraction", "site_aware_log_ratio"]
 
-#: Grid of foreign fractions searched (step 0.02; refined near the maximum).
-FRACTION_GRID = np.linspace(0.0, 1.0, 51)
+#: Grid of foreign fractions searched (step 0.025; refined near the maximum).
+FRACTION_GRID = np.linspace(0.0, 1.0, 41)
+
+
+def _softmax_masked(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row-wise softmax over the ``mask``-ed entries (others get 0)."""
+    scores = np.where(mask, scores, -np.inf)
+    scores = scores - scores.max(axis=1, keepdims=True)
+    out = np.exp(scores)
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndarray, target: np.ndarray,
@@ -58,20 +65,24 @@ def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndar
     parcel = np.repeat(np.arange(len(starts)), sizes)
     in_d = site_zone[None, :] == target[:, None]
     log_w = log_weight[None, :] - np.where(in_d, 0.0, np.log(max(n_zones - 1, 1)))
-    log_f = np.full(len(starts), np.log(0.2))
+    # Work in probability space per stone once (exp of the row-centred evidence):
+    # each EM step is then products and sums, no per-step exp/log over stones x sites.
+    top = site_ll.max(axis=1, keepdims=True)
+    evidence = np.exp(site_ll - top)
+    total = np.add.reduceat(site_ll, starts, axis=0)
+    f = np.full(len(starts), 0.2)
     gamma = np.full(len(parcel), 0.2)
     ratio = np.zeros(len(parcel))
     for _ in range(n_iter):
-        sums_d = np.add.reduceat((1.0 - gamma)[:, None] * site_ll, starts, axis=0)
         sums_a = np.add.reduceat(gamma[:, None] * site_ll, starts, axis=0)
-        log_rd = np.where(in_d, log_w + sums_d, -np.inf)
-        log_ra = np.where(in_d, -np.inf, log_w + sums_a)
-        log_rd -= logsumexp(log_rd, axis=1, keepdims=True)
-        log_ra -= logsumexp(log_ra, axis=1, keepdims=True)
-        ratio = logsumexp(log_ra[parcel] + site_ll, axis=1) - logsumexp(log_rd[parcel] + site_ll, axis=1)
-        f = np.exp(log_f)[parcel]
-        gamma = expit(np.log(f) - np.log1p(-f) + ratio)
-        log_f = np.log(np.clip(np.add.reduceat(gamma, starts) / sizes, 1e-3, 1 - 1e-3))
+        rd = _softmax_masked(log_w + total - sums_a, in_d)
+        ra = _softmax_masked(log_w + sums_a, ~in_d)
+        with np.errstate(divide="ignore"):
+            ratio = np.log((ra[parcel] * evidence).sum(axis=1)) - np.log((rd[parcel] * evidence).sum(axis=1))
+        ratio = np.clip(ratio, -30.0, 30.0)
+        odds = f[parcel] / (1.0 - f[parcel]) * np.exp(ratio)
+        gamma = odds / (1.0 + odds)
+        f = np.clip(np.add.reduceat(gamma, starts) / sizes, 1e-3, 1 - 1e-3)
     return ratio
 
 
@@ -99,10 +110,8 @@ def foreign_fraction(
     """
     r = np.clip(np.asarray(log_ratio, dtype=float), -30.0, 30.0)
     grid = FRACTION_GRID
-    # log((1-f) + f e^r) = logaddexp(log(1-f), log f + r), for all stones x grid.
-    with np.errstate(divide="ignore"):
-        log_f, log_1mf = np.log(grid), np.log1p(-grid)
-    terms = np.logaddexp(log_1mf[None, :], log_f[None, :] + r[:, None])
+    # log((1-f) + f e^r) = log1p(f (e^r - 1)), for all stones x grid.
+    terms = np.log1p(grid[None, :] * np.expm1(r)[:, None])
     profile = np.add.reduceat(terms, starts, axis=0)          # (n_parcels, n_grid)
     best = np.argmax(profile, axis=1)
     top = profile[np.arange(len(best)), best]

@@ -79,6 +79,8 @@ def test_demo_model_is_reproducible_from_the_bundled_set(repo_root, tmp_path):
         pytest.skip("no committed demo model")
     loaded = FootprintModel.load(committed)           # verifies sha256 and the allow-list
     rebuilt = build_demo_model(tmp_path / "demo", work_dir=tmp_path / "work")
-    assert rebuilt.manifest["fingerprint"] == loaded.manifest["fingerprint"]
+    assert rebuilt.manifest["fingerprint"] == loaded.manifest["fingerprint"], (
+        "models/demo-synthetic is stale (the generator, ingest, FTIR or model code changed): rebuild it with "
+        "`python -m footprint.model._demo models/demo-synthetic`")
     assert rebuilt.manifest["source"]["content_hash"] == loaded.manifest["source"]["content_hash"]
     assert loaded.manifest["synthetic"] is True
