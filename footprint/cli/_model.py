@@ -70,7 +70,12 @@ def _print_evaluation(report: dict[str, Any]) -> None:
         typer.echo(f"unknown origin, {name}: AUROC {fmt(row.get('auroc'))} (parcels of {row.get('size')}, "
                    f"{row.get('n_novel')} novel vs {row.get('n_reference')} reference)")
     for level, row in report.get("conformal", {}).items():
-        typer.echo(f"conformal coverage at {level}: {fmt(row['coverage'])} (nominal {fmt(row['nominal'])})")
+        if level == "parcel_false_alarm":
+            typer.echo(f"parcel unknown-origin false alarms on held-out reference parcels: "
+                       f"{fmt(row['coverage'])} (nominal {fmt(row['nominal'])})")
+        else:
+            typer.echo(f"conformal coverage at {level}: {fmt(row['coverage'])} "
+                       f"(nominal {fmt(row['nominal'])})")
 
 
 def register(app: typer.Typer) -> None:
