@@ -6,10 +6,13 @@
   parcels (posterior per zone, log10 LR, foreign fraction with interval,
   unknown-origin p-value, verdict);
 - :func:`evaluate` measures everything on held-out lots;
+- :func:`build_demo_model` rebuilds ``models/demo-synthetic`` from the bundled
+  SYNTHETIC set (reproducible: same behaviour fingerprint);
 - :class:`StoneClassifier` and :class:`NoveltyScorer` are the scikit-learn
   estimators underneath.
 """
 
+from ._demo import build_demo_model
 from ._evaluate import evaluate, evaluate_frames
 from ._footprint import FootprintModel, ParcelAssessment
 from ._novelty import NoveltyScorer
@@ -24,6 +27,7 @@ __all__ = [
     "NoveltyScorer",
     "ParcelAssessment",
     "StoneClassifier",
+    "build_demo_model",
     "evaluate",
     "evaluate_frames",
     "load_thresholds",

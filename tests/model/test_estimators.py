@@ -63,3 +63,18 @@ def test_stone_features_units_and_missing():
     # Category codes follow the schema vocabulary, so another store reads the same codes.
     assert X[0, 3] == feats.vocabularies_["colour"].index("brown")
     assert feats.categorical_mask_.tolist() == [False, False, False, True]
+
+
+def test_public_api_is_all():
+    import footprint.model as public
+
+    assert sorted(public.__all__) == sorted(n for n in dir(public) if not n.startswith("_")
+                                            and n not in {"annotations"} and not _is_module(public, n))
+    for name in public.__all__:
+        assert getattr(public, name) is not None
+
+
+def _is_module(package, name):
+    import types
+
+    return isinstance(getattr(package, name), types.ModuleType)
