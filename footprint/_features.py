@@ -35,7 +35,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
-from ._schema import FIELDS, sieve_to_mm
+from ._schema import FIELDS, normalise_sieve, sieve_to_mm
+from .exceptions import SchemaError
 
 __all__ = [
     "CATEGORICAL_FIELDS",
@@ -140,10 +141,18 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values
 
 
+def _one_sieve_mm(value: Any) -> float:
+    try:
+        return sieve_to_mm(normalise_sieve(value))
+    except (SchemaError, ValueError):
+        # Validation belongs to ingest; here an unreadable sieve is "not measured".
+        return float("nan")
+
+
 def _sieve_mm(series: pd.Series) -> np.ndarray:
     # Few distinct sieve classes: convert each once, then map (fast on large parcels).
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    table = np.array([sieve_to_mm(str(u)) for u in uniques] + [np.nan], dtype=float)
+    table = np.array([_one_sieve_mm(u) for u in uniques] + [np.nan], dtype=float)
     return table[np.where(codes < 0, len(uniques), codes)]
 
 

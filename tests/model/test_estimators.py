@@ -63,6 +63,9 @@ def test_stone_features_units_and_missing():
     # Category codes follow the schema vocabulary, so another store reads the same codes.
     assert X[0, 3] == feats.vocabularies_["colour"].index("brown")
     assert feats.categorical_mask_.tolist() == [False, False, False, True]
+    # Raw lab spellings (not normalised by ingest) land on the same axis; unreadable ones are "not measured".
+    raw = frame.assign(sieve_class=["+11", "2.5 mm", None, "junk", "dtc:+11", "mm:1.00"])
+    np.testing.assert_allclose(feats.transform(raw)[:, 1], [2.6, 2.5, np.nan, np.nan, 2.6, 1.0])
 
 
 def test_public_api_is_all():
