@@ -44,7 +44,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -389,7 +388,7 @@ class RunContext:
 
 @contextlib.contextmanager
 def _quiet_ingest() -> Iterator[None]:
-    """Silence the ingest reader's per-file INFO line (it would name a temporary chunk file)."""
+    """Silence the ingest reader's per-table INFO line (one per chunk would flood the log)."""
     log = logging.getLogger("footprint.ingest")
     level = log.level
     log.setLevel(max(level, logging.WARNING))
@@ -402,28 +401,20 @@ def _quiet_ingest() -> Iterator[None]:
 def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | None, list[Problem], bool]:
     if task.frame is not None:
         return task.frame, [], bool(task.frame.attrs.get("synthetic", False))
-    from .ingest import read_stones_table
+    from .ingest import read_stones_bytes
 
     assert task.data is not None  # set by iter_csv_chunks; not user input
-    offset = task.first_row - 1
-    with tempfile.TemporaryDirectory(prefix="footprint-chunk-") as tmp:
-        path = Path(tmp) / (Path(ctx.file).stem + ".csv")
-        path.write_bytes(task.data)
-        try:
-            with _quiet_ingest():
-                stones, _ = read_stones_table(path, reference=False, keep_columns=("parcel_id",))
-        except SchemaError as exc:
-            problems = [
-                Problem(
-                    ctx.file,
-                    None if p.row is None else p.row + offset,
-                    p.field,
-                    p.value,
-                    p.rule.replace(str(path), ctx.file),
-                )
-                for p in exc.problems
-            ]
-            return None, problems, False
+    try:
+        with _quiet_ingest():
+            stones, _ = read_stones_bytes(
+                task.data,
+                name=ctx.file,
+                row_offset=task.first_row - 1,
+                reference=False,
+                keep_columns=("parcel_id",),
+            )
+    except SchemaError as exc:
+        return None, list(exc.problems), False
     return stones, [], bool(stones.attrs.get("synthetic", False))
 
 

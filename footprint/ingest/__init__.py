@@ -1,7 +1,8 @@
 """Readers that turn lab files into validated batches.
 
 * :func:`read_stones_table` - stone descriptions from CSV or XLSX, every cell
-  checked against schema v1 (and custom fields) by named steps;
+  checked against schema v1 (and custom fields) by named steps
+  (:func:`read_stones_bytes`: the same for CSV bytes in memory);
 * :func:`read_spectrum`, :func:`read_spectra` - JCAMP-DX (through the
   ``jcamp`` package), two-column, wide and long CSV spectra, parsed in
   parallel processes;
@@ -32,6 +33,7 @@ __all__ = [
     "read_images",
     "read_spectra",
     "read_spectrum",
+    "read_stones_bytes",
     "read_stones_table",
 ]
 
@@ -45,6 +47,7 @@ _WHERE = {
     "read_images": "._images",
     "read_spectra": "._sources",
     "read_spectrum": "._sources",
+    "read_stones_bytes": "._table",
     "read_stones_table": "._table",
 }
 
@@ -53,7 +56,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
     from ._sources import read_spectra, read_spectrum
-    from ._table import read_stones_table
+    from ._table import read_stones_bytes, read_stones_table
     from ._validate import STEPS
 
 

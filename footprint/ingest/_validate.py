@@ -247,6 +247,8 @@ class TableContext:
     text_cells: bool = True
     #: rows (0-based) that already have a problem in sample_id
     bad_id_rows: set[int] = field(default_factory=set)
+    #: data rows of the whole file before this table's first row (a streamed piece)
+    row_offset: int = 0
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -257,7 +259,8 @@ class TableContext:
 
     def add(self, row: int | None, name: str | None, value: Any, rule: str) -> None:
         """Record one problem; ``row`` is 0-based here, reported 1-based."""
-        self.problems.append(Problem(self.file, None if row is None else row + 1, name, value, rule))
+        self.problems.append(
+            Problem(self.file, None if row is None else row + 1 + self.row_offset, name, value, rule))
 
     def column(self, name: str) -> pd.Series | None:
         """Return the raw column mapped to canonical ``name`` (or None)."""
@@ -266,6 +269,12 @@ class TableContext:
 
 
 # -- the steps, in order ------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(header: str, extra: tuple[Field, ...]) -> str | None:
+    # A streamed file is validated as many pieces with the same header.
+    return canonical_column(header, extra)
+
 
 def _unit_matches(header_unit: str, field_unit: str) -> bool:
     spelled = header_unit.strip().casefold()
@@ -309,10 +318,10 @@ def harmonize_columns(ctx: TableContext) -> None:
         if _squash(text) in keep:
             ctx.kept[keep[_squash(text)]] = header
             continue
-        name = canonical_column(text, extra)
+        name = _canonical(text, extra)
         if name is None:
             match = _UNIT_IN_HEADER.match(text)
-            base = canonical_column(match["base"], extra) if match else None
+            base = _canonical(match["base"], extra) if match else None
             if base is not None:
                 f = fields[base]
                 unit = match["unit"].strip()  # type: ignore[index]
@@ -381,9 +390,32 @@ def _per_unique(col: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
     return results[codes] if len(col) else np.empty(0, dtype=object)
 
 
+#: A cell that starts or ends with whitespace, in cells joined by NUL.
+_UNSTRIPPED = re.compile(r"(?:\A|\x00)\s|\s(?:\x00|\Z)")
+
+
+def _already_stripped(values: np.ndarray) -> bool:
+    """Whether every cell is a str without leading/trailing whitespace (one C-level scan).
+
+    A cell holding NUL may give a false "no" (then the caller strips cell by
+    cell), never a false "yes".
+    """
+    try:
+        joined = "\x00".join(values)
+    except TypeError:  # a non-str cell (NaN of a short row)
+        return False
+    words = joined.split()  # C speed; ids and codes usually hold no whitespace at all
+    if len(words) == (1 if joined else 0) and (not words or len(words[0]) == len(joined)):
+        return True
+    return _UNSTRIPPED.search(joined) is None
+
+
 def _stripped(ctx: TableContext, col: pd.Series) -> np.ndarray:
     """Cells as stripped text ('' = blank), an object array."""
     if ctx.text_cells and col.dtype == object:
+        values = col.to_numpy(dtype=object)
+        if _already_stripped(values):
+            return values.copy()
         # CSV text columns hold only str: str.strip per distinct value, no checks.
         codes, uniques = _factorize(col)
         stripped = np.array([u.strip() if isinstance(u, str) else _text(u) for u in uniques], dtype=object)
@@ -449,8 +481,10 @@ def _parse_numeric(ctx: TableContext, name: str, f: Field) -> np.ndarray:
     suspect = np.flatnonzero(~np.isfinite(values))
     if suspect.size:
         cells = col.iloc[suspect]
-        missing = cells.isna().to_numpy(dtype=bool) | np.isin(
-            _per_unique(cells, lambda v: _text(v).casefold()), list(MISSING_WORDS))
+        missing = cells.isna().to_numpy(dtype=bool)
+        if not missing.all():  # a CSV number column parsed by pandas has only NaN here
+            words = _per_unique(cells, lambda v: _text(v).casefold())
+            missing = missing | np.isin(words, list(MISSING_WORDS))
         for i in suspect[~missing]:
             raw = col.iat[i]
             try:
@@ -574,7 +608,8 @@ def require_unique_ids(ctx: TableContext) -> None:
         first = {sid: i for i, sid in ids[present].drop_duplicates(keep="first").items()}
         for i in np.flatnonzero(dup):
             sid = ids.iat[i]
-            ctx.add(int(i), "sample_id", sid, f"duplicate sample_id: already used on row {first[sid] + 1}")
+            ctx.add(int(i), "sample_id", sid,
+                    f"duplicate sample_id: already used on row {first[sid] + 1 + ctx.row_offset}")
     ctx.report.count("require_unique_ids", len(ids))
 
 
