@@ -667,12 +667,9 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
             problems.extend(item.problems)
         else:
             groups.setdefault(item.upper_cm1, []).append(i)
-    if n_jobs != 1:
-        # Equal chunks, a multiple of the thread count, none bigger than chunk_size.
-        workers = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-        total = sum(len(m) for m in groups.values())
-        n_chunks = workers * max(1, -(-total // (workers * chunk_size)))
-        chunk_size = max(256, -(-total // n_chunks))
+    # Chunks are cut the same way whatever n_jobs is: batched BLAS sums can differ in the last
+    # bits with the batch's composition, and the same files must give the same numbers on a
+    # laptop and on a 64-core server (stores and model fingerprints depend on it).
     tasks = [(upper, members[start:start + chunk_size])
              for upper, members in groups.items() for start in range(0, len(members), chunk_size)]
 
@@ -712,7 +709,7 @@ def _fit_prepared(prepared: list[PreparedSpectrum | SpectrumError], method: FTIR
 
 
 def analyse_spectra(spectra: list[Spectrum], *, n_jobs: int = 1, method: FTIRMethod | None = None,
-                    chunk_size: int = 4096) -> tuple[pd.DataFrame, list[Problem]]:
+                    chunk_size: int = 512) -> tuple[pd.DataFrame, list[Problem]]:
     """Derive nitrogen features for many spectra, keeping going past refused ones.
 
     Parameters
@@ -723,7 +720,7 @@ def analyse_spectra(spectra: list[Spectrum], *, n_jobs: int = 1, method: FTIRMet
         Threads for the batched fit (numpy releases the GIL in its products).
     method : FTIRMethod, optional
         Method parameters.
-    chunk_size : int, default=4096
+    chunk_size : int, default=512
         Spectra per batched fit (bounds memory).
 
     Returns

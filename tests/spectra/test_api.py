@@ -47,3 +47,19 @@ def test_fit_details_gives_curves_that_add_up():
     with pytest.raises(SpectrumError):
         spectra.fit_details(Spectrum(x=x, y=np.zeros_like(x), x_unit="1/cm", y_unit="absorbance",
                                      kind="ftir", source="zero.jdx"))
+
+
+def test_results_do_not_depend_on_the_number_of_threads(make_truth):
+    # Stores and model fingerprints hash these numbers: the same files must give the same
+    # bits on a 2-core CI machine and on a many-core server.
+    rng = np.random.default_rng(11)
+    batch = []
+    for i in range(700):  # more than one chunk, so the chunking is exercised
+        x, a = spectra.simulate_from_truth(make_truth(rng), rng=rng)
+        batch.append(Spectrum(x=x, y=a, x_unit="1/cm", y_unit="absorbance", kind="ftir", source=f"s{i}.jdx"))
+    serial, _ = spectra.analyse_spectra(batch, n_jobs=1)
+    threaded, _ = spectra.analyse_spectra(batch, n_jobs=2)
+    every_core, _ = spectra.analyse_spectra(batch, n_jobs=-1)
+    assert len(serial) > 600
+    for other in (threaded, every_core):
+        assert serial.equals(other)
