@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
+import itertools
 import logging
 import math
 import os
@@ -259,6 +261,88 @@ def _parcel_of(line: bytes, column: int, delimiter: bytes) -> bytes:
     return cells[column].strip().encode() if column < len(cells) else b""
 
 
+#: Bytes read at a time by the fast splitter (a few hundred thousand lines at most).
+_BLOCK_BYTES = 8 << 20
+
+
+def _slow_runs(lines: Iterable[bytes], column: int, sep: bytes) -> Iterator[tuple[bytes, bytes, int]]:
+    """Yield runs of one record each, from logical lines: any CSV (quotes, blank lines, spaces)."""
+    for line in _logical_lines(lines):
+        yield _parcel_of(line, column, sep), line, 1
+
+
+def _block_runs(block: bytes, column: int, sep: bytes) -> list[tuple[bytes, bytes, int]] | None:
+    """Split a block of whole lines into runs of one parcel, or None if the block needs the slow path.
+
+    Only plain blocks are cut here (no quote, CRLF or LF line ends, every
+    parcel cell non-blank and without surrounding spaces, which also rules
+    out blank lines): the parcel cell of every line is found by one regex
+    scan and runs by one vectorised comparison, so no Python code runs per
+    line. Anything else goes to :func:`_slow_runs`, which gives the same runs.
+    """
+    if b'"' in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+        return None
+    # Anchored on a literal newline (not ^ with re.M, which is tried at every byte).
+    ids = _cell_pattern(column, sep).findall(b"\n" + block)
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + 1  # byte after each line
+    n_lines = len(ends)
+    if column == 0 and len(ids) == n_lines + 1:
+        ids.pop()  # the empty match after the final newline
+    if len(ids) != n_lines or not n_lines:
+        return None
+    cells = np.array(ids, dtype=object)
+    firsts = np.concatenate([[0], np.flatnonzero(cells[1:] != cells[:-1]) + 1])
+    counts = np.diff(np.append(firsts, n_lines))
+    stops = ends[firsts + counts - 1]
+    starts = np.concatenate([[0], stops[:-1]])
+    pids = cells[firsts].tolist()
+    if any(not pid or pid.strip() != pid for pid in pids):
+        return None
+    return [
+        (pid, block[a:b], n)
+        for pid, a, b, n in zip(pids, starts.tolist(), stops.tolist(), counts.tolist(), strict=True)
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def _cell_pattern(column: int, sep: bytes) -> re.Pattern[bytes]:
+    d = re.escape(sep)
+    return re.compile(rb"\n(?:[^%s\n]*%s){%d}([^%s\r\n]*)" % (d, d, column, d))
+
+
+def _runs(fh: Any, column: int, sep: bytes) -> Iterator[tuple[bytes, bytes, int]]:
+    """Yield ``(parcel cell, records, n_records)`` runs of consecutive records, in file order.
+
+    Plain blocks are cut at C speed (:func:`_block_runs`); from the first
+    block that is not plain (quoted fields, blank lines...) to the end of the
+    file, records are read one by one (:func:`_slow_runs`). Both give the same
+    records, row numbers and parcel cells.
+    """
+    leftover = b""
+    while True:
+        data = fh.read(_BLOCK_BYTES)
+        buf = leftover + data
+        if not buf:
+            return
+        if data:
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a block
+                leftover = buf
+                continue
+            block, leftover = buf[:cut], buf[cut:]
+        else:
+            block, leftover = (buf if buf.endswith(b"\n") else buf + b"\n"), b""
+        runs = _block_runs(block, column, sep)
+        if runs is None:
+            # Finish the current line so that the file iterator resumes at a line start.
+            rest = block + leftover + (fh.readline() if leftover else b"")
+            yield from _slow_runs(itertools.chain(io.BytesIO(rest), fh), column, sep)
+            return
+        yield from runs
+        if not data:
+            return
+
+
 def _chunks(
     fh: Any,
     head: bytes,
@@ -269,36 +353,35 @@ def _chunks(
     problems: list[Problem],
     progress: Callable[[int], None] | None,
 ) -> Iterator[ChunkTask]:
-    # Works on bytes and decodes only parcel ids: this loop is the one part of a
-    # run that does not parallelise, so it must stay far faster than the workers.
+    # This loop is the one part of a run that does not parallelise: it sees one
+    # run of records per parcel (not one record), and decodes only parcel ids.
     sep = delimiter.encode()
-    lines: list[bytes] = []
+    pieces: list[bytes] = []
+    n_lines = 0
     parcels: list[str] = []
     first_seen: dict[bytes, int] = {}
     current: bytes | None = None
     first_row = 1
     row = 0
     index = 0
-    for line in _logical_lines(fh):
-        row += 1
-        pid = _parcel_of(line, column, sep)
+    for pid, records, n in _runs(fh, column, sep):
         if pid != current:
-            if len(lines) >= chunk_size:
-                yield ChunkTask(index, first_row, len(lines), parcels, data=head + b"".join(lines))
+            if n_lines >= chunk_size:
+                yield ChunkTask(index, first_row, n_lines, parcels, data=head + b"".join(pieces))
                 if progress is not None:
                     progress(fh.tell())
                 index += 1
-                lines, parcels, first_row = [], [], row
+                pieces, n_lines, parcels, first_row = [], 0, [], row + 1
             text = pid.decode("utf-8", errors="replace").strip('"').strip()
             if not text:
                 problems.append(
-                    Problem(file, row, "parcel_id", "", "required: every stone must name its parcel")
+                    Problem(file, row + 1, "parcel_id", "", "required: every stone must name its parcel")
                 )
             elif pid in first_seen:
                 problems.append(
                     Problem(
                         file,
-                        row,
+                        row + 1,
                         "parcel_id",
                         text,
                         "the stones of a parcel must be contiguous: this parcel started at row "
@@ -307,12 +390,14 @@ def _chunks(
                     )
                 )
             else:
-                first_seen[pid] = row
+                first_seen[pid] = row + 1
                 parcels.append(text)
             current = pid
-        lines.append(line)
-    if lines:
-        yield ChunkTask(index, first_row, len(lines), parcels, data=head + b"".join(lines))
+        pieces.append(records)
+        n_lines += n
+        row += n
+    if pieces:
+        yield ChunkTask(index, first_row, n_lines, parcels, data=head + b"".join(pieces))
     if progress is not None:
         progress(fh.tell())
     if row == 0:
