@@ -46,6 +46,7 @@ __all__ = [
     "StoneFeatures",
     "align_spectra",
     "merge_derived_ftir",
+    "reference_stones",
 ]
 
 #: Numeric table fields and the transform applied (``None``, ``"log10"``, ``"log1p"``).
@@ -86,6 +87,25 @@ def _feature_name(column: str) -> str:
     if column in _FEATURE_NAME:
         return _FEATURE_NAME[column]
     return f"log1p_{column}" if transform == "log1p" else column
+
+
+def reference_stones(store: Any) -> pd.DataFrame:
+    """Return a store's stone table with FTIR values derived from its spectra filling gaps.
+
+    Profiles, reports and models must see the same nitrogen data: labs often
+    send spectra rather than numbers, so the table alone would show no FTIR.
+
+    Parameters
+    ----------
+    store : ReferenceStore
+        An open store.
+
+    Returns
+    -------
+    DataFrame
+        :meth:`ReferenceStore.stones` with the FTIR columns filled (lab values win).
+    """
+    return merge_derived_ftir(store.stones(), store.derived_ftir())
 
 
 def merge_derived_ftir(

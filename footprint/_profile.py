@@ -356,10 +356,11 @@ def profile(
     InputError
         If the zone or site is not in the store.
     """
+    from ._features import reference_stones
     from ._store import ReferenceStore
 
     with ReferenceStore.open(db, mode="r") as store:
-        stones = store.stones()
+        stones = reference_stones(store)
         selected = _select(stones, zone, site, str(db))
         gallery = _gallery(store, selected, n_gallery)
         store_info = {

@@ -88,10 +88,11 @@ def reference_for_report(
     if path is None or not Path(path).exists():
         meta["path"] = path or "none"
         return {}, meta
+    from .._features import reference_stones
     from .._store import ReferenceStore
 
     with ReferenceStore.open(path, mode="r") as store:
-        stones = store.stones()
+        stones = reference_stones(store)
         content_hash = store.content_hash()
         synthetic = bool(store.is_synthetic)
         lots = lot_vectors(stones)
