@@ -133,11 +133,19 @@ class ChunkTask:
 
 @dataclass
 class ChunkResult:
-    """What a worker sends back for one chunk (small: no stone features)."""
+    """What a worker sends back for one chunk (small: no stone features).
+
+    The result rows come back twice: as a frame (for the report, the JSON
+    output and the verdict counts) and already written as CSV lines, so that
+    formatting the output, the slowest part of writing it, runs in the
+    workers rather than in the one main process.
+    """
 
     index: int
     results: pd.DataFrame | None = None
-    stones: pd.DataFrame | None = None
+    n_stones: int = 0
+    results_csv: str = ""
+    stones_csv: str = ""
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     synthetic: bool = False
@@ -469,6 +477,8 @@ class RunContext:
     file: str
     parcels: pd.DataFrame | None = None
     derived_ftir: pd.DataFrame | None = None
+    #: write per-stone result lines (``--stones-out``); otherwise they stay in the worker
+    stone_lines: bool = False
 
 
 @contextlib.contextmanager
@@ -541,10 +551,15 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
         wanted = set(task.parcel_ids[: task.summarise])
         for pid, group in stones[stones["parcel_id"].isin(wanted)].groupby("parcel_id", sort=False):
             summaries[str(pid)] = summarise(group, label=str(pid))
+    zones = list(model.zones)
+    extras = [c for c in ("zones_consistent",) if c in results.columns]
+    results = results.reindex(columns=result_columns(zones) + extras)
     return ChunkResult(
         task.index,
         results=results,
-        stones=stone_results,
+        n_stones=len(stone_results),
+        results_csv=_csv_lines(results.reindex(columns=result_columns(zones))),
+        stones_csv=_csv_lines(stone_results.reindex(columns=stone_columns(zones))) if ctx.stone_lines else "",
         summaries=summaries,
         synthetic=synthetic,
         sample_ids_with_spectra=used,
@@ -890,6 +905,13 @@ def _write_csv(frame: pd.DataFrame, fh: Any, header: bool) -> None:
     frame.to_csv(fh, index=False, header=header, float_format="%.6g", lineterminator="\n")
 
 
+def _csv_lines(frame: pd.DataFrame) -> str:
+    """Return the CSV lines of ``frame`` without header, formatted as :func:`_write_csv` does."""
+    buffer = io.StringIO()
+    _write_csv(frame, buffer, False)
+    return buffer.getvalue()
+
+
 _IDENTITY_KEYS = (
     "format",
     "label",
@@ -1015,7 +1037,13 @@ def classify(
     warnings: list[str] = []
     parcels_df = read_parcels(parcels, zones) if parcels is not None else None
     derived = _derive_spectra(os.fspath(spectra), model.manifest, n_jobs) if spectra is not None else None
-    ctx = RunContext(model_dir=os.fspath(model_dir), file=file, parcels=parcels_df, derived_ftir=derived)
+    ctx = RunContext(
+        model_dir=os.fspath(model_dir),
+        file=file,
+        parcels=parcels_df,
+        derived_ftir=derived,
+        stone_lines=stones_out is not None,
+    )
 
     problems: list[Problem] = []
     total_bytes = Path(stones).stat().st_size
@@ -1047,8 +1075,11 @@ def classify(
     synthetic = _is_synthetic(model)
     n_stones = 0
     stones_fh = open(tmp_paths[Path(stones_out)], "w", encoding="utf-8", newline="") if stones_out else None
+    results_fh = open(tmp_paths[out], "w", encoding="utf-8", newline="")
     try:
-        header = True
+        _write_csv(pd.DataFrame(columns=result_columns(zones)), results_fh, True)
+        if stones_fh is not None:
+            _write_csv(pd.DataFrame(columns=stone_columns(zones)), stones_fh, True)
         for chunk in run_ordered(
             with_budget(tasks), partial(process_chunk, ctx=ctx), n_jobs=n_jobs, scheduler=scheduler
         ):
@@ -1056,16 +1087,16 @@ def classify(
                 problems.extend(chunk.problems)
             if problems:
                 continue
-            assert chunk.results is not None and chunk.stones is not None  # set when no problems
+            assert chunk.results is not None  # set when no problems
             synthetic = synthetic or chunk.synthetic
-            extras = [c for c in ("zones_consistent",) if c in chunk.results.columns]
-            result_parts.append(chunk.results.reindex(columns=result_columns(zones) + extras))
-            n_stones += len(chunk.stones)
+            result_parts.append(chunk.results)
+            n_stones += chunk.n_stones
+            results_fh.write(chunk.results_csv)
             if stones_fh is not None:
-                _write_csv(chunk.stones.reindex(columns=stone_columns(zones)), stones_fh, header)
-            header = False
+                stones_fh.write(chunk.stones_csv)
             summaries.update(chunk.summaries)
             spectra_used.update(chunk.sample_ids_with_spectra)
+        results_fh.close()
         if stones_fh is not None:
             stones_fh.close()
         if problems:
@@ -1077,13 +1108,12 @@ def classify(
             if result_parts
             else pd.DataFrame(columns=result_columns(zones))
         )
-        with open(tmp_paths[out], "w", encoding="utf-8", newline="") as fh:
-            _write_csv(results.reindex(columns=result_columns(zones)), fh, True)
         for final, tmp in tmp_paths.items():
             os.replace(tmp, final)
     except BaseException:
-        if stones_fh is not None and not stones_fh.closed:
-            stones_fh.close()
+        for handle in (stones_fh, results_fh):
+            if handle is not None and not handle.closed:
+                handle.close()
         for tmp in tmp_paths.values():
             tmp.unlink(missing_ok=True)
         raise
