@@ -10,7 +10,10 @@ Figures printed (never asserted):
   target: classify within 2x of the baseline time;
 - peak resident memory (the whole process tree, sampled every 50 ms) of
   classify on 1,000,000 and on 5,000,000 stones; target: the 5M peak within
-  20 % of the 1M peak (memory must not grow with the file).
+  20 % of the 1M peak (memory must not grow with the file);
+- CPU seconds (user + system, the whole process tree) of each classify run
+  and the 1-minute load average before and after it: the benchmark machine
+  is often shared, and CPU seconds show the work done whatever else ran.
 
 Targets (for reference): >= 50,000 stones/s on 2 cores.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -71,8 +75,17 @@ def write_stones(path: Path, n_stones: int, per_parcel: int = 25) -> None:
         fh.write("".join(block))
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd``; return wall seconds, peak RSS of the process tree (MiB), exit code."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float, int, float]:
+    """Run ``cmd``; return wall seconds, peak RSS of the process tree (MiB), exit code, CPU seconds.
+
+    CPU seconds count the command and every worker it waited for (user + system).
+    """
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -93,7 +106,12 @@ def run_measured(cmd: list[str]) -> tuple[float, float, int]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode not in (0, 6):
         print(err, file=sys.stderr)
-    return elapsed, peak / 2**20, proc.returncode
+    return elapsed, peak / 2**20, proc.returncode, _children_cpu() - cpu0
+
+
+def load() -> str:
+    """The 1-minute load average (how busy the machine was)."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def baseline(model_dir: Path, stones: Path) -> float:
@@ -130,18 +148,25 @@ def main() -> int:
             flush=True,
         )
 
+        before = load()
         base = baseline(model, small)
-        print(f"baseline  read_csv + predict_proba: {base:7.1f} s  {n1 / base:10,.0f} stones/s", flush=True)
+        print(
+            f"baseline  read_csv + predict_proba: {base:7.1f} s  {n1 / base:10,.0f} stones/s  "
+            f"(load average {before} -> {load()})",
+            flush=True,
+        )
         results = {}
         for jobs in (1, 2):
             out = work / f"out_{jobs}.csv"
-            elapsed, peak, code = run_measured(
+            before = load()
+            elapsed, peak, code, cpu = run_measured(
                 [*FP, "classify", str(model), str(small), "--out", str(out), "--jobs", str(jobs), "--quiet"]
             )
             results[jobs] = (elapsed, peak)
             print(
                 f"classify --jobs {jobs}: {elapsed:7.1f} s  {n1 / elapsed:10,.0f} stones/s  "
-                f"ratio to baseline {elapsed / base:4.2f}x  peak RSS {peak:6.0f} MiB  (exit {code})",
+                f"ratio to baseline {elapsed / base:4.2f}x  peak RSS {peak:6.0f} MiB  "
+                f"CPU {cpu:5.1f} s  (exit {code}; load average {before} -> {load()})",
                 flush=True,
             )
         same = (work / "out_1.csv").read_bytes() == (work / "out_2.csv").read_bytes()
@@ -155,7 +180,8 @@ def main() -> int:
             flush=True,
         )
         small.unlink()
-        elapsed, peak5, code = run_measured(
+        before = load()
+        elapsed, peak5, code, cpu = run_measured(
             [
                 *FP,
                 "classify",
@@ -171,7 +197,7 @@ def main() -> int:
         peak1 = results[2][1]
         print(
             f"classify --jobs 2 on {n5:,}: {elapsed:7.1f} s  {n5 / elapsed:10,.0f} stones/s  "
-            f"peak RSS {peak5:6.0f} MiB (exit {code})"
+            f"peak RSS {peak5:6.0f} MiB  CPU {cpu:5.1f} s  (exit {code}; load average {before} -> {load()})"
         )
         print(f"peak memory {n5:,} / {n1:,} stones: {peak5 / peak1:4.2f} (target <= 1.20)")
         print(
