@@ -634,6 +634,8 @@ def _fork_is_safe() -> bool:
         sys.version_info < (3, 12)
         and sys.platform.startswith("linux")
         and multiprocessing.get_start_method(allow_none=True) in (None, "fork")
+        # a daemonic process (a worker itself) may not have children: joblib then runs serially
+        and not multiprocessing.current_process().daemon
     )
 
 
