@@ -663,14 +663,28 @@ def _run_forked(tasks: Iterable[T], func: Callable[[T], R], n_jobs: int, window:
 
     workers = effective_n_jobs(n_jobs)
     limit = window or 2 * workers
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_limit_threads) as pool:
-        in_flight: deque[Any] = deque()
-        for task in tasks:
-            in_flight.append(pool.apply_async(func, (task,)))
-            if len(in_flight) >= limit:
+    # The workers inherit ``func`` (with its context: parcels table, derived
+    # FTIR values) through fork; only the tasks are pickled.
+    key = id(func)
+    _INHERITED[key] = func
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_limit_threads) as pool:
+            in_flight: deque[Any] = deque()
+            for task in tasks:
+                in_flight.append(pool.apply_async(_call_inherited, (key, task)))
+                if len(in_flight) >= limit:
+                    yield in_flight.popleft().get()
+            while in_flight:
                 yield in_flight.popleft().get()
-        while in_flight:
-            yield in_flight.popleft().get()
+    finally:
+        _INHERITED.pop(key, None)
+
+
+_INHERITED: dict[int, Callable[[Any], Any]] = {}
+
+
+def _call_inherited(key: int, task: Any) -> Any:
+    return _INHERITED[key](task)
 
 
 def _run_dask(
