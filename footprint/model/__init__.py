@@ -10,15 +10,16 @@
   SYNTHETIC set (reproducible: same behaviour fingerprint);
 - :class:`StoneClassifier` and :class:`NoveltyScorer` are the scikit-learn
   estimators underneath.
+
+Names are imported on first use (PEP 562): ``classify`` needs only
+:class:`FootprintModel`, not the training and evaluation code (and scipy.stats
+behind it), and every forked worker and CLI start-up pays for what it uses.
 """
 
-from ._demo import build_demo_model
-from ._evaluate import evaluate, evaluate_frames
-from ._footprint import FootprintModel, ParcelAssessment
-from ._novelty import NoveltyScorer
-from ._stone import StoneClassifier
-from ._train import DEFAULT_CONFIG, train, train_frames
-from ._verdict import VERDICTS, load_thresholds
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -34,3 +35,39 @@ __all__ = [
     "train",
     "train_frames",
 ]
+
+_WHERE = {
+    "DEFAULT_CONFIG": "._train",
+    "VERDICTS": "._verdict",
+    "FootprintModel": "._footprint",
+    "NoveltyScorer": "._novelty",
+    "ParcelAssessment": "._footprint",
+    "StoneClassifier": "._stone",
+    "build_demo_model": "._demo",
+    "evaluate": "._evaluate",
+    "evaluate_frames": "._evaluate",
+    "load_thresholds": "._verdict",
+    "train": "._train",
+    "train_frames": "._train",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
+    from ._demo import build_demo_model
+    from ._evaluate import evaluate, evaluate_frames
+    from ._footprint import FootprintModel, ParcelAssessment
+    from ._novelty import NoveltyScorer
+    from ._stone import StoneClassifier
+    from ._train import DEFAULT_CONFIG, train, train_frames
+    from ._verdict import VERDICTS, load_thresholds
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
