@@ -177,12 +177,17 @@ def _sieve_mm(series: pd.Series) -> np.ndarray:
 
 
 def _categorical(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
-    codes = pd.Categorical(series, categories=list(vocabulary)).codes.astype(float)
-    codes[codes < 0] = np.nan
-    return codes
+    # Factorise once and translate the few distinct values: twice as fast as
+    # pd.Categorical(series, categories=...) on a million stones, same codes.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    position = {word: float(i) for i, word in enumerate(vocabulary)}
+    table = np.array([position.get(value, np.nan) for value in uniques] + [np.nan])
+    return table[codes]  # the sentinel -1 picks the trailing NaN
 
 
 def _boolean(series: pd.Series) -> np.ndarray:
+    if isinstance(series.dtype, pd.BooleanDtype):  # what ingest produces: a cheap cast
+        return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     # True == 1 and False == 0 as dict keys, so the numbers are covered too.
     mapped = series.map({True: 1.0, False: 0.0, "true": 1.0, "false": 0.0})
     return pd.to_numeric(mapped, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
