@@ -98,7 +98,7 @@ def test_sigkill_at_random_moments_never_loses_or_half_writes_a_batch(store_path
         prefix = f"K{round_no}"
         writer = Writer(store_path, prefix, 10_000, per_batch)
         writer.wait_for("locked")
-        time.sleep(rng.uniform(0.0, 0.6))
+        time.sleep(rng.uniform(0.02, 0.6))
         writer.kill()
         done, begun = writer.numbers("done"), writer.numbers("begin")
         in_flight = begun - done
@@ -116,7 +116,9 @@ def test_sigkill_at_random_moments_never_loses_or_half_writes_a_batch(store_path
             assert extra == batch_ids(prefix, next(iter(in_flight)), per_batch)
             expected |= extra
         assert ids == expected, "a committed batch was lost"
-    assert kills_mid_commit == rounds  # the writer loops forever: every kill lands in a commit
+    # the writer loops forever, so nearly every kill lands inside a commit (the instants between
+    # "done" and the next "begin" are the only exceptions)
+    assert kills_mid_commit >= rounds - 3
     assert len(expected) > 5 * per_batch  # and many batches did commit
     with ReferenceStore.open(store_path, "a") as store:  # the next writer cleans up after the dead
         store.verify()
