@@ -223,6 +223,9 @@ def main() -> int:
             st.verify()
         size_mb = store.stat().st_size / 1e6
     print("\n".join(results))
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) at the end: {load} "
+          "(a shared machine slows the parallel parse most)")
     print(f"store file after both batches: {size_mb:.0f} MB (raw bytes, parsed and resampled spectra, "
           "derived features, gzip level 1)")
     return 0
