@@ -1383,16 +1383,18 @@ def _write_spectra(fh: h5py.File, items: list[tuple[Spectrum, np.ndarray | None,
     for name in _SPECTRA_COLS:
         _append(table, name, cols[name])
     by_kind: dict[str, list[int]] = {}
+    rows: dict[str, list[np.ndarray]] = {}
     for i, (spec, values, _) in enumerate(items):
         if values is not None:
             by_kind.setdefault(str(spec.kind), []).append(i)
+            rows.setdefault(str(spec.kind), []).append(values)
     for kind, idx in by_kind.items():
         group = fh["resampled"].require_group(kind)
         grid = grid_for(kind)
         assert grid is not None  # only kinds with a grid were resampled
         if "grid" not in group:
             _append(group, "grid", grid, {"unit": GRIDS[kind][3]})
-        _append(group, "values", np.stack([items[i][1] for i in idx]).astype(np.float32),
+        _append(group, "values", np.stack(rows[kind]).astype(np.float32),
                 {"unit": "canonical y unit of the kind (see spectra.to_canonical)", "missing": "NaN"})
         _append(group, "spectrum_row", row_start + np.asarray(idx, dtype=np.int64))
     return len(items)
