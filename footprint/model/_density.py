@@ -141,12 +141,28 @@ class BinnedDensities:
 
     def terms(self, X: np.ndarray, j: int) -> np.ndarray:
         """Log-density term of feature ``j`` for every stone and site (NaN where unmeasured)."""
+        seen, term = self.seen_terms(X, j)
+        out = np.full((X.shape[0], self.n_sites), np.nan)
+        if term is not None:
+            out[seen] = term
+        return out
+
+    def seen_terms(self, X: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Log-density term of feature ``j`` for the stones that have it only.
+
+        Returns
+        -------
+        seen : ndarray of bool, shape (n_samples,)
+            Which stones have feature ``j``.
+        term : ndarray of shape (seen.sum(), n_sites) or None
+            Their terms (None when no stone has the feature); callers that
+            accumulate over features skip the full-size NaN-padded array.
+        """
         column = X[:, j]
         seen = np.isfinite(column)
         edges = self.edges[j]
-        out = np.full((len(column), self.n_sites), np.nan)
         if not seen.any():
-            return out
+            return seen, None
         values = column[seen]
         if self.modes[j] == "gauss":
             is_spike = np.isin(values, edges)
@@ -154,8 +170,7 @@ class BinnedDensities:
             term = self.tables[j][:, index].T
             z = (values[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
             normal = -0.5 * z * z - np.log(self.sd[j])[None, :] - 0.5 * np.log(2 * np.pi)
-            out[seen] = term + np.where(is_spike[:, None], 0.0, normal)
-            return out
+            return seen, term + np.where(is_spike[:, None], 0.0, normal)
         bins = np.searchsorted(edges, values, side="right")
         term = self.tables[j][:, bins].T
         if self.modes[j] == "hist" and len(edges):
@@ -163,8 +178,7 @@ class BinnedDensities:
             below = np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
             above = np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1]
             term = term - (below + above)[:, None]
-        out[seen] = term
-        return out
+        return seen, term
 
     def bin_index(self, X: np.ndarray, j: int) -> np.ndarray:
         """Bin (category, or spike / "continuous") of feature ``j`` per stone; -1 where unmeasured."""

@@ -380,11 +380,17 @@ class FootprintModel:
         scores = np.zeros((X.shape[0], dens.n_sites))
         sums = np.zeros_like(scores)
         for j in range(X.shape[1]):
-            terms = dens.terms(X, j)
-            seen = np.isfinite(X[:, j])[:, None]
+            # Add only into the rows that have the feature: each element still gets
+            # the same additions in the same order (unmeasured rows got + 0.0 before,
+            # which leaves a sum that starts at +0.0 unchanged), without full-size
+            # NaN-padded temporaries per feature.
+            seen, terms = dens.seen_terms(X, j)
+            if terms is None:
+                continue
+            rows = slice(None) if seen.all() else np.flatnonzero(seen)
             if alpha[j] != 0:
-                scores += np.where(seen, alpha[j] * terms, 0.0)
-            sums += np.where(seen, terms - centre[j], 0.0)
+                scores[rows] += alpha[j] * terms
+            sums[rows] += terms - centre[j]
         return log_softmax(scores + self.classifier.log_prior_, axis=1), sums
 
     def _declared(self, parcel_ids: pd.Index, stones: pd.DataFrame, parcels: pd.DataFrame | None,
