@@ -18,11 +18,30 @@ __all__ = ["emit_json", "guarded", "setup_logging", "to_jsonable"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever ``sys.stderr`` is at emit time.
+
+    Test runners (typer's CliRunner) swap ``sys.stderr`` per invocation; a
+    handler bound to the first stream would write to a closed one later.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Send library logs to stderr; only the CLI configures handlers."""
     root = logging.getLogger("footprint")
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _CurrentStderrHandler) for h in root.handlers):
+        handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -1,0 +1,38 @@
+"""The CLI's shared plumbing: logs follow the current stderr, errors map to exit codes."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+
+import pytest
+import typer
+
+from footprint.cli._common import guarded, setup_logging
+from footprint.exceptions import SchemaError, StoreLockedError
+
+
+def test_logs_go_to_the_stderr_of_each_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    setup_logging()
+    logger = logging.getLogger("footprint.test")
+    for text in ("first run", "second run"):
+        captured = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", captured)
+        logger.info(text)
+        assert captured.getvalue() == f"INFO: {text}\n"
+    setup_logging()
+    handlers = logging.getLogger("footprint").handlers
+    assert len(handlers) == 1
+
+
+@pytest.mark.parametrize(("error", "code"), [(SchemaError("bad colour"), 3), (StoreLockedError("held"), 4)])
+def test_guarded_maps_footprint_errors_to_documented_exit_codes(error, code, capsys) -> None:
+    @guarded
+    def command() -> None:
+        raise error
+
+    with pytest.raises(typer.Exit) as exit_info:
+        command()
+    assert exit_info.value.exit_code == code
+    assert f"error: {error}" in capsys.readouterr().err
