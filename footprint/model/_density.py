@@ -199,8 +199,10 @@ class BinnedDensities:
             return None
         column = X[:, j]
         cont = np.isfinite(column) & ~np.isin(column, self.edges[j])
-        z = (column[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
-        return np.where(cont[:, None], z, np.nan)
+        # Standardise only the continuous values (same arithmetic per element, fewer temporaries).
+        out = np.full((len(column), self.n_sites), np.nan)
+        out[cont] = (column[cont][:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
+        return out
 
     def all_terms(self, X: np.ndarray) -> np.ndarray:
         """Log-density terms of every feature, shape (n_samples, n_features, n_sites); 0 where unmeasured."""
