@@ -19,10 +19,10 @@ processes that parse spectra stay light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import exceptions
+from ._lazy import lazy_namespace
 from ._schema import FIELDS, SCHEMA_VERSION, Field, canonical_column, field_names
 from ._types import ImageRecord, Spectrum
 
@@ -93,16 +93,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from .synth import ExactDensity
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
-        value = importlib.import_module(f".{name}", __name__)
-    elif name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_namespace(__name__, {**dict.fromkeys(_SUBPACKAGES, ""), **_WHERE}, __all__)
