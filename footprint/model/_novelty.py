@@ -44,7 +44,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities
-from ._stone import grouped_splits
+from ._stone import AcceptsMissingMixin, grouped_splits
 
 __all__ = ["NoveltyScorer"]
 
@@ -54,7 +54,7 @@ _RARE = 0.05
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
 
 
-class NoveltyScorer(OutlierMixin, BaseEstimator):
+class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     """Conformal unknown-origin scorer for stones and parcels.
 
     Parameters
@@ -100,12 +100,6 @@ class NoveltyScorer(OutlierMixin, BaseEstimator):
         self.cv = cv
         self.n_null = n_null
         self.random_state = random_state
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare that NaN (not measured) is accepted."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
     def _mask(self, n_features: int) -> np.ndarray:
         if self.categorical_features is None:

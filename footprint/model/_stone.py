@@ -104,7 +104,17 @@ def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
-class StoneClassifier(ClassifierMixin, BaseEstimator):
+class AcceptsMissingMixin:
+    """Estimator tag shared by the model's estimators: NaN means "not measured" and is accepted."""
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare that NaN (not measured) is accepted."""
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
     """Calibrated classifier for single stones (classes: sites, or zones).
 
     Parameters
@@ -194,12 +204,6 @@ class StoneClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.calibrate = calibrate
         self.random_state = random_state
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare that NaN (not measured) is accepted."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
     def _trees(self, max_iter: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
