@@ -51,7 +51,7 @@ demo: install
 	$(FP) db add $(DB) --stones $(REF)/stones.csv --spectra $(REF)/spectra --kind ftir --images $(REF)/images --by demo
 	$(FP) db verify $(DB)
 	$(FP) db info $(DB)
-	$(FP) train $(DB) --out $(OUT)/model --seed $(DEMO_SEED)
+	$(FP) train $(DB) --out $(OUT)/model --seed $(DEMO_SEED) --site-weights $(REF)/site_weights.csv
 	@$(PY) -c 'import json,sys; f=lambda p: json.load(open(p))["fingerprint"]; \
 	  same = f("$(OUT)/model/manifest.json") == f("models/demo-synthetic/manifest.json"); \
 	  print("trained model " + ("matches" if same else "DIFFERS FROM") + " the committed models/demo-synthetic", file=sys.stderr)'

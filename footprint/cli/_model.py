@@ -92,6 +92,10 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, "--config", help="JSON file of training options."),
         thresholds: Path | None = typer.Option(None, "--thresholds",
                                                help="JSON verdict thresholds (default: bundled v1)."),
+        site_weights: Path | None = typer.Option(
+            None, "--site-weights",
+            help="CSV of zone, site, weight: each site's share of its zone's production (the prior of "
+                 "the site mixture; default: the share of reference lots)."),
         evaluate: bool = typer.Option(False, "--evaluate",
                                       help="Also evaluate on held-out lots and record it in the manifest."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -101,10 +105,13 @@ def register(app: typer.Typer) -> None:
         Refuses (exit 5) when a zone has too few stones or lots. No method proves the
         origin of a single diamond: the model's unit of judgement is the parcel.
         """
-        from ..model import train
+        from ..model import read_site_weights, train
 
         typer.echo(f"training on {db} ...", err=True)
-        model = train(db, out_dir=out, config=_config(config, thresholds), seed=seed, evaluate=evaluate)
+        options = _config(config, thresholds) or {}
+        if site_weights is not None:
+            options["site_weights"] = read_site_weights(site_weights)
+        model = train(db, out_dir=out, config=options or None, seed=seed, evaluate=evaluate)
         summary = _train_summary(model, out)
         if as_json:
             emit_json(summary)

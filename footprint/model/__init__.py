@@ -6,6 +6,8 @@
   parcels (posterior per zone, log10 LR, foreign fraction with interval,
   unknown-origin p-value, verdict);
 - :func:`evaluate` measures everything on held-out lots;
+- :func:`read_site_weights` reads sites' production shares (the prior of the
+  site mixture, ``config={"site_weights": ...}``);
 - :func:`build_demo_model` rebuilds ``models/demo-synthetic`` from the bundled
   SYNTHETIC set (reproducible: same behaviour fingerprint);
 - :class:`StoneClassifier` and :class:`NoveltyScorer` are the scikit-learn
@@ -33,6 +35,7 @@ __all__ = [
     "evaluate",
     "evaluate_frames",
     "load_thresholds",
+    "read_site_weights",
     "train",
     "train_frames",
 ]
@@ -48,6 +51,7 @@ _WHERE = {
     "evaluate": "._evaluate",
     "evaluate_frames": "._evaluate",
     "load_thresholds": "._verdict",
+    "read_site_weights": "._train",
     "train": "._train",
     "train_frames": "._train",
 }
@@ -58,7 +62,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._footprint import FootprintModel, ParcelAssessment
     from ._novelty import NoveltyScorer
     from ._stone import StoneClassifier
-    from ._train import DEFAULT_CONFIG, train, train_frames
+    from ._train import DEFAULT_CONFIG, read_site_weights, train, train_frames
     from ._verdict import VERDICTS, load_thresholds
 
 

@@ -2,7 +2,8 @@
 
 ``build_demo_model(out_dir)`` writes the bundled synthetic lab files
 (:func:`footprint.synth.write_reference_set`, seed 0), loads them into a fresh
-reference store (stones, FTIR spectra, photos) and trains a model with seed 0.
+reference store (stones, FTIR spectra, photos) and trains a model with seed 0
+and the set's site production shares (``site_weights.csv``).
 The same code and seed give the same model: the manifest's ``fingerprint``
 (a hash of the model's behaviour) is identical run to run, which the tests
 check against the committed ``models/demo-synthetic``.
@@ -46,7 +47,7 @@ def build_demo_model(out_dir: str | Path, *, work_dir: str | Path | None = None,
     """
     from .. import db
     from ..synth import write_reference_set
-    from ._train import train
+    from ._train import read_site_weights, train
 
     with tempfile.TemporaryDirectory(prefix="footprint-demo-") as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)
@@ -58,7 +59,8 @@ def build_demo_model(out_dir: str | Path, *, work_dir: str | Path | None = None,
         db.init(store, by="demo")
         db.add(store, stones=files["stones"], spectra=files["spectra"], images=files["images"], by="demo",
                n_jobs=1)
-        model = train(store, config=None, seed=DEMO_SEED, evaluate=evaluate)
+        config = {"site_weights": read_site_weights(files["site_weights"])}
+        model = train(store, config=config, seed=DEMO_SEED, evaluate=evaluate)
         # A store path inside a temporary folder means nothing to a reader of the manifest.
         if work_dir is None:
             model.manifest["source"]["store"] = None

@@ -34,14 +34,14 @@ import pandas as pd
 from .. import __version__
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from .._schema import SCHEMA_VERSION
-from ..exceptions import InputError, InsufficientDataError
+from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer
 from ._site import SiteLayout, fit_parcel_tempering, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
 
-__all__ = ["DEFAULT_CONFIG", "train", "train_frames"]
+__all__ = ["DEFAULT_CONFIG", "read_site_weights", "site_log_weights", "train", "train_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "tempering_parcels_per_lot": 2,
     "thresholds_path": None,
     "thresholds": None,
+    "site_weights": None,
 }
 
 _UNSPECIFIED = "(unspecified)"
@@ -143,6 +144,103 @@ def derive_sites_and_lots(stones: pd.DataFrame) -> tuple[pd.DataFrame, list[str]
     for w in warnings:
         logger.warning(w)
     return frame, warnings
+
+
+def read_site_weights(path: str | Path) -> dict[str, float]:
+    """Read a site-weights table (``zone, site, weight``) into ``{"zone/site": weight}``.
+
+    The weight of a site is its share of its zone's production (any positive
+    scale; weights are normalised within each zone). Lines starting with
+    ``#`` are comments (a SYNTHETIC banner, a source note).
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing column, duplicate site, or a weight that is
+        not a positive number; every problem names the file, row and field.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable site-weights CSV ({exc})") from None
+    missing = [c for c in ("zone", "site", "weight") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: not a site-weights table",
+                         [Problem(str(path), None, c, None, "required column of a site-weights table")
+                          for c in missing])
+    problems: list[Problem] = []
+    weights: dict[str, float] = {}
+    for k, row in enumerate(table.itertuples(index=False), start=1):  # data rows, as Problem counts them
+        zone, site, raw = str(row.zone).strip(), str(row.site).strip(), str(row.weight).strip()
+        for field, value in (("zone", zone), ("site", site)):
+            if not value:
+                problems.append(Problem(str(path), k, field, value, "must not be empty"))
+        try:
+            weight = float(raw)
+        except ValueError:
+            weight = float("nan")
+        if not np.isfinite(weight) or weight <= 0:
+            problems.append(Problem(str(path), k, "weight", raw, "must be a positive number"))
+        key = f"{zone}/{site}"
+        if key in weights:
+            problems.append(Problem(str(path), k, "site", key, "duplicate site"))
+        weights[key] = weight
+    if problems:
+        raise InputError(f"{path}: site weights rejected", problems)
+    if not weights:
+        raise InputError(f"{path}: the site-weights table has no rows")
+    return weights
+
+
+def site_log_weights(sites: list[str], site_zone: np.ndarray, lots_per_site: np.ndarray,
+                     given: Mapping[str, float] | None) -> tuple[np.ndarray, list[str]]:
+    """Within-zone log weight of each site, the prior of the site mixture.
+
+    A parcel comes from a site in proportion to what the site produces, not to
+    how many of its lots the laboratory happened to analyse: ``given`` (site
+    -> production share, ``"zone/site"`` keys) sets the weights when known;
+    without it the share of reference lots stands in.
+
+    Parameters
+    ----------
+    sites : list of str
+        ``"zone/site"`` labels in class order.
+    site_zone : ndarray of int
+        Zone index of each site.
+    lots_per_site : ndarray
+        Reference lots of each site.
+    given : mapping, optional
+        Site weights (any positive scale).
+
+    Returns
+    -------
+    log_weight : ndarray
+        Log weights, summing to one within each zone.
+    warnings : list of str
+        Weights given for sites the reference set does not have.
+
+    Raises
+    ------
+    InputError
+        ``given`` misses a reference site, or a weight is not positive.
+    """
+    warnings: list[str] = []
+    if given is None:
+        raw = np.asarray(lots_per_site, dtype=float)
+    else:
+        absent = [s for s in sites if s not in given]
+        if absent:
+            raise InputError(f"site_weights gives no weight for reference site(s) {', '.join(absent)}: "
+                             "give every reference site a weight, or none to use reference lot shares")
+        raw = np.array([float(given[s]) for s in sites])
+        if not np.all(np.isfinite(raw) & (raw > 0)):
+            raise InputError("site_weights must all be positive numbers")
+        extra = sorted(set(given) - set(sites))
+        if extra:
+            warnings.append(f"site_weights for site(s) without reference stones ignored: {', '.join(extra)}")
+    per_zone = np.bincount(site_zone, weights=raw)
+    return np.log(raw / per_zone[site_zone]), warnings
 
 
 def _ftir_recipe(derived_ftir: pd.DataFrame | None) -> dict[str, Any] | None:
@@ -250,9 +348,12 @@ def train_frames(
     stone_share = np.bincount(y, minlength=n_sites) / len(y)
     lot_site = frame.drop_duplicates("_lot")["_site"].map(site_index).to_numpy()
     lots_per_site = np.bincount(lot_site, minlength=n_sites).astype(float)
-    lots_per_zone = np.bincount(site_zone, weights=lots_per_site, minlength=len(zones))
-    layout = SiteLayout(zones, site_zone, np.log(stone_share),
-                        np.log(lots_per_site / lots_per_zone[site_zone]))
+    log_weight, weight_warnings = site_log_weights(sites_labels, site_zone, lots_per_site,
+                                                   cfg["site_weights"])
+    for w in weight_warnings:
+        logger.warning(w)
+    warnings += weight_warnings
+    layout = SiteLayout(zones, site_zone, np.log(stone_share), log_weight)
 
     valid = np.isfinite(classifier.oof_proba_).all(axis=1)
     rng = np.random.default_rng(seed)

@@ -20,6 +20,9 @@ Layout of ``out_dir`` (every file says SYNTHETIC):
 - ``truth.csv``: true values of every stone (reference and parcels): zone,
   site, complete field values before missingness, and the FTIR simulation
   settings (thickness, platelet position);
+- ``site_weights.csv``: each reference site's share of its zone's production
+  (``zone, site, weight``), the prior of the site mixture
+  (``footprint train --site-weights``);
 - ``README.txt``: what the files are and how they were made.
 """
 
@@ -50,7 +53,8 @@ log = logging.getLogger(__name__)
 
 _MARK = "SYNTHETIC"
 _OWNED_DIRS = ("spectra", "images", "parcels_spectra", "parcels_images")
-_OWNED_FILES = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "parcels_truth.csv")
+_OWNED_FILES = ("stones.csv", "truth.csv", "parcels_stones.csv", "parcels.csv", "parcels_truth.csv",
+                "site_weights.csv")
 _IDENTITY = ("sample_id", "zone", "site", "country", "lot_id", "collected_on", "lab", "cleaning_state",
              "custody_ref", "notes")
 
@@ -166,6 +170,14 @@ def _write_parcels(out: Path, params: SynthParams, seeds: list[int], *, n_parcel
     return truth, counts
 
 
+def _write_site_weights(params: SynthParams, path: Path, tag: str) -> None:
+    """Write the reference sites' production shares (the generator's site weights)."""
+    rows = [{"zone": zone, "site": site.site, "weight": site.weight}
+            for zone in params.reference_zones for site in params.zone_sites(zone)]
+    _write_csv(pd.DataFrame(rows, columns=["zone", "site", "weight"]), path,
+               f"SYNTHETIC site production shares from footprint synth ({tag}); estimates, not real data")
+
+
 def _finish_truth(truth: pd.DataFrame, path: Path, tag: str) -> None:
     truth = truth.copy()
     truth["has_ftir_file"] = truth["ftir_thickness_mm"].notna()
@@ -240,6 +252,7 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
         truth = pd.concat([truth, p_truth], ignore_index=True)
         counts.update(p_counts)
     _finish_truth(truth, out / "truth.csv", tag)
+    _write_site_weights(params, out / "site_weights.csv", tag)
     (out / "README.txt").write_text(_readme(seed, params, lots_per_site, stones_per_lot, counts),
                                     encoding="utf-8", newline="\n")
     log.info("wrote SYNTHETIC reference set to %s: %s", out, counts)
@@ -298,8 +311,10 @@ parcels_truth.csv   per parcel: export date, stones, carats and the truth (kind,
 parcels_spectra/    {counts['n_parcel_spectra']} spectra of parcel stones
 parcels_images/     {counts['n_parcel_images']} pictures of parcel stones
 truth.csv           complete true values of every stone (kept aside for checks)
+site_weights.csv    each reference site's share of its zone's production (site-mixture prior)
 
 Build a store from it:
   footprint db init DB.h5
   footprint db add DB.h5 --stones stones.csv --spectra spectra --images images --by demo
+  footprint train DB.h5 --out MODEL --site-weights site_weights.csv
 """

@@ -16,15 +16,22 @@ def runner() -> CliRunner:
 
 
 @pytest.mark.slow
-def test_train_then_evaluate(runner, store_path, tmp_path, capsys):
+def test_train_then_evaluate(runner, store_path, tmp_path, capsys, params):
     out = tmp_path / "model"
-    result = runner.invoke(app, ["train", str(store_path), "--out", str(out), "--seed", "1", "--json"])
+    weights = tmp_path / "site_weights.csv"
+    rows = [f"{zone},{site.site},{site.weight}" for zone in params.reference_zones
+            for site in params.zone_sites(zone)]
+    weights.write_text("# SYNTHETIC production shares\nzone,site,weight\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["train", str(store_path), "--out", str(out), "--seed", "1", "--json",
+                                 "--site-weights", str(weights)])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["zones"] == ["CAR-East", "CAR-West"] and summary["synthetic"] is True
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["source"]["content_hash"] == summary["store_content_hash"]
     assert manifest["seed"] == 1
+    # The production shares are recorded, so evaluate retrains each fold with the same prior.
+    assert manifest["config"]["site_weights"]["CAR-East/Bria"] == pytest.approx(0.45)
 
     result = runner.invoke(app, ["evaluate", str(store_path), "--model", str(out), "--folds", "3", "--json"])
     assert result.exit_code == 0, result.output

@@ -28,12 +28,26 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_tables_are_marked_synthetic(small_set) -> None:
     root = small_set["root"]
-    for name in ("stones.csv", "parcels_stones.csv", "parcels.csv", "parcels_truth.csv", "truth.csv"):
+    for name in ("stones.csv", "parcels_stones.csv", "parcels.csv", "parcels_truth.csv", "truth.csv",
+                 "site_weights.csv"):
         first = (root / name).read_text("utf-8").splitlines()[0]
         assert first.startswith("# SYNTHETIC"), name
     for name in ("stones.csv", "parcels_stones.csv", "parcels_truth.csv"):
         assert set(_read(root / name)["notes"]) == {"SYNTHETIC"}, name
     assert (root / "README.txt").read_text("utf-8").startswith("SYNTHETIC DATA")
+
+
+def test_site_weights_are_the_reference_sites_production_shares(small_set) -> None:
+    from footprint.model import read_site_weights
+    from footprint.synth import load_params
+
+    weights = read_site_weights(small_set["root"] / "site_weights.csv")
+    params = load_params()
+    reference_sites = {f"{zone}/{site.site}": site.weight for zone in params.reference_zones
+                       for site in params.zone_sites(zone)}
+    assert weights == reference_sites
+    stones = _read(small_set["root"] / "stones.csv")
+    assert set(weights) == set(stones["zone"] + "/" + stones["site"])  # every reference site, no other
 
 
 def test_every_ftir_stone_has_a_jcamp_file_that_reads_back(small_set) -> None:
