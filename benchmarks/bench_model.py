@@ -148,13 +148,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--parcels-25", type=int, default=3000,
                         help="parcels of 25 (the targets' size: more parcels, a tighter figure)")
     parser.add_argument("--no-curve", action="store_true", help="skip the learning curve (the slow part)")
+    parser.add_argument("--config", default="{}", help="JSON training options to try (default: the defaults)")
     args = parser.parse_args(argv)
+    import json
 
     from footprint.model import train_frames
     from footprint.synth import ExactDensity, generate_reference, load_params
 
     params = load_params()
-    weights = {"site_weights": _site_weights(params)}  # as make demo trains: the set's site_weights.csv
+    # As make demo trains: the set's site_weights.csv; plus any options under test.
+    weights = {"site_weights": _site_weights(params), **json.loads(args.config)}
     ref = generate_reference(params, seed=0)  # the bundled size: 6 lots x 40 stones per site
     t = time.perf_counter()
     model = train_frames(ref, seed=0, config=weights, source={"synthetic": True})

@@ -31,6 +31,9 @@ __all__ = [
     "zone_loglik_from_sites",
 ]
 
+#: Range of log tau0 searched (tau0 from 0.05 to 5).
+_LOG_TAU0_RANGE = (float(np.log(0.05)), float(np.log(5.0)))
+
 
 class SiteLayout:
     """Which zone each site belongs to, and the site priors and weights.
@@ -161,11 +164,16 @@ def fit_parcel_tempering(layout: SiteLayout, site_loglik: np.ndarray, zone_of_st
     weight = 1.0 / counts[inverse]
     weight /= weight.sum()
 
+    def unpack(theta: np.ndarray) -> tuple[float, float]:
+        # Bounded: when every held-out parcel is right, the loss keeps falling as tau0 grows.
+        log_tau0 = float(np.clip(theta[0], *_LOG_TAU0_RANGE))
+        return float(np.exp(log_tau0)), float(0.5 * (1.0 + np.tanh(0.5 * theta[1])))
+
     def loss(theta: np.ndarray) -> float:
-        tau0, rho = np.exp(theta[0]), 1.0 / (1.0 + np.exp(-theta[1]))
+        tau0, rho = unpack(theta)
         ll = zone_loglik_from_sites(layout, sums, sizes, tau0, rho)
         return float(-(log_softmax(ll, axis=1)[rows, truth] * weight).sum())
 
     best = minimize(loss, x0=np.array([0.0, -4.0]), method="Nelder-Mead",
                     options={"xatol": 1e-3, "fatol": 1e-6, "maxiter": 400})
-    return float(np.exp(best.x[0])), float(1.0 / (1.0 + np.exp(-best.x[1])))
+    return unpack(best.x)

@@ -51,8 +51,9 @@ def grouped_splits(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return train/test index pairs, whole groups (lots) on one side.
 
-    Falls back to stratified folds when no groups are given, and to no folds
-    (an empty list) when there is too little data to hold any out.
+    With fewer groups than ``n_splits``, each group is a fold of its own;
+    without groups, stratified folds; no folds (an empty list) when there is
+    too little data to hold any out.
 
     Parameters
     ----------
@@ -66,16 +67,18 @@ def grouped_splits(
         Seed for the shuffled group assignment.
     """
     n = len(y)
-    if n_splits < 2 or n < 2 * n_splits:
-        return []
     if groups is not None:
         uniq, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
-        if len(uniq) < n_splits:
+        # Fewer groups than folds: one group per fold (leave-one-lot-out) rather than no folds.
+        n_splits = min(n_splits, len(uniq))
+        if n_splits < 2 or n < 2 * n_splits:
             return []
         # Shuffle the group order with the seed so folds are not alphabetical.
         perm = np.random.default_rng(random_state).permutation(len(uniq))
         splitter = GroupKFold(n_splits=n_splits)
         return list(splitter.split(np.zeros(n), y, perm[codes]))
+    if n_splits < 2 or n < 2 * n_splits:
+        return []
     counts = np.bincount(y)
     if counts[counts > 0].min() < n_splits:
         return []
