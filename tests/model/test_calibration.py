@@ -77,3 +77,27 @@ def test_mixture_fraction_recovered_with_interval():
         assert np.mean(np.abs(est - truth)) < 0.07
     assert max(abs(b) for b in estimates) < 0.03          # no material bias
     assert min(covered) > 0.8 and np.mean(covered) > 0.85  # ~90% profile-likelihood interval
+
+
+def test_fewer_lots_than_folds_gives_one_lot_per_fold():
+    from footprint.model._stone import grouped_splits
+
+    y = np.repeat([0, 1, 0, 1], 10)
+    lots = np.repeat(["a", "b", "c", "d"], 10)
+    folds = grouped_splits(y, lots, 10, 0)
+    assert len(folds) == 4
+    for train, test in folds:
+        assert len(set(lots[test])) == 1 and not set(lots[test]) & set(lots[train])
+    assert sorted(np.concatenate([test for _, test in folds]).tolist()) == list(range(40))
+
+
+def test_tempering_stays_bounded_when_every_heldout_parcel_is_right():
+    from footprint.model._site import SiteLayout, fit_parcel_tempering
+
+    # Two sites, one per zone, perfectly separated stones: the loss falls for ever as tau0 grows.
+    layout = SiteLayout(["A", "B"], np.array([0, 1]), np.log([0.5, 0.5]), np.zeros(2))
+    site_ll = np.tile([[0.0, -1.0], [-1.0, 0.0]], (20, 1))
+    zone = np.tile([0, 1], 20)
+    parcels = [np.arange(k, 40, 2)[:5] for k in (0, 1)]
+    tau0, rho = fit_parcel_tempering(layout, site_ll, zone, parcels)
+    assert 1.0 < tau0 <= 5.0 + 1e-9 and 0.0 <= rho <= 1.0
