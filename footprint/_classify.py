@@ -510,7 +510,11 @@ def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | No
             )
     except SchemaError as exc:
         return None, list(exc.problems), False
-    return stones, [], bool(stones.attrs.get("synthetic", False))
+    synthetic = bool(stones.attrs.get("synthetic", False))
+    # pandas deep-copies ``attrs`` into every derived frame or column (hundreds of
+    # times per chunk); nothing downstream reads them, so drop them here.
+    stones.attrs = {}
+    return stones, [], synthetic
 
 
 def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
@@ -545,7 +549,8 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     parcels = None
     if ctx.parcels is not None:
         parcels = ctx.parcels[ctx.parcels["parcel_id"].isin(task.parcel_ids)]
-    results, stone_results = model.assess_batch(stones, parcels)
+    # Per-stone results are only computed when they are written (--stones-out).
+    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines)
     summaries = {}
     if task.summarise:
         wanted = set(task.parcel_ids[: task.summarise])
@@ -557,7 +562,7 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     return ChunkResult(
         task.index,
         results=results,
-        n_stones=len(stone_results),
+        n_stones=len(stones),
         results_csv=_csv_lines(results.reindex(columns=result_columns(zones))),
         stones_csv=_csv_lines(stone_results.reindex(columns=stone_columns(zones))) if ctx.stone_lines else "",
         summaries=summaries,

@@ -26,7 +26,7 @@ from ._mixture import foreign_fraction, site_aware_log_ratio
 from ._novelty import NoveltyScorer
 from ._site import SiteLayout, parcel_site_sums, zone_loglik_from_sites
 from ._stone import StoneClassifier
-from ._verdict import decide, wording
+from ._verdict import decide, wordings
 
 __all__ = ["FootprintModel", "ParcelAssessment"]
 
@@ -101,6 +101,40 @@ class ParcelAssessment:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "stones"}
         out["stones"] = self.stones.to_dict(orient="records")
         return out
+
+
+def _parcel_sorter(codes: np.ndarray) -> Any:
+    """Return a function putting per-stone rows in parcel order (stable within a parcel).
+
+    When the stones of each parcel are already contiguous (``classify`` requires
+    it), that order is the identity and rows are used as they are, without a copy.
+    """
+    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
+        return lambda rows: rows
+    order = np.argsort(codes, kind="stable")
+    return lambda rows: rows[order]
+
+
+def _zone_sets(within: np.ndarray, zones: list[str]) -> list[str]:
+    """Per row of ``within`` (parcels x zones, bool), the names of its true zones joined by ``;``.
+
+    A batch has only a few distinct rows: each string is built once per distinct row.
+    """
+    if not len(within):
+        return []
+    distinct, inverse = np.unique(within, axis=0, return_inverse=True)
+    names = [";".join(zones[z] for z in np.flatnonzero(row)) for row in distinct]
+    return [names[k] for k in np.ravel(inverse).tolist()]
+
+
+def _spread(part: np.ndarray, m: int, where: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """Rows of ``part[:m]`` placed at the stones that have them, ``part[m]`` (zeros) elsewhere.
+
+    ``where`` gives each stone's row in ``part`` (None: every stone has one, in order).
+    """
+    if where is None:
+        return part[:m]
+    return np.take(part, where, axis=0, out=out)
 
 
 class FootprintModel:
@@ -220,6 +254,7 @@ class FootprintModel:
         explain: bool = False,
         parcel_col: str = "parcel_id",
         X: np.ndarray | None = None,
+        per_stone: bool = True,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Assess many parcels at once.
 
@@ -243,6 +278,12 @@ class FootprintModel:
             Column holding the parcel identifier.
         X : ndarray, optional
             Precomputed :meth:`matrix` of ``stones`` (evaluation reuses it).
+        per_stone : bool
+            Compute the per-stone table. ``False`` skips the per-stone zone
+            probabilities and novelty p-values (a fifth of the work on a large
+            batch) for callers that only want parcel results; ``stone_results``
+            is then an empty frame with the same columns. Parcel results are the
+            same either way.
 
         Returns
         -------
@@ -250,17 +291,19 @@ class FootprintModel:
             One row per parcel (see module ``footprint.model`` docs for columns).
         stone_results : DataFrame
             One row per stone: parcel_id, sample_id, best_zone, p_<zone>...,
-            novelty_p (and top_features when ``explain``).
+            novelty_p (and top_features when ``explain``); no rows when
+            ``per_stone`` is false.
         """
         results, stone_results, _ = self._run(
             stones, parcels, declared_zone=declared_zone, derived_ftir=derived_ftir, spectra=spectra,
-            explain=explain, parcel_col=parcel_col, X=X)
+            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone)
         return results, stone_results
 
     def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
              declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
              spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
-             X: np.ndarray | None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+             X: np.ndarray | None, per_stone: bool = True
+             ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
         if parcel_col not in stones.columns:
             raise InputError("stones to assess need a parcel column",
                              [Problem(None, None, parcel_col, None, "column missing")])
@@ -269,18 +312,16 @@ class FootprintModel:
         if X is None:
             X = self.matrix(stones, derived_ftir=derived_ftir, spectra=spectra)
         Z = len(self.zones)
-        log_proba, sums_nov = self._stone_evidence(X)
+        log_proba, sums_nov = self._stone_evidence(X, novelty=per_stone)
         site_ll = self.layout.stone_site_loglik(log_proba)
         prior = self._zone_log_prior()
-        stone_zone_ll = self.layout.zone_logsumexp(site_ll)
-        stone_p = np.exp(log_softmax(stone_zone_ll + prior, axis=1))
-        stone_novelty_p = self.novelty.p_values(-sums_nov.max(axis=1))
 
         codes, parcel_ids = pd.factorize(stones[parcel_col].astype(str), sort=False)
-        order = np.argsort(codes, kind="stable")
         sizes = np.bincount(codes, minlength=len(parcel_ids))
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        site_sums = parcel_site_sums(site_ll[order], starts)
+        by_parcel = _parcel_sorter(codes)
+        site_ll_sorted = by_parcel(site_ll)
+        site_sums = parcel_site_sums(site_ll_sorted, starts)
         zone_ll = zone_loglik_from_sites(self.layout, site_sums, sizes, self.tau0, self.rho)
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
@@ -301,25 +342,20 @@ class FootprintModel:
         # site elsewhere, stone evidence tempered by tau0 (see _mixture). No design
         # effect on the interval: measured on held-out parcels, the plain profile
         # interval covers at its nominal level, the widened one far above it.
-        ratio = site_aware_log_ratio(self.tau0 * site_ll[order], starts, sizes, target, self.layout.site_zone,
+        ratio = site_aware_log_ratio(self.tau0 * site_ll_sorted, starts, sizes, target, self.layout.site_zone,
                                      self.layout.log_weight, Z)
         frac, lo, hi = foreign_fraction(ratio, starts, sizes,
                                         level=float(self.thresholds["mixed_interval_level"]), rho=0.0)
-        parcel_nov = self.novelty.parcel_p_values(X[order], starts, sizes)
+        parcel_nov = self.novelty.parcel_p_values(by_parcel(X), starts, sizes)
 
         verdict, code = decide(self.thresholds, n_stones=sizes, declared_known=known, has_declared=has_decl,
                                log10_lr=log10_lr, fraction=frac, fraction_lo=lo, novelty_p=parcel_nov)
         cut = float(self.thresholds["inconsistent_log10_lr"])
         top = zone_ll.max(axis=1, keepdims=True)
-        consistent_sets = [";".join(self.zones[z] for z in np.flatnonzero(row))
-                           for row in (zone_ll - top) / _LN10 > cut]
-        words = [
-            wording(code[k], declared=declared[k], best=self.zones[best[k]],
-                    consistent_zones=consistent_sets[k].split(";") if consistent_sets[k] else [],
-                    n_stones=int(sizes[k]), fraction=float(frac[k]), lo=float(lo[k]), hi=float(hi[k]),
-                    t=self.thresholds)
-            for k in range(len(parcel_ids))
-        ]
+        consistent_sets = _zone_sets((zone_ll - top) / _LN10 > cut, self.zones)
+        words = wordings(code, declared=declared, best=[self.zones[b] for b in best],
+                         consistent_sets=consistent_sets, n_stones=sizes, fraction=frac, lo=lo, hi=hi,
+                         t=self.thresholds)
         results = pd.DataFrame({
             "parcel_id": np.asarray(parcel_ids, dtype=object), "n_stones": sizes,
             "declared_zone": np.asarray(declared, dtype=object), "verdict": verdict,
@@ -337,6 +373,14 @@ class FootprintModel:
         results["wording"] = words
         results["thresholds_version"] = str(self.thresholds.get("version", ""))
 
+        if not per_stone:
+            empty = pd.DataFrame(columns=["parcel_id", "sample_id", "best_zone",
+                                          *[f"p_{zone}" for zone in self.zones], "novelty_p"])
+            return results, empty, None
+        assert sums_nov is not None  # computed whenever per_stone is true
+        stone_zone_ll = self.layout.zone_logsumexp(site_ll)
+        stone_p = np.exp(log_softmax(stone_zone_ll + prior, axis=1))
+        stone_novelty_p = self.novelty.p_values(-sums_nov.max(axis=1))
         stone_results = pd.DataFrame({
             "parcel_id": stones[parcel_col].astype(str).to_numpy(),
             "sample_id": stones["sample_id"].astype(str).to_numpy() if "sample_id" in stones else None,
@@ -372,25 +416,41 @@ class FootprintModel:
             self._shared = bool(same)
         return bool(self._shared)
 
-    def _stone_evidence(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Classifier log-probabilities over sites and centred novelty sums, both (n, n_sites)."""
+    def _stone_evidence(self, X: np.ndarray, *, novelty: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Classifier log-probabilities over sites and centred novelty sums, both (n, n_sites).
+
+        With ``novelty=False`` the novelty sums (needed only for per-stone
+        p-values) are not computed and None is returned in their place.
+        """
         if not self._shares_densities() or X.shape[1] != self.classifier.n_features_in_:
-            return self.classifier.predict_log_proba(X), self.novelty.site_sums(X)
+            return self.classifier.predict_log_proba(X), self.novelty.site_sums(X) if novelty else None
         dens, alpha, centre = self.classifier.estimator_, self.classifier.alpha_, self.novelty.centre_
-        scores = np.zeros((X.shape[0], dens.n_sites))
-        sums = np.zeros_like(scores)
+        n = X.shape[0]
+        scores = np.zeros((n, dens.n_sites))
+        sums = np.zeros_like(scores) if novelty else None
+        # Scratch space reused by every feature: the feature's terms (plus a zero
+        # row for the stones without it) and their spread over all stones.
+        part = np.empty((n + 1, dens.n_sites))
+        spread = np.empty_like(scores)
         for j in range(X.shape[1]):
-            # Add only into the rows that have the feature: each element still gets
-            # the same additions in the same order (unmeasured rows got + 0.0 before,
-            # which leaves a sum that starts at +0.0 unchanged), without full-size
-            # NaN-padded temporaries per feature.
+            if alpha[j] == 0 and sums is None:
+                continue  # the feature weighs nothing in the classifier
             seen, terms = dens.seen_terms(X, j)
             if terms is None:
                 continue
-            rows = slice(None) if seen.all() else np.flatnonzero(seen)
+            m = terms.shape[0]
+            # Stones without the feature add +0.0, which leaves every sum unchanged
+            # (a sum that starts at +0.0 is never -0.0): the same additions in the
+            # same order as adding into the measured rows only, but as one gather
+            # (np.take) and one contiguous add instead of a fancy-indexed update.
+            where = None if m == n else np.where(seen, np.cumsum(seen) - 1, m)
+            part[m] = 0.0
+            if sums is not None:
+                np.subtract(terms, centre[j], out=part[:m])
+                sums += _spread(part, m, where, spread)
             if alpha[j] != 0:
-                scores[rows] += alpha[j] * terms
-            sums[rows] += terms - centre[j]
+                np.multiply(alpha[j], terms, out=part[:m])
+                scores += _spread(part, m, where, spread)
         return log_softmax(scores + self.classifier.log_prior_, axis=1), sums
 
     def _declared(self, parcel_ids: pd.Index, stones: pd.DataFrame, parcels: pd.DataFrame | None,

@@ -36,7 +36,8 @@ view, meant for "which features weighed most", not for the verdict.
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import logsumexp
@@ -52,6 +53,45 @@ __all__ = ["NoveltyScorer"]
 #: Categories with a smaller pooled share are merged in the parcel chi-square.
 _RARE = 0.05
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
+
+
+class _Part(NamedTuple):
+    """One feature's per-stone pieces of the parcel statistic (see ``NoveltyScorer._stone_parts``)."""
+
+    index: np.ndarray  # bin per stone (rare bins merged), -1 where unmeasured
+    mass: np.ndarray  # bin masses per site, shape (n_sites, n_bins)
+    z: np.ndarray | None  # z-score per stone and site, 0 where the stone has none
+    has_z: np.ndarray | None  # which stones have a z-score
+
+
+#: Merged bin masses per fitted densities object (they never change once fitted).
+_MERGED: weakref.WeakKeyDictionary[BinnedDensities, list[tuple[np.ndarray, np.ndarray | None]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _merged_bins(dens: BinnedDensities) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Per feature: bin masses per site with rare bins merged, and the bin -> merged bin map (or None).
+
+    Rare categories (pooled share < 5%) are merged into one: a single stone in
+    a 0.4% category would otherwise dominate the statistic. This depends only
+    on the fitted densities, so it is worked out once per densities object,
+    not once per batch.
+    """
+    cached = _MERGED.get(dens)
+    if cached is None:
+        cached = []
+        for log_mass in dens.log_mass:
+            mass = np.exp(log_mass)
+            rare = mass.mean(axis=0) < _RARE
+            group = None
+            if rare.any() and not rare.all():
+                group = np.unique(np.where(rare, rare.argmax(), np.arange(len(rare))), return_inverse=True)[1]
+                merged = np.zeros((mass.shape[0], group.max() + 1))
+                np.add.at(merged.T, group, mass.T)
+                mass = merged
+            cached.append((mass, group))
+        _MERGED[dens] = cached
+    return cached
 
 
 class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
@@ -218,50 +258,61 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         return out
 
     @staticmethod
-    def _stone_parts(dens: BinnedDensities, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, Any]]:
-        """Per feature: bin index per stone (rare bins merged), bin masses per site, z-scores (or None)."""
+    def _stone_parts(dens: BinnedDensities, X: np.ndarray) -> list[_Part]:
+        """Per feature: bin per stone (rare bins merged), bin masses per site, z-scores (or None).
+
+        The z-scores come with NaN (unmeasured, or a spike value) replaced by 0
+        and a mask of the rows that have one, so that every aggregation over
+        parcels sums them without another full-size copy.
+        """
         parts = []
-        for j in range(X.shape[1]):
+        for j, (mass, group) in enumerate(_merged_bins(dens)):
             index = dens.bin_index(X, j)
-            # Rare categories (pooled share < 5%) are merged into one: a single
-            # stone in a 0.4% category would otherwise dominate the statistic.
-            mass = np.exp(dens.log_mass[j])
-            rare = mass.mean(axis=0) < _RARE
-            if rare.any() and not rare.all():
-                group = np.unique(np.where(rare, rare.argmax(), np.arange(len(rare))), return_inverse=True)[1]
-                merged = np.zeros((mass.shape[0], group.max() + 1))
-                np.add.at(merged.T, group, mass.T)
-                mass = merged
+            if group is not None:
                 index = np.where(index >= 0, group[np.clip(index, 0, None)], -1)
-            parts.append((index, mass, dens.z_scores(X, j)))
+            z = dens.z_scores(X, j)
+            if z is None:
+                parts.append(_Part(index, mass, None, None))
+                continue
+            has_z = np.isfinite(z[:, 0])
+            # np.nan_to_num(z, nan=0.0, copy=False) in fewer passes: NaN is the usual
+            # non-finite value here, infinities (none in practice) take the full rules.
+            np.copyto(z, 0.0, where=np.isnan(z))
+            if np.isinf(z).any():
+                np.nan_to_num(z, copy=False)
+            parts.append(_Part(index, mass, z, has_z))
         return parts
 
     @staticmethod
-    def _aggregate(parts: list[tuple[np.ndarray, np.ndarray, Any]], rows: np.ndarray, starts: np.ndarray,
+    def _aggregate(parts: list[_Part], rows: np.ndarray | None, starts: np.ndarray,
                    sizes: np.ndarray) -> np.ndarray:
-        """Statistic ``T`` of parcels of stones ``rows`` (contiguous per parcel), shape (n_parcels,)."""
+        """Statistic ``T`` of parcels of stones ``rows`` (contiguous per parcel), shape (n_parcels,).
+
+        ``rows`` None means every stone, in order (no gathered copies).
+        """
         n_parcels = len(starts)
         parcel = np.repeat(np.arange(n_parcels), sizes)
         total: np.ndarray | None = None
-        for index, mass, z in parts:
-            n_sites, n_bins = mass.shape
+        for part in parts:
+            n_sites, n_bins = part.mass.shape
             if total is None:
                 total = np.zeros((n_parcels, n_sites))
             if n_bins > 1:
-                idx = index[rows]
+                idx = part.index if rows is None else part.index[rows]
                 seen = idx >= 0
                 observed = np.bincount(parcel[seen] * n_bins + idx[seen],
                                        minlength=n_parcels * n_bins).reshape(n_parcels, n_bins).astype(float)
                 count = observed.sum(axis=1, keepdims=True)
-                expected = count[:, None, :] * mass[None, :, :]  # (P, S, K)
+                expected = count[:, None, :] * part.mass[None, :, :]  # (P, S, K)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     chi2 = ((observed[:, None, :] - expected) ** 2 / expected).sum(axis=2)
                 df = n_bins - 1
                 total += np.where(count > 0, (chi2 - df) / np.sqrt(2.0 * df), 0.0)
-            if z is not None:
-                zz = z[rows]
-                m = np.add.reduceat(np.isfinite(zz[:, 0]).astype(float), starts)
-                zsum = np.add.reduceat(np.nan_to_num(zz, nan=0.0), starts, axis=0)
+            if part.z is not None:
+                zz = part.z if rows is None else part.z[rows]
+                has = part.has_z if rows is None else part.has_z[rows]
+                m = np.add.reduceat(has.astype(float), starts)
+                zsum = np.add.reduceat(zz, starts, axis=0)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     chi2 = np.where(m[:, None] > 0, zsum**2 / m[:, None], 1.0)
                 total += (chi2 - 1.0) / np.sqrt(2.0)
@@ -311,7 +362,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         check_is_fitted(self, "null_scores_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         parts = self._stone_parts(self.densities_, X)
-        return self._aggregate(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes))
+        return self._aggregate(parts, None, np.asarray(starts), np.asarray(sizes))
 
     def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """Parcel-level unknown-origin p-values for parcels laid out contiguously in ``X``.

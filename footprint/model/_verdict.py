@@ -21,7 +21,7 @@ Order of the decision for each parcel (first rule that applies):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import numpy as np
 
 from ..exceptions import InputError, Problem
 
-__all__ = ["VERDICTS", "decide", "load_thresholds", "wording"]
+__all__ = ["VERDICTS", "decide", "load_thresholds", "wording", "wordings"]
 
 #: Verdict words, and what each means.
 VERDICTS = {
@@ -158,3 +158,35 @@ def wording(code: str, *, declared: str | None, best: str | None, consistent_zon
     if code == "inconclusive.no_clear_zone":
         return f"Inconclusive: characteristics typical of {typical}"
     return f"Inconclusive: the footprint does not separate {declared} from {typical}"
+
+
+#: Which of :func:`wording`'s numbers each verdict code's sentence uses (the others do not change it).
+_USES_COUNT = frozenset({"inconclusive.too_few_stones"})
+_USES_FRACTION = frozenset({"mixed"})
+
+
+def wordings(codes: Sequence[str], *, declared: Sequence[str | None], best: Sequence[str | None],
+             consistent_sets: Sequence[str], n_stones: Sequence[int], fraction: Sequence[float],
+             lo: Sequence[float], hi: Sequence[float], t: Mapping[str, Any]) -> list[str]:
+    """:func:`wording` for many parcels (``consistent_sets``: zone names joined by ``;``).
+
+    Parcels with the same code, zones and (where the sentence quotes them)
+    numbers share one sentence, built once: a batch has few distinct ones.
+    """
+    counts = np.asarray(n_stones).tolist()
+    fractions = np.asarray(fraction, dtype=float).tolist()
+    lows, highs = np.asarray(lo, dtype=float).tolist(), np.asarray(hi, dtype=float).tolist()
+    built: dict[tuple[Any, ...], str] = {}
+    out = []
+    for k, code in enumerate(codes):
+        key = (code, declared[k], best[k], consistent_sets[k],
+               counts[k] if code in _USES_COUNT else None,
+               (fractions[k], lows[k], highs[k]) if code in _USES_FRACTION else None)
+        text = built.get(key)
+        if text is None:
+            text = built[key] = wording(
+                code, declared=declared[k], best=best[k],
+                consistent_zones=consistent_sets[k].split(";") if consistent_sets[k] else [],
+                n_stones=int(counts[k]), fraction=fractions[k], lo=lows[k], hi=highs[k], t=t)
+        out.append(text)
+    return out
