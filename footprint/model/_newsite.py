@@ -76,7 +76,7 @@ def _pooled_shares(densities: BinnedDensities, j: int) -> np.ndarray:
 
 
 def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarray,
-                   concentration: float) -> NewSiteParts:
+                   concentration: float, known: np.ndarray | None = None) -> NewSiteParts:
     """Compute the per-stone pieces of the statistic for stones ``X``.
 
     Parameters
@@ -90,21 +90,30 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
     concentration : float
         Dirichlet concentration of an unseen site's shares around the pooled ones
         (pseudo-stones: small = unseen sites may differ a lot).
+    known : ndarray of shape (n_stones, n_sites), optional
+        ``sum_j weights[j] * term_j`` of the same densities when the caller has
+        it already (the stone classifier computes exactly this); saves
+        evaluating every feature's terms a second time.
     """
     n = X.shape[0]
-    known = np.zeros((n, densities.n_sites))
+    have_known = known is not None
+    known = np.zeros((n, densities.n_sites)) if known is None else known
     offset = np.zeros(n)
     bins: list[tuple[float, np.ndarray, np.ndarray, float]] = []
     normals: list[tuple[float, np.ndarray, float, float, float]] = []
     for j in range(X.shape[1]):
         weight = float(weights[j])
-        seen, term = densities.seen_terms(X, j)
-        if weight == 0.0 or term is None:
+        if weight == 0.0:
             continue
-        known[seen] += weight * term
+        needs_terms = not have_known or densities.modes[j] == "hist"
+        seen, term = densities.seen_terms(X, j) if needs_terms else (np.isfinite(X[:, j]), None)
+        if not seen.any():
+            continue
+        if not have_known:
+            known[seen] += weight * term
         index = densities.bin_index(X, j)
         bins.append((weight, index, np.log(_pooled_shares(densities, j)), float(concentration)))
-        if densities.modes[j] == "hist":
+        if densities.modes[j] == "hist" and term is not None:
             # Widths and tails are the same for every site: both hypotheses carry them.
             offset[seen] += weight * (term[:, 0] - densities.log_mass[j][0, index[seen]])
         elif densities.modes[j] == "gauss":

@@ -15,19 +15,13 @@ the term, so an unmeasured feature adds nothing). Higher = stranger.
 The score is turned into a conformal p-value with scores of reference lots the
 densities did not see (cross-fitting by lot).
 
-A parcel is tested per attribute, the way footprint experts compare a parcel
-with a zone's reference (a chi-square per attribute): for each site and
-feature, a Pearson chi-square of the parcel's category / bin counts against
-the site's shares, and for continuous features the squared mean standardised
-value (a first-order test, much more sensitive to a shifted size or nitrogen
-distribution than the average log-density). The parcel statistic is
-
-``T = min_s sum_j (chi2_js - df_j) / sqrt(2 df_j)``
-
-(the parcel is novel only if it fits no site). Its p-value comes from
-parcels of the same size drawn from single held-out reference lots, scored
-with densities that did not see them, so it stays valid when stones of a lot
-are alike and when the densities are imperfect.
+A parcel is tested as a whole (:mod:`._newsite`): the log Bayes factor of
+"the parcel comes from a site the reference set has never seen" against "it
+comes from one of the reference sites", every feature's log terms weighted by
+the stone classifier's feature weights (``feature_weights``). Its p-value
+comes from parcels of the same size drawn from single held-out reference
+lots, scored with densities that did not see them, so it stays valid when
+stones of a lot are alike and when the densities are imperfect.
 
 The same per-feature terms explain a stone's result (see
 :meth:`NoveltyScorer.feature_terms`): they are a naive, one-feature-at-a-time
@@ -36,8 +30,7 @@ view, meant for "which features weighed most", not for the verdict.
 
 from __future__ import annotations
 
-import weakref
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -45,53 +38,13 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities
+from ._newsite import new_site_parts, new_site_statistic
 from ._stone import AcceptsMissingMixin, grouped_splits
 
 __all__ = ["NoveltyScorer"]
 
 #: Parcel sizes at which the parcel-score null distribution is tabulated.
-#: Categories with a smaller pooled share are merged in the parcel chi-square.
-_RARE = 0.05
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
-
-
-class _Part(NamedTuple):
-    """One feature's per-stone pieces of the parcel statistic (see ``NoveltyScorer._stone_parts``)."""
-
-    index: np.ndarray  # bin per stone (rare bins merged), -1 where unmeasured
-    mass: np.ndarray  # bin masses per site, shape (n_sites, n_bins)
-    z: np.ndarray | None  # z-score per stone and site, 0 where the stone has none
-    has_z: np.ndarray | None  # which stones have a z-score
-
-
-#: Merged bin masses per fitted densities object (they never change once fitted).
-_MERGED: weakref.WeakKeyDictionary[BinnedDensities, list[tuple[np.ndarray, np.ndarray | None]]] = (
-    weakref.WeakKeyDictionary())
-
-
-def _merged_bins(dens: BinnedDensities) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    """Per feature: bin masses per site with rare bins merged, and the bin -> merged bin map (or None).
-
-    Rare categories (pooled share < 5%) are merged into one: a single stone in
-    a 0.4% category would otherwise dominate the statistic. This depends only
-    on the fitted densities, so it is worked out once per densities object,
-    not once per batch.
-    """
-    cached = _MERGED.get(dens)
-    if cached is None:
-        cached = []
-        for log_mass in dens.log_mass:
-            mass = np.exp(log_mass)
-            rare = mass.mean(axis=0) < _RARE
-            group = None
-            if rare.any() and not rare.all():
-                group = np.unique(np.where(rare, rare.argmax(), np.arange(len(rare))), return_inverse=True)[1]
-                merged = np.zeros((mass.shape[0], group.max() + 1))
-                np.add.at(merged.T, group, mass.T)
-                mass = merged
-            cached.append((mass, group))
-        _MERGED[dens] = cached
-    return cached
 
 
 class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
@@ -111,6 +64,13 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         Reference parcels drawn per tabulated parcel size.
     numeric : {"gaussian", "histogram"}
         Density of continuous features (see :class:`BinnedDensities`).
+    feature_weights : array-like of shape (n_features,) or None
+        Weight of each feature's log terms in the parcel statistic (the stone
+        classifier's fitted weights, which discount redundant and over-fitted
+        fields); None weighs every feature 1.
+    concentration : float
+        How far an unseen site's category shares may stray from the pooled
+        reference ones (Dirichlet concentration, in pseudo-stones).
     random_state : int or None
         Seed of the folds and of the parcel draws.
 
@@ -128,18 +88,31 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         Sorted parcel statistics of held-out reference parcels of each size.
     offset_ : float
         Equals ``alpha``; ``decision_function = score_samples - offset_``.
+    feature_weights_ : ndarray of shape (n_features,)
+        The feature weights used.
     """
 
     def __init__(self, categorical_features: Any = None, shrinkage: float = 50.0, alpha: float = 0.05,
-                 cv: int = 5, n_null: int = 1000, numeric: str = "gaussian",
-                 random_state: int | None = None) -> None:
+                 cv: int = 5, n_null: int = 1000, numeric: str = "gaussian", feature_weights: Any = None,
+                 concentration: float = 50.0, random_state: int | None = None) -> None:
         self.categorical_features = categorical_features
         self.shrinkage = shrinkage
         self.numeric = numeric
         self.alpha = alpha
         self.cv = cv
         self.n_null = n_null
+        self.feature_weights = feature_weights
+        self.concentration = concentration
         self.random_state = random_state
+
+    def _weights(self, n_features: int) -> np.ndarray:
+        if self.feature_weights is None:
+            return np.ones(n_features)
+        weights = np.asarray(self.feature_weights, dtype=float)
+        if weights.shape != (n_features,) or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ValueError(f"feature_weights must be {n_features} non-negative numbers, got shape "
+                             f"{weights.shape}")
+        return weights
 
     def _mask(self, n_features: int) -> np.ndarray:
         if self.categorical_features is None:
@@ -198,6 +171,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             self.parent_of_site_ = np.zeros(self.n_sites_, dtype=int)
             self.parent_of_site_[sites] = codes
         mask = self._mask(X.shape[1])
+        self.feature_weights_ = self._weights(X.shape[1])
         self.densities_ = self._densities(X, sites, mask)
         self.centre_ = self._centre(self.densities_, X, sites)
         lots = np.arange(n) if groups is None else np.unique(np.asarray(groups, dtype=str),
@@ -257,76 +231,14 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             out.append(order[starts[lot][:, None] + pos])
         return out
 
-    @staticmethod
-    def _stone_parts(dens: BinnedDensities, X: np.ndarray) -> list[_Part]:
-        """Per feature: bin per stone (rare bins merged), bin masses per site, z-scores (or None).
-
-        The z-scores come with NaN (unmeasured, or a spike value) replaced by 0
-        and a mask of the rows that have one, so that every aggregation over
-        parcels sums them without another full-size copy.
-        """
-        parts = []
-        for j, (mass, group) in enumerate(_merged_bins(dens)):
-            index = dens.bin_index(X, j)
-            if group is not None:
-                index = np.where(index >= 0, group[np.clip(index, 0, None)], -1)
-            z = dens.z_scores(X, j)
-            if z is None:
-                parts.append(_Part(index, mass, None, None))
-                continue
-            has_z = np.isfinite(z[:, 0])
-            # np.nan_to_num(z, nan=0.0, copy=False) in fewer passes: NaN is the usual
-            # non-finite value here, infinities (none in practice) take the full rules.
-            np.copyto(z, 0.0, where=np.isnan(z))
-            if np.isinf(z).any():
-                np.nan_to_num(z, copy=False)
-            parts.append(_Part(index, mass, z, has_z))
-        return parts
-
-    @staticmethod
-    def _aggregate(parts: list[_Part], rows: np.ndarray | None, starts: np.ndarray,
-                   sizes: np.ndarray) -> np.ndarray:
-        """Statistic ``T`` of parcels of stones ``rows`` (contiguous per parcel), shape (n_parcels,).
-
-        ``rows`` None means every stone, in order (no gathered copies).
-        """
-        n_parcels = len(starts)
-        parcel = np.repeat(np.arange(n_parcels), sizes)
-        total: np.ndarray | None = None
-        for part in parts:
-            n_sites, n_bins = part.mass.shape
-            if total is None:
-                total = np.zeros((n_parcels, n_sites))
-            if n_bins > 1:
-                idx = part.index if rows is None else part.index[rows]
-                seen = idx >= 0
-                observed = np.bincount(parcel[seen] * n_bins + idx[seen],
-                                       minlength=n_parcels * n_bins).reshape(n_parcels, n_bins).astype(float)
-                count = observed.sum(axis=1, keepdims=True)
-                expected = count[:, None, :] * part.mass[None, :, :]  # (P, S, K)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    chi2 = ((observed[:, None, :] - expected) ** 2 / expected).sum(axis=2)
-                df = n_bins - 1
-                total += np.where(count > 0, (chi2 - df) / np.sqrt(2.0 * df), 0.0)
-            if part.z is not None:
-                zz = part.z if rows is None else part.z[rows]
-                has = part.has_z if rows is None else part.has_z[rows]
-                m = np.add.reduceat(has.astype(float), starts)
-                zsum = np.add.reduceat(zz, starts, axis=0)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    chi2 = np.where(m[:, None] > 0, zsum**2 / m[:, None], 1.0)
-                total += (chi2 - 1.0) / np.sqrt(2.0)
-        if total is None:
-            return np.zeros(n_parcels)
-        return total.min(axis=1)
-
     def _parcel_null(self, dens: BinnedDensities, X: np.ndarray, lots: np.ndarray, rng: np.random.Generator,
                      n_draws: int) -> list[np.ndarray]:
-        parts = self._stone_parts(dens, X)
+        parts = new_site_parts(dens, X, self.feature_weights_, self.concentration)
         out = []
         for draws in self._null_draws(lots, rng, n_draws):
             sizes = np.full(draws.shape[0], draws.shape[1])
-            out.append(self._aggregate(parts, draws.ravel(), np.arange(0, draws.size, draws.shape[1]), sizes))
+            starts = np.arange(0, draws.size, draws.shape[1])
+            out.append(new_site_statistic(parts, draws.ravel(), starts, sizes))
         return out
 
     def site_sums(self, X: Any) -> np.ndarray:
@@ -357,14 +269,29 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         """+1 for stones like the reference, -1 for novel ones (p-value < alpha)."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        """Per-attribute chi-square statistic ``T`` of contiguous parcels (higher = stranger)."""
+    def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
+                         site_scores: np.ndarray | None = None) -> np.ndarray:
+        """Log Bayes factor "unseen site" vs "a reference site" of contiguous parcels (higher = stranger).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_stones, n_features)
+            Features of the stones, sorted by parcel.
+        starts, sizes : ndarray of shape (n_parcels,)
+            First row and number of stones of each parcel.
+        site_scores : ndarray of shape (n_stones, n_sites), optional
+            ``sum_j feature_weights_[j] * log p_j(x_j | s)`` from densities
+            equal to :attr:`densities_`, when the caller has computed it
+            (the stone classifier's raw scores); saves computing it again.
+        """
         check_is_fitted(self, "null_scores_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        parts = self._stone_parts(self.densities_, X)
-        return self._aggregate(parts, None, np.asarray(starts), np.asarray(sizes))
+        parts = new_site_parts(self.densities_, X, self.feature_weights_, self.concentration,
+                               known=site_scores)
+        return new_site_statistic(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes))
 
-    def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
+                        site_scores: np.ndarray | None = None) -> np.ndarray:
         """Parcel-level unknown-origin p-values for parcels laid out contiguously in ``X``.
 
         Parameters
@@ -373,8 +300,10 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             Features of the stones, sorted by parcel.
         starts, sizes : ndarray of shape (n_parcels,)
             First row and number of stones of each parcel.
+        site_scores : ndarray of shape (n_stones, n_sites), optional
+            See :meth:`parcel_statistic`.
         """
-        statistic = self.parcel_statistic(X, starts, sizes)
+        statistic = self.parcel_statistic(X, starts, sizes, site_scores)
         # The null of the largest tabulated size not above n: for n between
         # grid sizes this is the nearest smaller reference parcel.
         row = np.clip(np.searchsorted(self.null_sizes_, sizes, side="right") - 1, 0, None)

@@ -266,6 +266,7 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
     """Hash of the model's behaviour on its training matrix (skops files embed object ids, not stable)."""
     proba = model.classifier.predict_proba(X)
     parts = [np.round(proba, 10).tobytes(), np.round(model.novelty.calibration_scores_, 10).tobytes(),
+             np.round(np.concatenate(model.novelty.null_scores_), 10).tobytes(),
              np.round([model.tau0, model.rho], 10).tobytes()]
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
@@ -366,8 +367,11 @@ def train_frames(
     tau0, rho = fit_parcel_tempering(layout, oof_ll, site_zone[y[valid]], parcels)
     logger.info("parcel tempering: tau0=%.3f rho=%.4f (from %d held-out parcels)", tau0, rho, len(parcels))
 
+    # The parcel unknown-origin statistic weighs features as the classifier learned to (see _newsite).
+    weights = classifier.alpha_ if cfg["method"] == "binned" else None
     novelty = NoveltyScorer(categorical_features=mask, shrinkage=cfg["novelty_shrinkage"],
                             cv=cfg["novelty_cv"], n_null=cfg["novelty_n_null"], numeric=cfg["numeric"],
+                            feature_weights=weights,
                             random_state=seed).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy())
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
     parts = {

@@ -107,3 +107,16 @@ def test_unmeasured_stones_and_order(reference) -> None:
     # A zero weight removes the feature from both hypotheses.
     only_cat = new_site_parts(dens, X, np.array([1.0, 1.0, 0.0]), 50.0)
     assert len(only_cat.normals) == 0 and len(only_cat.bins) == 2
+
+
+def test_precomputed_site_scores_give_the_same_statistic(reference) -> None:
+    dens, site_shares, rng = reference
+    X = _site_stones(rng, site_shares[1], 0.2, 60)
+    X[rng.random(X.shape) < 0.2] = np.nan  # partial rows
+    weights = np.array([0.7, 1.2, 0.5])
+    scores = sum(weights[j] * np.nan_to_num(dens.terms(X, j), nan=0.0) for j in range(3))
+    starts, sizes = np.array([0, 25]), np.array([25, 35])
+    rows = np.arange(60)
+    direct = new_site_statistic(new_site_parts(dens, X, weights, 50.0), rows, starts, sizes)
+    reused = new_site_statistic(new_site_parts(dens, X, weights, 50.0, known=scores), rows, starts, sizes)
+    np.testing.assert_allclose(reused, direct, rtol=1e-12, atol=1e-9)
