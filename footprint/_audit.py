@@ -16,11 +16,12 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUDIT_VERSION", "audit_path", "file_sha256", "hash_inputs", "write_audit"]
+__all__ = ["AUDIT_VERSION", "audit_path", "file_sha256", "hash_in_background", "hash_inputs", "write_audit"]
 
 #: Version of the audit record layout.
 AUDIT_VERSION = 1
@@ -37,7 +38,39 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def hash_inputs(paths: Mapping[str, str | os.PathLike[str] | None]) -> dict[str, Any]:
+def hash_in_background(path: str | os.PathLike[str]) -> Callable[[], str]:
+    """Start hashing a file in a thread; return a function that waits for the hex SHA-256.
+
+    :mod:`hashlib` and file reads release the GIL, so the hash of a large
+    input is computed on an otherwise idle core while the caller does other
+    work (``classify`` loads its model meanwhile), instead of in a second
+    pass over the file at the end of the run. An error reading the file is
+    raised by the returned function.
+    """
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["sha256"] = file_sha256(path)
+        except BaseException as exc:  # handed to whoever asks for the digest
+            result["error"] = exc
+
+    thread = threading.Thread(target=work, name="footprint-hash", daemon=True)
+    thread.start()
+
+    def digest() -> str:
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        return str(result["sha256"])
+
+    return digest
+
+
+def hash_inputs(
+    paths: Mapping[str, str | os.PathLike[str] | None],
+    digests: Mapping[str, Callable[[], str]] | None = None,
+) -> dict[str, Any]:
     """Hash named input files or folders.
 
     Parameters
@@ -45,6 +78,9 @@ def hash_inputs(paths: Mapping[str, str | os.PathLike[str] | None]) -> dict[str,
     paths : mapping of str to path or None
         Role (``"stones"``, ``"parcels"``, ``"spectra"``...) to a file or a
         folder; ``None`` entries are skipped.
+    digests : mapping of str to callable, optional
+        Role to a function returning the file's SHA-256, already under way
+        (:func:`hash_in_background`); used instead of hashing that file again.
 
     Returns
     -------
@@ -71,7 +107,9 @@ def hash_inputs(paths: Mapping[str, str | os.PathLike[str] | None]) -> dict[str,
                 ],
             }
         else:
-            out[role] = {"path": str(raw), "sha256": file_sha256(path), "size_bytes": path.stat().st_size}
+            known = (digests or {}).get(role)
+            digest = known() if known is not None else file_sha256(path)
+            out[role] = {"path": str(raw), "sha256": digest, "size_bytes": path.stat().st_size}
     return out
 
 
