@@ -22,8 +22,9 @@ the same recipe trained on 5x the reference lots (how much of any gap is
 estimation error of a small reference set); a learning curve for parcels of 25
 (6, 30 and 120 lots per site), with all fields and with the categorical fields
 only (a model family that is exactly right for them, so what remains is the
-cost of estimating sites from finite reference lots); plus baselines measured in the same run on the same parcels: plain
-HistGradientBoosting and logistic regression stone classifiers (zone classes)
+cost of estimating sites from finite reference lots), with the unknown-origin
+AUROC at each size; plus baselines measured in the same run on the same
+parcels: plain HistGradientBoosting and logistic regression stone classifiers (zone classes)
 with the naive product of stone posteriors, and the margin by which the model
 beats them on parcel accuracy and Cllr; the foreign-fraction error on topped-up
 parcels; and assessment speed against the raw ``predict_proba`` of the same
@@ -115,18 +116,21 @@ def _model_log_post(model, stones: pd.DataFrame) -> np.ndarray:
 
 
 def learning_curve(params, exact, rng, n_parcels: int = 3000) -> pd.DataFrame:
-    """Parcels of 25 against the ceiling as the reference set grows, all fields and categorical fields only.
+    """Parcels of 25 against the ceiling, and unknown-origin AUROC, as the reference set grows.
 
     The categorical-only rows use a model family that is exactly right for
     those fields (independent categories given the site): what is left of the
     gap there is the cost of estimating each site from a finite reference set.
     """
     from footprint.model import train_frames
-    from footprint.synth import generate_reference
+    from footprint.model._evaluate import _auroc
+    from footprint.synth import ExactDensity, generate_reference
     from footprint.synth._generate import FTIR_COLUMNS
 
     only_categories = _blank((*FTIR_COLUMNS, "mass_ct", "sieve_class", "d13c_permil"))
     stones, truth = _parcels_of(exact, n_parcels, 25, rng)
+    foreign = {zone: _parcels_of(ExactDensity(params, zones=[zone]), 1000, 25, rng)[0]
+               for zone in params.zones if zone not in exact.zones}
     rows = []
     for fields, prep in (("all fields", lambda f: f), ("categories only", only_categories)):
         bayes = exact.log_p_parcel_zone(prep(stones)).reindex(np.arange(n_parcels)).to_numpy()
@@ -135,10 +139,21 @@ def learning_curve(params, exact, rng, n_parcels: int = 3000) -> pd.DataFrame:
             model = train_frames(prep(ref), seed=0, config={"site_weights": _site_weights(params)},
                                  source={"synthetic": True})
             ll = _model_log_post(model, prep(stones))
-            rows.append({"fields": fields, "lots/site": lots, "stones/site": lots * 40,
-                         "acc - Bayes (pts)": 100 * (_acc(ll, truth) - _acc(bayes, truth)),
-                         "Cllr / Bayes": _cllr(ll, truth) / _cllr(bayes, truth)})
+            row = {"fields": fields, "lots/site": lots, "stones/site": lots * 40,
+                   "acc - Bayes (pts)": 100 * (_acc(ll, truth) - _acc(bayes, truth)),
+                   "Cllr / Bayes": _cllr(ll, truth) / _cllr(bayes, truth)}
+            ref_stat = _parcel_statistic(model, prep(stones), 25)
+            for zone, frame in foreign.items():
+                row[f"AUROC {zone}"] = _auroc(_parcel_statistic(model, prep(frame), 25), ref_stat)
+            rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _parcel_statistic(model, frame: pd.DataFrame, size: int) -> np.ndarray:
+    """Unknown-origin statistic of parcels of ``size`` stones laid out contiguously in ``frame``."""
+    frame = frame.sort_values("parcel_id", kind="stable")
+    n = len(frame) // size
+    return model.novelty.parcel_statistic(model.matrix(frame), np.arange(n) * size, np.full(n, size))
 
 
 def main(argv: list[str]) -> int:
@@ -216,9 +231,7 @@ def main(argv: list[str]) -> int:
 
     # Unknown origin: out-of-reference sources vs reference parcels of 25, parcel statistic.
     def stat(frame: pd.DataFrame, size: int) -> np.ndarray:
-        frame = frame.sort_values("parcel_id", kind="stable")
-        n = len(frame) // size
-        return model.novelty.parcel_statistic(model.matrix(frame), np.arange(n) * size, np.full(n, size))
+        return _parcel_statistic(model, frame, size)
 
     from footprint.model._evaluate import _auroc
 
@@ -295,7 +308,8 @@ def main(argv: list[str]) -> int:
     if not args.no_curve:
         curve = learning_curve(params, exact, rng, args.parcels_25)
         with pd.option_context("display.width", 200, "display.precision", 3):
-            print("\nparcels of 25 as the reference set grows (same parcels; production site weights):")
+            print("\nparcels of 25 as the reference set grows (same parcels; production site weights; "
+                  "AUROC of out-of-reference parcels of 25 against reference ones):")
             print(curve.to_string(index=False))
 
     print("\ntarget checks (SYNTHETIC):")
