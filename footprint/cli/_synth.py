@@ -67,8 +67,11 @@ def _check_sizes(min_size: int, max_size: int) -> tuple[int, int]:
 def reference_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (new, empty, or a previous synth output)."),
     seed: int = _SEED,
-    lots_per_site: int = typer.Option(6, "--lots-per-site", min=1, help="Lots at every reference site."),
-    stones_per_lot: int = typer.Option(40, "--stones-per-lot", min=1, help="Stones per lot."),
+    # The bundled size (footprint.synth.BUNDLED_*; literals so that --help imports no numpy).
+    lots_per_site: int = typer.Option(120, "--lots-per-site", min=1,
+                                      help="Lots at every reference site (the bundled set: 120)."),
+    stones_per_lot: int = typer.Option(40, "--stones-per-lot", min=1,
+                                       help="Stones per lot (the bundled set: 40)."),
     photo_fraction: float = _PHOTO,
     parcels: int = typer.Option(30, "--parcels", min=0, help="Test export parcels (0: none)."),
     min_size: int = _MIN,

@@ -8,8 +8,10 @@ source or the word "estimate". Everything written here is labelled SYNTHETIC.
 - :func:`load_params` reads the parameters;
 - :func:`generate_reference` / :func:`generate_parcels` draw stones and test
   parcels (with truth);
-- :func:`write_reference_set` writes the bundled demo set (stones CSV,
-  JCAMP-DX spectra, PNG photos, parcels, truth);
+- :func:`write_reference_set` writes the bundled demo set (by default of the
+  bundled size, :data:`BUNDLED_LOTS_PER_SITE` lots of
+  :data:`BUNDLED_STONES_PER_LOT` stones a site; stones CSV, JCAMP-DX spectra,
+  PNG photos, parcels, truth);
 - :class:`ExactDensity` gives log p(stone | site), log p(stone | zone) and the
   site-aware log p(parcel | zone), and the Bayes ceilings.
 
@@ -19,10 +21,19 @@ OUT_DIR`` and ``footprint synth ceiling`` (see ``footprint synth --help``).
 
 from ._density import ExactDensity, score_posteriors
 from ._files import write_parcel_set, write_reference_set
-from ._generate import FTIR_COLUMNS, STONE_COLUMNS, generate_parcels, generate_reference
+from ._generate import (
+    BUNDLED_LOTS_PER_SITE,
+    BUNDLED_STONES_PER_LOT,
+    FTIR_COLUMNS,
+    STONE_COLUMNS,
+    generate_parcels,
+    generate_reference,
+)
 from ._params import SiteParams, SynthParams, load_params
 
 __all__ = [
+    "BUNDLED_LOTS_PER_SITE",
+    "BUNDLED_STONES_PER_LOT",
     "FTIR_COLUMNS",
     "STONE_COLUMNS",
     "ExactDensity",

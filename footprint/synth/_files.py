@@ -38,7 +38,13 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, Problem
-from ._generate import FTIR_COLUMNS, _generate_parcels, _generate_reference
+from ._generate import (
+    BUNDLED_LOTS_PER_SITE,
+    BUNDLED_STONES_PER_LOT,
+    FTIR_COLUMNS,
+    _generate_parcels,
+    _generate_reference,
+)
 from ._jcamp import jcamp_text
 from ._params import SynthParams, load_params
 from ._photos import draw_stone_png
@@ -186,7 +192,8 @@ def _finish_truth(truth: pd.DataFrame, path: Path, tag: str) -> None:
 
 
 def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthParams | None = None,
-                        lots_per_site: int = 6, stones_per_lot: int = 40, photo_fraction: float = 0.10,
+                        lots_per_site: int = BUNDLED_LOTS_PER_SITE,
+                        stones_per_lot: int = BUNDLED_STONES_PER_LOT, photo_fraction: float = 0.10,
                         n_parcels: int = 30, parcel_size_range: tuple[int, int] = (1, 100),
                         month: str = "2024-06", ftir_in_table: bool = False) -> dict[str, Any]:
     """Write the SYNTHETIC reference set and test parcels as lab files.
@@ -201,7 +208,8 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     params : SynthParams, optional
         Generator parameters; default the bundled ones.
     lots_per_site, stones_per_lot : int
-        Reference sizes: lots at every CAR-West and CAR-East site, stones per lot.
+        Reference sizes: lots at every CAR-West and CAR-East site, stones per lot
+        (default: the bundled set, 120 lots of 40 stones).
     photo_fraction : float, default=0.10
         Share of stones (reference and parcels) that get a picture.
     n_parcels : int, default=30

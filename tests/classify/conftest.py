@@ -36,7 +36,8 @@ def reference_store(workspace: Path) -> Path:
     from footprint import db
     from footprint.synth import generate_reference, load_params
 
-    ref = generate_reference(load_params(), seed=11)
+    # Small (not the bundled size): these tests need speed, not power.
+    ref = generate_reference(load_params(), seed=11, lots_per_site=6)
     csv = write_stones(ref, workspace / "reference.csv")
     store = workspace / "reference.h5"
     db.init(store, by="test")

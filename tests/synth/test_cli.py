@@ -49,3 +49,18 @@ def test_foreign_folder_gives_input_error_exit_code(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "reference", str(tmp_path), "--lots-per-site", "1"])
     assert result.exit_code == 3
     assert "SYNTHETIC" in result.output
+
+
+def test_reference_defaults_are_the_bundled_size() -> None:
+    """The CLI spells the bundled size as literals (no numpy on --help); they must not drift."""
+    import inspect
+
+    from footprint.cli._synth import reference_cmd
+    from footprint.synth import BUNDLED_LOTS_PER_SITE, BUNDLED_STONES_PER_LOT, write_reference_set
+
+    cli = inspect.signature(reference_cmd).parameters
+    assert cli["lots_per_site"].default.default == BUNDLED_LOTS_PER_SITE
+    assert cli["stones_per_lot"].default.default == BUNDLED_STONES_PER_LOT
+    lib = inspect.signature(write_reference_set).parameters
+    assert (lib["lots_per_site"].default, lib["stones_per_lot"].default) == (BUNDLED_LOTS_PER_SITE,
+                                                                            BUNDLED_STONES_PER_LOT)
