@@ -12,7 +12,12 @@ Choices, and why:
   trained on one store reads another. HistGradientBoosting splits them
   natively (see :attr:`StoneFeatures.categorical_mask_`).
 * **Sieve classes** are put on one axis, the aperture in mm
-  (:func:`footprint._schema.sieve_to_mm`), whatever the lab's sieve system.
+  (:func:`footprint._schema.sieve_to_mm`), whatever the lab's sieve system,
+  and enter only for stones without a mass: the sieve a stone is retained on
+  is a coarser measure of the same size, so beside the mass it carries no
+  further origin evidence, and counting both would count the size twice (the
+  per-feature weights then split the size evidence between the two and
+  under-use the sieve of the stones that have only a sieve).
 * **FTIR values**: the value the lab reported wins; the value derived from
   the raw spectrum (:data:`footprint._batch.DERIVED_FTIR_COLUMNS`) fills the
   gaps. The lab's figure went through the lab's own quality control, the
@@ -239,6 +244,13 @@ class StoneFeatures(TransformerMixin, BaseEstimator):
             return _categorical(frame[column], CATEGORICAL_FIELDS[column])
         return _numeric(frame, column)
 
+    def _observed(self, frame: pd.DataFrame, column: str, mass: np.ndarray) -> int:
+        """Stones with ``column`` as a feature (a sieve class counts only without a mass)."""
+        values = np.isfinite(self._column(frame, column))
+        if column == "sieve_class":
+            values &= ~np.isfinite(mass)
+        return int(values.sum())
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> StoneFeatures:
         """Choose the features the training table actually measures.
 
@@ -250,8 +262,11 @@ class StoneFeatures(TransformerMixin, BaseEstimator):
         """
         if not isinstance(X, pd.DataFrame):
             raise TypeError("StoneFeatures expects a pandas DataFrame of stones")
-        columns = [c for c in self._candidates(X)
-                   if np.isfinite(self._column(X, c)).sum() >= self.min_observed]
+        mass = self._column(X, "mass_ct")
+        mass_kept = np.isfinite(mass).sum() >= self.min_observed
+        if not mass_kept:
+            mass = np.full(len(X), np.nan)
+        columns = [c for c in self._candidates(X) if self._observed(X, c, mass) >= self.min_observed]
         self.columns_ = columns
         names = []
         for column in columns:
@@ -272,6 +287,10 @@ class StoneFeatures(TransformerMixin, BaseEstimator):
         out = np.empty((len(X), len(self.columns_)), dtype=float)
         for j, column in enumerate(self.columns_):
             out[:, j] = self._column(X, column)
+        if "sieve_class" in self.columns_ and "mass_ct" in self.columns_:
+            # The sieve only where there is no mass (see the module notes).
+            weighed = np.isfinite(out[:, self.columns_.index("mass_ct")])
+            out[weighed, self.columns_.index("sieve_class")] = np.nan
         return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -2,6 +2,23 @@
 
 Used by the stone classifier (weighted sums of the terms, weights fitted on
 held-out lots), by the novelty scorer (centred sums), and for explanations.
+
+Continuous features have three forms (``numeric``):
+
+- ``"tilt"`` (the default of the stone classifier): every site's density is an
+  exponential tilt of the pooled reference density, ``p_s(x) = p(x) exp(b_s .
+  (z, z^2) - A_s)`` with ``z`` the standardised value. The pooled density
+  ``p(x)`` is a fine histogram of all reference values, so whatever its shape
+  (a truncated log-normal mass cut off at the recovery sieve, nitrogen capped
+  at a few hundred ppm, a bounded %B) every site keeps it, and sites differ by
+  a smooth two-parameter tilt fitted by matching the site's first two moments
+  (shrunk towards its zone's). A site-to-site shift of a truncated normal is
+  exactly such a tilt; a per-site normal fitted to truncated values is not,
+  and it misjudges the evidence of values near the cut-off.
+- ``"gaussian"``: a per-site normal (exact for untruncated normal fields).
+- ``"histogram"``: per-site quantile-bin histograms.
+
+All three keep point masses at frequent exact values (0 = peak absent).
 """
 
 from __future__ import annotations
@@ -11,6 +28,55 @@ import numpy as np
 __all__ = ["BinnedDensities"]
 
 _QUANTILES = np.array([0.005, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.995])
+
+
+def _bin_widths(edges: np.ndarray) -> np.ndarray:
+    """Widths of the bins between consecutive ``edges``, kept away from zero."""
+    return np.maximum(np.diff(edges), 1e-9 * max(1.0, float(np.abs(edges).max())))
+
+
+def _fit_tilt(log_base: np.ndarray, T: np.ndarray, target: np.ndarray, ridge: float = 1e-6) -> np.ndarray:
+    """Tilt coefficients ``b`` whose tilted base has mean ``target`` of the statistics ``T``.
+
+    Minimises the convex ``log sum_b exp(log_base_b + b . T_b) - b . target`` (plus a
+    tiny ridge, for targets on the edge of what the base can reach) by damped Newton steps.
+
+    Parameters
+    ----------
+    log_base : ndarray of shape (n_bins,)
+        Log masses of the base's bins.
+    T : ndarray of shape (n_bins, k)
+        The statistics at each bin's representative point.
+    target : ndarray of shape (k,)
+        Wanted mean of the statistics.
+    """
+    coef = np.zeros(T.shape[1])
+
+    def objective(c: np.ndarray) -> float:
+        return float(np.logaddexp.reduce(log_base + T @ c) - c @ target + 0.5 * ridge * c @ c)
+
+    value = objective(coef)
+    for _ in range(50):
+        logits = log_base + T @ coef
+        w = np.exp(logits - np.logaddexp.reduce(logits))
+        mean = w @ T
+        grad = mean - target + ridge * coef
+        hess = (T - mean).T @ ((T - mean) * w[:, None]) + ridge * np.eye(T.shape[1])
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-4:
+            trial = coef - t * step
+            new = objective(trial)
+            if new <= value:
+                break
+            t *= 0.5
+        else:
+            break
+        done = value - new < 1e-12
+        coef, value = trial, new
+        if done:
+            break
+    return coef
 
 
 class BinnedDensities:
@@ -46,6 +112,8 @@ class BinnedDensities:
                  shrinkage: float, parent_of_site: np.ndarray | None = None,
                  parent_shrinkage: float = 5.0, quantiles: np.ndarray = _QUANTILES,
                  numeric: str = "histogram", gauss_shrinkage: float = 10.0) -> None:
+        if numeric not in ("tilt", "gaussian", "histogram"):
+            raise ValueError(f"numeric must be 'tilt', 'gaussian' or 'histogram', got {numeric!r}")
         self.n_sites = int(n_sites)
         self.modes: list[str] = []
         self.edges: list[np.ndarray] = []
@@ -54,6 +122,15 @@ class BinnedDensities:
         self.log_mass: list[np.ndarray] = []  # (n_sites, n_bins): log mass of each bin / category
         self.mu: list[np.ndarray] = []
         self.sd: list[np.ndarray] = []
+        # "tilt" features only (empty arrays elsewhere): the pooled base histogram (edges, log
+        # density per bin, each bin's representative standardised value), the standardisation
+        # (centre, scale) and per site the tilt coefficients (n_sites, 2) and log normalisers.
+        self.base_edges: list[np.ndarray] = []
+        self.base_log_density: list[np.ndarray] = []
+        self.base_points: list[np.ndarray] = []
+        self.standardise: list[np.ndarray] = []
+        self.coef: list[np.ndarray] = []
+        self.log_norm: list[np.ndarray] = []
         self.categorical = categorical
         self._shrink = (shrinkage, parent_of_site, parent_shrinkage)
         for j in range(X.shape[1]):
@@ -62,6 +139,7 @@ class BinnedDensities:
             values, where = column[seen], sites[seen]
             mu = sd = np.zeros(0)
             tails = np.ones(2)
+            tilt: tuple[np.ndarray, ...] = (np.zeros(0),) * 6
             if categorical[j]:
                 mode = "cat"
                 n_codes = int(values.max()) + 2 if seen.any() else 1
@@ -72,6 +150,11 @@ class BinnedDensities:
                 mode = "gauss"
                 edges, table, mu, sd = self._gaussian(values, where, parent_of_site, gauss_shrinkage,
                                                       parent_shrinkage)
+                log_mass = table
+            elif numeric == "tilt" and len(np.unique(values)) > 12:
+                mode = "tilt"
+                edges, table, mu, sd, tilt, tails = self._tilted(values, where, parent_of_site,
+                                                                 gauss_shrinkage, parent_shrinkage)
                 log_mass = table
             else:
                 mode = "hist"
@@ -93,6 +176,10 @@ class BinnedDensities:
             self.tail_scale.append(tails)
             self.mu.append(mu)
             self.sd.append(sd)
+            tilt_stores = (self.base_edges, self.base_log_density, self.base_points, self.standardise,
+                           self.coef, self.log_norm)
+            for store, value in zip(tilt_stores, tilt, strict=True):
+                store.append(value)
 
     def _mass(self, where: np.ndarray, bins: np.ndarray, n_bins: int) -> np.ndarray:
         """Bin masses per site, shrunk site -> parent (zone) -> pool, shape (n_sites, n_bins)."""
@@ -114,11 +201,7 @@ class BinnedDensities:
                   shrinkage: float, parent_shrinkage: float
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Point masses at frequent exact values (e.g. 0 = peak absent) plus a shrunk normal per site."""
-        uniq, counts = np.unique(values, return_counts=True)
-        spikes = np.sort(uniq[counts >= 0.05 * len(values)][:3])
-        is_spike = np.isin(values, spikes)
-        index = np.where(is_spike, np.searchsorted(spikes, values), len(spikes))
-        table = np.log(self._mass(where, index, len(spikes) + 1))
+        spikes, is_spike, table = self._spikes(values, where)
         cont, site = values[~is_spike], where[~is_spike]
         g_mu = cont.mean() if len(cont) else 0.0
         g_var = cont.var() + 1e-6 if len(cont) > 1 else 1.0
@@ -128,6 +211,73 @@ class BinnedDensities:
                                           np.full(int(parent.max()) + 1, g_var), parent_shrinkage)
         mu, var = self._shrunk_normal(cont, site, self.n_sites, p_mu[parent], p_var[parent], shrinkage)
         return spikes, table, mu, np.sqrt(np.maximum(var, 1e-6 * g_var))
+
+    def _spikes(self, values: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Point masses at frequent exact values: (spike values, is-spike flags, log mass table per site).
+
+        The table's last column is the log share of continuous (non-spike) values.
+        """
+        uniq, counts = np.unique(values, return_counts=True)
+        spikes = np.sort(uniq[counts >= 0.05 * len(values)][:3])
+        is_spike = np.isin(values, spikes)
+        index = np.where(is_spike, np.searchsorted(spikes, values), len(spikes))
+        return spikes, is_spike, np.log(self._mass(where, index, len(spikes) + 1))
+
+    def _tilted(self, values: np.ndarray, where: np.ndarray, parent_of_site: np.ndarray | None,
+                shrinkage: float, parent_shrinkage: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...],
+                           np.ndarray]:
+        """Spikes plus, per site, an exponential tilt of the pooled continuous density (see the module doc).
+
+        Returns the spike values, the spike table, each site's mean and
+        standard deviation, the tilt arrays (see ``__init__``) and the tail scales.
+        """
+        spikes, is_spike, table = self._spikes(values, where)
+        cont, site = values[~is_spike], where[~is_spike]
+        centre = float(np.median(cont)) if len(cont) else 0.0
+        scale = float(cont.std()) if len(cont) > 1 and cont.std() > 0 else 1.0
+        # The pooled base: quantile bins (about 40 values each, 8 to 64 bins), a density per bin,
+        # exponential tails one bin-width deep beyond the outermost edges.
+        n_bins = int(np.clip(len(cont) // 40, 8, 64))
+        edges = np.unique(np.quantile(cont, np.linspace(0.0, 1.0, n_bins + 1))) if len(cont) else np.zeros(2)
+        if len(edges) < 2:
+            edges = np.array([centre - 0.5 * scale, centre + 0.5 * scale])
+        inner = _bin_widths(edges)
+        bins = np.clip(np.searchsorted(edges, cont, side="right") - 1, 0, len(inner) - 1)
+        counts = np.bincount(bins, minlength=len(inner)).astype(float) + 0.5
+        mass = counts / counts.sum()
+        log_density = np.log(mass) - np.log(inner)
+        # Each bin is represented by the mean of its values (its centre when empty).
+        sums = np.bincount(bins, weights=cont, minlength=len(inner))
+        points = np.where(counts > 0.5, sums / np.maximum(counts - 0.5, 1.0), edges[:-1] + 0.5 * inner)
+        z_points = (points - centre) / scale
+        T = np.column_stack([z_points, z_points**2])
+        z = (cont - centre) / scale
+        stats = np.column_stack([z, z**2])
+        pooled = mass @ T
+        parent = parent_of_site if parent_of_site is not None else np.zeros(self.n_sites, dtype=int)
+        n_parents = int(parent.max()) + 1
+        parent_t = self._shrunk_moments(stats, parent[site], n_parents, np.tile(pooled, (n_parents, 1)),
+                                        parent_shrinkage)
+        site_t = self._shrunk_moments(stats, site, self.n_sites, parent_t[parent], shrinkage)
+        coef = np.array([_fit_tilt(np.log(mass), T, target) for target in site_t])
+        logits = np.log(mass)[None, :] + coef @ T.T
+        log_norm = np.logaddexp.reduce(logits, axis=1)
+        weights = np.exp(logits - log_norm[:, None])
+        mean = weights @ points
+        sd = np.sqrt(np.maximum(weights @ points**2 - mean**2, 1e-12))
+        tails = np.array([inner[0], inner[-1]])
+        tilt = (edges, log_density, z_points, np.array([centre, scale]), coef, log_norm)
+        return spikes, table, mean, sd, tilt, tails
+
+    @staticmethod
+    def _shrunk_moments(stats: np.ndarray, group: np.ndarray, n_groups: int, prior: np.ndarray,
+                        m: float) -> np.ndarray:
+        """Group means of ``stats`` (n, k), each pulled towards its ``prior`` row by ``m`` pseudo-values."""
+        n = np.bincount(group, minlength=n_groups).astype(float)
+        totals = np.stack([np.bincount(group, weights=stats[:, k], minlength=n_groups)
+                           for k in range(stats.shape[1])], axis=1)
+        return (totals + m * prior) / (n + m)[:, None]
 
     @staticmethod
     def _shrunk_normal(x: np.ndarray, group: np.ndarray, n_groups: int, prior_mu: np.ndarray,
@@ -171,6 +321,11 @@ class BinnedDensities:
             z = (values[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
             normal = -0.5 * z * z - np.log(self.sd[j])[None, :] - 0.5 * np.log(2 * np.pi)
             return seen, term + np.where(is_spike[:, None], 0.0, normal)
+        if self.modes[j] == "tilt":
+            is_spike = np.isin(values, edges)
+            index = np.where(is_spike, np.searchsorted(edges, values), len(edges))
+            term = self.tables[j][:, index].T
+            return seen, term + np.where(is_spike[:, None], 0.0, self._tilt_terms(values, j))
         bins = np.searchsorted(edges, values, side="right")
         term = self.tables[j][:, bins].T
         if self.modes[j] == "hist" and len(edges):
@@ -180,13 +335,34 @@ class BinnedDensities:
             term = term - (below + above)[:, None]
         return seen, term
 
+    def base_log_pdf(self, values: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled base log density and standardised value of continuous values of "tilt" feature ``j``."""
+        edges, log_density = self.base_edges[j], self.base_log_density[j]
+        bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(log_density) - 1)
+        # Exponential tails: the base density falls by e per bin-width beyond the reference range.
+        base = log_density[bins] - (np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
+                                    + np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1])
+        centre, scale = self.standardise[j]
+        return base, (values - centre) / scale
+
+    def base_log_mass(self, j: int) -> np.ndarray:
+        """Log mass of each bin of the pooled base of "tilt" feature ``j``."""
+        return self.base_log_density[j] + np.log(_bin_widths(self.base_edges[j]))
+
+    def _tilt_terms(self, values: np.ndarray, j: int) -> np.ndarray:
+        """Return log p_s(x) of continuous values of "tilt" feature ``j``, shape (len(values), n_sites)."""
+        base, z = self.base_log_pdf(values, j)
+        coef = self.coef[j]
+        return (base[:, None] + z[:, None] * coef[None, :, 0] + (z * z)[:, None] * coef[None, :, 1]
+                - self.log_norm[j][None, :])
+
     def bin_index(self, X: np.ndarray, j: int) -> np.ndarray:
         """Bin (category, or spike / "continuous") of feature ``j`` per stone; -1 where unmeasured."""
         column = X[:, j]
         seen = np.isfinite(column)
         out = np.full(len(column), -1, dtype=int)
         edges = self.edges[j]
-        if self.modes[j] == "gauss":
+        if self.modes[j] in ("gauss", "tilt"):
             values = column[seen]
             out[seen] = np.where(np.isin(values, edges), np.searchsorted(edges, values), len(edges))
         else:
@@ -194,8 +370,12 @@ class BinnedDensities:
         return out
 
     def z_scores(self, X: np.ndarray, j: int) -> np.ndarray | None:
-        """Standardised value per stone and site for a normal-mode feature (NaN: unmeasured or a spike)."""
-        if self.modes[j] != "gauss":
+        """Standardised value per stone and site for a continuous feature (NaN: unmeasured or a spike).
+
+        For "tilt" features the standardisation uses each site's mean and
+        standard deviation of its tilted density.
+        """
+        if self.modes[j] not in ("gauss", "tilt"):
             return None
         column = X[:, j]
         cont = np.isfinite(column) & ~np.isin(column, self.edges[j])

@@ -409,7 +409,8 @@ class FootprintModel:
             same = (self.classifier.method == "binned" and a is not None and b is not None
                     and a.modes == b.modes and a.n_sites == b.n_sites)
             if same:
-                for name in ("edges", "tables", "mu", "sd", "tail_scale"):
+                for name in ("edges", "tables", "mu", "sd", "tail_scale", "base_edges", "base_log_density",
+                             "base_points", "standardise", "coef", "log_norm"):
                     same = same and all(np.array_equal(x, y) for x, y in
                                         zip(getattr(a, name), getattr(b, name), strict=True))
             self._shared = bool(same)

@@ -61,12 +61,43 @@ class NewSiteParts:
     normals : list of (weight, values, mean, within_sd, mean_sd)
         Per continuous feature: its weight, the continuous values (NaN where
         unmeasured or a spike), and the normal-normal hyper-parameters.
+    tilts : list of (weight, z, quadratic, linear_grid, log_grid_weight, log_norm_grid)
+        Per "tilt" feature: its weight, the standardised continuous values
+        (NaN where unmeasured or a spike), the unseen site's quadratic
+        coefficient, and the quadrature over its linear coefficient (points,
+        log prior weights, log normalisers). The pooled base log density of
+        the values is in ``offset`` (both hypotheses carry it).
     """
 
     known: np.ndarray
     offset: np.ndarray
     bins: list[tuple[float, np.ndarray, np.ndarray, float]]
     normals: list[tuple[float, np.ndarray, float, float, float]]
+    tilts: list[tuple[float, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]]
+
+
+#: Quadrature points over the unseen site's linear tilt coefficient (prior mean +- 6 sd).
+_TILT_GRID = np.linspace(-6.0, 6.0, 121)
+
+
+def _tilt_hypothesis(densities: BinnedDensities, j: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the unseen site of "tilt" feature ``j`` (its tilt, a quadrature over the linear coefficient).
+
+    Returns the quadratic coefficient, the quadrature points of the linear
+    one, their log prior weights and the log normaliser at each point.
+    """
+    coef = densities.coef[j]
+    quadratic = float(coef[:, 1].mean())
+    scale = float(densities.standardise[j][1])
+    within = float(np.sqrt(np.mean(densities.sd[j] ** 2))) / scale  # within-site sd, standardised units
+    # A linear tilt b moves the mean by about b times the variance: 1/within moves it one within-sd.
+    spread = 1.0 / max(within, 1e-6)
+    linear = float(coef[:, 0].mean()) + spread * _TILT_GRID
+    log_weight = -0.5 * _TILT_GRID**2
+    log_weight -= np.logaddexp.reduce(log_weight)
+    z = densities.base_points[j]
+    logits = densities.base_log_mass(j)[None, :] + linear[:, None] * z[None, :] + quadratic * z[None, :] ** 2
+    return quadratic, linear, log_weight, np.logaddexp.reduce(logits, axis=1)
 
 
 def _pooled_shares(densities: BinnedDensities, j: int) -> np.ndarray:
@@ -101,6 +132,7 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
     offset = np.zeros(n)
     bins: list[tuple[float, np.ndarray, np.ndarray, float]] = []
     normals: list[tuple[float, np.ndarray, float, float, float]] = []
+    tilts: list[tuple[float, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]] = []
     for j in range(X.shape[1]):
         weight = float(weights[j])
         if weight == 0.0:
@@ -109,7 +141,7 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
         seen, term = densities.seen_terms(X, j) if needs_terms else (np.isfinite(X[:, j]), None)
         if not seen.any():
             continue
-        if not have_known:
+        if not have_known and term is not None:
             known[seen] += weight * term
         index = densities.bin_index(X, j)
         bins.append((weight, index, np.log(_pooled_shares(densities, j)), float(concentration)))
@@ -124,7 +156,14 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
             mu, sd = densities.mu[j], densities.sd[j]
             within = float(np.sqrt(np.mean(sd**2)))
             normals.append((weight, values, float(mu.mean()), within, within))
-    return NewSiteParts(known, offset, bins, normals)
+        elif densities.modes[j] == "tilt":
+            cont = seen & (index == len(densities.edges[j]))
+            base, z_cont = densities.base_log_pdf(X[cont, j], j)
+            offset[cont] += weight * base
+            z = np.full(n, np.nan)
+            z[cont] = z_cont
+            tilts.append((weight, z, *_tilt_hypothesis(densities, j)))
+    return NewSiteParts(known, offset, bins, normals, tilts)
 
 
 def _dirichlet_multinomial(counts: np.ndarray, log_shares: np.ndarray, concentration: float) -> np.ndarray:
@@ -168,7 +207,7 @@ def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray
     known_sums = np.add.reduceat(parts.known[rows], starts, axis=0)
     log_prior = -np.log(parts.known.shape[1])
     known = logsumexp(known_sums + log_prior, axis=1)
-    new = np.bincount(parcel, weights=parts.offset[rows], minlength=n_parcels)
+    new = np.bincount(parcel, weights=parts.offset[rows], minlength=n_parcels).astype(float)
     for weight, index, log_shares, concentration in parts.bins:
         idx = index[rows]
         seen = idx >= 0
@@ -184,4 +223,14 @@ def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray
         s1 = np.bincount(parcel, weights=x, minlength=n_parcels)
         s2 = np.bincount(parcel, weights=x * x, minlength=n_parcels)
         new += weight * _normal_marginal(k, s1, s2, mean, within, mean_sd)
+    for weight, z_all, quadratic, linear, log_weight, log_norm in parts.tilts:
+        z = z_all[rows]
+        cont = np.isfinite(z)
+        z = np.where(cont, z, 0.0)
+        k = np.bincount(parcel, weights=cont.astype(float), minlength=n_parcels)
+        s1 = np.bincount(parcel, weights=z, minlength=n_parcels)
+        s2 = np.bincount(parcel, weights=z * z, minlength=n_parcels)
+        # log of the quadrature sum over the linear coefficient b: w(b) exp(b s1 + c s2 - k A(b)).
+        inner = (log_weight[None, :] + linear[None, :] * s1[:, None] - k[:, None] * log_norm[None, :])
+        new += weight * (quadratic * s2 + logsumexp(inner, axis=1))
     return new - known

@@ -47,6 +47,29 @@ __all__ = ["NoveltyScorer"]
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
 
 
+def _draw_subsets(codes: np.ndarray, chosen: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows (len(chosen), size) of random different members of group ``chosen[i]`` of ``codes``.
+
+    A group smaller than ``size`` gives all its members, then repeats.
+    """
+    if len(chosen) == 0:
+        return np.zeros((0, size), dtype=int)
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    width = int(counts[chosen].max())
+    # A random permutation of each chosen group: random keys, padding sorted last.
+    keys = rng.random((len(chosen), width))
+    keys[np.arange(width)[None, :] >= counts[chosen][:, None]] = np.inf
+    take = min(size, width)
+    pos = np.argsort(keys, axis=1)[:, :take]
+    if size > take:
+        pos = np.hstack([pos, np.full((len(chosen), size - take), width)])
+    short = pos >= counts[chosen][:, None]
+    refill = (rng.random(pos.shape) * counts[chosen][:, None]).astype(int)
+    return order[starts[chosen][:, None] + np.where(short, refill, pos)]
+
+
 class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     """Conformal unknown-origin scorer for stones and parcels.
 
@@ -62,7 +85,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         Folds of whole lots used to get held-out calibration scores.
     n_null : int
         Reference parcels drawn per tabulated parcel size.
-    numeric : {"gaussian", "histogram"}
+    numeric : {"tilt", "gaussian", "histogram"}
         Density of continuous features (see :class:`BinnedDensities`).
     feature_weights : array-like of shape (n_features,) or None
         Weight of each feature's log terms in the parcel statistic (the stone
@@ -93,7 +116,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     """
 
     def __init__(self, categorical_features: Any = None, shrinkage: float = 50.0, alpha: float = 0.05,
-                 cv: int = 5, n_null: int = 1000, numeric: str = "gaussian", feature_weights: Any = None,
+                 cv: int = 5, n_null: int = 1000, numeric: str = "tilt", feature_weights: Any = None,
                  concentration: float = 50.0, random_state: int | None = None) -> None:
         self.categorical_features = categorical_features
         self.shrinkage = shrinkage
@@ -145,7 +168,8 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         return BinnedDensities(X, sites, self.n_sites_, mask, self.shrinkage, self.parent_of_site_,
                                numeric=self.numeric)
 
-    def fit(self, X: Any, y: Any = None, groups: Any = None, parents: Any = None) -> NoveltyScorer:
+    def fit(self, X: Any, y: Any = None, groups: Any = None, parents: Any = None,
+            site_weights: Any = None) -> NoveltyScorer:
         """Fit the site densities and the conformal calibration.
 
         Parameters
@@ -158,6 +182,12 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             Lot of each stone; calibration holds whole lots out.
         parents : array-like of shape (n_samples,), optional
             Zone of each stone's site: a site's densities are shrunk towards its zone's.
+        site_weights : array-like of shape (n_sites,), optional
+            How likely a reference parcel is to come from each site (sites in
+            sorted order of ``y``): the parcel null is drawn with these
+            weights, so that its p-values mean what they say for parcels drawn
+            as the model's site-mixture prior says. Default: every lot equally
+            likely.
         """
         X = validate_data(self, X, ensure_all_finite="allow-nan")
         n = X.shape[0]
@@ -165,6 +195,12 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             raise ValueError(f"NoveltyScorer needs at least 2 samples, got n_samples = {n}")
         sites = np.zeros(n, dtype=int) if y is None else np.unique(np.asarray(y), return_inverse=True)[1]
         self.n_sites_ = int(sites.max()) + 1
+        weight_of_site = None
+        if site_weights is not None:
+            weight_of_site = np.asarray(site_weights, dtype=float)
+            if weight_of_site.shape != (self.n_sites_,) or not (np.all(weight_of_site >= 0)
+                                                               and weight_of_site.sum() > 0):
+                raise ValueError(f"site_weights must be {self.n_sites_} non-negative numbers, not all 0")
         self.parent_of_site_ = None
         if parents is not None:
             codes = np.unique(np.asarray(parents, dtype=str), return_inverse=True)[1]
@@ -189,12 +225,14 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 centre = self._centre(dens, X[train], sites[train])
                 scores[test] = -self._site_sums(dens, centre, X[test]).max(axis=1)
                 share = len(np.unique(lots[test])) / n_lots
-                for k, stats in enumerate(self._parcel_null(dens, X[test], lots[test], rng,
-                                                            max(1, round(self.n_null * share)))):
+                for k, stats in enumerate(self._parcel_null(dens, X[test], lots[test], sites[test], rng,
+                                                            max(1, round(self.n_null * share)),
+                                                            weight_of_site)):
                     null[k].append(stats)
         else:  # too little data to hold anything out: in-sample (optimistic) calibration
             scores = -self._site_sums(self.densities_, self.centre_, X).max(axis=1)
-            for k, stats in enumerate(self._parcel_null(self.densities_, X, lots, rng, self.n_null)):
+            for k, stats in enumerate(self._parcel_null(self.densities_, X, lots, sites, rng, self.n_null,
+                                                        weight_of_site)):
                 null[k].append(stats)
         self.calibration_scores_ = np.sort(scores)
         self.null_sizes_ = _NULL_SIZES.copy()
@@ -203,39 +241,51 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         return self
 
     @staticmethod
-    def _null_draws(lots: np.ndarray, rng: np.random.Generator, n_draws: int) -> list[np.ndarray]:
+    def _null_draws(lots: np.ndarray, sites: np.ndarray, rng: np.random.Generator, n_draws: int,
+                    site_weights: np.ndarray | None = None) -> list[np.ndarray]:
         """Index arrays (n_draws, size) of reference parcels, one per tabulated size.
 
-        Each parcel comes from ONE lot (stones of a lot are alike): different
-        stones of the lot when it has enough, else all its stones plus repeats
-        (which widens the null, so the test errs on the side of "not novel").
+        A parcel comes from ONE lot (stones of a lot are alike), chosen with
+        probability ``site_weights[site] / lots of the site`` (every lot alike
+        when no weights are given): different stones of the lot when it has
+        enough. A parcel larger than its lot takes different stones of the
+        lot's site (its other lots); only a parcel larger than all its site's
+        stones repeats some (which widens the null, so the test errs on the
+        side of "not novel"). Padding a small lot with its own stones again
+        would count their evidence twice and make every large reference
+        parcel look stranger than it is.
         """
-        codes = np.unique(lots, return_inverse=True)[1]
-        order = np.argsort(codes, kind="stable")
-        counts = np.bincount(codes)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        width = int(counts.max())
+        lot_codes = np.unique(lots, return_inverse=True)[1]
+        lot_counts = np.bincount(lot_codes)
+        lot_site = np.zeros(len(lot_counts), dtype=int)
+        lot_site[lot_codes] = sites
+        if site_weights is None:
+            chance = np.ones(len(lot_counts))
+        else:
+            lots_of_site = np.bincount(lot_site, minlength=len(site_weights))
+            chance = site_weights[lot_site] / np.maximum(lots_of_site[lot_site], 1)
+        if not chance.sum() > 0:
+            chance = np.ones(len(lot_counts))
+        chance = chance / chance.sum()
+        present, site_codes = np.unique(sites, return_inverse=True)
+        site_of_lot = np.searchsorted(present, lot_site)  # each lot's site among those present
         out = []
         for size in _NULL_SIZES:
-            lot = rng.integers(0, len(counts), n_draws)
-            # A random permutation of each chosen lot: random keys, padding sorted last.
-            keys = rng.random((n_draws, width))
-            keys[np.arange(width)[None, :] >= counts[lot][:, None]] = np.inf
-            take = min(int(size), width)
-            pos = np.argsort(keys, axis=1)[:, :take]
-            if size > take:
-                pos = np.hstack([pos, np.zeros((n_draws, size - take), dtype=int) + width])
-            short = pos >= counts[lot][:, None]
-            refill = (rng.random(pos.shape) * counts[lot][:, None]).astype(int)
-            pos = np.where(short, refill, pos)
-            out.append(order[starts[lot][:, None] + pos])
+            lot = rng.choice(len(lot_counts), size=n_draws, p=chance)
+            rows = np.empty((n_draws, int(size)), dtype=int)
+            small = lot_counts[lot] < size
+            rows[~small] = _draw_subsets(lot_codes, lot[~small], int(size), rng)
+            if small.any():
+                rows[small] = _draw_subsets(site_codes, site_of_lot[lot[small]], int(size), rng)
+            out.append(rows)
         return out
 
-    def _parcel_null(self, dens: BinnedDensities, X: np.ndarray, lots: np.ndarray, rng: np.random.Generator,
-                     n_draws: int) -> list[np.ndarray]:
+    def _parcel_null(self, dens: BinnedDensities, X: np.ndarray, lots: np.ndarray, sites: np.ndarray,
+                     rng: np.random.Generator, n_draws: int,
+                     site_weights: np.ndarray | None) -> list[np.ndarray]:
         parts = new_site_parts(dens, X, self.feature_weights_, self.concentration)
         out = []
-        for draws in self._null_draws(lots, rng, n_draws):
+        for draws in self._null_draws(lots, sites, rng, n_draws, site_weights):
             sizes = np.full(draws.shape[0], draws.shape[1])
             starts = np.arange(0, draws.size, draws.shape[1])
             out.append(new_site_statistic(parts, draws.ravel(), starts, sizes))

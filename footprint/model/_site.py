@@ -99,9 +99,11 @@ def sample_lot_parcels(
 ) -> list[np.ndarray]:
     """Draw parcels of stones from single lots (index arrays).
 
-    A parcel of ``n`` stones takes ``n`` different stones of one lot when the
-    lot has enough, else all of them plus repeats (so a small lot still yields
-    a parcel, a little over-dispersed).
+    A parcel of ``n`` stones takes ``n`` different stones of one lot; a lot
+    with fewer than ``n`` stones gives no parcel of that size. Repeating
+    stones to fill it would count their evidence twice and teach the parcel
+    tempering that large parcels are over-confident (with 40-stone lots,
+    parcels of 50 padded with repeats made parcels of 25 under-confident).
 
     Parameters
     ----------
@@ -123,11 +125,10 @@ def sample_lot_parcels(
         if len(idx) < min_lot:
             continue
         for size in sizes:
+            if size > len(idx):
+                continue
             for _ in range(per_lot):
-                if len(idx) >= size:
-                    out.append(rng.choice(idx, size, replace=False))
-                else:
-                    out.append(np.concatenate([idx, rng.choice(idx, size - len(idx), replace=True)]))
+                out.append(rng.choice(idx, size, replace=False))
     return out
 
 

@@ -128,13 +128,17 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         ("binned") pseudo-stones pulling a site's histograms towards its zone's.
     parent_shrinkage : float
         ("binned") pseudo-stones pulling a zone's histograms towards the pool.
-    numeric : {"gaussian", "histogram"}
-        ("binned") density of continuous features: a per-site normal (plus
-        point masses at frequent exact values such as 0 = peak absent), or
-        quantile-bin histograms. The normal has far fewer parameters, so it
-        is estimated much better from a few hundred stones per site.
+    numeric : {"tilt", "gaussian", "histogram"}
+        ("binned") density of continuous features (plus point masses at
+        frequent exact values such as 0 = peak absent): an exponential tilt of
+        the pooled reference density per site (two parameters a site, keeps
+        the pooled shape: truncated, capped or bounded values), a per-site
+        normal, or quantile-bin histograms (see
+        :class:`~footprint.model._density.BinnedDensities`). The first two have
+        far fewer parameters than histograms, so they are estimated much
+        better from a few hundred stones per site.
     gauss_shrinkage : float
-        ("binned") pseudo-stones pulling a site's normal towards its zone's.
+        ("binned") pseudo-stones pulling a site's tilt or normal towards its zone's.
     learning_rate : float
         Boosting learning rate.
     max_iter : int
@@ -181,7 +185,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         method: str = "binned",
         shrinkage: float = 50.0,
         parent_shrinkage: float = 5.0,
-        numeric: str = "gaussian",
+        numeric: str = "tilt",
         gauss_shrinkage: float = 10.0,
         learning_rate: float = 0.1,
         max_iter: int = 200,

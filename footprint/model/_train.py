@@ -54,7 +54,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "method": "binned",
     "shrinkage": 50.0,
     "parent_shrinkage": 5.0,
-    "numeric": "gaussian",
+    "numeric": "tilt",
     "gauss_shrinkage": 10.0,
     "learning_rate": 0.1,
     "max_iter": 150,
@@ -371,8 +371,11 @@ def train_frames(
     weights = classifier.alpha_ if cfg["method"] == "binned" else None
     novelty = NoveltyScorer(categorical_features=mask, shrinkage=cfg["novelty_shrinkage"],
                             cv=cfg["novelty_cv"], n_null=cfg["novelty_n_null"], numeric=cfg["numeric"],
-                            feature_weights=weights,
-                            random_state=seed).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy())
+                            feature_weights=weights, random_state=seed)
+    # Reference parcels for the null come from the sites as the model's prior says (equal zones,
+    # the site weights within each): that is what "a parcel from a reference site" means here.
+    site_prior = np.exp(layout.log_weight) / len(zones)
+    novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior)
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
     parts = {
         "features": features, "embeddings": embeddings, "classifier": classifier, "novelty": novelty,

@@ -165,9 +165,10 @@ _USES_COUNT = frozenset({"inconclusive.too_few_stones"})
 _USES_FRACTION = frozenset({"mixed"})
 
 
-def wordings(codes: Sequence[str], *, declared: Sequence[str | None], best: Sequence[str | None],
-             consistent_sets: Sequence[str], n_stones: Sequence[int], fraction: Sequence[float],
-             lo: Sequence[float], hi: Sequence[float], t: Mapping[str, Any]) -> list[str]:
+def wordings(codes: Sequence[str] | np.ndarray, *, declared: Sequence[str | None],
+             best: Sequence[str | None], consistent_sets: Sequence[str], n_stones: Sequence[int] | np.ndarray,
+             fraction: Sequence[float] | np.ndarray, lo: Sequence[float] | np.ndarray,
+             hi: Sequence[float] | np.ndarray, t: Mapping[str, Any]) -> list[str]:
     """:func:`wording` for many parcels (``consistent_sets``: zone names joined by ``;``).
 
     Parcels with the same code, zones and (where the sentence quotes them)

@@ -23,7 +23,7 @@ def _two_class(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return X, y, 1.0 / (1.0 + np.exp(-log_ratio))
 
 
-@pytest.mark.parametrize("numeric", ["gaussian", "histogram"])
+@pytest.mark.parametrize("numeric", ["tilt", "gaussian", "histogram"])
 def test_stone_probabilities_are_calibrated(numeric):
     rng = np.random.default_rng(1)
     X, y, _ = _two_class(4000, rng)
@@ -101,3 +101,19 @@ def test_tempering_stays_bounded_when_every_heldout_parcel_is_right():
     parcels = [np.arange(k, 40, 2)[:5] for k in (0, 1)]
     tau0, rho = fit_parcel_tempering(layout, site_ll, zone, parcels)
     assert 1.0 < tau0 <= 5.0 + 1e-9 and 0.0 <= rho <= 1.0
+
+
+def test_parcel_null_follows_site_weights_and_pools_a_site_beyond_its_lots():
+    lots = np.repeat(np.arange(12), 20).astype(str)   # 12 lots of 20 stones
+    sites = np.repeat(np.arange(3), 80)                # 3 sites of 4 lots
+    weights = np.array([0.6, 0.3, 0.1])
+    draws = NoveltyScorer._null_draws(lots, sites, np.random.default_rng(0), 6000, weights)
+    sizes = [d.shape[1] for d in draws]
+    for rows, size in zip(draws, sizes, strict=True):
+        share = np.bincount(sites[rows[:, 0]], minlength=3) / len(rows)
+        np.testing.assert_allclose(share, weights, atol=0.02)
+        assert (sites[rows] == sites[rows[:, :1]]).all()        # one site per parcel
+        if size <= 20:
+            assert (lots[rows] == lots[rows[:, :1]]).all()      # one lot when it is big enough
+        if size <= 80:                                          # different stones while the site has them
+            assert all(len(np.unique(r)) == size for r in rows[:50])

@@ -47,7 +47,7 @@ def test_spectral_embedding_keeps_missing_rows_missing():
 def test_stone_features_units_and_missing():
     frame = pd.DataFrame({
         "sample_id": ["a", "b", "c", "d", "e", "f"],
-        "mass_ct": [0.1, 1.0, np.nan, 10.0, 0.5, 0.2],
+        "mass_ct": [0.1, np.nan, np.nan, 10.0, np.nan, 0.2],
         "sieve_class": ["dtc:+11", "mm:2.50", None, "dtc:+3", "dtc:+11", "mm:1.00"],
         "colour": ["brown", None, "colourless", "grey", "brown", "yellow"],
         "coating": pd.array([True, False, None, True, False, True], dtype="boolean"),
@@ -56,16 +56,24 @@ def test_stone_features_units_and_missing():
     X = feats.transform(frame)
     names = list(feats.get_feature_names_out())
     assert names == ["log10_mass_ct", "sieve_mm", "coating", "colour"]
-    np.testing.assert_allclose(X[[0, 1, 3], 0], [-1.0, 0.0, 1.0])
+    np.testing.assert_allclose(X[[0, 3], 0], [-1.0, 1.0])
     assert np.isnan(X[2, :3]).all()  # not measured stays NaN, no imputation
     # DTC +11 and 2.50 mm land on one mm axis (footprint._schema.sieve_to_mm).
-    assert X[0, 1] == pytest.approx(2.6) and X[1, 1] == pytest.approx(2.5)
+    assert X[4, 1] == pytest.approx(2.6) and X[1, 1] == pytest.approx(2.5)
+    # The sieve is a coarser measure of the size: it enters only for stones without a mass.
+    assert np.isnan(X[[0, 3, 5], 1]).all()
     # Category codes follow the schema vocabulary, so another store reads the same codes.
     assert X[0, 3] == feats.vocabularies_["colour"].index("brown")
     assert feats.categorical_mask_.tolist() == [False, False, False, True]
     # Raw lab spellings (not normalised by ingest) land on the same axis; unreadable ones are "not measured".
-    raw = frame.assign(sieve_class=["+11", "2.5 mm", None, "junk", "dtc:+11", "mm:1.00"])
+    raw = frame.assign(sieve_class=["+11", "2.5 mm", None, "junk", "dtc:+11", "mm:1.00"], mass_ct=np.nan)
     np.testing.assert_allclose(feats.transform(raw)[:, 1], [2.6, 2.5, np.nan, np.nan, 2.6, 1.0])
+
+
+def test_sieve_is_dropped_when_every_sieved_stone_was_weighed():
+    frame = pd.DataFrame({"sample_id": list("abcd"), "mass_ct": [0.1, 0.2, 0.3, 0.4],
+                          "sieve_class": ["dtc:+3", "dtc:+5", "dtc:+7", "dtc:+9"]})
+    assert list(StoneFeatures(min_observed=1).fit(frame).get_feature_names_out()) == ["log10_mass_ct"]
 
 
 def test_public_api_is_all():
