@@ -308,32 +308,78 @@ class BinnedDensities:
             Their terms (None when no stone has the feature); callers that
             accumulate over features skip the full-size NaN-padded array.
         """
+        seen, term, _, _ = self.feature_pieces(X, j)
+        return seen, term
+
+    def feature_pieces(self, X: np.ndarray, j: int, *, terms: bool = True
+                       ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        """Everything the model reads of feature ``j``, computed once.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features (NaN = not measured).
+        j : int
+            Feature column.
+        terms : bool
+            Compute the per-site terms (False: only the bins and the shared part).
+
+        Returns
+        -------
+        seen : ndarray of bool, shape (n_samples,)
+            Which stones have the feature.
+        term : ndarray of shape (seen.sum(), n_sites) or None
+            Their log-density terms per site (None when no stone has the
+            feature, or ``terms`` is false).
+        index : ndarray of int, shape (n_samples,)
+            :meth:`bin_index` of every stone (-1 = unmeasured).
+        shared : ndarray of shape (n_samples,)
+            The site-independent part of each stone's log density (bin widths
+            and tails of histograms, the pooled base of tilted densities; 0
+            elsewhere), which both hypotheses of the unseen-site statistic carry.
+        """
         column = X[:, j]
         seen = np.isfinite(column)
+        n = len(column)
+        index = np.full(n, -1, dtype=int)
+        shared = np.zeros(n)
         edges = self.edges[j]
         if not seen.any():
-            return seen, None
+            return seen, None, index, shared
         values = column[seen]
-        if self.modes[j] == "gauss":
+        mode = self.modes[j]
+        term = None
+        if mode in ("gauss", "tilt"):
             is_spike = np.isin(values, edges)
-            index = np.where(is_spike, np.searchsorted(edges, values), len(edges))
-            term = self.tables[j][:, index].T
-            z = (values[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
-            normal = -0.5 * z * z - np.log(self.sd[j])[None, :] - 0.5 * np.log(2 * np.pi)
-            return seen, term + np.where(is_spike[:, None], 0.0, normal)
-        if self.modes[j] == "tilt":
-            is_spike = np.isin(values, edges)
-            index = np.where(is_spike, np.searchsorted(edges, values), len(edges))
-            term = self.tables[j][:, index].T
-            return seen, term + np.where(is_spike[:, None], 0.0, self._tilt_terms(values, j))
+            bins = np.where(is_spike, np.searchsorted(edges, values), len(edges))
+            index[seen] = bins
+            if mode == "tilt":
+                cont = np.flatnonzero(seen)[~is_spike]
+                base, z = self.base_log_pdf(values[~is_spike], j)
+                shared[cont] = base
+                if terms:
+                    term = self.tables[j][:, bins].T
+                    term[~is_spike] += base[:, None] + self._tilt_shape(z, j)
+            elif terms:
+                z = (values[:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
+                normal = -0.5 * z * z - np.log(self.sd[j])[None, :] - 0.5 * np.log(2 * np.pi)
+                term = self.tables[j][:, bins].T + np.where(is_spike[:, None], 0.0, normal)
+            return seen, term, index, shared
         bins = np.searchsorted(edges, values, side="right")
-        term = self.tables[j][:, bins].T
-        if self.modes[j] == "hist" and len(edges):
+        index[seen] = bins
+        tails = 0.0
+        if mode == "hist" and len(edges):
             # Exponential tails: density falls by e per bin-width beyond the reference range.
-            below = np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
-            above = np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1]
-            term = term - (below + above)[:, None]
-        return seen, term
+            tails = (np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
+                     + np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1])
+        if mode == "hist":
+            # Widths and tails are the same for every site (row 0 stands for all).
+            shared[seen] = self.tables[j][0, bins] - self.log_mass[j][0, bins] - tails
+        if terms:
+            term = self.tables[j][:, bins].T
+            if mode == "hist" and len(edges):
+                term = term - np.asarray(tails)[:, None]
+        return seen, term, index, shared
 
     def base_log_pdf(self, values: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Pooled base log density and standardised value of continuous values of "tilt" feature ``j``."""
@@ -349,12 +395,10 @@ class BinnedDensities:
         """Log mass of each bin of the pooled base of "tilt" feature ``j``."""
         return self.base_log_density[j] + np.log(_bin_widths(self.base_edges[j]))
 
-    def _tilt_terms(self, values: np.ndarray, j: int) -> np.ndarray:
-        """Return log p_s(x) of continuous values of "tilt" feature ``j``, shape (len(values), n_sites)."""
-        base, z = self.base_log_pdf(values, j)
+    def _tilt_shape(self, z: np.ndarray, j: int) -> np.ndarray:
+        """Per-site tilt ``b_s . (z, z^2) - A_s`` of standardised values, shape (len(z), n_sites)."""
         coef = self.coef[j]
-        return (base[:, None] + z[:, None] * coef[None, :, 0] + (z * z)[:, None] * coef[None, :, 1]
-                - self.log_norm[j][None, :])
+        return z[:, None] * coef[None, :, 0] + (z * z)[:, None] * coef[None, :, 1] - self.log_norm[j][None, :]
 
     def bin_index(self, X: np.ndarray, j: int) -> np.ndarray:
         """Bin (category, or spike / "continuous") of feature ``j`` per stone; -1 where unmeasured."""

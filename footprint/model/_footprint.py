@@ -312,7 +312,7 @@ class FootprintModel:
         if X is None:
             X = self.matrix(stones, derived_ftir=derived_ftir, spectra=spectra)
         Z = len(self.zones)
-        log_proba, sums_nov, site_scores = self._stone_evidence(X, novelty=per_stone)
+        log_proba, sums_nov, site_scores, pieces = self._stone_evidence(X, novelty=per_stone)
         site_ll = self.layout.stone_site_loglik(log_proba)
         prior = self._zone_log_prior()
 
@@ -349,8 +349,11 @@ class FootprintModel:
         # The statistic weighs features as the classifier does: reuse its scores when they are the same sums.
         reuse = site_scores is not None and np.array_equal(self.novelty.feature_weights_,
                                                            self.classifier.alpha_)
+        if reuse and pieces is not None:
+            pieces = [None if p is None else (by_parcel(p[0]), by_parcel(p[1])) for p in pieces]
         parcel_nov = self.novelty.parcel_p_values(by_parcel(X), starts, sizes,
-                                                  by_parcel(site_scores) if reuse else None)
+                                                  by_parcel(site_scores) if reuse else None,
+                                                  pieces if reuse else None)
 
         verdict, code = decide(self.thresholds, n_stones=sizes, declared_known=known, has_declared=has_decl,
                                log10_lr=log10_lr, fraction=frac, fraction_lo=lo, novelty_p=parcel_nov)
@@ -417,18 +420,20 @@ class FootprintModel:
         return bool(self._shared)
 
     def _stone_evidence(self, X: np.ndarray, *, novelty: bool = True
-                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, list[Any] | None]:
         """Classifier site log-probabilities, centred novelty sums, raw site scores; all (n, n_sites).
 
         With ``novelty=False`` the novelty sums (needed only for per-stone
         p-values) are not computed and None is returned in their place. The
         raw scores ``sum_j alpha_j log p_j(x_j | s)`` are what the parcel
         unknown-origin statistic needs of the reference sites (None when the
-        densities are not shared and the novelty scorer computes its own).
+        densities are not shared and the novelty scorer computes its own),
+        and so are the per-feature bins and shared parts found on the way
+        (the fourth item: ``(index, shared)`` per feature, None where skipped).
         """
         if not self._shares_densities() or X.shape[1] != self.classifier.n_features_in_:
             return (self.classifier.predict_log_proba(X), self.novelty.site_sums(X) if novelty else None,
-                    None)
+                    None, None)
         dens, alpha, centre = self.classifier.estimator_, self.classifier.alpha_, self.novelty.centre_
         n = X.shape[0]
         scores = np.zeros((n, dens.n_sites))
@@ -437,10 +442,12 @@ class FootprintModel:
         # row for the stones without it) and their spread over all stones.
         part = np.empty((n + 1, dens.n_sites))
         spread = np.empty_like(scores)
+        pieces: list[Any] = [None] * X.shape[1]
         for j in range(X.shape[1]):
             if alpha[j] == 0 and sums is None:
                 continue  # the feature weighs nothing in the classifier
-            seen, terms = dens.seen_terms(X, j)
+            seen, terms, index, shared = dens.feature_pieces(X, j)
+            pieces[j] = (index, shared)
             if terms is None:
                 continue
             m = terms.shape[0]
@@ -456,7 +463,7 @@ class FootprintModel:
             if alpha[j] != 0:
                 np.multiply(alpha[j], terms, out=part[:m])
                 scores += _spread(part, m, where, spread)
-        return log_softmax(scores + self.classifier.log_prior_, axis=1), sums, scores
+        return log_softmax(scores + self.classifier.log_prior_, axis=1), sums, scores, pieces
 
     def _declared(self, parcel_ids: pd.Index, stones: pd.DataFrame, parcels: pd.DataFrame | None,
                   declared_zone: str | Mapping[str, str] | None, parcel_col: str,

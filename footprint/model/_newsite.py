@@ -41,7 +41,7 @@ from scipy.special import gammaln, logsumexp
 
 from ._density import BinnedDensities
 
-__all__ = ["NewSiteParts", "new_site_parts", "new_site_statistic"]
+__all__ = ["NewSiteParts", "new_site_parts", "new_site_statistic", "tilt_hypotheses"]
 
 
 @dataclass
@@ -106,8 +106,16 @@ def _pooled_shares(densities: BinnedDensities, j: int) -> np.ndarray:
     return shares / shares.sum()
 
 
+def tilt_hypotheses(densities: BinnedDensities) -> list[tuple[float, np.ndarray, np.ndarray, np.ndarray] | None]:
+    """The unseen site of every "tilt" feature (None for the other features); see :func:`_tilt_hypothesis`."""
+    return [_tilt_hypothesis(densities, j) if mode == "tilt" else None for j, mode in enumerate(densities.modes)]
+
+
 def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarray,
-                   concentration: float, known: np.ndarray | None = None) -> NewSiteParts:
+                   concentration: float, known: np.ndarray | None = None,
+                   pieces: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
+                   hypotheses: list[tuple[float, np.ndarray, np.ndarray, np.ndarray] | None] | None = None,
+                   ) -> NewSiteParts:
     """Compute the per-stone pieces of the statistic for stones ``X``.
 
     Parameters
@@ -125,6 +133,12 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
         ``sum_j weights[j] * term_j`` of the same densities when the caller has
         it already (the stone classifier computes exactly this); saves
         evaluating every feature's terms a second time.
+    pieces : list of (index, shared) or None, optional
+        Per feature, the bins and site-independent parts of
+        :meth:`BinnedDensities.feature_pieces` of the same stones when the
+        caller has them (None where it has not); saves finding every bin twice.
+    hypotheses : list, optional
+        :func:`tilt_hypotheses` of ``densities`` when precomputed.
     """
     n = X.shape[0]
     have_known = known is not None
@@ -137,18 +151,22 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
         weight = float(weights[j])
         if weight == 0.0:
             continue
-        needs_terms = not have_known or densities.modes[j] == "hist"
-        seen, term = densities.seen_terms(X, j) if needs_terms else (np.isfinite(X[:, j]), None)
+        given = pieces[j] if pieces is not None else None
+        if given is not None:
+            index, shared = given
+            seen = index >= 0
+        else:
+            seen, term, index, shared = densities.feature_pieces(X, j, terms=not have_known)
+            if not have_known and term is not None:
+                known[seen] += weight * term
         if not seen.any():
             continue
-        if not have_known and term is not None:
-            known[seen] += weight * term
-        index = densities.bin_index(X, j)
         bins.append((weight, index, np.log(_pooled_shares(densities, j)), float(concentration)))
-        if densities.modes[j] == "hist" and term is not None:
-            # Widths and tails are the same for every site: both hypotheses carry them.
-            offset[seen] += weight * (term[:, 0] - densities.log_mass[j][0, index[seen]])
-        elif densities.modes[j] == "gauss":
+        mode = densities.modes[j]
+        if mode in ("hist", "tilt"):
+            # Bin widths, tails and the pooled base are the same for every site: both hypotheses carry them.
+            offset += weight * shared
+        if mode == "gauss":
             z = densities.z_scores(X, j)
             values = np.full(n, np.nan)
             cont = np.isfinite(z[:, 0]) if z is not None else np.zeros(n, dtype=bool)
@@ -156,13 +174,12 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
             mu, sd = densities.mu[j], densities.sd[j]
             within = float(np.sqrt(np.mean(sd**2)))
             normals.append((weight, values, float(mu.mean()), within, within))
-        elif densities.modes[j] == "tilt":
+        elif mode == "tilt":
             cont = seen & (index == len(densities.edges[j]))
-            base, z_cont = densities.base_log_pdf(X[cont, j], j)
-            offset[cont] += weight * base
-            z = np.full(n, np.nan)
-            z[cont] = z_cont
-            tilts.append((weight, z, *_tilt_hypothesis(densities, j)))
+            centre, scale = densities.standardise[j]
+            z = np.where(cont, (X[:, j] - centre) / scale, np.nan)
+            hypothesis = hypotheses[j] if hypotheses is not None else None
+            tilts.append((weight, z, *(hypothesis or _tilt_hypothesis(densities, j))))
     return NewSiteParts(known, offset, bins, normals, tilts)
 
 

@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities
-from ._newsite import new_site_parts, new_site_statistic
+from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
 from ._stone import AcceptsMissingMixin, grouped_splits
 
 __all__ = ["NoveltyScorer"]
@@ -113,6 +113,9 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         Equals ``alpha``; ``decision_function = score_samples - offset_``.
     feature_weights_ : ndarray of shape (n_features,)
         The feature weights used.
+    tilt_hypotheses_ : list
+        The unseen site of each "tilt" feature (see :mod:`._newsite`), None
+        for the other features.
     """
 
     def __init__(self, categorical_features: Any = None, shrinkage: float = 50.0, alpha: float = 0.05,
@@ -209,6 +212,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         mask = self._mask(X.shape[1])
         self.feature_weights_ = self._weights(X.shape[1])
         self.densities_ = self._densities(X, sites, mask)
+        self.tilt_hypotheses_ = tilt_hypotheses(self.densities_)
         self.centre_ = self._centre(self.densities_, X, sites)
         lots = np.arange(n) if groups is None else np.unique(np.asarray(groups, dtype=str),
                                                              return_inverse=True)[1]
@@ -320,7 +324,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
-                         site_scores: np.ndarray | None = None) -> np.ndarray:
+                         site_scores: np.ndarray | None = None, pieces: list[Any] | None = None) -> np.ndarray:
         """Log Bayes factor "unseen site" vs "a reference site" of contiguous parcels (higher = stranger).
 
         Parameters
@@ -333,15 +337,20 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             ``sum_j feature_weights_[j] * log p_j(x_j | s)`` from densities
             equal to :attr:`densities_`, when the caller has computed it
             (the stone classifier's raw scores); saves computing it again.
+        pieces : list, optional
+            Per feature, ``(index, shared)`` of
+            :meth:`BinnedDensities.feature_pieces` of :attr:`densities_` for the
+            same stones (None where not computed).
         """
         check_is_fitted(self, "null_scores_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         parts = new_site_parts(self.densities_, X, self.feature_weights_, self.concentration,
-                               known=site_scores)
+                               known=site_scores, pieces=pieces,
+                               hypotheses=getattr(self, "tilt_hypotheses_", None))
         return new_site_statistic(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes))
 
     def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
-                        site_scores: np.ndarray | None = None) -> np.ndarray:
+                        site_scores: np.ndarray | None = None, pieces: list[Any] | None = None) -> np.ndarray:
         """Parcel-level unknown-origin p-values for parcels laid out contiguously in ``X``.
 
         Parameters
@@ -350,10 +359,10 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             Features of the stones, sorted by parcel.
         starts, sizes : ndarray of shape (n_parcels,)
             First row and number of stones of each parcel.
-        site_scores : ndarray of shape (n_stones, n_sites), optional
+        site_scores, pieces : optional
             See :meth:`parcel_statistic`.
         """
-        statistic = self.parcel_statistic(X, starts, sizes, site_scores)
+        statistic = self.parcel_statistic(X, starts, sizes, site_scores, pieces)
         # The null of the largest tabulated size not above n: for n between
         # grid sizes this is the nearest smaller reference parcel.
         row = np.clip(np.searchsorted(self.null_sizes_, sizes, side="right") - 1, 0, None)

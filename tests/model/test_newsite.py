@@ -120,3 +120,29 @@ def test_precomputed_site_scores_give_the_same_statistic(reference) -> None:
     direct = new_site_statistic(new_site_parts(dens, X, weights, 50.0), rows, starts, sizes)
     reused = new_site_statistic(new_site_parts(dens, X, weights, 50.0, known=scores), rows, starts, sizes)
     np.testing.assert_allclose(reused, direct, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("numeric", ["tilt", "gaussian", "histogram"])
+def test_precomputed_bins_and_hypotheses_give_the_same_statistic(numeric) -> None:
+    from footprint.model._newsite import tilt_hypotheses
+
+    rng = np.random.default_rng(5)
+    X = np.vstack([_site_stones(rng, np.array([0.4, 0.3, 0.2, 0.1]), 0.3 * s, 300) for s in range(3)])
+    X[:, 2] = np.where(rng.random(len(X)) < 0.2, 0.0, np.exp(X[:, 2]))  # a spike at 0 (peak absent)
+    y = np.repeat(np.arange(3), 300)
+    dens = BinnedDensities(X, y, 3, np.array([True, True, False]), shrinkage=20.0, numeric=numeric)
+    test = _site_stones(rng, np.array([0.3, 0.3, 0.2, 0.2]), 0.2, 80)
+    test[rng.random(test.shape) < 0.2] = np.nan
+    weights = np.array([0.7, 1.2, 0.5])
+    scores = np.zeros((len(test), 3))
+    pieces = []
+    for j in range(3):
+        seen, term, index, shared = dens.feature_pieces(test, j)
+        scores[seen] += weights[j] * term
+        pieces.append((index, shared))
+        np.testing.assert_array_equal(index, dens.bin_index(test, j))
+    starts, sizes, rows = np.array([0, 30]), np.array([30, 50]), np.arange(80)
+    direct = new_site_statistic(new_site_parts(dens, test, weights, 50.0), rows, starts, sizes)
+    reused = new_site_statistic(new_site_parts(dens, test, weights, 50.0, known=scores, pieces=pieces,
+                                               hypotheses=tilt_hypotheses(dens)), rows, starts, sizes)
+    np.testing.assert_allclose(reused, direct, rtol=1e-12, atol=1e-9)
