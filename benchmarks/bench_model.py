@@ -319,10 +319,16 @@ def main(argv: list[str]) -> int:
     for zone, auroc in aurocs.items():
         checks.append((f"unknown-origin AUROC, parcels of 25, {zone}-like parcels", auroc, ">= 0.95",
                        auroc >= 0.95))
-    ref_p = model.novelty.parcel_p_values(model.matrix(reference.sort_values("parcel_id", kind="stable")),
-                                          np.arange(2000) * 25, np.full(2000, 25))
-    print(f"parcel novelty false alarms at p < 0.01 on fresh reference parcels: {np.mean(ref_p < 0.01):.3f} "
-          "(nominal 0.010)")
+    # False alarms: fresh reference parcels (sites by their production weights) flagged unknown.
+    # The null is cross-fitted (held-out lots scored by densities that did not see them): such
+    # cross-conformal p-values guarantee at most twice the nominal rate (Barber et al. 2021, CV+).
+    for size in (10, 25, 50):
+        n_fa = 5000
+        calm, _ = exact.sample_parcels(n_fa, size, rng)
+        ref_p = model.novelty.parcel_p_values(model.matrix(calm), np.arange(n_fa) * size, np.full(n_fa, size))
+        print(f"parcel novelty false alarms, fresh reference parcels of {size}: "
+              + ", ".join(f"p < {a}: {np.mean(ref_p < a):.3f}" for a in (0.01, 0.05, 0.2))
+              + " (nominal 0.01, 0.05, 0.2; cross-conformal bound 2x)")
 
     fresh, _ = exact.sample_parcels(20_000, 1, rng)
     pvals = model.novelty.score_samples(model.matrix(fresh))
