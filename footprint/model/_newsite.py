@@ -80,7 +80,12 @@ class NewSiteParts:
 _TILT_GRID = np.linspace(-6.0, 6.0, 121)
 
 
-def _tilt_hypothesis(densities: BinnedDensities, j: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+#: An unseen tilted site: quadratic coefficient, quadrature points of the linear one, their log
+#: prior weights and the log normaliser at each point.
+TiltHypothesis = tuple[float, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _tilt_hypothesis(densities: BinnedDensities, j: int) -> TiltHypothesis:
     """Return the unseen site of "tilt" feature ``j`` (its tilt, a quadrature over the linear coefficient).
 
     Returns the quadratic coefficient, the quadrature points of the linear
@@ -106,15 +111,16 @@ def _pooled_shares(densities: BinnedDensities, j: int) -> np.ndarray:
     return shares / shares.sum()
 
 
-def tilt_hypotheses(densities: BinnedDensities) -> list[tuple[float, np.ndarray, np.ndarray, np.ndarray] | None]:
-    """The unseen site of every "tilt" feature (None for the other features); see :func:`_tilt_hypothesis`."""
-    return [_tilt_hypothesis(densities, j) if mode == "tilt" else None for j, mode in enumerate(densities.modes)]
+def tilt_hypotheses(densities: BinnedDensities) -> list[TiltHypothesis | None]:
+    """Return the unseen site of every "tilt" feature (None for the others); see :func:`_tilt_hypothesis`."""
+    return [_tilt_hypothesis(densities, j) if mode == "tilt" else None
+            for j, mode in enumerate(densities.modes)]
 
 
 def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarray,
                    concentration: float, known: np.ndarray | None = None,
                    pieces: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
-                   hypotheses: list[tuple[float, np.ndarray, np.ndarray, np.ndarray] | None] | None = None,
+                   hypotheses: list[TiltHypothesis | None] | None = None,
                    ) -> NewSiteParts:
     """Compute the per-stone pieces of the statistic for stones ``X``.
 

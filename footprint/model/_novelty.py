@@ -331,7 +331,8 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
-                         site_scores: np.ndarray | None = None, pieces: list[Any] | None = None) -> np.ndarray:
+                         site_scores: np.ndarray | None = None,
+                         pieces: list[Any] | None = None) -> np.ndarray:
         """Log Bayes factor "unseen site" vs "a reference site" of contiguous parcels (higher = stranger).
 
         Parameters
