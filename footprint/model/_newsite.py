@@ -208,6 +208,16 @@ def _normal_marginal(k: np.ndarray, s1: np.ndarray, s2: np.ndarray, mean: float,
             - 0.5 * np.log(tau2 * precision))
 
 
+def _parcel_moments(values: np.ndarray, parcel: np.ndarray, n_parcels: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per parcel: how many ``values`` are finite, their sum and their sum of squares (NaN = none)."""
+    finite = np.isfinite(values)
+    x = np.where(finite, values, 0.0)
+    return (np.bincount(parcel, weights=finite.astype(float), minlength=n_parcels),
+            np.bincount(parcel, weights=x, minlength=n_parcels),
+            np.bincount(parcel, weights=x * x, minlength=n_parcels))
+
+
 def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray,
                        sizes: np.ndarray) -> np.ndarray:
     """Log Bayes factor "unseen site" against "a reference site" per parcel (higher = stranger).
@@ -239,20 +249,10 @@ def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray
                              minlength=n_parcels * n_bins).reshape(n_parcels, n_bins).astype(float)
         new += weight * _dirichlet_multinomial(counts, log_shares, concentration)
     for weight, values, mean, within, mean_sd in parts.normals:
-        v = values[rows]
-        cont = np.isfinite(v)
-        x = np.where(cont, v, 0.0)
-        k = np.bincount(parcel, weights=cont.astype(float), minlength=n_parcels)
-        s1 = np.bincount(parcel, weights=x, minlength=n_parcels)
-        s2 = np.bincount(parcel, weights=x * x, minlength=n_parcels)
+        k, s1, s2 = _parcel_moments(values[rows], parcel, n_parcels)
         new += weight * _normal_marginal(k, s1, s2, mean, within, mean_sd)
     for weight, z_all, quadratic, linear, log_weight, log_norm in parts.tilts:
-        z = z_all[rows]
-        cont = np.isfinite(z)
-        z = np.where(cont, z, 0.0)
-        k = np.bincount(parcel, weights=cont.astype(float), minlength=n_parcels)
-        s1 = np.bincount(parcel, weights=z, minlength=n_parcels)
-        s2 = np.bincount(parcel, weights=z * z, minlength=n_parcels)
+        k, s1, s2 = _parcel_moments(z_all[rows], parcel, n_parcels)
         # log of the quadrature sum over the linear coefficient b: w(b) exp(b s1 + c s2 - k A(b)).
         inner = (log_weight[None, :] + linear[None, :] * s1[:, None] - k[:, None] * log_norm[None, :])
         new += weight * (quadratic * s2 + logsumexp(inner, axis=1))
