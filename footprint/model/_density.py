@@ -23,11 +23,33 @@ All three keep point masses at frequent exact values (0 = peak absent).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["BinnedDensities"]
+__all__ = ["BinnedDensities", "categorical_mask"]
 
 _QUANTILES = np.array([0.005, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.995])
+
+
+def categorical_mask(spec: Any, n_features: int) -> np.ndarray:
+    """Boolean mask of the category-code columns from an estimator's ``categorical_features``.
+
+    Parameters
+    ----------
+    spec : array-like of bool or int, or None
+        A boolean mask, column indices, or None (no categorical column).
+    n_features : int
+        Number of columns.
+    """
+    if spec is None:
+        return np.zeros(n_features, dtype=bool)
+    mask = np.asarray(spec)
+    if mask.dtype == bool:
+        return mask.copy()
+    out = np.zeros(n_features, dtype=bool)
+    out[mask.astype(int)] = True
+    return out
 
 
 def _bin_widths(edges: np.ndarray) -> np.ndarray:

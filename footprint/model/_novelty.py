@@ -44,7 +44,7 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._density import BinnedDensities
+from ._density import BinnedDensities, categorical_mask
 from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
 from ._stone import AcceptsMissingMixin, grouped_splits
 
@@ -147,16 +147,6 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                              f"{weights.shape}")
         return weights
 
-    def _mask(self, n_features: int) -> np.ndarray:
-        if self.categorical_features is None:
-            return np.zeros(n_features, dtype=bool)
-        mask = np.asarray(self.categorical_features)
-        if mask.dtype == bool:
-            return mask.copy()
-        out = np.zeros(n_features, dtype=bool)
-        out[mask.astype(int)] = True
-        return out
-
     @staticmethod
     def _site_sums(densities: BinnedDensities, centre: np.ndarray, X: np.ndarray) -> np.ndarray:
         total = np.zeros((X.shape[0], densities.n_sites))
@@ -216,7 +206,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             codes = np.unique(np.asarray(parents, dtype=str), return_inverse=True)[1]
             self.parent_of_site_ = np.zeros(self.n_sites_, dtype=int)
             self.parent_of_site_[sites] = codes
-        mask = self._mask(X.shape[1])
+        mask = categorical_mask(self.categorical_features, X.shape[1])
         self.feature_weights_ = self._weights(X.shape[1])
         self.densities_ = self._densities(X, sites, mask)
         self.tilt_hypotheses_ = tilt_hypotheses(self.densities_)

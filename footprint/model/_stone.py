@@ -35,7 +35,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._density import BinnedDensities
+from ._density import BinnedDensities, categorical_mask
 
 __all__ = ["StoneClassifier", "fit_temperature", "grouped_splits"]
 
@@ -275,18 +275,9 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         logger.debug("stone classifier: %d iterations, temperature %.3f", self.n_iter_, self.temperature_)
         return self
 
-    def _categorical_mask(self, n_features: int) -> np.ndarray:
-        if self.categorical_features is None:
-            return np.zeros(n_features, dtype=bool)
-        mask = np.asarray(self.categorical_features)
-        if mask.dtype == bool:
-            return mask.copy()
-        out = np.zeros(n_features, dtype=bool)
-        out[mask.astype(int)] = True
-        return out
-
     def _densities(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> BinnedDensities:
-        return BinnedDensities(X, y, len(self.classes_), self._categorical_mask(X.shape[1]), self.shrinkage,
+        mask = categorical_mask(self.categorical_features, X.shape[1])
+        return BinnedDensities(X, y, len(self.classes_), mask, self.shrinkage,
                                parent_of, self.parent_shrinkage, numeric=self.numeric,
                                gauss_shrinkage=self.gauss_shrinkage)
 
