@@ -148,3 +148,31 @@ def test_parcel_probabilities_are_calibrated(model, heldout, lot_parcels):
     confidence = np.mean(post.max(axis=1))
     assert abs(accuracy - confidence) < 0.07
     assert -np.mean(log_softmax(np.log(post + 1e-12), axis=1)[np.arange(len(truth)), truth]) < 0.45
+
+
+def test_thirty_zones(light, lot_parcels):
+    """The model is not tied to CAR-West/CAR-East: 30 zones of two sites each train and assess."""
+    rng = np.random.default_rng(11)
+    colours = ["colourless", "light_yellow", "yellow", "light_brown", "brown", "grey", "green", "other"]
+    rows = []
+    for z in range(30):
+        shares = rng.dirichlet(np.full(len(colours), 2.0))
+        for s in range(2):
+            site_mu = -2.0 + 0.08 * z + rng.normal(0, 0.03)
+            for lot in range(3):
+                for i in range(30):
+                    rows.append({"sample_id": f"Z{z:02d}-S{s}-L{lot}-{i:02d}", "zone": f"ZONE-{z:02d}",
+                                 "site": f"site-{s}", "lot_id": f"Z{z:02d}-S{s}-L{lot}",
+                                 "mass_ct": float(np.exp(rng.normal(site_mu, 0.5))),
+                                 "colour": colours[rng.choice(len(colours), p=shares)]})
+    frame = pd.DataFrame(rows)
+    model = train_frames(frame, config=light, seed=0)
+    assert len(model.zones) == 30 and len(model.sites) == 60
+    parcels = lot_parcels(frame, 25, 1, seed=3)
+    res, _ = model.assess_batch(parcels)
+    truth = parcels.groupby("parcel_id", sort=False)["zone"].first().reindex(res["parcel_id"]).to_numpy()
+    posterior = res[[f"p_{z}" for z in model.zones]].to_numpy()
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0, atol=1e-9)
+    # In-sample lots, but 30 zones: chance is 1/30; the footprints must carry the parcels far above it.
+    assert np.mean(res["best_zone"].to_numpy() == truth) > 0.85
+    assert res["novelty_p"].between(0, 1).all()
