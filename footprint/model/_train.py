@@ -365,7 +365,9 @@ def train_frames(
                                  rng)
     oof_ll = layout.stone_site_loglik(np.log(np.clip(classifier.oof_proba_[valid], 1e-12, None)))
     tau0, rho = fit_parcel_tempering(layout, oof_ll, site_zone[y[valid]], parcels)
-    logger.info("parcel tempering: tau0=%.3f rho=%.4f (from %d held-out parcels)", tau0, rho, len(parcels))
+    used = sorted({len(p) for p in parcels})
+    logger.info("parcel tempering: tau0=%.3f rho=%.4f (from %d held-out parcels of %s stones; a lot gives "
+                "no parcel larger than itself)", tau0, rho, len(parcels), ", ".join(map(str, used)) or "no")
 
     # The parcel unknown-origin statistic weighs features as the classifier learned to (see _newsite).
     weights = classifier.alpha_ if cfg["method"] == "binned" else None
