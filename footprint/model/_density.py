@@ -354,7 +354,9 @@ class BinnedDensities:
             Their log-density terms per site (None when no stone has the
             feature, or ``terms`` is false).
         index : ndarray of int, shape (n_samples,)
-            :meth:`bin_index` of every stone (-1 = unmeasured).
+            Bin of every stone (-1 = unmeasured): its category, histogram
+            bin, or for normal and tilted features its spike (a frequent exact
+            value) or ``len(edges[j])`` for a continuous value.
         shared : ndarray of shape (n_samples,)
             The site-independent part of each stone's log density (bin widths
             and tails of histograms, the pooled base of tilted densities; 0
@@ -389,11 +391,7 @@ class BinnedDensities:
             return seen, term, index, shared
         bins = np.searchsorted(edges, values, side="right")
         index[seen] = bins
-        tails = 0.0
-        if mode == "hist" and len(edges):
-            # Exponential tails: density falls by e per bin-width beyond the reference range.
-            tails = (np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
-                     + np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1])
+        tails = self._tail_penalty(values, edges, j) if mode == "hist" and len(edges) else 0.0
         if mode == "hist":
             # Widths and tails are the same for every site (row 0 stands for all).
             shared[seen] = self.tables[j][0, bins] - self.log_mass[j][0, bins] - tails
@@ -403,13 +401,16 @@ class BinnedDensities:
                 term = term - np.asarray(tails)[:, None]
         return seen, term, index, shared
 
+    def _tail_penalty(self, values: np.ndarray, edges: np.ndarray, j: int) -> np.ndarray:
+        """Exponential tails: the density falls by e per bin-width beyond the reference range ``edges``."""
+        return (np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
+                + np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1])
+
     def base_log_pdf(self, values: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Pooled base log density and standardised value of continuous values of "tilt" feature ``j``."""
         edges, log_density = self.base_edges[j], self.base_log_density[j]
         bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(log_density) - 1)
-        # Exponential tails: the base density falls by e per bin-width beyond the reference range.
-        base = log_density[bins] - (np.clip(edges[0] - values, 0, None) / self.tail_scale[j][0]
-                                    + np.clip(values - edges[-1], 0, None) / self.tail_scale[j][1])
+        base = log_density[bins] - self._tail_penalty(values, edges, j)
         centre, scale = self.standardise[j]
         return base, (values - centre) / scale
 
@@ -422,26 +423,9 @@ class BinnedDensities:
         coef = self.coef[j]
         return z[:, None] * coef[None, :, 0] + (z * z)[:, None] * coef[None, :, 1] - self.log_norm[j][None, :]
 
-    def bin_index(self, X: np.ndarray, j: int) -> np.ndarray:
-        """Bin (category, or spike / "continuous") of feature ``j`` per stone; -1 where unmeasured."""
-        column = X[:, j]
-        seen = np.isfinite(column)
-        out = np.full(len(column), -1, dtype=int)
-        edges = self.edges[j]
-        if self.modes[j] in ("gauss", "tilt"):
-            values = column[seen]
-            out[seen] = np.where(np.isin(values, edges), np.searchsorted(edges, values), len(edges))
-        else:
-            out[seen] = np.searchsorted(edges, column[seen], side="right")
-        return out
-
     def z_scores(self, X: np.ndarray, j: int) -> np.ndarray | None:
-        """Standardised value per stone and site for a continuous feature (NaN: unmeasured or a spike).
-
-        For "tilt" features the standardisation uses each site's mean and
-        standard deviation of its tilted density.
-        """
-        if self.modes[j] not in ("gauss", "tilt"):
+        """Standardised value per stone and site for a normal-mode feature (NaN: unmeasured or a spike)."""
+        if self.modes[j] != "gauss":
             return None
         column = X[:, j]
         cont = np.isfinite(column) & ~np.isin(column, self.edges[j])
