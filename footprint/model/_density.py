@@ -423,17 +423,6 @@ class BinnedDensities:
         coef = self.coef[j]
         return z[:, None] * coef[None, :, 0] + (z * z)[:, None] * coef[None, :, 1] - self.log_norm[j][None, :]
 
-    def z_scores(self, X: np.ndarray, j: int) -> np.ndarray | None:
-        """Standardised value per stone and site for a normal-mode feature (NaN: unmeasured or a spike)."""
-        if self.modes[j] != "gauss":
-            return None
-        column = X[:, j]
-        cont = np.isfinite(column) & ~np.isin(column, self.edges[j])
-        # Standardise only the continuous values (same arithmetic per element, fewer temporaries).
-        out = np.full((len(column), self.n_sites), np.nan)
-        out[cont] = (column[cont][:, None] - self.mu[j][None, :]) / self.sd[j][None, :]
-        return out
-
     def all_terms(self, X: np.ndarray) -> np.ndarray:
         """Log-density terms of every feature, shape (n_samples, n_features, n_sites); 0 where unmeasured."""
         return np.stack([np.nan_to_num(self.terms(X, j), nan=0.0) for j in range(X.shape[1])], axis=1)

@@ -172,16 +172,14 @@ def new_site_parts(densities: BinnedDensities, X: np.ndarray, weights: np.ndarra
         if mode in ("hist", "tilt"):
             # Bin widths, tails and the pooled base are the same for every site: both hypotheses carry them.
             offset += weight * shared
+        # Normal and tilted features: the values that are not a spike (a frequent exact value).
+        cont = seen & (index == len(densities.edges[j]))
         if mode == "gauss":
-            z = densities.z_scores(X, j)
-            values = np.full(n, np.nan)
-            cont = np.isfinite(z[:, 0]) if z is not None else np.zeros(n, dtype=bool)
-            values[cont] = X[cont, j]
+            values = np.where(cont, X[:, j], np.nan)
             mu, sd = densities.mu[j], densities.sd[j]
             within = float(np.sqrt(np.mean(sd**2)))
             normals.append((weight, values, float(mu.mean()), within, within))
         elif mode == "tilt":
-            cont = seen & (index == len(densities.edges[j]))
             centre, scale = densities.standardise[j]
             z = np.where(cont, (X[:, j] - centre) / scale, np.nan)
             hypothesis = hypotheses[j] if hypotheses is not None else None
