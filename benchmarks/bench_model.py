@@ -146,8 +146,7 @@ def oracle_categories(params, exact, ref: pd.DataFrame, stones: pd.DataFrame) ->
     weights. What it cannot know is each site's own draw of its shares, so the
     gap it leaves to the Bayes ceiling is the price of a finite reference set.
     """
-    from scipy.special import gammaln
-
+    from footprint.model._newsite import _dirichlet_multinomial
     from footprint.synth._params import CATEGORICAL, ORDINAL
 
     doc = params.document
@@ -173,15 +172,8 @@ def oracle_categories(params, exact, ref: pd.DataFrame, stones: pd.DataFrame) ->
                 centre, strength = np.array([shares[w] for w in {**CATEGORICAL, **ORDINAL}[name]]), kappa
             mine = (site_of == f"{zone}/{site}") & (ref_codes >= 0)
             alpha = np.bincount(ref_codes[mine], minlength=k) + strength * centre + 1e-12
-            total = counts.sum(axis=1)
-            out[:, s] += (gammaln(alpha.sum()) - gammaln(alpha.sum() + total)
-                          + (gammaln(alpha[None, :] + counts) - gammaln(alpha[None, :])).sum(axis=1))
-    with np.errstate(divide="ignore"):
-        weighted = out + np.log(exact.site_weights)[None, :]
-    from scipy.special import logsumexp
-
-    return np.column_stack([logsumexp(weighted[:, exact._zone_of == z], axis=1)
-                            for z in range(len(exact.zones))])
+            out[:, s] += _dirichlet_multinomial(counts, np.log(alpha / alpha.sum()), alpha.sum())
+    return exact._by_zone(out)  # mixed over each zone's sites by their weights
 
 
 def learning_curve(params, exact, rng, n_parcels: int = 3000) -> pd.DataFrame:
