@@ -4,6 +4,9 @@ The tree, with the built-in each class also inherits so callers can catch
 either the footprint class or the usual Python one::
 
     FootprintError(Exception)                      exit code 1 (generic)
+    ├── UsageError(FootprintError, ValueError)     exit code 2: a bad argument or option
+    │   └── OutputError                            an output would overwrite an input, has no
+    │                                              folder, exists without --force, cannot be written
     ├── InputError(FootprintError, ValueError)     exit code 3: bad user input
     │   ├── SchemaError                            unknown field / vocabulary / range
     │   ├── SpectrumError                          not a usable (diamond) spectrum
@@ -19,9 +22,9 @@ either the footprint class or the usual Python one::
 Input errors carry a list of :class:`Problem` records (file, row, field,
 value, rule) so that a whole batch's problems are reported together.
 
-Exit code 2 is left to the command-line parser (usage errors), and exit code 6
-is used by ``footprint classify`` for "ran, and some parcels need expert
-review"; neither is an exception.
+Exit code 2 is shared with the command-line parser (usage errors), and exit
+code 6 is used by ``footprint classify`` for "ran, and some parcels need
+expert review" (not an exception).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "InsufficientDataError",
     "ModelError",
     "ModelIntegrityError",
+    "OutputError",
     "Problem",
     "SchemaError",
     "SpectrumError",
@@ -45,6 +49,7 @@ __all__ = [
     "StoreIntegrityError",
     "StoreLockedError",
     "StoreVersionError",
+    "UsageError",
 ]
 
 #: How many problems an :class:`InputError` message lists before summarising.
@@ -98,6 +103,16 @@ class FootprintError(Exception):
     """Base class of every error footprint raises on purpose."""
 
     exit_code: int = 1
+
+
+class UsageError(FootprintError, ValueError):
+    """A command-line argument or option is unusable (a zero worker count, an empty id...)."""
+
+    exit_code = 2
+
+
+class OutputError(UsageError):
+    """An output path cannot be used: it is an input, its folder is missing, it exists without --force."""
 
 
 class InputError(FootprintError, ValueError):
