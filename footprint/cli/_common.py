@@ -47,17 +47,59 @@ def setup_logging(verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+#: Set to 1 to see the traceback of an unexpected error (for a bug report).
+DEBUG_ENV = "FOOTPRINT_DEBUG"
+
+
+def _os_message(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else None
+    why = exc.strerror or str(exc)
+    return f"{where}: {why}" if where is not None else why
+
+
 def guarded(func: F) -> F:
-    """Turn a :class:`FootprintError` into a message on stderr and its exit code."""
+    """Run a command inside the one CLI error boundary: no traceback ever reaches the user.
+
+    * :class:`FootprintError`: its message and its documented exit code
+      (2 usage/output, 3 input, 4 store, 5 model);
+    * :class:`OSError` outside footprint's own errors (a file that cannot be
+      read): exit 3 naming the file and the system's reason;
+    * Ctrl-C: exit 130; running out of memory: exit 1 with a message;
+    * anything else is a bug: a one-line message and exit 1, the traceback
+      only with ``FOOTPRINT_DEBUG=1`` in the environment.
+
+    typer's own usage errors and :class:`typer.Exit` pass through unchanged.
+    """
+    import os
+
+    import click
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         setup_logging()
         try:
             return func(*args, **kwargs)
+        except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
         except FootprintError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except MemoryError:
+            typer.echo("error: out of memory (try a smaller --chunk-size or fewer --jobs)", err=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            typer.echo(f"error: {_os_message(exc)}", err=True)
+            raise typer.Exit(3) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            text = " ".join(str(exc).split())[:300]
+            typer.echo(f"error: internal error ({type(exc).__name__}: {text}); this is a bug in footprint, "
+                       f"please report it (set {DEBUG_ENV}=1 to see the traceback)", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

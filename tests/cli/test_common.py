@@ -36,3 +36,46 @@ def test_guarded_maps_footprint_errors_to_documented_exit_codes(error, code, cap
         command()
     assert exit_info.value.exit_code == code
     assert f"error: {error}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "text"),
+    [
+        (PermissionError(13, "Permission denied", "/x/in.csv"), 3, "error: /x/in.csv: Permission denied"),
+        (ZeroDivisionError("division by zero"), 1, "internal error (ZeroDivisionError: division by zero)"),
+        (KeyboardInterrupt(), 130, "error: interrupted"),
+    ],
+)
+def test_guarded_never_lets_a_traceback_out(error, code, text, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("FOOTPRINT_DEBUG", raising=False)
+
+    @guarded
+    def command() -> None:
+        raise error
+
+    with pytest.raises(typer.Exit) as exit_info:
+        command()
+    assert exit_info.value.exit_code == code
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_guarded_debug_shows_the_bug(monkeypatch) -> None:
+    monkeypatch.setenv("FOOTPRINT_DEBUG", "1")
+
+    @guarded
+    def command() -> None:
+        raise ZeroDivisionError("x")
+
+    with pytest.raises(ZeroDivisionError):
+        command()
+
+
+def test_guarded_passes_usage_errors_through() -> None:
+    @guarded
+    def command() -> None:
+        raise typer.BadParameter("bad")
+
+    with pytest.raises(typer.BadParameter):
+        command()
