@@ -72,14 +72,12 @@ def guarded(func: F) -> F:
     """
     import os
 
-    import click
-
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         setup_logging()
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors: typer reports them
             raise
         except FootprintError as exc:
             typer.echo(f"error: {exc}", err=True)
