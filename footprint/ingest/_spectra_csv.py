@@ -169,8 +169,25 @@ def _report_bad(frame: pd.DataFrame, bad: np.ndarray, file: str, fields: Sequenc
 
 
 def _finish(x: np.ndarray, y: np.ndarray, *, file: str, row: int | None, sample_id: str | None,
-            problems: list[Problem]) -> tuple[np.ndarray, np.ndarray] | None:
-    keep = np.isfinite(x) & np.isfinite(y)
+            problems: list[Problem], allow_missing: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """Check and sort one spectrum's points; non-finite points are refused, as JCAMP-DX ones are.
+
+    A wide table (one row per spectrum on a shared axis) may leave cells blank
+    where a spectrum does not cover the axis (``allow_missing``); infinite
+    values are refused everywhere, and so are missing values of a two-column
+    or long file, where every row is one point.
+    """
+    infinite = np.isinf(x) | np.isinf(y)
+    missing = np.isnan(x) | np.isnan(y)
+    if infinite.any() or (missing.any() and not allow_missing):
+        where = np.flatnonzero(infinite | (missing & (not allow_missing)))
+        first = int(where[0])
+        what = "an infinite value" if infinite[first] else "a missing (blank or NaN) value"
+        problems.append(Problem(file, row, "sample_id" if sample_id else None, sample_id,
+                                f"{len(where)} point(s) with non-finite x or y (the first, point {first + 1}, "
+                                f"has {what}); spectra must hold finite numbers only"))
+        return None
+    keep = ~missing
     x, y = x[keep], y[keep]
     if x.size < 2:
         problems.append(Problem(file, row, "sample_id" if sample_id else None, sample_id,
@@ -209,11 +226,10 @@ def read_csv_spectra(data: bytes, file: str, *, kind: str,
     layout : str
         ``"two_column"``, ``"wide"`` or ``"long"`` (``"manifest"`` returns no spectra).
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    settings, body, delimiter = _split(text)
+    from ._encoding import decode_text
+
+    text = decode_text(data)
+    settings, body, delimiter = _split(str(text))
     if not body:
         problems.append(Problem(file, None, None, None, "the CSV file is empty"))
         return [], settings, "two_column"
@@ -266,7 +282,8 @@ def read_csv_spectra(data: bytes, file: str, *, kind: str,
                 continue
             if bad[i - 1].any():
                 continue
-            done = _finish(axis.copy(), values[i - 1], file=file, row=i, sample_id=sid, problems=problems)
+            done = _finish(axis.copy(), values[i - 1], file=file, row=i, sample_id=sid, problems=problems,
+                           allow_missing=True)
             if done:
                 make(*done, sid, [body[i]], i, ())
     else:  # long

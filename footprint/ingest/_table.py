@@ -23,6 +23,7 @@ import pandas as pd
 from .._batch import ProcessingReport
 from .._schema import FIELDS, Field, canonical_column
 from ..exceptions import Problem, SchemaError
+from ._encoding import Decoded, decode_text, encoding_label
 from ._validate import _UNIT_IN_HEADER, MISSING_WORDS, TableContext, parse_boolean, run_steps
 
 __all__ = ["read_stones_bytes", "read_stones_table"]
@@ -37,17 +38,26 @@ _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
-def _decode(data: bytes, file: str, report: ProcessingReport) -> str:
-    """Decode as UTF-8 (with or without BOM), falling back to cp1252 with a warning."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        text = data.decode("cp1252", errors="replace")
-        report.warnings.append(
-            f"{file}: not UTF-8 (byte {exc.start}); read as Windows-1252 (cp1252) - "
-            "check accented names, and save the file as UTF-8 next time"
-        )
-        return text
+def _decode(data: bytes, file: str, report: ProcessingReport) -> Decoded:
+    """Decode with :func:`decode_text` (BOM, UTF-16, UTF-8, then a named legacy guess).
+
+    Anything but UTF-8 is named in a warning, so the user knows how the file was read.
+    """
+    text = decode_text(data)
+    if text.encoding not in ("utf-8", "utf-8-sig"):
+        label = encoding_label(text.encoding)
+        if text.certain:
+            report.warnings.append(f"{file}: read as {label} (from its byte-order mark or layout)")
+        else:
+            report.warnings.append(
+                f"{file}: not UTF-8; read as {label} - check accented names, and save the file as "
+                "UTF-8 next time")
+    return text
+
+
+def _encoding_note(text: Decoded) -> str:
+    """`` (read as UTF-16 LE)`` for messages about a file that was not UTF-8, else ``""``."""
+    return "" if text.encoding in ("utf-8", "utf-8-sig") else f" (read as {encoding_label(text.encoding)})"
 
 
 def _split_comments(text: str) -> tuple[list[str], str]:
@@ -80,11 +90,10 @@ _NA_TEXTS = sorted({w for m in MISSING_WORDS for w in (m, m.upper(), m.capitaliz
 
 def _read_csv(data: bytes, file: str, report: ProcessingReport,
               numeric: Callable[[str], bool]) -> tuple[pd.DataFrame, list[str], str]:
-    warned = len(report.warnings)
     text = _decode(data, file, report)
     comments, body = _split_comments(text)
     source: io.StringIO | io.BytesIO = io.StringIO(body)
-    if len(report.warnings) == warned:  # valid UTF-8: pandas parses the bytes (~30 % faster than text)
+    if text.encoding in ("utf-8", "utf-8-sig"):  # pandas parses the bytes (~30 % faster than text)
         skipped = len(text[: len(text) - len(body)].encode("utf-8"))
         source = io.BytesIO(memoryview(data)[skipped + (3 if data.startswith(b"\xef\xbb\xbf") else 0):])
     if not body.strip():
@@ -92,7 +101,11 @@ def _read_csv(data: bytes, file: str, report: ProcessingReport,
                           [Problem(file, None, None, None, "file has no header row and no data rows")])
     first_line = body[: body.find("\n")] if "\n" in body else body
     delimiter = _sniff_delimiter(first_line)
-    header = next(csv.reader([first_line.strip("\r")], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first_line.strip("\r")], delimiter=delimiter))
+    except csv.Error as exc:  # a NUL or a lone CR in the header: not a text table
+        raise SchemaError(f"{file}: not a readable CSV table{_encoding_note(text)}",
+                          [Problem(file, 0, None, None, f"the header line is not CSV text ({exc})")]) from None
     # Numeric fields are parsed by pandas' C parser (fast path); a column with any
     # non-number falls back to text and is then checked cell by cell. Every other
     # column stays text, so ids like "007" keep their zeros.
@@ -104,8 +117,9 @@ def _read_csv(data: bytes, file: str, report: ProcessingReport,
                           na_values=na_values, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL,
                           decimal="," if delimiter == ";" else ".")
     except (pd.errors.ParserError, ValueError) as exc:
-        raise SchemaError(f"{file}: not a readable CSV table",
+        raise SchemaError(f"{file}: not a readable CSV table{_encoding_note(text)}",
                           [Problem(file, None, None, None, f"CSV parse error: {exc}")]) from None
+    raw.attrs["encoding"] = text.encoding
     return raw, comments, delimiter
 
 
@@ -356,7 +370,9 @@ def _validate(raw: pd.DataFrame, comments: list[str], delimiter: str, file: str,
         # Column-level problems first, then by row; the sort is stable, so within
         # a row problems keep the order of the steps that found them.
         ordered = sorted(ctx.problems, key=lambda p: -1 if p.row is None else p.row)
-        raise SchemaError(f"{file}: the stone table breaks the schema", ordered)
+        encoding = raw.attrs.get("encoding", "utf-8")
+        note = "" if encoding in ("utf-8", "utf-8-sig") else f" (read as {encoding_label(encoding)})"
+        raise SchemaError(f"{file}: the stone table breaks the schema{note}", ordered)
     stones = _assemble(ctx, len(raw))
     stones.attrs.update(columns_in_file=list(ctx.mapping), synthetic=synthetic, file=file)
     if delimiter == ";":

@@ -17,6 +17,7 @@ import difflib
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -621,6 +622,57 @@ def harmonize_kept_columns(ctx: TableContext) -> None:
         ctx.report.count("harmonize_kept_columns", len(ctx.raw))
 
 
+#: Text fields whose values define groups (a zone, a site, a lot, a lab): names
+#: that differ only by case, accents or spacing are reported.
+GROUP_FIELDS: tuple[str, ...] = ("zone", "site", "lot_id", "lab")
+
+
+def name_key(text: str) -> str:
+    """Fold a name for near-duplicate detection: no accents, no case, one space for ``-``, ``_``, ``.``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\s_\-\.]+", " ", bare.casefold()).strip()
+
+
+def near_duplicates(values: Any) -> list[list[str]]:
+    """Return groups of distinct names that fold to the same :func:`name_key` (each sorted)."""
+    groups: dict[str, set[str]] = {}
+    for value in pd.unique(np.asarray(values, dtype=object)):
+        if isinstance(value, str) and value:
+            groups.setdefault(name_key(value), set()).add(value)
+    return sorted(sorted(g) for g in groups.values() if len(g) > 1)
+
+
+def harmonize_unicode(ctx: TableContext) -> None:
+    """Normalise every text value to Unicode NFC; warn about near-duplicate group names.
+
+    ``Berbérati`` typed with a composed ``é`` (NFC) and with ``e`` + combining
+    accent (NFD, as macOS and some exports write) is one name after this
+    step. Names of :data:`GROUP_FIELDS` that still differ only by case,
+    accents or spacing (``Berbérati`` / ``Berberati`` / ``BERBERATI``) stay
+    distinct, because they may be distinct places, but each such group is
+    named in a warning with its row counts.
+    """
+    names = [n for n, f in ctx.fields.items() if f.kind == "text" and n in ctx.values] + list(ctx.kept)
+    for name in names:
+        values = np.asarray(ctx.values[name], dtype=object)
+        uniques = pd.unique(values)
+        changed = {u: unicodedata.normalize("NFC", u) for u in uniques
+                   if isinstance(u, str) and not unicodedata.is_normalized("NFC", u)}
+        if changed:
+            ctx.report.count("harmonize_unicode", sum(1 for v in values if isinstance(v, str) and v in changed))
+            values = np.array([changed.get(v, v) if isinstance(v, str) else v for v in values], dtype=object)
+            ctx.values[name] = values
+        if name not in GROUP_FIELDS:
+            continue
+        for group in near_duplicates(values):
+            counts = pd.Series(values).value_counts()
+            listed = ", ".join(f"'{g}' ({int(counts.get(g, 0))} rows)" for g in group)
+            ctx.report.warnings.append(
+                f"{ctx.file}: field '{name}' has names that differ only by case, accents or spacing: "
+                f"{listed}; they are kept as different {name} values - correct the file if they are the same")
+
+
 #: The steps, in the order they run.
 STEPS: tuple[Callable[[TableContext], None], ...] = (
     harmonize_columns,
@@ -636,6 +688,7 @@ STEPS: tuple[Callable[[TableContext], None], ...] = (
     require_zone,
     require_unique_ids,
     harmonize_kept_columns,
+    harmonize_unicode,
 )
 
 
