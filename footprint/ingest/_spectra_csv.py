@@ -184,7 +184,8 @@ def _finish(x: np.ndarray, y: np.ndarray, *, file: str, row: int | None, sample_
         first = int(where[0])
         what = "an infinite value" if infinite[first] else "a missing (blank or NaN) value"
         problems.append(Problem(file, row, "sample_id" if sample_id else None, sample_id,
-                                f"{len(where)} point(s) with non-finite x or y (the first, point {first + 1}, "
+                                f"{len(where)} point(s) with non-finite x or y (the first, point "
+                                f"{first + 1}, "
                                 f"has {what}); spectra must hold finite numbers only"))
         return None
     keep = ~missing

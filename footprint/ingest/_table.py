@@ -105,7 +105,8 @@ def _read_csv(data: bytes, file: str, report: ProcessingReport,
         header = next(csv.reader([first_line.strip("\r")], delimiter=delimiter))
     except csv.Error as exc:  # a NUL or a lone CR in the header: not a text table
         raise SchemaError(f"{file}: not a readable CSV table{_encoding_note(text)}",
-                          [Problem(file, 0, None, None, f"the header line is not CSV text ({exc})")]) from None
+                          [Problem(file, 0, None, None,
+                                   f"the header line is not CSV text ({exc})")]) from None
     # Numeric fields are parsed by pandas' C parser (fast path); a column with any
     # non-number falls back to text and is then checked cell by cell. Every other
     # column stays text, so ids like "007" keep their zeros.

@@ -660,7 +660,8 @@ def harmonize_unicode(ctx: TableContext) -> None:
         changed = {u: unicodedata.normalize("NFC", u) for u in uniques
                    if isinstance(u, str) and not unicodedata.is_normalized("NFC", u)}
         if changed:
-            ctx.report.count("harmonize_unicode", sum(1 for v in values if isinstance(v, str) and v in changed))
+            n_changed = sum(1 for v in values if isinstance(v, str) and v in changed)
+            ctx.report.count("harmonize_unicode", n_changed)
             values = np.array([changed.get(v, v) if isinstance(v, str) else v for v in values], dtype=object)
             ctx.values[name] = values
         if name not in GROUP_FIELDS:
