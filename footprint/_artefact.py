@@ -9,11 +9,22 @@ Layout of a model directory::
                      evaluation figures, SYNTHETIC flag
 
 Loading checks, in order, and refuses with :class:`ModelIntegrityError`:
-the manifest parses and has the expected format; the model file's sha256
-matches; the schema version matches this code's; the file holds no type
-outside :data:`TRUSTED_TYPES` (an explicit allow-list: skops is never asked to
+the manifest parses and has the expected format; the manifest's ``digest``
+matches the manifest itself (tamper evidence over the whole artefact: the
+digest covers every manifest entry, thresholds, fingerprint, recipe, source
+store hash and the model file's sha256 among them, so editing any of them
+or the model file is detected); the model file's sha256 matches; the
+schema version matches this code's; the file holds no type outside
+:data:`TRUSTED_TYPES` (an explicit allow-list: skops is never asked to
 trust "everything"); the loaded zones, classes and features match the
 manifest; and, when the caller gives one, the store's content hash matches.
+
+The digest is a SHA-256 of the manifest's canonical JSON (sorted keys, no
+spaces) without the ``digest`` entry. With the environment variable
+``FOOTPRINT_MODEL_KEY`` set when saving, it is an HMAC-SHA256 under that key
+instead (``digest_algorithm: hmac-sha256``), and loading needs the same key:
+a plain hash detects any edit made without footprint, a keyed one also
+resists someone who recomputes the hash after editing.
 
 The model file's bytes are not reproducible run to run (skops records object
 ids), so the manifest also carries ``fingerprint``: a hash of the model's
@@ -37,7 +48,8 @@ from ._schema import SCHEMA_VERSION
 from .exceptions import ModelIntegrityError
 
 __all__ = [
-    "MANIFEST_FORMAT", "MODEL_FILE", "TRUSTED_TYPES", "jsonable", "load_model", "read_manifest", "save_model",
+    "KEY_ENV", "MANIFEST_FORMAT", "MODEL_FILE", "TRUSTED_TYPES", "jsonable", "load_model", "manifest_digest",
+    "read_manifest", "save_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -45,6 +57,10 @@ logger = logging.getLogger(__name__)
 MANIFEST_FORMAT = "footprint-model/1"
 MODEL_FILE = "model.skops"
 MANIFEST_FILE = "manifest.json"
+#: Environment variable holding an optional key: the manifest digest becomes an HMAC under it.
+KEY_ENV = "FOOTPRINT_MODEL_KEY"
+#: Manifest entries the digest does not cover (the digest itself).
+_UNSIGNED = ("digest", "digest_algorithm")
 
 #: Every non-builtin type a footprint model file may hold. Anything else in a
 #: file (a tampered or foreign model) is refused before it is constructed.
@@ -119,6 +135,62 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in manifest.items() if k not in _UNSIGNED}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def manifest_digest(manifest: dict[str, Any], *, algorithm: str = "sha256", key: str | None = None) -> str:
+    """Return the tamper-evidence digest of a manifest (every entry but the digest itself).
+
+    Parameters
+    ----------
+    manifest : dict
+        The manifest as written to (or read from) ``manifest.json``; it holds
+        the model file's sha256, so the digest covers the model file too.
+    algorithm : {"sha256", "hmac-sha256"}
+        Plain SHA-256, or HMAC-SHA256 under ``key``.
+    key : str, optional
+        The key for ``"hmac-sha256"``.
+
+    Returns
+    -------
+    str
+        Lowercase hex digest.
+    """
+    import hmac
+
+    data = _canonical(manifest)
+    if algorithm == "hmac-sha256":
+        if not key:
+            raise ModelIntegrityError(f"the model's manifest is signed with a key; set {KEY_ENV} to load it")
+        return hmac.new(key.encode("utf-8"), data, hashlib.sha256).hexdigest()
+    if algorithm != "sha256":
+        raise ModelIntegrityError(f"unknown manifest digest algorithm {algorithm!r}")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_digest(manifest: dict[str, Any], path: Path) -> None:
+    import hmac
+
+    recorded = manifest.get("digest")
+    if not isinstance(recorded, str) or not recorded:
+        raise ModelIntegrityError(
+            f"{path}: the manifest carries no digest (saved by a footprint older than 0.1 tamper evidence, "
+            "or the digest was removed); refusing to load it - retrain, or re-save it with a footprint "
+            "that signs manifests")
+    algorithm = str(manifest.get("digest_algorithm", "sha256"))
+    try:
+        expected = manifest_digest(manifest, algorithm=algorithm, key=os.environ.get(KEY_ENV))
+    except ValueError as exc:  # allow_nan=False: a NaN or inf typed into the manifest
+        raise ModelIntegrityError(f"{path}: the manifest holds a value JSON does not allow ({exc})") from None
+    if not hmac.compare_digest(expected, recorded):
+        raise ModelIntegrityError(
+            f"{path}: the manifest's digest does not match its content: the manifest (thresholds, "
+            "fingerprint, recipe, hashes...) was changed after the model was saved; refusing to load it")
+
+
 def _versions() -> dict[str, str]:
     import numpy
     import pandas
@@ -163,7 +235,12 @@ def save_model(model: Any, directory: str | Path) -> Path:
     })
     if manifest.get("synthetic"):
         manifest["label"] = "SYNTHETIC: trained on synthetic reference data; not for real KP decisions"
-    text = json.dumps(jsonable(manifest), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    manifest = jsonable({k: v for k, v in manifest.items() if k not in _UNSIGNED})
+    key = os.environ.get(KEY_ENV)
+    algorithm = "hmac-sha256" if key else "sha256"
+    manifest["digest"] = manifest_digest(manifest, algorithm=algorithm, key=key)
+    manifest["digest_algorithm"] = algorithm
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     _atomic_write(out / MANIFEST_FILE, text.encode("utf-8"))
     model.manifest = manifest
     logger.info("model saved to %s", out)
@@ -221,6 +298,7 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
 
     directory = Path(directory)
     manifest = read_manifest(directory)
+    _check_digest(manifest, directory / MANIFEST_FILE)
     model_path = directory / str(manifest.get("model_file", MODEL_FILE))
     if not model_path.is_file():
         raise ModelIntegrityError(f"{model_path}: model file missing")

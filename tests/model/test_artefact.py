@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from footprint._artefact import TRUSTED_TYPES
+from footprint._artefact import KEY_ENV, TRUSTED_TYPES, manifest_digest
 from footprint.exceptions import ModelIntegrityError
 from footprint.model import FootprintModel
 
@@ -50,6 +50,8 @@ def test_mismatched_manifest_refused(saved_model, tmp_path):
         shutil.copytree(saved_model, bad)
         manifest = json.loads((bad / "manifest.json").read_text())
         manifest.update(change)
+        # re-signed, as footprint would: the checks behind the digest still hold
+        manifest["digest"] = manifest_digest(manifest)
         (bad / "manifest.json").write_text(json.dumps(manifest))
         with pytest.raises(ModelIntegrityError, match=message):
             FootprintModel.load(bad)
@@ -57,6 +59,61 @@ def test_mismatched_manifest_refused(saved_model, tmp_path):
         FootprintModel.load(saved_model, store_hash="0" * 64)
     with pytest.raises(ModelIntegrityError, match="no manifest.json"):
         FootprintModel.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("thresholds", "consistent_log10_lr"), -1000),
+        (("thresholds", "min_parcel_stones"), 1),
+        (("fingerprint",), "0" * 64),
+        (("source", "content_hash"), "f" * 64),
+        (("features",), []),
+        (("digest",), None),
+    ],
+)
+def test_any_manifest_edit_is_refused(saved_model, tmp_path, path, value):
+    """Issue 11 case 2: the digest covers the whole manifest (and through model_sha256, the model file)."""
+    bad = tmp_path / "bad"
+    shutil.copytree(saved_model, bad)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    assert manifest["digest_algorithm"] == "sha256" and len(manifest["digest"]) == 64
+    target = manifest
+    for key in path[:-1]:
+        target = target[key]
+    if value is None:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    (bad / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    before = {p.name: p.read_bytes() for p in bad.iterdir()}
+    message = "carries no digest" if path == ("digest",) else "digest does not match"
+    with pytest.raises(ModelIntegrityError, match=message):
+        FootprintModel.load(bad)
+    assert {p.name: p.read_bytes() for p in bad.iterdir()} == before
+
+
+def test_reformatted_manifest_still_loads(saved_model, tmp_path):
+    """Only content counts: re-indenting or re-ordering the JSON is not tampering."""
+    copy = tmp_path / "copy"
+    shutil.copytree(saved_model, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps(dict(reversed(list(manifest.items())))))
+    FootprintModel.load(copy)
+
+
+def test_keyed_digest_needs_the_key(model, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "secret one")
+    model.save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["digest_algorithm"] == "hmac-sha256"
+    FootprintModel.load(tmp_path / "m")
+    monkeypatch.setenv(KEY_ENV, "another key")
+    with pytest.raises(ModelIntegrityError, match="digest does not match"):
+        FootprintModel.load(tmp_path / "m")
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(ModelIntegrityError, match=f"set {KEY_ENV}"):
+        FootprintModel.load(tmp_path / "m")
 
 
 def test_foreign_types_refused(saved_model, tmp_path, monkeypatch):
