@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from collections.abc import Collection
 from pathlib import Path
@@ -50,6 +51,15 @@ def split_name(stem: str, known: Collection[str] = (), separators: str = "_") ->
     return sid, view or "default"
 
 
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def _reason(exc: BaseException) -> str:
+    """Pillow's message without the in-memory buffer's repr (``<_io.BytesIO object at 0x...>``)."""
+    text = _OBJECT_REPR.sub("", str(exc)).strip()
+    return text or type(exc).__name__
+
+
 def _decode(data: bytes) -> tuple[str, int, int]:
     """Return (Pillow format, width, height); raise ValueError if it does not decode."""
     from PIL import Image, UnidentifiedImageError
@@ -66,9 +76,9 @@ def _decode(data: bytes) -> tuple[str, int, int]:
                     raise ValueError(f"{width}x{height} pixels is over the {MAX_IMAGE_PIXELS:,} pixel limit")
                 im.load()  # full decode: catches truncated data that verify() lets through
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ValueError(f"not a decodable PNG/JPEG image ({exc})") from None
-    except (OSError, SyntaxError, EOFError) as exc:
-        raise ValueError(f"image is truncated or corrupt ({exc})") from None
+        raise ValueError(f"not a decodable PNG/JPEG image ({_reason(exc)})") from None
+    except (OSError, SyntaxError, EOFError, ValueError) as exc:
+        raise ValueError(f"image is truncated or corrupt ({_reason(exc)})") from None
     return fmt, width, height
 
 

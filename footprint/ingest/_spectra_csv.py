@@ -15,6 +15,7 @@ whole file's hash is in ``meta["container_sha256"]``.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Sequence
@@ -244,10 +245,15 @@ def read_csv_spectra(data: bytes, file: str, *, kind: str,
     if layout == "manifest":
         return [], settings, layout
     first = 0 if headerless else header[0]
-    table = pd.read_csv(io.StringIO("\n".join(body)), sep=delimiter, keep_default_na=False,
-                        dtype=None if headerless else {first: object},
-                        na_values=["", "nan", "NaN", "NA", "na", "N/A", "n/a"],
-                        header=None if headerless else 0, skipinitialspace=True)
+    try:
+        table = pd.read_csv(io.StringIO("\n".join(body)), sep=delimiter, keep_default_na=False,
+                            dtype=None if headerless else {first: object},
+                            na_values=["", "nan", "NaN", "NA", "na", "N/A", "n/a"],
+                            header=None if headerless else 0, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        problems.append(Problem(file, None, None, None,
+                                f"not a readable CSV spectrum table ({' '.join(str(exc).split())})"))
+        return [], settings, layout
     container = sha256_hex(data)
     n_before = len(problems)
     synthetic = settings.get("synthetic", "").strip().lower() in ("true", "yes", "1")
