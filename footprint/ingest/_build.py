@@ -261,7 +261,7 @@ def build_batch(
         problems.append(Problem(real[0], None, "synthetic", None, (
             f"the batch mixes SYNTHETIC files with {len(real)} unmarked (real) file(s) "
             f"({', '.join(real[:3])}{', ...' if len(real) > 3 else ''}); add them as separate batches, "
-            "or, if all of it is synthetic, mark those files SYNTHETIC (or pass synthetic=True)")))
+            "or, if all of it is synthetic, mark those files SYNTHETIC (a first line '# SYNTHETIC')")))
         origins.add("synthetic")
     if synthetic is False and detected_synthetic:
         problems.append(Problem(None, None, "synthetic", False, "the files are marked SYNTHETIC; synthetic "

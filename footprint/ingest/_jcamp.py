@@ -304,6 +304,7 @@ def _standard_meta(labels: dict[str, Any]) -> dict[str, Any]:
         "owner": _first(labels, "owner"),
         "origin": _first(labels, "origin"),
         "sampling_procedure": _first(labels, "sampling procedure"),
+        "sample_id_in_file": _first(labels, "$sample id", "$sampleid", "$sample_id", "sample id"),
         "x_unit_raw": _first(labels, "xunits"),
         "y_unit_raw": _first(labels, "yunits"),
     }

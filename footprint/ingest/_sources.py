@@ -115,12 +115,18 @@ def parse_jobs(jobs: Sequence[Job], kind: str | None, n_jobs: int) -> list[Spect
 
 
 def _read_manifest(path: Path, file: str, base: Path, problems: list[Problem]) -> list[Job]:
+    import csv
+    import io
+
     import pandas as pd
 
+    from ._encoding import decode_text
+
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                            comment=None, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        text = str(decode_text(path.read_bytes()))
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                            comment=None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         problems.append(Problem(file, None, None, None, f"not a readable manifest CSV ({exc})"))
         return []
     cols = {c.strip().lower().replace(" ", "_"): c for c in table.columns}

@@ -140,7 +140,7 @@ def _read_xlsx(path: Path, file: str, sheet: str | int | None,
             if len(names) > 1:
                 report.warnings.append(
                     f"{file}: workbook has {len(names)} sheets ({', '.join(names)}); read the first, "
-                    f"'{names[0]}' (name another with sheet=...)"
+                    f"'{names[0]}' (put the stones on the first sheet, or save their sheet as CSV)"
                 )
         elif isinstance(sheet, str) and sheet not in names:
             raise SchemaError(f"{file}: no sheet named '{sheet}'",

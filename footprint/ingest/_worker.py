@@ -37,6 +37,14 @@ def parse_chunk(jobs: Sequence[Job], kind: str | None) -> list[Spectrum | list[P
         except SpectrumError as exc:
             out.append([Problem(p.file, job.row, p.field, p.value, p.rule) for p in exc.problems])
             continue
+        in_file = spec.meta.get("sample_id_in_file")
+        if in_file is not None and job.sample_id is not None and str(in_file).strip() != job.sample_id:
+            where = (f"the manifest {job.manifest} (row {job.row}) maps it to" if job.manifest is not None
+                     else "its file name gives")
+            out.append([Problem(job.path, job.row, "sample_id", str(in_file).strip(),
+                                f"the file's ##$SAMPLE ID differs from the sample_id {where} "
+                                f"('{job.sample_id}'); rename the file, correct the manifest or the header")])
+            continue
         spec.sample_id = job.sample_id
         if job.manifest is not None:
             spec.meta.update(manifest=job.manifest, manifest_row=job.row)

@@ -96,3 +96,36 @@ def test_wide_csv_blank_cells_still_mean_not_covered_but_inf_is_refused(tmp_path
 def _write(path, data: bytes):
     path.write_bytes(data)
     return path
+
+
+def test_jcamp_sample_id_that_contradicts_the_file_name_is_refused(tmp_path) -> None:
+    """Issue 11 case 10: the file name no longer silently wins over a different ##$SAMPLE ID."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import jcamp_text, test_ordinates
+
+    folder = tmp_path / "spectra"
+    folder.mkdir()
+    (folder / "S1_top.jdx").write_text(jcamp_text(test_ordinates()[:60], extra="##$SAMPLE ID=S9"))
+    (folder / "S2_top.jdx").write_text(jcamp_text(test_ordinates()[:60], extra="##$SAMPLE ID=S2"))
+    with pytest.raises(SpectrumError) as info:
+        read_spectra(folder, kind="ftir", n_jobs=1)
+    assert len(info.value.problems) == 1
+    text = str(info.value)
+    assert "S1_top.jdx" in text and "value 'S9'" in text and "file name gives ('S1')" in text
+    (folder / "S1_top.jdx").write_text(jcamp_text(test_ordinates()[:60], extra="##$SAMPLE ID=S1"))
+    assert [s.sample_id for s in read_spectra(folder, kind="ftir", n_jobs=1)] == ["S1", "S2"]
+
+
+def test_cli_messages_suggest_no_python_only_options(tmp_path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        first = pd.DataFrame({"sample_id": ["S1"], "zone": ["CAR-West"]})
+        first.to_excel(writer, sheet_name="a", index=False)
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="b", index=False)
+    _, report = read_stones_table(path)
+    assert report.warnings and not any("sheet=" in w for w in report.warnings)
