@@ -22,9 +22,10 @@ from typing import Any
 import pandas as pd
 
 from ._batch import Batch, ProcessingReport
+from ._io import atomic_write_bytes, guard_outputs, write_csv
 from ._schema import Field
 from ._store import DEFAULT_LOCK_TIMEOUT, GRIDS, ReferenceStore
-from .exceptions import InputError, Problem
+from .exceptions import InputError, OutputError, Problem, UsageError
 
 __all__ = [
     "GRIDS",
@@ -178,6 +179,10 @@ def show(path: PathLike, sample_id: str, *, extract_images: PathLike | None = No
     InputError
         If the store holds no such stone.
     """
+    if not str(sample_id).strip():
+        raise UsageError("SAMPLE_ID: empty sample id")
+    if extract_images is not None:
+        _check_image_folder(Path(extract_images), Path(path))
     with ReferenceStore.open(path) as store:
         history = store.history(sample_id)
         spectra = store.spectra(sample_id)
@@ -200,37 +205,66 @@ def show(path: PathLike, sample_id: str, *, extract_images: PathLike | None = No
                     "width": i.width, "height": i.height, "bytes": len(i.data)} for i in images],
     }
     if extract_images is not None:
-        out["extracted"] = _extract(images, Path(extract_images))
+        out["extracted"] = _extract(images, Path(extract_images), Path(path))
     return out
 
 
-def _extract(images: list[Any], folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
+def _check_image_folder(folder: Path, store: Path) -> None:
+    if str(folder).strip() == "":
+        raise OutputError("--extract-images: empty path")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--extract-images {folder} is a file, not a folder; refusing to overwrite it "
+                          "(give a folder: the photos are written into it)")
+    if not folder.parent.is_dir():
+        raise OutputError(f"--extract-images {folder}: the folder {folder.parent} does not exist "
+                          "(create it first)")
+    guard_outputs({"--extract-images": folder}, {"DB": store}, directories=["--extract-images"])
+
+
+def _extract(images: list[Any], folder: Path, store: Path) -> list[str]:
+    _check_image_folder(folder, store)
+    folder.mkdir(exist_ok=True)
     written = []
     for img in images:
         ext = ".png" if img.mime_type == "image/png" else ".jpg"
         target = folder / f"{img.sample_id}_{img.view}_{img.sha256[:8]}{ext}"
-        target.write_bytes(img.data)
+        guard_outputs({"--extract-images": target}, {"DB": store})
+        atomic_write_bytes(target, img.data)
         written.append(str(target))
     return written
 
 
-def export(path: PathLike, out_csv: PathLike) -> Path:
+def export(path: PathLike, out_csv: PathLike, *, force: bool = False) -> Path:
     """Write the current stone records to a CSV file (first line ``# SYNTHETIC`` when synthetic).
+
+    Text cells a spreadsheet would run as formulas are neutralised
+    (:func:`footprint._io.write_csv`); the file is written atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store.
+    out_csv : str or Path
+        The CSV to write; never the store itself.
+    force : bool
+        Replace an existing file (``--force``).
 
     Returns
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    OutputError
+        ``out_csv`` is the store, its folder is missing, or it exists without ``force``.
     """
     out = Path(out_csv)
+    guard_outputs({"OUT": out}, {"DB": path}, force=force)
     with ReferenceStore.open(path) as store:
         frame = store.stones()
         synthetic = store.is_synthetic
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        if synthetic:
-            fh.write("# SYNTHETIC data: not real stones\n")
-        frame.to_csv(fh, index=False)
+    write_csv(frame, out, comment="SYNTHETIC data: not real stones" if synthetic else None)
     return out
 
 

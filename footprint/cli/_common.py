@@ -13,7 +13,7 @@ import typer
 
 from ..exceptions import FootprintError
 
-__all__ = ["emit_json", "guarded", "setup_logging", "to_jsonable"]
+__all__ = ["check_jobs", "check_not_blank", "emit_json", "guarded", "setup_logging", "to_jsonable"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +100,20 @@ def guarded(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def check_jobs(value: int) -> int:
+    """Typer callback for ``--jobs``: -1 (all cores) or a positive number of workers."""
+    if value == 0 or value < -1:
+        raise typer.BadParameter(f"{value} is not a number of workers: give -1 (all cores) or 1, 2, ...")
+    return value
+
+
+def check_not_blank(value: str | None) -> str | None:
+    """Typer callback for text options that may be left out but not given blank."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("must not be blank (leave the option out instead)")
+    return value
 
 
 def to_jsonable(value: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import check_jobs, check_not_blank, emit_json, guarded
 
 __all__ = ["register"]
 
@@ -55,11 +55,14 @@ def add_cmd(
     kind: str = typer.Option("ftir", "--kind", help="Spectrum kind: ftir, uvvis, pl, raman."),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV sample_id,file for the spectra."),
     images: Path | None = typer.Option(None, "--images", help="Folder of <sample_id>[_<view>].png/jpg."),
-    by: str = typer.Option("", "--by", help="Who adds the batch (default: the login name)."),
+    by: str | None = typer.Option(None, "--by", help="Who adds the batch (default: the login name).",
+                                  callback=check_not_blank),
     replace: bool = typer.Option(False, "--replace", help="Store changed records as new versions."),
     reason: str | None = typer.Option(None, "--reason", help="Why records are replaced (with --replace)."),
-    lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another writer."),
-    jobs: int = typer.Option(-1, "--jobs", "-j", help="Processes for parsing (-1: all cores)."),
+    lock_timeout: float = typer.Option(60.0, "--lock-timeout", min=0.0,
+                                       help="Seconds to wait for another writer."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Processes for parsing (-1: all cores).",
+                             callback=check_jobs),
     as_json: bool = _JSON,
 ) -> None:
     """Validate lab files and add them to the store as one batch (all or nothing)."""
@@ -137,7 +140,8 @@ def info_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
 @guarded
 def list_cmd(
     db: Path = _DB,
-    zone: str | None = typer.Option(None, "--zone", help="Only stones of this zone."),
+    zone: str | None = typer.Option(None, "--zone", help="Only stones of this zone.",
+                                    callback=check_not_blank),
     as_json: bool = _JSON,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV on stdout."),
 ) -> None:
@@ -145,12 +149,13 @@ def list_cmd(
     import sys
 
     from .. import db as dbapi
+    from .._io import write_csv
 
     frame = dbapi.list_samples(db, zone=zone)
     if as_json:
         emit_json(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
     elif as_csv:
-        frame.to_csv(sys.stdout, index=False)
+        write_csv(frame, sys.stdout)
     else:
         cols = [c for c in ("sample_id", "zone", "site", "lot_id", "mass_ct", "colour", "morphology",
                             "diamond_type", "n_total_ppm") if c in frame.columns]
@@ -202,11 +207,15 @@ def show_cmd(
 
 @db_app.command("export")
 @guarded
-def export_cmd(db: Path = _DB, out: Path = typer.Argument(..., help="CSV file to write.")) -> None:
-    """Export the current stone records to CSV."""
+def export_cmd(
+    db: Path = _DB,
+    out: Path = typer.Argument(..., help="CSV file to write (not the store; --force to replace a file)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing OUT file."),
+) -> None:
+    """Export the current stone records to CSV (text cells a spreadsheet would run are neutralised)."""
     from .. import db as dbapi
 
-    path = dbapi.export(db, out)
+    path = dbapi.export(db, out, force=force)
     _err(f"wrote {path}")
 
 
