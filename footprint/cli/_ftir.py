@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import check_jobs, emit_json, guarded
 
 __all__ = ["register"]
 
@@ -34,7 +34,8 @@ def ftir(
                                        exists=True, metavar="FILE_OR_DIR"),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     plot: Path | None = typer.Option(None, "--plot", help="PNG of the first accepted fit."),
-    jobs: int = typer.Option(-1, "--jobs", help="Worker processes for reading files (-1: all cores)."),
+    jobs: int = typer.Option(-1, "--jobs", help="Worker processes for reading files (-1: all cores).",
+                             callback=check_jobs),
 ) -> None:
     """Derive nitrogen (C, A, B, total, %B), type, platelet and 3107 cm-1 features from FTIR spectra.
 
@@ -49,6 +50,10 @@ def ftir(
     from ..spectra import analyse_files, fit_details, plot_fit
     from ..spectra._ftir import expand_paths
 
+    if plot is not None:
+        from .._io import guard_outputs
+
+        guard_outputs({"--plot": plot}, {"FILE_OR_DIR": list(paths)})
     if not expand_paths(list(paths)):
         typer.echo("error: no JCAMP-DX files (.jdx, .dx, .jcamp, .jcm) found", err=True)
         raise typer.Exit(3)

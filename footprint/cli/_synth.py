@@ -30,11 +30,11 @@ synth_app = typer.Typer(
 _JSON = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
 _PARAMS = typer.Option(None, "--params", help="Generator parameters JSON (default: the bundled file).")
 _SEED = typer.Option(0, "--seed", help="Random seed; the same seed gives byte-identical files.")
-_PARCELS = typer.Option(30, "--parcels", help="Number of test export parcels.")
-_MIN = typer.Option(1, "--min-size", help="Smallest parcel, stones.")
-_MAX = typer.Option(100, "--max-size", help="Largest parcel, stones.")
+_PARCELS = typer.Option(30, "--parcels", min=0, help="Number of test export parcels.")
+_MIN = typer.Option(1, "--min-size", min=1, help="Smallest parcel, stones.")
+_MAX = typer.Option(100, "--max-size", min=1, help="Largest parcel, stones.")
 _MONTH = typer.Option("2024-06", "--month", help="Export month of the parcels, YYYY-MM.")
-_PHOTO = typer.Option(0.10, "--photo-fraction", help="Share of stones that get a picture.")
+_PHOTO = typer.Option(0.10, "--photo-fraction", min=0.0, max=1.0, help="Share of stones that get a picture.")
 
 
 def register(app: typer.Typer) -> None:
@@ -54,6 +54,17 @@ def _summary(result: dict[str, Any], as_json: bool) -> None:
         return
     for key, value in result.items():
         typer.echo(f"{key:<18} {value}")
+
+
+def _check_out_dir(out_dir: Path) -> Path:
+    """Refuse an OUT_DIR that is a file or whose parent folder does not exist (exit 2)."""
+    from ..exceptions import OutputError
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"OUT_DIR {out_dir} is a file, not a folder; refusing to overwrite it")
+    if not out_dir.parent.is_dir():
+        raise OutputError(f"OUT_DIR {out_dir}: the folder {out_dir.parent} does not exist (create it first)")
+    return out_dir
 
 
 def _check_sizes(min_size: int, max_size: int) -> tuple[int, int]:
@@ -85,6 +96,7 @@ def reference_cmd(
     """Write the SYNTHETIC reference set: stones.csv, spectra/, images/, parcels, truth.csv."""
     from ..synth import write_reference_set
 
+    _check_out_dir(out_dir)
     typer.echo(f"writing SYNTHETIC reference set to {out_dir} ...", err=True)
     result = write_reference_set(out_dir, seed=seed, params=_load(params), lots_per_site=lots_per_site,
                                  stones_per_lot=stones_per_lot, photo_fraction=photo_fraction,
@@ -109,6 +121,7 @@ def parcels_cmd(
     """Write SYNTHETIC test parcels only: parcels_stones.csv, parcels.csv, spectra, truth."""
     from ..synth import write_parcel_set
 
+    _check_out_dir(out_dir)
     typer.echo(f"writing SYNTHETIC parcels to {out_dir} ...", err=True)
     result = write_parcel_set(out_dir, seed=seed, params=_load(params), n_parcels=parcels,
                               parcel_size_range=_check_sizes(min_size, max_size), month=month,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
+
+from .._io import atomic_write_bytes
 
 __all__ = ["plot_fit"]
 
@@ -67,6 +70,8 @@ def plot_fit(details: dict[str, Any], out: str | Path, *, title: str = "") -> Pa
     fig.suptitle(title or "FTIR fit")
     fig.tight_layout()
     path = Path(out)
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=110, format="png")
+    atomic_write_bytes(path, buffer.getvalue())
     plt.close(fig)
     return path
