@@ -21,7 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUDIT_VERSION", "audit_path", "file_sha256", "hash_in_background", "hash_inputs", "write_audit"]
+__all__ = [
+    "AUDIT_VERSION", "audit_path", "file_sha256", "hash_in_background", "hash_inputs", "hash_tree",
+    "write_audit",
+]
 
 #: Version of the audit record layout.
 AUDIT_VERSION = 1
@@ -113,6 +116,11 @@ def hash_inputs(
     return out
 
 
+def hash_tree(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Hash a file (``{"path", "sha256", "size_bytes"}``) or each file of a folder (``{"path", "files"}``)."""
+    return hash_inputs({"x": path})["x"]
+
+
 def audit_path(out: str | os.PathLike[str]) -> Path:
     """Return where the audit record of a run writing ``out`` goes: ``<out>.audit.json``."""
     out = Path(out)
@@ -138,6 +146,8 @@ def write_audit(
     summary: Mapping[str, Any] | None = None,
     warnings: Iterable[str] = (),
     started: _dt.datetime | None = None,
+    path: str | os.PathLike[str] | None = None,
+    written: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> Path:
     """Write the audit record of one run beside its main output.
 
@@ -164,6 +174,13 @@ def write_audit(
         Warnings raised during the run.
     started : datetime, optional
         When the run started (UTC); default now.
+    path : path, optional
+        Where to write the record (a temporary file of an
+        :class:`~footprint._io.OutputTransaction`); default ``<out>.audit.json``.
+    written : mapping of str to path, optional
+        For outputs not yet at their final path: final path to the file that
+        holds their bytes now (the transaction's temporary), hashed in their
+        stead; the record names the final paths.
 
     Returns
     -------
@@ -187,12 +204,23 @@ def write_audit(
         "options": dict(options or {}),
         "summary": dict(summary or {}),
         "warnings": list(warnings),
-        "outputs": hash_inputs({str(p): p for p in outputs}),
+        "outputs": _hash_outputs(outputs, written or {}),
     }
-    path = audit_path(out)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(record, fh, indent=2, ensure_ascii=False, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+        return Path(path)
+    from ._io import atomic_write_bytes
+
+    return atomic_write_bytes(audit_path(out), text.encode("utf-8"))
+
+
+def _hash_outputs(outputs: Iterable[str | os.PathLike[str]],
+                  written: Mapping[str, str | os.PathLike[str]]) -> dict[str, Any]:
+    actual = {str(k): v for k, v in written.items()}
+    out: dict[str, Any] = {}
+    for final in outputs:
+        source = Path(actual.get(str(final), final))
+        out[str(final)] = {"path": str(final), "sha256": file_sha256(source),
+                           "size_bytes": source.stat().st_size}
+    return out
