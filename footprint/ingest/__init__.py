@@ -29,13 +29,17 @@ __all__ = [
     "MAX_SPECTRUM_BYTES",
     "STEPS",
     "build_batch",
+    "decode_text",
+    "detect_encoding",
     "detect_kind",
+    "encoding_label",
     "empty_stones_frame",
     "read_images",
     "read_spectra",
     "read_spectrum",
     "read_stones_bytes",
     "read_stones_table",
+    "utf8_file",
 ]
 
 _WHERE = {
@@ -43,6 +47,10 @@ _WHERE = {
     "MAX_SPECTRUM_BYTES": "._jcamp",
     "STEPS": "._validate",
     "build_batch": "._build",
+    "decode_text": "._encoding",
+    "detect_encoding": "._encoding",
+    "encoding_label": "._encoding",
+    "utf8_file": "._encoding",
     "detect_kind": "._jcamp",
     "empty_stones_frame": "._build",
     "read_images": "._images",
@@ -54,6 +62,7 @@ _WHERE = {
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
     from ._build import build_batch, empty_stones_frame
+    from ._encoding import decode_text, detect_encoding, encoding_label, utf8_file
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
     from ._sources import read_spectra, read_spectrum

@@ -16,8 +16,17 @@ The encoding actually used is always returned, so messages can name it.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
-__all__ = ["Decoded", "decode_text", "detect_encoding", "encoding_label"]
+__all__ = ["Decoded", "decode_text", "detect_encoding", "encoding_label", "utf8_file"]
+
+#: Bytes sampled to detect the encoding of a file streamed from disk.
+SAMPLE_BYTES = 1 << 20
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -147,3 +156,30 @@ def decode_text(data: bytes) -> Decoded:
     if text.startswith("\ufeff"):  # UTF-16/32 decoders with explicit byte order keep the mark
         text = text[1:]
     return Decoded(text, encoding, certain)
+
+
+@contextlib.contextmanager
+def utf8_file(path: str | os.PathLike[str]) -> Iterator[tuple[Path, str]]:
+    """Yield ``(a UTF-8 version of the file, the encoding it was read as)``.
+
+    A file that is UTF-8 already (by its first :data:`SAMPLE_BYTES`) is
+    yielded as it is; any other (UTF-16 from Excel's "Unicode text", a BOM-less
+    UTF-16, a legacy 8-bit encoding) is transcoded, streaming, to a temporary
+    file removed on exit. Readers that work on bytes (``footprint classify``
+    streams a stones file in chunks) then see UTF-8 whatever the user saved.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    encoding, _ = detect_encoding(sample)
+    if encoding in ("utf-8", "utf-8-sig"):
+        yield path, encoding
+        return
+    with tempfile.TemporaryDirectory(prefix="footprint-utf8-") as tmp:
+        target = Path(tmp) / (path.stem + ".utf8" + path.suffix)
+        with open(path, encoding=encoding, errors="replace", newline="") as src, \
+                open(target, "w", encoding="utf-8", newline="") as dst:
+            first = src.read(1)
+            dst.write(first.lstrip("\ufeff"))
+            shutil.copyfileobj(src, dst, 1 << 20)
+        yield target, encoding

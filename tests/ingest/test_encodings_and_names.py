@@ -129,3 +129,17 @@ def test_cli_messages_suggest_no_python_only_options(tmp_path) -> None:
         pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="b", index=False)
     _, report = read_stones_table(path)
     assert report.warnings and not any("sheet=" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16", "cp1252"])
+def test_utf8_file_streams_any_encoding_to_utf8(tmp_path, codec: str) -> None:
+    from footprint.ingest import utf8_file
+
+    path = tmp_path / "s.csv"
+    path.write_bytes(TABLE.encode(codec))
+    with utf8_file(path) as (readable, encoding):
+        assert readable.read_text(encoding="utf-8") == TABLE
+        assert (readable == path) == (codec == "utf-8")
+        kept = readable
+    assert encoding.startswith(codec.replace("-16", "-16-le")) or codec == "cp1252"
+    assert codec == "utf-8" or not kept.exists()
