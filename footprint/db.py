@@ -124,13 +124,37 @@ def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | N
     with ReferenceStore.open(path, "r") as store:
         known = frozenset(store.sample_ids())
         extra = tuple(store.custom_fields())
+        stored = store.stones() if stones is not None else None
     batch = build_batch(stones=stones, spectra=spectra, kind=kind, manifest=manifest, images=images,
                         by=by, replace=replace, reason=reason, extra_fields=extra,
                         known_sample_ids=known, synthetic=synthetic, n_jobs=n_jobs)
+    if stored is not None and batch.stones is not None and len(stored):
+        _warn_near_duplicates(stored, batch.stones, batch.report, os.fspath(path))
     if derive:
         _derive(batch, n_jobs)
     with ReferenceStore.open(path, "a", lock_timeout=lock_timeout) as store:
         return store.commit(batch)
+
+
+def _warn_near_duplicates(stored: pd.DataFrame, new: pd.DataFrame, report: ProcessingReport,
+                          store: str) -> None:
+    """Warn when a group name of the batch differs from one in the store only by case, accents or spacing."""
+    from .ingest import GROUP_FIELDS, name_key
+
+    for name in GROUP_FIELDS:
+        if name not in stored.columns or name not in new.columns:
+            continue
+        existing: dict[str, set[str]] = {}
+        for value in stored[name].dropna().unique():
+            existing.setdefault(name_key(str(value)), set()).add(str(value))
+        for value in new[name].dropna().unique():
+            text = str(value)
+            close = existing.get(name_key(text), set()) - {text}
+            if close:
+                report.warnings.append(
+                    f"field '{name}': '{text}' in this batch differs only by case, accents or spacing from "
+                    f"{', '.join(repr(c) for c in sorted(close))} already in {store}; they are kept as "
+                    f"different {name} values - correct the file if they are the same")
 
 
 def _derive(batch: Batch, n_jobs: int) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_namespace
 
 __all__ = [
+    "GROUP_FIELDS",
     "KINDS",
     "MAX_SPECTRUM_BYTES",
     "STEPS",
@@ -34,6 +35,7 @@ __all__ = [
     "detect_kind",
     "encoding_label",
     "empty_stones_frame",
+    "name_key",
     "read_images",
     "read_spectra",
     "read_spectrum",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 _WHERE = {
+    "GROUP_FIELDS": "._validate",
     "KINDS": "._jcamp",
     "MAX_SPECTRUM_BYTES": "._jcamp",
     "STEPS": "._validate",
@@ -53,6 +56,7 @@ _WHERE = {
     "utf8_file": "._encoding",
     "detect_kind": "._jcamp",
     "empty_stones_frame": "._build",
+    "name_key": "._validate",
     "read_images": "._images",
     "read_spectra": "._sources",
     "read_spectrum": "._sources",
@@ -67,7 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
     from ._sources import read_spectra, read_spectrum
     from ._table import read_stones_bytes, read_stones_table
-    from ._validate import STEPS
+    from ._validate import GROUP_FIELDS, STEPS, name_key
 
 
 __getattr__, __dir__ = lazy_namespace(__name__, _WHERE, __all__)

@@ -224,3 +224,17 @@ def test_store_errors_have_exit_code_4(filled, tmp_path):
         fh.attrs["format_version"] = 7
     assert "newer than this footprint" in run("db", "info", path, code=4).stderr
     run("db", "info", tmp_path / "missing.h5", code=4)
+
+
+def test_near_duplicate_names_across_batches_are_warned(tmp_path):
+    """Issue 11 case 7: a new batch's 'berbérati' next to the store's 'Berberati' is named."""
+    path = tmp_path / "n.h5"
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("sample_id,zone,site,lot_id,mass_ct\nA1,CAR-West,Berberati,L1,0.5\n", encoding="utf-8")
+    second.write_text("sample_id,zone,site,lot_id,mass_ct\nB1,car west,berbérati,L9,0.5\n", encoding="utf-8")
+    run("db", "init", path)
+    run("db", "add", path, "--stones", first, "--by", "t")
+    result = run("db", "add", path, "--stones", second, "--by", "t")
+    assert "field 'site': 'berbérati' in this batch differs only by case, accents or spacing from " \
+           "'Berberati'" in result.stderr
+    assert "field 'zone': 'car west'" in result.stderr
