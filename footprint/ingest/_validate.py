@@ -643,6 +643,10 @@ def near_duplicates(values: Any) -> list[list[str]]:
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
+def _distinct_text(values: np.ndarray) -> list[str]:
+    return [u for u in pd.unique(values) if isinstance(u, str) and u]
+
+
 def harmonize_unicode(ctx: TableContext) -> None:
     """Normalise every text value to Unicode NFC; warn about near-duplicate group names.
 
@@ -651,27 +655,45 @@ def harmonize_unicode(ctx: TableContext) -> None:
     step. Names of :data:`GROUP_FIELDS` that still differ only by case,
     accents or spacing (``Berbérati`` / ``Berberati`` / ``BERBERATI``) stay
     distinct, because they may be distinct places, but each such group is
-    named in a warning with its row counts.
+    named in a warning with its row counts. Work is per distinct value, and
+    plain ASCII columns (most of them) are passed over in one check.
     """
-    names = [n for n, f in ctx.fields.items() if f.kind == "text" and n in ctx.values] + list(ctx.kept)
+    names = [n for n, f in ctx.fields.items()
+             if f.kind == "text" and n in ctx.values and n != "sample_id"] + list(ctx.kept)
     for name in names:
         values = np.asarray(ctx.values[name], dtype=object)
-        uniques = pd.unique(values)
-        changed = {u: unicodedata.normalize("NFC", u) for u in uniques
-                   if isinstance(u, str) and not unicodedata.is_normalized("NFC", u)}
-        if changed:
-            n_changed = sum(1 for v in values if isinstance(v, str) and v in changed)
-            ctx.report.count("harmonize_unicode", n_changed)
-            values = np.array([changed.get(v, v) if isinstance(v, str) else v for v in values], dtype=object)
-            ctx.values[name] = values
-        if name not in GROUP_FIELDS:
+        uniques = _distinct_text(values)
+        if not uniques:
             continue
-        for group in near_duplicates(values):
-            counts = pd.Series(values).value_counts()
+        ascii_only = "".join(uniques).isascii()
+        if not ascii_only:
+            changed = {u: unicodedata.normalize("NFC", u) for u in uniques
+                       if not unicodedata.is_normalized("NFC", u)}
+            if changed:
+                n_changed = sum(1 for v in values if isinstance(v, str) and v in changed)
+                ctx.report.count("harmonize_unicode", n_changed)
+                values = np.array([changed.get(v, v) if isinstance(v, str) else v for v in values],
+                                  dtype=object)
+                ctx.values[name] = values
+                uniques = _distinct_text(values)
+        if name not in GROUP_FIELDS or len(uniques) < 2:
+            continue
+        keys: dict[str, list[str]] = {}
+        for u in uniques:
+            keys.setdefault(name_key(u) if not ascii_only else _ascii_key(u), []).append(u)
+        groups = sorted(sorted(g) for g in keys.values() if len(g) > 1)
+        if not groups:
+            continue
+        counts = pd.Series(values).value_counts()
+        for group in groups:
             listed = ", ".join(f"'{g}' ({int(counts.get(g, 0))} rows)" for g in group)
             ctx.report.warnings.append(
                 f"{ctx.file}: field '{name}' has names that differ only by case, accents or spacing: "
                 f"{listed}; they are kept as different {name} values - correct the file if they are the same")
+
+
+def _ascii_key(text: str) -> str:
+    return re.sub(r"[\s_\-\.]+", " ", text.lower()).strip()
 
 
 #: The steps, in the order they run.
