@@ -25,8 +25,7 @@ from . import exceptions
 from ._lazy import lazy_namespace
 from ._schema import FIELDS, SCHEMA_VERSION, Field, canonical_column, field_names
 from ._types import ImageRecord, Spectrum
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "FIELDS",

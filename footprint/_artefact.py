@@ -29,6 +29,7 @@ import logging
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ def _versions() -> dict[str, str]:
     import sklearn
     import skops
 
-    from . import __version__
+    from ._version import __version__
 
     return {"footprint": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "pandas": pandas.__version__, "scikit-learn": sklearn.__version__,
@@ -199,13 +200,17 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
-    """Load a model directory, verifying it; return a FootprintModel.
+def load_model(directory: str | Path, build: Callable[..., Any], *, store_hash: str | None = None) -> Any:
+    """Load a model directory, verifying it; return the model ``build`` makes of it.
 
     Parameters
     ----------
     directory : str or Path
         The model directory.
+    build : callable
+        ``build(parts, thresholds, manifest)`` makes the model from the loaded
+        parts (``FootprintModel`` passes itself), so this module knows no model
+        class and imports nothing above it.
     store_hash : str, optional
         Content hash of the store the caller means to use the model with; a
         model trained on other data is refused.
@@ -216,8 +221,6 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
         Tampered, incomplete or mismatched model (see module docs).
     """
     import skops.io as sio
-
-    from .model._footprint import FootprintModel
 
     directory = Path(directory)
     manifest = read_manifest(directory)
@@ -257,7 +260,7 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
     if packages.get("scikit-learn") and packages["scikit-learn"] != sklearn.__version__:
         logger.warning("model saved with scikit-learn %s, running %s: predictions may differ slightly",
                        packages["scikit-learn"], sklearn.__version__)
-    model = FootprintModel(parts, manifest.get("thresholds", {}), manifest)
+    model = build(parts, manifest.get("thresholds", {}), manifest)
     if list(model.zones) != list(manifest.get("zones", [])) or \
             [list(s) for s in model.sites] != [list(s) for s in manifest.get("sites", [])] or \
             list(model.feature_names) != list(manifest.get("features", [])):

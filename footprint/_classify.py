@@ -1287,7 +1287,7 @@ def _write_report(
     lang: str,
     max_detail: int,
 ) -> None:
-    from . import __version__
+    from ._version import __version__
     from .report import compliant_zones, render_report
 
     provenance = {

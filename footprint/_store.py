@@ -168,7 +168,7 @@ def _utc_now() -> str:
 
 
 def _tool_version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

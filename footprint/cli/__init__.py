@@ -44,7 +44,8 @@ app = typer.Typer(
 @app.command("version")
 def version() -> None:
     """Print the package, schema and store-format versions."""
-    from .. import SCHEMA_VERSION, __version__
+    from .._schema import SCHEMA_VERSION
+    from .._version import __version__
 
     typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
 

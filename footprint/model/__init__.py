@@ -52,7 +52,7 @@ _WHERE = {
     "evaluate_frames": "._evaluate",
     "load_thresholds": "._verdict",
     "read_site_weights": "._train",
-    "train": "._train",
+    "train": "._workflow",
     "train_frames": "._train",
 }
 
@@ -62,8 +62,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._footprint import FootprintModel, ParcelAssessment
     from ._novelty import NoveltyScorer
     from ._stone import StoneClassifier
-    from ._train import DEFAULT_CONFIG, read_site_weights, train, train_frames
+    from ._train import DEFAULT_CONFIG, read_site_weights, train_frames
     from ._verdict import VERDICTS, load_thresholds
+    from ._workflow import train
 
 
 __getattr__, __dir__ = lazy_namespace(__name__, _WHERE, __all__)
