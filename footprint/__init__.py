@@ -9,7 +9,8 @@ private modules and may change without notice. Subpackages and heavy names are
 imported on first use (PEP 562), so ``import footprint`` and the worker
 processes that parse spectra stay light.
 
-- :mod:`footprint.db` / :class:`ReferenceStore`: the HDF5 reference store.
+- :mod:`footprint.db`: the reference-database workflow (init, add, verify, info).
+- :mod:`footprint.store` / :class:`ReferenceStore`: the HDF5 reference store.
 - :mod:`footprint.ingest`: lab files (CSV/XLSX stones, JCAMP-DX and CSV spectra, images) to batches.
 - :mod:`footprint.spectra`: FTIR spectra to nitrogen features.
 - :mod:`footprint.synth`: the SYNTHETIC reference set and its exact density.
@@ -56,39 +57,40 @@ __all__ = [
     "schema",
     "simulate_ftir",
     "spectra",
+    "store",
     "synth",
     "train",
     "write_profile",
 ]
 
-_SUBPACKAGES = {"db", "ingest", "model", "report", "schema", "spectra", "synth"}
+_SUBPACKAGES = {"classify", "db", "ingest", "model", "report", "schema", "spectra", "store", "synth"}
 
 _WHERE = {
-    "ClassifyRun": "._classify",
-    "classify": "._classify",
+    "ClassifyRun": ".classify",
     "ExactDensity": ".synth",
     "FootprintModel": ".model",
     "ParcelAssessment": ".model",
     "train": ".model",
     "evaluate": ".model",
-    "ReferenceStore": "._store",
+    "ReferenceStore": ".store",
     "build_batch": ".ingest",
     "read_spectrum": ".ingest",
     "read_stones_table": ".ingest",
     "derive_ftir_features": ".spectra",
     "simulate_ftir": ".spectra",
     "profile": "._profile",
-    "write_profile": "._profile",
+    "write_profile": ".report",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
-    from . import db, ingest, model, report, schema, spectra, synth
-    from ._classify import ClassifyRun, classify
-    from ._profile import profile, write_profile
-    from ._store import ReferenceStore
+    from . import classify, db, ingest, model, report, schema, spectra, store, synth
+    from ._profile import profile
+    from .classify import ClassifyRun
     from .ingest import build_batch, read_spectrum, read_stones_table
     from .model import FootprintModel, ParcelAssessment, evaluate, train
+    from .report import write_profile
     from .spectra import derive_ftir_features, simulate_ftir
+    from .store import ReferenceStore
     from .synth import ExactDensity
 
 

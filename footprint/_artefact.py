@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._json import jsonable
 from ._schema import SCHEMA_VERSION
 from .exceptions import ModelIntegrityError
 
@@ -89,27 +90,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "builtins.bytes",
     "numpy.core.multiarray._reconstruct",
 )
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types from numpy/pandas values (NaN and inf become ``None``)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _sha256_file(path: Path) -> str:

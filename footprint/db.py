@@ -9,7 +9,7 @@ Each function opens the store, does one thing, and closes it::
     db.verify("ref.h5")
 
 For repeated reads (training, classification) open a
-:class:`~footprint._store.ReferenceStore` once instead.
+:class:`~footprint.store.ReferenceStore` once instead.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import pandas as pd
 
 from ._batch import Batch, ProcessingReport
 from ._schema import Field
-from ._store import DEFAULT_LOCK_TIMEOUT, GRIDS, ReferenceStore
 from .exceptions import InputError, Problem
+from .store import DEFAULT_LOCK_TIMEOUT, GRIDS, ReferenceStore
 
 __all__ = [
     "GRIDS",

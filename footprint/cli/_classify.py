@@ -127,7 +127,7 @@ def classify_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
-    from .._classify import classify
+    from ..classify import classify
 
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
     # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
@@ -205,7 +205,8 @@ def profile_command(
     as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
 ) -> None:
     """Write a zone's or site's footprint (help text: :data:`PROFILE_HELP`)."""
-    from .._profile import profile, write_profile
+    from .._profile import profile
+    from ..report import write_profile
 
     result = profile(db, zone=zone, site=site, n_gallery=gallery)
     write_profile(result, out, lang=lang)

@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 
 import typer
 
+from .._json import jsonable
 from ..exceptions import FootprintError
 
-__all__ = ["emit_json", "guarded", "setup_logging", "to_jsonable"]
+__all__ = ["emit_json", "guarded", "setup_logging"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,25 +63,6 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def to_jsonable(value: Any) -> Any:
-    """Convert numpy/pandas scalars and containers into plain JSON types."""
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (NaN and inf become null)."""
-    typer.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False))
+    typer.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False))

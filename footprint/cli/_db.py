@@ -64,7 +64,7 @@ def add_cmd(
 ) -> None:
     """Validate lab files and add them to the store as one batch (all or nothing)."""
     from .. import db as dbapi
-    from .._store import _whoami
+    from ..store import whoami as _whoami
 
     if stones is None and spectra is None and images is None:
         raise typer.BadParameter("give at least one of --stones, --spectra, --images")

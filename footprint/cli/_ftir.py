@@ -46,8 +46,7 @@ def ftir(
 
     import pandas as pd
 
-    from ..spectra import analyse_files, fit_details, plot_fit
-    from ..spectra._ftir import expand_paths
+    from ..spectra import analyse_files, expand_paths, fit_details, plot_fit
 
     if not expand_paths(list(paths)):
         typer.echo("error: no JCAMP-DX files (.jdx, .dx, .jcamp, .jcm) found", err=True)

@@ -7,6 +7,7 @@
   ``jcamp`` package), two-column, wide and long CSV spectra, parsed in
   parallel processes;
 * :func:`read_images` - PNG/JPEG photographs, decoded to be sure;
+* :func:`read_parcels` - the optional parcels file of a classify run;
 * :func:`build_batch` - all of the above plus cross-checks, as one
   :class:`~footprint._batch.Batch` for the store to commit.
 
@@ -27,11 +28,13 @@ from .._lazy import lazy_namespace
 __all__ = [
     "KINDS",
     "MAX_SPECTRUM_BYTES",
+    "PARCEL_COLUMNS",
     "STEPS",
     "build_batch",
     "detect_kind",
     "empty_stones_frame",
     "read_images",
+    "read_parcels",
     "read_spectra",
     "read_spectrum",
     "read_stones_bytes",
@@ -41,11 +44,13 @@ __all__ = [
 _WHERE = {
     "KINDS": "._jcamp",
     "MAX_SPECTRUM_BYTES": "._jcamp",
+    "PARCEL_COLUMNS": "._parcels",
     "STEPS": "._validate",
     "build_batch": "._build",
     "detect_kind": "._jcamp",
     "empty_stones_frame": "._build",
     "read_images": "._images",
+    "read_parcels": "._parcels",
     "read_spectra": "._sources",
     "read_spectrum": "._sources",
     "read_stones_bytes": "._table",
@@ -56,6 +61,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._build import build_batch, empty_stones_frame
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
+    from ._parcels import PARCEL_COLUMNS, read_parcels
     from ._sources import read_spectra, read_spectrum
     from ._table import read_stones_bytes, read_stones_table
     from ._validate import STEPS

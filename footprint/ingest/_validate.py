@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .._batch import ProcessingReport
-from .._schema import FIELDS, Field, _squash, canonical_column, normalise_sieve
+from .._schema import FIELDS, Field, canonical_column, normalise_sieve
+from .._text import squash
 from ..exceptions import Problem, SchemaError
 
 __all__ = [
@@ -284,10 +285,10 @@ def _unit_matches(header_unit: str, field_unit: str) -> bool:
 def _column_hint(header: str, fields: dict[str, Field]) -> str:
     names = {}
     for f in fields.values():
-        names[_squash(f.name)] = f.name
+        names[squash(f.name)] = f.name
         for s in f.synonyms:
-            names[_squash(s)] = f.name
-    close = difflib.get_close_matches(_squash(header), list(names), n=2, cutoff=0.75)
+            names[squash(s)] = f.name
+    close = difflib.get_close_matches(squash(header), list(names), n=2, cutoff=0.75)
     targets = sorted({names[c] for c in close})
     return f" (did you mean {' or '.join(repr(t) for t in targets)}?)" if targets else ""
 
@@ -303,7 +304,7 @@ def harmonize_columns(ctx: TableContext) -> None:
     """
     fields = ctx.fields
     extra = tuple(ctx.extra_fields)
-    keep = {_squash(k): k for k in ctx.keep_columns}
+    keep = {squash(k): k for k in ctx.keep_columns}
     for header in ctx.raw.columns:
         ctx.report.count("harmonize_columns")
         text = str(header).strip()
@@ -312,11 +313,11 @@ def harmonize_columns(ctx: TableContext) -> None:
                 ctx.add(None, text or None, None,
                         "column without a header holds values; name it or remove it")
             continue
-        if _squash(text) == "synthetic":
+        if squash(text) == "synthetic":
             ctx.synthetic_column = header
             continue
-        if _squash(text) in keep:
-            ctx.kept[keep[_squash(text)]] = header
+        if squash(text) in keep:
+            ctx.kept[keep[squash(text)]] = header
             continue
         name = _canonical(text, extra)
         if name is None:

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._json import jsonable
+from ..exceptions import InputError, Problem
 from ._figures import CLASSIFY_PANELS, PROFILE_PANELS, footprint_figure
 from ._i18n import LANGUAGES, short_verdict, verdict_text, words
 
@@ -31,6 +35,7 @@ __all__ = [
     "render_profile",
     "render_report",
     "verdict_text",
+    "write_profile",
 ]
 
 #: Parcels drawn in full (figures, nearest lots) per report; the rest are in the summary table.
@@ -434,3 +439,26 @@ def render_profile(result: Mapping[str, Any], *, lang: str = "en") -> str:
             mean_ct=_num(summary["mass"]["mean_ct"], "{:.3f} ct"),
         )
     )
+
+
+def write_profile(result: Mapping[str, Any], out: str | os.PathLike[str], *, lang: str = "en") -> Path:
+    """Write a profile as JSON (``.json``) or a self-contained HTML page (``.html``).
+
+    Raises
+    ------
+    InputError
+        If the extension is neither ``.json`` nor ``.html``/``.htm``.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        text = json.dumps(jsonable(dict(result)), indent=2, ensure_ascii=False) + "\n"
+    elif suffix in (".html", ".htm"):
+        text = render_profile(result, lang=lang)
+    else:
+        raise InputError(
+            "unknown output format",
+            [Problem(str(out), None, "out", out.suffix, "must end in .html or .json")],
+        )
+    out.write_text(text, encoding="utf-8")
+    return out

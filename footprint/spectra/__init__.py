@@ -12,6 +12,7 @@ from ._ftir import (
     analyse_files,
     analyse_spectra,
     derive_ftir_features,
+    expand_paths,
     fit_details,
     prepare_spectrum,
 )
@@ -20,6 +21,7 @@ from ._simulate import FTIRTruth, instrument_grid, simulate_from_truth, simulate
 from ._units import CanonicalSpectrum, to_canonical
 
 __all__ = [
+    "expand_paths",
     "COMPONENT_NAMES",
     "FEATURE_COLUMNS",
     "IIA_AT_1995_CM1",

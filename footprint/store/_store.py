@@ -51,17 +51,12 @@ up to its timeout, then fails with :class:`StoreLockedError` naming the holder.
 
 from __future__ import annotations
 
-import datetime as _dt
-import getpass
 import hashlib
 import json
 import logging
 import os
-import secrets
 import shutil
-import socket
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,19 +64,62 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ._batch import DERIVED_FTIR_COLUMNS, Batch, ProcessingReport
-from ._schema import FIELDS, SCHEMA_VERSION, Field
-from ._types import ImageRecord, Spectrum, sha256_hex
-from .exceptions import (
+from .._batch import DERIVED_FTIR_COLUMNS, Batch, ProcessingReport
+from .._schema import FIELDS, Field
+from .._types import ImageRecord, Spectrum, sha256_hex
+from ..exceptions import (
     DuplicateRecordError,
     InputError,
     Problem,
     SchemaError,
     SpectrumError,
     StoreError,
-    StoreIntegrityError,
-    StoreLockedError,
-    StoreVersionError,
+)
+from ._format import (
+    _DERIVED_TEXT,
+    _DISCREPANCY_ABS,
+    _DISCREPANCY_REL,
+    _IMAGE_COLS,
+    _SPECTRA_COLS,
+    _STONE_META,
+    _TMP_MARK,
+    DEFAULT_LOCK_TIMEOUT,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    GRIDS,
+    _append,
+    _column_attrs,
+    _decode_stone_column,
+    _decode_text,
+    _encode_stone_column,
+    _encode_text,
+    _fsync_path,
+    _is_missing,
+    _json_dumps,
+    _Plan,
+    _read,
+    _same,
+    _table_len,
+    _tool_version,
+    grid_for,
+)
+from ._write import (
+    _append_audit,
+    _check_values,
+    _check_versions,
+    _counts,
+    _empty_storage,
+    _hash_frame,
+    _integrity_error,
+    _plain,
+    _release_writer_lock,
+    _set_json,
+    _temp_path,
+    _verify_datasets,
+    _whoami,
+    _write_plan,
+    _write_skeleton,
+    _writer_lock,
 )
 
 __all__ = [
@@ -95,296 +133,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Value of the root ``format`` attribute that marks a footprint store.
-FORMAT_NAME = "footprint-reference-store"
-#: Layout version this code writes; it reads every version in ``_READABLE_FORMATS``.
-FORMAT_VERSION = 1
-_READABLE_FORMATS = frozenset({1})
-
-#: Seconds a writer waits for another writer's lock before giving up.
-DEFAULT_LOCK_TIMEOUT = 60.0
-
-#: Common grids per spectrum kind: (start, stop, step, unit). FTIR covers the
-#: one-phonon (N, platelet) and hydrogen (3107 cm-1) regions; UV-Vis the N3 /
-#: 480 nm / 550 nm bands up to the NIR; PL the usual 405-nm to 633-nm laser
-#: emission windows; Raman the first-order line (1332 cm-1) and second order.
-GRIDS: dict[str, tuple[float, float, float, str]] = {
-    "ftir": (400.0, 4000.0, 2.0, "1/cm"),
-    "uvvis": (200.0, 1100.0, 1.0, "nm"),
-    "pl": (400.0, 1000.0, 0.5, "nm"),
-    "raman": (100.0, 3500.0, 1.0, "1/cm (Raman shift)"),
-}
-
-#: Relative and absolute gap beyond which a derived FTIR value is reported as
-#: disagreeing with the lab-supplied one (processing-report warning).
-_DISCREPANCY_REL = 0.25
-_DISCREPANCY_ABS = {"n_total_ppm": 25.0, "n_a_ppm": 25.0, "n_b_ppm": 25.0, "n_b_percent": 10.0}
-
-_GZIP_LEVEL = 1  # level 1: most of gzip's gain on text/regular axes at a fraction of the cost
-_ROW_CHUNK = 8192
-_BLOB_CHUNK = 1 << 20
-_TMP_MARK = ".tmp-"
-
-_STONE_META = ("_batch", "_version", "_reason")
-_SPECTRA_COLS = (
-    "sample_id", "kind", "source", "x_unit", "y_unit", "sha256", "raw_offset", "raw_length",
-    "x_offset", "y_offset", "n_points", "meta_offset", "meta_length", "canonical_steps", "_batch",
-)
-_IMAGE_COLS = (
-    "sample_id", "view", "mime_type", "sha256", "source", "width", "height", "offset", "length",
-    "_batch",
-)
-_DERIVED_TEXT = frozenset({"sample_id", "spectrum_sha256", "diamond_type", "flags", "recipe"})
-_AUDIT_COLS = ("seq", "kind", "when_utc", "by", "synthetic", "entry")
-
-
-def grid_for(kind: str) -> np.ndarray | None:
-    """Return the common grid of a spectrum kind (see :data:`GRIDS`), or ``None``.
-
-    Parameters
-    ----------
-    kind : str
-        ``"ftir"``, ``"uvvis"``, ``"pl"`` or ``"raman"``.
-
-    Returns
-    -------
-    ndarray of shape (n_grid,) or None
-        Grid points in the kind's canonical unit; ``None`` for kinds without one.
-    """
-    spec = GRIDS.get(kind)
-    if spec is None:
-        return None
-    start, stop, step, _ = spec
-    n = int(round((stop - start) / step)) + 1
-    return start + step * np.arange(n, dtype=np.float64)
-
-
-# ---------------------------------------------------------------------------
-# column encoding
-# ---------------------------------------------------------------------------
-
-def _utc_now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _tool_version() -> str:
-    from ._version import __version__
-
-    return __version__
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _encode_text(values: Iterable[Any]) -> np.ndarray:
-    """Encode text values as a fixed-width UTF-8 byte array (missing -> b'')."""
-    series = values.astype(object) if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    if not len(series):
-        return np.zeros(0, dtype="S1")
-    head = series.iloc[:1000]
-    if head.nunique() > len(head) // 2:  # identifiers: encode each value
-        missing = series.isna().to_numpy()
-        return np.array([b"" if m else str(v).encode("utf-8")
-                         for v, m in zip(series.tolist(), missing, strict=True)], dtype=bytes)
-    # categories and repeated text: encode each distinct value once (codes -1 = missing -> b"")
-    codes, uniques = pd.factorize(series)
-    table = np.array([str(u).encode("utf-8") for u in uniques] + [b""], dtype=bytes)
-    return table[codes]
-
-
-def _decode_text(raw: np.ndarray) -> np.ndarray:
-    """Decode a fixed-width byte array into an object array of str/None."""
-    if raw.size == 0:
-        return np.empty(0, dtype=object)
-    try:
-        # numpy decodes ASCII in C; fall back to per-item UTF-8 for the rest
-        out = raw.astype("U").astype(object)
-    except UnicodeDecodeError:
-        out = np.array([b.decode("utf-8") for b in raw], dtype=object)
-    out[raw == b""] = None
-    return out
-
-
-def _dataset_kwargs(dtype: np.dtype, chunks: tuple[int, ...]) -> dict[str, Any]:
-    kw: dict[str, Any] = dict(chunks=chunks, compression="gzip", compression_opts=_GZIP_LEVEL,
-                              fletcher32=True)
-    if dtype.kind in "fiu" and dtype.itemsize > 1:
-        kw["shuffle"] = True  # byte shuffling lets gzip compress numbers
-    return kw
-
-
-def _append(group: h5py.Group, name: str, values: np.ndarray, attrs: dict[str, Any] | None = None) -> None:
-    """Append ``values`` to the 1-D (or row-wise 2-D) dataset ``group[name]``, creating/widening it."""
-    values = np.asarray(values)
-    if values.dtype.kind in "SO":
-        _append_text(group, name, values, attrs)
-        return
-    if name not in group:
-        if values.ndim == 1:
-            chunk = _BLOB_CHUNK if values.dtype == np.uint8 else _ROW_CHUNK
-            chunks: tuple[int, ...] = (chunk,)
-        else:
-            row_bytes = int(np.prod(values.shape[1:])) * values.dtype.itemsize
-            chunks = (max(1, min(256, _BLOB_CHUNK // max(row_bytes, 1))), *values.shape[1:])
-        ds = group.create_dataset(name, shape=(0, *values.shape[1:]), maxshape=(None, *values.shape[1:]),
-                                  dtype=values.dtype, **_dataset_kwargs(values.dtype, chunks))
-        for key, val in (attrs or {}).items():
-            ds.attrs[key] = val
-    ds = group[name]
-    if len(values) == 0:
-        return
-    start = ds.shape[0]
-    ds.resize((start + len(values), *ds.shape[1:]))
-    ds[start:] = values.astype(ds.dtype, copy=False)
-
-
-def _append_text(group: h5py.Group, name: str, values: np.ndarray, attrs: dict[str, Any] | None) -> None:
-    encoded = values if values.dtype.kind == "S" else _encode_text(values)
-    width = max(encoded.dtype.itemsize, 1)
-    if name in group:
-        ds = group[name]
-        if width <= ds.dtype.itemsize:
-            if len(encoded):
-                start = ds.shape[0]
-                ds.resize((start + len(encoded),))
-                ds[start:] = encoded.astype(ds.dtype)
-            return
-        # A longer string than the column holds: rewrite the column wider
-        # (cheap: we are writing a private copy of the file anyway).
-        old = ds[()]
-        keep = dict(ds.attrs)
-        del group[name]
-        encoded = np.concatenate([old.astype(f"S{width}"), encoded.astype(f"S{width}")])
-        attrs = {**keep, **(attrs or {})}
-    width = 1 << (width - 1).bit_length()  # headroom: powers of two limit rewrites
-    dtype = h5py.string_dtype("utf-8", width)
-    chunk = max(64, min(_ROW_CHUNK, (64 << 10) // width))
-    ds = group.create_dataset(name, data=encoded.astype(dtype), maxshape=(None,),
-                              **_dataset_kwargs(np.dtype(f"S{width}"), (chunk,)))
-    for key, val in (attrs or {}).items():
-        ds.attrs[key] = val
-
-
-def _table_len(group: h5py.Group) -> int:
-    for name in group:
-        return int(group[name].shape[0])
-    return 0
-
-
-def _read(group: h5py.Group, name: str, rows: np.ndarray | slice | None = None) -> np.ndarray:
-    ds = group[name]
-    raw = ds[()] if rows is None else ds[rows]
-    if ds.dtype.kind == "S":
-        return _decode_text(raw)
-    return raw
-
-
-def _json_dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (bytes, bytearray)):
-        return obj.decode("utf-8", "replace")
-    if isinstance(obj, (_dt.date, _dt.datetime)):
-        return obj.isoformat()
-    return str(obj)
-
-
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# ---------------------------------------------------------------------------
-# stone columns <-> schema kinds
-# ---------------------------------------------------------------------------
-
-def _storage_of(fld: Field) -> str:
-    if fld.kind in ("number", "integer"):
-        return "float64"
-    if fld.kind == "boolean":
-        return "int8"
-    return "utf8"
-
-
-def _encode_stone_column(fld: Field, series: pd.Series) -> np.ndarray:
-    storage = _storage_of(fld)
-    if storage == "float64":
-        return pd.to_numeric(series, errors="raise").astype("float64").to_numpy(na_value=np.nan)
-    if storage == "int8":
-        boolean = series.astype("boolean")
-        out = np.full(len(series), -1, dtype=np.int8)
-        known = ~boolean.isna().to_numpy()
-        out[known] = boolean.to_numpy(dtype=bool, na_value=False)[known].astype(np.int8)
-        return out
-    return _encode_text(series.tolist())
-
-
-def _decode_stone_column(fld: Field, raw: np.ndarray) -> pd.Series:
-    if fld.kind == "integer":
-        return pd.Series(raw, dtype="float64").astype("Int64")
-    if fld.kind == "number":
-        return pd.Series(raw, dtype="float64")
-    if fld.kind == "boolean":
-        out = pd.array(raw == 1, dtype="boolean")
-        out[raw < 0] = pd.NA
-        return pd.Series(out)
-    return pd.Series(raw, dtype=object)
-
-
-def _column_attrs(fld: Field) -> dict[str, Any]:
-    missing = {"float64": "NaN", "int8": "-1", "utf8": "empty string"}[_storage_of(fld)]
-    return {"field_kind": fld.kind, "unit": fld.unit, "description": fld.description,
-            "missing": missing, "group": fld.group}
-
-
-def _same(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Element-wise equality where two missing values are equal."""
-    if old.dtype.kind == "S" or new.dtype.kind == "S":
-        return old == new  # byte strings of any widths compare by content
-    if old.dtype.kind == "f" or new.dtype.kind == "f":
-        old_f, new_f = old.astype("float64"), new.astype("float64")
-        return (old_f == new_f) | (np.isnan(old_f) & np.isnan(new_f))
-    return old == new
-
-
-# ---------------------------------------------------------------------------
-# the plan of a commit: everything computed before the file is touched
-# ---------------------------------------------------------------------------
-
-@dataclass
-class _Plan:
-    stones: dict[str, np.ndarray] = field(default_factory=dict)
-    spectra: list[tuple[Spectrum, np.ndarray | None, list[str]]] = field(default_factory=list)
-    derived: pd.DataFrame | None = None
-    images: list[ImageRecord] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        n_stones = len(next(iter(self.stones.values()))) if self.stones else 0
-        n_derived = 0 if self.derived is None else len(self.derived)
-        return n_stones == 0 and not self.spectra and not self.images and n_derived == 0
-
-
 def _canonical(spectrum: Spectrum) -> Any:
     """Convert to the kind's canonical units (footprint.spectra.to_canonical)."""
-    from .spectra import to_canonical
+    from ..spectra import to_canonical
 
     return to_canonical(spectrum)
 
@@ -1229,333 +980,4 @@ class ReferenceStore:
 # ---------------------------------------------------------------------------
 # helpers of the writer
 # ---------------------------------------------------------------------------
-
-def _whoami() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
-
-
-def _temp_path(path: Path) -> Path:
-    return path.parent / f".{path.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def _writer_lock(path: Path, timeout: float) -> Any:
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(f"{path}.lock", timeout=timeout)
-    owner = Path(f"{path}.lock.owner")
-    try:
-        lock.acquire()
-    except Timeout:
-        holder = owner.read_text(encoding="utf-8").strip() if owner.exists() else "unknown"
-        raise StoreLockedError(
-            f"{path}: another writer has held the lock for more than {timeout:g} s "
-            f"(holder: {holder}); try again later or raise the lock timeout") from None
-    owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} by {_whoami()} since {_utc_now()}\n",
-                     encoding="utf-8")
-    return lock
-
-
-def _release_writer_lock(lock: Any, path: Path) -> None:
-    # The owner note goes first, while we still hold the lock, so it never names a past writer.
-    Path(f"{path}.lock.owner").unlink(missing_ok=True)
-    lock.release()
-
-
-def _write_skeleton(fh: h5py.File) -> None:
-    fh.attrs["format"] = FORMAT_NAME
-    fh.attrs["format_version"] = FORMAT_VERSION
-    fh.attrs["schema_version"] = SCHEMA_VERSION
-    fh.attrs["created_utc"] = _utc_now()
-    fh.attrs["tool_version"] = _tool_version()
-    fh.attrs["description"] = ("footprint rough-diamond reference store; layout documented in "
-                               "footprint/_store.py (format_version 1)")
-    for name in ("stones", "spectra", "spectra_data", "resampled", "derived_ftir", "images",
-                 "images_data", "meta", "audit"):
-        fh.create_group(name, track_order=True)
-    _set_json(fh["meta"], "custom_fields", [])
-    stones = fh["stones"]
-    for fld in FIELDS:
-        _append(stones, fld.name, _empty_storage(fld), _column_attrs(fld))
-    _append(stones, "_batch", np.zeros(0, dtype=np.int64), {"description": "audit seq of the batch"})
-    _append(stones, "_version", np.zeros(0, dtype=np.int64), {"description": "record version, from 1"})
-    _append(stones, "_reason", np.zeros(0, dtype="S1"), {"description": "why this version replaced "
-                                                                       "the previous one"})
-
-
-def _empty_storage(fld: Field, n: int = 0) -> np.ndarray:
-    storage = _storage_of(fld)
-    if storage == "float64":
-        return np.full(n, np.nan)
-    if storage == "int8":
-        return np.full(n, -1, dtype=np.int8)
-    return np.zeros(n, dtype="S1")
-
-
-def _set_json(group: h5py.Group, name: str, obj: Any) -> None:
-    if name in group:
-        del group[name]
-    text = _json_dumps(obj).encode("utf-8")
-    _append_text(group, name, np.array([text], dtype=bytes), {"content_type": "application/json"})
-
-
-def _append_audit(fh: h5py.File, kind: str, by: str, *, synthetic: bool, entry: dict[str, Any]) -> int:
-    group = fh["audit"]
-    seq = _table_len(group)
-    when = _utc_now()
-    entry = {**entry, "seq": seq, "kind": kind, "by": by, "when_utc": when, "synthetic": synthetic,
-             "tool_version": _tool_version()}
-    columns = {"seq": np.array([seq], dtype=np.int64), "kind": _encode_text([kind]),
-               "when_utc": _encode_text([when]), "by": _encode_text([by]),
-               "synthetic": np.array([1 if synthetic else 0], dtype=np.int8),
-               "entry": _encode_text([_json_dumps(entry)])}
-    for name in _AUDIT_COLS:
-        _append(group, name, columns[name])
-    return seq
-
-
-def _write_plan(fh: h5py.File, plan: _Plan, by: str, synthetic: bool, entry: dict[str, Any]) -> None:
-    seq = _table_len(fh["audit"])
-    rows: dict[str, int] = {}
-    # stones
-    n_st = len(plan.stones["sample_id"])
-    if n_st:
-        stones = fh["stones"]
-        fields = {f.name: f for f in (*FIELDS, *_custom_from_file(fh))}
-        for name, values in plan.stones.items():
-            attrs = _column_attrs(fields[name]) if name in fields else None
-            _append(stones, name, values, attrs)
-        _append(stones, "_batch", np.full(n_st, seq, dtype=np.int64))
-    rows["stones"] = n_st
-    rows["spectra"] = _write_spectra(fh, plan.spectra, seq)
-    rows["derived_ftir"] = _write_derived(fh, plan.derived, seq)
-    rows["images"] = _write_images(fh, plan.images, seq)
-    _append_audit(fh, "batch", by, synthetic=synthetic, entry={**entry, "rows": rows})
-
-
-def _custom_from_file(fh: h5py.File) -> list[Field]:
-    ds = fh["meta/custom_fields"]
-    return [Field.from_dict(d) for d in json.loads(ds[0].decode("utf-8"))] if ds.shape[0] else []
-
-
-def _write_spectra(fh: h5py.File, items: list[tuple[Spectrum, np.ndarray | None, list[str]]],
-                   seq: int) -> int:
-    if not items:
-        return 0
-    data, table = fh["spectra_data"], fh["spectra"]
-    raw_start = data["raw"].shape[0] if "raw" in data else 0
-    x_start = data["x"].shape[0] if "x" in data else 0
-    y_start = data["y"].shape[0] if "y" in data else 0
-    meta_start = data["meta"].shape[0] if "meta" in data else 0
-    row_start = _table_len(table)
-    raws = [bytes(s.raw) for s, _, _ in items]
-    metas = [_json_dumps(s.meta).encode("utf-8") for s, _, _ in items]
-    lens = np.array([len(r) for r in raws], dtype=np.int64)
-    mlens = np.array([len(m) for m in metas], dtype=np.int64)
-    npts = np.array([np.asarray(s.x).size for s, _, _ in items], dtype=np.int64)
-    _append(data, "raw", np.frombuffer(b"".join(raws), dtype=np.uint8), {"content": "original file bytes"})
-    _append(data, "meta", np.frombuffer(b"".join(metas), dtype=np.uint8),
-            {"content_type": "application/json; charset=utf-8"})
-    axes, x_offsets = _distinct_axes([np.asarray(s.x, dtype=np.float64) for s, _, _ in items])
-    _append(data, "x", axes, {"content": "parsed axes as read, each distinct axis once (spectra "
-                                         "measured on the same axis share it); unit in /spectra/x_unit"})
-    _append(data, "y", np.concatenate([np.asarray(s.y, dtype=np.float64) for s, _, _ in items]),
-            {"content": "parsed values as read; unit in /spectra/y_unit"})
-    cols: dict[str, np.ndarray] = {
-        "sample_id": _encode_text([s.sample_id for s, _, _ in items]),
-        "kind": _encode_text([s.kind for s, _, _ in items]),
-        "source": _encode_text([s.source for s, _, _ in items]),
-        "x_unit": _encode_text([s.x_unit for s, _, _ in items]),
-        "y_unit": _encode_text([s.y_unit for s, _, _ in items]),
-        "sha256": _encode_text([sha256_hex(r) for r in raws]),
-        "raw_offset": raw_start + np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
-        "raw_length": lens,
-        "x_offset": x_start + x_offsets,
-        "y_offset": y_start + np.concatenate([[0], np.cumsum(npts)[:-1]]).astype(np.int64),
-        "n_points": npts,
-        "meta_offset": meta_start + np.concatenate([[0], np.cumsum(mlens)[:-1]]).astype(np.int64),
-        "meta_length": mlens,
-        "canonical_steps": _encode_text([_json_dumps(steps) for _, _, steps in items]),
-        "_batch": np.full(len(items), seq, dtype=np.int64),
-    }
-    for name in _SPECTRA_COLS:
-        _append(table, name, cols[name])
-    by_kind: dict[str, list[int]] = {}
-    rows: dict[str, list[np.ndarray]] = {}
-    for i, (spec, values, _) in enumerate(items):
-        if values is not None:
-            by_kind.setdefault(str(spec.kind), []).append(i)
-            rows.setdefault(str(spec.kind), []).append(values)
-    for kind, idx in by_kind.items():
-        group = fh["resampled"].require_group(kind)
-        grid = grid_for(kind)
-        assert grid is not None  # only kinds with a grid were resampled
-        if "grid" not in group:
-            _append(group, "grid", grid, {"unit": GRIDS[kind][3]})
-        _append(group, "values", np.stack(rows[kind]).astype(np.float32),
-                {"unit": "canonical y unit of the kind (see spectra.to_canonical)", "missing": "NaN"})
-        _append(group, "spectrum_row", row_start + np.asarray(idx, dtype=np.int64))
-    return len(items)
-
-
-def _distinct_axes(axes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate the distinct axes once each; return them and each spectrum's offset."""
-    seen: dict[bytes, int] = {}
-    parts: list[np.ndarray] = []
-    offsets = np.empty(len(axes), dtype=np.int64)
-    size = 0
-    for i, x in enumerate(axes):
-        key = hashlib.sha1(x.tobytes(), usedforsecurity=False).digest() + x.size.to_bytes(8, "little")
-        if key not in seen:
-            seen[key] = size
-            parts.append(x)
-            size += x.size
-        offsets[i] = seen[key]
-    return (np.concatenate(parts) if parts else np.zeros(0)), offsets
-
-
-def _write_derived(fh: h5py.File, derived: pd.DataFrame | None, seq: int) -> int:
-    if derived is None or not len(derived):
-        return 0
-    group = fh["derived_ftir"]
-    for col in DERIVED_FTIR_COLUMNS:
-        if col in _DERIVED_TEXT:
-            _append(group, col, _encode_text(derived[col].tolist()))
-        else:
-            _append(group, col, pd.to_numeric(derived[col]).astype("float64").to_numpy(na_value=np.nan))
-    _append(group, "_batch", np.full(len(derived), seq, dtype=np.int64))
-    return len(derived)
-
-
-def _write_images(fh: h5py.File, images: list[ImageRecord], seq: int) -> int:
-    if not images:
-        return 0
-    blob = fh["images_data"]
-    start = blob["bytes"].shape[0] if "bytes" in blob else 0
-    lens = np.array([len(i.data) for i in images], dtype=np.int64)
-    _append(blob, "bytes", np.frombuffer(b"".join(bytes(i.data) for i in images), dtype=np.uint8))
-    cols = {
-        "sample_id": _encode_text([i.sample_id for i in images]),
-        "view": _encode_text([i.view for i in images]),
-        "mime_type": _encode_text([i.mime_type for i in images]),
-        "sha256": _encode_text([i.sha256 for i in images]),
-        "source": _encode_text([i.source for i in images]),
-        "width": np.array([i.width for i in images], dtype=np.int64),
-        "height": np.array([i.height for i in images], dtype=np.int64),
-        "offset": start + np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
-        "length": lens,
-        "_batch": np.full(len(images), seq, dtype=np.int64),
-    }
-    for name in _IMAGE_COLS:
-        _append(fh["images"], name, cols[name])
-    return len(images)
-
-
-# ---------------------------------------------------------------------------
-# helpers of the reader
-# ---------------------------------------------------------------------------
-
-def _check_versions(fh: h5py.File, path: Path) -> None:
-    fmt = fh.attrs.get("format")
-    if isinstance(fmt, bytes):
-        fmt = fmt.decode()
-    if fmt != FORMAT_NAME:
-        raise StoreVersionError(f"{path}: not a footprint reference store (format attribute {fmt!r})")
-    try:
-        version = int(fh.attrs["format_version"])
-        schema = int(fh.attrs["schema_version"])
-    except (KeyError, TypeError, ValueError):
-        raise StoreVersionError(f"{path}: format or schema version missing or unreadable") from None
-    if version not in _READABLE_FORMATS:
-        newer = version > max(_READABLE_FORMATS)
-        raise StoreVersionError(
-            f"{path}: store format version {version} is "
-            f"{'newer than' if newer else 'unknown to'} this footprint "
-            f"(reads {', '.join(map(str, sorted(_READABLE_FORMATS)))}); "
-            + ("upgrade footprint to open it" if newer else "it cannot be read"))
-    if schema > SCHEMA_VERSION or schema < 1:
-        raise StoreVersionError(
-            f"{path}: schema version {schema} is {'newer than' if schema > SCHEMA_VERSION else 'unknown to'}"
-            f" this footprint (schema v{SCHEMA_VERSION}); upgrade footprint to open it")
-
-
-def _check_values(stones: pd.DataFrame, fields: dict[str, Field], file: str | None) -> None:
-    """Re-check every value against its field (ingest did; a hand-built batch may not have)."""
-    problems: list[Problem] = []
-    for name in stones.columns:
-        fld = fields[name]
-        col = stones[name]
-        if fld.kind in ("number", "integer"):
-            numeric = pd.to_numeric(col, errors="coerce")
-            bad_type = numeric.isna() & col.notna()
-            problems += [Problem(file, int(i) + 1, name, col.iloc[i], "must be a number")
-                         for i in np.flatnonzero(bad_type.to_numpy())[:50]]
-            values = numeric.astype("float64").to_numpy(na_value=np.nan)
-        elif fld.kind == "category":
-            values = col.to_numpy(dtype=object)
-        else:
-            continue
-        for value in pd.unique(values[~pd.isna(values)]) if len(values) else []:
-            rule = fld.check(float(value) if fld.kind != "category" else value)
-            if rule:
-                rows = np.flatnonzero(values == value)[:10]
-                problems += [Problem(file, int(i) + 1, name, value, rule) for i in rows]
-    if problems:
-        raise SchemaError("the batch has values the schema does not allow", problems)
-
-
-def _verify_datasets(fh: h5py.File, problems: list[str], checked: dict[str, int]) -> None:
-    """Read every dataset fully, so that fletcher32 checks every chunk."""
-    names: list[str] = []
-    fh.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-    for name in names:
-        ds = fh[name]
-        try:
-            if ds.nbytes < (64 << 20) or ds.chunks is None:
-                ds[()]
-            else:  # big datasets chunk by chunk, to bound memory
-                for sel in ds.iter_chunks():
-                    ds[sel]
-        except (OSError, RuntimeError) as exc:
-            problems.append(f"{name}: checksum or read failure ({str(exc).splitlines()[0]})")
-    checked["datasets"] = len(names)
-
-
-def _integrity_error(path: Path, problems: list[str]) -> StoreIntegrityError:
-    shown = problems[:50]
-    more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-    err = StoreIntegrityError(f"{path}: verification failed ({len(problems)} problem(s)):\n"
-                              + "\n".join(f"  - {p}" for p in shown) + more)
-    err.problems = list(problems)  # type: ignore[attr-defined]
-    return err
-
-
-def _counts(frame: pd.DataFrame, col: str) -> dict[str, int]:
-    if not len(frame) or col not in frame:
-        return {}
-    return {str(k): int(v) for k, v in frame[col].fillna("(none)").value_counts().sort_index().items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _hash_frame(digest: Any, name: str, frame: pd.DataFrame) -> None:
-    """Feed a frame column by column into ``digest`` in a layout-independent way."""
-    digest.update(f"\n[{name}:{len(frame)}]".encode())
-    for col in sorted(frame.columns):
-        series = frame[col]
-        if series.isna().all():
-            continue  # an all-missing column (e.g. a new custom field) adds no content
-        digest.update(f"\n<{col}>".encode())
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            values = pd.to_numeric(series).astype("float64").to_numpy(na_value=np.nan)
-            values = np.where(np.isnan(values), np.nan, values + 0.0)  # one NaN and one zero
-            digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
-        else:
-            digest.update("\x1f".join("\x00" if _is_missing(v) else str(v) for v in series).encode())
 
