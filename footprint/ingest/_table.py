@@ -24,7 +24,8 @@ from .._batch import ProcessingReport
 from .._schema import FIELDS, Field, canonical_column
 from .._text import sniff_delimiter
 from ..exceptions import Problem, SchemaError
-from ._validate import _UNIT_IN_HEADER, MISSING_WORDS, TableContext, parse_boolean, run_steps
+from ._parse import _UNIT_IN_HEADER, MISSING_WORDS, parse_boolean
+from ._validate import TableContext, run_steps
 
 __all__ = ["read_stones_bytes", "read_stones_table"]
 

@@ -4,16 +4,12 @@ The method follows QUIDDIT (Speich & Kohn 2020, Computers & Geosciences
 144:104558), whose component spectra ship in ``footprint/data``.
 """
 
+from ._analyse import analyse_files, analyse_spectra, derive_ftir_features, expand_paths, fit_details
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1
 from ._ftir import (
     FEATURE_COLUMNS,
     RECIPE_VERSION,
     FTIRMethod,
-    analyse_files,
-    analyse_spectra,
-    derive_ftir_features,
-    expand_paths,
-    fit_details,
     prepare_spectrum,
 )
 from ._plot import plot_fit

@@ -1,22 +1,16 @@
 """The HDF5 reference store: format, atomic commit, verify, read.
 
 It trusts the batches it is given (every check of user input is in
-:mod:`footprint.ingest`). Modules: ``_format`` (format constants, column
-encodings, integrity checks), ``_write`` (writer lock, temporary copy, writing
-a planned batch), ``_store`` (:class:`ReferenceStore`: open, read, plan,
-commit, verify).
+:mod:`footprint.ingest`). Modules: ``_format`` (file layout, column encodings,
+integrity checks), ``_plan`` (a batch against the stored data), ``_write``
+(writer lock, temporary copy, atomic commit), ``_verify`` (``verify``),
+``_store`` (:class:`ReferenceStore`: open, read, commit).
 """
 
 from __future__ import annotations
 
-from ._store import (
-    DEFAULT_LOCK_TIMEOUT,
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    GRIDS,
-    ReferenceStore,
-    grid_for,
-)
+from ._format import DEFAULT_LOCK_TIMEOUT, FORMAT_NAME, FORMAT_VERSION, GRIDS, grid_for
+from ._store import ReferenceStore
 from ._write import _whoami as whoami
 
 __all__ = [

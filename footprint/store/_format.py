@@ -1,4 +1,39 @@
-"""The reference store's HDF5 format: constants, column encodings, dataset helpers, integrity checks."""
+"""The reference store's HDF5 format: constants, column encodings, dataset helpers, integrity checks.
+
+File layout (format version 1)
+------------------------------
+Everything is plain HDF5 that any language can read: numbers are float64 /
+int64 / int8 datasets, text is fixed-length UTF-8 (``h5py.string_dtype``,
+``""`` = not recorded), byte blobs are ``uint8`` datasets addressed by
+offset/length columns, and metadata are JSON text. No pickles. Every dataset is
+chunked with gzip and the fletcher32 checksum filter::
+
+    /                       attrs: format, format_version, schema_version, created_utc, tool_version
+    /stones/<field>         one column per schema field (+ custom fields); attrs kind, unit, description
+    /stones/_batch          audit sequence number of the batch that wrote the row
+    /stones/_version        1, 2, ... per sample_id; the highest is the current record
+    /stones/_reason         why a version > 1 replaced the previous one
+    /spectra/<column>       one row per raw spectrum: sample_id, kind, source, units, sha256,
+                            offsets into /spectra_data, canonical conversion steps, _batch
+    /spectra_data/raw       original file bytes, concatenated (uint8)
+    /spectra_data/x         parsed axes as read (float64); an axis shared by several spectra
+                            of a batch is stored once (x_offset points to it)
+    /spectra_data/y         parsed values as read (float64), concatenated (y_offset)
+    /spectra_data/meta      header metadata, UTF-8 JSON, concatenated (uint8)
+    /resampled/<kind>/grid  the kind's common grid (attr unit)
+    /resampled/<kind>/values   float32 (n, n_grid), NaN outside a spectrum's range
+    /resampled/<kind>/spectrum_row   row of /spectra each resampled row comes from
+    /derived_ftir/<column>  DERIVED_FTIR_COLUMNS + _batch, one row per FTIR spectrum
+    /images/<column>        sample_id, view, mime_type, sha256, source, width, height, offset,
+                            length, _batch
+    /images_data/bytes      encoded image bytes, concatenated (uint8)
+    /meta/custom_fields     JSON list of custom Field definitions
+    /audit/<column>         seq, kind, when_utc, by, synthetic, entry (JSON): one row per batch
+
+Integers in the stone table are stored as float64 (NaN = not measured) and
+booleans as int8 (-1 = not recorded); the column's ``kind`` attribute says how
+to read them back.
+"""
 
 from __future__ import annotations
 
@@ -97,7 +132,7 @@ def _utc_now() -> str:
 
 
 def _tool_version() -> str:
-    from ._version import __version__
+    from .._version import __version__
 
     return __version__
 

@@ -1,52 +1,9 @@
 """The HDF5 reference store: one self-describing file, atomic batch commits.
 
-File layout (format version 1)
-------------------------------
-Everything is plain HDF5 that any language can read: numbers are float64 /
-int64 / int8 datasets, text is fixed-length UTF-8 (``h5py.string_dtype``,
-``""`` = not recorded), byte blobs are ``uint8`` datasets addressed by
-offset/length columns, and metadata are JSON text. No pickles. Every dataset is
-chunked with gzip and the fletcher32 checksum filter::
-
-    /                       attrs: format, format_version, schema_version, created_utc, tool_version
-    /stones/<field>         one column per schema field (+ custom fields); attrs kind, unit, description
-    /stones/_batch          audit sequence number of the batch that wrote the row
-    /stones/_version        1, 2, ... per sample_id; the highest is the current record
-    /stones/_reason         why a version > 1 replaced the previous one
-    /spectra/<column>       one row per raw spectrum: sample_id, kind, source, units, sha256,
-                            offsets into /spectra_data, canonical conversion steps, _batch
-    /spectra_data/raw       original file bytes, concatenated (uint8)
-    /spectra_data/x         parsed axes as read (float64); an axis shared by several spectra
-                            of a batch is stored once (x_offset points to it)
-    /spectra_data/y         parsed values as read (float64), concatenated (y_offset)
-    /spectra_data/meta      header metadata, UTF-8 JSON, concatenated (uint8)
-    /resampled/<kind>/grid  the kind's common grid (attr unit)
-    /resampled/<kind>/values   float32 (n, n_grid), NaN outside a spectrum's range
-    /resampled/<kind>/spectrum_row   row of /spectra each resampled row comes from
-    /derived_ftir/<column>  DERIVED_FTIR_COLUMNS + _batch, one row per FTIR spectrum
-    /images/<column>        sample_id, view, mime_type, sha256, source, width, height, offset,
-                            length, _batch
-    /images_data/bytes      encoded image bytes, concatenated (uint8)
-    /meta/custom_fields     JSON list of custom Field definitions
-    /audit/<column>         seq, kind, when_utc, by, synthetic, entry (JSON): one row per batch
-
-Integers in the stone table are stored as float64 (NaN = not measured) and
-booleans as int8 (-1 = not recorded); the column's ``kind`` attribute says how
-to read them back.
-
-Commits
--------
-A killed h5py writer can corrupt a file in place, so the live file is never
-written. A commit copies the live file to a temporary file in the same
-directory, appends the batch there, fsyncs it, and atomically renames it onto
-the live path (``os.replace``), then fsyncs the directory. Readers open the
-live path and always see a whole committed state; a writer killed at any
-moment leaves either the old file or the new one, plus at worst a stale
-temporary file that the next writer removes. The copy makes a commit cost
-O(size of the store) in bytes copied (sequential I/O, about 1 GB/s); batches
-are appended, never rewritten, so reading stays proportional to the data.
-One writer at a time holds ``<store>.lock`` (filelock); a second writer waits
-up to its timeout, then fails with :class:`StoreLockedError` naming the holder.
+The file layout is described in :mod:`footprint.store._format`, how a batch is
+committed atomically in :mod:`footprint.store._write`; a batch is planned
+(:mod:`footprint.store._plan`) before anything is written, and
+:meth:`ReferenceStore.verify` is in :mod:`footprint.store._verify`.
 """
 
 from __future__ import annotations
@@ -66,46 +23,38 @@ import pandas as pd
 
 from .._batch import DERIVED_FTIR_COLUMNS, Batch, ProcessingReport
 from .._schema import FIELDS, Field
-from .._types import ImageRecord, Spectrum, sha256_hex
+from .._types import ImageRecord, Spectrum
 from ..exceptions import (
-    DuplicateRecordError,
     InputError,
     Problem,
     SchemaError,
-    SpectrumError,
     StoreError,
 )
 from ._format import (
     _DERIVED_TEXT,
-    _DISCREPANCY_ABS,
-    _DISCREPANCY_REL,
     _IMAGE_COLS,
     _SPECTRA_COLS,
     _STONE_META,
     _TMP_MARK,
     DEFAULT_LOCK_TIMEOUT,
     FORMAT_NAME,
-    FORMAT_VERSION,
     GRIDS,
     _append,
     _column_attrs,
     _decode_stone_column,
     _decode_text,
-    _encode_stone_column,
-    _encode_text,
     _fsync_path,
     _is_missing,
     _json_dumps,
-    _Plan,
     _read,
-    _same,
     _table_len,
     _tool_version,
     grid_for,
 )
+from ._plan import plan_batch
+from ._verify import verify_parts
 from ._write import (
     _append_audit,
-    _check_values,
     _check_versions,
     _counts,
     _empty_storage,
@@ -122,42 +71,9 @@ from ._write import (
     _writer_lock,
 )
 
-__all__ = [
-    "DEFAULT_LOCK_TIMEOUT",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "GRIDS",
-    "ReferenceStore",
-    "grid_for",
-]
+__all__ = ["ReferenceStore"]
 
 logger = logging.getLogger(__name__)
-
-def _canonical(spectrum: Spectrum) -> Any:
-    """Convert to the kind's canonical units (footprint.spectra.to_canonical)."""
-    from ..spectra import to_canonical
-
-    return to_canonical(spectrum)
-
-
-def _resample(spectrum: Spectrum, grid: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    canon = _canonical(spectrum)
-    x = np.asarray(canon.x, dtype=np.float64)
-    y = np.asarray(canon.y, dtype=np.float64)
-    finite = np.isfinite(x) & np.isfinite(y)
-    x, y = x[finite], y[finite]
-    if x.size < 2:
-        raise SpectrumError("spectrum has fewer than two finite points",
-                            [Problem(spectrum.source, None, "x", x.size, "needs >= 2 finite points")])
-    order = np.argsort(x, kind="stable")
-    values = np.interp(grid, x[order], y[order], left=np.nan, right=np.nan)
-    steps = [*list(getattr(canon, "steps", [])), "linear interpolation onto the common grid, NaN outside"]
-    return values.astype(np.float32), steps
-
-
-# ---------------------------------------------------------------------------
-# the store
-# ---------------------------------------------------------------------------
 
 class ReferenceStore:
     """The reference database: one HDF5 file, read by everyone, written by one.
@@ -573,135 +489,12 @@ class ReferenceStore:
         if problems:  # unreadable data: the checks below would only repeat it
             raise _integrity_error(self.path, problems)
         try:
-            self._verify_stones(problems, checked)
-            ids = self.sample_ids()
-            self._verify_spectra(ids, problems, checked)
-            self._verify_images(ids, problems, checked)
-            self._verify_derived(problems, checked)
-            self._verify_audit(problems, checked)
+            verify_parts(self, problems, checked)
         except (KeyError, ValueError, IndexError, json.JSONDecodeError) as exc:
             problems.append(f"structure: {type(exc).__name__}: {exc}")
         if problems:
             raise _integrity_error(self.path, problems)
         return {"ok": True, "path": str(self.path), "checked": checked}
-
-    def _verify_stones(self, problems: list[str], checked: dict[str, int]) -> None:
-        group = self._f["stones"]
-        n = self._stone_rows()
-        checked["stone_versions"] = n
-        fields = self.fields()
-        for name in [f.name for f in fields] + list(_STONE_META):
-            if name not in group:
-                problems.append(f"stones: column '{name}' missing")
-            elif group[name].shape[0] != n:
-                problems.append(f"stones: column '{name}' has {group[name].shape[0]} rows, expected {n}")
-        if problems or not n:
-            return
-        hist = self.stones(history=True)
-        if (hist["sample_id"].isna()).any():
-            problems.append("stones: a record has an empty sample_id")
-        for fld in fields:
-            col = hist[fld.name]
-            if fld.kind == "category":
-                bad = set(col.dropna().unique()) - set(fld.vocabulary)
-                if bad:
-                    problems.append(f"stones: field '{fld.name}' holds words outside its vocabulary: "
-                                    f"{sorted(bad)[:5]}")
-            elif fld.kind in ("number", "integer"):
-                for value in col.dropna().unique():
-                    rule = fld.check(float(value))
-                    if rule:
-                        problems.append(f"stones: field '{fld.name}' value {value!r}: {rule}")
-                        break
-        versions = hist.groupby("sample_id", sort=False)["_version"].agg(list)
-        for sid, seq in versions.items():
-            if list(seq) != list(range(1, len(seq) + 1)):
-                problems.append(f"stones: '{sid}' has versions {list(seq)}, expected 1..{len(seq)}")
-        no_reason = hist[(hist["_version"] > 1) & hist["_reason"].isna()]
-        for sid in no_reason["sample_id"].head(10):
-            problems.append(f"stones: '{sid}' has a replaced version without a reason")
-
-    def _verify_spectra(self, ids: set[str], problems: list[str], checked: dict[str, int]) -> None:
-        table = self._spectra_table()
-        checked["spectra"] = len(table)
-        if not len(table):
-            return
-        data = self._f["spectra_data"]
-        raw = data["raw"][()]
-        n_x, n_y = data["x"].shape[0], data["y"].shape[0]
-        for row in table.itertuples(index=False):
-            where = f"spectrum of '{row.sample_id}' ({row.source})"
-            if row.sample_id not in ids:
-                problems.append(f"{where}: points to a stone that does not exist")
-            r0, rn = int(row.raw_offset), int(row.raw_length)
-            if r0 < 0 or r0 + rn > raw.size:
-                problems.append(f"{where}: raw bytes out of range")
-            elif sha256_hex(raw[r0:r0 + rn].tobytes()) != row.sha256:
-                problems.append(f"{where}: raw bytes do not match their sha256 {row.sha256}")
-            if int(row.x_offset) + int(row.n_points) > n_x or int(row.y_offset) + int(row.n_points) > n_y:
-                problems.append(f"{where}: parsed values out of range")
-        for kind in self._f["resampled"]:
-            group = self._f["resampled"][kind]
-            rows = group["spectrum_row"][()]
-            if rows.size and (rows.min() < 0 or rows.max() >= len(table)):
-                problems.append(f"resampled/{kind}: points to a spectrum that does not exist")
-            elif rows.size and not (table["kind"].to_numpy()[rows] == kind).all():
-                problems.append(f"resampled/{kind}: a row comes from a spectrum of another kind")
-            if group["values"].shape[0] != rows.size:
-                problems.append(f"resampled/{kind}: values and spectrum_row differ in length")
-            grid = grid_for(kind)
-            if grid is not None and not np.array_equal(group["grid"][()], grid):
-                problems.append(f"resampled/{kind}: grid differs from the documented grid")
-
-    def _verify_images(self, ids: set[str], problems: list[str], checked: dict[str, int]) -> None:
-        group = self._f["images"]
-        n = _table_len(group)
-        checked["images"] = n
-        if not n:
-            return
-        blob = self._f["images_data/bytes"][()]
-        for row in pd.DataFrame({c: _read(group, c) for c in _IMAGE_COLS}).itertuples(index=False):
-            where = f"image of '{row.sample_id}' ({row.source})"
-            if row.sample_id not in ids:
-                problems.append(f"{where}: points to a stone that does not exist")
-            o, n_bytes = int(row.offset), int(row.length)
-            if o < 0 or o + n_bytes > blob.size:
-                problems.append(f"{where}: bytes out of range")
-            elif sha256_hex(blob[o:o + n_bytes].tobytes()) != row.sha256:
-                problems.append(f"{where}: bytes do not match their sha256 {row.sha256}")
-
-    def _verify_derived(self, problems: list[str], checked: dict[str, int]) -> None:
-        derived = self.derived_ftir()
-        checked["derived_ftir"] = len(derived)
-        if not len(derived):
-            return
-        spectra = self._spectra_table(("sample_id", "sha256"))
-        known = set(zip(spectra["sample_id"], spectra["sha256"], strict=True))
-        for sid, sha in zip(derived["sample_id"], derived["spectrum_sha256"], strict=True):
-            if (sid, sha) not in known:
-                problems.append(f"derived_ftir: row for '{sid}' points to no stored spectrum ({sha})")
-
-    def _verify_audit(self, problems: list[str], checked: dict[str, int]) -> None:
-        entries = self.audit_log()
-        checked["audit_entries"] = len(entries)
-        seqs = [e.get("seq") for e in entries]
-        if seqs != list(range(len(entries))):
-            problems.append(f"audit: sequence numbers are {seqs[:10]}..., expected 0, 1, 2, ...")
-        tables = {"stones": self._f["stones"], "spectra": self._f["spectra"],
-                  "images": self._f["images"], "derived_ftir": self._f["derived_ftir"]}
-        for name, group in tables.items():
-            batches = group["_batch"][()] if _table_len(group) else np.empty(0, dtype=np.int64)
-            actual = pd.Series(batches).value_counts().to_dict()
-            for entry in entries:
-                claimed = int(entry.get("rows", {}).get(name, 0))
-                got = int(actual.pop(entry["seq"], 0))
-                if claimed != got:
-                    problems.append(f"audit: batch {entry['seq']} claims {claimed} {name} rows, "
-                                    f"the table holds {got}")
-            for seq, count in actual.items():
-                problems.append(f"audit: {count} {name} rows come from batch {seq}, which has no entry")
-
-    # -- writing ------------------------------------------------------------
 
     def _require_writer(self) -> None:
         if self.mode != "a" or self._lock is None:
@@ -722,7 +515,7 @@ class ReferenceStore:
             A different record under an existing sample_id without replace.
         """
         self._require_writer()
-        plan = self._plan(batch)
+        plan = plan_batch(self, batch)
         report = batch.report
         report.added = plan.counts["stones_added"]
         report.replaced = plan.counts["stones_replaced"]
@@ -788,196 +581,3 @@ class ReferenceStore:
             if tmp.exists():
                 tmp.unlink()
         self._reopen()
-
-    def _plan(self, batch: Batch) -> _Plan:
-        if batch.replace and not (batch.reason and batch.reason.strip()):
-            raise InputError("--replace needs --reason", [Problem(None, None, "reason", batch.reason,
-                                                                  "say why the records are replaced")])
-        plan = _Plan()
-        stones_file = next((s.path for s in batch.sources if s.role == "stones"), None)
-        batch_ids = self._plan_stones(batch, plan, stones_file)
-        known = self.sample_ids() | batch_ids
-        self._plan_spectra(batch, plan, known)
-        self._plan_derived(batch, plan)
-        self._plan_images(batch, plan, known)
-        return plan
-
-    def _plan_stones(self, batch: Batch, plan: _Plan, file: str | None) -> set[str]:
-        stones = batch.stones if batch.stones is not None else pd.DataFrame({"sample_id": []})
-        fields = {f.name: f for f in self.fields()}
-        problems = [Problem(file, None, col, None, "not a schema field nor a registered custom field "
-                            "(register it with `footprint db fields --add`)")
-                    for col in stones.columns if col not in fields]
-        if "sample_id" not in stones.columns:
-            problems.append(Problem(file, None, "sample_id", None, "column is required"))
-        if problems:
-            raise SchemaError("the batch has columns the store does not know", problems)
-        ids = stones["sample_id"]
-        empty = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
-        bad = [Problem(file, int(i) + 1, "sample_id", ids.iloc[i], "required, must not be empty")
-               for i in np.flatnonzero(empty)]
-        dup = ids[ids.duplicated(keep=False) & ids.notna()]
-        bad += [Problem(file, int(i) + 1, "sample_id", v, "appears more than once in the batch")
-                for i, v in zip(np.flatnonzero(ids.duplicated(keep=False) & ids.notna()), dup, strict=True)]
-        if bad:
-            raise InputError("the batch's sample_ids are not usable", bad)
-        stones = stones.reset_index(drop=True)
-        _check_values(stones, fields, file)
-        encoded = {name: (_encode_stone_column(fld, stones[name]) if name in stones.columns
-                          else _empty_storage(fld, len(stones)))
-                   for name, fld in fields.items()}
-        new_ids = stones["sample_id"].astype(str).to_numpy(dtype=object)
-        status = np.zeros(len(stones), dtype=np.int8)  # 0 new, 1 unchanged, 2 changed
-        version = np.ones(len(stones), dtype=np.int64)
-        if self._stone_rows() and len(stones):
-            self._compare(new_ids, encoded, fields, status, version)
-        changed = np.flatnonzero(status == 2)
-        if changed.size and not batch.replace:
-            raise DuplicateRecordError(
-                "records differ from the stored ones under the same sample_id", [
-                    Problem(file, int(i) + 1, "sample_id", new_ids[i],
-                            "a different record already exists; use --replace --reason TEXT "
-                            "to store a corrected version") for i in changed])
-        keep = status != 1
-        plan.stones = {name: arr[keep] for name, arr in encoded.items()}
-        plan.stones["_version"] = version[keep]
-        reason = batch.reason if batch.replace else None
-        plan.stones["_reason"] = _encode_text([reason if s == 2 else None for s in status[keep]])
-        plan.counts.update(stones_added=int((status == 0).sum()), stones_unchanged=int((status == 1).sum()),
-                           stones_replaced=int(changed.size))
-        return set(new_ids.tolist())
-
-    def _compare(self, new_ids: np.ndarray, encoded: dict[str, np.ndarray], fields: dict[str, Field],
-                 status: np.ndarray, version: np.ndarray) -> None:
-        """Mark rows of the batch unchanged (1) or changed (2) against the latest stored versions."""
-        group = self._f["stones"]
-        ids, latest = self._latest_mask()
-        rows = np.flatnonzero(latest)
-        index = pd.Index(ids[rows])
-        pos = index.get_indexer(new_ids)
-        present = np.flatnonzero(pos >= 0)
-        if not present.size:
-            return
-        stored_rows = rows[pos[present]]
-        same = np.ones(present.size, dtype=bool)
-        for name in fields:
-            stored = group[name][()][stored_rows]
-            same &= _same(stored, encoded[name][present])
-        status[present] = np.where(same, 1, 2)
-        version[present] = group["_version"][()][stored_rows] + 1
-
-    def _plan_spectra(self, batch: Batch, plan: _Plan, known: set[str]) -> None:
-        stored = self._spectra_table(("sample_id", "sha256"))
-        existing = set(zip(stored["sample_id"], stored["sha256"], strict=True))
-        problems: list[Problem] = []
-        seen: set[tuple[str, str]] = set()
-        added = unchanged = 0
-        grid_cache = {kind: grid_for(kind) for kind in GRIDS}
-        for spec in batch.spectra:
-            if spec.sample_id is None or spec.sample_id not in known:
-                problems.append(Problem(spec.source, None, "sample_id", spec.sample_id,
-                                        "spectrum of a stone that is neither in the batch nor the store"))
-                continue
-            if not spec.kind:
-                problems.append(Problem(spec.source, None, "kind", spec.kind, "spectrum kind is not set"))
-                continue
-            key = (spec.sample_id, spec.sha256)
-            if key in existing or key in seen:
-                unchanged += 1
-                continue
-            seen.add(key)
-            grid = grid_cache.get(spec.kind)
-            values: np.ndarray | None = None
-            steps: list[str] = []
-            if grid is not None:
-                try:
-                    values, steps = _resample(spec, grid)
-                except SpectrumError as exc:
-                    problems += exc.problems or [Problem(spec.source, None, "x_unit", spec.x_unit, str(exc))]
-                    continue
-            else:
-                batch.report.warnings.append(
-                    f"{spec.source}: no common grid for kind '{spec.kind}'; kept raw only")
-            plan.spectra.append((spec, values, steps))
-            added += 1
-        if problems:
-            raise SpectrumError("spectra cannot be stored", problems)
-        plan.counts.update(spectra_added=added, spectra_unchanged=unchanged)
-
-    def _plan_derived(self, batch: Batch, plan: _Plan) -> None:
-        derived = batch.derived_ftir
-        plan.counts["derived_added"] = 0
-        if derived is None or not len(derived):
-            return
-        missing = [c for c in DERIVED_FTIR_COLUMNS if c not in derived.columns]
-        if missing:
-            raise InputError(f"derived FTIR table lacks columns {missing}")
-        # rows for spectra landing now, and for stored spectra that have no derived row yet
-        # (added earlier without derivation); never a second row for the same spectrum
-        targets = {(s.sample_id, s.sha256) for s, _, _ in plan.spectra}
-        stored = self._spectra_table(("sample_id", "sha256"))
-        targets |= set(zip(stored["sample_id"], stored["sha256"], strict=True))
-        have = self.derived_ftir()
-        targets -= set(zip(have["sample_id"], have["spectrum_sha256"], strict=True))
-        keys = list(zip(derived["sample_id"], derived["spectrum_sha256"], strict=True))
-        rows = np.array([key in targets for key in keys], dtype=bool)
-        rows &= ~pd.Series(keys, dtype=object).duplicated().to_numpy()
-        plan.derived = derived.loc[rows, list(DERIVED_FTIR_COLUMNS)].reset_index(drop=True)
-        plan.counts["derived_added"] = len(plan.derived)
-        self._warn_discrepancies(batch, plan.derived)
-
-    def _warn_discrepancies(self, batch: Batch, derived: pd.DataFrame) -> None:
-        """Warn where derived FTIR values disagree with the lab's own figures (both are kept)."""
-        ids = derived["sample_id"].astype(str)
-        columns = list(_DISCREPANCY_ABS)
-        frames = []
-        if batch.stones is not None and len(batch.stones):
-            frames.append(batch.stones.set_index("sample_id").reindex(columns=columns))
-        in_batch = set(frames[0].index) if frames else set()
-        if self._stone_rows() and not set(ids) <= in_batch:
-            stored = self.stones().set_index("sample_id").reindex(columns=columns)
-            frames.append(stored[~stored.index.isin(in_batch)])
-        if not frames:
-            return
-        lab = pd.concat(frames)
-        messages = []
-        for col, tol in _DISCREPANCY_ABS.items():
-            lab_v = pd.to_numeric(lab[col].reindex(ids)).to_numpy(dtype=np.float64, na_value=np.nan)
-            ftir_v = pd.to_numeric(derived[col]).to_numpy(dtype=np.float64, na_value=np.nan)
-            with np.errstate(invalid="ignore"):
-                bad = np.abs(lab_v - ftir_v) > np.maximum(tol, _DISCREPANCY_REL * np.abs(lab_v))
-            messages += [(i, f"{ids.iloc[i]}: {col} from the lab is {lab_v[i]:g}, the FTIR derivation "
-                             f"gives {ftir_v[i]:g}; both kept, please check") for i in np.flatnonzero(bad)]
-        messages.sort(key=lambda m: m[0])
-        batch.report.warnings += [m for _, m in messages[:50]]
-        if len(messages) > 50:
-            batch.report.warnings.append(f"... and {len(messages) - 50} more lab/FTIR discrepancies")
-
-    def _plan_images(self, batch: Batch, plan: _Plan, known: set[str]) -> None:
-        existing: set[tuple[str, str, str]] = set()
-        group = self._f["images"]
-        if _table_len(group):
-            existing = set(zip(_read(group, "sample_id"), _read(group, "view"), _read(group, "sha256"),
-                               strict=True))
-        problems = []
-        unchanged = 0
-        for img in batch.images:
-            if img.sample_id not in known:
-                problems.append(Problem(img.source, None, "sample_id", img.sample_id,
-                                        "image of a stone that is neither in the batch nor the store"))
-                continue
-            key = (img.sample_id, img.view, img.sha256)
-            if key in existing:
-                unchanged += 1
-                continue
-            existing.add(key)
-            plan.images.append(img)
-        if problems:
-            raise InputError("images cannot be stored", problems)
-        plan.counts.update(images_added=len(plan.images), images_unchanged=unchanged)
-
-
-# ---------------------------------------------------------------------------
-# helpers of the writer
-# ---------------------------------------------------------------------------
-
