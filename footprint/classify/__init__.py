@@ -50,16 +50,18 @@ import sys
 import types
 from typing import Any
 
-from ._output import ClassifyRun, result_columns, stone_columns
+from ._output import DEFAULT_MAX_DETAIL, ClassifyRun, ReportInputs, result_columns, stone_columns
 from ._run import classify
 from ._runner import RunContext, process_chunk, run_ordered
 from ._stream import DEFAULT_CHUNK_SIZE, ChunkResult, ChunkTask, iter_csv_chunks, iter_frame_chunks
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_MAX_DETAIL",
     "ChunkResult",
     "ChunkTask",
     "ClassifyRun",
+    "ReportInputs",
     "RunContext",
     "classify",
     "iter_csv_chunks",

@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClassifyRun", "result_columns", "stone_columns"]
+__all__ = ["DEFAULT_MAX_DETAIL", "ClassifyRun", "ReportInputs", "result_columns", "stone_columns"]
+
+#: Parcels drawn in full (figures, nearest lots) per report; the rest are in the summary table.
+DEFAULT_MAX_DETAIL = 100
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,53 @@ class ClassifyRun:
     synthetic: bool
     warnings: list[str]
     stones_path: Path | None = None
+
+
+@dataclass
+class ReportInputs:
+    """Everything the classify report shows, gathered by :func:`classify` for a report renderer.
+
+    :func:`classify` writes the page with the ``render_report`` function it is
+    given (:func:`footprint.report.render_classify_report`), so this package
+    does not import the report layer above it.
+
+    Attributes
+    ----------
+    results : DataFrame
+        One row per parcel (the output columns), in file order.
+    zones : list of str
+        The model's zones.
+    summaries : dict
+        Parcel id to its footprint summary.
+    parcels : DataFrame or None
+        The parcels file, when given.
+    reference : dict
+        Reference footprints, sizes, lots and thumbnails (empty without a store).
+    identity : dict
+        The model's identity (manifest hashes, versions, directory).
+    store_meta : dict
+        The reference store used for the page (path, content hash, match).
+    thresholds : dict
+        The model's decision thresholds.
+    synthetic : bool
+        Whether the model, its store or the stones file is synthetic.
+    lang : str
+        Page language.
+    max_detail : int or None
+        Parcels given a full section; ``None`` for the renderer's default.
+    """
+
+    results: pd.DataFrame
+    zones: list[str]
+    summaries: Mapping[str, Any]
+    parcels: pd.DataFrame | None
+    reference: Mapping[str, Any]
+    identity: Mapping[str, Any]
+    store_meta: Mapping[str, Any]
+    thresholds: Mapping[str, Any]
+    synthetic: bool
+    lang: str
+    max_detail: int | None
 
 
 def result_columns(zones: Sequence[str]) -> list[str]:

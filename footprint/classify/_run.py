@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._types import REPORT_LANGUAGES
 from ..exceptions import InputError, ModelError, Problem, SchemaError
 from ..ingest import read_parcels
-from ._output import ClassifyRun, _is_synthetic, _model_identity, _write_csv, result_columns, stone_columns
+from ._output import (
+    DEFAULT_MAX_DETAIL,
+    ClassifyRun,
+    ReportInputs,
+    _is_synthetic,
+    _model_identity,
+    _write_csv,
+    result_columns,
+    stone_columns,
+)
 from ._runner import RunContext, _load_model, process_chunk, run_ordered
 from ._stream import DEFAULT_CHUNK_SIZE, ChunkTask, iter_csv_chunks, iter_frame_chunks
 
@@ -59,6 +69,7 @@ def classify(
     max_detail: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     command: str = "footprint classify",
+    render_report: Callable[[ReportInputs], str] | None = None,
 ) -> ClassifyRun:
     """Classify every parcel of a stones file and write results, report and audit.
 
@@ -79,7 +90,7 @@ def classify(
     stones_out : path, optional
         Per-stone results CSV (:func:`stone_columns`).
     report : path, optional
-        HTML report to write.
+        HTML report to write, with ``render_report``.
     db : path, optional
         Reference store for the report's reference footprints, sizes and
         thumbnails; default the store path recorded in the model manifest
@@ -98,6 +109,10 @@ def classify(
         ``progress(bytes_read, total_bytes)``.
     command : str
         The command line, for the audit record.
+    render_report : callable, optional
+        ``render_report(inputs) -> str`` makes the HTML page from a
+        :class:`ReportInputs` (:func:`footprint.report.render_classify_report`);
+        required with ``report``.
 
     Returns
     -------
@@ -113,14 +128,13 @@ def classify(
     import datetime as _dt
 
     from .._audit import hash_in_background, hash_inputs, write_audit
-    from ..report import DEFAULT_MAX_DETAIL
 
     started = _dt.datetime.now(_dt.UTC)
     file = os.fspath(stones)
-    from ..report import LANGUAGES
-
-    if lang not in LANGUAGES:
+    if lang not in REPORT_LANGUAGES:
         raise InputError("unknown report language", [Problem(None, None, "lang", lang, "must be en or fr")])
+    if report and render_report is None:
+        raise ValueError("classify(report=...) needs render_report (footprint.report.render_classify_report)")
     if chunk_size < 1:
         raise InputError("bad chunk size", [Problem(None, None, "chunk_size", chunk_size, "must be >= 1")])
     if not Path(stones).is_file():
@@ -229,25 +243,14 @@ def classify(
     needs_review = bool((results["verdict"] != "consistent").any()) if len(results) else False
     identity = _model_identity(model, os.fspath(model_dir))
     thresholds = dict(getattr(model, "thresholds", {}) or {})
-    if report:
+    if report and render_report is not None:  # (render_report was required above)
         from .._reference import reference_for_report
 
         reference, store_meta = reference_for_report(db, model)
         synthetic = synthetic or bool(store_meta.get("synthetic"))
-        _write_report(
-            report,
-            results,
-            zones,
-            summaries,
-            parcels_df,
-            reference,
-            identity,
-            store_meta,
-            thresholds,
-            synthetic,
-            lang,
-            DEFAULT_MAX_DETAIL if max_detail is None else max_detail,
-        )
+        inputs = ReportInputs(results, zones, summaries, parcels_df, reference, identity, store_meta,
+                              thresholds, synthetic, lang, max_detail)
+        Path(report).write_text(render_report(inputs), encoding="utf-8")
         outputs.append(Path(report))
     counts = results["verdict"].value_counts().to_dict() if len(results) else {}
     audit = write_audit(
@@ -286,43 +289,3 @@ def classify(
         warnings=warnings,
         stones_path=Path(stones_out) if stones_out else None,
     )
-
-
-def _write_report(
-    path: str | os.PathLike[str],
-    results: pd.DataFrame,
-    zones: Sequence[str],
-    summaries: Mapping[str, Any],
-    parcels: pd.DataFrame | None,
-    reference: Mapping[str, Any],
-    identity: Mapping[str, Any],
-    store_meta: Mapping[str, Any],
-    thresholds: Mapping[str, Any],
-    synthetic: bool,
-    lang: str,
-    max_detail: int,
-) -> None:
-    from .._version import __version__
-    from ..report import compliant_zones, render_report
-
-    provenance = {
-        "model": {k: v for k, v in identity.items() if k != "directory"},
-        "store": dict(store_meta),
-        "code": {"footprint": __version__},
-    }
-    html = render_report(
-        results,
-        zones=zones,
-        parcel_summaries=summaries,
-        parcels=parcels,
-        reference=reference,
-        meta={
-            "synthetic": synthetic,
-            "provenance": provenance,
-            "thresholds": thresholds,
-            "compliant_zones": compliant_zones(),
-        },
-        lang=lang,
-        max_detail=max_detail,
-    )
-    Path(path).write_text(html, encoding="utf-8")

@@ -128,6 +128,7 @@ def classify_command(
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
     from ..classify import classify
+    from ..report import render_classify_report
 
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
     # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
@@ -156,6 +157,7 @@ def classify_command(
             max_detail=max_detail,
             progress=callback,
             command=command,
+            render_report=render_classify_report,
         )
     finally:
         if bar is not None:

@@ -23,6 +23,8 @@ from typing import Any
 import pandas as pd
 
 from .._json import jsonable
+from .._version import __version__
+from ..classify import DEFAULT_MAX_DETAIL, ReportInputs
 from ..exceptions import InputError, Problem
 from ._figures import CLASSIFY_PANELS, PROFILE_PANELS, footprint_figure
 from ._i18n import LANGUAGES, short_verdict, verdict_text, words
@@ -32,14 +34,13 @@ __all__ = [
     "LANGUAGES",
     "compliant_zones",
     "load_value_bands",
+    "render_classify_report",
     "render_profile",
     "render_report",
     "verdict_text",
     "write_profile",
 ]
 
-#: Parcels drawn in full (figures, nearest lots) per report; the rest are in the summary table.
-DEFAULT_MAX_DETAIL = 100
 #: A zone with fewer reference lots than this gets a caution in the report (DOMAIN §5.9).
 FEW_REFERENCE_LOTS = 10
 
@@ -363,6 +364,42 @@ def render_report(
             thresholds=_flatten(thresholds),
             value_bands=load_value_bands(),
         )
+    )
+
+
+def render_classify_report(inputs: ReportInputs) -> str:
+    """Render the classify report of a run (the ``render_report`` that :func:`footprint.classify` takes).
+
+    Parameters
+    ----------
+    inputs : footprint.classify.ReportInputs
+        What the run gathered: results, summaries, parcels, reference data,
+        model and store identity, thresholds, language and detail budget.
+
+    Returns
+    -------
+    str
+        The self-contained HTML page (:func:`render_report`).
+    """
+    provenance = {
+        "model": {k: v for k, v in inputs.identity.items() if k != "directory"},
+        "store": dict(inputs.store_meta),
+        "code": {"footprint": __version__},
+    }
+    return render_report(
+        inputs.results,
+        zones=inputs.zones,
+        parcel_summaries=inputs.summaries,
+        parcels=inputs.parcels,
+        reference=inputs.reference,
+        meta={
+            "synthetic": inputs.synthetic,
+            "provenance": provenance,
+            "thresholds": inputs.thresholds,
+            "compliant_zones": compliant_zones(),
+        },
+        lang=inputs.lang,
+        max_detail=DEFAULT_MAX_DETAIL if inputs.max_detail is None else inputs.max_detail,
     )
 
 
