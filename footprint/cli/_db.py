@@ -64,12 +64,12 @@ def add_cmd(
 ) -> None:
     """Validate lab files and add them to the store as one batch (all or nothing)."""
     from .. import db as dbapi
-    from ..store import whoami as _whoami
+    from ..store import whoami
 
     if stones is None and spectra is None and images is None:
         raise typer.BadParameter("give at least one of --stones, --spectra, --images")
     report = dbapi.add(db, stones=stones, spectra=spectra, kind=kind, manifest=manifest, images=images,
-                       by=by or _whoami(), replace=replace, reason=reason, lock_timeout=lock_timeout,
+                       by=by or whoami(), replace=replace, reason=reason, lock_timeout=lock_timeout,
                        n_jobs=jobs)
     _err(_render_report(report.to_dict()))
     if as_json:

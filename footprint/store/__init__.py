@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._format import DEFAULT_LOCK_TIMEOUT, FORMAT_NAME, FORMAT_VERSION, GRIDS, grid_for
 from ._store import ReferenceStore
-from ._write import _whoami as whoami
+from ._write import whoami
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",

@@ -65,10 +65,10 @@ from ._write import (
     _set_json,
     _temp_path,
     _verify_datasets,
-    _whoami,
     _write_plan,
     _write_skeleton,
     _writer_lock,
+    whoami,
 )
 
 __all__ = ["ReferenceStore"]
@@ -141,7 +141,7 @@ class ReferenceStore:
             try:
                 with h5py.File(tmp, "w", track_order=True) as fh:
                     _write_skeleton(fh)
-                    _append_audit(fh, "init", by or _whoami(), synthetic=False, entry={
+                    _append_audit(fh, "init", by or whoami(), synthetic=False, entry={
                         "kind": "init", "rows": {}, "report": {}, "sources": []})
                 _fsync_path(tmp)
                 os.replace(tmp, path)
@@ -531,7 +531,7 @@ class ReferenceStore:
                         for s in batch.sources],
             "counts": dict(plan.counts), "report": report.to_dict(),
         }
-        self._transaction(lambda fh: _write_plan(fh, plan, batch.by or _whoami(),
+        self._transaction(lambda fh: _write_plan(fh, plan, batch.by or whoami(),
                                                  bool(batch.synthetic), entry))
         return report
 
@@ -560,7 +560,7 @@ class ReferenceStore:
             _set_json(fh["meta"], "custom_fields", [f.to_dict() for f in new_fields])
             n = _table_len(fh["stones"])
             _append(fh["stones"], fld.name, np.full(n, np.nan), _column_attrs(fld))
-            _append_audit(fh, "add_field", by or _whoami(), synthetic=False,
+            _append_audit(fh, "add_field", by or whoami(), synthetic=False,
                           entry={"kind": "add_field", "field": fld.to_dict(), "rows": {},
                                  "tool_version": _tool_version()})
 

@@ -70,7 +70,8 @@ __all__: list[str] = []
 logger = logging.getLogger(__name__)
 
 
-def _whoami() -> str:
+def whoami() -> str:
+    """Return the login name recorded in the audit log (``uid<N>`` when the system has none)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -93,7 +94,7 @@ def _writer_lock(path: Path, timeout: float) -> Any:
         raise StoreLockedError(
             f"{path}: another writer has held the lock for more than {timeout:g} s "
             f"(holder: {holder}); try again later or raise the lock timeout") from None
-    owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} by {_whoami()} since {_utc_now()}\n",
+    owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} by {whoami()} since {_utc_now()}\n",
                      encoding="utf-8")
     return lock
 
