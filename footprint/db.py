@@ -117,9 +117,6 @@ def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | N
     """
     from .ingest import build_batch
 
-    if replace and not (reason and reason.strip()):
-        raise InputError("--replace needs --reason", [Problem(None, None, "reason", reason,
-                                                              "say why the records are replaced")])
     with ReferenceStore.open(path, "r") as store:
         known = frozenset(store.sample_ids())
         extra = tuple(store.custom_fields())
@@ -136,12 +133,8 @@ def _derive(batch: Batch, n_jobs: int) -> None:
     ftir = [s for s in batch.spectra if s.kind == "ftir"]
     if not ftir:
         return
-    try:
-        from .spectra import derive_ftir_features
-    except ImportError:
-        batch.report.warnings.append("FTIR features not derived: footprint.spectra.derive_ftir_features "
-                                     "is not available in this installation")
-        return
+    from .spectra import derive_ftir_features
+
     batch.derived_ftir = derive_ftir_features(ftir, n_jobs=n_jobs)
     batch.report.count("derive_ftir_features", len(ftir))
 

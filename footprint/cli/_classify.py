@@ -11,11 +11,11 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import Lang, emit_json, guarded
 
 __all__ = ["register"]
 
@@ -114,7 +114,7 @@ def classify_command(
         help="Reference store for the report's reference footprints "
         "and thumbnails (default: the store recorded in the model manifest).",
     ),
-    lang: str = typer.Option("en", "--lang", help="Report language: en or fr."),
+    lang: Annotated[Lang, typer.Option("--lang", help="Report language: en or fr.")] = Lang.en,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel joblib workers (-1: all cores)."),
     scheduler: str | None = typer.Option(
@@ -150,7 +150,7 @@ def classify_command(
             stones_out=stones_out,
             report=report,
             db=db,
-            lang=lang,
+            lang=lang.value,
             n_jobs=jobs,
             scheduler=scheduler,
             chunk_size=chunk_size,
@@ -202,7 +202,7 @@ def profile_command(
     out: Path = typer.Option(..., "--out", help="FILE.html (self-contained page) or FILE.json."),
     zone: str | None = typer.Option(None, "--zone", help="Zone to profile (default: every zone)."),
     site: str | None = typer.Option(None, "--site", help="Site to profile."),
-    lang: str = typer.Option("en", "--lang", help="Page language: en or fr."),
+    lang: Annotated[Lang, typer.Option("--lang", help="Page language: en or fr.")] = Lang.en,
     gallery: int = typer.Option(12, "--gallery", help="Typical stones shown in the image gallery."),
     as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
 ) -> None:
@@ -211,7 +211,7 @@ def profile_command(
     from ..report import write_profile
 
     result = profile(db, zone=zone, site=site, n_gallery=gallery)
-    write_profile(result, out, lang=lang)
+    write_profile(result, out, lang=lang.value)
     if as_json:
         emit_json(
             {k: v for k, v in result.items() if k != "gallery"}

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import typer
@@ -14,7 +15,23 @@ import typer
 from .._json import jsonable
 from ..exceptions import FootprintError
 
-__all__ = ["emit_json", "guarded", "setup_logging"]
+__all__ = ["Lang", "SpectrumKind", "emit_json", "guarded", "setup_logging"]
+
+
+class Lang(StrEnum):
+    """Languages of reports and pages (``--lang``); the library's list is ``footprint.report.LANGUAGES``."""
+
+    en = "en"
+    fr = "fr"
+
+
+class SpectrumKind(StrEnum):
+    """Spectrum kinds (``--kind``); the library's list is ``footprint.ingest.KINDS``."""
+
+    ftir = "ftir"
+    uvvis = "uvvis"
+    pl = "pl"
+    raman = "raman"
 
 F = TypeVar("F", bound=Callable[..., Any])
 

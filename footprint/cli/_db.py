@@ -9,11 +9,11 @@ version, verification failed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import SpectrumKind, emit_json, guarded
 
 __all__ = ["register"]
 
@@ -52,7 +52,8 @@ def add_cmd(
     db: Path = _DB,
     stones: Path | None = typer.Option(None, "--stones", help="Stone table, CSV or XLSX."),
     spectra: Path | None = typer.Option(None, "--spectra", help="Spectrum file, folder, or wide/long CSV."),
-    kind: str = typer.Option("ftir", "--kind", help="Spectrum kind: ftir, uvvis, pl, raman."),
+    kind: Annotated[SpectrumKind, typer.Option("--kind", help="Spectrum kind: ftir, uvvis, pl, raman.")] = (
+        SpectrumKind.ftir),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV sample_id,file for the spectra."),
     images: Path | None = typer.Option(None, "--images", help="Folder of <sample_id>[_<view>].png/jpg."),
     by: str = typer.Option("", "--by", help="Who adds the batch (default: the login name)."),
@@ -68,7 +69,7 @@ def add_cmd(
 
     if stones is None and spectra is None and images is None:
         raise typer.BadParameter("give at least one of --stones, --spectra, --images")
-    report = dbapi.add(db, stones=stones, spectra=spectra, kind=kind, manifest=manifest, images=images,
+    report = dbapi.add(db, stones=stones, spectra=spectra, kind=kind.value, manifest=manifest, images=images,
                        by=by or whoami(), replace=replace, reason=reason, lock_timeout=lock_timeout,
                        n_jobs=jobs)
     _err(_render_report(report.to_dict()))

@@ -71,9 +71,6 @@ def _resample(spectrum: Spectrum, grid: np.ndarray) -> tuple[np.ndarray, list[st
 
 
 def plan_batch(store: ReferenceStore, batch: Batch) -> _Plan:
-    if batch.replace and not (batch.reason and batch.reason.strip()):
-        raise InputError("--replace needs --reason", [Problem(None, None, "reason", batch.reason,
-                                                              "say why the records are replaced")])
     plan = _Plan()
     stones_file = next((s.path for s in batch.sources if s.role == "stones"), None)
     batch_ids = _plan_stones(store, batch, plan, stones_file)
