@@ -17,7 +17,7 @@ import typer
 
 from ._common import Lang, emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 _CAVEAT = (
     "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): "
@@ -226,7 +226,7 @@ def profile_command(
         )
 
 
-def register(app: typer.Typer) -> None:
-    """Register ``classify`` and ``profile`` on ``app``."""
-    app.command("classify", help=CLASSIFY_HELP)(guarded(classify_command))
-    app.command("profile", help=PROFILE_HELP)(guarded(profile_command))
+#: ``classify`` and ``profile`` (merged into the root app by :mod:`footprint.cli`).
+app = typer.Typer()
+app.command("classify", help=CLASSIFY_HELP)(guarded(classify_command))
+app.command("profile", help=PROFILE_HELP)(guarded(profile_command))

@@ -15,9 +15,9 @@ import typer
 
 from ._common import SpectrumKind, emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
-db_app = typer.Typer(
+app = typer.Typer(
     name="db",
     help="The reference database: init, add lab files, info, list, show, export, verify, fields.",
     no_args_is_help=True,
@@ -27,16 +27,11 @@ _DB = typer.Argument(..., help="Reference store file (HDF5).")
 _JSON = typer.Option(False, "--json", help="Print JSON on stdout.")
 
 
-def register(app: typer.Typer) -> None:
-    """Register the ``db`` command group on ``app``."""
-    app.add_typer(db_app, name="db")
-
-
 def _err(text: str) -> None:
     typer.echo(text, err=True)
 
 
-@db_app.command("init")
+@app.command("init")
 @guarded
 def init_cmd(db: Path = _DB, by: str = typer.Option("", "--by", help="Who creates the store.")) -> None:
     """Create an empty reference store (never overwrites an existing file)."""
@@ -46,7 +41,7 @@ def init_cmd(db: Path = _DB, by: str = typer.Option("", "--by", help="Who create
     _err(f"created empty reference store {path}")
 
 
-@db_app.command("add")
+@app.command("add")
 @guarded
 def add_cmd(
     db: Path = _DB,
@@ -95,7 +90,7 @@ def _render_report(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@db_app.command("info")
+@app.command("info")
 @guarded
 def info_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
     """Summarise the store: zones, sites, lots, field coverage, spectra, images, content hash."""
@@ -134,7 +129,7 @@ def info_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
     typer.echo("\n".join(out))
 
 
-@db_app.command("list")
+@app.command("list")
 @guarded
 def list_cmd(
     db: Path = _DB,
@@ -159,7 +154,7 @@ def list_cmd(
     _err(f"{len(frame)} stone(s)")
 
 
-@db_app.command("show")
+@app.command("show")
 @guarded
 def show_cmd(
     db: Path = _DB,
@@ -201,7 +196,7 @@ def show_cmd(
         _err(f"wrote {path}")
 
 
-@db_app.command("export")
+@app.command("export")
 @guarded
 def export_cmd(db: Path = _DB, out: Path = typer.Argument(..., help="CSV file to write.")) -> None:
     """Export the current stone records to CSV."""
@@ -211,7 +206,7 @@ def export_cmd(db: Path = _DB, out: Path = typer.Argument(..., help="CSV file to
     _err(f"wrote {path}")
 
 
-@db_app.command("verify")
+@app.command("verify")
 @guarded
 def verify_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
     """Check checksums, schema, cross-table references and the audit log (exit 4 on failure)."""
@@ -234,7 +229,7 @@ def verify_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
         typer.echo("OK " + ", ".join(f"{k}: {v}" for k, v in result["checked"].items()))
 
 
-@db_app.command("fields")
+@app.command("fields")
 @guarded
 def fields_cmd(
     db: Path = _DB,
