@@ -284,6 +284,28 @@ def _runs(fh: Any, column: int, sep: bytes) -> Iterator[tuple[bytes, bytes, int]
             return
 
 
+def _new_parcel(key: Any, text: str, row: int, first_seen: dict[Any, int], file: str,
+                problems: list[Problem]) -> bool:
+    """Check the start of a run of stones of one parcel; return True for a parcel not seen before.
+
+    The ordering rule of the stones file: every stone names its parcel, and the
+    stones of a parcel are contiguous (a parcel that starts again after others
+    is an error naming the row where it first started).
+    """
+    if not text:
+        problems.append(Problem(file, row, "parcel_id", "", "required: every stone must name its parcel"))
+        return False
+    if key in first_seen:
+        problems.append(Problem(
+            file, row, "parcel_id", text,
+            f"the stones of a parcel must be contiguous: this parcel started at row {first_seen[key]} "
+            "and other parcels came between (sort the file by parcel_id)",
+        ))
+        return False
+    first_seen[key] = row
+    return True
+
+
 def _chunks(
     fh: Any,
     head: bytes,
@@ -314,24 +336,7 @@ def _chunks(
                 index += 1
                 pieces, n_lines, parcels, first_row = [], 0, [], row + 1
             text = pid.decode("utf-8", errors="replace").strip('"').strip()
-            if not text:
-                problems.append(
-                    Problem(file, row + 1, "parcel_id", "", "required: every stone must name its parcel")
-                )
-            elif pid in first_seen:
-                problems.append(
-                    Problem(
-                        file,
-                        row + 1,
-                        "parcel_id",
-                        text,
-                        "the stones of a parcel must be contiguous: this parcel started at row "
-                        f"{first_seen[pid]} "
-                        "and other parcels came between (sort the file by parcel_id)",
-                    )
-                )
-            else:
-                first_seen[pid] = row + 1
+            if _new_parcel(pid, text, row + 1, first_seen, file, problems):
                 parcels.append(text)
             current = pid
         pieces.append(records)
@@ -355,23 +360,8 @@ def iter_frame_chunks(
     for i, pid in enumerate(pids):
         if i and pid == pids[i - 1]:
             continue
-        if pid is None or (isinstance(pid, float) and math.isnan(pid)) or pid == "":
-            problems.append(
-                Problem(file, i + 1, "parcel_id", "", "required: every stone must name its parcel")
-            )
-        elif pid in seen:
-            problems.append(
-                Problem(
-                    file,
-                    i + 1,
-                    "parcel_id",
-                    pid,
-                    f"the stones of a parcel must be contiguous: this parcel started at row {seen[pid]} "
-                    "and other parcels came between (sort the file by parcel_id)",
-                )
-            )
-        else:
-            seen[pid] = i + 1
+        missing = pid is None or (isinstance(pid, float) and math.isnan(pid)) or pid == ""
+        _new_parcel(pid, "" if missing else str(pid), i + 1, seen, file, problems)
         starts.append(i)
     starts.append(len(pids))
     index, lo = 0, 0
