@@ -36,7 +36,8 @@ CLASSIFY_PANELS: tuple[str, ...] = (
     "n_b_percent",
 )
 #: Panels of a ``footprint profile`` page: the classify ones plus the other summarised categories.
-PROFILE_PANELS: tuple[str, ...] = CLASSIFY_PANELS + tuple(f for f in CATEGORY_FIELDS if f not in CLASSIFY_PANELS)
+PROFILE_PANELS: tuple[str, ...] = CLASSIFY_PANELS + tuple(
+    f for f in CATEGORY_FIELDS if f not in CLASSIFY_PANELS)
 
 _TITLES = {
     "en": {
