@@ -1,4 +1,4 @@
-"""``footprint classify`` and ``footprint profile``: thin commands over the library.
+"""``footprint classify``: a thin command over :func:`footprint.classify`.
 
 Exit codes of ``classify`` (see :mod:`footprint.cli`): 0 every parcel is
 consistent with its declared zone; 6 it ran and some parcels need expert
@@ -39,12 +39,7 @@ CLASSIFY_HELP = (
     "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): verdicts are "
     "opinions on whole parcels."
 )
-PROFILE_HELP = (
-    "Write the statistical footprint of a zone or site of the reference store.\n\n"
-    "Size-frequency by sieve class and mass, colour, morphology, quality, surface features, nitrogen and "
-    "%B distributions (each with the stones and lots behind it) and a gallery of typical stones, as a "
-    "self-contained HTML page (--out FILE.html) or JSON (--out FILE.json)."
-)
+
 
 
 def _progress_bar(enabled: bool) -> Any:
@@ -197,36 +192,6 @@ def classify_command(
         raise typer.Exit(run.exit_code)
 
 
-def profile_command(
-    db: Path = typer.Argument(..., help="Reference store (HDF5)."),
-    out: Path = typer.Option(..., "--out", help="FILE.html (self-contained page) or FILE.json."),
-    zone: str | None = typer.Option(None, "--zone", help="Zone to profile (default: every zone)."),
-    site: str | None = typer.Option(None, "--site", help="Site to profile."),
-    lang: Annotated[Lang, typer.Option("--lang", help="Page language: en or fr.")] = Lang.en,
-    gallery: int = typer.Option(12, "--gallery", help="Typical stones shown in the image gallery."),
-    as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
-) -> None:
-    """Write a zone's or site's footprint (help text: :data:`PROFILE_HELP`)."""
-    from .._profile import profile
-    from ..report import write_profile
-
-    result = profile(db, zone=zone, site=site, n_gallery=gallery)
-    write_profile(result, out, lang=lang.value)
-    if as_json:
-        emit_json(
-            {k: v for k, v in result.items() if k != "gallery"}
-            | {"gallery": [{k: v for k, v in g.items() if k != "data"} for g in result["gallery"]]}
-        )
-    else:
-        summary = result["summary"]
-        typer.echo(
-            f"{result['selection']['label']}: {summary['n_stones']} stones, {summary['n_lots']} lots "
-            f"-> {out}",
-            err=True,
-        )
-
-
-#: ``classify`` and ``profile`` (merged into the root app by :mod:`footprint.cli`).
+#: ``classify`` (merged into the root app by :mod:`footprint.cli`).
 app = typer.Typer()
 app.command("classify", help=CLASSIFY_HELP)(guarded(classify_command))
-app.command("profile", help=PROFILE_HELP)(guarded(profile_command))
