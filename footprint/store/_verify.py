@@ -62,6 +62,17 @@ def _verify_stones(store: ReferenceStore, problems: list[str], checked: dict[str
         problems.append(f"stones: '{sid}' has a replaced version without a reason")
 
 
+def _check_blob(where: str, what: str, stone_exists: bool, blob: np.ndarray, offset: int, length: int,
+                sha256: str, problems: list[str]) -> None:
+    """Check one stored record's stone and its bytes (in range, matching their sha256)."""
+    if not stone_exists:
+        problems.append(f"{where}: points to a stone that does not exist")
+    if offset < 0 or offset + length > blob.size:
+        problems.append(f"{where}: {what} out of range")
+    elif sha256_hex(blob[offset:offset + length].tobytes()) != sha256:
+        problems.append(f"{where}: {what} do not match their sha256 {sha256}")
+
+
 def _verify_spectra(store: ReferenceStore, ids: set[str], problems: list[str],
                     checked: dict[str, int]) -> None:
     table = store._spectra_table()
@@ -73,13 +84,8 @@ def _verify_spectra(store: ReferenceStore, ids: set[str], problems: list[str],
     n_x, n_y = data["x"].shape[0], data["y"].shape[0]
     for row in table.itertuples(index=False):
         where = f"spectrum of '{row.sample_id}' ({row.source})"
-        if row.sample_id not in ids:
-            problems.append(f"{where}: points to a stone that does not exist")
-        r0, rn = int(row.raw_offset), int(row.raw_length)
-        if r0 < 0 or r0 + rn > raw.size:
-            problems.append(f"{where}: raw bytes out of range")
-        elif sha256_hex(raw[r0:r0 + rn].tobytes()) != row.sha256:
-            problems.append(f"{where}: raw bytes do not match their sha256 {row.sha256}")
+        _check_blob(where, "raw bytes", row.sample_id in ids, raw, int(row.raw_offset), int(row.raw_length),
+                    row.sha256, problems)
         if int(row.x_offset) + int(row.n_points) > n_x or int(row.y_offset) + int(row.n_points) > n_y:
             problems.append(f"{where}: parsed values out of range")
     for kind in store._f["resampled"]:
@@ -106,13 +112,8 @@ def _verify_images(store: ReferenceStore, ids: set[str], problems: list[str],
     blob = store._f["images_data/bytes"][()]
     for row in pd.DataFrame({c: _read(group, c) for c in _IMAGE_COLS}).itertuples(index=False):
         where = f"image of '{row.sample_id}' ({row.source})"
-        if row.sample_id not in ids:
-            problems.append(f"{where}: points to a stone that does not exist")
-        o, n_bytes = int(row.offset), int(row.length)
-        if o < 0 or o + n_bytes > blob.size:
-            problems.append(f"{where}: bytes out of range")
-        elif sha256_hex(blob[o:o + n_bytes].tobytes()) != row.sha256:
-            problems.append(f"{where}: bytes do not match their sha256 {row.sha256}")
+        _check_blob(where, "bytes", row.sample_id in ids, blob, int(row.offset), int(row.length), row.sha256,
+                    problems)
 
 
 def _verify_derived(store: ReferenceStore, problems: list[str], checked: dict[str, int]) -> None:
