@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: install ensure-chromium
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 # The report tests render HTML in Debian's headless chromium; install it when missing and we can.
@@ -30,6 +31,7 @@ ensure-chromium:
 	  else echo "chromium not found and cannot be installed: report screenshot tests will not run" >&2; fi; }
 
 lint: install
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check footprint
 	$(VENV)/bin/mypy
 

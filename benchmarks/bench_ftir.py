@@ -31,7 +31,7 @@ from scipy.optimize import minimize
 from footprint._types import Spectrum
 from footprint.spectra import FTIRMethod, FTIRTruth, instrument_grid, simulate_from_truth
 from footprint.spectra._components import COMPONENT_NAMES, PPM_PER_CM1, component_matrix, intrinsic
-from footprint.spectra._ftir import _fit_prepared, _prepare_one, analyse_files
+from footprint.spectra._analyse import _fit_prepared, _prepare_one, analyse_files
 from footprint.spectra._peaks import local_peak_area, pseudo_voigt
 
 N_FIT = int(os.environ.get("BENCH_FTIR_N", "10000"))

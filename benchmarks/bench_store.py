@@ -141,7 +141,7 @@ def instrument(timings: dict[str, float]) -> None:
     """Time the three stages db.add runs: ingest, FTIR derivation, commit."""
     import footprint.ingest as ingest
     import footprint.spectra as spectra
-    from footprint._store import ReferenceStore
+    from footprint.store import ReferenceStore
 
     def timed(owner, name, label):
         original = getattr(owner, name)
@@ -169,7 +169,7 @@ def line(label: str, ours: float, base: float, target: float, note: str) -> str:
 
 def main() -> int:
     from footprint import db
-    from footprint._store import ReferenceStore
+    from footprint.store import ReferenceStore
 
     rng = np.random.default_rng(7)
     results = []

@@ -40,10 +40,12 @@ import logging
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._json import jsonable
 from ._schema import SCHEMA_VERSION
 from .exceptions import ModelIntegrityError
 
@@ -104,27 +106,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "builtins.bytes",
     "numpy.core.multiarray._reconstruct",
 )
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types from numpy/pandas values (NaN and inf become ``None``)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _sha256_file(path: Path) -> str:
@@ -198,7 +179,7 @@ def _versions() -> dict[str, str]:
     import sklearn
     import skops
 
-    from . import __version__
+    from ._version import __version__
 
     return {"footprint": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "pandas": pandas.__version__, "scikit-learn": sklearn.__version__,
@@ -276,13 +257,17 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
-    """Load a model directory, verifying it; return a FootprintModel.
+def load_model(directory: str | Path, build: Callable[..., Any], *, store_hash: str | None = None) -> Any:
+    """Load a model directory, verifying it; return the model ``build`` makes of it.
 
     Parameters
     ----------
     directory : str or Path
         The model directory.
+    build : callable
+        ``build(parts, thresholds, manifest)`` makes the model from the loaded
+        parts (``FootprintModel`` passes itself), so this module knows no model
+        class and imports nothing above it.
     store_hash : str, optional
         Content hash of the store the caller means to use the model with; a
         model trained on other data is refused.
@@ -293,8 +278,6 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
         Tampered, incomplete or mismatched model (see module docs).
     """
     import skops.io as sio
-
-    from .model._footprint import FootprintModel
 
     directory = Path(directory)
     manifest = read_manifest(directory)
@@ -335,7 +318,7 @@ def load_model(directory: str | Path, *, store_hash: str | None = None) -> Any:
     if packages.get("scikit-learn") and packages["scikit-learn"] != sklearn.__version__:
         logger.warning("model saved with scikit-learn %s, running %s: predictions may differ slightly",
                        packages["scikit-learn"], sklearn.__version__)
-    model = FootprintModel(parts, manifest.get("thresholds", {}), manifest)
+    model = build(parts, manifest.get("thresholds", {}), manifest)
     if list(model.zones) != list(manifest.get("zones", [])) or \
             [list(s) for s in model.sites] != [list(s) for s in manifest.get("sites", [])] or \
             list(model.feature_names) != list(manifest.get("features", [])):

@@ -187,7 +187,7 @@ def write_audit(
     Path
         The path of the record written.
     """
-    from . import __version__
+    from ._version import __version__
 
     now = _dt.datetime.now(_dt.UTC)
     record = {

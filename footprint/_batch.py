@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ._types import ImageRecord, Spectrum
+from .exceptions import InputError, Problem
 
 __all__ = ["DERIVED_FTIR_COLUMNS", "Batch", "ProcessingReport", "SourceFile"]
 
@@ -95,6 +96,26 @@ class ProcessingReport:
         }
 
 
+def reason_problem(replace: bool, reason: str | None) -> Problem | None:
+    """Check the one rule for replacing records: ``replace`` needs a ``reason``.
+
+    Parameters
+    ----------
+    replace : bool
+        Whether different records may replace stored ones.
+    reason : str or None
+        Why.
+
+    Returns
+    -------
+    Problem or None
+        The problem to report, or None when the rule holds.
+    """
+    if replace and not str(reason or "").strip():
+        return Problem(None, None, "reason", reason, "--replace needs --reason: why records change")
+    return None
+
+
 @dataclass
 class Batch:
     """A validated batch of stones, spectra and images, ready to commit.
@@ -138,3 +159,8 @@ class Batch:
     by: str = ""
     replace: bool = False
     reason: str | None = None
+
+    def __post_init__(self) -> None:
+        problem = reason_problem(self.replace, self.reason)
+        if problem is not None:  # a batch that breaks the rule cannot exist, so the store need not check
+            raise InputError("--replace needs --reason", [problem])

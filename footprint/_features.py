@@ -32,13 +32,15 @@ Choices, and why:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._schema import FIELDS, normalise_sieve, sieve_to_mm
 from .exceptions import SchemaError
@@ -221,6 +223,11 @@ class StoneFeatures(TransformerMixin, BaseEstimator):
         Vocabulary of each categorical output.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "custom_fields": ["array-like"],
+        "min_observed": [Interval(Integral, 0, None, closed="left")],
+    }
+
     def __init__(self, custom_fields: Sequence[str] = (), min_observed: int = 5) -> None:
         self.custom_fields = custom_fields
         self.min_observed = min_observed
@@ -260,6 +267,7 @@ class StoneFeatures(TransformerMixin, BaseEstimator):
             Stone table (schema v1 columns, derived FTIR merged in).
         y : ignored
         """
+        self._validate_params()
         if not isinstance(X, pd.DataFrame):
             raise TypeError("StoneFeatures expects a pandas DataFrame of stones")
         mass = self._column(X, "mass_ct")
@@ -349,10 +357,22 @@ class SpectralEmbedding(TransformerMixin, BaseEstimator):
         Length of the spectral grid.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "derivative": [Interval(Integral, 0, 2, closed="both")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, n_components: int = 5, derivative: int = 1, random_state: int | None = None) -> None:
         self.n_components = n_components
         self.derivative = derivative
         self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare that NaN rows (no spectrum) are accepted."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def _preprocess(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=float)
@@ -374,20 +394,26 @@ class SpectralEmbedding(TransformerMixin, BaseEstimator):
             Spectra on a common grid; NaN rows mean "no spectrum".
         y : ignored
         """
-        X = np.asarray(X, dtype=float)
+        self._validate_params()
+        # NaN and inf both mean "no value here" (see _preprocess); sets n_features_in_.
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
         has = np.isfinite(X).any(axis=1)
         if has.sum() < 2:
-            raise ValueError("SpectralEmbedding needs at least two spectra to fit")
+            raise ValueError(
+                f"SpectralEmbedding needs at least two spectra to fit (n_samples = {int(has.sum())})")
+        if X.shape[1] <= int(self.derivative):
+            raise ValueError(f"SpectralEmbedding needs more grid points than the derivative order "
+                             f"{self.derivative} (n_features = {X.shape[1]})")
         Z = self._preprocess(X[has])
         k = int(min(self.n_components, Z.shape[0] - 1, Z.shape[1]))
         self.pca_ = PCA(n_components=k, random_state=self.random_state).fit(Z)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return the embedding, shape (n_stones, n_components)."""
         check_is_fitted(self, "pca_")
-        X = np.asarray(X, dtype=float)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False,
+                          ensure_min_samples=0)
         out = np.full((X.shape[0], self.pca_.n_components_), np.nan)
         has = np.isfinite(X).any(axis=1)
         if has.any():

@@ -18,11 +18,9 @@ can be added.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +38,6 @@ __all__ = [
     "nearest_lots",
     "profile",
     "summarise",
-    "write_profile",
 ]
 
 #: Categorical fields summarised as share tables, in display order.
@@ -357,7 +354,7 @@ def profile(
         If the zone or site is not in the store.
     """
     from ._features import reference_stones
-    from ._store import ReferenceStore
+    from .store import ReferenceStore
 
     with ReferenceStore.open(db, mode="r") as store:
         stones = reference_stones(store)
@@ -459,41 +456,3 @@ def _gallery(store: Any, selected: pd.DataFrame, n: int) -> list[dict[str, Any]]
             }
         )
     return out
-
-
-def write_profile(result: Mapping[str, Any], out: str | os.PathLike[str], *, lang: str = "en") -> Path:
-    """Write a profile as JSON (``.json``) or a self-contained HTML page (``.html``).
-
-    Raises
-    ------
-    InputError
-        If the extension is neither ``.json`` nor ``.html``/``.htm``.
-    """
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix == ".json":
-        text = json.dumps(_jsonable(dict(result)), indent=2, ensure_ascii=False) + "\n"
-    elif suffix in (".html", ".htm"):
-        from .report import render_profile
-
-        text = render_profile(result, lang=lang)
-    else:
-        raise InputError(
-            "unknown output format",
-            [Problem(str(out), None, "out", out.suffix, "must end in .html or .json")],
-        )
-    out.write_text(text, encoding="utf-8")
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    """Convert numpy/pandas values to plain JSON types (NaN and NA become null)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return value

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._text import squash
 from .exceptions import Problem, SchemaError
 
 __all__ = [
@@ -227,11 +228,6 @@ def get_field(name: str, extra: Iterable[Field] = ()) -> Field:
         raise SchemaError(f"unknown field '{name}'") from None
 
 
-def _squash(text: str) -> str:
-    """Fold case, spacing and punctuation so 'Weight (ct)' ~ 'weight_ct'."""
-    return re.sub(r"[\s_\-\.]+", " ", text.strip().lower()).strip()
-
-
 def canonical_column(raw: str, extra: Iterable[Field] = ()) -> str | None:
     """Map a lab's column name to a canonical field name.
 
@@ -247,9 +243,9 @@ def canonical_column(raw: str, extra: Iterable[Field] = ()) -> str | None:
     str or None
         The canonical name, or ``None`` when the column maps to no field.
     """
-    key = _squash(raw)
+    key = squash(raw)
     for f in (*FIELDS, *extra):
-        if key == _squash(f.name) or key in {_squash(s) for s in f.synonyms}:
+        if key == squash(f.name) or key in {squash(s) for s in f.synonyms}:
             return f.name
     return None
 

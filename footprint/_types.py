@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImageRecord", "Spectrum", "sha256_hex"]
+__all__ = ["REPORT_LANGUAGES", "ImageRecord", "Spectrum", "sha256_hex"]
+
+#: Languages of reports and pages (``--lang``); :mod:`footprint.report` holds the wording.
+REPORT_LANGUAGES: tuple[str, ...] = ("en", "fr")
 
 
 def sha256_hex(data: bytes) -> str:

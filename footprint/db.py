@@ -9,7 +9,7 @@ Each function opens the store, does one thing, and closes it::
     db.verify("ref.h5")
 
 For repeated reads (training, classification) open a
-:class:`~footprint._store.ReferenceStore` once instead.
+:class:`~footprint.store.ReferenceStore` once instead.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import pandas as pd
 from ._batch import Batch, ProcessingReport
 from ._io import atomic_write_bytes, guard_outputs, write_csv
 from ._schema import Field
-from ._store import DEFAULT_LOCK_TIMEOUT, GRIDS, ReferenceStore
 from .exceptions import InputError, OutputError, Problem, UsageError
+from .store import DEFAULT_LOCK_TIMEOUT, GRIDS, ReferenceStore
 
 __all__ = [
     "GRIDS",
@@ -118,9 +118,6 @@ def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | N
     """
     from .ingest import build_batch
 
-    if replace and not (reason and reason.strip()):
-        raise InputError("--replace needs --reason", [Problem(None, None, "reason", reason,
-                                                              "say why the records are replaced")])
     with ReferenceStore.open(path, "r") as store:
         known = frozenset(store.sample_ids())
         extra = tuple(store.custom_fields())
@@ -161,12 +158,8 @@ def _derive(batch: Batch, n_jobs: int) -> None:
     ftir = [s for s in batch.spectra if s.kind == "ftir"]
     if not ftir:
         return
-    try:
-        from .spectra import derive_ftir_features
-    except ImportError:
-        batch.report.warnings.append("FTIR features not derived: footprint.spectra.derive_ftir_features "
-                                     "is not available in this installation")
-        return
+    from .spectra import derive_ftir_features
+
     batch.derived_ftir = derive_ftir_features(ftir, n_jobs=n_jobs)
     batch.report.count("derive_ftir_features", len(ftir))
 

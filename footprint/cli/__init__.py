@@ -1,8 +1,10 @@
 """The ``footprint`` command line: thin typer commands over the library.
 
-Each command group lives in its own private module and registers itself on
-the one :data:`app`. Commands parse options, call the library, and render:
-results on stdout (text, CSV or ``--json``), progress and messages on stderr.
+Each command group lives in its own private module as a typer app, added to
+the one :data:`app` with ``add_typer`` (a named group such as ``db`` becomes
+``footprint db ...``; an unnamed one adds its commands at the top level).
+Commands parse options, call the library, and render: results on stdout
+(text, CSV or ``--json``), progress and messages on stderr.
 A :class:`~footprint.exceptions.FootprintError` becomes a one-paragraph
 message and its documented exit code:
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _classify, _db, _ftir, _model, _synth
+from . import _classify, _db, _ftir, _model, _profile, _synth
 
 __all__ = ["app", "main"]
 
@@ -44,13 +46,15 @@ app = typer.Typer(
 @app.command("version")
 def version() -> None:
     """Print the package, schema and store-format versions."""
-    from .. import SCHEMA_VERSION, __version__
+    from .._schema import SCHEMA_VERSION
+    from .._version import __version__
 
     typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
 
 
-for _module in (_db, _ftir, _synth, _model, _classify):
-    _module.register(app)
+# Command groups (db, synth) and the top-level commands of each module, as typer sub-apps.
+for _sub in (_ftir.app, _model.app, _classify.app, _profile.app, _db.app, _synth.app):
+    app.add_typer(_sub)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``footprint classify`` and ``footprint profile``: thin commands over the library.
+"""``footprint classify``: a thin command over :func:`footprint.classify`.
 
 Exit codes of ``classify`` (see :mod:`footprint.cli`): 0 every parcel is
 consistent with its declared zone; 6 it ran and some parcels need expert
@@ -11,13 +11,13 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import Lang, emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 _CAVEAT = (
     "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): "
@@ -39,12 +39,7 @@ CLASSIFY_HELP = (
     "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): verdicts are "
     "opinions on whole parcels."
 )
-PROFILE_HELP = (
-    "Write the statistical footprint of a zone or site of the reference store.\n\n"
-    "Size-frequency by sieve class and mass, colour, morphology, quality, surface features, nitrogen and "
-    "%B distributions (each with the stones and lots behind it) and a gallery of typical stones, as a "
-    "self-contained HTML page (--out FILE.html) or JSON (--out FILE.json)."
-)
+
 
 
 def _progress_bar(enabled: bool) -> Any:
@@ -114,7 +109,7 @@ def classify_command(
         help="Reference store for the report's reference footprints "
         "and thumbnails (default: the store recorded in the model manifest).",
     ),
-    lang: str = typer.Option("en", "--lang", help="Report language: en or fr."),
+    lang: Annotated[Lang, typer.Option("--lang", help="Report language: en or fr.")] = Lang.en,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel joblib workers (-1: all cores)."),
     scheduler: str | None = typer.Option(
@@ -127,7 +122,8 @@ def classify_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
-    from .._classify import classify
+    from ..classify import classify
+    from ..report import render_classify_report
 
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
     # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
@@ -149,13 +145,14 @@ def classify_command(
             stones_out=stones_out,
             report=report,
             db=db,
-            lang=lang,
+            lang=lang.value,
             n_jobs=jobs,
             scheduler=scheduler,
             chunk_size=chunk_size,
             max_detail=max_detail,
             progress=callback,
             command=command,
+            render_report=render_classify_report,
         )
     finally:
         if bar is not None:
@@ -195,35 +192,6 @@ def classify_command(
         raise typer.Exit(run.exit_code)
 
 
-def profile_command(
-    db: Path = typer.Argument(..., help="Reference store (HDF5)."),
-    out: Path = typer.Option(..., "--out", help="FILE.html (self-contained page) or FILE.json."),
-    zone: str | None = typer.Option(None, "--zone", help="Zone to profile (default: every zone)."),
-    site: str | None = typer.Option(None, "--site", help="Site to profile."),
-    lang: str = typer.Option("en", "--lang", help="Page language: en or fr."),
-    gallery: int = typer.Option(12, "--gallery", help="Typical stones shown in the image gallery."),
-    as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
-) -> None:
-    """Write a zone's or site's footprint (help text: :data:`PROFILE_HELP`)."""
-    from .._profile import profile, write_profile
-
-    result = profile(db, zone=zone, site=site, n_gallery=gallery)
-    write_profile(result, out, lang=lang)
-    if as_json:
-        emit_json(
-            {k: v for k, v in result.items() if k != "gallery"}
-            | {"gallery": [{k: v for k, v in g.items() if k != "data"} for g in result["gallery"]]}
-        )
-    else:
-        summary = result["summary"]
-        typer.echo(
-            f"{result['selection']['label']}: {summary['n_stones']} stones, {summary['n_lots']} lots "
-            f"-> {out}",
-            err=True,
-        )
-
-
-def register(app: typer.Typer) -> None:
-    """Register ``classify`` and ``profile`` on ``app``."""
-    app.command("classify", help=CLASSIFY_HELP)(guarded(classify_command))
-    app.command("profile", help=PROFILE_HELP)(guarded(profile_command))
+#: ``classify`` (merged into the root app by :mod:`footprint.cli`).
+app = typer.Typer()
+app.command("classify", help=CLASSIFY_HELP)(guarded(classify_command))

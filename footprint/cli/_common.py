@@ -7,13 +7,31 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import typer
 
+from .._json import jsonable
 from ..exceptions import FootprintError
 
-__all__ = ["check_jobs", "check_not_blank", "emit_json", "guarded", "setup_logging", "to_jsonable"]
+__all__ = ["Lang", "SpectrumKind", "check_jobs", "check_not_blank", "emit_json", "guarded", "setup_logging"]
+
+
+class Lang(StrEnum):
+    """Languages of reports and pages (``--lang``); the library's list is ``footprint.report.LANGUAGES``."""
+
+    en = "en"
+    fr = "fr"
+
+
+class SpectrumKind(StrEnum):
+    """Spectrum kinds (``--kind``); the library's list is ``footprint.ingest.KINDS``."""
+
+    ftir = "ftir"
+    uvvis = "uvvis"
+    pl = "pl"
+    raman = "raman"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,25 +134,6 @@ def check_not_blank(value: str | None) -> str | None:
     return value
 
 
-def to_jsonable(value: Any) -> Any:
-    """Convert numpy/pandas scalars and containers into plain JSON types."""
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (NaN and inf become null)."""
-    typer.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False))
+    typer.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False))

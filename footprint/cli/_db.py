@@ -9,15 +9,15 @@ version, verification failed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from ._common import check_jobs, check_not_blank, emit_json, guarded
+from ._common import SpectrumKind, check_jobs, check_not_blank, emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
-db_app = typer.Typer(
+app = typer.Typer(
     name="db",
     help="The reference database: init, add lab files, info, list, show, export, verify, fields.",
     no_args_is_help=True,
@@ -27,16 +27,11 @@ _DB = typer.Argument(..., help="Reference store file (HDF5).")
 _JSON = typer.Option(False, "--json", help="Print JSON on stdout.")
 
 
-def register(app: typer.Typer) -> None:
-    """Register the ``db`` command group on ``app``."""
-    app.add_typer(db_app, name="db")
-
-
 def _err(text: str) -> None:
     typer.echo(text, err=True)
 
 
-@db_app.command("init")
+@app.command("init")
 @guarded
 def init_cmd(db: Path = _DB, by: str = typer.Option("", "--by", help="Who creates the store.")) -> None:
     """Create an empty reference store (never overwrites an existing file)."""
@@ -46,13 +41,14 @@ def init_cmd(db: Path = _DB, by: str = typer.Option("", "--by", help="Who create
     _err(f"created empty reference store {path}")
 
 
-@db_app.command("add")
+@app.command("add")
 @guarded
 def add_cmd(
     db: Path = _DB,
     stones: Path | None = typer.Option(None, "--stones", help="Stone table, CSV or XLSX."),
     spectra: Path | None = typer.Option(None, "--spectra", help="Spectrum file, folder, or wide/long CSV."),
-    kind: str = typer.Option("ftir", "--kind", help="Spectrum kind: ftir, uvvis, pl, raman."),
+    kind: Annotated[SpectrumKind, typer.Option("--kind", help="Spectrum kind: ftir, uvvis, pl, raman.")] = (
+        SpectrumKind.ftir),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV sample_id,file for the spectra."),
     images: Path | None = typer.Option(None, "--images", help="Folder of <sample_id>[_<view>].png/jpg."),
     by: str | None = typer.Option(None, "--by", help="Who adds the batch (default: the login name).",
@@ -67,12 +63,12 @@ def add_cmd(
 ) -> None:
     """Validate lab files and add them to the store as one batch (all or nothing)."""
     from .. import db as dbapi
-    from .._store import _whoami
+    from ..store import whoami
 
     if stones is None and spectra is None and images is None:
         raise typer.BadParameter("give at least one of --stones, --spectra, --images")
-    report = dbapi.add(db, stones=stones, spectra=spectra, kind=kind, manifest=manifest, images=images,
-                       by=by or _whoami(), replace=replace, reason=reason, lock_timeout=lock_timeout,
+    report = dbapi.add(db, stones=stones, spectra=spectra, kind=kind.value, manifest=manifest, images=images,
+                       by=by or whoami(), replace=replace, reason=reason, lock_timeout=lock_timeout,
                        n_jobs=jobs)
     _err(_render_report(report.to_dict()))
     if as_json:
@@ -97,7 +93,7 @@ def _render_report(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@db_app.command("info")
+@app.command("info")
 @guarded
 def info_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
     """Summarise the store: zones, sites, lots, field coverage, spectra, images, content hash."""
@@ -136,7 +132,7 @@ def info_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
     typer.echo("\n".join(out))
 
 
-@db_app.command("list")
+@app.command("list")
 @guarded
 def list_cmd(
     db: Path = _DB,
@@ -163,7 +159,7 @@ def list_cmd(
     _err(f"{len(frame)} stone(s)")
 
 
-@db_app.command("show")
+@app.command("show")
 @guarded
 def show_cmd(
     db: Path = _DB,
@@ -205,7 +201,7 @@ def show_cmd(
         _err(f"wrote {path}")
 
 
-@db_app.command("export")
+@app.command("export")
 @guarded
 def export_cmd(
     db: Path = _DB,
@@ -219,7 +215,7 @@ def export_cmd(
     _err(f"wrote {path}")
 
 
-@db_app.command("verify")
+@app.command("verify")
 @guarded
 def verify_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
     """Check checksums, schema, cross-table references and the audit log (exit 4 on failure)."""
@@ -242,7 +238,7 @@ def verify_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
         typer.echo("OK " + ", ".join(f"{k}: {v}" for k, v in result["checked"].items()))
 
 
-@db_app.command("fields")
+@app.command("fields")
 @guarded
 def fields_cmd(
     db: Path = _DB,

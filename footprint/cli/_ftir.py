@@ -12,7 +12,7 @@ import typer
 
 from ._common import check_jobs, emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 #: Columns of the text table, with their headers.
 _TABLE = {
@@ -21,11 +21,6 @@ _TABLE = {
     "platelet_area_cm2": "B'_area", "platelet_width_cm1": "B'_fwhm", "h3107_area_cm2": "H3107",
     "fit_residual": "resid", "flags": "flags",
 }
-
-
-def register(app: typer.Typer) -> None:
-    """Register the ``ftir`` command on ``app``."""
-    app.command("ftir")(ftir)
 
 
 @guarded
@@ -47,8 +42,7 @@ def ftir(
 
     import pandas as pd
 
-    from ..spectra import analyse_files, fit_details, plot_fit
-    from ..spectra._ftir import expand_paths
+    from ..spectra import analyse_files, expand_paths, fit_details, plot_fit
 
     if plot is not None:
         from .._io import guard_outputs
@@ -85,3 +79,8 @@ def ftir(
     typer.echo(f"{len(features)} spectra fitted, {len(problems)} refused", err=True)
     if problems:
         raise typer.Exit(3)
+
+
+#: The ``ftir`` command (merged into the root app by :mod:`footprint.cli`).
+app = typer.Typer()
+app.command("ftir")(ftir)

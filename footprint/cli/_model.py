@@ -10,7 +10,7 @@ import typer
 
 from ._common import emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 
 def _config(config_path: Path | None, thresholds: Path | None) -> dict[str, Any] | None:
@@ -78,76 +78,76 @@ def _print_evaluation(report: dict[str, Any]) -> None:
                        f"(nominal {fmt(row['nominal'])})")
 
 
-def register(app: typer.Typer) -> None:
-    """Register ``train`` and ``evaluate`` on ``app``."""
+#: ``train`` and ``evaluate`` (merged into the root app by :mod:`footprint.cli`).
+app = typer.Typer()
 
-    @app.command("train")
-    @guarded
-    def train_command(
-        db: Path = typer.Argument(..., help="Reference store (HDF5) to learn from."),
-        out: Path = typer.Option(..., "--out", "-o",
-                                 help="Model directory to write (skops + manifest.json)."),
-        seed: int = typer.Option(0, "--seed",
-                                 help="Random seed; the same store and seed give the same model."),
-        config: Path | None = typer.Option(None, "--config", help="JSON file of training options."),
-        thresholds: Path | None = typer.Option(None, "--thresholds",
-                                               help="JSON verdict thresholds (default: bundled v1)."),
-        site_weights: Path | None = typer.Option(
-            None, "--site-weights",
-            help="CSV of zone, site, weight: each site's share of its zone's production (the prior of "
-                 "the site mixture; default: the share of reference lots)."),
-        evaluate: bool = typer.Option(False, "--evaluate",
-                                      help="Also evaluate on held-out lots and record it in the manifest."),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    ) -> None:
-        """Train a footprint model on a reference store and save it.
+@app.command("train")
+@guarded
+def train_command(
+    db: Path = typer.Argument(..., help="Reference store (HDF5) to learn from."),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="Model directory to write (skops + manifest.json)."),
+    seed: int = typer.Option(0, "--seed",
+                             help="Random seed; the same store and seed give the same model."),
+    config: Path | None = typer.Option(None, "--config", help="JSON file of training options."),
+    thresholds: Path | None = typer.Option(None, "--thresholds",
+                                           help="JSON verdict thresholds (default: bundled v1)."),
+    site_weights: Path | None = typer.Option(
+        None, "--site-weights",
+        help="CSV of zone, site, weight: each site's share of its zone's production (the prior of "
+             "the site mixture; default: the share of reference lots)."),
+    evaluate: bool = typer.Option(False, "--evaluate",
+                                  help="Also evaluate on held-out lots and record it in the manifest."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Train a footprint model on a reference store and save it.
 
-        Refuses (exit 5) when a zone has too few stones or lots. No method proves the
-        origin of a single diamond: the model's unit of judgement is the parcel.
-        """
-        from ..model import read_site_weights, train
+    Refuses (exit 5) when a zone has too few stones or lots. No method proves the
+    origin of a single diamond: the model's unit of judgement is the parcel.
+    """
+    from ..model import read_site_weights, train
 
-        typer.echo(f"training on {db} ...", err=True)
-        options = _config(config, thresholds) or {}
-        if site_weights is not None:
-            options["site_weights"] = read_site_weights(site_weights)
-        model = train(db, out_dir=out, config=options or None, seed=seed, evaluate=evaluate)
-        summary = _train_summary(model, out)
-        if as_json:
-            emit_json(summary)
-            return
-        if summary["synthetic"]:
-            typer.echo("SYNTHETIC: trained on synthetic reference data; not for real KP decisions.")
-        typer.echo(f"model saved to {out}")
-        typer.echo(f"zones: {', '.join(model.zones)}; sites: {len(model.sites)}; features: "
-                   f"{len(model.feature_names)}; thresholds v{summary['thresholds_version']}")
-        for zone, row in summary["training"].get("zones", {}).items():
-            typer.echo(f"  {zone}: {row['stones']} stones, {row['lots']} lots, "
-                       f"sites {', '.join(row['sites'])}")
-        for warning in summary["training"].get("warnings", []):
-            typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"training on {db} ...", err=True)
+    options = _config(config, thresholds) or {}
+    if site_weights is not None:
+        options["site_weights"] = read_site_weights(site_weights)
+    model = train(db, out_dir=out, config=options or None, seed=seed, evaluate=evaluate)
+    summary = _train_summary(model, out)
+    if as_json:
+        emit_json(summary)
+        return
+    if summary["synthetic"]:
+        typer.echo("SYNTHETIC: trained on synthetic reference data; not for real KP decisions.")
+    typer.echo(f"model saved to {out}")
+    typer.echo(f"zones: {', '.join(model.zones)}; sites: {len(model.sites)}; features: "
+               f"{len(model.feature_names)}; thresholds v{summary['thresholds_version']}")
+    for zone, row in summary["training"].get("zones", {}).items():
+        typer.echo(f"  {zone}: {row['stones']} stones, {row['lots']} lots, "
+                   f"sites {', '.join(row['sites'])}")
+    for warning in summary["training"].get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
 
-    @app.command("evaluate")
-    @guarded
-    def evaluate_command(
-        db: Path = typer.Argument(..., help="Reference store (HDF5) to evaluate on."),
-        model: Path | None = typer.Option(None, "--model", "-m",
-                                          help="Model directory whose training options to evaluate "
-                                               "(default: the default options)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed of the folds and parcel draws."),
-        folds: int = typer.Option(3, "--folds", help="Folds of whole lots."),
-        as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
-    ) -> None:
-        """Measure the model on held-out lots (stones, parcels, mixture, unknown origin, coverage).
+@app.command("evaluate")
+@guarded
+def evaluate_command(
+    db: Path = typer.Argument(..., help="Reference store (HDF5) to evaluate on."),
+    model: Path | None = typer.Option(None, "--model", "-m",
+                                      help="Model directory whose training options to evaluate "
+                                           "(default: the default options)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the folds and parcel draws."),
+    folds: int = typer.Option(3, "--folds", help="Folds of whole lots."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+) -> None:
+    """Measure the model on held-out lots (stones, parcels, mixture, unknown origin, coverage).
 
-        Every figure comes from lots the model did not see. On a SYNTHETIC store the Bayes
-        ceiling (the exact generator density) is printed beside each figure.
-        """
-        from ..model import evaluate
+    Every figure comes from lots the model did not see. On a SYNTHETIC store the Bayes
+    ceiling (the exact generator density) is printed beside each figure.
+    """
+    from ..model import evaluate
 
-        typer.echo(f"evaluating on {db} (retraining on each fold) ...", err=True)
-        report = evaluate(db, model_dir=model, seed=seed, n_folds=folds)
-        if as_json:
-            emit_json(report)
-        else:
-            _print_evaluation(report)
+    typer.echo(f"evaluating on {db} (retraining on each fold) ...", err=True)
+    report = evaluate(db, model_dir=model, seed=seed, n_folds=folds)
+    if as_json:
+        emit_json(report)
+    else:
+        _print_evaluation(report)

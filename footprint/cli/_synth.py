@@ -19,9 +19,9 @@ import typer
 
 from ._common import emit_json, guarded
 
-__all__ = ["register"]
+__all__ = ["app"]
 
-synth_app = typer.Typer(
+app = typer.Typer(
     name="synth",
     help="SYNTHETIC reference data (CAR-West / CAR-East and neighbours) and its exact Bayes ceilings.",
     no_args_is_help=True,
@@ -35,11 +35,6 @@ _MIN = typer.Option(1, "--min-size", min=1, help="Smallest parcel, stones.")
 _MAX = typer.Option(100, "--max-size", min=1, help="Largest parcel, stones.")
 _MONTH = typer.Option("2024-06", "--month", help="Export month of the parcels, YYYY-MM.")
 _PHOTO = typer.Option(0.10, "--photo-fraction", min=0.0, max=1.0, help="Share of stones that get a picture.")
-
-
-def register(app: typer.Typer) -> None:
-    """Register the ``synth`` command group on ``app``."""
-    app.add_typer(synth_app)
 
 
 def _load(params: Path | None) -> Any:
@@ -73,7 +68,7 @@ def _check_sizes(min_size: int, max_size: int) -> tuple[int, int]:
     return min_size, max_size
 
 
-@synth_app.command("reference")
+@app.command("reference")
 @guarded
 def reference_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (new, empty, or a previous synth output)."),
@@ -105,7 +100,7 @@ def reference_cmd(
     _summary(result, as_json)
 
 
-@synth_app.command("parcels")
+@app.command("parcels")
 @guarded
 def parcels_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (new, empty, or a previous synth output)."),
@@ -129,7 +124,7 @@ def parcels_cmd(
     _summary(result, as_json)
 
 
-@synth_app.command("ceiling")
+@app.command("ceiling")
 @guarded
 def ceiling_cmd(
     sizes: str = typer.Option("1,5,10,25,50", "--sizes", help="Parcel sizes, comma-separated (1 = stone)."),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._batch import Batch, ProcessingReport, SourceFile
+from .._batch import Batch, ProcessingReport, SourceFile, reason_problem
 from .._schema import FIELDS, Field
 from .._types import ImageRecord, Spectrum
 from ..exceptions import InputError, Problem, SchemaError, SpectrumError
@@ -185,8 +185,8 @@ def build_batch(
     sources: list[SourceFile] = []
     if not str(by or "").strip():
         problems.append(Problem(None, None, "by", by, "say who adds the batch (--by NAME)"))
-    if replace and not str(reason or "").strip():
-        problems.append(Problem(None, None, "reason", reason, "--replace needs --reason: why records change"))
+    if (problem := reason_problem(replace, reason)) is not None:
+        problems.append(problem)
     if stones is None and spectra is None and images is None:
         problems.append(Problem(None, None, None, None, "nothing to add: give stones, spectra or images"))
     if manifest is not None and spectra is None:

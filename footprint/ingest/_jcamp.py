@@ -40,7 +40,6 @@ number of points must equal ``##NPOINTS`` and jcamp's Y-check must pass
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import io
 import logging
 import os
@@ -50,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from .._json import json_default
 from .._types import Spectrum
 from ..exceptions import Problem, SpectrumError
 
@@ -264,20 +264,13 @@ def detect_kind(data_type: Any) -> str | None:
 
 # -- decoding ----------------------------------------------------------------------
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 _DATA_LABELS = {"x", "y", "children", "xydata", "xypoints", "peak table", "end", "filename",
                 "datatable", "data table"}
 
 
 def _labels(block: dict[str, Any]) -> dict[str, Any]:
-    return {k: _json_safe(v) for k, v in block.items() if k not in _DATA_LABELS}
+    return {k: v if v is None or isinstance(v, (str, int, float, bool)) else json_default(v)
+            for k, v in block.items() if k not in _DATA_LABELS}
 
 
 def _first(labels: dict[str, Any], *keys: str) -> Any:

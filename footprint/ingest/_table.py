@@ -22,9 +22,11 @@ import pandas as pd
 
 from .._batch import ProcessingReport
 from .._schema import FIELDS, Field, canonical_column
+from .._text import sniff_delimiter
 from ..exceptions import Problem, SchemaError
 from ._encoding import Decoded, decode_text, encoding_label
-from ._validate import _UNIT_IN_HEADER, MISSING_WORDS, TableContext, parse_boolean, run_steps
+from ._parse import _UNIT_IN_HEADER, MISSING_WORDS, parse_boolean
+from ._validate import TableContext, run_steps
 
 __all__ = ["read_stones_bytes", "read_stones_table"]
 
@@ -76,14 +78,6 @@ def _split_comments(text: str) -> tuple[list[str], str]:
     return comments, text[pos:] if pos else text
 
 
-def _sniff_delimiter(header_line: str) -> str:
-    # Labs with a decimal comma write ';' (spreadsheet default in most of Europe
-    # and Africa); tabs come from copy-paste. Count outside quotes is enough here.
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 #: Cell texts meaning "not measured" in numeric columns, as pandas' C parser matches them.
 _NA_TEXTS = sorted({w for m in MISSING_WORDS for w in (m, m.upper(), m.capitalize())})
 
@@ -100,7 +94,7 @@ def _read_csv(data: bytes, file: str, report: ProcessingReport,
         raise SchemaError(f"{file}: the stone table is empty",
                           [Problem(file, None, None, None, "file has no header row and no data rows")])
     first_line = body[: body.find("\n")] if "\n" in body else body
-    delimiter = _sniff_delimiter(first_line)
+    delimiter = sniff_delimiter(first_line)
     try:
         header = next(csv.reader([first_line.strip("\r")], delimiter=delimiter))
     except csv.Error as exc:  # a NUL or a lone CR in the header: not a text table

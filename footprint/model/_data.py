@@ -23,7 +23,7 @@ def read_store(source: Any) -> dict[str, Any]:
     """
     if isinstance(source, dict):
         return source
-    from .._store import ReferenceStore
+    from ..store import ReferenceStore
 
     if isinstance(source, ReferenceStore):
         return _read(source)

@@ -47,7 +47,8 @@ def build_demo_model(out_dir: str | Path, *, work_dir: str | Path | None = None,
     """
     from .. import db
     from ..synth import write_reference_set
-    from ._train import read_site_weights, train
+    from ._train import read_site_weights
+    from ._workflow import train
 
     with tempfile.TemporaryDirectory(prefix="footprint-demo-") as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)

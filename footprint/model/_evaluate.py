@@ -444,9 +444,9 @@ def evaluate(db_path: Any, model_dir: str | Path | None = None, *, seed: int | N
     data = read_store(db_path)
     model_info: dict[str, Any] = {}
     if model_dir is not None:
-        from .._artefact import load_model
+        from ._footprint import FootprintModel
 
-        model = load_model(model_dir)
+        model = FootprintModel.load(model_dir)
         cfg = dict(model.manifest.get("config", {}))
         cfg["thresholds"] = dict(model.thresholds)
         cfg.pop("thresholds_path", None)

@@ -191,7 +191,7 @@ class FootprintModel:
         """Load and verify an artefact directory; refuses tampered or mismatched models."""
         from .._artefact import load_model
 
-        return load_model(directory, store_hash=store_hash)
+        return load_model(directory, cls, store_hash=store_hash)
 
     # -- features ----------------------------------------------------------------
     @property

@@ -37,11 +37,13 @@ view, meant for "which features weighed most", not for the verdict.
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities, categorical_mask
@@ -125,6 +127,18 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         for the other features.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "categorical_features": ["array-like", None],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "n_null": [Interval(Integral, 1, None, closed="left")],
+        "numeric": [StrOptions({"tilt", "gaussian", "histogram"})],
+        "feature_weights": ["array-like", None],
+        "concentration": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, categorical_features: Any = None, shrinkage: float = 50.0, alpha: float = 0.05,
                  cv: int = 5, n_null: int = 1000, numeric: str = "tilt", feature_weights: Any = None,
                  concentration: float = 50.0, random_state: int | None = None) -> None:
@@ -189,6 +203,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             as the model's site-mixture prior says. Default: every lot equally
             likely.
         """
+        self._validate_params()
         X = validate_data(self, X, ensure_all_finite="allow-nan")
         n = X.shape[0]
         if n < 2:

@@ -24,7 +24,8 @@ stones of one lot in both the training and the test part is leakage.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
@@ -32,6 +33,7 @@ from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -180,6 +182,23 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         folds could be made).
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "method": [StrOptions({"binned", "hgb"})],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "parent_shrinkage": [Interval(Real, 0, None, closed="left")],
+        "numeric": [StrOptions({"tilt", "gaussian", "histogram"})],
+        "gauss_shrinkage": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left")],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "categorical_features": ["array-like", None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "calibrate": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         method: str = "binned",
@@ -234,8 +253,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         parents : array-like of shape (n_samples,), optional
             ("binned") parent class (zone) of each stone's class, for shrinkage.
         """
-        if self.method not in ("binned", "hgb"):
-            raise ValueError(f"method must be 'binned' or 'hgb', got {self.method!r}")
+        self._validate_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)

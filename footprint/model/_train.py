@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from .._schema import SCHEMA_VERSION
+from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer
@@ -41,7 +41,7 @@ from ._site import SiteLayout, fit_parcel_tempering, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
 
-__all__ = ["DEFAULT_CONFIG", "read_site_weights", "site_log_weights", "train", "train_frames"]
+__all__ = ["DEFAULT_CONFIG", "read_site_weights", "site_log_weights", "train_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -407,45 +407,4 @@ def train_frames(
         "ftir_recipe": _ftir_recipe(derived_ftir),
     }
     model.manifest["fingerprint"] = _fingerprint(model, X)
-    return model
-
-
-def train(
-    source: Any,
-    *,
-    out_dir: str | Path | None = None,
-    config: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    evaluate: bool = False,
-) -> FootprintModel:
-    """Train a footprint model on a reference store.
-
-    Parameters
-    ----------
-    source : str, Path or ReferenceStore
-        The reference store (a path is opened read-only).
-    out_dir : str or Path, optional
-        Where to save the artefact (skops model + manifest.json).
-    config : mapping, optional
-        Overrides of :data:`DEFAULT_CONFIG`.
-    seed : int
-        Random seed.
-    evaluate : bool
-        Also run the held-out evaluation and record its figures in the manifest.
-
-    Returns
-    -------
-    FootprintModel
-    """
-    from ._data import read_store
-
-    data = read_store(source)
-    model = train_frames(data["stones"], data["derived_ftir"], data["spectra"], config=config, seed=seed,
-                         custom_fields=data["custom_fields"], source=data["source"])
-    if evaluate:
-        from ._evaluate import evaluate_frames
-
-        model.manifest["evaluation"] = evaluate_frames(data, config=config, seed=seed, summary_only=True)
-    if out_dir is not None:
-        model.save(out_dir)
     return model

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._profile import MASS_LOG10_EDGES, NB_PERCENT_EDGES, NITROGEN_EDGES
+from .._profile import CATEGORY_FIELDS, MASS_LOG10_EDGES, NB_PERCENT_EDGES, NITROGEN_EDGES
 
 __all__ = ["CLASSIFY_PANELS", "PROFILE_PANELS", "footprint_figure"]
 
@@ -35,15 +35,9 @@ CLASSIFY_PANELS: tuple[str, ...] = (
     "nitrogen",
     "n_b_percent",
 )
-#: Panels of a ``footprint profile`` page: the classify ones plus surface features.
-PROFILE_PANELS: tuple[str, ...] = CLASSIFY_PANELS + (
-    "fluorescence",
-    "coating",
-    "resorption",
-    "abrasion",
-    "diamond_type",
-    "cleaning_state",
-)
+#: Panels of a ``footprint profile`` page: the classify ones plus the other summarised categories.
+PROFILE_PANELS: tuple[str, ...] = CLASSIFY_PANELS + tuple(
+    f for f in CATEGORY_FIELDS if f not in CLASSIFY_PANELS)
 
 _TITLES = {
     "en": {

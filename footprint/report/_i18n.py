@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._types import REPORT_LANGUAGES
+
 __all__ = ["LANGUAGES", "verdict_text", "words"]
 
-LANGUAGES = ("en", "fr")
+LANGUAGES = REPORT_LANGUAGES
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {

@@ -4,15 +4,12 @@ The method follows QUIDDIT (Speich & Kohn 2020, Computers & Geosciences
 144:104558), whose component spectra ship in ``footprint/data``.
 """
 
+from ._analyse import analyse_files, analyse_spectra, derive_ftir_features, expand_paths, fit_details
 from ._components import COMPONENT_NAMES, IIA_AT_1995_CM1, PPM_PER_CM1
 from ._ftir import (
     FEATURE_COLUMNS,
     RECIPE_VERSION,
     FTIRMethod,
-    analyse_files,
-    analyse_spectra,
-    derive_ftir_features,
-    fit_details,
     prepare_spectrum,
 )
 from ._plot import plot_fit
@@ -20,6 +17,7 @@ from ._simulate import FTIRTruth, instrument_grid, simulate_from_truth, simulate
 from ._units import CanonicalSpectrum, to_canonical
 
 __all__ = [
+    "expand_paths",
     "COMPONENT_NAMES",
     "FEATURE_COLUMNS",
     "IIA_AT_1995_CM1",

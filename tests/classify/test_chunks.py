@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from footprint._classify import iter_csv_chunks, run_ordered
+from footprint.classify import iter_csv_chunks, run_ordered
 from footprint.exceptions import InputError
 
 

@@ -1,6 +1,6 @@
 """Fast paths of a classify run give exactly what the plain ones give.
 
-- result lines formatted directly (:func:`footprint._classify._csv_lines`)
+- result lines formatted directly (:func:`footprint.classify._output._csv_lines`)
   are the bytes ``DataFrame.to_csv(float_format="%.6g")`` writes, for awkward
   values too (NaN, infinities, -0.0, tiny and huge numbers, text that needs
   quoting, which goes through ``to_csv`` itself);
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from footprint._audit import hash_in_background, hash_inputs
-from footprint._classify import _csv_lines, _write_csv
+from footprint.classify._output import _csv_lines, _write_csv
 
 
 def _to_csv(frame: pd.DataFrame) -> str:

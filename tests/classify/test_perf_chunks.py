@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from footprint import _classify
-from footprint._classify import iter_csv_chunks
+from footprint.classify import _stream as _classify
+from footprint.classify import iter_csv_chunks
 
 
 def _split(path: Path, chunk_size: int) -> tuple[list[tuple], list[tuple]]:

@@ -11,12 +11,60 @@ from footprint._features import SpectralEmbedding, StoneFeatures
 from footprint.model import NoveltyScorer, StoneClassifier
 
 
+# StoneFeatures reads a stone table (a DataFrame with schema columns), not a numeric matrix:
+# the checks that feed it arrays cannot apply. Every other check (parameters, cloning, repr,
+# tags, _parameter_constraints validation) runs on it as on the other three.
+_NEEDS_A_NUMERIC_MATRIX = (
+    "check_complex_data", "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
+    "check_estimator_sparse_array", "check_estimator_sparse_matrix", "check_estimator_sparse_tag",
+    "check_estimators_dtypes", "check_estimators_empty_data_messages", "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf", "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_fit1d", "check_fit2d_1feature", "check_fit2d_1sample",
+    "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance", "check_n_features_in",
+    "check_n_features_in_after_fitting", "check_pipeline_consistency", "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input", "check_transformer_data_not_an_array", "check_transformer_general",
+    "check_transformer_preserve_dtypes",
+)
+
+
+def _expected_failures(estimator):
+    if isinstance(estimator, StoneFeatures):
+        return dict.fromkeys(_NEEDS_A_NUMERIC_MATRIX, "takes a stone table (DataFrame), not a numeric matrix")
+    return {}
+
+
 @parametrize_with_checks([
     StoneClassifier(cv=2),
     NoveltyScorer(cv=2, n_null=50, random_state=0),
-])
+    SpectralEmbedding(n_components=2, random_state=0),
+    StoneFeatures(min_observed=1),
+], expected_failed_checks=_expected_failures)
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator, bad", [
+    (StoneClassifier(method="knn"), "method"),
+    (StoneClassifier(cv=1), "cv"),
+    (NoveltyScorer(alpha=1.5), "alpha"),
+    (NoveltyScorer(numeric="spline"), "numeric"),
+    (SpectralEmbedding(derivative=3), "derivative"),
+    (SpectralEmbedding(n_components=0), "n_components"),
+])
+def test_parameter_constraints_name_the_bad_parameter(estimator, bad):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X = np.random.default_rng(0).normal(size=(40, 6))
+    with pytest.raises(InvalidParameterError, match=f"'{bad}' parameter"):
+        estimator.fit(X, np.arange(40) % 2)
+
+
+def test_stone_features_parameter_constraints():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="'min_observed' parameter"):
+        StoneFeatures(min_observed=-1).fit(pd.DataFrame({"mass_ct": [0.1, 0.2]}))
 
 
 def test_hgb_method_calibrates_on_held_out_groups():

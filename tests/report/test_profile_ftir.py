@@ -9,7 +9,7 @@ import pandas as pd
 from footprint import db
 from footprint._features import reference_stones
 from footprint._profile import profile
-from footprint._store import ReferenceStore
+from footprint.store import ReferenceStore
 from footprint.synth import write_reference_set
 
 

@@ -188,7 +188,7 @@ def test_report_in_headless_chromium(
 def test_nearest_lots_show_thumbnails_from_the_store(photo_store: Path) -> None:
     from types import SimpleNamespace
 
-    from footprint.report._reference import reference_for_report
+    from footprint._reference import reference_for_report
 
     reference, meta = reference_for_report(photo_store, SimpleNamespace(manifest={}))
     assert meta["synthetic"] is True and len(meta["content_hash"]) == 64
@@ -197,7 +197,7 @@ def test_nearest_lots_show_thumbnails_from_the_store(photo_store: Path) -> None:
     lot = reference["lots"].index[0]
     first = reference["lots"].loc[lot, "sample_ids"][0]
     # A parcel whose footprint is that lot's: the lot comes first, with its photographs.
-    from footprint._store import ReferenceStore
+    from footprint.store import ReferenceStore
 
     with ReferenceStore.open(photo_store) as store:
         stones = store.stones()

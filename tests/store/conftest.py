@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from footprint._batch import Batch, SourceFile
-from footprint._store import ReferenceStore
+from footprint.store import ReferenceStore
 from footprint._types import ImageRecord, Spectrum
 
 ZONES = ("CAR-West", "CAR-East")

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import footprint._store as store_module
+import footprint.store._store as store_module
 import footprint.spectra  # noqa: F401  (imported before forking, as the writer needs it)
 from footprint._batch import Batch, SourceFile
-from footprint._store import ReferenceStore
+from footprint.store import ReferenceStore
 from footprint._types import Spectrum
 from footprint.exceptions import StoreLockedError
 

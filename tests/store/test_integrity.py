@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from footprint._store import ReferenceStore
+from footprint.store import ReferenceStore
 from footprint.exceptions import StoreIntegrityError
 
 

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from footprint._integrity import chain_head, is_sealed, seal, seal_legacy, verify_seals
+from footprint.store._integrity import chain_head, is_sealed, seal, seal_legacy, verify_seals
 
 
 def _commit(fh: h5py.File, seq: int, masses: list[float], ids: list[bytes]) -> str:

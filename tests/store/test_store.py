@@ -8,7 +8,7 @@ import pytest
 
 from footprint._batch import DERIVED_FTIR_COLUMNS
 from footprint._schema import FIELDS, Field
-from footprint._store import GRIDS, ReferenceStore, grid_for
+from footprint.store import GRIDS, ReferenceStore, grid_for
 from footprint.exceptions import (
     DuplicateRecordError,
     InputError,

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from footprint._store import FORMAT_VERSION, ReferenceStore
+from footprint.store import FORMAT_VERSION, ReferenceStore
 from footprint.exceptions import StoreError, StoreVersionError
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from footprint._batch import Batch
 from footprint._schema import Field
-from footprint._store import ReferenceStore
+from footprint.store import ReferenceStore
 from footprint._types import ImageRecord, Spectrum
 
 HERE = Path(__file__).resolve().parent

@@ -79,7 +79,7 @@ def reference_for_report(
         ``path``, ``content_hash``, ``model_store_hash``, ``matches_model``,
         ``synthetic``.
     """
-    from .._profile import lot_vectors, reference_sizes, summarise
+    from ._profile import lot_vectors, reference_sizes, summarise
 
     manifest = dict(getattr(model, "manifest", {}) or {})
     trained_on = manifest_store_hash(manifest)
@@ -88,8 +88,8 @@ def reference_for_report(
     if path is None or not Path(path).exists():
         meta["path"] = path or "none"
         return {}, meta
-    from .._features import reference_stones
-    from .._store import ReferenceStore
+    from ._features import reference_stones
+    from .store import ReferenceStore
 
     with ReferenceStore.open(path, mode="r") as store:
         stones = reference_stones(store)

@@ -1,0 +1,326 @@
+"""Run chunks in order: in this process, in forked workers (joblib) or on a Dask cluster.
+
+Each chunk is validated, assessed and summarised by :func:`process_chunk`;
+:func:`run_ordered` gives results back in input order whichever way they ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from ..exceptions import InputError, Problem, SchemaError
+from ._output import _csv_lines, result_columns, stone_columns
+from ._stream import ChunkResult, ChunkTask
+
+__all__ = ["RunContext", "process_chunk", "run_ordered"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# -- the per-chunk work ---------------------------------------------------------
+
+_MODEL_CACHE: dict[str, Any] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def _load_model(model_dir: str) -> Any:
+    """Load a model once per process (workers keep it between chunks)."""
+    key = os.path.realpath(model_dir)
+    with _MODEL_LOCK:
+        if key not in _MODEL_CACHE:
+            from ..model import FootprintModel
+
+            _MODEL_CACHE[key] = FootprintModel.load(model_dir)
+        return _MODEL_CACHE[key]
+
+
+@dataclass
+class RunContext:
+    """What every chunk needs besides its stones (pickled to workers once per task)."""
+
+    model_dir: str
+    file: str
+    parcels: pd.DataFrame | None = None
+    derived_ftir: pd.DataFrame | None = None
+    #: write per-stone result lines (``--stones-out``); otherwise they stay in the worker
+    stone_lines: bool = False
+
+
+@contextlib.contextmanager
+def _quiet_ingest() -> Iterator[None]:
+    """Silence the ingest reader's per-table INFO line (one per chunk would flood the log)."""
+    log = logging.getLogger("footprint.ingest")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | None, list[Problem], bool]:
+    if task.frame is not None:
+        return task.frame, [], bool(task.frame.attrs.get("synthetic", False))
+    from ..ingest import read_stones_bytes
+
+    assert task.data is not None  # set by iter_csv_chunks; not user input
+    try:
+        with _quiet_ingest():
+            stones, _ = read_stones_bytes(
+                task.data,
+                name=ctx.file,
+                row_offset=task.first_row - 1,
+                reference=False,
+                keep_columns=("parcel_id",),
+            )
+    except SchemaError as exc:
+        return None, list(exc.problems), False
+    synthetic = bool(stones.attrs.get("synthetic", False))
+    # pandas deep-copies ``attrs`` into every derived frame or column (hundreds of
+    # times per chunk); nothing downstream reads them, so drop them here.
+    stones.attrs = {}
+    return stones, [], synthetic
+
+
+def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
+    """Validate, assess and summarise one chunk (runs in a worker).
+
+    Parameters
+    ----------
+    task : ChunkTask
+        The chunk.
+    ctx : RunContext
+        Model directory, parcels table and derived FTIR features.
+
+    Returns
+    -------
+    ChunkResult
+        Parcel and stone results in file order, or the chunk's input problems.
+    """
+    from .._profile import summarise
+
+    stones, problems, synthetic = _validate_chunk(task, ctx)
+    if stones is None or problems:
+        return ChunkResult(task.index, problems=problems)
+    used: list[str] = []
+    if ctx.derived_ftir is not None and len(ctx.derived_ftir):
+        from .._features import merge_derived_ftir
+
+        ids = stones["sample_id"].astype(str)
+        used = sorted(set(ids) & set(ctx.derived_ftir["sample_id"].astype(str)))
+        if used:
+            stones = merge_derived_ftir(stones, ctx.derived_ftir)
+    model = _load_model(ctx.model_dir)
+    parcels = None
+    if ctx.parcels is not None:
+        parcels = ctx.parcels[ctx.parcels["parcel_id"].isin(task.parcel_ids)]
+    # Per-stone results are only computed when they are written (--stones-out).
+    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines)
+    summaries = {}
+    if task.summarise:
+        wanted = set(task.parcel_ids[: task.summarise])
+        for pid, group in stones[stones["parcel_id"].isin(wanted)].groupby("parcel_id", sort=False):
+            summaries[str(pid)] = summarise(group, label=str(pid))
+    zones = list(model.zones)
+    extras = [c for c in ("zones_consistent",) if c in results.columns]
+    results = results.reindex(columns=result_columns(zones) + extras)
+    return ChunkResult(
+        task.index,
+        results=results,
+        n_stones=len(stones),
+        results_csv=_csv_lines(results.reindex(columns=result_columns(zones))),
+        stones_csv=_csv_lines(stone_results.reindex(columns=stone_columns(zones))) if ctx.stone_lines else "",
+        summaries=summaries,
+        synthetic=synthetic,
+        sample_ids_with_spectra=used,
+    )
+
+
+# -- execution: serial, joblib or Dask, always in input order -----------------------
+
+
+def run_ordered(
+    tasks: Iterable[T],
+    func: Callable[[T], R],
+    *,
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    window: int | None = None,
+    connect_timeout: float = 20.0,
+) -> Iterator[R]:
+    """Apply ``func`` to ``tasks`` and yield the results in task order.
+
+    At most ``window`` tasks are in flight, so memory stays bounded however
+    many tasks there are.
+
+    Parameters
+    ----------
+    tasks : iterable
+        Consumed lazily.
+    func : callable
+        Picklable (a module-level function or a ``functools.partial`` of one).
+    n_jobs : int
+        1 runs in this process; more (or -1 for all cores) runs in joblib
+        worker processes.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``); takes precedence
+        over ``n_jobs``. Needs the ``dask`` extra (dask.distributed).
+    window : int, optional
+        Tasks in flight; default twice the number of workers.
+    connect_timeout : float
+        Seconds to wait for the Dask scheduler.
+    """
+    if scheduler:
+        yield from _run_dask(tasks, func, scheduler, window, connect_timeout)
+        return
+    if n_jobs == 1:
+        for task in tasks:
+            yield func(task)
+        return
+    if _fork_is_safe():
+        yield from _run_forked(tasks, func, n_jobs, window)
+        return
+    from joblib import Parallel, delayed
+
+    pre_dispatch = str(window) if window else "2*n_jobs"
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch=pre_dispatch, batch_size=1)
+    yield from parallel(delayed(func)(task) for task in tasks)
+
+
+def _fork_is_safe() -> bool:
+    """Whether worker processes may be forked from this one (Linux, Python < 3.12).
+
+    A forked worker inherits this process's imports and its loaded model
+    (:func:`classify` caches it before the pool starts): the 3-5 CPU-seconds
+    of scikit-learn/skops imports and model loading that a fresh (loky)
+    worker pays are a third of a million-stone run on two cores. From Python
+    3.12 forking a process with threads warns, so loky is used there and
+    wherever fork is not the start method.
+    """
+    import multiprocessing
+    import sys
+
+    return (
+        sys.version_info < (3, 12)
+        and sys.platform.startswith("linux")
+        and multiprocessing.get_start_method(allow_none=True) in (None, "fork")
+        # a daemonic process (a worker itself) may not have children: joblib then runs serially
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def _limit_threads() -> None:
+    """Worker initializer: one native thread per worker process.
+
+    One thread per process is all the cores allow anyway, and an OpenMP
+    runtime inherited through fork must not start a thread team in the child.
+    """
+    from threadpoolctl import threadpool_limits
+
+    _WORKER_STATE.append(threadpool_limits(limits=1))
+
+
+_WORKER_STATE: list[Any] = []
+
+
+def _run_forked(tasks: Iterable[T], func: Callable[[T], R], n_jobs: int, window: int | None) -> Iterator[R]:
+    # joblib's fork-based "multiprocessing" backend cannot stream results
+    # (return_as="generator"), and Pool.imap would read every task ahead; a
+    # bounded window of apply_async calls keeps memory flat and order exact.
+    import multiprocessing
+
+    from joblib import effective_n_jobs
+
+    workers = effective_n_jobs(n_jobs)
+    limit = window or 2 * workers
+    # The workers inherit ``func`` (with its context: parcels table, derived
+    # FTIR values) through fork; only the tasks are pickled.
+    key = id(func)
+    _INHERITED[key] = func
+    try:
+        with _frozen_heap():
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_limit_threads)
+        with pool:
+            in_flight: deque[Any] = deque()
+            for task in tasks:
+                in_flight.append(pool.apply_async(_call_inherited, (key, task)))
+                if len(in_flight) >= limit:
+                    yield in_flight.popleft().get()
+            while in_flight:
+                yield in_flight.popleft().get()
+    finally:
+        _INHERITED.pop(key, None)
+
+
+_INHERITED: dict[int, Callable[[Any], Any]] = {}
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Hide this process's objects from the garbage collector of processes forked meanwhile.
+
+    A forked worker shares the parent's memory until it writes to it; its
+    garbage collector would walk every inherited object (model, modules,
+    pandas), writing to each and so copying nearly every page, again at
+    each full collection. Frozen objects are skipped (see :func:`gc.freeze`).
+    The parent unfreezes as soon as the workers exist.
+    """
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _call_inherited(key: int, task: Any) -> Any:
+    return _INHERITED[key](task)
+
+
+def _run_dask(
+    tasks: Iterable[T], func: Callable[[T], R], scheduler: str, window: int | None, timeout: float
+) -> Iterator[R]:
+    try:
+        from distributed import Client
+    except ImportError:
+        from ..exceptions import FootprintError
+
+        raise FootprintError(
+            "--scheduler needs dask.distributed, which is not installed: "
+            "pip install 'footprint[dask]' (or run with --jobs instead)"
+        ) from None
+    try:
+        client = Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
+    except OSError as exc:
+        raise InputError(
+            "cannot reach the Dask scheduler",
+            [Problem(None, None, "scheduler", scheduler, f"connection failed: {exc}")],
+        ) from None
+    try:
+        n_workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+        limit = window or 2 * n_workers
+        in_flight: deque[Any] = deque()
+        for task in tasks:
+            # pure=False: two chunks with equal content are still two pieces of work.
+            in_flight.append(client.submit(func, task, pure=False))
+            if len(in_flight) >= limit:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+    finally:
+        client.close()
+
+

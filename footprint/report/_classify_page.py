@@ -1,0 +1,323 @@
+"""The classify batch report: one self-contained HTML page for a run of parcels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .._version import __version__
+from ..classify import DEFAULT_MAX_DETAIL, ReportInputs
+from ._figures import CLASSIFY_PANELS, footprint_figure
+from ._i18n import short_verdict, verdict_text, words
+from ._pages import (
+    FEW_REFERENCE_LOTS,
+    _check_lang,
+    _environment,
+    _flatten,
+    _float,
+    _num,
+    _text,
+    compliant_zones,
+    load_value_bands,
+)
+
+__all__ = ["render_classify_report", "render_report"]
+
+
+def _zone_name(zone: str | None, lang: str, compliant: Sequence[str]) -> str:
+    if not zone:
+        return words(lang)["not_declared"]
+    if zone in compliant:
+        return f"{zone} ({words(lang)['compliant_zones']})"
+    return zone
+
+
+def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str) -> dict[str, Any]:
+    w = words(lang)
+    usd = _text(declared_usd)
+    if usd is None or total_ct <= 0:
+        return {"declared": w["not_given"], "per_ct": "–", "band": None, "flag": None}
+    per_ct = float(usd) / total_ct
+    band = load_value_bands()["bands"].get(zone or "")
+    flag = None
+    band_text = w["value_band_none"]
+    if band:
+        band_text = f"{band['low']:.0f}–{band['high']:.0f} USD/ct"
+        flag = w["value_inside"] if band["low"] <= per_ct <= band["high"] else w["value_outside"]
+    return {
+        "declared": f"{float(usd):,.0f} USD",
+        "per_ct": f"{per_ct:,.0f} USD/ct",
+        "band": band_text,
+        "flag": flag,
+        "outside": bool(band) and flag == w["value_outside"],
+    }
+
+
+def _posterior_bars(row: Mapping[str, Any], zones: Sequence[str]) -> list[dict[str, Any]]:
+    bars = []
+    for zone in zones:
+        p = row.get(f"p_{zone}")
+        p = float(p) if p is not None and math.isfinite(float(p)) else 0.0
+        bars.append({"zone": zone, "width": round(100 * p, 1), "text": f"{p:.3f}"})
+    return bars
+
+
+def _lr_bar(log10_lr: Any, thresholds: Mapping[str, Any]) -> dict[str, Any]:
+    """Place log10 LR on a -4..+4 axis: left of centre favours another zone."""
+    value = float(log10_lr) if log10_lr is not None and math.isfinite(float(log10_lr)) else None
+    if value is None:
+        return {"value": "–", "left": 50.0, "width": 0.0, "favours": "none"}
+    clipped = max(-4.0, min(4.0, value))
+    left = 50.0 + min(clipped, 0.0) / 8.0 * 100.0
+    width = abs(clipped) / 8.0 * 100.0
+    return {
+        "value": f"{value:+.2f}",
+        "left": round(left, 2),
+        "width": round(width, 2),
+        "favours": "declared" if value >= 0 else "other",
+    }
+
+
+def _verdict_words(row: Mapping[str, Any], lang: str, compliant: Sequence[str]) -> str:
+    declared = _text(row.get("declared_zone"))
+    best = _text(row.get("best_zone"))
+    consistent_zones = row.get("zones_consistent")
+    if isinstance(consistent_zones, str):
+        zones_text = consistent_zones.replace(";", ", ")
+    elif consistent_zones:
+        zones_text = ", ".join(consistent_zones)
+    else:
+        zones_text = best or ""
+    fraction = row.get("foreign_fraction")
+    fraction_text = _num(fraction, "{:.0%}") if fraction is not None else None
+    return verdict_text(
+        str(row.get("verdict")),
+        lang,
+        declared=_zone_name(declared, lang, compliant) if declared else None,
+        best=best,
+        zones=zones_text,
+        fraction=fraction_text,
+    )
+
+
+def _reason(row: Mapping[str, Any], thresholds: Mapping[str, Any], lang: str) -> str | None:
+    """Say why a parcel is inconclusive when it is for want of stones (the commonest case)."""
+    minimum = thresholds.get("min_parcel_stones")
+    if str(row.get("verdict")) != "inconclusive" or minimum is None:
+        return None
+    if int(row["n_stones"]) < int(minimum):
+        return words(lang)["too_few"].format(n=int(row["n_stones"]), minimum=int(minimum))
+    return None
+
+
+def _thumbs(sample_ids: Sequence[str], thumbnails: Mapping[str, str], k: int = 3) -> list[dict[str, str]]:
+    return [{"sample_id": s, "src": thumbnails[s]} for s in sample_ids if s in thumbnails][:k]
+
+
+def render_report(
+    results: pd.DataFrame,
+    *,
+    zones: Sequence[str],
+    parcel_summaries: Mapping[str, Mapping[str, Any]] | None = None,
+    parcels: pd.DataFrame | None = None,
+    reference: Mapping[str, Any] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    lang: str = "en",
+    max_detail: int = DEFAULT_MAX_DETAIL,
+) -> str:
+    """Render the classify batch report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    results : DataFrame
+        One row per parcel with the classify result columns (``parcel_id,
+        n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr,
+        foreign_fraction, foreign_fraction_lo, foreign_fraction_hi,
+        novelty_p``), in output order.
+    zones : sequence of str
+        The model's reference zones (order of the posterior bars).
+    parcel_summaries : mapping, optional
+        Parcel id to its footprint summary (:func:`footprint._profile.summarise`)
+        plus optional ``custody_refs`` (list of str).
+    parcels : DataFrame, optional
+        The parcels file: ``parcel_id, declared_zone, kp_certificate,
+        exporter, declared_value_usd, cleaning_state``.
+    reference : mapping, optional
+        ``by_zone`` (zone to summary), ``sizes`` (zone to n_stones/n_lots/
+        n_sites), ``lots`` (:func:`footprint._profile.lot_vectors` frame),
+        ``thumbnails`` (sample id to data URI). Without it the reference
+        panels and thumbnails are left out, with a note.
+    meta : mapping, optional
+        ``synthetic`` (bool), ``model`` (identity and hashes), ``store``,
+        ``code`` (versions), ``thresholds`` (dict), ``compliant_zones``.
+    lang : {"en", "fr"}
+        Report language.
+    max_detail : int
+        Most parcels given a full section (in output order); the rest
+        appear in the summary table only.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    from .._profile import nearest_lots
+
+    _check_lang(lang)
+    meta = dict(meta or {})
+    w = words(lang)
+    compliant = list(meta.get("compliant_zones") or compliant_zones())
+    summaries = parcel_summaries or {}
+    info = {}
+    if parcels is not None and len(parcels):
+        info = {str(r["parcel_id"]): r for r in parcels.to_dict("records")}
+    reference = reference or {}
+    references = reference.get("by_zone") or {}
+    lots = reference.get("lots")
+    thumbnails = reference.get("thumbnails") or {}
+    thresholds = dict(meta.get("thresholds") or {})
+
+    records = results.to_dict("records")
+    table: list[dict[str, Any]] = []
+    sections: list[dict[str, Any]] = []
+    for i, row in enumerate(records):
+        pid = str(row["parcel_id"])
+        verdict = str(row["verdict"])
+        table.append(
+            {
+                "parcel_id": pid,
+                "n_stones": int(row["n_stones"]),
+                "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
+                "verdict": verdict,
+                "short": short_verdict(verdict, lang),
+                "best": _text(row.get("best_zone")) or "–",
+                "log10_lr": _num(row.get("log10_lr"), "{:+.2f}"),
+                "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
+                "novelty": _num(row.get("novelty_p"), "{:.3f}"),
+            }
+        )
+        if i >= max_detail:
+            continue
+        summary = summaries.get(pid)
+        parcel_info = info.get(pid, {})
+        total_ct = float(summary["total_ct"]) if summary else 0.0
+        figure = None
+        nearest = []
+        if summary is not None and references:
+            figure = footprint_figure(
+                references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS, lang=lang
+            )
+        if summary is not None and lots is not None and len(lots):
+            for lot in nearest_lots(summary, lots):
+                lot["distance"] = f"{lot['distance']:.3f}"
+                lot["thumbs"] = _thumbs(lot.pop("sample_ids"), thumbnails)
+                nearest.append(lot)
+        sections.append(
+            {
+                "parcel_id": pid,
+                "n_stones": int(row["n_stones"]),
+                "verdict": verdict,
+                "short": short_verdict(verdict, lang),
+                "verdict_words": _verdict_words(row, lang, compliant),
+                "reason": _reason(row, thresholds, lang),
+                "declared": _zone_name(_text(row.get("declared_zone")), lang, compliant),
+                "best": _text(row.get("best_zone")) or "–",
+                "kp_certificate": _text(parcel_info.get("kp_certificate")) or w["not_given"],
+                "exporter": _text(parcel_info.get("exporter")) or w["not_given"],
+                "cleaning_state": (_text(parcel_info.get("cleaning_state")) or w["not_given"]).replace(
+                    "_", " "
+                ),
+                "value": _value_check(
+                    parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang
+                ),
+                "total_ct": f"{total_ct:.2f} ct" if summary else "–",
+                "mean_ct": _num(
+                    total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"
+                ),
+                "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
+                "lr": _lr_bar(row.get("log10_lr"), thresholds),
+                "posterior": _posterior_bars(row, zones),
+                "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
+                "ff_lo": _num(row.get("foreign_fraction_lo"), "{:.0%}"),
+                "ff_hi": _num(row.get("foreign_fraction_hi"), "{:.0%}"),
+                "ff_bar": {
+                    "lo": round(100 * _float(row.get("foreign_fraction_lo")), 1),
+                    "hi": round(100 * _float(row.get("foreign_fraction_hi")), 1),
+                    "mid": round(100 * _float(row.get("foreign_fraction")), 1),
+                },
+                "novelty": _num(row.get("novelty_p"), "{:.3f}"),
+                "figure": figure,
+                "nearest": nearest,
+            }
+        )
+    counts = pd.Series([r["verdict"] for r in table], dtype=object).value_counts()
+    verdict_counts = [
+        {"verdict": v, "short": short_verdict(v, lang), "n": int(counts[v])} for v in sorted(counts.index)
+    ]
+    sizes = [
+        {"zone": z, **s, "few": s.get("n_lots", 0) < FEW_REFERENCE_LOTS}
+        for z, s in sorted((reference.get("sizes") or {}).items())
+    ]
+    needs_review = any(r["verdict"] != "consistent" for r in table)
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            w=w,
+            lang=lang,
+            synthetic=bool(meta.get("synthetic")),
+            table=table,
+            sections=sections,
+            verdict_counts=verdict_counts,
+            n_parcels=len(table),
+            n_stones=sum(r["n_stones"] for r in table),
+            needs_review=needs_review,
+            store_mismatch=((meta.get("provenance") or {}).get("store") or {}).get("matches_model") is False,
+            truncated=len(table) > max_detail,
+            max_detail=max_detail,
+            has_reference=bool(references),
+            sizes=sizes,
+            provenance=_flatten(meta.get("provenance") or {}),
+            thresholds=_flatten(thresholds),
+            value_bands=load_value_bands(),
+        )
+    )
+
+
+def render_classify_report(inputs: ReportInputs) -> str:
+    """Render the classify report of a run (the ``render_report`` that :func:`footprint.classify` takes).
+
+    Parameters
+    ----------
+    inputs : footprint.classify.ReportInputs
+        What the run gathered: results, summaries, parcels, reference data,
+        model and store identity, thresholds, language and detail budget.
+
+    Returns
+    -------
+    str
+        The self-contained HTML page (:func:`render_report`).
+    """
+    provenance = {
+        "model": {k: v for k, v in inputs.identity.items() if k != "directory"},
+        "store": dict(inputs.store_meta),
+        "code": {"footprint": __version__},
+    }
+    return render_report(
+        inputs.results,
+        zones=inputs.zones,
+        parcel_summaries=inputs.summaries,
+        parcels=inputs.parcels,
+        reference=inputs.reference,
+        meta={
+            "synthetic": inputs.synthetic,
+            "provenance": provenance,
+            "thresholds": inputs.thresholds,
+            "compliant_zones": compliant_zones(),
+        },
+        lang=inputs.lang,
+        max_detail=DEFAULT_MAX_DETAIL if inputs.max_detail is None else inputs.max_detail,
+    )
