@@ -24,14 +24,16 @@ import pandas as pd
 from ._batch import Batch, ProcessingReport
 from ._io import atomic_write_bytes, guard_outputs, write_csv
 from ._schema import Field
-from .exceptions import InputError, OutputError, Problem, UsageError
+from .exceptions import InputError, OutputError, Problem, StoreError, UsageError
 from .store import DEFAULT_LOCK_TIMEOUT, GRIDS, ReferenceStore
 
 __all__ = [
+    "ACCEPT_UNVERIFIED",
     "GRIDS",
     "ReferenceStore",
     "add",
     "add_field",
+    "check_store",
     "export",
     "fields",
     "info",
@@ -285,16 +287,106 @@ def export(path: PathLike, out_csv: PathLike, *, force: bool = False) -> Path:
     return out
 
 
-def verify(path: PathLike) -> dict[str, Any]:
-    """Verify checksums, schema, cross-table references and the audit log.
+def verify(path: PathLike, *, seal: bool = False, by: str = "",
+           lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict[str, Any]:
+    """Verify checksums, schema, cross-table references, the audit log and the content seals.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store.
+    seal : bool
+        For a legacy store (written before content seals): after the older
+        checks pass, record its content as the first seal (``--seal``).
+    by : str
+        Who seals it (audit log).
+    lock_timeout : float
+        Seconds to wait for another writer (with ``seal``).
+
+    Returns
+    -------
+    dict
+        ``ok``, ``checked``, ``sealed``, ``chain`` and, for a legacy store, ``legacy`` (what to do).
 
     Raises
     ------
     StoreIntegrityError
-        Listing every problem found.
+        Listing every problem found; each changed dataset is named with the
+        commit that wrote it.
     """
+    if seal:
+        with ReferenceStore.open(path) as store:
+            sealed = store.is_sealed
+        if not sealed:
+            with ReferenceStore.open(path, "a", lock_timeout=lock_timeout) as store:
+                store.seal(by=by)
     with ReferenceStore.open(path) as store:
         return store.verify()
+
+
+#: The option that lets train and classify use a store that fails verification.
+ACCEPT_UNVERIFIED = "--accept-unverified-store"
+
+
+def check_store(path: PathLike, *, accept_unverified: bool = False,
+                option: str = ACCEPT_UNVERIFIED) -> dict[str, Any]:
+    """Verify a store before a model is trained on it or a report drawn from it; return its identity.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store.
+    accept_unverified : bool
+        Go on with a store that fails verification (the failure is returned,
+        for the audit, instead of raised).
+    option : str
+        The command-line option that sets ``accept_unverified``, for messages.
+
+    Returns
+    -------
+    dict
+        ``path``, ``sha256`` and ``size_bytes`` of the file, ``content_hash``,
+        ``chain`` (seal digest, None for a legacy store), ``sealed``,
+        ``verified``, ``accepted_unverified``, ``problems`` (when not
+        verified) and ``warnings`` (to show and record).
+
+    Raises
+    ------
+    StoreIntegrityError
+        The store fails verification and ``accept_unverified`` is false.
+    """
+    from ._audit import file_sha256
+    from .exceptions import StoreIntegrityError
+
+    p = Path(path)
+    if not p.is_file():
+        raise StoreError(f"{path}: no such store")
+    identity: dict[str, Any] = {"path": os.fspath(path), "sha256": file_sha256(p),
+                                "size_bytes": p.stat().st_size}
+    warnings: list[str] = []
+    with ReferenceStore.open(path) as store:
+        identity.update(content_hash=store.content_hash(), chain=store.chain_head(), sealed=store.is_sealed)
+        try:
+            result = store.verify()
+        except StoreIntegrityError as exc:
+            problems = [str(x) for x in getattr(exc, "problems", [str(exc)])]
+            if not accept_unverified:
+                more = f"; ... ({len(problems)} in all)" if len(problems) > 3 else ""
+                first = "; ".join(problems[:3]) + more
+                raise StoreIntegrityError(
+                    f"{path}: verification failed: {first}; refusing to use it (see `footprint db verify "
+                    f"{path}`), or pass {option} to proceed anyway (recorded in the audit)") from None
+            identity.update(verified=False, accepted_unverified=True, problems=problems[:50])
+            warnings.append(f"{path}: used although it FAILS verification ({option}): "
+                            + "; ".join(problems[:5]))
+        else:
+            identity.update(verified=True, accepted_unverified=False)
+            if result.get("legacy"):
+                warnings.append(str(result["legacy"]))
+    identity["warnings"] = warnings
+    for warning in warnings:
+        logger.warning(warning)
+    return identity
 
 
 def fields(path: PathLike) -> list[Field]:

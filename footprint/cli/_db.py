@@ -110,6 +110,8 @@ def info_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
         f"store           {info['path']}",
         f"format          {info['format']} v{info['format_version']}, schema v{info['schema_version']}",
         f"content hash    {info['content_hash']}",
+        "sealed          " + (f"chain {info['chain']}" if info["sealed"]
+                                 else "no (legacy store: footprint db verify DB --seal)"),
         f"stones          {info['stones']} ({info['record_versions']} record versions, "
         f"{info['batches']} batches)",
     ]
@@ -217,13 +219,23 @@ def export_cmd(
 
 @app.command("verify")
 @guarded
-def verify_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
-    """Check checksums, schema, cross-table references and the audit log (exit 4 on failure)."""
+def verify_cmd(
+    db: Path = _DB,
+    seal: bool = typer.Option(False, "--seal", help="Legacy store (no content digests): after the checks "
+                              "pass, record its content as the first seal, so later edits are caught."),
+    by: str | None = typer.Option(None, "--by", help="Who seals the store (with --seal).",
+                                  callback=check_not_blank),
+    as_json: bool = _JSON,
+) -> None:
+    """Check checksums, schema, references, the audit log and every commit's content seal (exit 4 on failure).
+
+    A value changed outside footprint (with h5py, say) is named with the commit that wrote it.
+    """
     from .. import db as dbapi
     from ..exceptions import StoreIntegrityError
 
     try:
-        result = dbapi.verify(db)
+        result = dbapi.verify(db, seal=seal, by=by or "")
     except StoreIntegrityError as exc:
         problems = getattr(exc, "problems", [str(exc)])
         if as_json:
@@ -236,6 +248,10 @@ def verify_cmd(db: Path = _DB, as_json: bool = _JSON) -> None:
         emit_json(result)
     else:
         typer.echo("OK " + ", ".join(f"{k}: {v}" for k, v in result["checked"].items()))
+        if result.get("chain"):
+            typer.echo(f"sealed: chain {result['chain']}")
+    if result.get("legacy"):
+        _err(f"warning: {result['legacy']}")
 
 
 @app.command("fields")

@@ -54,26 +54,20 @@ def is_sealed(fh: h5py.File) -> bool:
     return INTEGRITY_GROUP in fh and "record" in fh[INTEGRITY_GROUP]
 
 
-def _datasets(fh: h5py.File) -> dict[str, h5py.Dataset]:
-    out: dict[str, h5py.Dataset] = {}
+def _walk(fh: h5py.File) -> tuple[dict[str, h5py.Dataset], dict[str, Any]]:
+    """Return ``(datasets, objects)`` outside ``/integrity``; objects are the root, groups and datasets."""
+    datasets: dict[str, h5py.Dataset] = {}
+    objects: dict[str, Any] = {"/": fh}
 
     def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset) and not name.startswith(INTEGRITY_GROUP + "/"):
-            out[name] = obj
+        if name == INTEGRITY_GROUP or name.startswith(INTEGRITY_GROUP + "/"):
+            return
+        objects[name] = obj
+        if isinstance(obj, h5py.Dataset):
+            datasets[name] = obj
 
     fh.visititems(visit)
-    return out
-
-
-def _objects(fh: h5py.File) -> dict[str, Any]:
-    out: dict[str, Any] = {"/": fh}
-
-    def visit(name: str, obj: Any) -> None:
-        if name != INTEGRITY_GROUP and not name.startswith(INTEGRITY_GROUP + "/"):
-            out[name] = obj
-
-    fh.visititems(visit)
-    return out
+    return datasets, objects
 
 
 def _rows_digest(ds: h5py.Dataset, start: int, stop: int) -> str:
@@ -125,6 +119,17 @@ def _records(fh: h5py.File) -> list[dict[str, Any]]:
     return [json.loads(r.decode("utf-8") if isinstance(r, bytes) else str(r)) for r in raw]
 
 
+def _last_record(fh: h5py.File) -> dict[str, Any] | None:
+    if not is_sealed(fh):
+        return None
+    ds = fh[INTEGRITY_GROUP]["record"]
+    if not ds.shape[0]:
+        return None
+    raw = ds[-1]
+    record: dict[str, Any] = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    return record
+
+
 def _canonical(record: dict[str, Any]) -> bytes:
     body = {k: v for k, v in record.items() if k != "chain"}
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -136,8 +141,8 @@ def _link(prev: str, record: dict[str, Any]) -> str:
 
 def chain_head(fh: h5py.File) -> str | None:
     """Return the ``chain`` digest of the last seal (None for a legacy store)."""
-    records = _records(fh)
-    return str(records[-1]["chain"]) if records else None
+    last = _last_record(fh)
+    return str(last["chain"]) if last else None
 
 
 def seal(fh: h5py.File, *, seq: int, kind: str, when_utc: str, by: str, note: str | None = None) -> str:
@@ -156,10 +161,9 @@ def seal(fh: h5py.File, *, seq: int, kind: str, when_utc: str, by: str, note: st
     note : str, optional
         Free text kept in the seal (the legacy seal says what it vouches for).
     """
-    records = _records(fh)
-    previous: dict[str, Any] = records[-1] if records else {"rows": {}, "chain": _GENESIS}
+    previous: dict[str, Any] = _last_record(fh) or {"rows": {}, "chain": _GENESIS, "seal": -1}
     prev_rows: dict[str, int] = dict(previous.get("rows", {}))
-    datasets = _datasets(fh)
+    datasets, objects = _walk(fh)
     ranges: dict[str, list[Any]] = {}
     rows: dict[str, int] = {}
     whole: dict[str, str] = {}
@@ -174,10 +178,18 @@ def seal(fh: h5py.File, *, seq: int, kind: str, when_utc: str, by: str, note: st
             if n < start:  # a commit never shrinks a table; record it so verify reports it
                 start = 0
             ranges[name] = [start, n, _rows_digest(ds, start, n)]
+    # A commit sets attributes only on what it creates (a widened text column is re-created with its
+    # attributes unchanged), on in-place datasets, groups and the root: those are hashed again, the
+    # others carried over from the previous seal (verify_seals hashes every object's attributes).
+    attrs: dict[str, str] = dict(previous.get("attrs", {}))
+    for name, obj in objects.items():
+        if name not in attrs or name in whole or not isinstance(obj, h5py.Dataset):
+            attrs[name] = _attrs_digest(obj)
+    for name in set(attrs) - set(objects):
+        del attrs[name]
     record: dict[str, Any] = {
-        "seal": len(records), "seq": int(seq), "kind": kind, "when_utc": when_utc, "by": by,
-        "datasets": ranges, "rows": rows, "whole": whole,
-        "attrs": {name: _attrs_digest(obj) for name, obj in sorted(_objects(fh).items())},
+        "seal": int(previous["seal"]) + 1, "seq": int(seq), "kind": kind, "when_utc": when_utc, "by": by,
+        "datasets": ranges, "rows": rows, "whole": whole, "attrs": dict(sorted(attrs.items())),
         "prev": previous["chain"],
     }
     if note:
@@ -218,7 +230,7 @@ def verify_seals(fh: h5py.File) -> tuple[list[str], dict[str, Any]]:
     if not records:
         return [], {"sealed": False, "seals": 0, "chain": None}
     problems: list[str] = []
-    datasets = _datasets(fh)
+    datasets, objects = _walk(fh)
     prev = _GENESIS
     expected_rows: dict[str, int] = {}
     for i, record in enumerate(records):
@@ -257,7 +269,7 @@ def verify_seals(fh: h5py.File) -> tuple[list[str], dict[str, Any]]:
                             "commit")
     for name in sorted(set(last.get("whole", {})) - set(datasets)):
         problems.append(f"{name}: dataset removed after the last commit")
-    attrs_now = {name: _attrs_digest(obj) for name, obj in _objects(fh).items()}
+    attrs_now = {name: _attrs_digest(obj) for name, obj in objects.items()}
     attrs_then: dict[str, str] = last.get("attrs", {})
     for name in sorted(set(attrs_now) | set(attrs_then)):
         if name not in attrs_then:

@@ -51,6 +51,7 @@ from ._format import (
     _tool_version,
     grid_for,
 )
+from ._integrity import chain_head, is_sealed, seal, seal_legacy, verify_seals
 from ._plan import plan_batch
 from ._verify import verify_parts
 from ._write import (
@@ -143,6 +144,7 @@ class ReferenceStore:
                     _write_skeleton(fh)
                     _append_audit(fh, "init", by or whoami(), synthetic=False, entry={
                         "kind": "init", "rows": {}, "report": {}, "sources": []})
+                    _seal_last_commit(fh)
                 _fsync_path(tmp)
                 os.replace(tmp, path)
                 _fsync_path(path.parent if str(path.parent) else Path("."), directory=True)
@@ -465,6 +467,8 @@ class ReferenceStore:
             "batches": sum(1 for e in audit if e.get("kind") == "batch"),
             "last_change_utc": audit[-1]["when_utc"] if audit else None,
             "created_utc": str(self._f.attrs.get("created_utc", "")),
+            "sealed": self.is_sealed,
+            "chain": self.chain_head(),
         }
 
     # -- verification -------------------------------------------------------
@@ -492,9 +496,58 @@ class ReferenceStore:
             verify_parts(self, problems, checked)
         except (KeyError, ValueError, IndexError, json.JSONDecodeError) as exc:
             problems.append(f"structure: {type(exc).__name__}: {exc}")
+        try:
+            seal_problems, seals = verify_seals(f)
+        except (KeyError, ValueError, IndexError, TypeError, json.JSONDecodeError) as exc:
+            seal_problems, seals = [f"integrity: the seals cannot be read ({type(exc).__name__}: {exc})"], {
+                "sealed": True, "seals": 0, "chain": None}
+        problems.extend(seal_problems)
+        checked["seals"] = int(seals["seals"])
         if problems:
             raise _integrity_error(self.path, problems)
-        return {"ok": True, "path": str(self.path), "checked": checked}
+        result: dict[str, Any] = {"ok": True, "path": str(self.path), "checked": checked,
+                                  "sealed": bool(seals["sealed"]), "chain": seals["chain"]}
+        if not seals["sealed"]:
+            result["legacy"] = LEGACY_MESSAGE.format(path=self.path)
+        return result
+
+    @property
+    def is_sealed(self) -> bool:
+        """Whether the store records content seals (False: written before they existed)."""
+        return is_sealed(self._f)
+
+    def chain_head(self) -> str | None:
+        """Return the digest that seals the whole store's history (None for a legacy store)."""
+        return chain_head(self._f)
+
+    def seal(self, *, by: str = "") -> str:
+        """Seal a legacy store: verify it with the older checks, then record its content as the first seal.
+
+        Returns
+        -------
+        str
+            The new chain digest.
+
+        Raises
+        ------
+        StoreIntegrityError
+            If the older checks fail (nothing is sealed).
+        StoreError
+            If the store is already sealed or not opened for writing.
+        """
+        self._require_writer()
+        if self.is_sealed:
+            raise StoreError(f"{self.path}: already sealed; nothing to do")
+        self.verify()
+
+        def change(fh: h5py.File) -> None:
+            seq = _append_audit(fh, "seal", by or whoami(), synthetic=False, entry={
+                "kind": "seal", "rows": {}, "report": {}, "sources": [],
+                "note": "content digests recorded for a store written before they existed"})
+            seal_legacy(fh, seq=seq, when_utc=_audit_cell(fh, "when_utc"), by=by or whoami())
+
+        self._transaction(change)
+        return str(self.chain_head())
 
     def _require_writer(self) -> None:
         if self.mode != "a" or self._lock is None:
@@ -573,7 +626,10 @@ class ReferenceStore:
         try:
             shutil.copyfile(self.path, tmp)
             with h5py.File(tmp, "r+") as fh:
+                sealed = is_sealed(fh)  # a legacy store stays legacy until `db verify --seal`
                 change(fh)
+                if sealed:
+                    _seal_last_commit(fh)
             _fsync_path(tmp)
             os.replace(tmp, self.path)
             _fsync_path(self.path.parent, directory=True)
@@ -581,3 +637,19 @@ class ReferenceStore:
             if tmp.exists():
                 tmp.unlink()
         self._reopen()
+
+
+#: What ``verify`` says of a store without content seals.
+LEGACY_MESSAGE = ("{path}: legacy store without content digests: edits made outside footprint cannot be "
+                  "detected; seal it once with `footprint db verify {path} --seal`")
+
+
+def _audit_cell(fh: h5py.File, column: str) -> str:
+    raw = fh["audit"][column][-1]
+    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+
+
+def _seal_last_commit(fh: h5py.File) -> None:
+    """Seal what the commit just written into ``fh`` changed (its audit row is the last one)."""
+    seal(fh, seq=int(fh["audit"]["seq"][-1]), kind=_audit_cell(fh, "kind"),
+         when_utc=_audit_cell(fh, "when_utc"), by=_audit_cell(fh, "by"))

@@ -111,3 +111,49 @@ def test_legacy_store_seals_once(tmp_path) -> None:
         assert problems == [] and info["seals"] == 1
         record = json.loads(fh["integrity/record"][0])
         assert record["kind"] == "legacy_seal" and "not for its earlier history" in record["note"]
+
+
+# -- through the store ---------------------------------------------------------------------------
+
+
+def test_every_commit_is_sealed_and_edits_are_named(tmp_path) -> None:
+    from footprint import db
+    from footprint.exceptions import StoreIntegrityError
+
+    store = tmp_path / "s.h5"
+    stones = tmp_path / "s.csv"
+    stones.write_text("sample_id,zone,site,lot_id,mass_ct\nA,CAR-West,Nola,L1,0.5\nB,CAR-East,Bria,L2,0.7\n")
+    db.init(store, by="t")
+    db.add(store, stones=stones, by="t", n_jobs=1)
+    db.add_field(store, "ce_ppm", "ppm", "cerium", by="t")
+    result = db.verify(store)
+    assert result["sealed"] and result["checked"]["seals"] == 3 and "legacy" not in result
+    assert db.info(store)["chain"] == result["chain"]
+    with h5py.File(store, "r+") as fh:
+        fh["stones/mass_ct"][0] = 5.0
+        entry = json.loads(fh["audit/entry"][1])
+        entry["by"] = "mallory"
+        fh["audit/entry"][1] = json.dumps(entry).encode()
+    with pytest.raises(StoreIntegrityError) as info:
+        db.verify(store)
+    problems = info.value.problems
+    assert any(p.startswith("stones/mass_ct: rows 1-2 written by commit 1 (batch") for p in problems)
+    assert any(p.startswith("audit/entry: row 2 written by commit 1") for p in problems)
+
+
+def test_legacy_store_opens_verifies_with_a_warning_and_seals(repo_root, tmp_path) -> None:
+    import shutil
+
+    from footprint import db
+    from footprint.exceptions import StoreIntegrityError
+
+    legacy = tmp_path / "v1.h5"
+    shutil.copyfile(repo_root / "tests" / "store" / "data" / "store_v1.h5", legacy)
+    result = db.verify(legacy)
+    assert not result["sealed"] and "verify" in result["legacy"] and "--seal" in result["legacy"]
+    sealed = db.verify(legacy, seal=True, by="t")
+    assert sealed["sealed"] and "legacy" not in sealed
+    with h5py.File(legacy, "r+") as fh:
+        fh["stones/mass_ct"][0] = 9.0
+    with pytest.raises(StoreIntegrityError, match="stones/mass_ct"):
+        db.verify(legacy)
