@@ -81,6 +81,18 @@ def _print_evaluation(report: dict[str, Any]) -> None:
 #: ``train`` and ``evaluate`` (merged into the root app by :mod:`footprint.cli`).
 app = typer.Typer()
 
+_ACCEPT = typer.Option(False, "--accept-unverified-store",
+                       help="Use a store that fails `footprint db verify` anyway (recorded in the output).")
+
+
+def _require_files(files: dict[str, Path | None]) -> None:
+    from ..exceptions import InputError, Problem
+
+    for option, path in files.items():
+        if path is not None and not path.is_file():
+            raise InputError(f"{option} {path}: no such file",
+                             [Problem(str(path), None, None, None, "file not found or not a regular file")])
+
 @app.command("train")
 @guarded
 def train_command(
@@ -98,20 +110,36 @@ def train_command(
              "the site mixture; default: the share of reference lots)."),
     evaluate: bool = typer.Option(False, "--evaluate",
                                   help="Also evaluate on held-out lots and record it in the manifest."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing model directory OUT."),
+    accept_unverified_store: bool = _ACCEPT,
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train a footprint model on a reference store and save it.
 
-    Refuses (exit 5) when a zone has too few stones or lots. No method proves the
-    origin of a single diamond: the model's unit of judgement is the parcel.
+    Refuses (exit 4) a store that fails verification unless --accept-unverified-store (recorded
+    in the manifest), and (exit 5) when a zone has too few stones or lots. The model directory is
+    written whole or not at all; an existing one is replaced only with --force. No method proves
+    the origin of a single diamond: the model's unit of judgement is the parcel.
     """
+    from .. import db as dbapi
+    from .._io import OutputTransaction, guard_outputs
     from ..model import read_site_weights, train
 
+    inputs = {"DB": db, "--config": config, "--thresholds": thresholds, "--site-weights": site_weights}
+    guard_outputs({"--out": out}, inputs, force=force, directories=["--out"])
+    _require_files({k: v for k, v in inputs.items() if k != "DB"})
+    store = dbapi.check_store(db, accept_unverified=accept_unverified_store)
     typer.echo(f"training on {db} ...", err=True)
     options = _config(config, thresholds) or {}
     if site_weights is not None:
         options["site_weights"] = read_site_weights(site_weights)
-    model = train(db, out_dir=out, config=options or None, seed=seed, evaluate=evaluate)
+    model = train(db, config=options or None, seed=seed, evaluate=evaluate)
+    model.manifest.setdefault("source", {})["store_check"] = {
+        k: store.get(k) for k in ("sha256", "chain", "sealed", "verified", "accepted_unverified", "problems")
+        if k in store}
+    with OutputTransaction() as tx:
+        model.save(tx.directory(out))
+        tx.publish()
     summary = _train_summary(model, out)
     if as_json:
         emit_json(summary)
@@ -135,7 +163,8 @@ def evaluate_command(
                                       help="Model directory whose training options to evaluate "
                                            "(default: the default options)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the folds and parcel draws."),
-    folds: int = typer.Option(3, "--folds", help="Folds of whole lots."),
+    folds: int = typer.Option(3, "--folds", min=2, help="Folds of whole lots (at least 2)."),
+    accept_unverified_store: bool = _ACCEPT,
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
 ) -> None:
     """Measure the model on held-out lots (stones, parcels, mixture, unknown origin, coverage).
@@ -143,8 +172,10 @@ def evaluate_command(
     Every figure comes from lots the model did not see. On a SYNTHETIC store the Bayes
     ceiling (the exact generator density) is printed beside each figure.
     """
+    from .. import db as dbapi
     from ..model import evaluate
 
+    dbapi.check_store(db, accept_unverified=accept_unverified_store)
     typer.echo(f"evaluating on {db} (retraining on each fold) ...", err=True)
     report = evaluate(db, model_dir=model, seed=seed, n_folds=folds)
     if as_json:
