@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._io import needs_neutralising, write_csv
+
 __all__ = ["DEFAULT_MAX_DETAIL", "ClassifyRun", "ReportInputs", "result_columns", "stone_columns"]
 
 #: Parcels drawn in full (figures, nearest lots) per report; the rest are in the summary table.
@@ -127,8 +129,10 @@ def stone_columns(zones: Sequence[str]) -> list[str]:
 
 def _write_csv(frame: pd.DataFrame, fh: Any, header: bool) -> None:
     # %.6g: six significant digits are far beyond what the evidence supports,
-    # and a fixed format keeps re-runs byte-identical across platforms.
-    frame.to_csv(fh, index=False, header=header, float_format="%.6g", lineterminator="\n")
+    # and a fixed format keeps re-runs byte-identical across platforms. Text a
+    # spreadsheet would run as a formula (a parcel id "=HYPERLINK(...)") is
+    # neutralised by the one writer every CSV output goes through.
+    write_csv(frame, fh, header=header, float_format="%.6g", lineterminator="\n")
 
 
 def _csv_lines(frame: pd.DataFrame) -> str:
@@ -156,7 +160,8 @@ def _csv_cells(column: pd.Series) -> list[str] | None:
 
     Floats: ``"%.6g" % value``, empty when missing; integers: ``str``; text:
     the text itself, empty when missing, and None (let pandas write the frame)
-    as soon as one cell would need quoting or is not text.
+    as soon as one cell would need quoting, starts like a spreadsheet formula
+    or is not text.
     """
     dtype = column.dtype
     if dtype == np.float64:
@@ -168,8 +173,9 @@ def _csv_cells(column: pd.Series) -> list[str] | None:
     if dtype.kind == "O" or isinstance(dtype, pd.StringDtype):
         cells = ["" if value is None or (isinstance(value, float) and value != value) else value
                  for value in column.to_numpy(dtype=object).tolist()]
-        if not all(type(cell) is str for cell in cells) or _NEEDS_QUOTES.search("".join(cells)):
-            return None
+        if not all(type(cell) is str for cell in cells) or _NEEDS_QUOTES.search("".join(cells)) \
+                or needs_neutralising(cells):
+            return None  # quoting or formula neutralising: the slow, complete writer
         return cells
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -11,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from .._io import OutputTransaction
 from .._types import REPORT_LANGUAGES
-from ..exceptions import InputError, ModelError, Problem, SchemaError
+from ..exceptions import InputError, ModelError, Problem, SchemaError, UsageError
 from ..ingest import read_parcels
 from ._output import (
     DEFAULT_MAX_DETAIL,
@@ -70,6 +72,7 @@ def classify(
     progress: Callable[[int, int], None] | None = None,
     command: str = "footprint classify",
     render_report: Callable[[ReportInputs], str] | None = None,
+    accept_unverified_store: bool = False,
 ) -> ClassifyRun:
     """Classify every parcel of a stones file and write results, report and audit.
 
@@ -113,6 +116,9 @@ def classify(
         ``render_report(inputs) -> str`` makes the HTML page from a
         :class:`ReportInputs` (:func:`footprint.report.render_classify_report`);
         required with ``report``.
+    accept_unverified_store : bool
+        Use a store (``db``, or the manifest's for the report) that fails
+        verification; recorded in the audit with its problems.
 
     Returns
     -------
@@ -120,30 +126,58 @@ def classify(
 
     Raises
     ------
+    UsageError
+        A bad option, or an output that is an input, has no folder or is
+        given twice (:class:`~footprint.exceptions.OutputError`); checked
+        before any work.
     InputError
         Bad stones, parcels or spectra files (nothing is written).
+    StoreError
+        The store cannot be read or fails verification (nothing is written).
     ModelError
         The model cannot be loaded or does not match the inputs.
+
+    Every output (results, per-stone results, report, audit record) is
+    written to a temporary file and published only when the whole run
+    succeeded: a failed run leaves no partial or orphaned output.
     """
     import datetime as _dt
 
-    from .._audit import hash_in_background, hash_inputs, write_audit
+    from .._audit import hash_in_background
 
     started = _dt.datetime.now(_dt.UTC)
     file = os.fspath(stones)
     if lang not in REPORT_LANGUAGES:
-        raise InputError("unknown report language", [Problem(None, None, "lang", lang, "must be en or fr")])
+        raise UsageError(f"--lang {lang!r}: unknown report language (en or fr)")
     if report and render_report is None:
         raise ValueError("classify(report=...) needs render_report (footprint.report.render_classify_report)")
     if chunk_size < 1:
-        raise InputError("bad chunk size", [Problem(None, None, "chunk_size", chunk_size, "must be >= 1")])
+        raise UsageError(f"--chunk-size {chunk_size}: must be at least 1 stone")
+    if n_jobs == 0 or n_jobs < -1:
+        raise UsageError(f"--jobs {n_jobs}: give -1 (all cores) or a positive number of workers")
+    if max_detail is not None and max_detail < 0:
+        raise UsageError(f"--max-detail {max_detail}: must be 0 or more")
+    store_path = _report_store(db, model_dir) if report else (os.fspath(db) if db is not None else None)
+    finals = _guard(out, stones_out, report, model_dir=model_dir, stones=stones, parcels=parcels,
+                    spectra=spectra, store=store_path)
     if not Path(stones).is_file():
-        raise InputError(f"{file}: no such file", [Problem(file, None, None, None, "file not found")])
+        raise InputError(f"{file}: no such file",
+                         [Problem(file, None, None, None, "file not found, or a folder")])
+    for option, path in (("--parcels", parcels), ("--spectra", spectra)):
+        if path is not None and not Path(path).exists():
+            raise InputError(f"{option} {path}: no such file",
+                             [Problem(os.fspath(path), None, None, None, "file or folder not found")])
     # The audit's hash of the stones file, on the idle core while the model loads.
     stones_digest = hash_in_background(stones)
     model = _load_model(os.fspath(model_dir))
     zones = list(model.zones)
     warnings: list[str] = []
+    store = None
+    if store_path is not None:
+        from ..db import check_store
+
+        store = check_store(store_path, accept_unverified=accept_unverified_store)
+        warnings.extend(store["warnings"])
     parcels_df = read_parcels(parcels, zones) if parcels is not None else None
     derived = _derive_spectra(os.fspath(spectra), model.manifest, n_jobs) if spectra is not None else None
     ctx = RunContext(
@@ -157,6 +191,7 @@ def classify(
     problems: list[Problem] = []
     total_bytes = Path(stones).stat().st_size
     on_bytes = (lambda done: progress(done, total_bytes)) if progress else None
+    readable = contextlib.ExitStack()
     if Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
         from ..ingest import read_stones_table
 
@@ -165,7 +200,14 @@ def classify(
             frame, chunk_size=chunk_size, file=file, problems=problems
         )
     else:
-        tasks = iter_csv_chunks(stones, chunk_size=chunk_size, problems=problems, progress=on_bytes)
+        from ..ingest import encoding_label, utf8_file
+
+        # Excel's "Unicode text" (UTF-16) and legacy encodings are streamed as UTF-8 (a temporary copy).
+        utf8, encoding = readable.enter_context(utf8_file(stones))
+        if encoding not in ("utf-8", "utf-8-sig"):
+            warnings.append(f"{file}: read as {encoding_label(encoding)}")
+        tasks = iter_csv_chunks(utf8, chunk_size=chunk_size, problems=problems, progress=on_bytes,
+                                name=file)
     budget = [DEFAULT_MAX_DETAIL if max_detail is None else max_detail] if report else [0]
 
     def with_budget(source: Iterator[ChunkTask]) -> Iterator[ChunkTask]:
@@ -176,38 +218,41 @@ def classify(
             yield task
 
     out = Path(out)
-    outputs = [out] + ([Path(stones_out)] if stones_out else [])
-    tmp_paths = {p: p.with_name(f".{p.name}.partial") for p in outputs}
     result_parts: list[pd.DataFrame] = []
     summaries: dict[str, dict[str, Any]] = {}
     spectra_used: set[str] = set()
     synthetic = _is_synthetic(model)
     n_stones = 0
-    stones_fh = open(tmp_paths[Path(stones_out)], "w", encoding="utf-8", newline="") if stones_out else None
-    results_fh = open(tmp_paths[out], "w", encoding="utf-8", newline="")
-    try:
-        _write_csv(pd.DataFrame(columns=result_columns(zones)), results_fh, True)
-        if stones_fh is not None:
-            _write_csv(pd.DataFrame(columns=stone_columns(zones)), stones_fh, True)
-        for chunk in run_ordered(
-            with_budget(tasks), partial(process_chunk, ctx=ctx), n_jobs=n_jobs, scheduler=scheduler
-        ):
-            if chunk.problems:
-                problems.extend(chunk.problems)
-            if problems:
-                continue
-            assert chunk.results is not None  # set when no problems
-            synthetic = synthetic or chunk.synthetic
-            result_parts.append(chunk.results)
-            n_stones += chunk.n_stones
-            results_fh.write(chunk.results_csv)
+    # Every output goes to a temporary beside its final path; all are published together at the
+    # end, the audit record last, so a failure anywhere (input, model, report, store) leaves none.
+    tx = readable.enter_context(OutputTransaction())
+    stones_fh = open(tx.path(stones_out), "w", encoding="utf-8", newline="") if stones_out else None
+    results_fh = open(tx.path(out), "w", encoding="utf-8", newline="")
+    with readable:
+        try:
+            _write_csv(pd.DataFrame(columns=result_columns(zones)), results_fh, True)
             if stones_fh is not None:
-                stones_fh.write(chunk.stones_csv)
-            summaries.update(chunk.summaries)
-            spectra_used.update(chunk.sample_ids_with_spectra)
-        results_fh.close()
-        if stones_fh is not None:
-            stones_fh.close()
+                _write_csv(pd.DataFrame(columns=stone_columns(zones)), stones_fh, True)
+            for chunk in run_ordered(
+                with_budget(tasks), partial(process_chunk, ctx=ctx), n_jobs=n_jobs, scheduler=scheduler
+            ):
+                if chunk.problems:
+                    problems.extend(chunk.problems)
+                if problems:
+                    continue
+                assert chunk.results is not None  # set when no problems
+                synthetic = synthetic or chunk.synthetic
+                result_parts.append(chunk.results)
+                n_stones += chunk.n_stones
+                results_fh.write(chunk.results_csv)
+                if stones_fh is not None:
+                    stones_fh.write(chunk.stones_csv)
+                summaries.update(chunk.summaries)
+                spectra_used.update(chunk.sample_ids_with_spectra)
+        finally:
+            for handle in (stones_fh, results_fh):
+                if handle is not None and not handle.closed:
+                    handle.close()
         if problems:
             unique = list(dict.fromkeys(problems))
             ordered = sorted(unique, key=lambda p: -1 if p.row is None else p.row)
@@ -217,15 +262,30 @@ def classify(
             if result_parts
             else pd.DataFrame(columns=result_columns(zones))
         )
-        for final, tmp in tmp_paths.items():
-            os.replace(tmp, final)
-    except BaseException:
-        for handle in (stones_fh, results_fh):
-            if handle is not None and not handle.closed:
-                handle.close()
-        for tmp in tmp_paths.values():
-            tmp.unlink(missing_ok=True)
-        raise
+        run = _finish(
+            tx, finals, results=results, zones=zones, model=model, model_dir=model_dir, stones=stones,
+            stones_digest=stones_digest, parcels=parcels, parcels_df=parcels_df, spectra=spectra,
+            derived=derived, spectra_used=spectra_used, summaries=summaries, report=report,
+            render_report=render_report, db=db, store_path=store_path, store=store, lang=lang,
+            n_jobs=n_jobs, scheduler=scheduler, chunk_size=chunk_size, max_detail=max_detail,
+            synthetic=synthetic, n_stones=n_stones, warnings=warnings, command=command, started=started,
+            accept_unverified_store=accept_unverified_store,
+        )
+    return run
+
+
+def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: pd.DataFrame,
+            zones: list[str], model: Any, model_dir: Any, stones: Any, stones_digest: Callable[[], str],
+            parcels: Any, parcels_df: pd.DataFrame | None, spectra: Any, derived: pd.DataFrame | None,
+            spectra_used: set[str], summaries: dict[str, Any], report: Any,
+            render_report: Callable[[ReportInputs], str] | None, db: Any, store_path: str | None,
+            store: dict[str, Any] | None, lang: str, n_jobs: int, scheduler: str | None, chunk_size: int,
+            max_detail: int | None, synthetic: bool, n_stones: int, warnings: list[str], command: str,
+            started: Any, accept_unverified_store: bool) -> ClassifyRun:
+    """Warnings, the report and the audit record into the transaction, then publish everything."""
+    from .._audit import hash_inputs, hash_tree, write_audit
+
+    out = Path(finals["--out"] or "")
     if derived is not None:
         unused = sorted(set(derived["sample_id"].astype(str)) - spectra_used)
         if unused:
@@ -238,26 +298,36 @@ def classify(
             warnings.append(
                 f"{len(missing)} parcels of the parcels file have no stones: {', '.join(missing[:10])}"
             )
-    for message in warnings:
-        logger.warning(message)
     needs_review = bool((results["verdict"] != "consistent").any()) if len(results) else False
     identity = _model_identity(model, os.fspath(model_dir))
     thresholds = dict(getattr(model, "thresholds", {}) or {})
+    outputs = [p for p in (finals["--out"], finals["--stones-out"]) if p is not None]
     if report and render_report is not None:  # (render_report was required above)
         from .._reference import reference_for_report
 
-        reference, store_meta = reference_for_report(db, model)
+        reference, store_meta = reference_for_report(store_path, model)
         synthetic = synthetic or bool(store_meta.get("synthetic"))
+        if store_meta.get("matches_model") is False:
+            warnings.append(f"{store_meta.get('path')}: {STORE_MISMATCH}")
         inputs = ReportInputs(results, zones, summaries, parcels_df, reference, identity, store_meta,
                               thresholds, synthetic, lang, max_detail)
-        Path(report).write_text(render_report(inputs), encoding="utf-8")
+        tx.path(report).write_text(render_report(inputs), encoding="utf-8")
         outputs.append(Path(report))
+    for message in warnings:
+        logger.warning(message)
     counts = results["verdict"].value_counts().to_dict() if len(results) else {}
+    inputs_record = hash_inputs({"stones": stones, "parcels": parcels, "spectra": spectra},
+                                digests={"stones": stones_digest})
+    inputs_record["model"] = hash_tree(model_dir)
+    if store is not None:
+        inputs_record["store"] = {k: v for k, v in store.items() if k != "warnings"}
+    audit_final = finals["audit"]
+    assert audit_final is not None
+    written = {str(p): tx.temporary(p) or p for p in outputs}
     audit = write_audit(
         out,
         command=command,
-        inputs=hash_inputs({"stones": stones, "parcels": parcels, "spectra": spectra},
-                           digests={"stones": stones_digest}),
+        inputs=inputs_record,
         outputs=outputs,
         model=identity,
         thresholds=thresholds,
@@ -268,6 +338,7 @@ def classify(
             "lang": lang,
             "report": os.fspath(report) if report else None,
             "db": os.fspath(db) if db else None,
+            "accept_unverified_store": bool(accept_unverified_store),
         },
         summary={
             "parcels": len(results),
@@ -278,14 +349,53 @@ def classify(
         },
         warnings=warnings,
         started=started,
+        path=tx.path(audit_final),
+        written=written,
     )
+    del audit
+    tx.publish()
     return ClassifyRun(
         results=results.reindex(columns=result_columns(zones)),
         n_stones=n_stones,
         exit_code=6 if needs_review else 0,
-        outputs=[*outputs, audit],
-        audit=audit,
+        outputs=[*outputs, audit_final],
+        audit=audit_final,
         synthetic=synthetic,
         warnings=warnings,
-        stones_path=Path(stones_out) if stones_out else None,
+        stones_path=finals["--stones-out"],
     )
+
+
+#: The audit's words for the report's store-mismatch banner.
+STORE_MISMATCH = ("the reference store shown in the report is not the one the model was trained on (content "
+                  "hashes differ): reference panels may not match the evidence behind the verdicts")
+
+
+def _report_store(db: Any, model_dir: Any) -> str | None:
+    """Return the store a report draws from: ``--db``, else the manifest's store when it exists."""
+    if db is not None:
+        return os.fspath(db)
+    from .._artefact import read_manifest
+    from .._reference import manifest_store_path
+
+    try:
+        recorded = manifest_store_path(read_manifest(model_dir))
+    except ModelError:
+        return None  # the model's own check names the problem when it loads
+    return recorded if recorded and Path(recorded).is_file() else None
+
+
+def _guard(out: Any, stones_out: Any, report: Any, *, model_dir: Any, stones: Any, parcels: Any,
+           spectra: Any, store: str | None) -> dict[str, Path | None]:
+    """Refuse outputs that are inputs (or each other) before any work; return the final paths."""
+    from .._audit import audit_path
+    from .._io import guard_outputs
+
+    finals: dict[str, Path | None] = {
+        "--out": Path(out), "--stones-out": Path(stones_out) if stones_out else None,
+        "--report": Path(report) if report else None, "audit": audit_path(out),
+    }
+    inputs = {"MODEL_DIR": model_dir, "STONES": stones, "--parcels": parcels, "--spectra": spectra,
+              "--db": store}
+    guard_outputs({("audit record" if k == "audit" else k): v for k, v in finals.items()}, inputs)
+    return finals

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, Problem, SchemaError
@@ -88,6 +89,11 @@ def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | No
     except SchemaError as exc:
         return None, list(exc.problems), False
     synthetic = bool(stones.attrs.get("synthetic", False))
+    blank = stones["parcel_id"].isna().to_numpy()
+    if blank.any():  # the splitter reports these rows too; the model must never see them
+        return None, [Problem(ctx.file, task.first_row + int(i), "parcel_id", "",
+                              "required: every stone must name its parcel")
+                      for i in np.flatnonzero(blank)], False
     # pandas deep-copies ``attrs`` into every derived frame or column (hundreds of
     # times per chunk); nothing downstream reads them, so drop them here.
     stones.attrs = {}

@@ -105,6 +105,7 @@ def iter_csv_chunks(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     problems: list[Problem] | None = None,
     progress: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> Iterator[ChunkTask]:
     """Cut a stones CSV into chunks of whole parcels, reading it once.
 
@@ -120,6 +121,9 @@ def iter_csv_chunks(
         Receives row-level problems found while splitting (empty
         ``parcel_id``, a parcel whose stones are not contiguous); splitting
         goes on so that every problem of the file is reported at once.
+    name : str, optional
+        What messages call the file (the user's path, when ``path`` is a
+        UTF-8 copy of it); default ``path``.
     progress : callable, optional
         Called with the number of bytes read so far after each chunk.
 
@@ -133,7 +137,7 @@ def iter_csv_chunks(
     InputError
         If the file has no header or no ``parcel_id`` column.
     """
-    file = os.fspath(path)
+    file = name if name is not None else os.fspath(path)
     problems = problems if problems is not None else []
     with open(path, "rb", buffering=1 << 20) as fh:
         prefix: list[bytes] = []
@@ -154,7 +158,11 @@ def iter_csv_chunks(
             header += b"\n"
         header_text = header.decode("utf-8", errors="replace").lstrip("\ufeff")
         delimiter = sniff_delimiter(header_text)
-        columns = _split_line(header_text.encode(), delimiter)
+        try:
+            columns = _split_line(header_text.encode(), delimiter)
+        except csv.Error as exc:  # a NUL or a lone CR in the header: not a text table
+            raise SchemaError(f"{file}: not a readable CSV table", [
+                Problem(file, 0, None, None, f"the header line is not CSV text ({exc})")]) from None
         matches = [i for i, c in enumerate(columns) if squash(c) in _PARCEL_HEADERS]
         if not matches:
             raise InputError(
@@ -198,7 +206,10 @@ def _parcel_of(line: bytes, column: int, delimiter: bytes) -> bytes:
             return (line[:end] if end >= 0 else line).strip()
         raw = line.split(delimiter, column + 1)
         return raw[column].strip() if column < len(raw) else b""
-    cells = _split_line(line, delimiter.decode())
+    try:
+        cells = _split_line(line, delimiter.decode())
+    except csv.Error:  # not CSV text: the chunk's reader reports the row
+        cells = line.decode("utf-8", errors="replace").split(delimiter.decode())
     return cells[column].strip().encode() if column < len(cells) else b""
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import Lang, emit_json, guarded
+from ._common import Lang, check_jobs, emit_json, guarded
 
 __all__ = ["app"]
 
@@ -82,6 +82,15 @@ def _exit_without_final_collection() -> None:
     atexit.register(gc.freeze)
 
 
+def _check_scheduler(value: str | None) -> str | None:
+    """Typer callback for ``--scheduler``: a Dask address such as ``tcp://host:8786``."""
+    import re
+
+    if value is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+", value.strip()):
+        raise typer.BadParameter(f"{value!r} is not a Dask scheduler address (e.g. tcp://host:8786)")
+    return value
+
+
 def classify_command(
     model_dir: Path = typer.Argument(..., help="Model directory (verified against its manifest on load)."),
     stones: Path = typer.Argument(
@@ -111,14 +120,20 @@ def classify_command(
     ),
     lang: Annotated[Lang, typer.Option("--lang", help="Report language: en or fr.")] = Lang.en,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel joblib workers (-1: all cores)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel joblib workers (-1: all cores).",
+                             callback=check_jobs),
     scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); needs the dask extra."
+        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); needs the dask extra.",
+        callback=_check_scheduler,
     ),
     chunk_size: int = typer.Option(
-        20_000, "--chunk-size", help="Stones per chunk (parcels are never split)."
+        20_000, "--chunk-size", min=1, help="Stones per chunk (parcels are never split)."
     ),
-    max_detail: int = typer.Option(100, "--max-detail", help="Parcels given a full section in the report."),
+    max_detail: int = typer.Option(100, "--max-detail", min=0,
+                                   help="Parcels given a full section in the report."),
+    accept_unverified_store: bool = typer.Option(
+        False, "--accept-unverified-store",
+        help="Use a store that fails `footprint db verify` anyway (recorded in the audit)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
@@ -152,6 +167,7 @@ def classify_command(
             max_detail=max_detail,
             progress=callback,
             command=command,
+            accept_unverified_store=accept_unverified_store,
             render_report=render_classify_report,
         )
     finally:

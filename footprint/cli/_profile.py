@@ -25,13 +25,17 @@ def profile_command(
     zone: str | None = typer.Option(None, "--zone", help="Zone to profile (default: every zone)."),
     site: str | None = typer.Option(None, "--site", help="Site to profile."),
     lang: Annotated[Lang, typer.Option("--lang", help="Page language: en or fr.")] = Lang.en,
-    gallery: int = typer.Option(12, "--gallery", help="Typical stones shown in the image gallery."),
+    gallery: int = typer.Option(12, "--gallery", min=0, help="Typical stones shown in the image gallery."),
     as_json: bool = typer.Option(False, "--json", help="Also print the profile as JSON on stdout."),
 ) -> None:
     """Write a zone's or site's footprint (help text: :data:`PROFILE_HELP`)."""
+    from .._io import guard_outputs
     from .._profile import profile
     from ..report import write_profile
 
+    guard_outputs({"--out": out}, {"DB": db})
+    if out.suffix.lower() not in (".html", ".htm", ".json"):
+        raise typer.BadParameter(f"{out}: give a .html or .json file name", param_hint="--out")
     result = profile(db, zone=zone, site=site, n_gallery=gallery)
     write_profile(result, out, lang=lang.value)
     if as_json:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._io import atomic_write_bytes
 from .._json import jsonable
 from ..exceptions import InputError, Problem
 from ._figures import PROFILE_PANELS, footprint_figure
@@ -92,5 +93,5 @@ def write_profile(result: Mapping[str, Any], out: str | os.PathLike[str], *, lan
             "unknown output format",
             [Problem(str(out), None, "out", out.suffix, "must end in .html or .json")],
         )
-    out.write_text(text, encoding="utf-8")
+    atomic_write_bytes(out, text.encode("utf-8"))
     return out

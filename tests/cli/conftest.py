@@ -45,7 +45,8 @@ def run() -> Callable[..., Any]:
 
     def _run(*args: Any, code: int | None = None) -> Any:
         logging.getLogger("footprint").handlers.clear()
-        result = CliRunner().invoke(app, [str(a) for a in args])
+        # A wide terminal, so that typer's boxed usage errors keep paths on one line.
+        result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "400"})
         output = result.output
         assert "Traceback" not in output, output
         assert result.exception is None or isinstance(result.exception, SystemExit), (
