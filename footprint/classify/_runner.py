@@ -100,6 +100,49 @@ def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | No
     return stones, [], synthetic
 
 
+#: Parcel result columns that are figures of evidence, blank for a parcel without any measurement.
+_EVIDENCE_COLUMNS = ("best_zone", "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi",
+                     "novelty_p")
+
+
+def unmeasured_parcels(stones: pd.DataFrame) -> set[str]:
+    """Return the parcels none of whose stones has a single measured (non-identity) value.
+
+    Identity and provenance fields (ids, zone, site, lab, notes...) are not
+    measurements; every other schema or custom field is.
+    """
+    from .._schema import FIELDS
+
+    identity = {f.name for f in FIELDS if f.group == "identity"} | {"parcel_id"}
+    measured = [c for c in stones.columns if c not in identity and not c.startswith("_")]
+    if not len(stones):
+        return set()
+    has = stones[measured].notna().any(axis=1) if measured else pd.Series(False, index=stones.index)
+    per_parcel = has.groupby(stones["parcel_id"].astype(str), sort=False).any()
+    return {str(p) for p in per_parcel.index[~per_parcel.to_numpy(dtype=bool)]}
+
+
+def _without_evidence(results: pd.DataFrame, stones: pd.DataFrame) -> pd.DataFrame:
+    """Report a parcel with no measured stone as inconclusive, with no figures made from nothing.
+
+    With every value missing, each stone's posterior is the prior, so the
+    likelihood ratio is 1 and any novelty p-value or foreign fraction would
+    only describe the model's treatment of missing data: those are left blank.
+    """
+    empty = unmeasured_parcels(stones)
+    if not empty:
+        return results
+    results = results.copy()
+    mask = results["parcel_id"].astype(str).isin(empty).to_numpy()
+    results.loc[mask, "verdict"] = "inconclusive"
+    results.loc[mask, "log10_lr"] = 0.0
+    for column in _EVIDENCE_COLUMNS:
+        if column in results.columns:
+            results[column] = results[column].astype(object) if column == "best_zone" else results[column]
+            results.loc[mask, column] = None if column == "best_zone" else np.nan
+    return results
+
+
 def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     """Validate, assess and summarise one chunk (runs in a worker).
 
@@ -134,6 +177,7 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
         parcels = ctx.parcels[ctx.parcels["parcel_id"].isin(task.parcel_ids)]
     # Per-stone results are only computed when they are written (--stones-out).
     results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines)
+    results = _without_evidence(results, stones)
     summaries = {}
     if task.summarise:
         wanted = set(task.parcel_ids[: task.summarise])

@@ -35,6 +35,17 @@ def _zone_name(zone: str | None, lang: str, compliant: Sequence[str]) -> str:
     return zone
 
 
+def _total_mass(total_ct: float, weighed: int, n_stones: int, lang: str) -> str:
+    """``"12.34 ct"``; ``"12.34 ct (40 of 50 stones weighed)"``; ``"–"`` when no stone was weighed."""
+    if not weighed:
+        return "–"
+    if weighed == n_stones:
+        return f"{total_ct:.2f} ct"
+    of = "pesées sur" if lang == "fr" else "of"
+    word = "pierres" if lang == "fr" else "stones weighed"
+    return f"{total_ct:.2f} ct ({weighed} {of} {n_stones} {word})"
+
+
 def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str) -> dict[str, Any]:
     w = words(lang)
     usd = _text(declared_usd)
@@ -203,7 +214,8 @@ def render_report(
             continue
         summary = summaries.get(pid)
         parcel_info = info.get(pid, {})
-        total_ct = float(summary["total_ct"]) if summary else 0.0
+        weighed = int(((summary or {}).get("mass") or {}).get("n") or 0)
+        total_ct = float(summary["total_ct"]) if summary and weighed else 0.0
         figure = None
         nearest = []
         if summary is not None and references:
@@ -233,10 +245,8 @@ def render_report(
                 "value": _value_check(
                     parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang
                 ),
-                "total_ct": f"{total_ct:.2f} ct" if summary else "–",
-                "mean_ct": _num(
-                    total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"
-                ),
+                "total_ct": _total_mass(total_ct, weighed, int(row["n_stones"]), lang) if summary else "–",
+                "mean_ct": _num(total_ct / weighed if weighed else None, "{:.3f} ct"),
                 "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
                 "lr": _lr_bar(row.get("log10_lr"), thresholds),
                 "posterior": _posterior_bars(row, zones),
