@@ -75,6 +75,23 @@ def _os_message(exc: OSError) -> str:
     return f"{where}: {why}" if where is not None else why
 
 
+def _log_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """Show a Python warning as one log line, not as a source listing on stderr.
+
+    RuntimeWarnings (numpy's, scipy's and pandas' floating-point notices, a
+    division by zero inside a vectorised step whose result is then masked;
+    footprint raises none of its own) mean nothing to a user and are logged at
+    debug level; any other warning is a warning.
+    """
+    logger = logging.getLogger("footprint.cli")
+    text = " ".join(str(message).split())
+    if issubclass(category, RuntimeWarning):  # numpy/scipy/pandas floating-point notices
+        logger.debug("%s (%s:%s): %s", category.__name__, filename, lineno, text)
+    else:
+        logger.warning("%s", text)
+
+
 def guarded(func: F) -> F:
     """Run a command inside the one CLI error boundary: no traceback ever reaches the user.
 
@@ -83,6 +100,8 @@ def guarded(func: F) -> F:
     * :class:`OSError` outside footprint's own errors (a file that cannot be
       read): exit 3 naming the file and the system's reason;
     * Ctrl-C: exit 130; running out of memory: exit 1 with a message;
+    * Python warnings become one log line (numerical RuntimeWarnings only at
+      debug level), never a source listing;
     * anything else is a bug: a one-line message and exit 1, the traceback
       only with ``FOOTPRINT_DEBUG=1`` in the environment.
 
@@ -92,9 +111,13 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import warnings
+
         setup_logging()
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _log_warning  # restored when the block ends
+                return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors: typer reports them
             raise
         except FootprintError as exc:

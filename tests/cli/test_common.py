@@ -79,3 +79,22 @@ def test_guarded_passes_usage_errors_through() -> None:
 
     with pytest.raises(typer.BadParameter):
         command()
+
+
+def test_guarded_turns_python_warnings_into_log_lines(capsys, monkeypatch) -> None:
+    import warnings
+
+    import numpy as np
+
+    @guarded
+    def command() -> None:
+        with np.errstate(divide="warn"):
+            np.log(np.zeros(1))  # numpy's RuntimeWarning: divide by zero
+        warnings.warn("the spectra folder holds a README", UserWarning, stacklevel=1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        command()
+    err = capsys.readouterr().err
+    assert "WARNING: the spectra folder holds a README" in err
+    assert "RuntimeWarning" not in err and "divide by zero" not in err and "np.log" not in err
