@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import os
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pandas as pd
 
 from .._text import sniff_delimiter, squash
 from ..exceptions import InputError, Problem
+from ._encoding import decode_text
 
 __all__ = ["PARCEL_COLUMNS", "read_parcels"]
 
@@ -27,6 +30,10 @@ PARCEL_COLUMNS: tuple[str, ...] = (
 )
 _CLEANING_STATES = ("unwashed", "acid_rinsed", "acid_boiled")
 _PARCEL_HEADERS = frozenset({"parcel id", "parcel", "parcel no", "parcel number", "parcelid"})
+
+
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataFrame:
@@ -57,7 +64,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
             raw = pd.read_excel(path, dtype=str, keep_default_na=False, na_filter=False)
         else:
-            text = Path(path).read_text(encoding="utf-8-sig")
+            text = str(decode_text(Path(path).read_bytes()))  # UTF-16 from Excel, cp1252...
             body = "".join(
                 line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#")
             )
@@ -74,7 +81,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         raise InputError(
             f"{file}: no such file", [Problem(file, None, None, None, "file not found")]
         ) from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError, pd.errors.ParserError, csv.Error) as exc:
         raise InputError(
             f"{file}: not a readable table", [Problem(file, None, None, None, f"cannot read: {exc}")]
         ) from None
@@ -97,7 +104,8 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
     if "parcel_id" not in raw.columns:
         problems.append(Problem(file, 0, "parcel_id", None, "column required"))
         raise InputError(f"{file}: the parcels file breaks its format", problems)
-    out = pd.DataFrame({c: raw[c].str.strip() if c in raw.columns else "" for c in PARCEL_COLUMNS})
+    out = pd.DataFrame({c: raw[c].astype(str).str.strip().map(_nfc) if c in raw.columns else ""
+                        for c in PARCEL_COLUMNS})
     seen: dict[str, int] = {}
     values = np.full(len(out), np.nan)
     for i, rec in enumerate(out.to_dict("records")):

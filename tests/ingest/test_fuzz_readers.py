@@ -172,3 +172,28 @@ def test_random_binary_stones_never_raise_csv_error() -> None:
     for _ in range(200):
         data = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300)))
         _survives(read_stones_bytes, data, name="junk.csv")
+
+
+PARCELS = (b"parcel_id,declared_zone,kp_certificate,exporter,declared_value_usd,cleaning_state\n"
+           b"P1,CAR-West,CF-2024-00001,Comptoir A,12000,acid_rinsed\nP2,CAR-East,,,,unwashed\n")
+
+
+@FUZZ
+@given(data=_damaged(PARCELS))
+def test_parcels_files(data: bytes) -> None:
+    from footprint.ingest import read_parcels
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "parcels.csv"
+        path.write_bytes(data)
+        _survives(read_parcels, path, ["CAR-East", "CAR-West"])
+
+
+def test_utf16_parcels_file_reads_like_utf8(tmp_path) -> None:
+    from footprint.ingest import read_parcels
+
+    (tmp_path / "a.csv").write_bytes(PARCELS)
+    (tmp_path / "b.csv").write_bytes(PARCELS.decode().encode("utf-16"))
+    a = read_parcels(tmp_path / "a.csv", ["CAR-East", "CAR-West"])
+    b = read_parcels(tmp_path / "b.csv", ["CAR-East", "CAR-West"])
+    assert a.equals(b)
