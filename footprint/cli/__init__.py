@@ -12,8 +12,9 @@ message and its documented exit code:
 code  meaning
 ====  ==========================================================
 0     success
-1     unexpected footprint error
-2     usage error (bad option or argument)
+1     unexpected error (a bug: one line, FOOTPRINT_DEBUG=1 for the traceback)
+2     usage error: a bad option or argument, or an output that is an
+      input, has no folder, or exists without ``--force``
 3     input error: a file, row, field or value breaks a rule
 4     store error: locked, wrong version, failed verification
 5     model error: too little data, tampered or mismatched model

@@ -135,8 +135,8 @@ def train_command(
         options["site_weights"] = read_site_weights(site_weights)
     model = train(db, config=options or None, seed=seed, evaluate=evaluate)
     model.manifest.setdefault("source", {})["store_check"] = {
-        k: store.get(k) for k in ("sha256", "chain", "sealed", "verified", "accepted_unverified", "problems")
-        if k in store}
+        k: store.get(k) for k in ("sha256", "chain", "sealed", "verified", "accepted_unverified", "problems",
+                                  "warnings") if k in store}
     with OutputTransaction() as tx:
         model.save(tx.directory(out))
         tx.publish()
