@@ -7,6 +7,9 @@
   ``jcamp`` package), two-column, wide and long CSV spectra, parsed in
   parallel processes;
 * :func:`read_images` - PNG/JPEG photographs, decoded to be sure;
+* :func:`read_plain_table` - small hand-written sheets (certificates,
+  compliance lists) as text cells, with the same encoding and delimiter
+  handling, checked by callers with :func:`parse_number` / :func:`parse_date`;
 * :func:`build_batch` - all of the above plus cross-checks, as one
   :class:`~footprint._batch.Batch` for the store to commit.
 
@@ -27,11 +30,15 @@ from .._lazy import lazy_namespace
 __all__ = [
     "KINDS",
     "MAX_SPECTRUM_BYTES",
+    "PlainTable",
     "STEPS",
     "build_batch",
     "detect_kind",
     "empty_stones_frame",
+    "parse_date",
+    "parse_number",
     "read_images",
+    "read_plain_table",
     "read_spectra",
     "read_spectrum",
     "read_stones_bytes",
@@ -41,6 +48,10 @@ __all__ = [
 _WHERE = {
     "KINDS": "._jcamp",
     "MAX_SPECTRUM_BYTES": "._jcamp",
+    "PlainTable": "._plain",
+    "parse_date": "._plain",
+    "parse_number": "._plain",
+    "read_plain_table": "._plain",
     "STEPS": "._validate",
     "build_batch": "._build",
     "detect_kind": "._jcamp",
@@ -56,6 +67,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._build import build_batch, empty_stones_frame
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
+    from ._plain import PlainTable, parse_date, parse_number, read_plain_table
     from ._sources import read_spectra, read_spectrum
     from ._table import read_stones_bytes, read_stones_table
     from ._validate import STEPS
