@@ -22,12 +22,15 @@ import pandas as pd
 
 from ._figures import CLASSIFY_PANELS, PROFILE_PANELS, footprint_figure
 from ._i18n import LANGUAGES, short_verdict, verdict_text, words
+from ._review import render_history, render_month_report  # the review register's pages
 
 __all__ = [
     "DEFAULT_MAX_DETAIL",
     "LANGUAGES",
     "compliant_zones",
     "load_value_bands",
+    "render_history",
+    "render_month_report",
     "render_profile",
     "render_report",
     "verdict_text",
