@@ -66,7 +66,7 @@ class ControlRule:
         Binomial tail probability below which the verdict count is flagged.
     """
 
-    k: float = 4.0
+    k: float = 4.5
     min_months: int = 4
     window: int = 12
     alpha: float = 0.005
@@ -106,7 +106,9 @@ def _month_figures(parcels: Sequence[Mapping[str, Any]], reference: Sequence[flo
     n_q = sum(p["n_quality"] or 0 for p in parcels)
     if n_q:
         g = sum(p["n_gem"] or 0 for p in parcels) / n_q
-        v["gem_share"], se["gem_share"] = g, math.sqrt(max(g * (1 - g), 1.0 / n_q) / n_q)
+        binomial = math.sqrt(max(g * (1 - g), 1.0 / n_q) / n_q)
+        per_parcel = [p["n_gem"] / p["n_quality"] for p in parcels if p["n_quality"]]
+        v["gem_share"], se["gem_share"] = g, max(binomial, _parcel_se(per_parcel))
     else:
         v["gem_share"], se["gem_share"] = math.nan, math.nan
     counts = [p["size_counts"] for p in parcels if p["size_counts"]]
