@@ -15,6 +15,7 @@ processes that parse spectra stay light.
 - :mod:`footprint.synth`: the SYNTHETIC reference set and its exact density.
 - :mod:`footprint.model`: calibrated stone model, site-aware parcel assessment, evaluation.
 - :func:`classify`, :func:`profile`, :mod:`footprint.report`: batch checks and reports.
+- :mod:`footprint.review`: the monthly export review register (SQLite / PostgreSQL).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ __all__ = [
     "read_spectrum",
     "read_stones_table",
     "report",
+    "review",
     "schema",
     "simulate_ftir",
     "spectra",
@@ -62,7 +64,7 @@ __all__ = [
     "write_profile",
 ]
 
-_SUBPACKAGES = {"db", "ingest", "model", "report", "schema", "spectra", "synth"}
+_SUBPACKAGES = {"db", "ingest", "model", "report", "review", "schema", "spectra", "synth"}
 
 _WHERE = {
     "ClassifyRun": "._classify",
@@ -83,7 +85,7 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
-    from . import db, ingest, model, report, schema, spectra, synth
+    from . import db, ingest, model, report, review, schema, spectra, synth
     from ._classify import ClassifyRun, classify
     from ._profile import profile, write_profile
     from ._store import ReferenceStore

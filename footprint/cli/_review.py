@@ -33,7 +33,9 @@ review_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_REGISTER = typer.Argument(..., help="Register: a SQLite file path or a database URL (postgresql+psycopg://...).")
+_REGISTER = typer.Argument(
+    ..., help="Register: a SQLite file path or a database URL (postgresql+psycopg://...)."
+)
 _JSON = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
 _LANG = typer.Option("en", "--lang", help="Page language: en or fr.")
 
@@ -48,8 +50,10 @@ def _write_output(out: Path, text: str, register_target: str) -> None:
     from ..exceptions import InputError, Problem
 
     if "://" not in register_target and Path(register_target).resolve() == out.resolve():
-        raise InputError("--out would overwrite the register", [Problem(str(out), None, "out", str(out),
-                                                                        "must not be the register file")])
+        raise InputError(
+            "--out would overwrite the register",
+            [Problem(str(out), None, "out", str(out), "must not be the register file")],
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -68,35 +72,53 @@ def _page_kind(out: Path) -> str:
 def add_cmd(
     target: str = _REGISTER,
     certificates: Path = typer.Option(..., "--certificates", help="KP certificates CSV."),
-    results: Path = typer.Option(..., "--results", help="footprint classify results CSV (its audit beside it)."),
+    results: Path = typer.Option(
+        ..., "--results", help="footprint classify results CSV (its audit beside it)."
+    ),
     parcels: Path | None = typer.Option(None, "--parcels", help="The parcels sheet given to classify."),
-    stones: Path | None = typer.Option(None, "--stones", help="The stones file given to classify (measured "
-                                                              "carats, quality mix, sizes)."),
-    photos: Path | None = typer.Option(None, "--photos", help="Folder of parcel pictures (names start with "
-                                                              "the parcel id)."),
-    compliance: Path | None = typer.Option(None, "--compliance", help="Compliance list CSV (default: the "
-                                                                      "bundled SYNTHETIC example)."),
+    stones: Path | None = typer.Option(
+        None, "--stones", help="The stones file given to classify (measured carats, quality mix, sizes)."
+    ),
+    photos: Path | None = typer.Option(
+        None, "--photos", help="Folder of parcel pictures (names start with the parcel id)."
+    ),
+    compliance: Path | None = typer.Option(
+        None, "--compliance", help="Compliance list CSV (default: the bundled SYNTHETIC example)."
+    ),
     by: str | None = typer.Option(None, "--by", help="Who adds the batch (default: login name)."),
-    checked_on: str | None = typer.Option(None, "--checked-on", help="Day of the check, YYYY-MM-DD "
-                                                                     "(default: today)."),
+    checked_on: str | None = typer.Option(
+        None, "--checked-on", help="Day of the check, YYYY-MM-DD (default: today)."
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Add certificates and the classify results of their parcels; check every certificate."""
     from ..review import Register
 
     with Register.open(target, create=True) as reg:
-        out = reg.add_batch(certificates, results, parcels=parcels, stones=stones, photos=photos,
-                            compliance=compliance, by=by, checked_on=checked_on)
+        out = reg.add_batch(
+            certificates,
+            results,
+            parcels=parcels,
+            stones=stones,
+            photos=photos,
+            compliance=compliance,
+            by=by,
+            checked_on=checked_on,
+        )
     if as_json:
         emit_json(out)
         return
-    typer.echo(f"batch {out['batch_id']}: {out['parcels']} parcel(s), {out['certificates']} certificate(s), "
-               f"month(s) {', '.join(out['months'])}")
+    typer.echo(
+        f"batch {out['batch_id']}: {out['parcels']} parcel(s), {out['certificates']} certificate(s), "
+        f"month(s) {', '.join(out['months'])}"
+    )
     for code, n in out["flags"].items():
         typer.echo(f"  flag {code:<22} {n}")
     if out["synthetic"] or out["compliance_synthetic"]:
-        typer.echo("SYNTHETIC: synthetic data or the SYNTHETIC example compliance list; not for real decisions",
-                   err=True)
+        typer.echo(
+            "SYNTHETIC: synthetic data or the SYNTHETIC example compliance list; not for real decisions",
+            err=True,
+        )
 
 
 @review_app.command("decide")
@@ -105,8 +127,9 @@ def decide_cmd(
     target: str = _REGISTER,
     parcel: str = typer.Argument(..., help="Parcel id."),
     decision: str = typer.Option(..., "--decision", help="approve, hold or refer."),
-    reason: str | None = typer.Option(None, "--reason", help="Why (required for hold, refer, and to approve "
-                                                             "a flagged parcel)."),
+    reason: str | None = typer.Option(
+        None, "--reason", help="Why (required for hold, refer, and to approve a flagged parcel)."
+    ),
     by: str = typer.Option(..., "--by", help="The expert's name."),
     as_json: bool = _JSON,
 ) -> None:
@@ -118,13 +141,27 @@ def decide_cmd(
     if as_json:
         emit_json(row)
         return
-    typer.echo(f"{row['parcel_id']}: {row['decision']} by {row['decided_by']} at {row['decided_at']} "
-               f"(decision {row['id']}) -> status {row['status']}")
+    typer.echo(
+        f"{row['parcel_id']}: {row['decision']} by {row['decided_by']} at {row['decided_at']} "
+        f"(decision {row['id']}) -> status {row['status']}"
+    )
 
 
 def _list_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("parcel_id", "month", "exporter", "kp_certificate", "declared_origin", "subprefecture", "compliance",
-            "n_stones", "carats", "usd_per_ct", "verdict", "status")
+    keys = (
+        "parcel_id",
+        "month",
+        "exporter",
+        "kp_certificate",
+        "declared_origin",
+        "subprefecture",
+        "compliance",
+        "n_stones",
+        "carats",
+        "usd_per_ct",
+        "verdict",
+        "status",
+    )
     out = []
     for r in rows:
         item = {k: r[k] for k in keys}
@@ -153,8 +190,10 @@ def list_cmd(
         return
     typer.echo(f"{'parcel':<24} {'month':<7} {'verdict':<15} {'status':<9} {'origin':<14} flags")
     for r in rows:
-        typer.echo(f"{r['parcel_id']:<24} {r['month']:<7} {r['verdict']:<15} {r['status']:<9} "
-                   f"{r['declared_origin'][:14]:<14} {','.join(r['flags'])}")
+        typer.echo(
+            f"{r['parcel_id']:<24} {r['month']:<7} {r['verdict']:<15} {r['status']:<9} "
+            f"{r['declared_origin'][:14]:<14} {','.join(r['flags'])}"
+        )
     typer.echo(f"{len(rows)} parcel(s)", err=True)
 
 
@@ -180,8 +219,9 @@ def history_cmd(
     if sum(x is not None for x in (site, subprefecture, zone)) > 1:
         raise typer.BadParameter("give at most one of --site, --subprefecture, --zone")
     with Register.open(target) as reg:
-        history = reg.history(exporter=exporter, site=site, subprefecture=subprefecture, zone=zone, start=start,
-                              end=end)
+        history = reg.history(
+            exporter=exporter, site=site, subprefecture=subprefecture, zone=zone, start=start, end=end
+        )
     if kind == "json":
         from ._common import to_jsonable
 
@@ -193,8 +233,10 @@ def history_cmd(
     _write_output(out, text, target)
     for f in history["flagged"]:
         typer.echo(f"flagged {f['month']} {f['exporter']}: {', '.join(f['metrics'])}")
-    typer.echo(f"history of {history['n_parcels']} parcel(s), {len(history['flagged'])} flagged month(s): {out}",
-               err=True)
+    typer.echo(
+        f"history of {history['n_parcels']} parcel(s), {len(history['flagged'])} flagged month(s): {out}",
+        err=True,
+    )
 
 
 @review_app.command("report")
@@ -205,7 +247,7 @@ def report_cmd(
     out: Path = typer.Option(..., "--out", help="F.html or F.json."),
     lang: str = _LANG,
 ) -> None:
-    """The month's summary for the KP monitoring team: parcels, verdicts, decisions, open items, flags."""
+    """Write the month's summary for the KP monitoring team: parcels, verdicts, decisions, open items."""
     import json
 
     from ..review import Register
@@ -222,8 +264,10 @@ def report_cmd(
 
         text = render_month_report(rep, lang=lang)
     _write_output(out, text, target)
-    typer.echo(f"{month}: {rep['n_parcels']} parcel(s), {len(rep['open_items'])} open item(s), "
-               f"flags {rep['flags'] or 'none'}")
+    typer.echo(
+        f"{month}: {rep['n_parcels']} parcel(s), {len(rep['open_items'])} open item(s), "
+        f"flags {rep['flags'] or 'none'}"
+    )
 
 
 @review_app.command("synth-months")

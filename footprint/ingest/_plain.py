@@ -61,8 +61,9 @@ def _snake(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
 
 
-def read_plain_table(path: str | os.PathLike[str], *, required: tuple[str, ...] = (),
-                     what: str = "table") -> PlainTable:
+def read_plain_table(
+    path: str | os.PathLike[str], *, required: tuple[str, ...] = (), what: str = "table"
+) -> PlainTable:
     """Read a CSV sheet into text cells, checking that the ``required`` columns are present.
 
     Parameters
@@ -90,22 +91,26 @@ def read_plain_table(path: str | os.PathLike[str], *, required: tuple[str, ...] 
         raise SchemaError(f"{file}: no such {what}", [Problem(file, None, None, None, "file not found")])
     size = p.stat().st_size
     if size > MAX_PLAIN_BYTES:
-        raise SchemaError(f"{file}: file too large",
-                          [Problem(file, None, None, size, f"a {what} over {MAX_PLAIN_BYTES // 2**20} MB "
-                                                           "is refused")])
+        raise SchemaError(
+            f"{file}: file too large",
+            [Problem(file, None, None, size, f"a {what} over {MAX_PLAIN_BYTES // 2**20} MB is refused")],
+        )
     report = ProcessingReport()
     text = _decode(p.read_bytes(), file, report)
     comments, body = _split_comments(text)
     if not body.strip():
-        raise SchemaError(f"{file}: the {what} is empty",
-                          [Problem(file, None, None, None, "no header row and no data rows")])
+        raise SchemaError(
+            f"{file}: the {what} is empty",
+            [Problem(file, None, None, None, "no header row and no data rows")],
+        )
     first_line = body[: body.find("\n")] if "\n" in body else body
     delimiter = _sniff_delimiter(first_line.strip("\r"))
     try:
         rows = list(csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True))
     except csv.Error as exc:
-        raise SchemaError(f"{file}: not a readable CSV table",
-                          [Problem(file, None, None, None, f"CSV parse error: {exc}")]) from None
+        raise SchemaError(
+            f"{file}: not a readable CSV table", [Problem(file, None, None, None, f"CSV parse error: {exc}")]
+        ) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     header = [_snake(h) for h in rows[0]]
     problems: list[Problem] = []
@@ -114,15 +119,20 @@ def read_plain_table(path: str | os.PathLike[str], *, required: tuple[str, ...] 
         if h in seen:
             problems.append(Problem(file, 0, h, None, "column appears twice"))
         seen.add(h)
-    problems += [Problem(file, 0, c, None, f"required column missing (the {what} needs: "
-                                           f"{', '.join(required)})") for c in required if c not in seen]
+    problems += [
+        Problem(file, 0, c, None, f"required column missing (the {what} needs: {', '.join(required)})")
+        for c in required
+        if c not in seen
+    ]
     body_rows = rows[1:]
     for i, r in enumerate(body_rows, start=1):
-        if len(r) > len(header) and any(c.strip() for c in r[len(header):]):
+        if len(r) > len(header) and any(c.strip() for c in r[len(header) :]):
             problems.append(Problem(file, i, None, None, f"{len(r)} cells but {len(header)} columns"))
     if problems:
         raise SchemaError(f"{file}: the {what} cannot be read", problems)
     cells = [[(r[j].strip() if j < len(r) else "") for j in range(len(header))] for r in body_rows]
     frame = pd.DataFrame(cells, columns=header, dtype=object)
     synthetic = any("SYNTHETIC" in c.upper() for c in comments)
-    return PlainTable(file=file, frame=frame, comments=comments, synthetic=synthetic, warnings=report.warnings)
+    return PlainTable(
+        file=file, frame=frame, comments=comments, synthetic=synthetic, warnings=report.warnings
+    )

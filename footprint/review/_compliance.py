@@ -24,8 +24,15 @@ from ..exceptions import Problem, SchemaError
 
 __all__ = ["COMPLIANCE_COLUMNS", "ComplianceList", "Place", "bundled_compliance_path", "load_compliance"]
 
-COMPLIANCE_COLUMNS = ("country", "zone", "subprefecture", "site", "compliant_from", "compliant_to",
-                      "decision_ref")
+COMPLIANCE_COLUMNS = (
+    "country",
+    "zone",
+    "subprefecture",
+    "site",
+    "compliant_from",
+    "compliant_to",
+    "decision_ref",
+)
 _BUNDLED = "compliance_CAF_SYNTHETIC.csv"
 
 #: Compliance status words stored in the register.
@@ -112,8 +119,18 @@ class ComplianceList:
                 problems.append(Problem(file, i, "compliant_to", end, "is before compliant_from"))
             if end and not start:
                 problems.append(Problem(file, i, "compliant_to", end, "needs a compliant_from"))
-            rows.append(_Row(i, rec["country"], rec["zone"], rec["subprefecture"], rec["site"] or None,
-                             start, end, rec["decision_ref"]))
+            rows.append(
+                _Row(
+                    i,
+                    rec["country"],
+                    rec["zone"],
+                    rec["subprefecture"],
+                    rec["site"] or None,
+                    start,
+                    end,
+                    rec["decision_ref"],
+                )
+            )
         if problems:
             raise SchemaError(f"{file}: the compliance list has errors", problems)
         self.rows = rows

@@ -107,14 +107,20 @@ def migrate(engine: Any, *, create: bool) -> str:
     known = {rev.revision for rev in script.walk_revisions()}
     if current is None:
         if tables - {"alembic_version"}:
-            raise RegisterVersionError(f"{engine.url!r}: the database has tables but is not a footprint review "
-                                       f"register ({', '.join(sorted(tables)[:5])})")
+            raise RegisterVersionError(
+                f"{engine.url!r}: the database has tables but is not a footprint review "
+                f"register ({', '.join(sorted(tables)[:5])})"
+            )
         if not create:
-            raise RegisterError(f"{engine.url!r}: no review register here (create one with "
-                                "'footprint review add', or Register.open(..., create=True))")
+            raise RegisterError(
+                f"{engine.url!r}: no review register here (create one with "
+                "'footprint review add', or Register.open(..., create=True))"
+            )
     elif current not in known:
-        raise RegisterVersionError(f"{engine.url!r}: register schema revision {current!r} is unknown to "
-                                   f"footprint (newest known: {script.get_current_head()}); upgrade footprint")
+        raise RegisterVersionError(
+            f"{engine.url!r}: register schema revision {current!r} is unknown to "
+            f"footprint (newest known: {script.get_current_head()}); upgrade footprint"
+        )
     if current != script.get_current_head():
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -32,14 +32,24 @@ from ..exceptions import InputError, Problem
 __all__ = ["DEFAULT_DRIFTS", "EXPORTERS", "synth_certificates", "write_export_months"]
 
 #: SYNTHETIC buying houses of the generated months.
-EXPORTERS = ("Bureau d'achat Alpha (SYNTHETIC)", "Bureau d'achat Bravo (SYNTHETIC)",
-             "Comptoir Charlie (SYNTHETIC)", "Comptoir Delta (SYNTHETIC)")
+EXPORTERS = (
+    "Bureau d'achat Alpha (SYNTHETIC)",
+    "Bureau d'achat Bravo (SYNTHETIC)",
+    "Comptoir Charlie (SYNTHETIC)",
+    "Comptoir Delta (SYNTHETIC)",
+)
 #: Drifts injected by default: (month index from 0, exporter index, kind, size).
 DEFAULT_DRIFTS: tuple[dict[str, Any], ...] = (
     {"month": 6, "exporter": 1, "kind": "price_drop", "size": 0.40},
     {"month": 8, "exporter": 2, "kind": "size_shift", "size": 0.8},
-    {"month": 10, "exporter": 0, "kind": "top_up", "size": 0.20, "foreign_zone": "DRC-Kasai",
-     "foreign_site": "Mbuji-Mayi"},
+    {
+        "month": 10,
+        "exporter": 0,
+        "kind": "top_up",
+        "size": 0.20,
+        "foreign_zone": "DRC-Kasai",
+        "foreign_site": "Mbuji-Mayi",
+    },
 )
 #: Parcel-to-parcel spread of one exporter's US$/ct within a month (ln units; estimate).
 PRICE_SD_LN = 0.08
@@ -56,8 +66,15 @@ def _month(first: str, k: int) -> tuple[int, int]:
     return m0 // 12, m0 % 12 + 1
 
 
-def _parcel_stones(rng: np.random.Generator, params: Any, site: Any, n: int, *, shift: float = 0.0,
-                   foreign: tuple[Any, int] | None = None) -> pd.DataFrame:
+def _parcel_stones(
+    rng: np.random.Generator,
+    params: Any,
+    site: Any,
+    n: int,
+    *,
+    shift: float = 0.0,
+    foreign: tuple[Any, int] | None = None,
+) -> pd.DataFrame:
     from ..synth._generate import sample_site_stones
 
     if shift:
@@ -138,8 +155,10 @@ def write_export_months(
     plan = {(d["month"], d["exporter"]): d for d in drifts}
     for d in drifts:
         if not (0 <= d["month"] < n_months and 0 <= d["exporter"] < n_exp):
-            raise InputError("drift outside the generated months or exporters",
-                             [Problem(None, None, "drifts", d, f"month < {n_months}, exporter < {n_exp}")])
+            raise InputError(
+                "drift outside the generated months or exporters",
+                [Problem(None, None, "drifts", d, f"month < {n_months}, exporter < {n_exp}")],
+            )
     months, n_total, n_stones_total = [], 0, 0
     for k in range(n_months):
         year, mon = _month(first_month, k)
@@ -154,8 +173,12 @@ def write_export_months(
                 n = int(rng.integers(size_range[0], size_range[1] + 1))
                 foreign = None
                 if drift and drift["kind"] == "top_up":
-                    fsites = [s for s in params.sites if s.zone == drift.get("foreign_zone", "DRC-Kasai")
-                              and drift.get("foreign_site") in (None, s.site)]
+                    fsites = [
+                        s
+                        for s in params.sites
+                        if s.zone == drift.get("foreign_zone", "DRC-Kasai")
+                        and drift.get("foreign_site") in (None, s.site)
+                    ]
                     foreign = (fsites[int(rng.integers(len(fsites)))], int(round(drift["size"] * n)))
                 shift = drift["size"] if drift and drift["kind"] == "size_shift" else 0.0
                 true = _parcel_stones(rng, params, site, n, shift=shift, foreign=foreign)
@@ -173,30 +196,69 @@ def write_export_months(
                 value = round(carats * price, 2)
                 cert = f"CF-SYN-{year:04d}{mon:02d}-{e + 1}{j + 1:02d}"
                 issued = _dt.date(year, mon, int(rng.integers(1, 26)))
-                sheet.append({"parcel_id": pid, "declared_zone": "CAR-West", "kp_certificate": cert,
-                              "exporter": exporter, "declared_value_usd": value, "cleaning_state": "acid_rinsed"})
-                certs.append({"kp_certificate": cert, "issued_on": issued.isoformat(),
-                              "expires_on": (issued + _dt.timedelta(days=VALIDITY_DAYS)).isoformat(),
-                              "exporter": exporter, "importer_country": ("BE", "AE")[j % 2],
-                              "hs_code": "7102.10", "carats": carats, "n_stones": n, "value_usd": value,
-                              "declared_origin": site.site})
-                truth.append({"parcel_id": pid, "exporter": exporter, "site": site.site,
-                              "drift": drift["kind"] if drift else "",
-                              "foreign_stones": foreign[1] if foreign else 0})
+                sheet.append(
+                    {
+                        "parcel_id": pid,
+                        "declared_zone": "CAR-West",
+                        "kp_certificate": cert,
+                        "exporter": exporter,
+                        "declared_value_usd": value,
+                        "cleaning_state": "acid_rinsed",
+                    }
+                )
+                certs.append(
+                    {
+                        "kp_certificate": cert,
+                        "issued_on": issued.isoformat(),
+                        "expires_on": (issued + _dt.timedelta(days=VALIDITY_DAYS)).isoformat(),
+                        "exporter": exporter,
+                        "importer_country": ("BE", "AE")[j % 2],
+                        "hs_code": "7102.10",
+                        "carats": carats,
+                        "n_stones": n,
+                        "value_usd": value,
+                        "declared_origin": site.site,
+                    }
+                )
+                truth.append(
+                    {
+                        "parcel_id": pid,
+                        "exporter": exporter,
+                        "site": site.site,
+                        "drift": drift["kind"] if drift else "",
+                        "foreign_stones": foreign[1] if foreign else 0,
+                    }
+                )
                 n_total += 1
                 n_stones_total += n
         _write(folder / "stones.csv", pd.concat(stones, ignore_index=True), "parcel stones", seed)
         _write(folder / "parcels.csv", pd.DataFrame(sheet), "parcels sheet", seed)
         _write(folder / "certificates.csv", pd.DataFrame(certs), "KP certificates", seed)
         _write(folder / "truth.csv", pd.DataFrame(truth), "truth (kept aside)", seed)
-        classify(model_dir, folder / "stones.csv", folder / "results.csv", parcels=folder / "parcels.csv",
-                 command="footprint review synth-months")
+        classify(
+            model_dir,
+            folder / "stones.csv",
+            folder / "results.csv",
+            parcels=folder / "parcels.csv",
+            command="footprint review synth-months",
+        )
         last = _dt.date(year + (mon == 12), mon % 12 + 1, 1) - _dt.timedelta(days=1)
         months.append({"month": label, "folder": str(folder), "checked_on": last.isoformat()})
-    injected = [{**d, "month": months[d["month"]]["month"], "exporter": EXPORTERS[d["exporter"]]} for d in drifts]
-    summary = {"synthetic": True, "seed": seed, "months": months, "drifts": injected, "n_parcels": n_total,
-               "n_stones": n_stones_total, "exporters": list(EXPORTERS)}
-    (out / "drifts.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    injected = [
+        {**d, "month": months[d["month"]]["month"], "exporter": EXPORTERS[d["exporter"]]} for d in drifts
+    ]
+    summary = {
+        "synthetic": True,
+        "seed": seed,
+        "months": months,
+        "drifts": injected,
+        "n_parcels": n_total,
+        "n_stones": n_stones_total,
+        "exporters": list(EXPORTERS),
+    }
+    (out / "drifts.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return summary
 
 
@@ -208,8 +270,9 @@ def _write(path: Path, frame: pd.DataFrame, what: str, seed: int | str) -> None:
     os.replace(tmp, path)
 
 
-def synth_certificates(parcels_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, seed: int = 0,
-                       non_compliant: int = 1) -> dict[str, Any]:
+def synth_certificates(
+    parcels_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, seed: int = 0, non_compliant: int = 1
+) -> dict[str, Any]:
     """Write SYNTHETIC certificates for the parcels of a ``footprint synth`` folder.
 
     Reads ``parcels.csv`` and ``parcels_truth.csv`` (export date, stones,
@@ -224,11 +287,14 @@ def synth_certificates(parcels_dir: str | os.PathLike[str], out: str | os.PathLi
     from ..synth import load_params
 
     folder = Path(parcels_dir)
-    sheet = read_plain_table(folder / "parcels.csv", required=("parcel_id", "kp_certificate", "exporter"),
-                             what="parcels sheet").frame
-    truth = read_plain_table(folder / "parcels_truth.csv",
-                             required=("parcel_id", "export_date", "n_stones", "total_carats", "truth_site"),
-                             what="parcels truth").frame.set_index("parcel_id")
+    sheet = read_plain_table(
+        folder / "parcels.csv", required=("parcel_id", "kp_certificate", "exporter"), what="parcels sheet"
+    ).frame
+    truth = read_plain_table(
+        folder / "parcels_truth.csv",
+        required=("parcel_id", "export_date", "n_stones", "total_carats", "truth_site"),
+        what="parcels truth",
+    ).frame.set_index("parcel_id")
     west = [s.site for s in load_params().sites if s.zone == "CAR-West"]
     rng = np.random.default_rng(seed)
     rows = []
@@ -239,10 +305,20 @@ def synth_certificates(parcels_dir: str | os.PathLike[str], out: str | os.PathLi
         if i < non_compliant:
             origin = "Amada-Gaza"
         value = float(rec.get("declared_value_usd") or 0) or round(float(t["total_carats"]) * 227.0, 2)
-        rows.append({"kp_certificate": rec["kp_certificate"], "issued_on": issued.isoformat(),
-                     "expires_on": (issued + _dt.timedelta(days=VALIDITY_DAYS)).isoformat(),
-                     "exporter": rec["exporter"], "importer_country": "BE", "hs_code": "7102.10",
-                     "carats": round(float(t["total_carats"]), 2), "n_stones": int(t["n_stones"]),
-                     "value_usd": round(value, 2), "declared_origin": origin, "parcel_id": rec["parcel_id"]})
+        rows.append(
+            {
+                "kp_certificate": rec["kp_certificate"],
+                "issued_on": issued.isoformat(),
+                "expires_on": (issued + _dt.timedelta(days=VALIDITY_DAYS)).isoformat(),
+                "exporter": rec["exporter"],
+                "importer_country": "BE",
+                "hs_code": "7102.10",
+                "carats": round(float(t["total_carats"]), 2),
+                "n_stones": int(t["n_stones"]),
+                "value_usd": round(value, 2),
+                "declared_origin": origin,
+                "parcel_id": rec["parcel_id"],
+            }
+        )
     _write(Path(out), pd.DataFrame(rows), "KP certificates", seed)
     return {"certificates": str(out), "n_certificates": len(rows), "synthetic": True}

@@ -86,21 +86,28 @@ def _month_figures(parcels: Sequence[Mapping[str, Any]], reference: Sequence[flo
     n_stones = sum(p["n_stones"] for p in parcels)
     carats = sum(p["carats"] for p in parcels)
     value = sum(p["value_usd"] for p in parcels)
-    out: dict[str, Any] = {"n_parcels": len(parcels), "n_stones": n_stones, "carats": carats,
-                           "value_usd": value, "values": {}, "se": {}}
+    out: dict[str, Any] = {
+        "n_parcels": len(parcels),
+        "n_stones": n_stones,
+        "carats": carats,
+        "value_usd": value,
+        "values": {},
+        "se": {},
+    }
     v, se = out["values"], out["se"]
     v["carats_per_stone"] = carats / n_stones if n_stones else math.nan
     weighed = [p for p in parcels if p["carats_measured"] and p["mass_sq_sum"] is not None]
     if weighed:
         n = sum(p["n_stones"] for p in weighed)
         mean = sum(p["carats"] for p in weighed) / n
-        var = max(sum(p["mass_sq_sum"] for p in weighed) / n - mean ** 2, 0.0)
+        var = max(sum(p["mass_sq_sum"] for p in weighed) / n - mean**2, 0.0)
         se["carats_per_stone"] = math.sqrt(var / n)
     else:
         se["carats_per_stone"] = 0.0
     # parcels come from different sites: the spread between parcels counts too
-    se["carats_per_stone"] = max(se["carats_per_stone"],
-                                 _parcel_se([p["carats"] / p["n_stones"] for p in parcels]))
+    se["carats_per_stone"] = max(
+        se["carats_per_stone"], _parcel_se([p["carats"] / p["n_stones"] for p in parcels])
+    )
     v["usd_per_ct"] = value / carats if carats else math.nan
     se["usd_per_ct"] = _parcel_se([p["value_usd"] / p["carats"] for p in parcels if p["carats"]])
     n_q = sum(p["n_quality"] or 0 for p in parcels)
@@ -117,8 +124,11 @@ def _month_figures(parcels: Sequence[Mapping[str, Any]], reference: Sequence[flo
     # the median parcel: one odd parcel of a month does not move it, a month of topped-up parcels does
     v["foreign_fraction"] = float(np.median(ffs)) if ffs else math.nan
     # its standard error: from the parcels' own 90 % intervals (width / 3.29 is one sd), or their spread
-    sds = [((p["foreign_fraction_hi"] or 0.0) - (p["foreign_fraction_lo"] or 0.0)) / 3.29 for p in parcels
-           if p["foreign_fraction"] is not None]
+    sds = [
+        ((p["foreign_fraction_hi"] or 0.0) - (p["foreign_fraction_lo"] or 0.0)) / 3.29
+        for p in parcels
+        if p["foreign_fraction"] is not None
+    ]
     own = math.sqrt(float(np.mean(np.square(sds))) / len(sds)) if sds else 0.0
     se["foreign_fraction"] = 1.2533 * max(own, _parcel_se(ffs))
     verdicts: dict[str, int] = {}
@@ -143,8 +153,11 @@ def _binom_upper(x: int, n: int, p: float) -> float:
     return float(binom.sf(x - 1, n, p)) if x > 0 else 1.0
 
 
-def control_charts(parcels: Sequence[Mapping[str, Any]], references: Mapping[str, Sequence[float]],
-                   rule: ControlRule | None = None) -> dict[str, Any]:
+def control_charts(
+    parcels: Sequence[Mapping[str, Any]],
+    references: Mapping[str, Sequence[float]],
+    rule: ControlRule | None = None,
+) -> dict[str, Any]:
     """Build every exporter's monthly series and flag months outside their limits.
 
     Parameters
@@ -179,14 +192,15 @@ def control_charts(parcels: Sequence[Mapping[str, Any]], references: Mapping[str
             row.update(month=month, exporter=exporter, zone=zone)
             rows.append(row)
         for t, row in enumerate(rows):
-            base = rows[max(0, t - rule.window): t]
+            base = rows[max(0, t - rule.window) : t]
             # size distance: against the reference footprint, else the pooled baseline
             ref = row["reference"]
             if ref is None and base:
                 pooled = [b["size_counts"] for b in base if b["size_counts"]]
                 ref = np.sum(pooled, axis=0).tolist() if pooled else None
-            row["values"]["size_distance"] = (hellinger(row["size_counts"], ref)
-                                              if row["size_counts"] and ref else math.nan)
+            row["values"]["size_distance"] = (
+                hellinger(row["size_counts"], ref) if row["size_counts"] and ref else math.nan
+            )
             n = row["n_stones"]
             k_bins = len(row["size_counts"]) if row["size_counts"] else 1
             row["se"]["size_distance"] = math.sqrt((k_bins - 1) / (8.0 * n)) if n else math.nan
@@ -201,24 +215,37 @@ def control_charts(parcels: Sequence[Mapping[str, Any]], references: Mapping[str
                     continue
                 centre = float(np.median(past))
                 past_se = [b["se"].get(metric) for b in base]
-                typical_se = float(np.median([x for x in past_se if x is not None and math.isfinite(x)] or [0.0]))
+                typical_se = float(
+                    np.median([x for x in past_se if x is not None and math.isfinite(x)] or [0.0])
+                )
                 spread = max(1.4826 * float(np.median(np.abs(past - centre))), typical_se, 1e-12)
                 lo, hi = centre - rule.k * spread, centre + rule.k * spread
-                row["limits"][metric] = {"centre": centre, "lower": lo if side == "both" else None, "upper": hi}
+                row["limits"][metric] = {
+                    "centre": centre,
+                    "lower": lo if side == "both" else None,
+                    "upper": hi,
+                }
                 if x > hi or (side == "both" and x < lo):
                     row["flags"].append(metric)
             X = sum(b["not_consistent"] for b in base)
             N = sum(b["n_parcels"] for b in base)
             p0 = (X + 1) / (N + 2)
             tail = _binom_upper(row["not_consistent"], row["n_parcels"], p0)
-            row["limits"]["verdicts"] = {"p0": p0, "tail_p": tail}
+            n_par = row["n_parcels"]
+            critical = next((x for x in range(n_par + 1) if _binom_upper(x, n_par, p0) < rule.alpha), None)
+            row["limits"]["verdicts"] = {"p0": p0, "tail_p": tail, "upper": critical}
             if tail < rule.alpha:
                 row["flags"].append("verdicts")
             if row["flags"]:
                 flagged.append({"exporter": exporter, "month": row["month"], "metrics": list(row["flags"])})
         series.append({"exporter": exporter, "months": rows})
     all_months = sorted({p["month"] for p in parcels})
-    return {"rule": {**asdict(rule), "text": __doc__.split("-----------------------------------------------------"
-                                                            "------------")[1].strip() if __doc__ else ""},
-            "metrics": list(METRICS), "series": series, "flagged": flagged, "months": all_months,
-            "synthetic": any(p["synthetic"] for p in parcels), "n_parcels": len(parcels)}
+    return {
+        "rule": asdict(rule),
+        "metrics": list(METRICS),
+        "series": series,
+        "flagged": flagged,
+        "months": all_months,
+        "synthetic": any(p["synthetic"] for p in parcels),
+        "n_parcels": len(parcels),
+    }

@@ -1,4 +1,4 @@
-"""Read and check what ``review add`` takes: certificates, classify results (with audit), parcels, stones, photos.
+"""Read and check what ``review add`` takes: certificates, classify results, parcels, stones, photos.
 
 All validation of these files happens here and raises one
 :class:`~footprint.exceptions.InputError` naming file, row and field for every
@@ -21,17 +21,49 @@ import pandas as pd
 
 from ..exceptions import InputError, Problem, SchemaError
 
-__all__ = ["CERTIFICATE_COLUMNS", "HS_CODES", "RESULT_COLUMNS", "SIZE_EDGES_CT", "Certificates", "ClassifyResults",
-           "Measured", "read_certificates", "read_measured", "read_parcel_sheet", "read_photos", "read_results"]
+__all__ = [
+    "CERTIFICATE_COLUMNS",
+    "HS_CODES",
+    "RESULT_COLUMNS",
+    "SIZE_EDGES_CT",
+    "Certificates",
+    "ClassifyResults",
+    "Measured",
+    "read_certificates",
+    "read_measured",
+    "read_parcel_sheet",
+    "read_photos",
+    "read_results",
+]
 
 #: Columns of a certificates file (``parcel_id`` may be added to link parcels without a parcels sheet).
-CERTIFICATE_COLUMNS = ("kp_certificate", "issued_on", "expires_on", "exporter", "importer_country", "hs_code",
-                       "carats", "n_stones", "value_usd", "declared_origin")
+CERTIFICATE_COLUMNS = (
+    "kp_certificate",
+    "issued_on",
+    "expires_on",
+    "exporter",
+    "importer_country",
+    "hs_code",
+    "carats",
+    "n_stones",
+    "value_usd",
+    "declared_origin",
+)
 #: Harmonised System codes of rough diamonds and what the quality mix must be.
 HS_CODES = {"7102.10": "unsorted", "7102.21": "industrial", "7102.31": "gem"}
 #: Columns of ``classify``'s results file the register keeps.
-RESULT_COLUMNS = ("parcel_id", "n_stones", "declared_zone", "verdict", "best_zone", "log10_lr",
-                  "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi", "novelty_p")
+RESULT_COLUMNS = (
+    "parcel_id",
+    "n_stones",
+    "declared_zone",
+    "verdict",
+    "best_zone",
+    "log10_lr",
+    "foreign_fraction",
+    "foreign_fraction_lo",
+    "foreign_fraction_hi",
+    "novelty_p",
+)
 #: Size classes (ct) of the register's size distributions: mass bins doubling from 0.05 ct.
 SIZE_EDGES_CT = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, math.inf)
 
@@ -91,9 +123,16 @@ def read_certificates(path: str | os.PathLike[str]) -> Certificates:
                 problems.append(Problem(file, i, col, rec[col], str(exc)))
         code = _hs(rec["hs_code"])
         if code is None:
-            problems.append(Problem(file, i, "hs_code", rec["hs_code"],
-                                    "must be a rough-diamond HS code: 7102.10 (unsorted), 7102.21 (industrial) "
-                                    "or 7102.31 (gem)"))
+            problems.append(
+                Problem(
+                    file,
+                    i,
+                    "hs_code",
+                    rec["hs_code"],
+                    "must be a rough-diamond HS code: 7102.10 (unsorted), 7102.21 (industrial) "
+                    "or 7102.31 (gem)",
+                )
+            )
         out["hs_code"] = code
         for col, whole in (("carats", False), ("n_stones", True), ("value_usd", False)):
             try:
@@ -157,23 +196,43 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
     file = table.file
     apath = Path(audit_path(path))
     if not apath.is_file():
-        raise InputError(f"{file}: no run audit beside the results",
-                         [Problem(str(apath), None, None, None,
-                                  "the audit written by footprint classify is needed (model, store and "
-                                  "threshold versions are taken from it)")])
+        raise InputError(
+            f"{file}: no run audit beside the results",
+            [
+                Problem(
+                    str(apath),
+                    None,
+                    None,
+                    None,
+                    "the audit written by footprint classify is needed (model, store and "
+                    "threshold versions are taken from it)",
+                )
+            ],
+        )
     try:
         audit = json.loads(apath.read_text(encoding="utf-8"))
         model = audit["model"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{apath}: not a classify audit record",
-                         [Problem(str(apath), None, None, None, f"unreadable audit: {exc}")]) from None
+        raise InputError(
+            f"{apath}: not a classify audit record",
+            [Problem(str(apath), None, None, None, f"unreadable audit: {exc}")],
+        ) from None
     sha = file_sha256(path)
     recorded = [o.get("sha256") for o in (audit.get("outputs") or {}).values() if isinstance(o, Mapping)]
     if sha not in recorded:
-        raise InputError(f"{file}: does not match its run audit",
-                         [Problem(file, None, None, sha[:16],
-                                  f"the file's SHA-256 is not one of the outputs recorded in {apath.name}: it "
-                                  "was changed after footprint classify wrote it")])
+        raise InputError(
+            f"{file}: does not match its run audit",
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    sha[:16],
+                    f"the file's SHA-256 is not one of the outputs recorded in {apath.name}: it "
+                    "was changed after footprint classify wrote it",
+                )
+            ],
+        )
     frame = table.frame
     problems: list[Problem] = []
     for i, pid in enumerate(frame["parcel_id"], start=1):
@@ -186,7 +245,10 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
     thresholds = audit.get("thresholds") or {}
     source = model.get("source") or {}
     return ClassifyResults(
-        file=file, sha256=sha, frame=frame, audit=audit,
+        file=file,
+        sha256=sha,
+        frame=frame,
+        audit=audit,
         model_fingerprint=str(model.get("fingerprint", "")),
         model_version=str(model.get("footprint_version", "")),
         store_hash=source.get("content_hash"),
@@ -196,13 +258,19 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
 
 
 def read_parcel_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read the parcels sheet given to classify (``parcel_id, kp_certificate`` and optionally ``declared_value_usd``)."""
+    """Read the parcels sheet given to classify.
+
+    Columns ``parcel_id, kp_certificate`` and optionally ``declared_value_usd``.
+    """
     from ..ingest import parse_number, read_plain_table
 
     table = read_plain_table(path, required=("parcel_id", "kp_certificate"), what="parcels sheet")
     frame = table.frame
-    problems = [Problem(table.file, i, "kp_certificate", None, "must not be blank")
-                for i, v in enumerate(frame["kp_certificate"], start=1) if not v]
+    problems = [
+        Problem(table.file, i, "kp_certificate", None, "must not be blank")
+        for i, v in enumerate(frame["kp_certificate"], start=1)
+        if not v
+    ]
     if "declared_value_usd" in frame.columns:
         values = []
         for i, v in enumerate(frame["declared_value_usd"], start=1):
@@ -246,13 +314,20 @@ def read_measured(path: str | os.PathLike[str]) -> Measured:
         if mass is not None:
             m = mass.to_numpy(dtype=float)[idx]
             m = m[np.isfinite(m) & (m > 0)]
-            rec.update(n_weighed=int(m.size), carats=float(m.sum()), mass_sq_sum=float((m ** 2).sum()),
-                       size_counts=np.histogram(m, bins=edges)[0].astype(int).tolist())
+            rec.update(
+                n_weighed=int(m.size),
+                carats=float(m.sum()),
+                mass_sq_sum=float((m**2).sum()),
+                size_counts=np.histogram(m, bins=edges)[0].astype(int).tolist(),
+            )
         if quality is not None:
             q = quality.to_numpy()[idx]
             known = np.array([isinstance(v, str) and v != "" for v in q])
-            rec.update(n_quality=int(known.sum()), n_gem=int(sum(v == "gem" for v in q)),
-                       n_industrial=int(sum(v == "industrial" for v in q)))
+            rec.update(
+                n_quality=int(known.sum()),
+                n_gem=int(sum(v == "gem" for v in q)),
+                n_industrial=int(sum(v == "industrial" for v in q)),
+            )
         out.by_parcel[str(pid)] = rec
     return out
 
@@ -270,8 +345,10 @@ def read_photos(directory: str | os.PathLike[str], parcel_ids: list[str]) -> dic
 
     folder = Path(directory)
     if not folder.is_dir():
-        raise InputError(f"{directory}: no such folder", [Problem(str(directory), None, "photos", None,
-                                                                   "must be a folder of pictures")])
+        raise InputError(
+            f"{directory}: no such folder",
+            [Problem(str(directory), None, "photos", None, "must be a folder of pictures")],
+        )
     ids = sorted(parcel_ids, key=len, reverse=True)
     out: dict[str, list[tuple[str, str]]] = {}
     for p in sorted(folder.iterdir()):

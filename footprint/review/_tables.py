@@ -12,13 +12,23 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
 
-__all__ = ["APPEND_ONLY_TABLES", "batches", "certificates", "decisions", "flags", "metadata", "parcels", "photos",
-           "reference_footprints"]
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "batches",
+    "certificates",
+    "decisions",
+    "flags",
+    "metadata",
+    "parcels",
+    "photos",
+    "reference_footprints",
+]
 
 metadata = MetaData()
 
 batches = Table(
-    "batches", metadata,
+    "batches",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("recorded_at", String(40), nullable=False),
     Column("recorded_by", String(200), nullable=False),
@@ -40,7 +50,8 @@ batches = Table(
 )
 
 certificates = Table(
-    "certificates", metadata,
+    "certificates",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("batch_id", Integer, ForeignKey("batches.id"), nullable=False, index=True),
     Column("kp_certificate", String(100), nullable=False, index=True),
@@ -57,7 +68,8 @@ certificates = Table(
 )
 
 parcels = Table(
-    "parcels", metadata,
+    "parcels",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("batch_id", Integer, ForeignKey("batches.id"), nullable=False, index=True),
     Column("certificate_id", Integer, ForeignKey("certificates.id"), nullable=False),
@@ -97,7 +109,8 @@ parcels = Table(
 )
 
 flags = Table(
-    "flags", metadata,
+    "flags",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("parcel_pk", Integer, ForeignKey("parcels.id"), nullable=False, index=True),
     Column("code", String(40), nullable=False),
@@ -105,7 +118,8 @@ flags = Table(
 )
 
 photos = Table(
-    "photos", metadata,
+    "photos",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("parcel_pk", Integer, ForeignKey("parcels.id"), nullable=False, index=True),
     Column("file", Text, nullable=False),
@@ -113,7 +127,8 @@ photos = Table(
 )
 
 decisions = Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("parcel_pk", Integer, ForeignKey("parcels.id"), nullable=False, index=True),
     Column("parcel_id", String(200), nullable=False),
@@ -129,7 +144,8 @@ decisions = Table(
 )
 
 reference_footprints = Table(
-    "reference_footprints", metadata,
+    "reference_footprints",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("zone", String(100), nullable=False, index=True),
     Column("size_counts", Text, nullable=False),
@@ -139,5 +155,12 @@ reference_footprints = Table(
 )
 
 #: Tables whose rows may never be updated or deleted.
-APPEND_ONLY_TABLES = ("batches", "certificates", "parcels", "flags", "photos", "decisions",
-                      "reference_footprints")
+APPEND_ONLY_TABLES = (
+    "batches",
+    "certificates",
+    "parcels",
+    "flags",
+    "photos",
+    "decisions",
+    "reference_footprints",
+)

@@ -34,7 +34,9 @@ def _in_ci() -> bool:
 def _unavailable(reason: str) -> None:
     if _in_ci():
         pytest.fail(f"PostgreSQL is required in CI for the review register tests: {reason}")
-    pytest.skip(f"PostgreSQL server not available ({reason}); Debian package 'postgresql', make test installs it")
+    pytest.skip(
+        f"PostgreSQL server not available ({reason}); Debian package 'postgresql', make test installs it"
+    )
 
 
 def _free_port() -> int:
@@ -69,11 +71,32 @@ class _Server:
             raise RuntimeError(f"{Path(args[0]).name} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 
     def start(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-sync", "--no-instructions")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
-                  "-t", "60", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                  "-c max_connections=60", "start")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=60",
+            "start",
+        )
 
     def stop(self) -> None:
         try:
@@ -85,8 +108,9 @@ class _Server:
         import psycopg
 
         name = "register_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
@@ -148,8 +172,15 @@ def twelve_months(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def _add_month(reg, month: dict, **kwargs) -> dict:
     f = Path(month["folder"])
-    return reg.add_batch(f / "certificates.csv", f / "results.csv", parcels=f / "parcels.csv",
-                         stones=f / "stones.csv", by="clerk", checked_on=month["checked_on"], **kwargs)
+    return reg.add_batch(
+        f / "certificates.csv",
+        f / "results.csv",
+        parcels=f / "parcels.csv",
+        stones=f / "stones.csv",
+        by="clerk",
+        checked_on=month["checked_on"],
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="session")

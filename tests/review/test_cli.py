@@ -19,9 +19,24 @@ def _invoke(*args: str):
 def test_review_commands_end_to_end(one_month, tmp_path):
     reg = tmp_path / "register.db"
     f = Path(one_month["folder"])
-    res = _invoke("review", "add", reg, "--certificates", f / "certificates.csv", "--results", f / "results.csv",
-                  "--parcels", f / "parcels.csv", "--stones", f / "stones.csv", "--by", "clerk",
-                  "--checked-on", one_month["checked_on"], "--json")
+    res = _invoke(
+        "review",
+        "add",
+        reg,
+        "--certificates",
+        f / "certificates.csv",
+        "--results",
+        f / "results.csv",
+        "--parcels",
+        f / "parcels.csv",
+        "--stones",
+        f / "stones.csv",
+        "--by",
+        "clerk",
+        "--checked-on",
+        one_month["checked_on"],
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     added = json.loads(res.stdout)
     assert added["parcels"] == 4 and added["synthetic"] is True
@@ -32,7 +47,9 @@ def test_review_commands_end_to_end(one_month, tmp_path):
     assert res.exit_code == 0 and "pending" in res.stdout, res.output
     res = _invoke("review", "decide", reg, pid, "--decision", "approve", "--by", "Expert A", *reason)
     assert res.exit_code == 3 and "two different experts" in res.output
-    res = _invoke("review", "decide", reg, pid, "--decision", "approve", "--by", "Expert B", *reason, "--json")
+    res = _invoke(
+        "review", "decide", reg, pid, "--decision", "approve", "--by", "Expert B", *reason, "--json"
+    )
     assert res.exit_code == 0 and json.loads(res.stdout)["status"] == "approved"
     res = _invoke("review", "decide", reg, listed[1]["parcel_id"], "--decision", "hold", "--by", "Expert A")
     assert res.exit_code == 3 and "reason" in res.output
@@ -40,8 +57,17 @@ def test_review_commands_end_to_end(one_month, tmp_path):
     assert [r["parcel_id"] for r in approved] == [pid]
     month = one_month["month"]
     for lang in ("en", "fr"):
-        res = _invoke("review", "report", reg, "--month", month, "--out", tmp_path / f"report_{lang}.html",
-                      "--lang", lang)
+        res = _invoke(
+            "review",
+            "report",
+            reg,
+            "--month",
+            month,
+            "--out",
+            tmp_path / f"report_{lang}.html",
+            "--lang",
+            lang,
+        )
         assert res.exit_code == 0, res.output
         res = _invoke("review", "history", reg, "--out", tmp_path / f"history_{lang}.html", "--lang", lang)
         assert res.exit_code == 0, res.output
@@ -66,8 +92,20 @@ def test_errors_become_exit_codes_without_tracebacks(one_month, tmp_path):
     res = _invoke("review", "history", tmp_path / "r.db", "--out", tmp_path / "h.pdf")
     assert res.exit_code == 2
     reg = tmp_path / "register.json"  # a register file may have any name; --out must still not hit it
-    assert _invoke("review", "add", reg, "--certificates", f / "certificates.csv", "--results",
-                   f / "results.csv", "--parcels", f / "parcels.csv").exit_code == 0
+    assert (
+        _invoke(
+            "review",
+            "add",
+            reg,
+            "--certificates",
+            f / "certificates.csv",
+            "--results",
+            f / "results.csv",
+            "--parcels",
+            f / "parcels.csv",
+        ).exit_code
+        == 0
+    )
     res = _invoke("review", "report", reg, "--month", one_month["month"], "--out", reg)
     assert res.exit_code == 3 and "overwrite the register" in res.output
     res = _invoke("review", "report", reg, "--month", "2024-13", "--out", tmp_path / "x.html")

@@ -30,7 +30,9 @@ def test_site_rows_and_periods(tmp_path):
         "country;zone;subprefecture;site;compliant_from;compliant_to;decision_ref\n"
         "CAF;CAR-West;Nola;;2016-10-01;2019-12-31;AD 1\n"
         "CAF;CAR-West;Nola;;2021-01-01;;AD 2\n"
-        "CAF;CAR-West;Nola;Salo;;;site excluded\n", encoding="utf-8")
+        "CAF;CAR-West;Nola;Salo;;;site excluded\n",
+        encoding="utf-8",
+    )
     comp = ComplianceList(path)
     assert comp.synthetic is False
     assert comp.locate("Nola", "2018-01-01").decision_ref == "AD 1"
@@ -42,13 +44,19 @@ def test_site_rows_and_periods(tmp_path):
 
 def test_bad_list_names_row_and_field(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("country,zone,subprefecture,site,compliant_from,compliant_to,decision_ref\n"
-                    "CAF,CAR-West,Boda,,2016-10-01,2015-01-01,x\n"
-                    "CAF,CAR-West,,,01/10/2016,,x\n", encoding="utf-8")
+    path.write_text(
+        "country,zone,subprefecture,site,compliant_from,compliant_to,decision_ref\n"
+        "CAF,CAR-West,Boda,,2016-10-01,2015-01-01,x\n"
+        "CAF,CAR-West,,,01/10/2016,,x\n",
+        encoding="utf-8",
+    )
     with pytest.raises(SchemaError) as info:
         ComplianceList(path)
     assert {(p.row, p.field) for p in info.value.problems} == {
-        (1, "compliant_to"), (2, "subprefecture"), (2, "compliant_from")}
+        (1, "compliant_to"),
+        (2, "subprefecture"),
+        (2, "compliant_from"),
+    }
     missing = tmp_path / "cols.csv"
     missing.write_text("country,zone\nCAF,CAR-West\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="compliance list"):

@@ -23,16 +23,20 @@ def test_history_flags_exactly_the_injected_drifts(register_url, twelve_months, 
         only_bravo = reg.history(exporter=twelve_months["drifts"][0]["exporter"])
     expected = {(d["exporter"], d["month"]): d["kind"] for d in twelve_months["drifts"]}
     got = {(f["exporter"], f["month"]): f["metrics"] for f in history["flagged"]}
-    print("\nSYNTHETIC months: drifts injected and months flagged by history (rule k = "
-          f"{history['rule']['k']}, alpha = {history['rule']['alpha']})")
+    print(
+        "\nSYNTHETIC months: drifts injected and months flagged by history (rule k = "
+        f"{history['rule']['k']}, alpha = {history['rule']['alpha']})"
+    )
     for series in history["series"]:
         for m in series["months"]:
             v = m["values"]
             mark = expected.get((series["exporter"], m["month"]), "")
-            print(f"  {series['exporter'][:24]:<24} {m['month']} ct/stone {v['carats_per_stone']:.3f} "
-                  f"US$/ct {v['usd_per_ct']:7.1f} gem {v['gem_share']:.3f} size-dist {v['size_distance']:.3f} "
-                  f"foreign {v['foreign_fraction']:.3f} not-consistent {m['not_consistent']}/{m['n_parcels']} "
-                  f"flags {','.join(m['flags']) or '-'} {('<- injected ' + mark) if mark else ''}")
+            print(
+                f"  {series['exporter'][:24]:<24} {m['month']} ct/stone {v['carats_per_stone']:.3f} "
+                f"US$/ct {v['usd_per_ct']:7.1f} gem {v['gem_share']:.3f} size-dist {v['size_distance']:.3f} "
+                f"foreign {v['foreign_fraction']:.3f} not-consistent {m['not_consistent']}/{m['n_parcels']} "
+                f"flags {','.join(m['flags']) or '-'} {('<- injected ' + mark) if mark else ''}"
+            )
     assert set(got) == set(expected), (got, expected)
     what = {"price_drop": "usd_per_ct", "size_shift": "size_distance", "top_up": "foreign_fraction"}
     for key, kind in expected.items():
@@ -46,11 +50,28 @@ def test_history_flags_exactly_the_injected_drifts(register_url, twelve_months, 
     assert history["synthetic"] is True
 
 
-def _parcel(month: str, n_stones: int, carats: float, value: float, verdict: str = "consistent", **kw) -> dict:
-    base = {"exporter": "X", "month": month, "zone": "CAR-West", "declared_zone": "CAR-West",
-            "n_stones": n_stones, "carats": carats, "value_usd": value, "carats_measured": False,
-            "mass_sq_sum": None, "n_quality": None, "n_gem": None, "size_counts": None, "verdict": verdict,
-            "foreign_fraction": 0.0, "foreign_fraction_lo": 0.0, "foreign_fraction_hi": 0.1, "synthetic": True}
+def _parcel(
+    month: str, n_stones: int, carats: float, value: float, verdict: str = "consistent", **kw
+) -> dict:
+    base = {
+        "exporter": "X",
+        "month": month,
+        "zone": "CAR-West",
+        "declared_zone": "CAR-West",
+        "n_stones": n_stones,
+        "carats": carats,
+        "value_usd": value,
+        "carats_measured": False,
+        "mass_sq_sum": None,
+        "n_quality": None,
+        "n_gem": None,
+        "size_counts": None,
+        "verdict": verdict,
+        "foreign_fraction": 0.0,
+        "foreign_fraction_lo": 0.0,
+        "foreign_fraction_hi": 0.1,
+        "synthetic": True,
+    }
     return {**base, **kw}
 
 

@@ -57,14 +57,26 @@ def test_add_records_parcels_versions_and_who(register_url, one_month, add_month
 
 
 def test_certificate_checks_flag_what_is_wrong(register_url, one_month, add_month, tmp_path):
-    certs = _edit_certificates(one_month, tmp_path,
-                               carats={0: "999.99"}, n_stones={1: "3"}, expires_on={2: "2000-01-01"},
-                               hs_code={3: "710231"}, declared_origin={1: "Amada-Gaza"})
+    certs = _edit_certificates(
+        one_month,
+        tmp_path,
+        carats={0: "999.99"},
+        n_stones={1: "3"},
+        expires_on={2: "2000-01-01"},
+        hs_code={3: "710231"},
+        declared_origin={1: "Amada-Gaza"},
+    )
     month = dict(one_month)
     with Register.open(register_url, create=True) as reg:
         f = Path(month["folder"])
-        out = reg.add_batch(certs, f / "results.csv", parcels=f / "parcels.csv", stones=f / "stones.csv",
-                            by="clerk", checked_on=month["checked_on"])
+        out = reg.add_batch(
+            certs,
+            f / "results.csv",
+            parcels=f / "parcels.csv",
+            stones=f / "stones.csv",
+            by="clerk",
+            checked_on=month["checked_on"],
+        )
         rows = {r["kp_certificate"]: {x["code"] for x in r["flags"]} for r in reg.list()}
     numbers = pd.read_csv(certs, comment="#", dtype=str)["kp_certificate"].tolist()
     assert "carats_mismatch" in rows[numbers[0]]
@@ -76,8 +88,9 @@ def test_certificate_checks_flag_what_is_wrong(register_url, one_month, add_mont
 
 
 def test_bad_certificates_name_file_row_and_field(register_url, one_month, tmp_path):
-    certs = _edit_certificates(one_month, tmp_path, issued_on={1: "12/03/2024"}, hs_code={2: "7103.10"},
-                               carats={3: "-1"})
+    certs = _edit_certificates(
+        one_month, tmp_path, issued_on={1: "12/03/2024"}, hs_code={2: "7103.10"}, carats={3: "-1"}
+    )
     f = Path(one_month["folder"])
     with Register.open(register_url, create=True) as reg:
         with pytest.raises(InputError) as info:
@@ -96,7 +109,9 @@ def test_duplicates_and_tampered_results_are_refused(register_url, one_month, ad
             add_month(reg, one_month)
         assert len(reg.list()) == 4
     tampered = tmp_path / "results.csv"
-    tampered.write_text((f / "results.csv").read_text().replace("consistent", "consistent "), encoding="utf-8")
+    tampered.write_text(
+        (f / "results.csv").read_text().replace("consistent", "consistent "), encoding="utf-8"
+    )
     (tmp_path / "results.csv.audit.json").write_text((f / "results.csv.audit.json").read_text())
     with Register.open(register_url) as reg, pytest.raises(InputError, match="does not match its run audit"):
         reg.add_batch(f / "certificates.csv", tampered, parcels=f / "parcels.csv", by="clerk")
@@ -104,7 +119,9 @@ def test_duplicates_and_tampered_results_are_refused(register_url, one_month, ad
 
 def test_duplicate_certificate_is_flagged(register_url, one_month, tmp_path):
     frame = pd.read_csv(Path(one_month["folder"]) / "certificates.csv", comment="#", dtype=str)
-    frame["parcel_id"] = pd.read_csv(Path(one_month["folder"]) / "parcels.csv", comment="#", dtype=str)["parcel_id"]
+    frame["parcel_id"] = pd.read_csv(Path(one_month["folder"]) / "parcels.csv", comment="#", dtype=str)[
+        "parcel_id"
+    ]
     frame.loc[1, "kp_certificate"] = frame.loc[0, "kp_certificate"]  # one certificate number used twice
     certs = tmp_path / "c.csv"
     frame.to_csv(certs, index=False)
@@ -131,12 +148,18 @@ def test_decisions_rules_and_supersession(register_url, one_month, add_month):
             reg.decide(pid, "approve", by="Expert A", reason=reason)
         second = reg.decide(pid, "approve", by="Expert B", reason=reason)
         assert second["status"] == "approved" and second["supersedes"] == first["id"]
-        third = reg.decide(pid, "hold", by="Expert C", reason="size distribution unlike the exporter's history")
+        third = reg.decide(
+            pid, "hold", by="Expert C", reason="size distribution unlike the exporter's history"
+        )
         assert third["status"] == "held" and third["supersedes"] == second["id"]
         with pytest.raises(InputError, match="no parcel"):
             reg.decide("NO-SUCH-PARCEL", "refer", by="Expert A", reason="x")
         row = [r for r in reg.list() if r["parcel_id"] == pid][0]
-        assert row["status"] == "held" and [d["decision"] for d in row["decisions"]] == ["approve", "approve", "hold"]
+        assert row["status"] == "held" and [d["decision"] for d in row["decisions"]] == [
+            "approve",
+            "approve",
+            "hold",
+        ]
         assert all(d["model_fingerprint"] == row["model_fingerprint"] for d in row["decisions"])
         assert [r["parcel_id"] for r in reg.list(status="held")] == [pid]
         assert len(reg.list(status="pending")) == 3
@@ -149,8 +172,12 @@ def test_rows_cannot_be_edited_or_deleted(register_url, one_month, add_month):
         add_month(reg, one_month)
         pid = reg.list()[0]["parcel_id"]
         reg.decide(pid, "refer", by="Expert A", reason="to the WGDE")
-        for sql in ("UPDATE decisions SET decision = 'approve'", "DELETE FROM decisions",
-                    "UPDATE parcels SET verdict = 'consistent'", "DELETE FROM certificates"):
+        for sql in (
+            "UPDATE decisions SET decision = 'approve'",
+            "DELETE FROM decisions",
+            "UPDATE parcels SET verdict = 'consistent'",
+            "DELETE FROM certificates",
+        ):
             with pytest.raises(Exception, match="append-only"):
                 with reg._engine.begin() as conn:
                     conn.execute(text(sql))
@@ -221,15 +248,24 @@ def test_concurrent_processes_lose_nothing(register_url, one_month, add_month):
     with Register.open(register_url, create=True) as reg:
         add_month(reg, one_month)
         pids = [r["parcel_id"] for r in reg.list()][:2]
-    script = ("import sys\nfrom footprint.review import Register\n"
-              "url, k = sys.argv[1], sys.argv[2]\n"
-              "with Register.open(url) as reg:\n"
-              "    for pid in sys.argv[3:]:\n"
-              "        for j in range(3):\n"
-              "            reg.decide(pid, 'refer', by='Expert ' + k, reason=f'refer {j}')\n")
+    script = (
+        "import sys\nfrom footprint.review import Register\n"
+        "url, k = sys.argv[1], sys.argv[2]\n"
+        "with Register.open(url) as reg:\n"
+        "    for pid in sys.argv[3:]:\n"
+        "        for j in range(3):\n"
+        "            reg.decide(pid, 'refer', by='Expert ' + k, reason=f'refer {j}')\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    procs = [subprocess.Popen([sys.executable, "-c", script, register_url, str(k), *pids], env=env,
-                              stderr=subprocess.PIPE, text=True) for k in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, register_url, str(k), *pids],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(3)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
