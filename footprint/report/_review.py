@@ -275,10 +275,10 @@ def _svg_chart(
             f'<text x="{left - 4}" y="{Y(v) + 4:.1f}" font-size="10" text-anchor="end">{_fmt(v, 2)}</text>'
         )
     step = max(1, math.ceil(len(all_months) / 6))
-    for j, label in enumerate(all_months):
+    for j, lab in enumerate(all_months):
         if j % step == 0:
             out.append(
-                f'<text x="{X(j):.1f}" y="{h - 18}" font-size="10" text-anchor="middle">{escape(label)}</text>'
+                f'<text x="{X(j):.1f}" y="{h - 18}" font-size="10" text-anchor="middle">{escape(lab)}</text>'
             )
     out.append("</svg>")
     return "".join(out)

@@ -126,10 +126,7 @@ def write_export_months(
         ``month`` (index), ``exporter`` (index), ``kind`` (``price_drop``,
         ``size_shift``, ``top_up``), ``size`` (fraction of the price lost,
         tilt of ln mass, foreign share), ``foreign_zone`` (and optionally
-        ``foreign_site``) for a top-up. The default top-up uses
-        Mbuji-Mayi-like goods: 20 % of Tshikapa-like stones, closer to the
-        CAR-West footprint, are not reliably seen by the model (in one of 12
-        seeds, three of four topped-up parcels read "consistent").
+        ``foreign_site``) for a top-up (default: Mbuji-Mayi-like goods).
     params : SynthParams, optional
         Generator parameters (default the bundled ones).
 
