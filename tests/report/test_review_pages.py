@@ -42,6 +42,7 @@ def _parcel(month: str, exporter: str, price: float, j: int = 0, verdict: str = 
         "approvers": [],
         "flags": [],
         "decisions": [],
+        "photos": [],
         "usd_per_ct": price,
     }
 
