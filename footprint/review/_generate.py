@@ -48,7 +48,6 @@ DEFAULT_DRIFTS: tuple[dict[str, Any], ...] = (
         "kind": "top_up",
         "size": 0.20,
         "foreign_zone": "DRC-Kasai",
-        "foreign_site": "Mbuji-Mayi",
     },
 )
 #: Parcel-to-parcel spread of one exporter's US$/ct within a month (ln units; estimate).
@@ -126,7 +125,7 @@ def write_export_months(
         ``month`` (index), ``exporter`` (index), ``kind`` (``price_drop``,
         ``size_shift``, ``top_up``), ``size`` (fraction of the price lost,
         tilt of ln mass, foreign share), ``foreign_zone`` (and optionally
-        ``foreign_site``) for a top-up (default: Mbuji-Mayi-like goods).
+        ``foreign_site``) for a top-up (default: a DRC-Kasai-like site drawn for each parcel).
     params : SynthParams, optional
         Generator parameters (default the bundled ones).
 
