@@ -110,3 +110,18 @@ def test_errors_become_exit_codes_without_tracebacks(one_month, tmp_path):
     assert res.exit_code == 3 and "overwrite the register" in res.output
     res = _invoke("review", "report", reg, "--month", "2024-13", "--out", tmp_path / "x.html")
     assert res.exit_code == 3
+
+
+def test_classify_adds_to_a_register(one_month, tmp_path):
+    f = Path(one_month["folder"])
+    model = Path(__file__).resolve().parents[2] / "models" / "demo-synthetic"
+    reg = tmp_path / "register.db"
+    res = _invoke("classify", model, f / "stones.csv", "--parcels", f / "parcels.csv", "--out",
+                  tmp_path / "results.csv", "--register", reg, "--quiet")
+    assert res.exit_code == 2 and "--certificates" in res.output
+    res = _invoke("classify", model, f / "stones.csv", "--parcels", f / "parcels.csv", "--out",
+                  tmp_path / "results.csv", "--register", reg, "--certificates", f / "certificates.csv")
+    assert res.exit_code in (0, 6), res.output
+    assert "register" in res.output
+    listed = json.loads(_invoke("review", "list", reg, "--json").stdout)
+    assert len(listed) == 4 and all(r["status"] == "pending" for r in listed)
