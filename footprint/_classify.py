@@ -1044,6 +1044,7 @@ def classify(
     max_detail: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     command: str = "footprint classify",
+    images: str | os.PathLike[str] | None = None,
 ) -> ClassifyRun:
     """Classify every parcel of a stones file and write results, report and audit.
 
@@ -1083,6 +1084,10 @@ def classify(
         ``progress(bytes_read, total_bytes)``.
     command : str
         The command line, for the audit record.
+    images : path, optional
+        A folder of the parcels' photographs (file names starting with the
+        parcel id, e.g. ``<sample_id>.png``); the report shows up to six of
+        each parcel beside the reference photos of its nearest lots.
 
     Returns
     -------
@@ -1232,6 +1237,7 @@ def classify(
             synthetic,
             lang,
             DEFAULT_MAX_DETAIL if max_detail is None else max_detail,
+            parcel_photos(images, results["parcel_id"].astype(str).tolist()) if images else None,
         )
         outputs.append(Path(report))
     counts = results["verdict"].value_counts().to_dict() if len(results) else {}
@@ -1286,6 +1292,7 @@ def _write_report(
     synthetic: bool,
     lang: str,
     max_detail: int,
+    photos: Mapping[str, list[str]] | None = None,
 ) -> None:
     from . import __version__
     from .report import compliant_zones, render_report
@@ -1308,6 +1315,47 @@ def _write_report(
             "compliant_zones": compliant_zones(),
         },
         lang=lang,
+        parcel_photos=photos,
         max_detail=max_detail,
     )
     Path(path).write_text(html, encoding="utf-8")
+
+
+#: Parcel photos shown per parcel in the report, and their size (px).
+PARCEL_PHOTOS_SHOWN, PARCEL_PHOTO_PX = 6, 96
+
+
+def parcel_photos(folder: str | os.PathLike[str], parcel_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Return up to :data:`PARCEL_PHOTOS_SHOWN` photos per parcel as PNG data URIs (thumbnails).
+
+    A picture belongs to the parcel whose id starts its file name (the
+    longest such id); pictures that cannot be decoded are skipped with a
+    warning in the log.
+    """
+    import base64
+
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"{folder}: no such folder", [Problem(str(folder), None, "images", None,
+                                                               "must be a folder of parcel photographs")])
+    ids = sorted(set(parcel_ids), key=len, reverse=True)
+    out: dict[str, list[str]] = {}
+    for p in sorted(path.iterdir()):
+        if p.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+            continue
+        pid = next((i for i in ids if p.name.startswith(i)), None)
+        if pid is None or len(out.get(pid, [])) >= PARCEL_PHOTOS_SHOWN:
+            continue
+        try:
+            with Image.open(p) as image:
+                image.thumbnail((PARCEL_PHOTO_PX, PARCEL_PHOTO_PX))
+                buffer = io.BytesIO()
+                image.convert("RGB").save(buffer, format="PNG")
+        except (OSError, UnidentifiedImageError) as exc:
+            logger.warning("%s: not a readable picture, left out of the report (%s)", p, exc)
+            continue
+        encoded = base64.b64encode(buffer.getvalue()).decode()
+        out.setdefault(pid, []).append("data:image/png;base64," + encoded)
+    return out

@@ -132,6 +132,10 @@ def classify_command(
     certificates: Path | None = typer.Option(
         None, "--certificates", help="KP certificates CSV of the parcels, for --register."
     ),
+    images: Path | None = typer.Option(
+        None, "--images", help="Folder of the parcels' photos (names start with the parcel id), shown in "
+        "the report beside the reference photos."
+    ),
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
     from .._classify import classify
@@ -166,6 +170,7 @@ def classify_command(
             max_detail=max_detail,
             progress=callback,
             command=command,
+            images=images,
         )
     finally:
         if bar is not None:

@@ -204,6 +204,7 @@ def render_report(
     meta: Mapping[str, Any] | None = None,
     lang: str = "en",
     max_detail: int = DEFAULT_MAX_DETAIL,
+    parcel_photos: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Render the classify batch report as one self-contained HTML page.
 
@@ -235,6 +236,9 @@ def render_report(
     max_detail : int
         Most parcels given a full section (in output order); the rest
         appear in the summary table only.
+    parcel_photos : mapping, optional
+        Parcel id to data URIs of its photos, shown beside the reference
+        photos of its nearest lots.
 
     Returns
     -------
@@ -315,6 +319,7 @@ def render_report(
                     total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"
                 ),
                 "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
+                "photos": list((parcel_photos or {}).get(pid, [])),
                 "lr": _lr_bar(row.get("log10_lr"), thresholds),
                 "posterior": _posterior_bars(row, zones),
                 "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
