@@ -67,7 +67,7 @@ demo: install
 	$(FP) evaluate $(DB) --model $(OUT)/model --json > $(OUT)/evaluation.json
 	$(FP) classify $(OUT)/model $(REF)/parcels_stones.csv --parcels $(REF)/parcels.csv \
 	  --spectra $(REF)/parcels_spectra --db $(DB) --out $(OUT)/results.csv \
-	  --stones-out $(OUT)/stone_results.csv --report $(OUT)/report_en.html --lang en; \
+	  --stones-out $(OUT)/stone_results.csv --report $(OUT)/report_en.html --lang en --images $(REF)/parcels_images; \
 	  code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
 	$(FP) classify $(OUT)/model $(REF)/parcels_stones.csv --parcels $(REF)/parcels.csv \
 	  --spectra $(REF)/parcels_spectra --db $(DB) --out $(OUT)/resultats.csv \
