@@ -21,6 +21,7 @@ from ._output import (
     _is_synthetic,
     _model_identity,
     _write_csv,
+    parcel_photos,
     result_columns,
     stone_columns,
 )
@@ -70,6 +71,7 @@ def classify(
     progress: Callable[[int, int], None] | None = None,
     command: str = "footprint classify",
     render_report: Callable[[ReportInputs], str] | None = None,
+    images: str | os.PathLike[str] | None = None,
 ) -> ClassifyRun:
     """Classify every parcel of a stones file and write results, report and audit.
 
@@ -113,6 +115,10 @@ def classify(
         ``render_report(inputs) -> str`` makes the HTML page from a
         :class:`ReportInputs` (:func:`footprint.report.render_classify_report`);
         required with ``report``.
+    images : path, optional
+        A folder of the parcels' photographs (file names starting with the
+        parcel id, e.g. ``<sample_id>.png``); the report shows up to six of
+        each parcel beside the reference photos of its nearest lots.
 
     Returns
     -------
@@ -248,8 +254,9 @@ def classify(
 
         reference, store_meta = reference_for_report(db, model)
         synthetic = synthetic or bool(store_meta.get("synthetic"))
+        photos = parcel_photos(images, results["parcel_id"].astype(str).tolist()) if images else None
         inputs = ReportInputs(results, zones, summaries, parcels_df, reference, identity, store_meta,
-                              thresholds, synthetic, lang, max_detail)
+                              thresholds, synthetic, lang, max_detail, photos)
         Path(report).write_text(render_report(inputs), encoding="utf-8")
         outputs.append(Path(report))
     counts = results["verdict"].value_counts().to_dict() if len(results) else {}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _classify, _db, _ftir, _model, _profile, _synth
+from . import _classify, _db, _ftir, _model, _profile, _review, _synth
 
 __all__ = ["app", "main"]
 
@@ -53,7 +53,7 @@ def version() -> None:
 
 
 # Command groups (db, synth) and the top-level commands of each module, as typer sub-apps.
-for _sub in (_ftir.app, _model.app, _classify.app, _profile.app, _db.app, _synth.app):
+for _sub in (_ftir.app, _model.app, _classify.app, _profile.app, _db.app, _synth.app, _review.app):
     app.add_typer(_sub)
 
 

@@ -120,10 +120,24 @@ def classify_command(
     ),
     max_detail: int = typer.Option(100, "--max-detail", help="Parcels given a full section in the report."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
+    register_to: str | None = typer.Option(
+        None, "--register", help="Also add the results to this review register (file or URL); needs "
+        "--certificates (see footprint review add)."
+    ),
+    certificates: Path | None = typer.Option(
+        None, "--certificates", help="KP certificates CSV of the parcels, for --register."
+    ),
+    images: Path | None = typer.Option(
+        None, "--images", help="Folder of the parcels' photos (names start with the parcel id), shown in "
+        "the report beside the reference photos."
+    ),
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
     from ..classify import classify
     from ..report import render_classify_report
+
+    if register_to is not None and certificates is None:
+        raise typer.BadParameter("--register needs --certificates")
 
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
     # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
@@ -153,10 +167,19 @@ def classify_command(
             progress=callback,
             command=command,
             render_report=render_classify_report,
+            images=images,
         )
     finally:
         if bar is not None:
             bar.stop()
+    if register_to is not None and certificates is not None:
+        from ..review import Register
+
+        with Register.open(register_to, create=True) as reg:
+            added = reg.add_batch(certificates, out, parcels=parcels, stones=stones)
+        if not quiet:
+            typer.echo(f"register {register_to}: batch {added['batch_id']}, {added['parcels']} parcel(s), "
+                       f"flags {added['flags'] or 'none'}", err=True)
     if as_json:
         payload: dict[str, Any] = {
             "parcels": run.results.to_dict("records"),

@@ -8,6 +8,9 @@
   parallel processes;
 * :func:`read_images` - PNG/JPEG photographs, decoded to be sure;
 * :func:`read_parcels` - the optional parcels file of a classify run;
+* :func:`read_plain_table` - small hand-written sheets (certificates,
+  compliance lists) as text cells, with the same encoding and delimiter
+  handling, checked by callers with :func:`parse_number` / :func:`parse_date`;
 * :func:`build_batch` - all of the above plus cross-checks, as one
   :class:`~footprint._batch.Batch` for the store to commit.
 
@@ -29,6 +32,10 @@ _WHERE = {
     "KINDS": "._jcamp",
     "MAX_SPECTRUM_BYTES": "._jcamp",
     "PARCEL_COLUMNS": "._parcels",
+    "PlainTable": "._plain",
+    "parse_date": "._plain",
+    "parse_number": "._plain",
+    "read_plain_table": "._plain",
     "STEPS": "._validate",
     "build_batch": "._build",
     "detect_kind": "._jcamp",
@@ -50,6 +57,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._jcamp import detect_kind as detect_kind
     from ._parcels import PARCEL_COLUMNS as PARCEL_COLUMNS
     from ._parcels import read_parcels as read_parcels
+    from ._plain import PlainTable as PlainTable
+    from ._plain import parse_date as parse_date
+    from ._plain import parse_number as parse_number
+    from ._plain import read_plain_table as read_plain_table
     from ._sources import read_spectra as read_spectra
     from ._sources import read_spectrum as read_spectrum
     from ._table import read_stones_bytes as read_stones_bytes

@@ -127,6 +127,7 @@ def render_report(
     meta: Mapping[str, Any] | None = None,
     lang: str = "en",
     max_detail: int = DEFAULT_MAX_DETAIL,
+    parcel_photos: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Render the classify batch report as one self-contained HTML page.
 
@@ -158,6 +159,9 @@ def render_report(
     max_detail : int
         Most parcels given a full section (in output order); the rest
         appear in the summary table only.
+    parcel_photos : mapping, optional
+        Parcel id to data URIs of its photos, shown beside the reference
+        photos of its nearest lots.
 
     Returns
     -------
@@ -238,6 +242,7 @@ def render_report(
                     total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"
                 ),
                 "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
+                "photos": list((parcel_photos or {}).get(pid, [])),
                 "lr": _lr_bar(row.get("log10_lr"), thresholds),
                 "posterior": _posterior_bars(row, zones),
                 "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
@@ -320,4 +325,5 @@ def render_classify_report(inputs: ReportInputs) -> str:
         },
         lang=inputs.lang,
         max_detail=DEFAULT_MAX_DETAIL if inputs.max_detail is None else inputs.max_detail,
+        parcel_photos=inputs.parcel_photos,
     )

@@ -26,8 +26,10 @@ from ._generate import (
     BUNDLED_STONES_PER_LOT,
     FTIR_COLUMNS,
     STONE_COLUMNS,
+    apply_missingness,
     generate_parcels,
     generate_reference,
+    sample_site_stones,
 )
 from ._params import SiteParams, SynthParams, load_params
 
@@ -39,9 +41,11 @@ __all__ = [
     "ExactDensity",
     "SiteParams",
     "SynthParams",
+    "apply_missingness",
     "generate_parcels",
     "generate_reference",
     "load_params",
+    "sample_site_stones",
     "score_posteriors",
     "write_parcel_set",
     "write_reference_set",
