@@ -1,0 +1,909 @@
+"""The KP statistics screening checks: mirror, unit_value, balance, jump, missing, certificates.
+
+Each check is a small named function ``check_<name>(data, settings)`` that
+returns a list of findings (dicts with the ANOMALIES.csv columns plus
+``flow``). :func:`run_checks` runs them in :data:`CHECKS` order. Every rule
+and default threshold is below and in :class:`Settings`; ``score`` is
+comparable within a check, ``severity`` follows :data:`SEVERITY_RULES`.
+
+The checks
+----------
+mirror
+    A's exports to B against B's imports from A, per period (at the
+    coarser of the two sides' reporting grains), for carats, US$ and US$/ct.
+    The measure is the log ratio ``log((A + c) / (B + c))`` (``c`` a small
+    materiality offset); the score is a robust z: its distance from the
+    median log ratio of all pair-periods in the run, in units of their
+    scaled MAD (at least :attr:`Settings.mirror_noise_floor`). A shipment
+    certified at the end of a quarter is often recorded by the importer in
+    the next one, so the ratio is also computed over the two-quarter windows
+    (previous + this, this + next) and three-period windows (previous, this
+    and next; two before; two after: big shipments can shift in a chain),
+    each with its own robust noise scale, and the window that agrees best is
+    used: a period is flagged only if the difference survives every window. A
+    flag also needs a material difference (:attr:`Settings.mirror_min_rel`
+    of the larger side and at least :attr:`Settings.mirror_min_ct` carats
+    or :attr:`Settings.mirror_min_usd` US$). ``participant`` is the
+    exporter, ``partner`` the importer; both are asked.
+unit_value
+    US$/ct of a participant's flow (exports, imports, production) against
+    its own history: robust z of log US$/ct against the median of up to
+    :attr:`Settings.uv_neighbours` valid periods on each side (the period
+    itself left out), scaled by the series' own MAD of those residuals (at
+    least :attr:`Settings.uv_noise_floor`). A trade flow is flagged only if
+    what its partners report for the same trade disagrees too (robust z of
+    own against partners' US$/ct at least :attr:`Settings.uv_partner_z`):
+    a move both sides report is a market or assortment change, not an
+    anomaly. Flows under :attr:`Settings.uv_min_ct` carats are not judged.
+balance
+    Per participant and calendar year: exports (ct) against production plus
+    imports (ct). Flagged when exports exceed that supply by more than the
+    stock tolerance, ``max(stock_tolerance * supply, balance_min_ct)``; the
+    score is the relative excess ``exports / supply - 1``. Years whose
+    production (for a producer) or imports are not reported in full are not
+    judged (``missing`` reports the gap).
+jump
+    Per participant and series (production, exports, imports; carats and
+    US$): change points of ``log(x + c)`` found by ruptures' PELT search
+    (``KernelCPD``, linear kernel = least-squares cost) with a BIC-like
+    penalty ``jump_penalty * log(n)`` on the series scaled by its robust
+    noise (MAD of first differences / sqrt 2). A change point is flagged
+    when the level after it (median of up to 4 periods) differs from the
+    level before it (median of up to 4 periods) by at least
+    :attr:`Settings.jump_z` noise units and a factor
+    :attr:`Settings.jump_min_ratio`; the return from a one- or two-period
+    spike is not flagged again. The score is that difference in noise units.
+missing
+    A participant, or one of its flows, with no figures for a period in
+    which partners report trade with it (at least
+    :attr:`Settings.missing_min_ct` carats). The score is the share of its
+    normal trade the silence hides: ``R / (R + typical)``, with ``R`` the
+    partner-reported carats and ``typical`` the participant's median carats
+    per period of that flow.
+certificates
+    Carats or US$ per certificate implausible: zero certificates for
+    carats, or a ratio at least :attr:`Settings.cert_min_ratio` times away
+    from the pair's own median with robust z >= :attr:`Settings.cert_z`;
+    or exporter's and importer's certificate counts that disagree by at
+    least ``max(cert_abs, cert_rel * larger count)`` in the best window
+    (as for mirror). The score is the distance in doublings (log2 ratio).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._periods import GRAINS, index_label, period_index, quarters_covered
+
+__all__ = [
+    "ANOMALY_COLUMNS",
+    "CHECKS",
+    "SEVERITY_RULES",
+    "Settings",
+    "StatsData",
+    "check_balance",
+    "check_certificates",
+    "check_jump",
+    "check_missing",
+    "check_mirror",
+    "check_unit_value",
+    "flow_series",
+    "prepare",
+    "run_checks",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of ANOMALIES.csv, in order.
+ANOMALY_COLUMNS: tuple[str, ...] = (
+    "participant", "period", "check", "partner", "observed", "expected", "score", "severity", "detail",
+)
+
+#: Score thresholds per check: ``(medium, high)``; below ``medium`` a flag is ``low``.
+#: Overrides: mirror with one side reporting nothing, and certificates with zero
+#: certificates for carats, are ``high``; missing when the participant reported
+#: nothing at all that period is at least ``medium``.
+SEVERITY_RULES: dict[str, tuple[float, float]] = {
+    "mirror": (10.0, 20.0),       # robust z (noise units): ~2x and ~4x the flag threshold
+    "unit_value": (8.0, 16.0),    # robust z against own history
+    "balance": (0.5, 1.0),        # relative excess: exports 1.5x / 2x the supply
+    "jump": (10.0, 20.0),         # change in noise units
+    "missing": (0.2, 0.5),        # share of normal trade unreported
+    "certificates": (2.0, 3.0),   # doublings: 4x / 8x off
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds of the checks (defaults are ESTIMATES: the KP publishes none).
+
+    Every field is documented in the module docstring of
+    :mod:`footprint.stats._checks`; the values used are written into every
+    report.
+    """
+
+    mirror_z: float = 5.0
+    mirror_min_rel: float = 0.15
+    mirror_min_ct: float = 50.0
+    mirror_min_usd: float = 25_000.0
+    mirror_noise_floor: float = 0.05
+    uv_z: float = 4.0
+    uv_partner_z: float = 3.0
+    uv_min_ratio: float = 1.3
+    uv_min_ct: float = 100.0
+    uv_noise_floor: float = 0.10
+    uv_neighbours: int = 4
+    stock_tolerance: float = 0.25
+    balance_min_ct: float = 1000.0
+    jump_z: float = 5.0
+    jump_min_ratio: float = 1.6
+    jump_noise_floor: float = 0.05
+    jump_penalty: float = 3.0
+    jump_min_points: int = 6
+    missing_min_ct: float = 100.0
+    cert_min_ratio: float = 5.0
+    cert_z: float = 5.0
+    cert_abs: int = 3
+    cert_rel: float = 0.3
+    cert_noise_floor: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the settings as a plain dict (for reports and JSON)."""
+        return asdict(self)
+
+
+@dataclass
+class StatsData:
+    """Validated production and trade tables plus derived lookups (see :func:`prepare`)."""
+
+    production: pd.DataFrame
+    trade: pd.DataFrame
+    coverage: dict[int, pd.MultiIndex] = field(default_factory=dict)
+    mirror: pd.DataFrame | None = None
+    totals: pd.DataFrame | None = None
+    synthetic: bool = False
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+_PROD_COLUMNS = ["participant", "period", "carats", "value_usd", "year", "grain", "part", "row"]
+_TRADE_COLUMNS = ["participant", "period", "flow", "partner", "carats", "value_usd", "certificates",
+                  "year", "grain", "part", "row"]
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c in ("participant", "period", "flow", "partner")
+                                      else "float64" if c in ("carats", "value_usd", "certificates")
+                                      else "int64") for c in columns})
+
+
+def prepare(production: pd.DataFrame | None, trade: pd.DataFrame | None) -> StatsData:
+    """Build the working data of the checks from validated tables.
+
+    Parameters
+    ----------
+    production : DataFrame or None
+        :func:`~footprint.stats.read_production` output (None: no production figures).
+    trade : DataFrame or None
+        :func:`~footprint.stats.read_trade` output (None: no trade figures).
+
+    Returns
+    -------
+    StatsData
+        With ``coverage`` (per grain code, the (participant, flow, period
+        index) reported, flow ``production`` included), the pair-level
+        ``mirror`` table and the per participant-flow ``totals``.
+    """
+    prod = _empty(_PROD_COLUMNS) if production is None else production
+    trd = _empty(_TRADE_COLUMNS) if trade is None else trade
+    synthetic = bool((production is not None and production.attrs.get("synthetic"))
+                     or (trade is not None and trade.attrs.get("synthetic")))
+    data = StatsData(production=prod, trade=trd, synthetic=synthetic)
+    data.coverage = _coverage(prod, trd)
+    data.mirror = _mirror_table(trd, data.coverage)
+    data.totals = _totals(prod, trd)
+    return data
+
+
+def _coverage(prod: pd.DataFrame, trade: pd.DataFrame) -> dict[int, pd.MultiIndex]:
+    """Per grain, which (participant, flow, period index) have any figures."""
+    parts = []
+    for frame, flow in ((prod, None), (trade, "flow")):
+        if not len(frame):
+            continue
+        rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
+                                          frame["part"].to_numpy())
+        flows = (np.full(len(rows), "production", dtype=object) if flow is None
+                 else frame["flow"].to_numpy(dtype=object)[rows])
+        parts.append(pd.DataFrame({"participant": frame["participant"].to_numpy(dtype=object)[rows],
+                                   "flow": flows, "q": quarters}))
+    if not parts:
+        empty = pd.MultiIndex.from_arrays([[], [], []], names=["participant", "flow", "idx"])
+        return {g: empty for g in range(3)}
+    cov = pd.concat(parts, ignore_index=True).drop_duplicates()
+    out = {}
+    for g, per in ((0, 1), (1, 2), (2, 4)):
+        idx = cov["q"].to_numpy() // per
+        out[g] = pd.MultiIndex.from_arrays([cov["participant"].to_numpy(), cov["flow"].to_numpy(), idx],
+                                           names=["participant", "flow", "idx"]).unique()
+    return out
+
+
+def _covered(coverage: dict[int, pd.MultiIndex], participant: np.ndarray, flow: np.ndarray | str,
+             grain: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    flows = np.broadcast_to(np.asarray(flow, dtype=object), participant.shape)
+    out = np.zeros(len(participant), dtype=bool)
+    for g in range(3):
+        mask = grain == g
+        if mask.any():
+            keys = pd.MultiIndex.from_arrays([participant[mask], flows[mask], idx[mask]])
+            out[mask] = keys.isin(coverage[g])
+    return out
+
+
+_NUM = ["carats", "value_usd", "certificates"]
+
+
+def _mirror_table(trade: pd.DataFrame, coverage: dict[int, pd.MultiIndex]) -> pd.DataFrame:
+    """Pair-level table: exporter's and importer's figures per pair period, with two-quarter windows."""
+    cols = ["exporter", "importer", "grain", "idx"]
+    if not len(trade):
+        return pd.DataFrame(columns=cols)
+    is_exp = (trade["flow"] == "export").to_numpy()
+    part = trade["participant"].to_numpy(dtype=object)
+    partner = trade["partner"].to_numpy(dtype=object)
+    frame = pd.DataFrame({
+        "exporter": np.where(is_exp, part, partner),
+        "importer": np.where(is_exp, partner, part),
+        "side": np.where(is_exp, "A", "B"),
+        "year": trade["year"].to_numpy(), "g": trade["grain"].to_numpy(), "part": trade["part"].to_numpy(),
+        "carats": trade["carats"].to_numpy(), "value_usd": trade["value_usd"].to_numpy(),
+        "certificates": trade["certificates"].to_numpy(),
+    })
+    frame["grain"] = frame.groupby(["exporter", "importer"], sort=False)["g"].transform("max").to_numpy()
+    frame["idx"] = period_index(frame["year"].to_numpy(), frame["g"].to_numpy(), frame["part"].to_numpy(),
+                                frame["grain"].to_numpy())
+    agg = frame.groupby([*cols, "side"], sort=True)[_NUM].sum().unstack("side")
+    agg.columns = [f"{side}_{name}" for name, side in agg.columns]
+    for side in "AB":
+        for name in _NUM:
+            if f"{side}_{name}" not in agg:
+                agg[f"{side}_{name}"] = np.nan
+    agg = agg.reset_index()
+    exporter = agg["exporter"].to_numpy(dtype=object)
+    importer = agg["importer"].to_numpy(dtype=object)
+    grain = agg["grain"].to_numpy()
+    idx = agg["idx"].to_numpy()
+    a_cov = _covered(coverage, exporter, "export", grain, idx)
+    b_cov = _covered(coverage, importer, "import", grain, idx)
+    for side, cov in (("A", a_cov), ("B", b_cov)):
+        for name in _NUM:
+            col = f"{side}_{name}"
+            values = agg[col].to_numpy(dtype="float64")
+            agg[col] = np.where(cov, np.nan_to_num(values, nan=0.0), np.nan)
+    # neighbours on the same pair's axis (absent rows: nobody reported that pair then -> 0)
+    keyed = agg.set_index(cols)
+    value_cols = [f"{s}_{n}" for s in "AB" for n in _NUM]
+    base = keyed[value_cols].fillna(0.0)
+    for shift, tag in ((-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2")):
+        target = pd.MultiIndex.from_arrays([exporter, importer, grain, idx + shift])
+        shifted = base.reindex(target).fillna(0.0).to_numpy()
+        for j, col in enumerate(value_cols):
+            agg[f"{col}_{tag}"] = shifted[:, j]
+    return agg
+
+
+def _robust(values: np.ndarray, floor: float) -> tuple[float, float]:
+    values = values[np.isfinite(values)]
+    if len(values) < 3:
+        return 0.0, floor
+    centre = float(np.median(values))
+    scale = float(1.4826 * np.median(np.abs(values - centre)))
+    return centre, max(scale, floor)
+
+
+def _lr(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
+    return np.log((a + c) / (b + c))
+
+
+def _severity(check: str, score: float) -> str:
+    medium, high = SEVERITY_RULES[check]
+    return "high" if score >= high else "medium" if score >= medium else "low"
+
+
+def _finding(participant: str, period: str, check: str, partner: str, observed: float, expected: float,
+             score: float, detail: str, flow: str, severity: str | None = None) -> dict[str, Any]:
+    score = float(min(score, 999.0)) if math.isfinite(score) else 999.0
+    return {"participant": participant, "period": period, "check": check, "partner": partner,
+            "observed": float(observed), "expected": float(expected), "score": round(score, 3),
+            "severity": severity or _severity(check, score), "detail": detail, "flow": flow}
+
+
+def _fmt(x: float, unit: str) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    if unit == "US$/ct":
+        return f"{x:,.1f} US$/ct"
+    if unit == "US$":
+        return f"US$ {x:,.0f}"
+    return f"{x:,.0f} {unit}"
+
+
+#: Windows compared around a period: (periods before, periods after).
+_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (0, 2))
+_NEIGHBOUR = {-2: "prev2", -1: "prev", 1: "next", 2: "next2"}
+
+
+def _windows(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (A, B) of one measure summed over each window of :data:`_WINDOWS`: shape (n, n_windows)."""
+    out = []
+    for side in "AB":
+        base = m[f"{side}_{name}"].to_numpy()
+        cols = []
+        for back, fwd in _WINDOWS:
+            total = base.copy()
+            for k in [*range(-back, 0), *range(1, fwd + 1)]:
+                total = total + m[f"{side}_{name}_{_NEIGHBOUR[k]}"].to_numpy()
+            cols.append(total)
+        out.append(np.stack(cols, axis=1))
+    return out[0], out[1]
+
+
+def _mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
+    """Robust z of the mirror log ratios, best window per pair period (shared by mirror and certificates)."""
+    key = f"mirror_scores:{s!r}"
+    if key not in data.cache:
+        data.cache[key] = _compute_mirror_scores(data, s)
+    return data.cache[key]  # type: ignore[no-any-return]
+
+
+def _compute_mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
+    m = data.mirror
+    assert m is not None
+    both = m["A_carats"].notna().to_numpy() & m["B_carats"].notna().to_numpy()
+    m = m[both].reset_index(drop=True)
+    act, bct = _windows(m, "carats")
+    ausd, busd = _windows(m, "value_usd")
+    c_ct, c_usd = s.mirror_min_ct / 5, s.mirror_min_usd / 5
+    lr_ct = _lr(act, bct, c_ct)
+    lr_usd = _lr(ausd, busd, c_usd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr_uv = np.log(ausd / act) - np.log(busd / bct)
+    pos = (act[:, 0] > 0) & (bct[:, 0] > 0) & (ausd[:, 0] > 0) & (busd[:, 0] > 0)
+    z_ct = np.empty_like(lr_ct)
+    z_usd = np.empty_like(lr_usd)
+    for w in range(lr_ct.shape[1]):  # each window length has its own noise scale
+        floor = s.mirror_noise_floor / math.sqrt(1 + sum(_WINDOWS[w]))
+        med_ct, sc_ct = _robust(lr_ct[pos, w], floor)
+        med_usd, sc_usd = _robust(lr_usd[pos, w], floor)
+        z_ct[:, w] = np.abs(lr_ct[:, w] - med_ct) / sc_ct
+        z_usd[:, w] = np.abs(lr_usd[:, w] - med_usd) / sc_usd
+    med_uv, sc_uv = _robust(lr_uv[pos, 0], s.mirror_noise_floor)
+    best = np.argmin(np.maximum(z_ct, z_usd), axis=1)
+    rows = np.arange(len(m))
+    z_uv = np.abs(lr_uv[rows, best] - med_uv) / sc_uv
+    return {"m": m, "best": best, "act": act[rows, best], "bct": bct[rows, best], "ausd": ausd[rows, best],
+            "busd": busd[rows, best], "z_ct": z_ct[rows, best], "z_usd": z_usd[rows, best],
+            "z_uv": np.where(np.isfinite(z_uv), z_uv, 0.0), "uv": (med_uv, sc_uv)}
+
+
+_WINDOW_WORDS = ("this period", "with the previous period", "with the next period",
+                 "with the previous and next periods", "with the two previous periods",
+                 "with the two next periods")
+
+
+def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
+    """Flag pair periods where exporter's and importer's reports of the same trade disagree."""
+    if data.mirror is None or not len(data.mirror):
+        return []
+    r = _mirror_scores(data, s)
+    m = r["m"]
+    act, bct, ausd, busd = r["act"], r["bct"], r["ausd"], r["busd"]
+    big_ct = np.maximum(act, bct)
+    big_usd = np.maximum(ausd, busd)
+    diff_ct = np.abs(act - bct)
+    diff_usd = np.abs(ausd - busd)
+    flag_ct = (r["z_ct"] >= s.mirror_z) & (diff_ct >= s.mirror_min_ct) & (diff_ct >= s.mirror_min_rel * big_ct)
+    flag_usd = ((r["z_usd"] >= s.mirror_z) & (diff_usd >= s.mirror_min_usd)
+                & (diff_usd >= s.mirror_min_rel * big_usd))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv_a, uv_b = ausd / act, busd / bct
+        uv_ratio = np.maximum(uv_a / uv_b, uv_b / uv_a)
+    flag_uv = ((r["z_uv"] >= s.mirror_z) & (uv_ratio >= 1 + s.mirror_min_rel) & (act >= s.mirror_min_ct)
+               & (bct >= s.mirror_min_ct) & (diff_usd >= s.mirror_min_usd))
+    flagged = flag_ct | flag_usd | flag_uv
+    out = []
+    labels = index_label(m["idx"].to_numpy(), m["grain"].to_numpy())
+    for i in np.flatnonzero(flagged):
+        scores = {"carats": r["z_ct"][i] if flag_ct[i] else 0.0, "US$": r["z_usd"][i] if flag_usd[i] else 0.0,
+                  "US$/ct": r["z_uv"][i] if flag_uv[i] else 0.0}
+        worst = max(scores, key=lambda k: scores[k])
+        obs, exp = {"carats": (act[i], bct[i]), "US$": (ausd[i], busd[i]), "US$/ct": (uv_a[i], uv_b[i])}[worst]
+        a, b = m["exporter"].iat[i], m["importer"].iat[i]
+        one_side_empty = (act[i] == 0) != (bct[i] == 0)
+        unit = "ct" if worst == "carats" else worst
+        detail = (f"{a} reports exports to {b} of {_fmt(act[i], 'ct')}, {_fmt(ausd[i], 'US$')} "
+                  f"({_fmt(uv_a[i], 'US$/ct')}); {b} reports imports from {a} of {_fmt(bct[i], 'ct')}, "
+                  f"{_fmt(busd[i], 'US$')} ({_fmt(uv_b[i], 'US$/ct')}); compared {_WINDOW_WORDS[r['best'][i]]} "
+                  f"(the closest of the windows of one to three periods); worst measure {worst} "
+                  f"(observed = exporter's figure in {unit}, expected = importer's)")
+        out.append(_finding(a, labels[i], "mirror", b, obs, exp, max(scores.values()), detail, "export",
+                            "high" if one_side_empty else None))
+    return out
+
+
+def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
+    """Per participant, flow (export, import, production) and period: own totals at the series' grain."""
+    parts = []
+    if len(trade):
+        parts.append(trade[["participant", "flow", "year", "grain", "part", "carats", "value_usd"]])
+    if len(prod):
+        p = prod[["participant", "year", "grain", "part", "carats", "value_usd"]].copy()
+        p["flow"] = "production"
+        parts.append(p)
+    if not parts:
+        return pd.DataFrame(columns=["participant", "flow", "grain", "idx", "carats", "value_usd", "n_value"])
+    frame = pd.concat(parts, ignore_index=True)
+    frame["sgrain"] = frame.groupby(["participant", "flow"], sort=False)["grain"].transform("max").to_numpy()
+    frame["idx"] = period_index(frame["year"].to_numpy(), frame["grain"].to_numpy(), frame["part"].to_numpy(),
+                                frame["sgrain"].to_numpy())
+    frame["n_value"] = frame["value_usd"].notna().astype("int64")
+    out = (frame.groupby(["participant", "flow", "sgrain", "idx"], sort=True)
+           .agg(carats=("carats", "sum"), value_usd=("value_usd", "sum"), n_value=("n_value", "sum"),
+                n_rows=("carats", "size"))
+           .reset_index().rename(columns={"sgrain": "grain"}))
+    out.loc[out["n_value"] < out["n_rows"], "value_usd"] = np.nan  # a missing value makes the total unknown
+    return out.drop(columns=["n_rows"])
+
+
+def _neighbour_median(y: np.ndarray, series: np.ndarray, k: int) -> np.ndarray:
+    """Median of up to k valid values on each side within the same series (self excluded)."""
+    n = len(y)
+    cols = []
+    for off in [*range(-k, 0), *range(1, k + 1)]:
+        shifted = np.full(n, np.nan)
+        src = np.arange(n) + off
+        ok = (src >= 0) & (src < n)
+        ok[ok] &= series[src[ok]] == series[ok]
+        shifted[ok] = y[src[ok]]
+        cols.append(shifted)
+    block = np.stack(cols, axis=1)
+    enough = np.isfinite(block).sum(axis=1) >= 3
+    out = np.full(n, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out[enough] = np.nanmedian(block[enough], axis=1)
+    return out
+
+
+def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
+    """Flag flows whose US$/ct is far from their own history and from their partners' reports."""
+    t = data.totals
+    if t is None or not len(t):
+        return []
+    valid = (t["carats"].to_numpy() >= s.uv_min_ct) & (t["value_usd"].to_numpy() > 0)
+    t = t[valid].reset_index(drop=True)
+    if not len(t):
+        return []
+    y = np.log(t["value_usd"].to_numpy() / t["carats"].to_numpy())
+    series = pd.factorize(pd.MultiIndex.from_frame(t[["participant", "flow"]]))[0]
+    # each valid value's neighbours are the valid values of the same series, in time order
+    med = _neighbour_median(y, series, s.uv_neighbours)
+    resid = y - med
+    scale = pd.Series(np.abs(resid)).groupby(series).transform("median").to_numpy() * 1.4826
+    scale = np.where(np.isfinite(scale), np.maximum(scale, s.uv_noise_floor), s.uv_noise_floor)
+    z = resid / scale
+    cand = np.isfinite(z) & (np.abs(z) >= s.uv_z) & (np.abs(resid) >= math.log(s.uv_min_ratio))
+    if not cand.any():
+        return []
+    partner = _partner_uv(data, s)
+    out = []
+    labels = index_label(t["idx"].to_numpy(), t["grain"].to_numpy())
+    for i in np.flatnonzero(cand):
+        who, flow = t["participant"].iat[i], t["flow"].iat[i]
+        key = (who, flow, int(t["grain"].iat[i]), int(t["idx"].iat[i]))
+        own_uv = math.exp(y[i])
+        history_uv = math.exp(med[i])
+        note = ""
+        if flow != "production" and key in partner:
+            z_p, p_uv = partner[key]
+            if z_p < s.uv_partner_z:
+                continue  # partners report the same unit value: a real change, not a reporting anomaly
+            note = f"; its partners report {_fmt(p_uv, 'US$/ct')} for the same trade (robust z {z_p:.1f})"
+        elif flow != "production":
+            note = "; no partner reports the same trade"
+        detail = (f"{flow} of {who}: {_fmt(own_uv, 'US$/ct')} ({_fmt(t['carats'].iat[i], 'ct')}, "
+                  f"{_fmt(t['value_usd'].iat[i], 'US$')}) against {_fmt(history_uv, 'US$/ct')} in its "
+                  f"neighbouring periods (x{own_uv / history_uv:.2f}, robust z {z[i]:+.1f}){note}")
+        out.append(_finding(who, labels[i], "unit_value", "", own_uv, history_uv, abs(z[i]), detail, flow))
+    return out
+
+
+def _partner_uv(data: StatsData, s: Settings) -> dict[tuple[str, str, int, int], tuple[float, float]]:
+    """Own against partners' US$/ct of the same trade, per participant flow period (robust z)."""
+    m = data.mirror
+    if m is None or not len(m):
+        return {}
+    both = (m["A_carats"] > 0) & (m["B_carats"] > 0) & (m["A_value_usd"] > 0) & (m["B_value_usd"] > 0)
+    m = m[both.to_numpy()]
+    r = _mirror_scores(data, s)
+    med_uv, sc_uv = r["uv"]
+    out: dict[tuple[str, str, int, int], tuple[float, float]] = {}
+    for who, flow, own, other in (("exporter", "export", "A", "B"), ("importer", "import", "B", "A")):
+        g = m.groupby([who, "grain", "idx"], sort=False)[
+            [f"{own}_carats", f"{own}_value_usd", f"{other}_carats", f"{other}_value_usd"]].sum()
+        own_uv = g[f"{own}_value_usd"] / g[f"{own}_carats"]
+        other_uv = g[f"{other}_value_usd"] / g[f"{other}_carats"]
+        sign = 1.0 if own == "A" else -1.0  # med_uv is log(A/B)
+        z = np.abs(np.log(own_uv / other_uv) - sign * med_uv) / sc_uv
+        for (p, grain, idx), zz, puv in zip(g.index, z.to_numpy(), other_uv.to_numpy(), strict=True):
+            out[(p, flow, int(grain), int(idx))] = (float(zz), float(puv))
+    return out
+
+
+def check_balance(data: StatsData, s: Settings) -> list[dict[str, Any]]:
+    """Flag participant years whose exports exceed production plus imports beyond the stock tolerance."""
+    t = data.totals
+    if t is None or not len(t):
+        return []
+    years = t.copy()
+    per_year = np.array([4, 2, 1])[years["grain"].to_numpy()]
+    years["year"] = years["idx"].to_numpy() // per_year
+    years["n_q"] = np.array([1, 2, 4])[years["grain"].to_numpy()]
+    y = years.groupby(["participant", "flow", "year"], sort=True).agg(ct=("carats", "sum"), q=("n_q", "sum"))
+    ct = y["ct"].unstack("flow")
+    q = y["q"].unstack("flow")
+    for flow in ("export", "import", "production"):
+        if flow not in ct:
+            ct[flow] = np.nan
+            q[flow] = np.nan
+    producers = set(data.production["participant"].unique()) if len(data.production) else set()
+    traders_import = set(data.trade.loc[data.trade["flow"] == "import", "participant"].unique())
+    out = []
+    for (who, year), row in ct.iterrows():
+        exports = row["export"]
+        if not np.isfinite(exports) or exports <= 0 or q.at[(who, year), "export"] < 4:
+            continue
+        if who in producers:
+            if q.at[(who, year), "production"] != 4:
+                continue  # production not reported in full: not judged (missing reports gaps)
+            prod = float(row["production"])
+        else:
+            prod = 0.0
+        imports = row["import"]
+        if who in traders_import and q.at[(who, year), "import"] != 4:
+            continue
+        imports = 0.0 if not np.isfinite(imports) else float(imports)
+        supply = prod + imports
+        excess = exports - supply
+        tolerance = max(s.stock_tolerance * supply, s.balance_min_ct)
+        if excess <= tolerance:
+            continue
+        score = exports / max(supply, s.balance_min_ct) - 1.0
+        detail = (f"{who} {year}: exports {_fmt(exports, 'ct')} against production {_fmt(prod, 'ct')} plus "
+                  f"imports {_fmt(imports, 'ct')} = {_fmt(supply, 'ct')}; excess {_fmt(excess, 'ct')} is over "
+                  f"the stock tolerance {_fmt(tolerance, 'ct')} (max of {s.stock_tolerance:.0%} of supply "
+                  f"and {s.balance_min_ct:,.0f} ct)")
+        out.append(_finding(who, str(year), "balance", "", exports, supply, score, detail, "export"))
+    return out
+
+
+def _change_points(y: np.ndarray, s: Settings) -> list[tuple[int, float, float]]:
+    """Flagged change points of one series: (position, change in log units, change in noise units)."""
+    import ruptures
+
+    n = len(y)
+    diffs = np.diff(y)
+    sigma = max(1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2), s.jump_noise_floor)
+    z = (y - np.median(y)) / sigma
+    bkps = ruptures.KernelCPD(kernel="linear", min_size=1).fit(z).predict(pen=s.jump_penalty * math.log(n))
+    edges = [0, *[int(b) for b in bkps]]
+    segments = list(zip(edges[:-1], edges[1:], strict=True))
+    out = []
+    prev_flagged: tuple[int, float] | None = None
+    for k in range(1, len(segments)):
+        (a0, a1), (b0, b1) = segments[k - 1], segments[k]
+        before = float(np.median(y[max(a0, a1 - 4):a1]))
+        after = float(np.median(y[b0:min(b1, b0 + 4)]))
+        delta = after - before
+        if abs(delta) / sigma < s.jump_z or abs(delta) < math.log(s.jump_min_ratio) or b0 < 3:
+            continue  # too small, or too little history before it
+        if prev_flagged is not None and k >= 2 and a1 - a0 <= 2 and prev_flagged[0] == a0:
+            p0, p1 = segments[k - 2]
+            level = float(np.median(y[max(p0, p1 - 4):p1]))
+            if abs(after - level) < 0.5 * abs(delta):
+                continue  # the end of a short spike already flagged: back to the earlier level
+        out.append((b0, delta, delta / sigma))
+        prev_flagged = (b0, delta)
+    return out
+
+
+def check_jump(data: StatsData, s: Settings) -> list[dict[str, Any]]:
+    """Flag changes from the previous periods beyond a series' normal variation (ruptures PELT)."""
+    t = data.totals
+    if t is None or not len(t):
+        return []
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for (who, flow), g in t.groupby(["participant", "flow"], sort=True):
+        if len(g) < s.jump_min_points:
+            continue
+        labels = index_label(g["idx"].to_numpy(), g["grain"].to_numpy())
+        for measure, unit in (("carats", "ct"), ("value_usd", "US$")):
+            x = g[measure].to_numpy(dtype="float64")
+            if not np.isfinite(x).all() or x.max() <= 0:
+                continue
+            c = max(1.0, 0.01 * float(np.median(x)))
+            y = np.log(x + c)
+            for pos, delta, zz in _change_points(y, s):
+                before = x[max(0, pos - 4):pos]
+                text = (f"{measure.replace('_', ' ')}: {_fmt(x[pos], unit)} against a median of "
+                        f"{_fmt(float(np.median(before)), unit)} over the previous {len(before)} periods "
+                        f"(x{math.exp(delta):.2f}, {zz:+.1f} noise units)")
+                key = (who, flow, labels[pos])
+                if key in found:
+                    prev = found[key]
+                    prev["detail"] += "; " + text
+                    if abs(zz) > prev["score"]:
+                        prev.update(_finding(who, labels[pos], "jump", "", x[pos], float(np.median(before)),
+                                             abs(zz), prev["detail"], flow))
+                    continue
+                found[key] = _finding(who, labels[pos], "jump", "", x[pos], float(np.median(before)), abs(zz),
+                                      f"{flow} of {who}, change point (ruptures PELT): {text}", flow)
+    return list(found.values())
+
+
+def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
+    """Flag a participant or flow with no figures for a period its partners report."""
+    trade = data.trade
+    if not len(trade):
+        return []
+    target = trade["partner"].to_numpy(dtype=object)
+    expected_flow = np.where(trade["flow"].to_numpy() == "export", "import", "export").astype(object)
+    grain = trade["grain"].to_numpy()
+    idx = period_index(trade["year"].to_numpy(), grain, trade["part"].to_numpy(), grain)
+    # covered if the target has figures for that flow in any quarter of the partner's period
+    rows, quarters = quarters_covered(trade["year"].to_numpy(), grain, trade["part"].to_numpy())
+    flow_cov = _covered(data.coverage, target[rows], expected_flow[rows], np.zeros(len(rows), dtype=np.int64),
+                        quarters)
+    covered = np.zeros(len(trade), dtype=bool)
+    np.logical_or.at(covered, rows, flow_cov)
+    gap = ~covered
+    if not gap.any():
+        return []
+    any_cov = np.zeros(len(trade), dtype=bool)
+    any_q = np.zeros(len(rows), dtype=bool)
+    for flow in ("export", "import"):
+        any_q |= _covered(data.coverage, target[rows], flow, np.zeros(len(rows), dtype=np.int64), quarters)
+    np.logical_or.at(any_cov, rows, any_q)
+    g = pd.DataFrame({"target": target[gap], "flow": expected_flow[gap], "grain": grain[gap], "idx": idx[gap],
+                      "reporter": trade["participant"].to_numpy(dtype=object)[gap],
+                      "carats": trade["carats"].to_numpy()[gap], "value_usd": trade["value_usd"].to_numpy()[gap],
+                      "silent": ~any_cov[gap]})
+    typical = _typical(data)
+    participants = set(trade["participant"].unique())
+    out = []
+    for (who, flow, gr, ix), grp in g.groupby(["target", "flow", "grain", "idx"], sort=True):
+        total = float(grp["carats"].sum())
+        if total < s.missing_min_ct:
+            continue
+        by = grp.groupby("reporter")["carats"].sum().sort_values(ascending=False)
+        per_q = typical.get((who, flow), 0.0)
+        normal = per_q * (1, 2, 4)[int(gr)]
+        share = total / (total + normal)
+        silent = bool(grp["silent"].all())
+        period = str(index_label(np.array([ix]), int(gr))[0])
+        if who not in participants:
+            what = f"{who} has no figures at all in the trade file"
+        elif silent:
+            what = f"{who} reports no trade at all for {period}"
+        else:
+            what = f"{who} reports no {flow}s for {period}"
+        reporters = ", ".join(f"{r} {_fmt(v, 'ct')}" for r, v in by.items())
+        verb = "exports to" if flow == "import" else "imports from"
+        detail = (f"{what}, while partners report {verb} {who} of {_fmt(total, 'ct')}, "
+                  f"{_fmt(float(grp['value_usd'].sum()), 'US$')} ({reporters}); its typical {flow}s per period: "
+                  f"{_fmt(normal, 'ct')}")
+        severity = None
+        if silent and _severity("missing", share) == "low":
+            severity = "medium"
+        out.append(_finding(who, period, "missing", str(by.index[0]), 0.0, total, share, detail, flow, severity))
+    return out
+
+
+def _typical(data: StatsData) -> dict[tuple[str, str], float]:
+    """Median carats per quarter of each participant's export and import flows."""
+    t = data.totals
+    if t is None or not len(t):
+        return {}
+    t = t[t["flow"] != "production"]
+    per_q = t["carats"].to_numpy() / np.array([1, 2, 4])[t["grain"].to_numpy()]
+    med = pd.Series(per_q).groupby([t["participant"].to_numpy(), t["flow"].to_numpy()]).median()
+    return {(str(a), str(b)): float(v) for (a, b), v in med.items()}
+
+
+def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
+    """Flag implausible carats or US$ per certificate, and partners' certificate counts that disagree."""
+    trade = data.trade
+    if not len(trade):
+        return []
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    labels = trade["period"].to_numpy(dtype=object)
+    ct = trade["carats"].to_numpy()
+    usd = trade["value_usd"].to_numpy()
+    certs = trade["certificates"].to_numpy()
+    group = pd.factorize(pd.MultiIndex.from_frame(trade[["participant", "flow", "partner"]]))[0]
+    sizes = np.bincount(group)[group]
+    zero = (ct > 0) & (certs == 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per = {"ct": np.where((ct > 0) & (certs > 0), np.log(ct / certs), np.nan),
+               "US$": np.where((usd > 0) & (certs > 0), np.log(usd / certs), np.nan)}
+    flags = {}
+    for unit, v in per.items():
+        med = pd.Series(v).groupby(group).transform("median").to_numpy()
+        mad = pd.Series(np.abs(v - med)).groupby(group).transform("median").to_numpy() * 1.4826
+        scale = np.maximum(np.nan_to_num(mad, nan=s.cert_noise_floor), s.cert_noise_floor)
+        dist = np.abs(v - med)
+        flags[unit] = (np.isfinite(dist) & (sizes >= 4) & (dist / scale >= s.cert_z)
+                       & (dist >= math.log(s.cert_min_ratio)), dist, med)
+    part = trade["participant"].to_numpy(dtype=object)
+    partner = trade["partner"].to_numpy(dtype=object)
+    flow = trade["flow"].to_numpy(dtype=object)
+    for i in np.flatnonzero(zero | flags["ct"][0] | flags["US$"][0]):
+        if zero[i]:
+            detail = (f"{part[i]} reports {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]} of "
+                      f"{_fmt(ct[i], 'ct')} on zero certificates")
+            found[(part[i], labels[i], partner[i])] = _finding(part[i], labels[i], "certificates", partner[i],
+                                                               0.0, float("nan"), 10.0, detail, flow[i], "high")
+            continue
+        unit = "ct" if flags["ct"][0][i] and (not flags["US$"][0][i] or flags["ct"][1][i] >= flags["US$"][1][i]) \
+            else "US$"
+        _, dist, med = flags[unit]
+        observed = math.exp(per[unit][i])
+        typical = math.exp(med[i])
+        detail = (f"{part[i]} {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]}: "
+                  f"{int(certs[i])} certificates for {_fmt(ct[i], 'ct')}, {_fmt(usd[i], 'US$')}: "
+                  f"{observed:,.1f} {unit} per certificate against a median of {typical:,.1f} for this pair")
+        found[(part[i], labels[i], partner[i])] = _finding(part[i], labels[i], "certificates", partner[i],
+                                                           observed, typical, dist[i] / math.log(2), detail,
+                                                           flow[i])
+    m = data.mirror
+    if m is not None and len(m):
+        r = _mirror_scores(data, s)
+        mm = r["m"]
+        best = r["best"]
+        ca_w, cb_w = _windows(mm, "certificates")
+        rows = np.arange(len(mm))
+        ca, cb = ca_w[rows, best], cb_w[rows, best]
+        diff = np.abs(ca - cb)
+        disagree = (diff >= s.cert_abs) & (diff >= s.cert_rel * np.maximum(ca, cb))
+        mlabels = index_label(mm["idx"].to_numpy(), mm["grain"].to_numpy())
+        for i in np.flatnonzero(disagree):
+            a, b = mm["exporter"].iat[i], mm["importer"].iat[i]
+            score = abs(math.log2((ca[i] + 1) / (cb[i] + 1)))
+            text = (f"{a} counts {int(ca[i])} export certificates to {b}, {b} counts {int(cb[i])} import "
+                    f"certificates from {a} ({_WINDOW_WORDS[best[i]]})")
+            key = (a, mlabels[i], b)
+            if key in found:
+                found[key]["detail"] += "; " + text
+                continue
+            found[key] = _finding(a, mlabels[i], "certificates", b, ca[i], cb[i], score, text, "export")
+    return list(found.values())
+
+
+#: The checks in the order they run.
+CHECKS: dict[str, Callable[[StatsData, Settings], list[dict[str, Any]]]] = {
+    "mirror": check_mirror,
+    "unit_value": check_unit_value,
+    "balance": check_balance,
+    "jump": check_jump,
+    "missing": check_missing,
+    "certificates": check_certificates,
+}
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def run_checks(production: pd.DataFrame | None, trade: pd.DataFrame | None, *,
+               settings: Settings | None = None, checks: Iterable[str] | None = None) -> pd.DataFrame:
+    """Run the screening checks and return one row per finding.
+
+    Parameters
+    ----------
+    production, trade : DataFrame or None
+        Validated tables (:func:`~footprint.stats.read_production`,
+        :func:`~footprint.stats.read_trade`); a missing table skips the
+        checks that need it.
+    settings : Settings, optional
+        Thresholds; default :class:`Settings()`.
+    checks : iterable of str, optional
+        Names from :data:`CHECKS` (default all).
+
+    Returns
+    -------
+    DataFrame
+        :data:`ANOMALY_COLUMNS` plus ``flow`` (the series a finding is
+        about: export, import or production), sorted by severity (high
+        first), check, participant, period. ``attrs``: ``synthetic``,
+        ``settings``, ``counts`` (findings per check, every check listed).
+    """
+    settings = settings or Settings()
+    names = list(CHECKS) if checks is None else list(checks)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        from ..exceptions import InputError, Problem
+
+        raise InputError("unknown check", [Problem(None, None, "check", n, f"must be one of {', '.join(CHECKS)}")
+                                           for n in unknown])
+    data = prepare(production, trade)
+    rows: list[dict[str, Any]] = []
+    counts = {}
+    for name in names:
+        found = CHECKS[name](data, settings)
+        counts[name] = len(found)
+        logger.info("check %s: %d finding(s)", name, len(found))
+        rows.extend(found)
+    frame = pd.DataFrame(rows, columns=[*ANOMALY_COLUMNS, "flow"])
+    if len(frame):
+        frame["_s"] = frame["severity"].map(_SEVERITY_ORDER)
+        frame["_c"] = frame["check"].map({n: i for i, n in enumerate(CHECKS)})
+        frame = (frame.sort_values(["_s", "_c", "participant", "period", "partner"], kind="stable")
+                 .drop(columns=["_s", "_c"]).reset_index(drop=True))
+    frame.attrs.update(synthetic=data.synthetic, settings=settings.as_dict(), counts=counts)
+    return frame
+
+
+def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, participant: str,
+                flow: str) -> pd.DataFrame:
+    """A participant's own totals of one flow per period, with what its partners report for it.
+
+    Parameters
+    ----------
+    production, trade : DataFrame or None
+        Validated tables.
+    participant : str
+        Participant code.
+    flow : {"export", "import", "production"}
+        The series.
+
+    Returns
+    -------
+    DataFrame
+        ``period, idx, grain, carats, value_usd, usd_per_ct, partner_carats,
+        partner_value_usd`` in time order (partner columns NaN for production).
+    """
+    data = prepare(production, trade)
+    t = data.totals
+    assert t is not None
+    own = t[(t["participant"] == participant) & (t["flow"] == flow)].copy()
+    if not len(own):
+        return pd.DataFrame(columns=["period", "idx", "grain", "carats", "value_usd", "usd_per_ct",
+                                     "partner_carats", "partner_value_usd"])
+    grain = int(own["grain"].max())
+    own["period"] = index_label(own["idx"].to_numpy(), own["grain"].to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own["usd_per_ct"] = own["value_usd"] / own["carats"]
+    own["partner_carats"] = np.nan
+    own["partner_value_usd"] = np.nan
+    if flow in ("export", "import") and len(data.trade):
+        opposite = "import" if flow == "export" else "export"
+        mirror = data.trade[(data.trade["partner"] == participant) & (data.trade["flow"] == opposite)]
+        if len(mirror):
+            pidx = period_index(mirror["year"].to_numpy(), mirror["grain"].to_numpy(), mirror["part"].to_numpy(),
+                                np.maximum(mirror["grain"].to_numpy(), grain))
+            pg = pd.DataFrame({"idx": pidx, "c": mirror["carats"].to_numpy(), "v": mirror["value_usd"].to_numpy()})
+            sums = pg.groupby("idx")[["c", "v"]].sum()
+            own["partner_carats"] = own["idx"].map(sums["c"]).to_numpy()
+            own["partner_value_usd"] = own["idx"].map(sums["v"]).to_numpy()
+    own = own.sort_values("idx")
+    return own[["period", "idx", "grain", "carats", "value_usd", "usd_per_ct", "partner_carats",
+                "partner_value_usd"]].reset_index(drop=True)
+
+
+GRAIN_NAMES = dict(zip(GRAINS, ("quarter", "half-year", "year"), strict=True))
