@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _classify, _db, _ftir, _model, _synth
+from . import _classify, _db, _ftir, _model, _stats, _synth
 
 __all__ = ["app", "main"]
 
@@ -49,7 +49,7 @@ def version() -> None:
     typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
 
 
-for _module in (_db, _ftir, _synth, _model, _classify):
+for _module in (_db, _ftir, _synth, _model, _classify, _stats):
     _module.register(app)
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ._figures import CLASSIFY_PANELS, PROFILE_PANELS, footprint_figure
 from ._i18n import LANGUAGES, short_verdict, verdict_text, words
+from ._stats import render_questionnaire, render_stats_report  # KP statistics screening (issue 16)
 
 __all__ = [
     "DEFAULT_MAX_DETAIL",
@@ -29,7 +30,9 @@ __all__ = [
     "compliant_zones",
     "load_value_bands",
     "render_profile",
+    "render_questionnaire",
     "render_report",
+    "render_stats_report",
     "verdict_text",
 ]
 

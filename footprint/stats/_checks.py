@@ -860,7 +860,7 @@ def run_checks(production: pd.DataFrame | None, trade: pd.DataFrame | None, *,
 
 
 def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, participant: str,
-                flow: str) -> pd.DataFrame:
+                flow: str, *, data: StatsData | None = None) -> pd.DataFrame:
     """A participant's own totals of one flow per period, with what its partners report for it.
 
     Parameters
@@ -871,6 +871,8 @@ def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, par
         Participant code.
     flow : {"export", "import", "production"}
         The series.
+    data : StatsData, optional
+        :func:`prepare` of the same tables, to reuse across many calls.
 
     Returns
     -------
@@ -878,7 +880,7 @@ def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, par
         ``period, idx, grain, carats, value_usd, usd_per_ct, partner_carats,
         partner_value_usd`` in time order (partner columns NaN for production).
     """
-    data = prepare(production, trade)
+    data = data if data is not None else prepare(production, trade)
     t = data.totals
     assert t is not None
     own = t[(t["participant"] == participant) & (t["flow"] == flow)].copy()

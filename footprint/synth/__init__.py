@@ -29,6 +29,7 @@ from ._generate import (
     generate_parcels,
     generate_reference,
 )
+from ._kpstats import generate_kp_stats, write_kp_stats  # SYNTHETIC KP statistics (issue 16)
 from ._params import SiteParams, SynthParams, load_params
 
 __all__ = [
@@ -39,10 +40,12 @@ __all__ = [
     "ExactDensity",
     "SiteParams",
     "SynthParams",
+    "generate_kp_stats",
     "generate_parcels",
     "generate_reference",
     "load_params",
     "score_posteriors",
+    "write_kp_stats",
     "write_parcel_set",
     "write_reference_set",
 ]
