@@ -147,7 +147,7 @@ class Settings:
     jump_min_ratio: float = 1.6
     jump_noise_floor: float = 0.05
     jump_penalty: float = 3.0
-    jump_min_points: int = 6
+    jump_min_points: int = 4
     missing_min_ct: float = 100.0
     cert_min_ratio: float = 5.0
     cert_z: float = 5.0
@@ -425,14 +425,22 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         scores = {"carats": r["z_ct"][i] if flag_ct[i] else 0.0, "US$": r["z_usd"][i] if flag_usd[i] else 0.0,
                   "US$/ct": r["z_uv"][i] if flag_uv[i] else 0.0}
         worst = max(scores, key=lambda k: scores[k])
-        obs, exp = {"carats": (act[i], bct[i]), "US$": (ausd[i], busd[i]), "US$/ct": (uv_a[i], uv_b[i])}[worst]
+        sa_ct, sb_ct = float(m["A_carats"].iat[i]), float(m["B_carats"].iat[i])
+        sa_usd, sb_usd = float(m["A_value_usd"].iat[i]), float(m["B_value_usd"].iat[i])
+        sa_uv = sa_usd / sa_ct if sa_ct > 0 else math.nan
+        sb_uv = sb_usd / sb_ct if sb_ct > 0 else math.nan
+        obs, exp = {"carats": (sa_ct, sb_ct), "US$": (sa_usd, sb_usd), "US$/ct": (sa_uv, sb_uv)}[worst]
         a, b = m["exporter"].iat[i], m["importer"].iat[i]
         one_side_empty = (act[i] == 0) != (bct[i] == 0)
         unit = "ct" if worst == "carats" else worst
-        detail = (f"{a} reports exports to {b} of {_fmt(act[i], 'ct')}, {_fmt(ausd[i], 'US$')} "
-                  f"({_fmt(uv_a[i], 'US$/ct')}); {b} reports imports from {a} of {_fmt(bct[i], 'ct')}, "
-                  f"{_fmt(busd[i], 'US$')} ({_fmt(uv_b[i], 'US$/ct')}); compared {_WINDOW_WORDS[r['best'][i]]} "
-                  f"(the closest of the windows of one to three periods); worst measure {worst} "
+        window = ""
+        if r["best"][i] != 0:
+            window = (f"; even {_WINDOW_WORDS[r['best'][i]]} (the closest of the windows of one to three "
+                      f"periods): {_fmt(act[i], 'ct')}, {_fmt(ausd[i], 'US$')} against {_fmt(bct[i], 'ct')}, "
+                      f"{_fmt(busd[i], 'US$')}")
+        detail = (f"{a} reports exports to {b} of {_fmt(sa_ct, 'ct')}, {_fmt(sa_usd, 'US$')} "
+                  f"({_fmt(sa_uv, 'US$/ct')}); {b} reports imports from {a} of {_fmt(sb_ct, 'ct')}, "
+                  f"{_fmt(sb_usd, 'US$')} ({_fmt(sb_uv, 'US$/ct')}){window}; worst measure {worst} "
                   f"(observed = exporter's figure in {unit}, expected = importer's)")
         out.append(_finding(a, labels[i], "mirror", b, obs, exp, max(scores.values()), detail, "export",
                             "high" if one_side_empty else None))

@@ -259,7 +259,7 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
 
     truth: list[dict[str, Any]] = []
     if inject:
-        _inject(rng, prod, trade, truth, per_check=per_check, role=role, q0=q0, nq=nq, years=years)
+        trade = _inject(rng, prod, trade, truth, per_check=per_check, role=role, q0=q0, nq=nq, years=years)
 
     trade["period"] = [f"{(q0 + q) // 4}-Q{(q0 + q) % 4 + 1}" for q in trade["q"].tolist()]
     trade = trade.sort_values(["participant", "flow", "partner", "q"], kind="stable")
@@ -283,8 +283,8 @@ def _qlabel(q0: int, q: int) -> str:
 
 
 def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, truth: list[dict[str, Any]], *,
-            per_check: int, role: dict[str, str], q0: int, nq: int, years: np.ndarray) -> None:
-    """Modify ``prod`` and ``trade`` in place and record what each injection should cause."""
+            per_check: int, role: dict[str, str], q0: int, nq: int, years: np.ndarray) -> pd.DataFrame:
+    """Modify ``prod`` in place and ``trade`` (returned), and record what each injection should cause."""
     busy: set[tuple[str, int]] = set()   # (participant, year) already touched
     first_year = int(years[0])
     n_years = len(years)
@@ -432,8 +432,7 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
             sel &= ~exp_mask
         if not sel.any():
             continue
-        trade.drop(index=trade.index[sel], inplace=True)
-        trade.reset_index(drop=True, inplace=True)
+        trade = trade[~sel].reset_index(drop=True)
         exp_mask = (trade["flow"] == "export").to_numpy()
         take((p, y))
         what = "no figures at all" if silent else "no imports"
@@ -463,6 +462,7 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         add("certificates", "primary", "certificates", a, _qlabel(q0, q), b, f,
             f"{a}'s export certificates to {b} {'set to 0' if zero else f'x{f:.0f}'}")
         inj += 1
+    return trade
 
 
 _MARK = "SYNTHETIC"
