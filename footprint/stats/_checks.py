@@ -62,8 +62,10 @@ missing
     per period of that flow.
 certificates
     Carats or US$ per certificate implausible: zero certificates for
-    carats, or a ratio at least :attr:`Settings.cert_min_ratio` times away
-    from the pair's own median with robust z >= :attr:`Settings.cert_z`;
+    carats, or (on the exporter's side, which issues the certificates, for
+    at least :attr:`Settings.uv_min_ct` carats) a ratio at least
+    :attr:`Settings.cert_min_ratio` times away from the pair's own median
+    with robust z >= :attr:`Settings.cert_z`;
     or exporter's and importer's certificate counts that disagree by at
     least ``max(cert_abs, cert_rel * larger count)`` in the best window
     (as for mirror). The score is the distance in doublings (log2 ratio).
@@ -166,7 +168,7 @@ class StatsData:
 
     production: pd.DataFrame
     trade: pd.DataFrame
-    coverage: dict[int, pd.MultiIndex] = field(default_factory=dict)
+    coverage: Any = None
     mirror: pd.DataFrame | None = None
     totals: pd.DataFrame | None = None
     synthetic: bool = False
@@ -212,46 +214,73 @@ def prepare(production: pd.DataFrame | None, trade: pd.DataFrame | None) -> Stat
     return data
 
 
-def _coverage(prod: pd.DataFrame, trade: pd.DataFrame) -> dict[int, pd.MultiIndex]:
-    """Per grain, which (participant, flow, period index) have any figures."""
-    parts = []
-    for frame, flow in ((prod, None), (trade, "flow")):
-        if not len(frame):
-            continue
-        rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
-                                          frame["part"].to_numpy())
-        flows = (np.full(len(rows), "production", dtype=object) if flow is None
-                 else frame["flow"].to_numpy(dtype=object)[rows])
-        parts.append(pd.DataFrame({"participant": frame["participant"].to_numpy(dtype=object)[rows],
-                                   "flow": flows, "q": quarters}))
-    if not parts:
-        empty = pd.MultiIndex.from_arrays([[], [], []], names=["participant", "flow", "idx"])
-        return {g: empty for g in range(3)}
-    cov = pd.concat(parts, ignore_index=True).drop_duplicates()
-    out = {}
-    for g, per in ((0, 1), (1, 2), (2, 4)):
-        idx = cov["q"].to_numpy() // per
-        out[g] = pd.MultiIndex.from_arrays([cov["participant"].to_numpy(), cov["flow"].to_numpy(), idx],
-                                           names=["participant", "flow", "idx"]).unique()
-    return out
+_FLOW_CODE = {"export": 0, "import": 1, "production": 2}
 
 
-def _covered(coverage: dict[int, pd.MultiIndex], participant: np.ndarray, flow: np.ndarray | str,
-             grain: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    flows = np.broadcast_to(np.asarray(flow, dtype=object), participant.shape)
-    out = np.zeros(len(participant), dtype=bool)
-    for g in range(3):
-        mask = grain == g
-        if mask.any():
-            keys = pd.MultiIndex.from_arrays([participant[mask], flows[mask], idx[mask]])
-            out[mask] = keys.isin(coverage[g])
-    return out
+class _Coverage:
+    """Which (participant, flow, period index) have figures, per grain, as sorted integer keys."""
+
+    def __init__(self, prod: pd.DataFrame, trade: pd.DataFrame) -> None:
+        names = pd.unique(np.concatenate([prod["participant"].to_numpy(dtype=object),
+                                          trade["participant"].to_numpy(dtype=object),
+                                          trade["partner"].to_numpy(dtype=object)]))
+        self.index = pd.Index(names)
+        self.keys: dict[int, np.ndarray] = {}
+        parts = []
+        for frame, flow in ((prod, None), (trade, "flow")):
+            if not len(frame):
+                continue
+            rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
+                                              frame["part"].to_numpy())
+            who = self.index.get_indexer(frame["participant"].to_numpy(dtype=object))
+            flows = (np.full(len(frame), 2) if flow is None
+                     else (frame["flow"].to_numpy() == "import").astype(np.int64))
+            parts.append(self._key(who[rows], flows[rows], quarters))
+        quarter_keys = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        for g, per in ((0, 1), (1, 2), (2, 4)):
+            q = quarter_keys % 1_000_000
+            base = quarter_keys - q
+            self.keys[g] = np.unique(base + q // per)
+
+    @staticmethod
+    def _key(who: np.ndarray, flow: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return (who.astype(np.int64) * 4 + flow) * 1_000_000 + idx
+
+    def covered(self, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray | int,
+                idx: np.ndarray) -> np.ndarray:
+        """Whether each (participant, flow, period index at grain) has figures."""
+        who = self.index.get_indexer(np.asarray(participant, dtype=object))
+        flows = np.asarray(flow, dtype=object)
+        if flows.ndim == 0:
+            fcode = np.full(len(who), _FLOW_CODE[str(flows)], dtype=np.int64)
+        else:
+            fcode = np.where(flows == "export", 0, np.where(flows == "import", 1, 2)).astype(np.int64)
+        grains = np.broadcast_to(np.asarray(grain, dtype=np.int64), who.shape)
+        keys = self._key(np.where(who < 0, 0, who), fcode, np.asarray(idx, dtype=np.int64))
+        out = np.zeros(len(who), dtype=bool)
+        for g in range(3):
+            mask = grains == g
+            if mask.any():
+                found = np.searchsorted(self.keys[g], keys[mask])
+                found = np.minimum(found, max(len(self.keys[g]) - 1, 0))
+                out[mask] = (len(self.keys[g]) > 0) & (self.keys[g][found] == keys[mask]) if len(self.keys[g]) \
+                    else False
+        return out & (who >= 0)
+
+
+def _coverage(prod: pd.DataFrame, trade: pd.DataFrame) -> _Coverage:
+    return _Coverage(prod, trade)
+
+
+def _covered(coverage: _Coverage, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray,
+             idx: np.ndarray) -> np.ndarray:
+    return coverage.covered(participant, flow, grain, idx)
 
 
 _NUM = ["carats", "value_usd", "certificates"]
 
 
-def _mirror_table(trade: pd.DataFrame, coverage: dict[int, pd.MultiIndex]) -> pd.DataFrame:
+def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     """Pair-level table: exporter's and importer's figures per pair period, with two-quarter windows."""
     cols = ["exporter", "importer", "grain", "idx"]
     if not len(trade):
@@ -307,6 +336,25 @@ def _robust(values: np.ndarray, floor: float) -> tuple[float, float]:
     centre = float(np.median(values))
     scale = float(1.4826 * np.median(np.abs(values - centre)))
     return centre, max(scale, floor)
+
+
+def _group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Integer group number of each row for the combination of ``columns`` (no tuples built)."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    for col in columns:
+        codes, uniques = pd.factorize(frame[col].to_numpy())
+        key = key * (len(uniques) + 1) + codes
+    return pd.factorize(key)[0]
+
+
+def _med(values: np.ndarray) -> float:
+    """Median of a short array (faster than numpy's for a handful of values)."""
+    ordered = sorted(values.tolist())
+    n = len(ordered)
+    if n == 0:
+        return math.nan
+    mid = n // 2
+    return float(ordered[mid]) if n % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
 def _lr(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
@@ -501,7 +549,7 @@ def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     if not len(t):
         return []
     y = np.log(t["value_usd"].to_numpy() / t["carats"].to_numpy())
-    series = pd.factorize(pd.MultiIndex.from_frame(t[["participant", "flow"]]))[0]
+    series = _group_codes(t, ["participant", "flow"])
     # each valid value's neighbours are the valid values of the same series, in time order
     med = _neighbour_median(y, series, s.uv_neighbours)
     resid = y - med
@@ -520,8 +568,8 @@ def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         own_uv = math.exp(y[i])
         history_uv = math.exp(med[i])
         note = ""
-        if flow != "production" and key in partner:
-            z_p, p_uv = partner[key]
+        if flow != "production" and key in partner.index:
+            z_p, p_uv = (float(v) for v in partner.loc[key, ["z", "partner_uv"]])
             if z_p < s.uv_partner_z:
                 continue  # partners report the same unit value: a real change, not a reporting anomaly
             note = f"; its partners report {_fmt(p_uv, 'US$/ct')} for the same trade (robust z {z_p:.1f})"
@@ -534,26 +582,30 @@ def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     return out
 
 
-def _partner_uv(data: StatsData, s: Settings) -> dict[tuple[str, str, int, int], tuple[float, float]]:
-    """Own against partners' US$/ct of the same trade, per participant flow period (robust z)."""
+def _partner_uv(data: StatsData, s: Settings) -> pd.DataFrame:
+    """Own against partners' US$/ct of the same trade, per participant flow period (robust z).
+
+    Returns a frame indexed by (participant, flow, grain, idx) with columns ``z`` and ``partner_uv``.
+    """
     m = data.mirror
     if m is None or not len(m):
-        return {}
+        return pd.DataFrame(columns=["z", "partner_uv"])
     both = (m["A_carats"] > 0) & (m["B_carats"] > 0) & (m["A_value_usd"] > 0) & (m["B_value_usd"] > 0)
     m = m[both.to_numpy()]
-    r = _mirror_scores(data, s)
-    med_uv, sc_uv = r["uv"]
-    out: dict[tuple[str, str, int, int], tuple[float, float]] = {}
+    med_uv, sc_uv = _mirror_scores(data, s)["uv"]
+    parts = []
     for who, flow, own, other in (("exporter", "export", "A", "B"), ("importer", "import", "B", "A")):
         g = m.groupby([who, "grain", "idx"], sort=False)[
             [f"{own}_carats", f"{own}_value_usd", f"{other}_carats", f"{other}_value_usd"]].sum()
-        own_uv = g[f"{own}_value_usd"] / g[f"{own}_carats"]
-        other_uv = g[f"{other}_value_usd"] / g[f"{other}_carats"]
+        own_uv = (g[f"{own}_value_usd"] / g[f"{own}_carats"]).to_numpy()
+        other_uv = (g[f"{other}_value_usd"] / g[f"{other}_carats"]).to_numpy()
         sign = 1.0 if own == "A" else -1.0  # med_uv is log(A/B)
         z = np.abs(np.log(own_uv / other_uv) - sign * med_uv) / sc_uv
-        for (p, grain, idx), zz, puv in zip(g.index, z.to_numpy(), other_uv.to_numpy(), strict=True):
-            out[(p, flow, int(grain), int(idx))] = (float(zz), float(puv))
-    return out
+        index = pd.MultiIndex.from_arrays([g.index.get_level_values(0), np.full(len(g), flow, dtype=object),
+                                           g.index.get_level_values(1), g.index.get_level_values(2)],
+                                          names=["participant", "flow", "grain", "idx"])
+        parts.append(pd.DataFrame({"z": z, "partner_uv": other_uv}, index=index))
+    return pd.concat(parts)
 
 
 def check_balance(data: StatsData, s: Settings) -> list[dict[str, Any]]:
@@ -561,45 +613,37 @@ def check_balance(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     t = data.totals
     if t is None or not len(t):
         return []
-    years = t.copy()
-    per_year = np.array([4, 2, 1])[years["grain"].to_numpy()]
-    years["year"] = years["idx"].to_numpy() // per_year
-    years["n_q"] = np.array([1, 2, 4])[years["grain"].to_numpy()]
-    y = years.groupby(["participant", "flow", "year"], sort=True).agg(ct=("carats", "sum"), q=("n_q", "sum"))
-    ct = y["ct"].unstack("flow")
-    q = y["q"].unstack("flow")
-    for flow in ("export", "import", "production"):
-        if flow not in ct:
-            ct[flow] = np.nan
-            q[flow] = np.nan
-    producers = set(data.production["participant"].unique()) if len(data.production) else set()
-    traders_import = set(data.trade.loc[data.trade["flow"] == "import", "participant"].unique())
+    grain = t["grain"].to_numpy()
+    frame = pd.DataFrame({"participant": t["participant"].to_numpy(), "flow": t["flow"].to_numpy(),
+                          "year": t["idx"].to_numpy() // np.array([4, 2, 1])[grain],
+                          "ct": t["carats"].to_numpy(), "q": np.array([1, 2, 4])[grain]})
+    y = frame.groupby(["participant", "year", "flow"], sort=True)[["ct", "q"]].sum().unstack("flow")
+    def col(name: str, flow: str) -> np.ndarray:
+        return y[(name, flow)].to_numpy(dtype="float64") if (name, flow) in y else np.full(len(y), np.nan)
+    exports, imports, prod = col("ct", "export"), col("ct", "import"), col("ct", "production")
+    q_exp, q_imp, q_prod = col("q", "export"), col("q", "import"), col("q", "production")
+    who = y.index.get_level_values("participant").to_numpy(dtype=object)
+    year = y.index.get_level_values("year").to_numpy()
+    producers = np.isin(who, data.production["participant"].unique()) if len(data.production) else \
+        np.zeros(len(y), dtype=bool)
+    importers = np.isin(who, data.trade.loc[data.trade["flow"] == "import", "participant"].unique())
+    # judged: a full year of exports; for a producer a full year of production; for an importer a full
+    # year of imports (a gap is reported by ``missing``, not guessed here)
+    judged = (np.nan_to_num(exports) > 0) & (q_exp == 4) & (~producers | (q_prod == 4)) & (~importers | (q_imp == 4))
+    supply = np.where(producers, np.nan_to_num(prod), 0.0) + np.nan_to_num(imports)
+    excess = np.nan_to_num(exports) - supply
+    tolerance = np.maximum(s.stock_tolerance * supply, s.balance_min_ct)
     out = []
-    for (who, year), row in ct.iterrows():
-        exports = row["export"]
-        if not np.isfinite(exports) or exports <= 0 or q.at[(who, year), "export"] < 4:
-            continue
-        if who in producers:
-            if q.at[(who, year), "production"] != 4:
-                continue  # production not reported in full: not judged (missing reports gaps)
-            prod = float(row["production"])
-        else:
-            prod = 0.0
-        imports = row["import"]
-        if who in traders_import and q.at[(who, year), "import"] != 4:
-            continue
-        imports = 0.0 if not np.isfinite(imports) else float(imports)
-        supply = prod + imports
-        excess = exports - supply
-        tolerance = max(s.stock_tolerance * supply, s.balance_min_ct)
-        if excess <= tolerance:
-            continue
-        score = exports / max(supply, s.balance_min_ct) - 1.0
-        detail = (f"{who} {year}: exports {_fmt(exports, 'ct')} against production {_fmt(prod, 'ct')} plus "
-                  f"imports {_fmt(imports, 'ct')} = {_fmt(supply, 'ct')}; excess {_fmt(excess, 'ct')} is over "
-                  f"the stock tolerance {_fmt(tolerance, 'ct')} (max of {s.stock_tolerance:.0%} of supply "
+    for i in np.flatnonzero(judged & (excess > tolerance)):
+        p_ct = float(prod[i]) if producers[i] else 0.0
+        i_ct = float(np.nan_to_num(imports[i]))
+        score = exports[i] / max(supply[i], s.balance_min_ct) - 1.0
+        detail = (f"{who[i]} {year[i]}: exports {_fmt(exports[i], 'ct')} against production {_fmt(p_ct, 'ct')} "
+                  f"plus imports {_fmt(i_ct, 'ct')} = {_fmt(supply[i], 'ct')}; excess {_fmt(excess[i], 'ct')} is "
+                  f"over the stock tolerance {_fmt(tolerance[i], 'ct')} (max of {s.stock_tolerance:.0%} of supply "
                   f"and {s.balance_min_ct:,.0f} ct)")
-        out.append(_finding(who, str(year), "balance", "", exports, supply, score, detail, "export"))
+        out.append(_finding(str(who[i]), str(year[i]), "balance", "", exports[i], supply[i], score, detail,
+                            "export"))
     return out
 
 
@@ -618,14 +662,14 @@ def _change_points(y: np.ndarray, s: Settings) -> list[tuple[int, float, float]]
     prev_flagged: tuple[int, float] | None = None
     for k in range(1, len(segments)):
         (a0, a1), (b0, b1) = segments[k - 1], segments[k]
-        before = float(np.median(y[max(a0, a1 - 4):a1]))
-        after = float(np.median(y[b0:min(b1, b0 + 4)]))
+        before = float(_med(y[max(a0, a1 - 4):a1]))
+        after = float(_med(y[b0:min(b1, b0 + 4)]))
         delta = after - before
         if abs(delta) / sigma < s.jump_z or abs(delta) < math.log(s.jump_min_ratio) or b0 < 3:
             continue  # too small, or too little history before it
         if prev_flagged is not None and k >= 2 and a1 - a0 <= 2 and prev_flagged[0] == a0:
             p0, p1 = segments[k - 2]
-            level = float(np.median(y[max(p0, p1 - 4):p1]))
+            level = float(_med(y[max(p0, p1 - 4):p1]))
             if abs(after - level) < 0.5 * abs(delta):
                 continue  # the end of a short spike already flagged: back to the earlier level
         out.append((b0, delta, delta / sigma))
@@ -639,30 +683,41 @@ def check_jump(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     if t is None or not len(t):
         return []
     found: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for (who, flow), g in t.groupby(["participant", "flow"], sort=True):
-        if len(g) < s.jump_min_points:
-            continue
-        labels = index_label(g["idx"].to_numpy(), g["grain"].to_numpy())
-        for measure, unit in (("carats", "ct"), ("value_usd", "US$")):
-            x = g[measure].to_numpy(dtype="float64")
+    labels_all = index_label(t["idx"].to_numpy(), t["grain"].to_numpy())
+    series = _group_codes(t, ["participant", "flow"])
+    starts = np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
+    ends = np.r_[starts[1:], len(t)]
+    who_all = t["participant"].to_numpy(dtype=object)
+    flow_all = t["flow"].to_numpy(dtype=object)
+    min_log = math.log(s.jump_min_ratio)
+    for measure, unit in (("carats", "ct"), ("value_usd", "US$")):
+        values = t[measure].to_numpy(dtype="float64")
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if b - a < s.jump_min_points:
+                continue
+            x = values[a:b]
             if not np.isfinite(x).all() or x.max() <= 0:
                 continue
-            c = max(1.0, 0.01 * float(np.median(x)))
+            c = max(1.0, 0.01 * float(_med(x)))
             y = np.log(x + c)
+            if y.max() - y.min() < min_log:
+                continue  # no change of that size anywhere in the series
+            who, flow = who_all[a], flow_all[a]
+            labels = labels_all[a:b]
             for pos, delta, zz in _change_points(y, s):
                 before = x[max(0, pos - 4):pos]
                 text = (f"{measure.replace('_', ' ')}: {_fmt(x[pos], unit)} against a median of "
-                        f"{_fmt(float(np.median(before)), unit)} over the previous {len(before)} periods "
+                        f"{_fmt(float(_med(before)), unit)} over the previous {len(before)} periods "
                         f"(x{math.exp(delta):.2f}, {zz:+.1f} noise units)")
                 key = (who, flow, labels[pos])
                 if key in found:
                     prev = found[key]
                     prev["detail"] += "; " + text
                     if abs(zz) > prev["score"]:
-                        prev.update(_finding(who, labels[pos], "jump", "", x[pos], float(np.median(before)),
+                        prev.update(_finding(who, labels[pos], "jump", "", x[pos], float(_med(before)),
                                              abs(zz), prev["detail"], flow))
                     continue
-                found[key] = _finding(who, labels[pos], "jump", "", x[pos], float(np.median(before)), abs(zz),
+                found[key] = _finding(who, labels[pos], "jump", "", x[pos], float(_med(before)), abs(zz),
                                       f"{flow} of {who}, change point (ruptures PELT): {text}", flow)
     return list(found.values())
 
@@ -746,8 +801,9 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     ct = trade["carats"].to_numpy()
     usd = trade["value_usd"].to_numpy()
     certs = trade["certificates"].to_numpy()
-    group = pd.factorize(pd.MultiIndex.from_frame(trade[["participant", "flow", "partner"]]))[0]
+    group = _group_codes(trade, ["participant", "flow", "partner"])
     sizes = np.bincount(group)[group]
+    is_export = (trade["flow"] == "export").to_numpy()
     zero = (ct > 0) & (certs == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         per = {"ct": np.where((ct > 0) & (certs > 0), np.log(ct / certs), np.nan),
@@ -758,8 +814,9 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         mad = pd.Series(np.abs(v - med)).groupby(group).transform("median").to_numpy() * 1.4826
         scale = np.maximum(np.nan_to_num(mad, nan=s.cert_noise_floor), s.cert_noise_floor)
         dist = np.abs(v - med)
-        flags[unit] = (np.isfinite(dist) & (sizes >= 4) & (dist / scale >= s.cert_z)
-                       & (dist >= math.log(s.cert_min_ratio)), dist, med)
+        # judged on the exporter's side (the exporting authority issues the certificates), on material rows
+        flags[unit] = (np.isfinite(dist) & (sizes >= 4) & (dist / scale >= s.cert_z) & is_export
+                       & (ct >= s.uv_min_ct) & (dist >= math.log(s.cert_min_ratio)), dist, med)
     part = trade["participant"].to_numpy(dtype=object)
     partner = trade["partner"].to_numpy(dtype=object)
     flow = trade["flow"].to_numpy(dtype=object)
@@ -783,20 +840,22 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
                                                            flow[i])
     m = data.mirror
     if m is not None and len(m):
-        r = _mirror_scores(data, s)
-        mm = r["m"]
-        best = r["best"]
+        mm = _mirror_scores(data, s)["m"]
         ca_w, cb_w = _windows(mm, "certificates")
+        diff_w = np.abs(ca_w - cb_w)
+        # counts disagree only if they do in every window (a certificate may be counted a quarter later)
+        disagree = ((diff_w >= s.cert_abs) & (diff_w >= s.cert_rel * np.maximum(ca_w, cb_w))).all(axis=1)
+        score_w = np.abs(np.log2((ca_w + 1) / (cb_w + 1)))
+        closest = np.argmin(score_w, axis=1)
         rows = np.arange(len(mm))
-        ca, cb = ca_w[rows, best], cb_w[rows, best]
-        diff = np.abs(ca - cb)
-        disagree = (diff >= s.cert_abs) & (diff >= s.cert_rel * np.maximum(ca, cb))
+        ca, cb = mm["A_certificates"].to_numpy(), mm["B_certificates"].to_numpy()
         mlabels = index_label(mm["idx"].to_numpy(), mm["grain"].to_numpy())
         for i in np.flatnonzero(disagree):
             a, b = mm["exporter"].iat[i], mm["importer"].iat[i]
-            score = abs(math.log2((ca[i] + 1) / (cb[i] + 1)))
+            score = float(score_w[rows[i], closest[i]])
             text = (f"{a} counts {int(ca[i])} export certificates to {b}, {b} counts {int(cb[i])} import "
-                    f"certificates from {a} ({_WINDOW_WORDS[best[i]]})")
+                    f"certificates from {a}; they disagree in every window of one to three periods (closest "
+                    f"{_WINDOW_WORDS[closest[i]]}: {int(ca_w[i, closest[i]])} against {int(cb_w[i, closest[i]])})")
             key = (a, mlabels[i], b)
             if key in found:
                 found[key]["detail"] += "; " + text

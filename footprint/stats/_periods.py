@@ -75,14 +75,13 @@ def parse_periods(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     problems : dict
         Row position to the rule the cell breaks.
     """
-    text = values.map(_cell_text)
-    uniques = pd.unique(text.to_numpy())
-    parsed = {u: _parse_one(u) for u in uniques}
-    codes, inverse = np.unique(text.to_numpy().astype(str), return_inverse=True)
-    table = np.zeros((len(codes), 3), dtype=np.int64)
+    inverse, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [_cell_text(u) for u in uniques.tolist()] + [""]
+    inverse = np.where(inverse < 0, len(texts) - 1, inverse)
+    table = np.zeros((len(texts), 3), dtype=np.int64)
     bad_codes: dict[int, str] = {}
-    for i, code in enumerate(codes):
-        result = parsed[code]
+    for i, text in enumerate(texts):
+        result = _parse_one(text)
         if isinstance(result, str):
             bad_codes[i] = result
         else:
@@ -114,14 +113,15 @@ def label(year: np.ndarray | int, grain: np.ndarray | int, part: np.ndarray | in
     year, grain, part : int or array of int
         As :func:`parse_periods` returns them.
     """
-    year, grain, part = np.broadcast_arrays(np.asarray(year), np.asarray(grain), np.asarray(part))
-    out = np.empty(year.shape, dtype=object)
-    for g, fmt in ((0, "{}-Q{}"), (1, "{}-H{}")):
-        mask = grain == g
-        out[mask] = [fmt.format(y, p) for y, p in zip(year[mask].tolist(), part[mask].tolist(), strict=True)]
-    mask = grain == 2
-    out[mask] = [str(y) for y in year[mask].tolist()]
-    return out
+    year, grain, part = np.broadcast_arrays(np.asarray(year, dtype=np.int64), np.asarray(grain, dtype=np.int64),
+                                            np.asarray(part, dtype=np.int64))
+    key = (year * 10 + grain) * 10 + part
+    uniques, inverse = np.unique(key.ravel(), return_inverse=True)
+    texts = np.empty(len(uniques), dtype=object)
+    for i, k in enumerate(uniques.tolist()):
+        y, g, p = k // 100, (k // 10) % 10, k % 10
+        texts[i] = str(y) if g == 2 else f"{y}-{'Q' if g == 0 else 'H'}{p}"
+    return texts[inverse].reshape(year.shape)
 
 
 def period_index(year: np.ndarray, grain: np.ndarray, part: np.ndarray, target: np.ndarray | int) -> np.ndarray:

@@ -129,12 +129,23 @@ def _map_columns(raw: pd.DataFrame, fields: Sequence[str], ctx: _Context) -> dic
     return mapping
 
 
+def _factor_text(values: pd.Series, fold: str) -> np.ndarray:
+    """Normalised text of every cell, computed once per distinct value (``fold``: upper or lower)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array(["" if v is None or (isinstance(v, float) and v != v) else
+                      (str(v).strip().upper() if fold == "upper" else str(v).strip().lower())
+                      for v in uniques.tolist()] + [""], dtype=object)
+    return texts[codes]  # code -1 (NA) takes the trailing ""
+
+
 def _codes(values: pd.Series, field: str, ctx: _Context) -> np.ndarray:
-    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().upper())
+    out = _factor_text(values, "upper")
     known = country_codes()
-    out = text.to_numpy(dtype=object)
-    bad = ~text.isin(known.keys()).to_numpy()
-    for pos in np.flatnonzero(bad):
+    distinct = pd.unique(out)
+    bad_values = [v for v in distinct if v not in known]
+    if not bad_values:
+        return out
+    for pos in np.flatnonzero(np.isin(out, bad_values)):
         raw = values.iloc[pos]
         cell = out[pos]
         if not cell:
@@ -181,14 +192,19 @@ def _overlaps(frame: pd.DataFrame, keys: Sequence[str], period_text: np.ndarray,
     """Report rows that count the same quarter twice for the same key."""
     rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
                                       frame["part"].to_numpy())
-    expanded = frame[list(keys)].iloc[rows].reset_index(drop=True)
-    expanded["quarter"] = quarters
-    expanded["row"] = rows
-    clash = expanded.duplicated(subset=[*keys, "quarter"], keep=False).to_numpy()
+    key = np.zeros(len(frame), dtype=np.int64)
+    for k in keys:
+        codes, uniques = pd.factorize(frame[k])
+        key = key * (len(uniques) + 1) + codes
+    combined = key[rows] * 100_000 + (quarters - quarters.min() if len(quarters) else quarters)
+    clash = pd.Series(combined).duplicated(keep=False).to_numpy()
     if not clash.any():
         return
+    expanded = frame[list(keys)].iloc[rows[clash]].reset_index(drop=True)
+    expanded["quarter"] = quarters[clash]
+    expanded["row"] = rows[clash]
     seen: set[tuple[int, int]] = set()
-    for _, group in expanded[clash].groupby([*keys, "quarter"], sort=False):
+    for _, group in expanded.groupby([*keys, "quarter"], sort=False):
         positions = sorted(set(group["row"].tolist()))
         first = positions[0]
         for pos in positions[1:]:
@@ -225,11 +241,10 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     for pos, rule in bad.items():
         ctx.add(pos + 1, "period", raw[mapping["period"]].iloc[pos], rule)
     if kind == "trade":
-        flow = raw[mapping["flow"]].map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
-                                        else str(v).strip().lower())
-        for pos in np.flatnonzero(~flow.isin(_FLOWS).to_numpy()):
+        flow = _factor_text(raw[mapping["flow"]], "lower")
+        for pos in np.flatnonzero(~np.isin(flow, _FLOWS)):
             ctx.add(int(pos) + 1, "flow", raw[mapping["flow"]].iloc[pos], "must be 'export' or 'import'")
-        out["flow"] = flow.to_numpy(dtype=object)
+        out["flow"] = flow
         out["partner"] = _codes(raw[mapping["partner"]], "partner", ctx)
         for pos in np.flatnonzero(out["partner"] == out["participant"]):
             if out["partner"][pos]:

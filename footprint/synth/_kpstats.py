@@ -119,7 +119,7 @@ def _walk(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
 
 
 def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int = 10, start_year: int = 2014,
-                      inject: bool = True, per_check: int = 10) -> dict[str, pd.DataFrame]:
+                      inject: bool = True, per_check: int = 10, spread: float = 1.0) -> dict[str, pd.DataFrame]:
     """Generate a SYNTHETIC KP statistics set.
 
     Parameters
@@ -138,6 +138,9 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
         clean set for false-positive rates.
     per_check : int
         Injections per check.
+    spread : float
+        Multiplies the number of trade partners of every participant (1: the
+        bundled mix, about 2-3 partners per participant and flow).
 
     Returns
     -------
@@ -164,7 +167,7 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
     flow_uv: dict[tuple[str, str], np.ndarray] = {}
 
     def destinations(options: list[str], k_lo: int, k_hi: int) -> dict[str, float]:
-        k = int(min(len(options), rng.integers(k_lo, k_hi + 1)))
+        k = int(min(len(options), rng.integers(round(k_lo * spread), round(k_hi * spread) + 1)))
         chosen = rng.choice(options, size=k, replace=False)
         w = rng.dirichlet(np.full(k, 2.0))
         return {str(c): float(x) for c, x in zip(chosen, w, strict=True)}
@@ -377,14 +380,21 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
                 break
         else:
             break
-        f = float(rng.uniform(1.9, 2.6))
         qs = np.arange(4) + (y * 4 - q0)
         own = exp_mask & (trade["participant"] == p).to_numpy() & np.isin(trade["q"], qs)
+        supply = float(prod.loc[(prod["participant"] == p) & (prod["year"] == y), "carats"].sum() + trade.loc[
+            (~exp_mask) & (trade["participant"] == p).to_numpy() & np.isin(trade["q"], qs), "carats"].sum())
+        exported = float(trade.loc[own, "carats"].sum())
+        if exported <= 0 or supply <= 0:
+            continue
+        target = float(rng.uniform(1.6, 2.5))  # exports set to 1.6-2.5 x production plus imports
+        f = max(1.0, target * supply / exported)
         mirror = (~exp_mask) & (trade["partner"] == p).to_numpy() & np.isin(trade["q"], np.r_[qs, qs[-1] + 1])
         partners = sorted(set(trade.loc[own, "partner"]))
         trade.loc[own | mirror, ["carats", "value_usd"]] *= f
         take((p, y), (p, y + 1))
-        add("balance", "primary", "balance", p, str(y), "", f, f"{p}'s exports in {y} x{f:.2f} (partners agree)")
+        add("balance", "primary", "balance", p, str(y), "", f, f"{p}'s exports in {y} x{f:.2f} (partners agree), "
+            f"{target:.2f} x its production plus imports")
         for q in [*qs.tolist(), int(qs[-1]) + 1]:
             add("balance", "secondary", "jump", p, _qlabel(q0, q), "", f, "exports jump for a year")
             for b in partners:
@@ -469,14 +479,15 @@ _MARK = "SYNTHETIC"
 
 
 def write_kp_stats(out_dir: str | Path, *, seed: int = 0, n_participants: int = 40, n_years: int = 10,
-                   start_year: int = 2014, inject: bool = True, per_check: int = 10) -> dict[str, Any]:
+                   start_year: int = 2014, inject: bool = True, per_check: int = 10,
+                   spread: float = 1.0) -> dict[str, Any]:
     """Write a SYNTHETIC KP statistics set: PROD.csv, TRADE.csv, truth.csv, participants.csv, README.txt.
 
     Parameters
     ----------
     out_dir : path-like
         A new or empty folder, or one holding a previous synthetic set.
-    seed, n_participants, n_years, start_year, inject, per_check
+    seed, n_participants, n_years, start_year, inject, per_check, spread
         As for :func:`generate_kp_stats`.
 
     Returns
@@ -492,7 +503,7 @@ def write_kp_stats(out_dir: str | Path, *, seed: int = 0, n_participants: int = 
                 Problem(str(out), None, None, None, "give an empty or new folder")])
     out.mkdir(parents=True, exist_ok=True)
     sets = generate_kp_stats(seed=seed, n_participants=n_participants, n_years=n_years, start_year=start_year,
-                             inject=inject, per_check=per_check)
+                             inject=inject, per_check=per_check, spread=spread)
     tag = f"seed {seed}, {n_participants} participants, {n_years} years from {start_year}"
     files = {"production": "PROD.csv", "trade": "TRADE.csv", "truth": "truth.csv", "participants": "participants.csv"}
     for key, name in files.items():
