@@ -246,6 +246,18 @@ class _Coverage:
     def _key(who: np.ndarray, flow: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return (who.astype(np.int64) * 4 + flow) * 1_000_000 + idx
 
+    def covered_codes(self, who: np.ndarray, flow: int, grain: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """As :meth:`covered`, for participant positions in :attr:`index` and a flow code."""
+        keys = self._key(np.asarray(who, dtype=np.int64), flow, np.asarray(idx, dtype=np.int64))
+        grains = np.broadcast_to(np.asarray(grain, dtype=np.int64), keys.shape)
+        out = np.zeros(len(keys), dtype=bool)
+        for g in range(3):
+            mask = grains == g
+            if mask.any() and len(self.keys[g]):
+                pos = np.minimum(np.searchsorted(self.keys[g], keys[mask]), len(self.keys[g]) - 1)
+                out[mask] = self.keys[g][pos] == keys[mask]
+        return out
+
     def covered(self, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray | int,
                 idx: np.ndarray) -> np.ndarray:
         """Whether each (participant, flow, period index at grain) has figures."""
@@ -280,50 +292,58 @@ def _covered(coverage: _Coverage, participant: np.ndarray, flow: np.ndarray | st
 _NUM = ["carats", "value_usd", "certificates"]
 
 
+def _group_max(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row, the maximum of ``values`` over its group (groups: integer labels)."""
+    uniq, inv = np.unique(groups, return_inverse=True)
+    top = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(top, inv, values.astype(np.int64))
+    return top[inv]
+
+
 def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
-    """Pair-level table: exporter's and importer's figures per pair period, with two-quarter windows."""
+    """Pair-level table: exporter's and importer's figures per pair period, with neighbouring periods."""
     cols = ["exporter", "importer", "grain", "idx"]
     if not len(trade):
         return pd.DataFrame(columns=cols)
+    names = coverage.index.to_numpy(dtype=object)
+    n = len(names) + 1
     is_exp = (trade["flow"] == "export").to_numpy()
-    part = trade["participant"].to_numpy(dtype=object)
-    partner = trade["partner"].to_numpy(dtype=object)
-    frame = pd.DataFrame({
-        "exporter": np.where(is_exp, part, partner),
-        "importer": np.where(is_exp, partner, part),
-        "side": np.where(is_exp, "A", "B"),
-        "year": trade["year"].to_numpy(), "g": trade["grain"].to_numpy(), "part": trade["part"].to_numpy(),
-        "carats": trade["carats"].to_numpy(), "value_usd": trade["value_usd"].to_numpy(),
-        "certificates": trade["certificates"].to_numpy(),
-    })
-    frame["grain"] = frame.groupby(["exporter", "importer"], sort=False)["g"].transform("max").to_numpy()
-    frame["idx"] = period_index(frame["year"].to_numpy(), frame["g"].to_numpy(), frame["part"].to_numpy(),
-                                frame["grain"].to_numpy())
-    agg = frame.groupby([*cols, "side"], sort=True)[_NUM].sum().unstack("side")
-    agg.columns = [f"{side}_{name}" for name, side in agg.columns]
-    for side in "AB":
+    pc = coverage.index.get_indexer(trade["participant"].to_numpy(dtype=object)).astype(np.int64)
+    qc = coverage.index.get_indexer(trade["partner"].to_numpy(dtype=object)).astype(np.int64)
+    exp_c = np.where(is_exp, pc, qc)
+    imp_c = np.where(is_exp, qc, pc)
+    pair = exp_c * n + imp_c
+    g = trade["grain"].to_numpy().astype(np.int64)
+    grain = _group_max(pair, g)
+    idx = period_index(trade["year"].to_numpy(), g, trade["part"].to_numpy(), grain)
+    key = (pair * 3 + grain) * 1_000_000 + idx
+    uniq, inv = np.unique(key, return_inverse=True)
+    data: dict[str, np.ndarray] = {}
+    for side, mask in (("A", is_exp), ("B", ~is_exp)):
+        present = np.bincount(inv[mask], minlength=len(uniq)) > 0
         for name in _NUM:
-            if f"{side}_{name}" not in agg:
-                agg[f"{side}_{name}"] = np.nan
-    agg = agg.reset_index()
-    exporter = agg["exporter"].to_numpy(dtype=object)
-    importer = agg["importer"].to_numpy(dtype=object)
-    grain = agg["grain"].to_numpy()
-    idx = agg["idx"].to_numpy()
-    a_cov = _covered(coverage, exporter, "export", grain, idx)
-    b_cov = _covered(coverage, importer, "import", grain, idx)
+            total = np.bincount(inv[mask], trade[name].to_numpy()[mask], minlength=len(uniq))
+            data[f"{side}_{name}"] = np.where(present, total, np.nan)
+    u_idx = uniq % 1_000_000
+    u_grain = (uniq // 1_000_000) % 3
+    u_pair = uniq // 1_000_000 // 3
+    u_exp, u_imp = u_pair // n, u_pair % n
+    agg = pd.DataFrame({"exporter": names[u_exp], "importer": names[u_imp], "grain": u_grain, "idx": u_idx,
+                        **data})
+    a_cov = coverage.covered_codes(u_exp, 0, u_grain, u_idx)
+    b_cov = coverage.covered_codes(u_imp, 1, u_grain, u_idx)
     for side, cov in (("A", a_cov), ("B", b_cov)):
         for name in _NUM:
             col = f"{side}_{name}"
-            values = agg[col].to_numpy(dtype="float64")
-            agg[col] = np.where(cov, np.nan_to_num(values, nan=0.0), np.nan)
+            agg[col] = np.where(cov, np.nan_to_num(data[col], nan=0.0), np.nan)
     # neighbours on the same pair's axis (absent rows: nobody reported that pair then -> 0)
-    keyed = agg.set_index(cols)
     value_cols = [f"{s}_{n}" for s in "AB" for n in _NUM]
-    base = keyed[value_cols].fillna(0.0)
+    base = np.nan_to_num(agg[value_cols].to_numpy(dtype="float64"), nan=0.0)
     for shift, tag in ((-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2")):
-        target = pd.MultiIndex.from_arrays([exporter, importer, grain, idx + shift])
-        shifted = base.reindex(target).fillna(0.0).to_numpy()
+        pos = np.searchsorted(uniq, uniq + shift)
+        pos_c = np.minimum(pos, len(uniq) - 1)
+        hit = uniq[pos_c] == uniq + shift
+        shifted = np.where(hit[:, None], base[pos_c], 0.0)
         for j, col in enumerate(value_cols):
             agg[f"{col}_{tag}"] = shifted[:, j]
     return agg
@@ -412,34 +432,61 @@ def _mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
     return data.cache[key]  # type: ignore[no-any-return]
 
 
+def _sample(mask: np.ndarray, limit: int = 50_000) -> np.ndarray:
+    """Positions of ``mask``, thinned to at most ``limit`` evenly spaced ones (for robust scales)."""
+    pos = np.flatnonzero(mask)
+    return pos if len(pos) <= limit else pos[:: int(math.ceil(len(pos) / limit))]
+
+
 def _compute_mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
     m = data.mirror
     assert m is not None
     both = m["A_carats"].notna().to_numpy() & m["B_carats"].notna().to_numpy()
     m = m[both].reset_index(drop=True)
-    act, bct = _windows(m, "carats")
-    ausd, busd = _windows(m, "value_usd")
     c_ct, c_usd = s.mirror_min_ct / 5, s.mirror_min_usd / 5
-    lr_ct = _lr(act, bct, c_ct)
-    lr_usd = _lr(ausd, busd, c_usd)
+    a_ct, b_ct = m["A_carats"].to_numpy(), m["B_carats"].to_numpy()
+    a_usd, b_usd = m["A_value_usd"].to_numpy(), m["B_value_usd"].to_numpy()
+    pos = (a_ct > 0) & (b_ct > 0) & (a_usd > 0) & (b_usd > 0)
+    sample = _sample(pos)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lr_uv = np.log(ausd / act) - np.log(busd / bct)
-    pos = (act[:, 0] > 0) & (bct[:, 0] > 0) & (ausd[:, 0] > 0) & (busd[:, 0] > 0)
-    z_ct = np.empty_like(lr_ct)
-    z_usd = np.empty_like(lr_usd)
-    for w in range(lr_ct.shape[1]):  # each window length has its own noise scale
+        lr_uv_self = np.log(a_usd / a_ct) - np.log(b_usd / b_ct)
+    med_uv, sc_uv = _robust(lr_uv_self[sample], s.mirror_noise_floor)
+    # the noise scale of every window, from the pair periods both sides report
+    act_s, bct_s = _windows(m.iloc[sample], "carats")
+    ausd_s, busd_s = _windows(m.iloc[sample], "value_usd")
+    centre = {}
+    for w in range(len(_WINDOWS)):
         floor = s.mirror_noise_floor / math.sqrt(1 + sum(_WINDOWS[w]))
-        med_ct, sc_ct = _robust(lr_ct[pos, w], floor)
-        med_usd, sc_usd = _robust(lr_usd[pos, w], floor)
-        z_ct[:, w] = np.abs(lr_ct[:, w] - med_ct) / sc_ct
-        z_usd[:, w] = np.abs(lr_usd[:, w] - med_usd) / sc_usd
-    med_uv, sc_uv = _robust(lr_uv[pos, 0], s.mirror_noise_floor)
-    best = np.argmin(np.maximum(z_ct, z_usd), axis=1)
-    rows = np.arange(len(m))
-    z_uv = np.abs(lr_uv[rows, best] - med_uv) / sc_uv
-    return {"m": m, "best": best, "act": act[rows, best], "bct": bct[rows, best], "ausd": ausd[rows, best],
-            "busd": busd[rows, best], "z_ct": z_ct[rows, best], "z_usd": z_usd[rows, best],
-            "z_uv": np.where(np.isfinite(z_uv), z_uv, 0.0), "uv": (med_uv, sc_uv)}
+        centre[("ct", w)] = _robust(_lr(act_s[:, w], bct_s[:, w], c_ct), floor)
+        centre[("usd", w)] = _robust(_lr(ausd_s[:, w], busd_s[:, w], c_usd), floor)
+
+    def z(kind: str, w: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        med, sc = centre[(kind, w)]
+        return np.abs(_lr(a, b, c_ct if kind == "ct" else c_usd) - med) / sc
+
+    n = len(m)
+    z_ct, z_usd = z("ct", 0, a_ct, b_ct), z("usd", 0, a_usd, b_usd)
+    z_uv = np.where(np.isfinite(lr_uv_self), np.abs(lr_uv_self - med_uv) / sc_uv, 0.0)
+    best = np.zeros(n, dtype=np.int64)
+    act, bct, ausd, busd = a_ct.copy(), b_ct.copy(), a_usd.copy(), b_usd.copy()
+    # only a pair period suspicious on its own can stay suspicious in every window
+    cand = np.flatnonzero((z_ct >= s.mirror_z) | (z_usd >= s.mirror_z) | (z_uv >= s.mirror_z))
+    if len(cand):
+        sub = m.iloc[cand]
+        wct_a, wct_b = _windows(sub, "carats")
+        wusd_a, wusd_b = _windows(sub, "value_usd")
+        zc = np.stack([z("ct", w, wct_a[:, w], wct_b[:, w]) for w in range(len(_WINDOWS))], axis=1)
+        zu = np.stack([z("usd", w, wusd_a[:, w], wusd_b[:, w]) for w in range(len(_WINDOWS))], axis=1)
+        b = np.argmin(np.maximum(zc, zu), axis=1)
+        r = np.arange(len(cand))
+        best[cand] = b
+        z_ct[cand], z_usd[cand] = zc[r, b], zu[r, b]
+        act[cand], bct[cand], ausd[cand], busd[cand] = wct_a[r, b], wct_b[r, b], wusd_a[r, b], wusd_b[r, b]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = np.log(ausd[cand] / act[cand]) - np.log(busd[cand] / bct[cand])
+        z_uv[cand] = np.where(np.isfinite(lr), np.abs(lr - med_uv) / sc_uv, 0.0)
+    return {"m": m, "best": best, "act": act, "bct": bct, "ausd": ausd, "busd": busd, "z_ct": z_ct,
+            "z_usd": z_usd, "z_uv": z_uv, "uv": (med_uv, sc_uv)}
 
 
 _WINDOW_WORDS = ("this period", "with the previous period", "with the next period",
@@ -497,26 +544,43 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
 
 def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     """Per participant, flow (export, import, production) and period: own totals at the series' grain."""
+    columns = ["participant", "flow", "grain", "idx", "carats", "value_usd", "n_value"]
     parts = []
-    if len(trade):
-        parts.append(trade[["participant", "flow", "year", "grain", "part", "carats", "value_usd"]])
-    if len(prod):
-        p = prod[["participant", "year", "grain", "part", "carats", "value_usd"]].copy()
-        p["flow"] = "production"
-        parts.append(p)
+    for frame, flows in ((trade, None), (prod, "production")):
+        if not len(frame):
+            continue
+        f = (np.where(frame["flow"].to_numpy() == "export", 0, 1) if flows is None
+             else np.full(len(frame), 2))
+        parts.append((frame["participant"].to_numpy(dtype=object), f.astype(np.int64), frame["year"].to_numpy(),
+                      frame["grain"].to_numpy(), frame["part"].to_numpy(), frame["carats"].to_numpy(),
+                      frame["value_usd"].to_numpy(dtype="float64")))
     if not parts:
-        return pd.DataFrame(columns=["participant", "flow", "grain", "idx", "carats", "value_usd", "n_value"])
-    frame = pd.concat(parts, ignore_index=True)
-    frame["sgrain"] = frame.groupby(["participant", "flow"], sort=False)["grain"].transform("max").to_numpy()
-    frame["idx"] = period_index(frame["year"].to_numpy(), frame["grain"].to_numpy(), frame["part"].to_numpy(),
-                                frame["sgrain"].to_numpy())
-    frame["n_value"] = frame["value_usd"].notna().astype("int64")
-    out = (frame.groupby(["participant", "flow", "sgrain", "idx"], sort=True)
-           .agg(carats=("carats", "sum"), value_usd=("value_usd", "sum"), n_value=("n_value", "sum"),
-                n_rows=("carats", "size"))
-           .reset_index().rename(columns={"sgrain": "grain"}))
-    out.loc[out["n_value"] < out["n_rows"], "value_usd"] = np.nan  # a missing value makes the total unknown
-    return out.drop(columns=["n_rows"])
+        return pd.DataFrame(columns=columns)
+    who, flow, year, grain, part, ct, usd = (np.concatenate(x) for x in zip(*parts, strict=True))
+    who_codes, who_names = pd.factorize(who)
+    order = np.argsort(np.asarray(who_names, dtype=object).astype(str), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))  # codes in alphabetical order, so the output is sorted by name
+    who_codes = rank[who_codes].astype(np.int64)
+    series = who_codes * 3 + flow
+    sgrain = _group_max(series, grain)
+    idx = period_index(year, grain, part, sgrain)
+    key = (series * 3 + sgrain) * 1_000_000 + idx
+    uniq, inv = np.unique(key, return_inverse=True)
+    has_value = ~np.isnan(usd)
+    n_rows = np.bincount(inv, minlength=len(uniq))
+    n_value = np.bincount(inv, has_value.astype(np.int64), minlength=len(uniq))
+    value = np.bincount(inv, np.where(has_value, usd, 0.0), minlength=len(uniq))
+    u_series = uniq // 1_000_000 // 3
+    flow_names = np.array(["export", "import", "production"], dtype=object)
+    names_sorted = np.asarray(who_names, dtype=object)[order]
+    return pd.DataFrame({
+        "participant": names_sorted[u_series // 3], "flow": flow_names[u_series % 3],
+        "grain": (uniq // 1_000_000) % 3, "idx": uniq % 1_000_000,
+        "carats": np.bincount(inv, ct, minlength=len(uniq)),
+        "value_usd": np.where(n_value < n_rows, np.nan, value),  # a missing value makes the total unknown
+        "n_value": n_value,
+    })
 
 
 def _neighbour_median(y: np.ndarray, series: np.ndarray, k: int) -> np.ndarray:
@@ -841,6 +905,10 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     m = data.mirror
     if m is not None and len(m):
         mm = _mirror_scores(data, s)["m"]
+        ca, cb = mm["A_certificates"].to_numpy(), mm["B_certificates"].to_numpy()
+        self_diff = np.abs(ca - cb)
+        cand = np.flatnonzero((self_diff >= s.cert_abs) & (self_diff >= s.cert_rel * np.maximum(ca, cb)))
+        mm = mm.iloc[cand].reset_index(drop=True)
         ca_w, cb_w = _windows(mm, "certificates")
         diff_w = np.abs(ca_w - cb_w)
         # counts disagree only if they do in every window (a certificate may be counted a quarter later)

@@ -34,6 +34,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class _Context:
     file: str
     kind: str
     problems: list[Problem]
+    codes: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
 
     def add(self, row: int | None, field: str | None, value: Any, rule: str) -> None:
         if isinstance(value, np.generic):
@@ -129,17 +131,23 @@ def _map_columns(raw: pd.DataFrame, fields: Sequence[str], ctx: _Context) -> dic
     return mapping
 
 
-def _factor_text(values: pd.Series, fold: str) -> np.ndarray:
-    """Normalised text of every cell, computed once per distinct value (``fold``: upper or lower)."""
+def _factor_text(values: pd.Series, fold: str, ctx: _Context, field: str) -> np.ndarray:
+    """Normalised text of every cell, computed once per distinct value (``fold``: upper or lower).
+
+    The integer code of each row's normalised text is kept in ``ctx.codes[field]`` (used to find
+    duplicate keys without hashing the strings again).
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = np.array(["" if v is None or (isinstance(v, float) and v != v) else
-                      (str(v).strip().upper() if fold == "upper" else str(v).strip().lower())
-                      for v in uniques.tolist()] + [""], dtype=object)
-    return texts[codes]  # code -1 (NA) takes the trailing ""
+    texts = ["" if v is None or (isinstance(v, float) and v != v) else
+             (str(v).strip().upper() if fold == "upper" else str(v).strip().lower())
+             for v in uniques.tolist()] + [""]
+    norm_codes, norm = pd.factorize(np.array(texts, dtype=object))
+    ctx.codes[field] = norm_codes[codes].astype(np.int64)  # code -1 (NA) takes the trailing ""
+    return np.asarray(norm, dtype=object)[ctx.codes[field]]
 
 
 def _codes(values: pd.Series, field: str, ctx: _Context) -> np.ndarray:
-    out = _factor_text(values, "upper")
+    out = _factor_text(values, "upper", ctx, field)
     known = country_codes()
     distinct = pd.unique(out)
     bad_values = [v for v in distinct if v not in known]
@@ -188,14 +196,14 @@ def _numbers(values: pd.Series, field: str, ctx: _Context, *, decimal_comma: boo
     return out
 
 
-def _overlaps(frame: pd.DataFrame, keys: Sequence[str], period_text: np.ndarray, ctx: _Context) -> None:
+def _overlaps(frame: pd.DataFrame, keys: Sequence[str], period_text: np.ndarray, ctx: _Context,
+              codes: dict[str, np.ndarray]) -> None:
     """Report rows that count the same quarter twice for the same key."""
     rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
                                       frame["part"].to_numpy())
     key = np.zeros(len(frame), dtype=np.int64)
     for k in keys:
-        codes, uniques = pd.factorize(frame[k])
-        key = key * (len(uniques) + 1) + codes
+        key = key * (int(codes[k].max(initial=0)) + 2) + codes[k]
     combined = key[rows] * 100_000 + (quarters - quarters.min() if len(quarters) else quarters)
     clash = pd.Series(combined).duplicated(keep=False).to_numpy()
     if not clash.any():
@@ -241,7 +249,7 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     for pos, rule in bad.items():
         ctx.add(pos + 1, "period", raw[mapping["period"]].iloc[pos], rule)
     if kind == "trade":
-        flow = _factor_text(raw[mapping["flow"]], "lower")
+        flow = _factor_text(raw[mapping["flow"]], "lower", ctx, "flow")
         for pos in np.flatnonzero(~np.isin(flow, _FLOWS)):
             ctx.add(int(pos) + 1, "flow", raw[mapping["flow"]].iloc[pos], "must be 'export' or 'import'")
         out["flow"] = flow
@@ -267,8 +275,12 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     good_period = np.ones(len(frame), dtype=bool)
     good_period[list(bad)] = False
     keys = ["participant"] if kind == "production" else ["participant", "flow", "partner"]
-    valid = good_period & frame[keys].ne("").all(axis=1).to_numpy()
-    _overlaps(frame[valid].reset_index(drop=True), keys, period_text[valid], _RowShift(ctx, np.flatnonzero(valid)))
+    valid = good_period.copy()
+    for k in keys:
+        valid &= out[k] != ""
+    subset = frame if valid.all() else frame[valid].reset_index(drop=True)
+    _overlaps(subset, keys, period_text[valid], _RowShift(ctx, np.flatnonzero(valid)),
+              {k: ctx.codes[k][valid] for k in keys})
     if ctx.problems:
         ordered = sorted(ctx.problems, key=lambda p: -1 if p.row is None else p.row)
         raise SchemaError(f"{file}: the KP {kind} statistics break the rules", ordered)
