@@ -16,13 +16,14 @@ mirror
     median log ratio of all pair-periods in the run, in units of their
     scaled MAD (at least :attr:`Settings.mirror_noise_floor`). A shipment
     certified at the end of a quarter is often recorded by the importer in
-    the next one, so the ratio is also computed over the two-quarter windows
-    (previous + this, this + next) and three-period windows (previous, this
-    and next; two before; two after: big shipments can shift in a chain),
-    each with its own robust noise scale, and the window that agrees best is
-    used: a period is flagged only if the difference survives every window. A
-    flag also needs a material difference (:attr:`Settings.mirror_min_rel`
-    of the larger side and at least :attr:`Settings.mirror_min_ct` carats
+    the next one (big shipments can shift in a chain), so before the ratio is
+    taken an importer's shortfall is credited with its surplus over the
+    exporter's figures in the next one to three periods (cumulated, for
+    chains), and a surplus is debited with its cumulated shortfall in the previous
+    one to three, never by more than
+    the difference itself. A flag also needs a material difference
+    (:attr:`Settings.mirror_min_rel` of the larger side and at least
+    :attr:`Settings.mirror_min_ct` carats
     or :attr:`Settings.mirror_min_usd` US$). ``participant`` is the
     exporter, ``partner`` the importer; both are asked.
 unit_value
@@ -67,8 +68,8 @@ certificates
     :attr:`Settings.cert_min_ratio` times away from the pair's own median
     with robust z >= :attr:`Settings.cert_z`;
     or exporter's and importer's certificate counts that disagree by at
-    least ``max(cert_abs, cert_rel * larger count)`` in the best window
-    (as for mirror). The score is the distance in doublings (log2 ratio).
+    least ``max(cert_abs, cert_rel * larger count)`` after allowing for
+    certificates counted in another quarter (as for mirror). The score is the distance in doublings (log2 ratio).
 """
 
 from __future__ import annotations
@@ -339,7 +340,7 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     # neighbours on the same pair's axis (absent rows: nobody reported that pair then -> 0)
     value_cols = [f"{s}_{n}" for s in "AB" for n in _NUM]
     base = np.nan_to_num(agg[value_cols].to_numpy(dtype="float64"), nan=0.0)
-    for shift, tag in ((-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2")):
+    for shift, tag in ((-3, "prev3"), (-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2"), (3, "next3")):
         pos = np.searchsorted(uniq, uniq + shift)
         pos_c = np.minimum(pos, len(uniq) - 1)
         hit = uniq[pos_c] == uniq + shift
@@ -404,28 +405,37 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:,.0f} {unit}"
 
 
-#: Windows compared around a period: (periods before, periods after).
-_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (0, 2))
-_NEIGHBOUR = {-2: "prev2", -1: "prev", 1: "next", 2: "next2"}
+_NEIGHBOUR = {-3: "prev3", -2: "prev2", -1: "prev", 1: "next", 2: "next2", 3: "next3"}
 
 
-def _windows(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return (A, B) of one measure summed over each window of :data:`_WINDOWS`: shape (n, n_windows)."""
-    out = []
-    for side in "AB":
-        base = m[f"{side}_{name}"].to_numpy()
-        cols = []
-        for back, fwd in _WINDOWS:
-            total = base.copy()
-            for k in [*range(-back, 0), *range(1, fwd + 1)]:
-                total = total + m[f"{side}_{name}_{_NEIGHBOUR[k]}"].to_numpy()
-            cols.append(total)
-        out.append(np.stack(cols, axis=1))
-    return out[0], out[1]
+def _shift_adjusted(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The importer's figure of a pair period after allowing for shipments recorded in another quarter.
+
+    With ``d = A - B`` (exporter's minus importer's figure): a shortfall (``d > 0``) may be shipments
+    the importer recorded in the next one to three periods (shipments shifted in a chain), so up to
+    the importer's cumulative surplus there (the largest of ``-d[t+1]``, ``-(d[t+1] + d[t+2])``, ...)
+    is added back; a surplus (``d < 0``) may be shipments certified in the previous one to three
+    periods, so up to the importer's cumulative shortfall there is taken off. Never more than the
+    difference itself.
+
+    Returns
+    -------
+    a, b_adjusted, moved : ndarray
+        Exporter's figure, importer's adjusted figure, and the amount credited (signed).
+    """
+    a = m[f"A_{name}"].to_numpy(dtype="float64")
+    b = m[f"B_{name}"].to_numpy(dtype="float64")
+    d = a - b
+    diff = {k: m[f"A_{name}_{tag}"].to_numpy() - m[f"B_{name}_{tag}"].to_numpy() for k, tag in _NEIGHBOUR.items()}
+    # cumulative over the next (previous) one to three periods, so a chain of shifted shipments counts
+    later = np.maximum.reduce([np.zeros_like(d), -diff[1], -(diff[1] + diff[2]), -(diff[1] + diff[2] + diff[3])])
+    earlier = np.maximum.reduce([np.zeros_like(d), diff[-1], diff[-1] + diff[-2], diff[-1] + diff[-2] + diff[-3]])
+    moved = np.where(d > 0, np.minimum(d, later), -np.minimum(-d, earlier))
+    return a, b + moved, moved
 
 
 def _mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
-    """Robust z of the mirror log ratios, best window per pair period (shared by mirror and certificates)."""
+    """Robust z of the shift-adjusted mirror log ratios per pair period (shared by mirror, unit_value, certificates)."""
     key = f"mirror_scores:{s!r}"
     if key not in data.cache:
         data.cache[key] = _compute_mirror_scores(data, s)
@@ -444,54 +454,22 @@ def _compute_mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
     both = m["A_carats"].notna().to_numpy() & m["B_carats"].notna().to_numpy()
     m = m[both].reset_index(drop=True)
     c_ct, c_usd = s.mirror_min_ct / 5, s.mirror_min_usd / 5
+    act, bct, moved_ct = _shift_adjusted(m, "carats")
+    ausd, busd, moved_usd = _shift_adjusted(m, "value_usd")
     a_ct, b_ct = m["A_carats"].to_numpy(), m["B_carats"].to_numpy()
     a_usd, b_usd = m["A_value_usd"].to_numpy(), m["B_value_usd"].to_numpy()
     pos = (a_ct > 0) & (b_ct > 0) & (a_usd > 0) & (b_usd > 0)
     sample = _sample(pos)
+    lr_ct, lr_usd = _lr(act, bct, c_ct), _lr(ausd, busd, c_usd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lr_uv_self = np.log(a_usd / a_ct) - np.log(b_usd / b_ct)
-    med_uv, sc_uv = _robust(lr_uv_self[sample], s.mirror_noise_floor)
-    # the noise scale of every window, from the pair periods both sides report
-    act_s, bct_s = _windows(m.iloc[sample], "carats")
-    ausd_s, busd_s = _windows(m.iloc[sample], "value_usd")
-    centre = {}
-    for w in range(len(_WINDOWS)):
-        floor = s.mirror_noise_floor / math.sqrt(1 + sum(_WINDOWS[w]))
-        centre[("ct", w)] = _robust(_lr(act_s[:, w], bct_s[:, w], c_ct), floor)
-        centre[("usd", w)] = _robust(_lr(ausd_s[:, w], busd_s[:, w], c_usd), floor)
-
-    def z(kind: str, w: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        med, sc = centre[(kind, w)]
-        return np.abs(_lr(a, b, c_ct if kind == "ct" else c_usd) - med) / sc
-
-    n = len(m)
-    z_ct, z_usd = z("ct", 0, a_ct, b_ct), z("usd", 0, a_usd, b_usd)
-    z_uv = np.where(np.isfinite(lr_uv_self), np.abs(lr_uv_self - med_uv) / sc_uv, 0.0)
-    best = np.zeros(n, dtype=np.int64)
-    act, bct, ausd, busd = a_ct.copy(), b_ct.copy(), a_usd.copy(), b_usd.copy()
-    # only a pair period suspicious on its own can stay suspicious in every window
-    cand = np.flatnonzero((z_ct >= s.mirror_z) | (z_usd >= s.mirror_z) | (z_uv >= s.mirror_z))
-    if len(cand):
-        sub = m.iloc[cand]
-        wct_a, wct_b = _windows(sub, "carats")
-        wusd_a, wusd_b = _windows(sub, "value_usd")
-        zc = np.stack([z("ct", w, wct_a[:, w], wct_b[:, w]) for w in range(len(_WINDOWS))], axis=1)
-        zu = np.stack([z("usd", w, wusd_a[:, w], wusd_b[:, w]) for w in range(len(_WINDOWS))], axis=1)
-        b = np.argmin(np.maximum(zc, zu), axis=1)
-        r = np.arange(len(cand))
-        best[cand] = b
-        z_ct[cand], z_usd[cand] = zc[r, b], zu[r, b]
-        act[cand], bct[cand], ausd[cand], busd[cand] = wct_a[r, b], wct_b[r, b], wusd_a[r, b], wusd_b[r, b]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lr = np.log(ausd[cand] / act[cand]) - np.log(busd[cand] / bct[cand])
-        z_uv[cand] = np.where(np.isfinite(lr), np.abs(lr - med_uv) / sc_uv, 0.0)
-    return {"m": m, "best": best, "act": act, "bct": bct, "ausd": ausd, "busd": busd, "z_ct": z_ct,
-            "z_usd": z_usd, "z_uv": z_uv, "uv": (med_uv, sc_uv)}
-
-
-_WINDOW_WORDS = ("this period", "with the previous period", "with the next period",
-                 "with the previous and next periods", "with the two previous periods",
-                 "with the two next periods")
+        lr_uv = np.log(a_usd / a_ct) - np.log(b_usd / b_ct)
+    med_ct, sc_ct = _robust(lr_ct[sample], s.mirror_noise_floor)
+    med_usd, sc_usd = _robust(lr_usd[sample], s.mirror_noise_floor)
+    med_uv, sc_uv = _robust(lr_uv[sample], s.mirror_noise_floor)
+    z_uv = np.where(np.isfinite(lr_uv), np.abs(lr_uv - med_uv) / sc_uv, 0.0)
+    return {"m": m, "act": act, "bct": bct, "ausd": ausd, "busd": busd, "moved_ct": moved_ct,
+            "moved_usd": moved_usd, "z_ct": np.abs(lr_ct - med_ct) / sc_ct,
+            "z_usd": np.abs(lr_usd - med_usd) / sc_usd, "z_uv": z_uv, "uv": (med_uv, sc_uv)}
 
 
 def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
@@ -508,11 +486,13 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     flag_ct = (r["z_ct"] >= s.mirror_z) & (diff_ct >= s.mirror_min_ct) & (diff_ct >= s.mirror_min_rel * big_ct)
     flag_usd = ((r["z_usd"] >= s.mirror_z) & (diff_usd >= s.mirror_min_usd)
                 & (diff_usd >= s.mirror_min_rel * big_usd))
+    m_act, m_bct = m["A_carats"].to_numpy(), m["B_carats"].to_numpy()
+    m_diff_usd = np.abs(m["A_value_usd"].to_numpy() - m["B_value_usd"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
-        uv_a, uv_b = ausd / act, busd / bct
+        uv_a, uv_b = m["A_value_usd"].to_numpy() / m_act, m["B_value_usd"].to_numpy() / m_bct
         uv_ratio = np.maximum(uv_a / uv_b, uv_b / uv_a)
-    flag_uv = ((r["z_uv"] >= s.mirror_z) & (uv_ratio >= 1 + s.mirror_min_rel) & (act >= s.mirror_min_ct)
-               & (bct >= s.mirror_min_ct) & (diff_usd >= s.mirror_min_usd))
+    flag_uv = ((r["z_uv"] >= s.mirror_z) & (uv_ratio >= 1 + s.mirror_min_rel) & (m_act >= s.mirror_min_ct)
+               & (m_bct >= s.mirror_min_ct) & (m_diff_usd >= s.mirror_min_usd))
     flagged = flag_ct | flag_usd | flag_uv
     out = []
     labels = index_label(m["idx"].to_numpy(), m["grain"].to_numpy())
@@ -529,10 +509,11 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         one_side_empty = (act[i] == 0) != (bct[i] == 0)
         unit = "ct" if worst == "carats" else worst
         window = ""
-        if r["best"][i] != 0:
-            window = (f"; even {_WINDOW_WORDS[r['best'][i]]} (the closest of the windows of one to three "
-                      f"periods): {_fmt(act[i], 'ct')}, {_fmt(ausd[i], 'US$')} against {_fmt(bct[i], 'ct')}, "
-                      f"{_fmt(busd[i], 'US$')}")
+        if r["moved_ct"][i] != 0:
+            window = (f"; after allowing for {_fmt(abs(r['moved_ct'][i]), 'ct')} recorded by the importer in "
+                      f"{'a later' if r['moved_ct'][i] > 0 else 'this instead of an earlier'} quarter "
+                      f"(shipments crossing a quarter boundary), still {_fmt(act[i], 'ct')} against "
+                      f"{_fmt(bct[i], 'ct')}")
         detail = (f"{a} reports exports to {b} of {_fmt(sa_ct, 'ct')}, {_fmt(sa_usd, 'US$')} "
                   f"({_fmt(sa_uv, 'US$/ct')}); {b} reports imports from {a} of {_fmt(sb_ct, 'ct')}, "
                   f"{_fmt(sb_usd, 'US$')} ({_fmt(sb_uv, 'US$/ct')}){window}; worst measure {worst} "
@@ -905,25 +886,20 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     m = data.mirror
     if m is not None and len(m):
         mm = _mirror_scores(data, s)["m"]
-        ca, cb = mm["A_certificates"].to_numpy(), mm["B_certificates"].to_numpy()
-        self_diff = np.abs(ca - cb)
-        cand = np.flatnonzero((self_diff >= s.cert_abs) & (self_diff >= s.cert_rel * np.maximum(ca, cb)))
-        mm = mm.iloc[cand].reset_index(drop=True)
-        ca_w, cb_w = _windows(mm, "certificates")
-        diff_w = np.abs(ca_w - cb_w)
-        # counts disagree only if they do in every window (a certificate may be counted a quarter later)
-        disagree = ((diff_w >= s.cert_abs) & (diff_w >= s.cert_rel * np.maximum(ca_w, cb_w))).all(axis=1)
-        score_w = np.abs(np.log2((ca_w + 1) / (cb_w + 1)))
-        closest = np.argmin(score_w, axis=1)
-        rows = np.arange(len(mm))
-        ca, cb = mm["A_certificates"].to_numpy(), mm["B_certificates"].to_numpy()
+        ca, cb_adj, moved = _shift_adjusted(mm, "certificates")
+        cb = mm["B_certificates"].to_numpy()
+        diff = np.abs(ca - cb_adj)
+        # counts disagree only after allowing for certificates counted by the importer in another quarter
+        disagree = (diff >= s.cert_abs) & (diff >= s.cert_rel * np.maximum(ca, cb_adj))
         mlabels = index_label(mm["idx"].to_numpy(), mm["grain"].to_numpy())
         for i in np.flatnonzero(disagree):
             a, b = mm["exporter"].iat[i], mm["importer"].iat[i]
-            score = float(score_w[rows[i], closest[i]])
+            score = abs(math.log2((ca[i] + 1) / (cb_adj[i] + 1)))
             text = (f"{a} counts {int(ca[i])} export certificates to {b}, {b} counts {int(cb[i])} import "
-                    f"certificates from {a}; they disagree in every window of one to three periods (closest "
-                    f"{_WINDOW_WORDS[closest[i]]}: {int(ca_w[i, closest[i]])} against {int(cb_w[i, closest[i]])})")
+                    f"certificates from {a}")
+            if moved[i]:
+                text += (f"; still {int(ca[i])} against {int(cb_adj[i])} after allowing for {int(abs(moved[i]))} "
+                         "counted in another quarter")
             key = (a, mlabels[i], b)
             if key in found:
                 found[key]["detail"] += "; " + text

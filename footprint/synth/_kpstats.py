@@ -410,8 +410,8 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         for _ in range(500):
             p = producers[int(rng.integers(len(producers)))]
             y = int(rng.integers(first_year + 2, first_year + n_years - 1))
-            if free((p, y)):
-                break
+            if all(free((p, yy)) for yy in range(y - 1, first_year + n_years)):
+                break  # the shift lasts to the end: no other injection may sit on those years
         else:
             break
         h = int(rng.integers(1, 3))
