@@ -65,8 +65,10 @@ def accuracy(tmp: Path) -> bool:
         precision = t["true"] / t["found"] if t["found"] else float("nan")
         passed = recall >= RECALL_TARGET and (precision >= PRECISION_TARGET or t["found"] == 0)
         ok &= passed
-        print(f"{check:<13} {t['primary']:>8} {recall:>7.2f} {t['found']:>8} {precision:>9.2f}  "
-              f"{'PASS' if passed else 'MISS'} (recall >= {RECALL_TARGET}, precision >= {PRECISION_TARGET})")
+        print(
+            f"{check:<13} {t['primary']:>8} {recall:>7.2f} {t['found']:>8} {precision:>9.2f}  "
+            f"{'PASS' if passed else 'MISS'} (recall >= {RECALL_TARGET}, precision >= {PRECISION_TARGET})"
+        )
     return ok
 
 
@@ -83,8 +85,10 @@ def clean_rate(tmp: Path) -> None:
         rows.append((seed, n_py, len(found), flagged_py, found["check"].value_counts().to_dict()))
     print("\nclean SYNTHETIC sets (nothing injected): false-positive rate")
     for seed, n_py, n_found, flagged_py, by in rows:
-        print(f"  seed {seed}: {n_found} findings over {n_py} participant-years = {n_found / n_py:.3f} per "
-              f"participant-year; {flagged_py / n_py:.1%} of participant-years flagged; by check {by}")
+        print(
+            f"  seed {seed}: {n_found} findings over {n_py} participant-years = {n_found / n_py:.3f} per "
+            f"participant-year; {flagged_py / n_py:.1%} of participant-years flagged; by check {by}"
+        )
 
 
 def scaling(tmp: Path) -> bool:
@@ -111,11 +115,16 @@ def scaling(tmp: Path) -> bool:
         best[name] = min(times)
     ratio = best["check"] / best["pandas"]
     passed = ratio < SCALING_TARGET
-    print(f"\nscaling: {info['participants']} participants x 20 years, {info['trade_rows']:,} trade rows "
-          f"(quarterly, by partner) + {info['production_rows']:,} production rows")
+    print(
+        f"\nscaling: {info['participants']} participants x 20 years, {info['trade_rows']:,} trade rows "
+        f"(quarterly, by partner) + {info['production_rows']:,} production rows"
+    )
     print(f"  pandas.read_csv of both files: {best['pandas']:.3f} s (baseline, best of 3)")
-    print(f"  footprint stats check (read, validate, all checks): {best['check']:.3f} s = {ratio:.1f}x the baseline  "
-          f"{'PASS' if passed else 'MISS'} (target < {SCALING_TARGET:.0f}x)")
+    print(
+        f"  footprint stats check (read, validate, all checks): {best['check']:.3f} s = {ratio:.1f}x "
+        "the baseline  "
+        f"{'PASS' if passed else 'MISS'} (target < {SCALING_TARGET:.0f}x)"
+    )
     return passed
 
 

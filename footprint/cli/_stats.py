@@ -40,14 +40,19 @@ def _sha256(path: Path) -> str:
 @stats_app.command("check")
 @guarded
 def check_cmd(
-    production: Path | None = typer.Option(None, "--production", help="PROD.csv/.xlsx: participant, period, "
-                                           "carats, value_usd."),
-    trade: Path | None = typer.Option(None, "--trade", help="TRADE.csv/.xlsx: participant, period, flow, partner, "
-                                      "carats, value_usd, certificates."),
+    production: Path | None = typer.Option(
+        None, "--production", help="PROD.csv/.xlsx: participant, period, carats, value_usd."
+    ),
+    trade: Path | None = typer.Option(
+        None,
+        "--trade",
+        help="TRADE.csv/.xlsx: participant, period, flow, partner, carats, value_usd, certificates.",
+    ),
     out: Path = typer.Option(..., "--out", help="ANOMALIES.csv to write (one row per finding)."),
     report: Path | None = typer.Option(None, "--report", help="Also write a self-contained HTML report."),
-    questionnaires: Path | None = typer.Option(None, "--questionnaires",
-                                               help="Folder for one draft questionnaire per flagged participant."),
+    questionnaires: Path | None = typer.Option(
+        None, "--questionnaires", help="Folder for one draft questionnaire per flagged participant."
+    ),
     lang: str = typer.Option("en", "--lang", help="Language of the report and questionnaires: en or fr."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
@@ -74,8 +79,10 @@ def check_cmd(
         if target is not None:
             refuse_input_overwrite(target, inputs)
     if report is not None and report.resolve() == out.resolve():
-        raise InputError("--report and --out name the same file", [Problem(str(out), None, None, None,
-                                                                          "give two different files")])
+        raise InputError(
+            "--report and --out name the same file",
+            [Problem(str(out), None, None, None, "give two different files")],
+        )
     typer.echo("reading statistics ...", err=True)
     prod = read_production(production) if production is not None else None
     trd = read_trade(trade) if trade is not None else None
@@ -103,14 +110,19 @@ def check_cmd(
             written.append(str(report))
         if questionnaires is not None:
             if questionnaires.exists() and not questionnaires.is_dir():
-                raise InputError("--questionnaires must be a folder",
-                                 [Problem(str(questionnaires), None, None, None, "exists and is not a folder")])
+                raise InputError(
+                    "--questionnaires must be a folder",
+                    [Problem(str(questionnaires), None, None, None, "exists and is not a folder")],
+                )
             names = country_codes()
-            concerned = sorted(set(anomalies["participant"]) | set(
-                anomalies.loc[anomalies["check"] == "mirror", "partner"]))
+            concerned = sorted(
+                set(anomalies["participant"]) | set(anomalies.loc[anomalies["check"] == "mirror", "partner"])
+            )
             for who in concerned:
-                rows = anomalies[(anomalies["participant"] == who)
-                                 | ((anomalies["check"] == "mirror") & (anomalies["partner"] == who))]
+                rows = anomalies[
+                    (anomalies["participant"] == who)
+                    | ((anomalies["check"] == "mirror") & (anomalies["partner"] == who))
+                ]
                 page = render_questionnaire(who, rows, meta=meta, lang=lang, name=names.get(who))
                 path = questionnaires / f"questionnaire_{who}_{lang}.html"
                 refuse_input_overwrite(path, inputs)

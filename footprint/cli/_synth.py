@@ -121,7 +121,7 @@ def parcels_cmd(
 def kp_stats_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (new, empty, or a previous kp-stats output)."),
     seed: int = _SEED,
-    participants: int = typer.Option(40, "--participants", min=5, help="Participants (about 40: the KP's mix)."),
+    participants: int = typer.Option(40, "--participants", min=5, help="Participants (about 40)."),
     years: int = typer.Option(10, "--years", min=3, help="Years of figures."),
     clean: bool = typer.Option(False, "--clean", help="Inject no anomaly (for false-positive rates)."),
     as_json: bool = _JSON,

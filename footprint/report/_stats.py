@@ -29,40 +29,65 @@ STATS_WORDS: dict[str, dict[str, str]] = {
         "inputs": "Inputs",
         "findings": "Findings",
         "by_check": "Findings per check",
-        "participant": "Participant", "period": "Period", "check": "Check", "partner": "Partner",
-        "observed": "Observed", "expected": "Expected", "score": "Score", "severity": "Severity",
-        "detail": "Detail", "flow": "Flow", "none": "No anomaly found.",
+        "participant": "Participant",
+        "period": "Period",
+        "check": "Check",
+        "partner": "Partner",
+        "observed": "Observed",
+        "expected": "Expected",
+        "score": "Score",
+        "severity": "Severity",
+        "detail": "Detail",
+        "flow": "Flow",
+        "none": "No anomaly found.",
         "plots": "Series of the flagged participants",
         "plot_caption": "Own figures (solid) and partners' mirror figures (dashed); flagged periods in red.",
-        "carats": "carats", "usd_per_ct": "US$/ct",
+        "carats": "carats",
+        "usd_per_ct": "US$/ct",
         "settings": "Thresholds used (estimates: the KP publishes none)",
         "rules": "Checks and severity rules",
-        "q_intro": ("The screening of the KP statistics found the figures below unusual. Please check them "
-                    "and answer each question; where a figure is wrong, send the corrected figure."),
+        "q_intro": (
+            "The screening of the KP statistics found the figures below unusual. Please check them "
+            "and answer each question; where a figure is wrong, send the corrected figure."
+        ),
         "q_question": "Question",
         "q_answer": "Answer",
         "q_figures": "Figures",
-        "export": "exports", "import": "imports", "production": "production",
+        "export": "exports",
+        "import": "imports",
+        "production": "production",
         "check_mirror": "Mirror trade: partners' reports of the same trade differ",
         "check_unit_value": "Unit value (US$/ct) unlike own history and partners' reports",
         "check_balance": "Exports beyond production plus imports",
         "check_jump": "Change beyond normal variation",
         "check_missing": "No figures where partners report trade",
         "check_certificates": "Certificates: implausible per-certificate figures or counts that disagree",
-        "ask_mirror": ("Your figures and your partner's for this trade differ. Please check the shipments "
-                       "and certificates of this period with {partner} and explain the difference "
-                       "(timing, valuation, error) or send corrected figures."),
-        "ask_unit_value": ("The value per carat of this flow is unlike your other periods and unlike what "
-                           "your partners report. Please explain (assortment, valuation method, error)."),
-        "ask_balance": ("Your exports this year exceed your production plus imports by more than a stock "
-                        "change would explain. Please give the stock at the start and end of the year and "
-                        "the origin of the goods exported."),
-        "ask_jump": ("This figure changes from the previous periods beyond your usual variation. Please "
-                     "explain the change (new mine, closure, stock release, error)."),
-        "ask_missing": ("Partners report trade with you in this period but your statistics have no figures "
-                        "for it. Please send the figures, or explain why there are none."),
-        "ask_certificates": ("The number of certificates for this trade is implausible or differs from your "
-                             "partner's count. Please check the certificates issued or received."),
+        "ask_mirror": (
+            "Your figures and your partner's for this trade differ. Please check the shipments "
+            "and certificates of this period with {partner} and explain the difference "
+            "(timing, valuation, error) or send corrected figures."
+        ),
+        "ask_unit_value": (
+            "The value per carat of this flow is unlike your other periods and unlike what "
+            "your partners report. Please explain (assortment, valuation method, error)."
+        ),
+        "ask_balance": (
+            "Your exports this year exceed your production plus imports by more than a stock "
+            "change would explain. Please give the stock at the start and end of the year and "
+            "the origin of the goods exported."
+        ),
+        "ask_jump": (
+            "This figure changes from the previous periods beyond your usual variation. Please "
+            "explain the change (new mine, closure, stock release, error)."
+        ),
+        "ask_missing": (
+            "Partners report trade with you in this period but your statistics have no figures "
+            "for it. Please send the figures, or explain why there are none."
+        ),
+        "ask_certificates": (
+            "The number of certificates for this trade is implausible or differs from your "
+            "partner's count. Please check the certificates issued or received."
+        ),
         "score_help": "Score: comparable within a check (see the rules below).",
     },
     "fr": {
@@ -74,46 +99,76 @@ STATS_WORDS: dict[str, dict[str, str]] = {
         "inputs": "Données",
         "findings": "Constats",
         "by_check": "Constats par contrôle",
-        "participant": "Participant", "period": "Période", "check": "Contrôle", "partner": "Partenaire",
-        "observed": "Observé", "expected": "Attendu", "score": "Score", "severity": "Gravité",
-        "detail": "Détail", "flow": "Flux", "none": "Aucune anomalie trouvée.",
+        "participant": "Participant",
+        "period": "Période",
+        "check": "Contrôle",
+        "partner": "Partenaire",
+        "observed": "Observé",
+        "expected": "Attendu",
+        "score": "Score",
+        "severity": "Gravité",
+        "detail": "Détail",
+        "flow": "Flux",
+        "none": "Aucune anomalie trouvée.",
         "plots": "Séries des participants signalés",
-        "plot_caption": ("Chiffres déclarés (trait plein) et chiffres miroirs des partenaires (tirets) ; "
-                         "périodes signalées en rouge."),
-        "carats": "carats", "usd_per_ct": "US$/ct",
+        "plot_caption": (
+            "Chiffres déclarés (trait plein) et chiffres miroirs des partenaires (tirets) ; "
+            "périodes signalées en rouge."
+        ),
+        "carats": "carats",
+        "usd_per_ct": "US$/ct",
         "settings": "Seuils utilisés (estimations : le PK n'en publie pas)",
         "rules": "Contrôles et règles de gravité",
-        "q_intro": ("L'examen des statistiques du PK a relevé les chiffres ci-dessous comme inhabituels. "
-                    "Veuillez les vérifier et répondre à chaque question ; si un chiffre est erroné, "
-                    "envoyez le chiffre corrigé."),
+        "q_intro": (
+            "L'examen des statistiques du PK a relevé les chiffres ci-dessous comme inhabituels. "
+            "Veuillez les vérifier et répondre à chaque question ; si un chiffre est erroné, "
+            "envoyez le chiffre corrigé."
+        ),
         "q_question": "Question",
         "q_answer": "Réponse",
         "q_figures": "Chiffres",
-        "export": "exportations", "import": "importations", "production": "production",
+        "export": "exportations",
+        "import": "importations",
+        "production": "production",
         "check_mirror": "Commerce miroir : les déclarations des partenaires pour le même commerce diffèrent",
-        "check_unit_value": "Valeur unitaire (US$/ct) éloignée de l'historique et des déclarations des partenaires",
+        "check_unit_value": (
+            "Valeur unitaire (US$/ct) éloignée de l'historique et des déclarations des partenaires"
+        ),
         "check_balance": "Exportations supérieures à la production plus les importations",
         "check_jump": "Variation au-delà de la variation habituelle",
         "check_missing": "Aucun chiffre alors que des partenaires déclarent un commerce",
-        "check_certificates": ("Certificats : chiffres par certificat invraisemblables ou nombres qui ne "
-                               "concordent pas"),
-        "ask_mirror": ("Vos chiffres et ceux de votre partenaire pour ce commerce diffèrent. Veuillez vérifier "
-                       "avec {partner} les expéditions et certificats de la période et expliquer l'écart "
-                       "(décalage, évaluation, erreur) ou envoyer des chiffres corrigés."),
-        "ask_unit_value": ("La valeur par carat de ce flux est éloignée de vos autres périodes et de ce que "
-                           "déclarent vos partenaires. Veuillez l'expliquer (assortiment, méthode d'évaluation, "
-                           "erreur)."),
-        "ask_balance": ("Vos exportations de l'année dépassent votre production plus vos importations au-delà "
-                        "de ce qu'une variation de stock expliquerait. Veuillez indiquer le stock en début et "
-                        "en fin d'année et l'origine des diamants exportés."),
-        "ask_jump": ("Ce chiffre change par rapport aux périodes précédentes au-delà de votre variation "
-                     "habituelle. Veuillez expliquer ce changement (nouvelle mine, fermeture, déstockage, "
-                     "erreur)."),
-        "ask_missing": ("Des partenaires déclarent un commerce avec vous pour cette période, mais vos "
-                        "statistiques n'ont aucun chiffre. Veuillez envoyer les chiffres ou expliquer leur "
-                        "absence."),
-        "ask_certificates": ("Le nombre de certificats de ce commerce est invraisemblable ou diffère de celui de "
-                             "votre partenaire. Veuillez vérifier les certificats émis ou reçus."),
+        "check_certificates": (
+            "Certificats : chiffres par certificat invraisemblables ou nombres qui ne concordent pas"
+        ),
+        "ask_mirror": (
+            "Vos chiffres et ceux de votre partenaire pour ce commerce diffèrent. Veuillez vérifier "
+            "avec {partner} les expéditions et certificats de la période et expliquer l'écart "
+            "(décalage, évaluation, erreur) ou envoyer des chiffres corrigés."
+        ),
+        "ask_unit_value": (
+            "La valeur par carat de ce flux est éloignée de vos autres périodes et de ce que "
+            "déclarent vos partenaires. Veuillez l'expliquer (assortiment, méthode d'évaluation, "
+            "erreur)."
+        ),
+        "ask_balance": (
+            "Vos exportations de l'année dépassent votre production plus vos importations au-delà "
+            "de ce qu'une variation de stock expliquerait. Veuillez indiquer le stock en début et "
+            "en fin d'année et l'origine des diamants exportés."
+        ),
+        "ask_jump": (
+            "Ce chiffre change par rapport aux périodes précédentes au-delà de votre variation "
+            "habituelle. Veuillez expliquer ce changement (nouvelle mine, fermeture, déstockage, "
+            "erreur)."
+        ),
+        "ask_missing": (
+            "Des partenaires déclarent un commerce avec vous pour cette période, mais vos "
+            "statistiques n'ont aucun chiffre. Veuillez envoyer les chiffres ou expliquer leur "
+            "absence."
+        ),
+        "ask_certificates": (
+            "Le nombre de certificats de ce commerce est invraisemblable ou diffère de celui de "
+            "votre partenaire. Veuillez vérifier les certificats émis ou reçus."
+        ),
         "score_help": "Score : comparable au sein d'un contrôle (voir les règles ci-dessous).",
     },
 }
@@ -179,8 +234,10 @@ def stats_figure(series: pd.DataFrame, flagged: Sequence[str], *, title: str, la
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 2.8))
     with np.errstate(divide="ignore", invalid="ignore"):
         partner_uv = series["partner_value_usd"] / series["partner_carats"]
-    for ax, own, partner, label in ((axes[0], series["carats"], series["partner_carats"], w["carats"]),
-                                    (axes[1], series["usd_per_ct"], partner_uv, w["usd_per_ct"])):
+    for ax, own, partner, label in (
+        (axes[0], series["carats"], series["partner_carats"], w["carats"]),
+        (axes[1], series["usd_per_ct"], partner_uv, w["usd_per_ct"]),
+    ):
         ax.plot(x, own.to_numpy(dtype=float), "-o", color="#1f5fa8", ms=3, lw=1.2)
         if np.isfinite(partner.to_numpy(dtype=float)).any():
             ax.plot(x, partner.to_numpy(dtype=float), "--", color="#777777", lw=1.0)
@@ -199,7 +256,7 @@ def stats_figure(series: pd.DataFrame, flagged: Sequence[str], *, title: str, la
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def _num(value: Any) -> str:
@@ -216,15 +273,28 @@ def _rows(anomalies: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
     w = STATS_WORDS[lang]
     rows = []
     for r in anomalies.to_dict("records"):
-        rows.append({**r, "observed": _num(r["observed"]), "expected": _num(r["expected"]),
-                     "score": f"{float(r['score']):.2f}", "flow_words": w.get(str(r.get("flow")), r.get("flow")),
-                     "check_words": w[f"check_{r['check']}"],
-                     "question": w[f"ask_{r['check']}"].format(partner=r.get("partner") or "")})
+        rows.append(
+            {
+                **r,
+                "observed": _num(r["observed"]),
+                "expected": _num(r["expected"]),
+                "score": f"{float(r['score']):.2f}",
+                "flow_words": w.get(str(r.get("flow")), r.get("flow")),
+                "check_words": w[f"check_{r['check']}"],
+                "question": w[f"ask_{r['check']}"].format(partner=r.get("partner") or ""),
+            }
+        )
     return rows
 
 
-def render_stats_report(anomalies: pd.DataFrame, series: Mapping[tuple[str, str], pd.DataFrame], *,
-                        meta: Mapping[str, Any] | None = None, lang: str = "en", max_plots: int = 60) -> str:
+def render_stats_report(
+    anomalies: pd.DataFrame,
+    series: Mapping[tuple[str, str], pd.DataFrame],
+    *,
+    meta: Mapping[str, Any] | None = None,
+    lang: str = "en",
+    max_plots: int = 60,
+) -> str:
     """Render the screening report: summary, a plot per flagged participant and flow, the findings table.
 
     Parameters
@@ -257,21 +327,38 @@ def render_stats_report(anomalies: pd.DataFrame, series: Mapping[tuple[str, str]
         plots.append({"title": title, "svg": stats_figure(frame, flagged, title=title, lang=lang)})
     counts = anomalies.attrs.get("counts") or anomalies["check"].value_counts().to_dict()
     severity = anomalies["severity"].value_counts().to_dict() if len(anomalies) else {}
-    return _environment().get_template("stats.html.j2").render(
-        w=w, lang=lang, synthetic=bool(meta.get("synthetic")), rows=_rows(anomalies, lang), plots=plots,
-        counts=[{"check": c, "words": w[f"check_{c}"], "n": int(n)} for c, n in counts.items()],
-        severity={k: int(v) for k, v in severity.items()},
-        n_participants=int(anomalies["participant"].nunique()) if len(anomalies) else 0,
-        inputs=sorted((meta.get("inputs") or {}).items()),
-        settings=sorted((meta.get("settings") or {}).items()),
-        rules=[{"check": c, "words": w[f"check_{c}"], "score": _SCORE_WORDS[c], "medium": m, "high": h}
-               for c, (m, h) in (meta.get("severity_rules") or {}).items()],
-        truncated=len(series) > max_plots, max_plots=max_plots,
+    return (
+        _environment()
+        .get_template("stats.html.j2")
+        .render(
+            w=w,
+            lang=lang,
+            synthetic=bool(meta.get("synthetic")),
+            rows=_rows(anomalies, lang),
+            plots=plots,
+            counts=[{"check": c, "words": w[f"check_{c}"], "n": int(n)} for c, n in counts.items()],
+            severity={k: int(v) for k, v in severity.items()},
+            n_participants=int(anomalies["participant"].nunique()) if len(anomalies) else 0,
+            inputs=sorted((meta.get("inputs") or {}).items()),
+            settings=sorted((meta.get("settings") or {}).items()),
+            rules=[
+                {"check": c, "words": w[f"check_{c}"], "score": _SCORE_WORDS[c], "medium": m, "high": h}
+                for c, (m, h) in (meta.get("severity_rules") or {}).items()
+            ],
+            truncated=len(series) > max_plots,
+            max_plots=max_plots,
+        )
     )
 
 
-def render_questionnaire(participant: str, anomalies: pd.DataFrame, *, meta: Mapping[str, Any] | None = None,
-                         lang: str = "en", name: str | None = None) -> str:
+def render_questionnaire(
+    participant: str,
+    anomalies: pd.DataFrame,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    lang: str = "en",
+    name: str | None = None,
+) -> str:
     """Render the draft questionnaire for one participant: each anomaly, its figures and the question.
 
     Parameters
@@ -294,7 +381,16 @@ def render_questionnaire(participant: str, anomalies: pd.DataFrame, *, meta: Map
     """
     _check_lang(lang)
     meta = dict(meta or {})
-    return _environment().get_template("stats_questionnaire.html.j2").render(
-        w=STATS_WORDS[lang], lang=lang, synthetic=bool(meta.get("synthetic")), participant=participant,
-        name=name or participant, rows=_rows(anomalies, lang), inputs=sorted((meta.get("inputs") or {}).items()),
+    return (
+        _environment()
+        .get_template("stats_questionnaire.html.j2")
+        .render(
+            w=STATS_WORDS[lang],
+            lang=lang,
+            synthetic=bool(meta.get("synthetic")),
+            participant=participant,
+            name=name or participant,
+            rows=_rows(anomalies, lang),
+            inputs=sorted((meta.get("inputs") or {}).items()),
+        )
     )

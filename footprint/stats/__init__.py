@@ -57,8 +57,12 @@ __all__ = [
 ]
 
 
-def write_anomalies(anomalies: pd.DataFrame, path: str | os.PathLike[str], *,
-                    inputs: Iterable[str | os.PathLike[str] | None] = ()) -> None:
+def write_anomalies(
+    anomalies: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> None:
     """Write ANOMALIES.csv (the :data:`ANOMALY_COLUMNS`), atomically and never onto an input.
 
     Parameters

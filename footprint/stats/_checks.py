@@ -69,7 +69,8 @@ certificates
     with robust z >= :attr:`Settings.cert_z`;
     or exporter's and importer's certificate counts that disagree by at
     least ``max(cert_abs, cert_rel * larger count)`` after allowing for
-    certificates counted in another quarter (as for mirror). The score is the distance in doublings (log2 ratio).
+    certificates counted in another quarter (as for mirror). The score is
+    the distance in doublings (log2 ratio).
 """
 
 from __future__ import annotations
@@ -107,7 +108,15 @@ logger = logging.getLogger(__name__)
 
 #: Columns of ANOMALIES.csv, in order.
 ANOMALY_COLUMNS: tuple[str, ...] = (
-    "participant", "period", "check", "partner", "observed", "expected", "score", "severity", "detail",
+    "participant",
+    "period",
+    "check",
+    "partner",
+    "observed",
+    "expected",
+    "score",
+    "severity",
+    "detail",
 )
 
 #: Score thresholds per check: ``(medium, high)``; below ``medium`` a flag is ``low``.
@@ -115,12 +124,12 @@ ANOMALY_COLUMNS: tuple[str, ...] = (
 #: certificates for carats, are ``high``; missing when the participant reported
 #: nothing at all that period is at least ``medium``.
 SEVERITY_RULES: dict[str, tuple[float, float]] = {
-    "mirror": (10.0, 20.0),       # robust z (noise units): ~2x and ~4x the flag threshold
-    "unit_value": (8.0, 16.0),    # robust z against own history
-    "balance": (0.5, 1.0),        # relative excess: exports 1.5x / 2x the supply
-    "jump": (10.0, 20.0),         # change in noise units
-    "missing": (0.2, 0.5),        # share of normal trade unreported
-    "certificates": (2.0, 3.0),   # doublings: 4x / 8x off
+    "mirror": (10.0, 20.0),  # robust z (noise units): ~2x and ~4x the flag threshold
+    "unit_value": (8.0, 16.0),  # robust z against own history
+    "balance": (0.5, 1.0),  # relative excess: exports 1.5x / 2x the supply
+    "jump": (10.0, 20.0),  # change in noise units
+    "missing": (0.2, 0.5),  # share of normal trade unreported
+    "certificates": (2.0, 3.0),  # doublings: 4x / 8x off
 }
 
 
@@ -177,14 +186,34 @@ class StatsData:
 
 
 _PROD_COLUMNS = ["participant", "period", "carats", "value_usd", "year", "grain", "part", "row"]
-_TRADE_COLUMNS = ["participant", "period", "flow", "partner", "carats", "value_usd", "certificates",
-                  "year", "grain", "part", "row"]
+_TRADE_COLUMNS = [
+    "participant",
+    "period",
+    "flow",
+    "partner",
+    "carats",
+    "value_usd",
+    "certificates",
+    "year",
+    "grain",
+    "part",
+    "row",
+]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object if c in ("participant", "period", "flow", "partner")
-                                      else "float64" if c in ("carats", "value_usd", "certificates")
-                                      else "int64") for c in columns})
+    return pd.DataFrame(
+        {
+            c: pd.Series(
+                dtype=object
+                if c in ("participant", "period", "flow", "partner")
+                else "float64"
+                if c in ("carats", "value_usd", "certificates")
+                else "int64"
+            )
+            for c in columns
+        }
+    )
 
 
 def prepare(production: pd.DataFrame | None, trade: pd.DataFrame | None) -> StatsData:
@@ -206,8 +235,10 @@ def prepare(production: pd.DataFrame | None, trade: pd.DataFrame | None) -> Stat
     """
     prod = _empty(_PROD_COLUMNS) if production is None else production
     trd = _empty(_TRADE_COLUMNS) if trade is None else trade
-    synthetic = bool((production is not None and production.attrs.get("synthetic"))
-                     or (trade is not None and trade.attrs.get("synthetic")))
+    synthetic = bool(
+        (production is not None and production.attrs.get("synthetic"))
+        or (trade is not None and trade.attrs.get("synthetic"))
+    )
     data = StatsData(production=prod, trade=trd, synthetic=synthetic)
     data.coverage = _coverage(prod, trd)
     data.mirror = _mirror_table(trd, data.coverage)
@@ -222,20 +253,30 @@ class _Coverage:
     """Which (participant, flow, period index) have figures, per grain, as sorted integer keys."""
 
     def __init__(self, prod: pd.DataFrame, trade: pd.DataFrame) -> None:
-        names = pd.unique(np.concatenate([prod["participant"].to_numpy(dtype=object),
-                                          trade["participant"].to_numpy(dtype=object),
-                                          trade["partner"].to_numpy(dtype=object)]))
+        names = pd.unique(
+            np.concatenate(
+                [
+                    prod["participant"].to_numpy(dtype=object),
+                    trade["participant"].to_numpy(dtype=object),
+                    trade["partner"].to_numpy(dtype=object),
+                ]
+            )
+        )
         self.index = pd.Index(names)
         self.keys: dict[int, np.ndarray] = {}
         parts = []
         for frame, flow in ((prod, None), (trade, "flow")):
             if not len(frame):
                 continue
-            rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
-                                              frame["part"].to_numpy())
+            rows, quarters = quarters_covered(
+                frame["year"].to_numpy(), frame["grain"].to_numpy(), frame["part"].to_numpy()
+            )
             who = self.index.get_indexer(frame["participant"].to_numpy(dtype=object))
-            flows = (np.full(len(frame), 2) if flow is None
-                     else (frame["flow"].to_numpy() == "import").astype(np.int64))
+            flows = (
+                np.full(len(frame), 2)
+                if flow is None
+                else (frame["flow"].to_numpy() == "import").astype(np.int64)
+            )
             parts.append(self._key(who[rows], flows[rows], quarters))
         quarter_keys = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         for g, per in ((0, 1), (1, 2), (2, 4)):
@@ -244,7 +285,7 @@ class _Coverage:
             self.keys[g] = np.unique(base + q // per)
 
     @staticmethod
-    def _key(who: np.ndarray, flow: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def _key(who: np.ndarray, flow: np.ndarray | int, idx: np.ndarray) -> np.ndarray:
         return (who.astype(np.int64) * 4 + flow) * 1_000_000 + idx
 
     def covered_codes(self, who: np.ndarray, flow: int, grain: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -259,8 +300,9 @@ class _Coverage:
                 out[mask] = self.keys[g][pos] == keys[mask]
         return out
 
-    def covered(self, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray | int,
-                idx: np.ndarray) -> np.ndarray:
+    def covered(
+        self, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray | int, idx: np.ndarray
+    ) -> np.ndarray:
         """Whether each (participant, flow, period index at grain) has figures."""
         who = self.index.get_indexer(np.asarray(participant, dtype=object))
         flows = np.asarray(flow, dtype=object)
@@ -276,8 +318,11 @@ class _Coverage:
             if mask.any():
                 found = np.searchsorted(self.keys[g], keys[mask])
                 found = np.minimum(found, max(len(self.keys[g]) - 1, 0))
-                out[mask] = (len(self.keys[g]) > 0) & (self.keys[g][found] == keys[mask]) if len(self.keys[g]) \
+                out[mask] = (
+                    (len(self.keys[g]) > 0) & (self.keys[g][found] == keys[mask])
+                    if len(self.keys[g])
                     else False
+                )
         return out & (who >= 0)
 
 
@@ -285,8 +330,9 @@ def _coverage(prod: pd.DataFrame, trade: pd.DataFrame) -> _Coverage:
     return _Coverage(prod, trade)
 
 
-def _covered(coverage: _Coverage, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray,
-             idx: np.ndarray) -> np.ndarray:
+def _covered(
+    coverage: _Coverage, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray, idx: np.ndarray
+) -> np.ndarray:
     return coverage.covered(participant, flow, grain, idx)
 
 
@@ -329,8 +375,9 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     u_grain = (uniq // 1_000_000) % 3
     u_pair = uniq // 1_000_000 // 3
     u_exp, u_imp = u_pair // n, u_pair % n
-    agg = pd.DataFrame({"exporter": names[u_exp], "importer": names[u_imp], "grain": u_grain, "idx": u_idx,
-                        **data})
+    agg = pd.DataFrame(
+        {"exporter": names[u_exp], "importer": names[u_imp], "grain": u_grain, "idx": u_idx, **data}
+    )
     a_cov = coverage.covered_codes(u_exp, 0, u_grain, u_idx)
     b_cov = coverage.covered_codes(u_imp, 1, u_grain, u_idx)
     for side, cov in (("A", a_cov), ("B", b_cov)):
@@ -387,12 +434,31 @@ def _severity(check: str, score: float) -> str:
     return "high" if score >= high else "medium" if score >= medium else "low"
 
 
-def _finding(participant: str, period: str, check: str, partner: str, observed: float, expected: float,
-             score: float, detail: str, flow: str, severity: str | None = None) -> dict[str, Any]:
+def _finding(
+    participant: str,
+    period: str,
+    check: str,
+    partner: str,
+    observed: float,
+    expected: float,
+    score: float,
+    detail: str,
+    flow: str,
+    severity: str | None = None,
+) -> dict[str, Any]:
     score = float(min(score, 999.0)) if math.isfinite(score) else 999.0
-    return {"participant": participant, "period": period, "check": check, "partner": partner,
-            "observed": float(observed), "expected": float(expected), "score": round(score, 3),
-            "severity": severity or _severity(check, score), "detail": detail, "flow": flow}
+    return {
+        "participant": participant,
+        "period": period,
+        "check": check,
+        "partner": partner,
+        "observed": float(observed),
+        "expected": float(expected),
+        "score": round(score, 3),
+        "severity": severity or _severity(check, score),
+        "detail": detail,
+        "flow": flow,
+    }
 
 
 def _fmt(x: float, unit: str) -> str:
@@ -409,7 +475,7 @@ _NEIGHBOUR = {-3: "prev3", -2: "prev2", -1: "prev", 1: "next", 2: "next2", 3: "n
 
 
 def _shift_adjusted(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The importer's figure of a pair period after allowing for shipments recorded in another quarter.
+    """Return the importer's figure of a pair period after allowing for shipments recorded in another quarter.
 
     With ``d = A - B`` (exporter's minus importer's figure): a shortfall (``d > 0``) may be shipments
     the importer recorded in the next one to three periods (shipments shifted in a chain), so up to
@@ -426,16 +492,22 @@ def _shift_adjusted(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray,
     a = m[f"A_{name}"].to_numpy(dtype="float64")
     b = m[f"B_{name}"].to_numpy(dtype="float64")
     d = a - b
-    diff = {k: m[f"A_{name}_{tag}"].to_numpy() - m[f"B_{name}_{tag}"].to_numpy() for k, tag in _NEIGHBOUR.items()}
+    diff = {
+        k: m[f"A_{name}_{tag}"].to_numpy() - m[f"B_{name}_{tag}"].to_numpy() for k, tag in _NEIGHBOUR.items()
+    }
     # cumulative over the next (previous) one to three periods, so a chain of shifted shipments counts
-    later = np.maximum.reduce([np.zeros_like(d), -diff[1], -(diff[1] + diff[2]), -(diff[1] + diff[2] + diff[3])])
-    earlier = np.maximum.reduce([np.zeros_like(d), diff[-1], diff[-1] + diff[-2], diff[-1] + diff[-2] + diff[-3]])
+    later = np.maximum.reduce(
+        [np.zeros_like(d), -diff[1], -(diff[1] + diff[2]), -(diff[1] + diff[2] + diff[3])]
+    )
+    earlier = np.maximum.reduce(
+        [np.zeros_like(d), diff[-1], diff[-1] + diff[-2], diff[-1] + diff[-2] + diff[-3]]
+    )
     moved = np.where(d > 0, np.minimum(d, later), -np.minimum(-d, earlier))
     return a, b + moved, moved
 
 
 def _mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
-    """Robust z of the shift-adjusted mirror log ratios per pair period (shared by mirror, unit_value, certificates)."""
+    """Return robust z of the shift-adjusted mirror log ratios (for mirror, unit_value, certificates)."""
     key = f"mirror_scores:{s!r}"
     if key not in data.cache:
         data.cache[key] = _compute_mirror_scores(data, s)
@@ -467,9 +539,19 @@ def _compute_mirror_scores(data: StatsData, s: Settings) -> dict[str, Any]:
     med_usd, sc_usd = _robust(lr_usd[sample], s.mirror_noise_floor)
     med_uv, sc_uv = _robust(lr_uv[sample], s.mirror_noise_floor)
     z_uv = np.where(np.isfinite(lr_uv), np.abs(lr_uv - med_uv) / sc_uv, 0.0)
-    return {"m": m, "act": act, "bct": bct, "ausd": ausd, "busd": busd, "moved_ct": moved_ct,
-            "moved_usd": moved_usd, "z_ct": np.abs(lr_ct - med_ct) / sc_ct,
-            "z_usd": np.abs(lr_usd - med_usd) / sc_usd, "z_uv": z_uv, "uv": (med_uv, sc_uv)}
+    return {
+        "m": m,
+        "act": act,
+        "bct": bct,
+        "ausd": ausd,
+        "busd": busd,
+        "moved_ct": moved_ct,
+        "moved_usd": moved_usd,
+        "z_ct": np.abs(lr_ct - med_ct) / sc_ct,
+        "z_usd": np.abs(lr_usd - med_usd) / sc_usd,
+        "z_uv": z_uv,
+        "uv": (med_uv, sc_uv),
+    }
 
 
 def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
@@ -483,22 +565,33 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     big_usd = np.maximum(ausd, busd)
     diff_ct = np.abs(act - bct)
     diff_usd = np.abs(ausd - busd)
-    flag_ct = (r["z_ct"] >= s.mirror_z) & (diff_ct >= s.mirror_min_ct) & (diff_ct >= s.mirror_min_rel * big_ct)
-    flag_usd = ((r["z_usd"] >= s.mirror_z) & (diff_usd >= s.mirror_min_usd)
-                & (diff_usd >= s.mirror_min_rel * big_usd))
+    flag_ct = (
+        (r["z_ct"] >= s.mirror_z) & (diff_ct >= s.mirror_min_ct) & (diff_ct >= s.mirror_min_rel * big_ct)
+    )
+    flag_usd = (
+        (r["z_usd"] >= s.mirror_z) & (diff_usd >= s.mirror_min_usd) & (diff_usd >= s.mirror_min_rel * big_usd)
+    )
     m_act, m_bct = m["A_carats"].to_numpy(), m["B_carats"].to_numpy()
     m_diff_usd = np.abs(m["A_value_usd"].to_numpy() - m["B_value_usd"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
         uv_a, uv_b = m["A_value_usd"].to_numpy() / m_act, m["B_value_usd"].to_numpy() / m_bct
         uv_ratio = np.maximum(uv_a / uv_b, uv_b / uv_a)
-    flag_uv = ((r["z_uv"] >= s.mirror_z) & (uv_ratio >= 1 + s.mirror_min_rel) & (m_act >= s.mirror_min_ct)
-               & (m_bct >= s.mirror_min_ct) & (m_diff_usd >= s.mirror_min_usd))
+    flag_uv = (
+        (r["z_uv"] >= s.mirror_z)
+        & (uv_ratio >= 1 + s.mirror_min_rel)
+        & (m_act >= s.mirror_min_ct)
+        & (m_bct >= s.mirror_min_ct)
+        & (m_diff_usd >= s.mirror_min_usd)
+    )
     flagged = flag_ct | flag_usd | flag_uv
     out = []
     labels = index_label(m["idx"].to_numpy(), m["grain"].to_numpy())
     for i in np.flatnonzero(flagged):
-        scores = {"carats": r["z_ct"][i] if flag_ct[i] else 0.0, "US$": r["z_usd"][i] if flag_usd[i] else 0.0,
-                  "US$/ct": r["z_uv"][i] if flag_uv[i] else 0.0}
+        scores = {
+            "carats": r["z_ct"][i] if flag_ct[i] else 0.0,
+            "US$": r["z_usd"][i] if flag_usd[i] else 0.0,
+            "US$/ct": r["z_uv"][i] if flag_uv[i] else 0.0,
+        }
         worst = max(scores, key=lambda k: scores[k])
         sa_ct, sb_ct = float(m["A_carats"].iat[i]), float(m["B_carats"].iat[i])
         sa_usd, sb_usd = float(m["A_value_usd"].iat[i]), float(m["B_value_usd"].iat[i])
@@ -510,16 +603,32 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         unit = "ct" if worst == "carats" else worst
         window = ""
         if r["moved_ct"][i] != 0:
-            window = (f"; after allowing for {_fmt(abs(r['moved_ct'][i]), 'ct')} recorded by the importer in "
-                      f"{'a later' if r['moved_ct'][i] > 0 else 'this instead of an earlier'} quarter "
-                      f"(shipments crossing a quarter boundary), still {_fmt(act[i], 'ct')} against "
-                      f"{_fmt(bct[i], 'ct')}")
-        detail = (f"{a} reports exports to {b} of {_fmt(sa_ct, 'ct')}, {_fmt(sa_usd, 'US$')} "
-                  f"({_fmt(sa_uv, 'US$/ct')}); {b} reports imports from {a} of {_fmt(sb_ct, 'ct')}, "
-                  f"{_fmt(sb_usd, 'US$')} ({_fmt(sb_uv, 'US$/ct')}){window}; worst measure {worst} "
-                  f"(observed = exporter's figure in {unit}, expected = importer's)")
-        out.append(_finding(a, labels[i], "mirror", b, obs, exp, max(scores.values()), detail, "export",
-                            "high" if one_side_empty else None))
+            window = (
+                f"; after allowing for {_fmt(abs(r['moved_ct'][i]), 'ct')} recorded by the importer in "
+                f"{'a later' if r['moved_ct'][i] > 0 else 'this instead of an earlier'} quarter "
+                f"(shipments crossing a quarter boundary), still {_fmt(act[i], 'ct')} against "
+                f"{_fmt(bct[i], 'ct')}"
+            )
+        detail = (
+            f"{a} reports exports to {b} of {_fmt(sa_ct, 'ct')}, {_fmt(sa_usd, 'US$')} "
+            f"({_fmt(sa_uv, 'US$/ct')}); {b} reports imports from {a} of {_fmt(sb_ct, 'ct')}, "
+            f"{_fmt(sb_usd, 'US$')} ({_fmt(sb_uv, 'US$/ct')}){window}; worst measure {worst} "
+            f"(observed = exporter's figure in {unit}, expected = importer's)"
+        )
+        out.append(
+            _finding(
+                a,
+                labels[i],
+                "mirror",
+                b,
+                obs,
+                exp,
+                max(scores.values()),
+                detail,
+                "export",
+                "high" if one_side_empty else None,
+            )
+        )
     return out
 
 
@@ -530,11 +639,18 @@ def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     for frame, flows in ((trade, None), (prod, "production")):
         if not len(frame):
             continue
-        f = (np.where(frame["flow"].to_numpy() == "export", 0, 1) if flows is None
-             else np.full(len(frame), 2))
-        parts.append((frame["participant"].to_numpy(dtype=object), f.astype(np.int64), frame["year"].to_numpy(),
-                      frame["grain"].to_numpy(), frame["part"].to_numpy(), frame["carats"].to_numpy(),
-                      frame["value_usd"].to_numpy(dtype="float64")))
+        f = np.where(frame["flow"].to_numpy() == "export", 0, 1) if flows is None else np.full(len(frame), 2)
+        parts.append(
+            (
+                frame["participant"].to_numpy(dtype=object),
+                f.astype(np.int64),
+                frame["year"].to_numpy(),
+                frame["grain"].to_numpy(),
+                frame["part"].to_numpy(),
+                frame["carats"].to_numpy(),
+                frame["value_usd"].to_numpy(dtype="float64"),
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=columns)
     who, flow, year, grain, part, ct, usd = (np.concatenate(x) for x in zip(*parts, strict=True))
@@ -555,13 +671,17 @@ def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     u_series = uniq // 1_000_000 // 3
     flow_names = np.array(["export", "import", "production"], dtype=object)
     names_sorted = np.asarray(who_names, dtype=object)[order]
-    return pd.DataFrame({
-        "participant": names_sorted[u_series // 3], "flow": flow_names[u_series % 3],
-        "grain": (uniq // 1_000_000) % 3, "idx": uniq % 1_000_000,
-        "carats": np.bincount(inv, ct, minlength=len(uniq)),
-        "value_usd": np.where(n_value < n_rows, np.nan, value),  # a missing value makes the total unknown
-        "n_value": n_value,
-    })
+    return pd.DataFrame(
+        {
+            "participant": names_sorted[u_series // 3],
+            "flow": flow_names[u_series % 3],
+            "grain": (uniq // 1_000_000) % 3,
+            "idx": uniq % 1_000_000,
+            "carats": np.bincount(inv, ct, minlength=len(uniq)),
+            "value_usd": np.where(n_value < n_rows, np.nan, value),  # a missing value makes the total unknown
+            "n_value": n_value,
+        }
+    )
 
 
 def _neighbour_median(y: np.ndarray, series: np.ndarray, k: int) -> np.ndarray:
@@ -620,9 +740,11 @@ def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
             note = f"; its partners report {_fmt(p_uv, 'US$/ct')} for the same trade (robust z {z_p:.1f})"
         elif flow != "production":
             note = "; no partner reports the same trade"
-        detail = (f"{flow} of {who}: {_fmt(own_uv, 'US$/ct')} ({_fmt(t['carats'].iat[i], 'ct')}, "
-                  f"{_fmt(t['value_usd'].iat[i], 'US$')}) against {_fmt(history_uv, 'US$/ct')} in its "
-                  f"neighbouring periods (x{own_uv / history_uv:.2f}, robust z {z[i]:+.1f}){note}")
+        detail = (
+            f"{flow} of {who}: {_fmt(own_uv, 'US$/ct')} ({_fmt(t['carats'].iat[i], 'ct')}, "
+            f"{_fmt(t['value_usd'].iat[i], 'US$')}) against {_fmt(history_uv, 'US$/ct')} in its "
+            f"neighbouring periods (x{own_uv / history_uv:.2f}, robust z {z[i]:+.1f}){note}"
+        )
         out.append(_finding(who, labels[i], "unit_value", "", own_uv, history_uv, abs(z[i]), detail, flow))
     return out
 
@@ -641,14 +763,21 @@ def _partner_uv(data: StatsData, s: Settings) -> pd.DataFrame:
     parts = []
     for who, flow, own, other in (("exporter", "export", "A", "B"), ("importer", "import", "B", "A")):
         g = m.groupby([who, "grain", "idx"], sort=False)[
-            [f"{own}_carats", f"{own}_value_usd", f"{other}_carats", f"{other}_value_usd"]].sum()
+            [f"{own}_carats", f"{own}_value_usd", f"{other}_carats", f"{other}_value_usd"]
+        ].sum()
         own_uv = (g[f"{own}_value_usd"] / g[f"{own}_carats"]).to_numpy()
         other_uv = (g[f"{other}_value_usd"] / g[f"{other}_carats"]).to_numpy()
         sign = 1.0 if own == "A" else -1.0  # med_uv is log(A/B)
         z = np.abs(np.log(own_uv / other_uv) - sign * med_uv) / sc_uv
-        index = pd.MultiIndex.from_arrays([g.index.get_level_values(0), np.full(len(g), flow, dtype=object),
-                                           g.index.get_level_values(1), g.index.get_level_values(2)],
-                                          names=["participant", "flow", "grain", "idx"])
+        index = pd.MultiIndex.from_arrays(
+            [
+                g.index.get_level_values(0),
+                np.full(len(g), flow, dtype=object),
+                g.index.get_level_values(1),
+                g.index.get_level_values(2),
+            ],
+            names=["participant", "flow", "grain", "idx"],
+        )
         parts.append(pd.DataFrame({"z": z, "partner_uv": other_uv}, index=index))
     return pd.concat(parts)
 
@@ -659,22 +788,38 @@ def check_balance(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     if t is None or not len(t):
         return []
     grain = t["grain"].to_numpy()
-    frame = pd.DataFrame({"participant": t["participant"].to_numpy(), "flow": t["flow"].to_numpy(),
-                          "year": t["idx"].to_numpy() // np.array([4, 2, 1])[grain],
-                          "ct": t["carats"].to_numpy(), "q": np.array([1, 2, 4])[grain]})
+    frame = pd.DataFrame(
+        {
+            "participant": t["participant"].to_numpy(),
+            "flow": t["flow"].to_numpy(),
+            "year": t["idx"].to_numpy() // np.array([4, 2, 1])[grain],
+            "ct": t["carats"].to_numpy(),
+            "q": np.array([1, 2, 4])[grain],
+        }
+    )
     y = frame.groupby(["participant", "year", "flow"], sort=True)[["ct", "q"]].sum().unstack("flow")
+
     def col(name: str, flow: str) -> np.ndarray:
         return y[(name, flow)].to_numpy(dtype="float64") if (name, flow) in y else np.full(len(y), np.nan)
+
     exports, imports, prod = col("ct", "export"), col("ct", "import"), col("ct", "production")
     q_exp, q_imp, q_prod = col("q", "export"), col("q", "import"), col("q", "production")
     who = y.index.get_level_values("participant").to_numpy(dtype=object)
     year = y.index.get_level_values("year").to_numpy()
-    producers = np.isin(who, data.production["participant"].unique()) if len(data.production) else \
-        np.zeros(len(y), dtype=bool)
+    producers = (
+        np.isin(who, data.production["participant"].unique())
+        if len(data.production)
+        else np.zeros(len(y), dtype=bool)
+    )
     importers = np.isin(who, data.trade.loc[data.trade["flow"] == "import", "participant"].unique())
     # judged: a full year of exports; for a producer a full year of production; for an importer a full
     # year of imports (a gap is reported by ``missing``, not guessed here)
-    judged = (np.nan_to_num(exports) > 0) & (q_exp == 4) & (~producers | (q_prod == 4)) & (~importers | (q_imp == 4))
+    judged = (
+        (np.nan_to_num(exports) > 0)
+        & (q_exp == 4)
+        & (~producers | (q_prod == 4))
+        & (~importers | (q_imp == 4))
+    )
     supply = np.where(producers, np.nan_to_num(prod), 0.0) + np.nan_to_num(imports)
     excess = np.nan_to_num(exports) - supply
     tolerance = np.maximum(s.stock_tolerance * supply, s.balance_min_ct)
@@ -683,22 +828,27 @@ def check_balance(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         p_ct = float(prod[i]) if producers[i] else 0.0
         i_ct = float(np.nan_to_num(imports[i]))
         score = exports[i] / max(supply[i], s.balance_min_ct) - 1.0
-        detail = (f"{who[i]} {year[i]}: exports {_fmt(exports[i], 'ct')} against production {_fmt(p_ct, 'ct')} "
-                  f"plus imports {_fmt(i_ct, 'ct')} = {_fmt(supply[i], 'ct')}; excess {_fmt(excess[i], 'ct')} is "
-                  f"over the stock tolerance {_fmt(tolerance[i], 'ct')} (max of {s.stock_tolerance:.0%} of supply "
-                  f"and {s.balance_min_ct:,.0f} ct)")
-        out.append(_finding(str(who[i]), str(year[i]), "balance", "", exports[i], supply[i], score, detail,
-                            "export"))
+        detail = (
+            f"{who[i]} {year[i]}: exports {_fmt(exports[i], 'ct')} against production {_fmt(p_ct, 'ct')} "
+            f"plus imports {_fmt(i_ct, 'ct')} = {_fmt(supply[i], 'ct')}; excess {_fmt(excess[i], 'ct')} is "
+            f"over the stock tolerance {_fmt(tolerance[i], 'ct')} (max of {s.stock_tolerance:.0%} of supply "
+            f"and {s.balance_min_ct:,.0f} ct)"
+        )
+        out.append(
+            _finding(str(who[i]), str(year[i]), "balance", "", exports[i], supply[i], score, detail, "export")
+        )
     return out
 
 
 def _change_points(y: np.ndarray, s: Settings) -> list[tuple[int, float, float]]:
-    """Flagged change points of one series: (position, change in log units, change in noise units)."""
+    """Return the flagged change points of one series: (position, change in log units, in noise units)."""
     import ruptures
 
     n = len(y)
     diffs = np.diff(y)
-    sigma = max(1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2), s.jump_noise_floor)
+    sigma = max(
+        1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2), s.jump_noise_floor
+    )
     z = (y - np.median(y)) / sigma
     bkps = ruptures.KernelCPD(kernel="linear", min_size=1).fit(z).predict(pen=s.jump_penalty * math.log(n))
     edges = [0, *[int(b) for b in bkps]]
@@ -707,14 +857,14 @@ def _change_points(y: np.ndarray, s: Settings) -> list[tuple[int, float, float]]
     prev_flagged: tuple[int, float] | None = None
     for k in range(1, len(segments)):
         (a0, a1), (b0, b1) = segments[k - 1], segments[k]
-        before = float(_med(y[max(a0, a1 - 4):a1]))
-        after = float(_med(y[b0:min(b1, b0 + 4)]))
+        before = float(_med(y[max(a0, a1 - 4) : a1]))
+        after = float(_med(y[b0 : min(b1, b0 + 4)]))
         delta = after - before
         if abs(delta) / sigma < s.jump_z or abs(delta) < math.log(s.jump_min_ratio) or b0 < 3:
             continue  # too small, or too little history before it
         if prev_flagged is not None and k >= 2 and a1 - a0 <= 2 and prev_flagged[0] == a0:
             p0, p1 = segments[k - 2]
-            level = float(_med(y[max(p0, p1 - 4):p1]))
+            level = float(_med(y[max(p0, p1 - 4) : p1]))
             if abs(after - level) < 0.5 * abs(delta):
                 continue  # the end of a short spike already flagged: back to the earlier level
         out.append((b0, delta, delta / sigma))
@@ -750,20 +900,42 @@ def check_jump(data: StatsData, s: Settings) -> list[dict[str, Any]]:
             who, flow = who_all[a], flow_all[a]
             labels = labels_all[a:b]
             for pos, delta, zz in _change_points(y, s):
-                before = x[max(0, pos - 4):pos]
-                text = (f"{measure.replace('_', ' ')}: {_fmt(x[pos], unit)} against a median of "
-                        f"{_fmt(float(_med(before)), unit)} over the previous {len(before)} periods "
-                        f"(x{math.exp(delta):.2f}, {zz:+.1f} noise units)")
+                before = x[max(0, pos - 4) : pos]
+                text = (
+                    f"{measure.replace('_', ' ')}: {_fmt(x[pos], unit)} against a median of "
+                    f"{_fmt(float(_med(before)), unit)} over the previous {len(before)} periods "
+                    f"(x{math.exp(delta):.2f}, {zz:+.1f} noise units)"
+                )
                 key = (who, flow, labels[pos])
                 if key in found:
                     prev = found[key]
                     prev["detail"] += "; " + text
                     if abs(zz) > prev["score"]:
-                        prev.update(_finding(who, labels[pos], "jump", "", x[pos], float(_med(before)),
-                                             abs(zz), prev["detail"], flow))
+                        prev.update(
+                            _finding(
+                                who,
+                                labels[pos],
+                                "jump",
+                                "",
+                                x[pos],
+                                float(_med(before)),
+                                abs(zz),
+                                prev["detail"],
+                                flow,
+                            )
+                        )
                     continue
-                found[key] = _finding(who, labels[pos], "jump", "", x[pos], float(_med(before)), abs(zz),
-                                      f"{flow} of {who}, change point (ruptures PELT): {text}", flow)
+                found[key] = _finding(
+                    who,
+                    labels[pos],
+                    "jump",
+                    "",
+                    x[pos],
+                    float(_med(before)),
+                    abs(zz),
+                    f"{flow} of {who}, change point (ruptures PELT): {text}",
+                    flow,
+                )
     return list(found.values())
 
 
@@ -778,8 +950,9 @@ def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     idx = period_index(trade["year"].to_numpy(), grain, trade["part"].to_numpy(), grain)
     # covered if the target has figures for that flow in any quarter of the partner's period
     rows, quarters = quarters_covered(trade["year"].to_numpy(), grain, trade["part"].to_numpy())
-    flow_cov = _covered(data.coverage, target[rows], expected_flow[rows], np.zeros(len(rows), dtype=np.int64),
-                        quarters)
+    flow_cov = _covered(
+        data.coverage, target[rows], expected_flow[rows], np.zeros(len(rows), dtype=np.int64), quarters
+    )
     covered = np.zeros(len(trade), dtype=bool)
     np.logical_or.at(covered, rows, flow_cov)
     gap = ~covered
@@ -790,10 +963,18 @@ def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     for flow in ("export", "import"):
         any_q |= _covered(data.coverage, target[rows], flow, np.zeros(len(rows), dtype=np.int64), quarters)
     np.logical_or.at(any_cov, rows, any_q)
-    g = pd.DataFrame({"target": target[gap], "flow": expected_flow[gap], "grain": grain[gap], "idx": idx[gap],
-                      "reporter": trade["participant"].to_numpy(dtype=object)[gap],
-                      "carats": trade["carats"].to_numpy()[gap], "value_usd": trade["value_usd"].to_numpy()[gap],
-                      "silent": ~any_cov[gap]})
+    g = pd.DataFrame(
+        {
+            "target": target[gap],
+            "flow": expected_flow[gap],
+            "grain": grain[gap],
+            "idx": idx[gap],
+            "reporter": trade["participant"].to_numpy(dtype=object)[gap],
+            "carats": trade["carats"].to_numpy()[gap],
+            "value_usd": trade["value_usd"].to_numpy()[gap],
+            "silent": ~any_cov[gap],
+        }
+    )
     typical = _typical(data)
     participants = set(trade["participant"].unique())
     out = []
@@ -815,13 +996,17 @@ def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
             what = f"{who} reports no {flow}s for {period}"
         reporters = ", ".join(f"{r} {_fmt(v, 'ct')}" for r, v in by.items())
         verb = "exports to" if flow == "import" else "imports from"
-        detail = (f"{what}, while partners report {verb} {who} of {_fmt(total, 'ct')}, "
-                  f"{_fmt(float(grp['value_usd'].sum()), 'US$')} ({reporters}); its typical {flow}s per period: "
-                  f"{_fmt(normal, 'ct')}")
+        detail = (
+            f"{what}, while partners report {verb} {who} of {_fmt(total, 'ct')}, "
+            f"{_fmt(float(grp['value_usd'].sum()), 'US$')} ({reporters}); its typical {flow}s per period: "
+            f"{_fmt(normal, 'ct')}"
+        )
         severity = None
         if silent and _severity("missing", share) == "low":
             severity = "medium"
-        out.append(_finding(who, period, "missing", str(by.index[0]), 0.0, total, share, detail, flow, severity))
+        out.append(
+            _finding(who, period, "missing", str(by.index[0]), 0.0, total, share, detail, flow, severity)
+        )
     return out
 
 
@@ -851,8 +1036,10 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     is_export = (trade["flow"] == "export").to_numpy()
     zero = (ct > 0) & (certs == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        per = {"ct": np.where((ct > 0) & (certs > 0), np.log(ct / certs), np.nan),
-               "US$": np.where((usd > 0) & (certs > 0), np.log(usd / certs), np.nan)}
+        per = {
+            "ct": np.where((ct > 0) & (certs > 0), np.log(ct / certs), np.nan),
+            "US$": np.where((usd > 0) & (certs > 0), np.log(usd / certs), np.nan),
+        }
     flags = {}
     for unit, v in per.items():
         med = pd.Series(v).groupby(group).transform("median").to_numpy()
@@ -860,29 +1047,62 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         scale = np.maximum(np.nan_to_num(mad, nan=s.cert_noise_floor), s.cert_noise_floor)
         dist = np.abs(v - med)
         # judged on the exporter's side (the exporting authority issues the certificates), on material rows
-        flags[unit] = (np.isfinite(dist) & (sizes >= 4) & (dist / scale >= s.cert_z) & is_export
-                       & (ct >= s.uv_min_ct) & (dist >= math.log(s.cert_min_ratio)), dist, med)
+        flags[unit] = (
+            np.isfinite(dist)
+            & (sizes >= 4)
+            & (dist / scale >= s.cert_z)
+            & is_export
+            & (ct >= s.uv_min_ct)
+            & (dist >= math.log(s.cert_min_ratio)),
+            dist,
+            med,
+        )
     part = trade["participant"].to_numpy(dtype=object)
     partner = trade["partner"].to_numpy(dtype=object)
     flow = trade["flow"].to_numpy(dtype=object)
     for i in np.flatnonzero(zero | flags["ct"][0] | flags["US$"][0]):
         if zero[i]:
-            detail = (f"{part[i]} reports {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]} of "
-                      f"{_fmt(ct[i], 'ct')} on zero certificates")
-            found[(part[i], labels[i], partner[i])] = _finding(part[i], labels[i], "certificates", partner[i],
-                                                               0.0, float("nan"), 10.0, detail, flow[i], "high")
+            detail = (
+                f"{part[i]} reports {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]} of "
+                f"{_fmt(ct[i], 'ct')} on zero certificates"
+            )
+            found[(part[i], labels[i], partner[i])] = _finding(
+                part[i],
+                labels[i],
+                "certificates",
+                partner[i],
+                0.0,
+                float("nan"),
+                10.0,
+                detail,
+                flow[i],
+                "high",
+            )
             continue
-        unit = "ct" if flags["ct"][0][i] and (not flags["US$"][0][i] or flags["ct"][1][i] >= flags["US$"][1][i]) \
+        unit = (
+            "ct"
+            if flags["ct"][0][i] and (not flags["US$"][0][i] or flags["ct"][1][i] >= flags["US$"][1][i])
             else "US$"
+        )
         _, dist, med = flags[unit]
         observed = math.exp(per[unit][i])
         typical = math.exp(med[i])
-        detail = (f"{part[i]} {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]}: "
-                  f"{int(certs[i])} certificates for {_fmt(ct[i], 'ct')}, {_fmt(usd[i], 'US$')}: "
-                  f"{observed:,.1f} {unit} per certificate against a median of {typical:,.1f} for this pair")
-        found[(part[i], labels[i], partner[i])] = _finding(part[i], labels[i], "certificates", partner[i],
-                                                           observed, typical, dist[i] / math.log(2), detail,
-                                                           flow[i])
+        detail = (
+            f"{part[i]} {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]}: "
+            f"{int(certs[i])} certificates for {_fmt(ct[i], 'ct')}, {_fmt(usd[i], 'US$')}: "
+            f"{observed:,.1f} {unit} per certificate against a median of {typical:,.1f} for this pair"
+        )
+        found[(part[i], labels[i], partner[i])] = _finding(
+            part[i],
+            labels[i],
+            "certificates",
+            partner[i],
+            observed,
+            typical,
+            dist[i] / math.log(2),
+            detail,
+            flow[i],
+        )
     m = data.mirror
     if m is not None and len(m):
         mm = _mirror_scores(data, s)["m"]
@@ -895,11 +1115,15 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         for i in np.flatnonzero(disagree):
             a, b = mm["exporter"].iat[i], mm["importer"].iat[i]
             score = abs(math.log2((ca[i] + 1) / (cb_adj[i] + 1)))
-            text = (f"{a} counts {int(ca[i])} export certificates to {b}, {b} counts {int(cb[i])} import "
-                    f"certificates from {a}")
+            text = (
+                f"{a} counts {int(ca[i])} export certificates to {b}, {b} counts {int(cb[i])} import "
+                f"certificates from {a}"
+            )
             if moved[i]:
-                text += (f"; still {int(ca[i])} against {int(cb_adj[i])} after allowing for {int(abs(moved[i]))} "
-                         "counted in another quarter")
+                text += (
+                    f"; still {int(ca[i])} against {int(cb_adj[i])} after allowing for {int(abs(moved[i]))} "
+                    "counted in another quarter"
+                )
             key = (a, mlabels[i], b)
             if key in found:
                 found[key]["detail"] += "; " + text
@@ -921,8 +1145,13 @@ CHECKS: dict[str, Callable[[StatsData, Settings], list[dict[str, Any]]]] = {
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
-def run_checks(production: pd.DataFrame | None, trade: pd.DataFrame | None, *,
-               settings: Settings | None = None, checks: Iterable[str] | None = None) -> pd.DataFrame:
+def run_checks(
+    production: pd.DataFrame | None,
+    trade: pd.DataFrame | None,
+    *,
+    settings: Settings | None = None,
+    checks: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """Run the screening checks and return one row per finding.
 
     Parameters
@@ -950,8 +1179,10 @@ def run_checks(production: pd.DataFrame | None, trade: pd.DataFrame | None, *,
     if unknown:
         from ..exceptions import InputError, Problem
 
-        raise InputError("unknown check", [Problem(None, None, "check", n, f"must be one of {', '.join(CHECKS)}")
-                                           for n in unknown])
+        raise InputError(
+            "unknown check",
+            [Problem(None, None, "check", n, f"must be one of {', '.join(CHECKS)}") for n in unknown],
+        )
     data = prepare(production, trade)
     rows: list[dict[str, Any]] = []
     counts = {}
@@ -964,15 +1195,24 @@ def run_checks(production: pd.DataFrame | None, trade: pd.DataFrame | None, *,
     if len(frame):
         frame["_s"] = frame["severity"].map(_SEVERITY_ORDER)
         frame["_c"] = frame["check"].map({n: i for i, n in enumerate(CHECKS)})
-        frame = (frame.sort_values(["_s", "_c", "participant", "period", "partner"], kind="stable")
-                 .drop(columns=["_s", "_c"]).reset_index(drop=True))
+        frame = (
+            frame.sort_values(["_s", "_c", "participant", "period", "partner"], kind="stable")
+            .drop(columns=["_s", "_c"])
+            .reset_index(drop=True)
+        )
     frame.attrs.update(synthetic=data.synthetic, settings=settings.as_dict(), counts=counts)
     return frame
 
 
-def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, participant: str,
-                flow: str, *, data: StatsData | None = None) -> pd.DataFrame:
-    """A participant's own totals of one flow per period, with what its partners report for it.
+def flow_series(
+    production: pd.DataFrame | None,
+    trade: pd.DataFrame | None,
+    participant: str,
+    flow: str,
+    *,
+    data: StatsData | None = None,
+) -> pd.DataFrame:
+    """Return a participant's own totals of one flow per period, with what its partners report for it.
 
     Parameters
     ----------
@@ -996,8 +1236,18 @@ def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, par
     assert t is not None
     own = t[(t["participant"] == participant) & (t["flow"] == flow)].copy()
     if not len(own):
-        return pd.DataFrame(columns=["period", "idx", "grain", "carats", "value_usd", "usd_per_ct",
-                                     "partner_carats", "partner_value_usd"])
+        return pd.DataFrame(
+            columns=[
+                "period",
+                "idx",
+                "grain",
+                "carats",
+                "value_usd",
+                "usd_per_ct",
+                "partner_carats",
+                "partner_value_usd",
+            ]
+        )
     grain = int(own["grain"].max())
     own["period"] = index_label(own["idx"].to_numpy(), own["grain"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1008,15 +1258,22 @@ def flow_series(production: pd.DataFrame | None, trade: pd.DataFrame | None, par
         opposite = "import" if flow == "export" else "export"
         mirror = data.trade[(data.trade["partner"] == participant) & (data.trade["flow"] == opposite)]
         if len(mirror):
-            pidx = period_index(mirror["year"].to_numpy(), mirror["grain"].to_numpy(), mirror["part"].to_numpy(),
-                                np.maximum(mirror["grain"].to_numpy(), grain))
-            pg = pd.DataFrame({"idx": pidx, "c": mirror["carats"].to_numpy(), "v": mirror["value_usd"].to_numpy()})
+            pidx = period_index(
+                mirror["year"].to_numpy(),
+                mirror["grain"].to_numpy(),
+                mirror["part"].to_numpy(),
+                np.maximum(mirror["grain"].to_numpy(), grain),
+            )
+            pg = pd.DataFrame(
+                {"idx": pidx, "c": mirror["carats"].to_numpy(), "v": mirror["value_usd"].to_numpy()}
+            )
             sums = pg.groupby("idx")[["c", "v"]].sum()
             own["partner_carats"] = own["idx"].map(sums["c"]).to_numpy()
             own["partner_value_usd"] = own["idx"].map(sums["v"]).to_numpy()
     own = own.sort_values("idx")
-    return own[["period", "idx", "grain", "carats", "value_usd", "usd_per_ct", "partner_carats",
-                "partner_value_usd"]].reset_index(drop=True)
+    return own[
+        ["period", "idx", "grain", "carats", "value_usd", "usd_per_ct", "partner_carats", "partner_value_usd"]
+    ].reset_index(drop=True)
 
 
 GRAIN_NAMES = dict(zip(GRAINS, ("quarter", "half-year", "year"), strict=True))

@@ -113,8 +113,9 @@ def label(year: np.ndarray | int, grain: np.ndarray | int, part: np.ndarray | in
     year, grain, part : int or array of int
         As :func:`parse_periods` returns them.
     """
-    year, grain, part = np.broadcast_arrays(np.asarray(year, dtype=np.int64), np.asarray(grain, dtype=np.int64),
-                                            np.asarray(part, dtype=np.int64))
+    year, grain, part = np.broadcast_arrays(
+        np.asarray(year, dtype=np.int64), np.asarray(grain, dtype=np.int64), np.asarray(part, dtype=np.int64)
+    )
     key = (year * 10 + grain) * 10 + part
     uniques, inverse = np.unique(key.ravel(), return_inverse=True)
     texts = np.empty(len(uniques), dtype=object)
@@ -124,7 +125,9 @@ def label(year: np.ndarray | int, grain: np.ndarray | int, part: np.ndarray | in
     return texts[inverse].reshape(year.shape)
 
 
-def period_index(year: np.ndarray, grain: np.ndarray, part: np.ndarray, target: np.ndarray | int) -> np.ndarray:
+def period_index(
+    year: np.ndarray, grain: np.ndarray, part: np.ndarray, target: np.ndarray | int
+) -> np.ndarray:
     """Index of each period on the time axis of a coarser or equal grain.
 
     Parameters

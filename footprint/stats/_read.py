@@ -60,7 +60,13 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "partner": ("partner", "partner_country", "counterpart"),
     "carats": ("carats", "carat", "ct", "volume_ct", "volume_carats", "carats_ct"),
     "value_usd": ("value_usd", "value", "usd", "value_us", "value_us_", "value_in_usd", "value_usd_"),
-    "certificates": ("certificates", "certificate_count", "n_certificates", "certificates_count", "kp_certificates"),
+    "certificates": (
+        "certificates",
+        "certificate_count",
+        "n_certificates",
+        "certificates_count",
+        "kp_certificates",
+    ),
 }
 _PROD_FIELDS = ("participant", "period", "carats", "value_usd")
 _TRADE_FIELDS = ("participant", "period", "flow", "partner", "carats", "value_usd", "certificates")
@@ -75,9 +81,6 @@ def country_codes() -> dict[str, str]:
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     reader = csv.DictReader(lines)
     return {row["code"]: row["name"] for row in reader}
-
-
-
 
 
 def _fold(name: str) -> str:
@@ -123,8 +126,12 @@ def _map_columns(raw: pd.DataFrame, fields: Sequence[str], ctx: _Context) -> dic
         mapping[name] = str(header)
     for name in fields:
         if name not in mapping:
-            ctx.add(None, name, None, f"required column '{name}' is missing (columns found: "
-                                      f"{', '.join(map(str, raw.columns))})")
+            ctx.add(
+                None,
+                name,
+                None,
+                f"required column '{name}' is missing (columns found: {', '.join(map(str, raw.columns))})",
+            )
     ignored = [str(h) for h in raw.columns if str(h) not in mapping.values()]
     if ignored:
         logger.info("%s: columns ignored: %s", ctx.file, ", ".join(ignored))
@@ -138,9 +145,12 @@ def _factor_text(values: pd.Series, fold: str, ctx: _Context, field: str) -> np.
     duplicate keys without hashing the strings again).
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = ["" if v is None or (isinstance(v, float) and v != v) else
-             (str(v).strip().upper() if fold == "upper" else str(v).strip().lower())
-             for v in uniques.tolist()] + [""]
+    texts = [
+        ""
+        if v is None or (isinstance(v, float) and v != v)
+        else (str(v).strip().upper() if fold == "upper" else str(v).strip().lower())
+        for v in uniques.tolist()
+    ] + [""]
     norm_codes, norm = pd.factorize(np.array(texts, dtype=object))
     ctx.codes[field] = norm_codes[codes].astype(np.int64)  # code -1 (NA) takes the trailing ""
     return np.asarray(norm, dtype=object)[ctx.codes[field]]
@@ -166,22 +176,29 @@ def _codes(values: pd.Series, field: str, ctx: _Context) -> np.ndarray:
     return out
 
 
-def _numbers(values: pd.Series, field: str, ctx: _Context, *, decimal_comma: bool, required: bool,
-             integer: bool = False) -> np.ndarray:
+def _numbers(
+    values: pd.Series,
+    field: str,
+    ctx: _Context,
+    *,
+    decimal_comma: bool,
+    required: bool,
+    integer: bool = False,
+) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         out = values.to_numpy(dtype="float64")
         broken: dict[int, str] = {}
     else:
         out = np.empty(len(values), dtype="float64")
         broken = {}
-        for pos, cell in enumerate(values.tolist()):
+        for i, cell in enumerate(values.tolist()):
             try:
-                out[pos] = parse_number(cell, decimal_comma=decimal_comma)
+                out[i] = parse_number(cell, decimal_comma=decimal_comma)
             except ValueError as exc:
-                out[pos] = np.nan
-                broken[pos] = str(exc)
-    for pos, rule in broken.items():
-        ctx.add(pos + 1, field, values.iloc[pos], rule)
+                out[i] = np.nan
+                broken[i] = str(exc)
+    for where, rule in broken.items():
+        ctx.add(where + 1, field, values.iloc[where], rule)
     nan = np.isnan(out)
     if required:
         for pos in np.flatnonzero(nan):
@@ -196,11 +213,17 @@ def _numbers(values: pd.Series, field: str, ctx: _Context, *, decimal_comma: boo
     return out
 
 
-def _overlaps(frame: pd.DataFrame, keys: Sequence[str], period_text: np.ndarray, ctx: _Context,
-              codes: dict[str, np.ndarray]) -> None:
+def _overlaps(
+    frame: pd.DataFrame,
+    keys: Sequence[str],
+    period_text: np.ndarray,
+    ctx: _Context,
+    codes: dict[str, np.ndarray],
+) -> None:
     """Report rows that count the same quarter twice for the same key."""
-    rows, quarters = quarters_covered(frame["year"].to_numpy(), frame["grain"].to_numpy(),
-                                      frame["part"].to_numpy())
+    rows, quarters = quarters_covered(
+        frame["year"].to_numpy(), frame["grain"].to_numpy(), frame["part"].to_numpy()
+    )
     key = np.zeros(len(frame), dtype=np.int64)
     for k in keys:
         key = key * (int(codes[k].max(initial=0)) + 2) + codes[k]
@@ -221,9 +244,12 @@ def _overlaps(frame: pd.DataFrame, keys: Sequence[str], period_text: np.ndarray,
             seen.add((first, pos))
             same = period_text[first] == period_text[pos]
             what = ", ".join(f"{k} {frame[k].iloc[pos]}" for k in keys)
-            rule = (f"duplicate of row {first + 1} ({what}, period {period_text[pos]})" if same else
-                    f"overlaps row {first + 1} (period {period_text[first]}) for {what}: "
-                    "the same quarter would be counted twice")
+            rule = (
+                f"duplicate of row {first + 1} ({what}, period {period_text[pos]})"
+                if same
+                else f"overlaps row {first + 1} (period {period_text[first]}) for {what}: "
+                "the same quarter would be counted twice"
+            )
             ctx.add(pos + 1, "period", period_text[pos], rule)
 
 
@@ -231,8 +257,9 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     file = os.fspath(path)
     fields = _PROD_FIELDS if kind == "production" else _TRADE_FIELDS
     report = ProcessingReport()
-    raw, comments, delimiter = _read_raw(Path(path), file, sheet, report,
-                                         lambda h: _canonical(str(h)) in _NUMERIC)
+    raw, comments, delimiter = _read_raw(
+        Path(path), file, sheet, report, lambda h: _canonical(str(h)) in _NUMERIC
+    )
     for warning in report.warnings:
         logger.warning("%s", warning)
     raw.columns = [str(c) for c in raw.columns]
@@ -241,13 +268,15 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     if ctx.problems:
         raise SchemaError(f"{file}: not a KP {kind} statistics table", ctx.problems)
     if len(raw) == 0:
-        raise SchemaError(f"{file}: no data rows", [Problem(file, None, None, None,
-                                                            "the table has a header but no data rows")])
+        raise SchemaError(
+            f"{file}: no data rows",
+            [Problem(file, None, None, None, "the table has a header but no data rows")],
+        )
     decimal_comma = delimiter == ";"
     out: dict[str, Any] = {"participant": _codes(raw[mapping["participant"]], "participant", ctx)}
     year, grain, part, bad = parse_periods(raw[mapping["period"]])
-    for pos, rule in bad.items():
-        ctx.add(pos + 1, "period", raw[mapping["period"]].iloc[pos], rule)
+    for where, rule in bad.items():
+        ctx.add(where + 1, "period", raw[mapping["period"]].iloc[where], rule)
     if kind == "trade":
         flow = _factor_text(raw[mapping["flow"]], "lower", ctx, "flow")
         for pos in np.flatnonzero(~np.isin(flow, _FLOWS)):
@@ -256,18 +285,35 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
         out["partner"] = _codes(raw[mapping["partner"]], "partner", ctx)
         for pos in np.flatnonzero(out["partner"] == out["participant"]):
             if out["partner"][pos]:
-                ctx.add(int(pos) + 1, "partner", raw[mapping["partner"]].iloc[pos],
-                        "a participant does not trade with itself: partner must differ from participant")
-    out["carats"] = _numbers(raw[mapping["carats"]], "carats", ctx, decimal_comma=decimal_comma, required=True)
-    out["value_usd"] = _numbers(raw[mapping["value_usd"]], "value_usd", ctx, decimal_comma=decimal_comma,
-                                required=kind == "trade")
+                ctx.add(
+                    int(pos) + 1,
+                    "partner",
+                    raw[mapping["partner"]].iloc[pos],
+                    "a participant does not trade with itself: partner must differ from participant",
+                )
+    out["carats"] = _numbers(
+        raw[mapping["carats"]], "carats", ctx, decimal_comma=decimal_comma, required=True
+    )
+    out["value_usd"] = _numbers(
+        raw[mapping["value_usd"]], "value_usd", ctx, decimal_comma=decimal_comma, required=kind == "trade"
+    )
     if kind == "trade":
-        out["certificates"] = _numbers(raw[mapping["certificates"]], "certificates", ctx,
-                                       decimal_comma=decimal_comma, required=True, integer=True)
+        out["certificates"] = _numbers(
+            raw[mapping["certificates"]],
+            "certificates",
+            ctx,
+            decimal_comma=decimal_comma,
+            required=True,
+            integer=True,
+        )
     with np.errstate(invalid="ignore"):
         for pos in np.flatnonzero((out["carats"] == 0) & (out["value_usd"] > 0)):
-            ctx.add(int(pos) + 1, "value_usd", raw[mapping["value_usd"]].iloc[pos],
-                    "a value with zero carats: give the carats, or 0 for both")
+            ctx.add(
+                int(pos) + 1,
+                "value_usd",
+                raw[mapping["value_usd"]].iloc[pos],
+                "a value with zero carats: give the carats, or 0 for both",
+            )
     frame = pd.DataFrame(out)
     frame["year"], frame["grain"], frame["part"] = year, grain, part
     frame["row"] = np.arange(1, len(frame) + 1)
@@ -279,8 +325,13 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     for k in keys:
         valid &= out[k] != ""
     subset = frame if valid.all() else frame[valid].reset_index(drop=True)
-    _overlaps(subset, keys, period_text[valid], _RowShift(ctx, np.flatnonzero(valid)),
-              {k: ctx.codes[k][valid] for k in keys})
+    _overlaps(
+        subset,
+        keys,
+        period_text[valid],
+        _RowShift(ctx, np.flatnonzero(valid)),
+        {k: ctx.codes[k][valid] for k in keys},
+    )
     if ctx.problems:
         ordered = sorted(ctx.problems, key=lambda p: -1 if p.row is None else p.row)
         raise SchemaError(f"{file}: the KP {kind} statistics break the rules", ordered)
@@ -288,8 +339,18 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
     synthetic = any(c.upper().startswith("SYNTHETIC") for c in comments)
     frame.attrs.update(file=file, synthetic=synthetic, kind=kind)
     logger.info("read %d %s rows from %s", len(frame), kind, file)
-    columns = ["participant", "period", *(["flow", "partner"] if kind == "trade" else []), "carats",
-               "value_usd", *(["certificates"] if kind == "trade" else []), "year", "grain", "part", "row"]
+    columns = [
+        "participant",
+        "period",
+        *(["flow", "partner"] if kind == "trade" else []),
+        "carats",
+        "value_usd",
+        *(["certificates"] if kind == "trade" else []),
+        "year",
+        "grain",
+        "part",
+        "row",
+    ]
     return frame[columns]
 
 

@@ -31,7 +31,9 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
-def refuse_input_overwrite(output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]) -> None:
+def refuse_input_overwrite(
+    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
     """Raise :class:`InputError` if ``output`` is one of ``inputs`` (same file or same path).
 
     Raises
@@ -50,8 +52,10 @@ def refuse_input_overwrite(output: str | os.PathLike[str], inputs: Iterable[str 
         else:
             same = out.resolve() == src.resolve()
         if same:
-            raise InputError("an output would overwrite an input",
-                             [Problem(str(out), None, None, None, f"is the input {src}; write the result elsewhere")])
+            raise InputError(
+                "an output would overwrite an input",
+                [Problem(str(out), None, None, None, f"is the input {src}; write the result elsewhere")],
+            )
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -72,8 +76,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
-def write_csv_safe(frame: pd.DataFrame, path: str | os.PathLike[str], *, columns: Sequence[str] | None = None,
-                   comments: Sequence[str] = (), float_format: str = "{:.6g}") -> None:
+def write_csv_safe(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    columns: Sequence[str] | None = None,
+    comments: Sequence[str] = (),
+    float_format: str = "{:.6g}",
+) -> None:
     """Write a table as CSV: formula-safe cells, atomic replace.
 
     Parameters

@@ -42,10 +42,14 @@ __all__ = ["PRODUCER_ANCHORS", "generate_kp_stats", "write_kp_stats"]
 
 log = logging.getLogger(__name__)
 
-_SOURCE_KPCS = ("KPCS 2022 figures as republished by the Natural Diamond Council, 'Diamond Facts and "
-                "Statistics That Matter' (shared/kp-statistics/production_public.csv)")
-_SOURCE_KPCS_VC = ("KPCS 2022 producer list as republished by Visual Capitalist, carats only "
-                   "(shared/kp-statistics/production_public.csv); US$/ct estimate")
+_SOURCE_KPCS = (
+    "KPCS 2022 figures as republished by the Natural Diamond Council, 'Diamond Facts and "
+    "Statistics That Matter' (shared/kp-statistics/production_public.csv)"
+)
+_SOURCE_KPCS_VC = (
+    "KPCS 2022 producer list as republished by Visual Capitalist, carats only "
+    "(shared/kp-statistics/production_public.csv); US$/ct estimate"
+)
 
 #: Producer anchors: code -> (carats per year, US$ per carat, source). Magnitudes differ by orders of
 #: magnitude (RUS ~42 Mct, CMR ~2,400 ct; COD ~7 US$/ct, NAM ~600 US$/ct).
@@ -63,7 +67,11 @@ PRODUCER_ANCHORS: dict[str, tuple[float, float, str]] = {
     "TZA": (376_000, 111e6 / 376_000, _SOURCE_KPCS),
     "BRA": (158_420, 100.0, _SOURCE_KPCS_VC),
     "GIN": (128_771, 150.0, _SOURCE_KPCS_VC),
-    "CAF": (118_044, 227.0, _SOURCE_KPCS_VC + "; 227 US$/ct is the 2019 KP figure quoted in shared/DOMAIN.md"),
+    "CAF": (
+        118_044,
+        227.0,
+        _SOURCE_KPCS_VC + "; 227 US$/ct is the 2019 KP figure quoted in shared/DOMAIN.md",
+    ),
     "GUY": (83_382, 150.0, _SOURCE_KPCS_VC),
     "GHA": (82_500, 30.0, _SOURCE_KPCS_VC),
     "LBR": (52_165, 150.0, _SOURCE_KPCS_VC),
@@ -88,10 +96,15 @@ class _World:
     rng: np.random.Generator
 
 
-def _participants(n: int, rng: np.random.Generator) -> tuple[list[str], dict[str, str], dict[str, tuple[float, float]]]:
+def _participants(
+    n: int, rng: np.random.Generator
+) -> tuple[list[str], dict[str, str], dict[str, tuple[float, float]]]:
     base = list(PRODUCER_ANCHORS) + list(TRADING) + list(CUTTING)
-    role = {c: "producer" for c in PRODUCER_ANCHORS} | {c: "trading" for c in TRADING} | \
-        {c: "cutting" for c in CUTTING}
+    role = (
+        {c: "producer" for c in PRODUCER_ANCHORS}
+        | {c: "trading" for c in TRADING}
+        | {c: "cutting" for c in CUTTING}
+    )
     anchors = {c: (a[0], a[1]) for c, a in PRODUCER_ANCHORS.items()}
     if n <= len(base):
         # keep the roles balanced: drop from the end of each group
@@ -106,7 +119,7 @@ def _participants(n: int, rng: np.random.Generator) -> tuple[list[str], dict[str
     extra = [c for c in listed if len(c) == 3 and c.isupper() and c not in role]
     rng.shuffle(extra)
     chosen = base + extra[: n - len(base)]
-    for c in chosen[len(base):]:
+    for c in chosen[len(base) :]:
         kind = rng.choice(["producer", "trading", "cutting"], p=[0.3, 0.1, 0.6])
         role[c] = str(kind)
         if kind == "producer":
@@ -118,8 +131,16 @@ def _walk(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     return np.exp(np.cumsum(rng.normal(0.0, sigma, n)) - rng.normal(0.0, sigma) * 0)
 
 
-def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int = 10, start_year: int = 2014,
-                      inject: bool = True, per_check: int = 10, spread: float = 1.0) -> dict[str, pd.DataFrame]:
+def generate_kp_stats(
+    *,
+    seed: int = 0,
+    n_participants: int = 40,
+    n_years: int = 10,
+    start_year: int = 2014,
+    inject: bool = True,
+    per_check: int = 10,
+    spread: float = 1.0,
+) -> dict[str, pd.DataFrame]:
     """Generate a SYNTHETIC KP statistics set.
 
     Parameters
@@ -167,7 +188,7 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
     flow_uv: dict[tuple[str, str], np.ndarray] = {}
 
     def destinations(options: list[str], k_lo: int, k_hi: int) -> dict[str, float]:
-        k = int(min(len(options), rng.integers(round(k_lo * spread), round(k_hi * spread) + 1)))
+        k = min(len(options), int(rng.integers(round(k_lo * spread), round(k_hi * spread) + 1)))
         chosen = rng.choice(options, size=k, replace=False)
         w = rng.dirichlet(np.full(k, 2.0))
         return {str(c): float(x) for c, x in zip(chosen, w, strict=True)}
@@ -238,16 +259,28 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
     def aggregate(q: np.ndarray, ct: np.ndarray, usd: np.ndarray) -> pd.DataFrame:
         key = pair_of * nq + q
         uniq, inv = np.unique(key, return_inverse=True)
-        return pd.DataFrame({"pair": uniq // nq, "q": uniq % nq,
-                             "carats": np.bincount(inv, ct), "value_usd": np.bincount(inv, usd),
-                             "certificates": np.bincount(inv).astype(float)})
+        return pd.DataFrame(
+            {
+                "pair": uniq // nq,
+                "q": uniq % nq,
+                "carats": np.bincount(inv, ct),
+                "value_usd": np.bincount(inv, usd),
+                "certificates": np.bincount(inv).astype(float),
+            }
+        )
 
     exp_rec = aggregate(q_of, ship_ct, ship_usd)
     imp_rec = aggregate(q_imp, imp_ct, imp_usd)
     exp_rec["participant"], exp_rec["partner"], exp_rec["flow"] = (
-        exporter[exp_rec["pair"]], importer[exp_rec["pair"]], "export")
+        exporter[exp_rec["pair"]],
+        importer[exp_rec["pair"]],
+        "export",
+    )
     imp_rec["participant"], imp_rec["partner"], imp_rec["flow"] = (
-        importer[imp_rec["pair"]], exporter[imp_rec["pair"]], "import")
+        importer[imp_rec["pair"]],
+        exporter[imp_rec["pair"]],
+        "import",
+    )
     trade = pd.concat([exp_rec, imp_rec], ignore_index=True)
     trade = trade[trade["carats"] > 0].reset_index(drop=True)
 
@@ -266,7 +299,9 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
 
     trade["period"] = [f"{(q0 + q) // 4}-Q{(q0 + q) % 4 + 1}" for q in trade["q"].tolist()]
     trade = trade.sort_values(["participant", "flow", "partner", "q"], kind="stable")
-    trade_out = trade[["participant", "period", "flow", "partner", "carats", "value_usd", "certificates"]].copy()
+    trade_out = trade[
+        ["participant", "period", "flow", "partner", "carats", "value_usd", "certificates"]
+    ].copy()
     trade_out["carats"] = trade_out["carats"].round(2)
     trade_out["value_usd"] = trade_out["value_usd"].round(0)
     trade_out["certificates"] = trade_out["certificates"].astype(int)
@@ -274,21 +309,47 @@ def generate_kp_stats(*, seed: int = 0, n_participants: int = 40, n_years: int =
     prod_out = prod[["participant", "period", "carats", "value_usd"]].copy()
     prod_out["carats"] = prod_out["carats"].round(2)
     prod_out["value_usd"] = prod_out["value_usd"].round(0)
-    truth_frame = pd.DataFrame(truth, columns=["injection_id", "kind", "role", "check", "participant", "period",
-                                               "partner", "factor", "description"])
+    truth_frame = pd.DataFrame(
+        truth,
+        columns=[
+            "injection_id",
+            "kind",
+            "role",
+            "check",
+            "participant",
+            "period",
+            "partner",
+            "factor",
+            "description",
+        ],
+    )
     roles = pd.DataFrame({"participant": codes, "role": [role[c] for c in codes]})
-    return {"production": prod_out.reset_index(drop=True), "trade": trade_out.reset_index(drop=True),
-            "truth": truth_frame, "participants": roles}
+    return {
+        "production": prod_out.reset_index(drop=True),
+        "trade": trade_out.reset_index(drop=True),
+        "truth": truth_frame,
+        "participants": roles,
+    }
 
 
 def _qlabel(q0: int, q: int) -> str:
     return f"{(q0 + q) // 4}-Q{(q0 + q) % 4 + 1}"
 
 
-def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, truth: list[dict[str, Any]], *,
-            per_check: int, role: dict[str, str], q0: int, nq: int, years: np.ndarray) -> pd.DataFrame:
+def _inject(
+    rng: np.random.Generator,
+    prod: pd.DataFrame,
+    trade: pd.DataFrame,
+    truth: list[dict[str, Any]],
+    *,
+    per_check: int,
+    role: dict[str, str],
+    q0: int,
+    nq: int,
+    years: np.ndarray,
+) -> pd.DataFrame:
     """Modify ``prod`` in place and ``trade`` (returned), and record what each injection should cause."""
-    busy: set[tuple[str, int]] = set()   # (participant, year) already touched
+    busy: set[tuple[str, int]] = set()  # (participant, year) already touched
     first_year = int(years[0])
     n_years = len(years)
     inj = 0
@@ -302,20 +363,49 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
     def take(*items: tuple[str, int]) -> None:
         busy.update(items)
 
-    def add(kind: str, row_role: str, check: str, participant: str, period: str, partner: str, factor: float,
-            text: str) -> None:
-        truth.append({"injection_id": inj, "kind": kind, "role": row_role, "check": check,
-                      "participant": participant, "period": period, "partner": partner,
-                      "factor": round(float(factor), 3), "description": text})
+    def add(
+        kind: str,
+        row_role: str,
+        check: str,
+        participant: str,
+        period: str,
+        partner: str,
+        factor: float,
+        text: str,
+    ) -> None:
+        truth.append(
+            {
+                "injection_id": inj,
+                "kind": kind,
+                "role": row_role,
+                "check": check,
+                "participant": participant,
+                "period": period,
+                "partner": partner,
+                "factor": round(float(factor), 3),
+                "description": text,
+            }
+        )
 
     exp_mask = (trade["flow"] == "export").to_numpy()
     # candidate pair quarters: material exports away from the edges
-    cand = trade[exp_mask & (trade["q"] >= 2).to_numpy() & (trade["q"] < nq - 2).to_numpy()
-                 & (trade["carats"] >= 2000).to_numpy() & (trade["value_usd"] >= 200_000).to_numpy()]
+    cand = trade[
+        exp_mask
+        & (trade["q"] >= 2).to_numpy()
+        & (trade["q"] < nq - 2).to_numpy()
+        & (trade["carats"] >= 2000).to_numpy()
+        & (trade["value_usd"] >= 200_000).to_numpy()
+    ]
 
     def record(participant: str, flow: str, partner: str, q: int) -> np.ndarray:
-        return np.flatnonzero(((trade["participant"] == participant) & (trade["flow"] == flow)
-                               & (trade["partner"] == partner) & (trade["q"] == q)).to_numpy())
+        return np.flatnonzero(
+            (
+                (trade["participant"] == participant)
+                & (trade["flow"] == flow)
+                & (trade["partner"] == partner)
+                & (trade["q"] == q)
+            ).to_numpy()
+        )
 
     def pick_pair() -> tuple[str, str, int] | None:
         for _ in range(500):
@@ -340,7 +430,16 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         y = year_of(q)
         take((a, y), (b, y))
         add("mirror", "primary", "mirror", a, _qlabel(q0, q), b, f, f"{b}'s imports from {a} scaled x{f:.2f}")
-        add("mirror", "secondary", "jump", b, _qlabel(q0, q), "", f, "the scaled record moves the importer's total")
+        add(
+            "mirror",
+            "secondary",
+            "jump",
+            b,
+            _qlabel(q0, q),
+            "",
+            f,
+            "the scaled record moves the importer's total",
+        )
         add("mirror", "secondary", "balance", b, str(y), "", f, "less imports, exports may exceed supply")
         add("mirror", "secondary", "certificates", a, _qlabel(q0, q), b, f, "carats per certificate scaled")
         inj += 1
@@ -351,7 +450,9 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
             p = exporters[int(rng.integers(len(exporters)))]
             q = int(rng.integers(4, nq - 4))
             y = year_of(q)
-            rows = np.flatnonzero(exp_mask & (trade["participant"] == p).to_numpy() & (trade["q"] == q).to_numpy())
+            rows = np.flatnonzero(
+                exp_mask & (trade["participant"] == p).to_numpy() & (trade["q"] == q).to_numpy()
+            )
             if len(rows) and trade.loc[rows, "carats"].sum() >= 2000 and free((p, y)):
                 partners = trade.loc[rows, "partner"].tolist()
                 if all(free((b, y)) for b in partners) or len(partners) <= 2:
@@ -362,13 +463,24 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         trade.loc[rows, "value_usd"] *= f
         take((p, y), (p, y + 1), (p, y - 1))
         period = _qlabel(q0, q)
-        add("unit_value", "primary", "unit_value", p, period, "", f, f"{p}'s export values in {period} x{f:.2f}")
+        add(
+            "unit_value",
+            "primary",
+            "unit_value",
+            p,
+            period,
+            "",
+            f,
+            f"{p}'s export values in {period} x{f:.2f}",
+        )
         add("unit_value", "secondary", "jump", p, period, "", f, "export value series jumps")
         add("unit_value", "secondary", "jump", p, _qlabel(q0, q + 1), "", f, "and comes back")
         for b in partners:
             add("unit_value", "secondary", "mirror", p, period, b, f, "partners' values disagree")
             add("unit_value", "secondary", "certificates", p, period, b, f, "US$ per certificate off")
-            add("unit_value", "secondary", "unit_value", b, period, "", f, "partner's import unit value moves")
+            add(
+                "unit_value", "secondary", "unit_value", b, period, "", f, "partner's import unit value moves"
+            )
         inj += 1
 
     movers = [p for p in exporters if role.get(p) in ("producer", "trading")]
@@ -382,8 +494,12 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
             break
         qs = np.arange(4) + (y * 4 - q0)
         own = exp_mask & (trade["participant"] == p).to_numpy() & np.isin(trade["q"], qs)
-        supply = float(prod.loc[(prod["participant"] == p) & (prod["year"] == y), "carats"].sum() + trade.loc[
-            (~exp_mask) & (trade["participant"] == p).to_numpy() & np.isin(trade["q"], qs), "carats"].sum())
+        supply = float(
+            prod.loc[(prod["participant"] == p) & (prod["year"] == y), "carats"].sum()
+            + trade.loc[
+                (~exp_mask) & (trade["participant"] == p).to_numpy() & np.isin(trade["q"], qs), "carats"
+            ].sum()
+        )
         exported = float(trade.loc[own, "carats"].sum())
         if exported <= 0 or supply <= 0:
             continue
@@ -393,16 +509,50 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         partners = sorted(set(trade.loc[own, "partner"]))
         trade.loc[own | mirror, ["carats", "value_usd"]] *= f
         take((p, y), (p, y + 1))
-        add("balance", "primary", "balance", p, str(y), "", f, f"{p}'s exports in {y} x{f:.2f} (partners agree), "
-            f"{target:.2f} x its production plus imports")
+        add(
+            "balance",
+            "primary",
+            "balance",
+            p,
+            str(y),
+            "",
+            f,
+            f"{p}'s exports in {y} x{f:.2f} (partners agree), {target:.2f} x its production plus imports",
+        )
         for q in [*qs.tolist(), int(qs[-1]) + 1]:
             add("balance", "secondary", "jump", p, _qlabel(q0, q), "", f, "exports jump for a year")
             for b in partners:
                 add("balance", "secondary", "jump", b, _qlabel(q0, q), "", f, "partner's imports jump")
-                add("balance", "secondary", "mirror", p, _qlabel(q0, q), b, f, "the year's first or last "
-                    "shipments recorded across the boundary of the scaled year")
-                add("balance", "secondary", "certificates", p, _qlabel(q0, q), b, f, "carats per certificate x f")
-                add("balance", "secondary", "unit_value", b, _qlabel(q0, q), "", f, "partner's import mix changes")
+                add(
+                    "balance",
+                    "secondary",
+                    "mirror",
+                    p,
+                    _qlabel(q0, q),
+                    b,
+                    f,
+                    "the year's first or last shipments recorded across the boundary of the scaled year",
+                )
+                add(
+                    "balance",
+                    "secondary",
+                    "certificates",
+                    p,
+                    _qlabel(q0, q),
+                    b,
+                    f,
+                    "carats per certificate x f",
+                )
+                add(
+                    "balance",
+                    "secondary",
+                    "unit_value",
+                    b,
+                    _qlabel(q0, q),
+                    "",
+                    f,
+                    "partner's import mix changes",
+                )
         inj += 1
 
     producers = sorted(set(prod["participant"]))
@@ -417,7 +567,7 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         h = int(rng.integers(1, 3))
         up = rng.random() < 0.7
         f = float(rng.uniform(2.5, 3.5) if up else rng.uniform(0.2, 0.3))
-        later = ((prod["participant"] == p) & ((prod["year"] > y) | ((prod["year"] == y) & (prod["h"] >= h))))
+        later = (prod["participant"] == p) & ((prod["year"] > y) | ((prod["year"] == y) & (prod["h"] >= h)))
         prod.loc[later, ["carats", "value_usd"]] *= f
         take(*[(p, yy) for yy in range(y, first_year + n_years)])
         add("jump", "primary", "jump", p, f"{y}-H{h}", "", f, f"{p}'s production x{f:.2f} from {y}-H{h} on")
@@ -446,12 +596,25 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         exp_mask = (trade["flow"] == "export").to_numpy()
         take((p, y))
         what = "no figures at all" if silent else "no imports"
-        add("missing", "primary", "missing", p, _qlabel(q0, q), "", 0.0, f"{p} reports {what} for {_qlabel(q0, q)}")
+        add(
+            "missing",
+            "primary",
+            "missing",
+            p,
+            _qlabel(q0, q),
+            "",
+            0.0,
+            f"{p} reports {what} for {_qlabel(q0, q)}",
+        )
         add("missing", "secondary", "balance", p, str(y), "", 0.0, "a quarter of imports unreported")
         inj += 1
 
-    cand = trade[(trade["flow"] == "export").to_numpy() & (trade["q"] >= 2).to_numpy()
-                 & (trade["q"] < nq - 2).to_numpy() & (trade["carats"] >= 500).to_numpy()]
+    cand = trade[
+        (trade["flow"] == "export").to_numpy()
+        & (trade["q"] >= 2).to_numpy()
+        & (trade["q"] < nq - 2).to_numpy()
+        & (trade["carats"] >= 500).to_numpy()
+    ]
     for _ in range(per_check):  # certificates: the exporter's count inflated, or zero
         got = None
         for _ in range(500):
@@ -469,8 +632,16 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
         f = 0.0 if zero else float(rng.integers(4, 9))
         trade.loc[rows, "certificates"] = 0.0 if zero else max(n * f, n + 6)
         take((a, year_of(q)), (b, year_of(q)))
-        add("certificates", "primary", "certificates", a, _qlabel(q0, q), b, f,
-            f"{a}'s export certificates to {b} {'set to 0' if zero else f'x{f:.0f}'}")
+        add(
+            "certificates",
+            "primary",
+            "certificates",
+            a,
+            _qlabel(q0, q),
+            b,
+            f,
+            f"{a}'s export certificates to {b} {'set to 0' if zero else f'x{f:.0f}'}",
+        )
         inj += 1
     return trade
 
@@ -478,9 +649,17 @@ def _inject(rng: np.random.Generator, prod: pd.DataFrame, trade: pd.DataFrame, t
 _MARK = "SYNTHETIC"
 
 
-def write_kp_stats(out_dir: str | Path, *, seed: int = 0, n_participants: int = 40, n_years: int = 10,
-                   start_year: int = 2014, inject: bool = True, per_check: int = 10,
-                   spread: float = 1.0) -> dict[str, Any]:
+def write_kp_stats(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    n_participants: int = 40,
+    n_years: int = 10,
+    start_year: int = 2014,
+    inject: bool = True,
+    per_check: int = 10,
+    spread: float = 1.0,
+) -> dict[str, Any]:
     """Write a SYNTHETIC KP statistics set: PROD.csv, TRADE.csv, truth.csv, participants.csv, README.txt.
 
     Parameters
@@ -499,16 +678,32 @@ def write_kp_stats(out_dir: str | Path, *, seed: int = 0, n_participants: int = 
     if out.exists() and any(out.iterdir()):
         readme = out / "README.txt"
         if not (readme.is_file() and readme.read_text("utf-8", errors="replace").startswith(_MARK)):
-            raise InputError(f"{out} is not empty and holds no SYNTHETIC statistics set", [
-                Problem(str(out), None, None, None, "give an empty or new folder")])
+            raise InputError(
+                f"{out} is not empty and holds no SYNTHETIC statistics set",
+                [Problem(str(out), None, None, None, "give an empty or new folder")],
+            )
     out.mkdir(parents=True, exist_ok=True)
-    sets = generate_kp_stats(seed=seed, n_participants=n_participants, n_years=n_years, start_year=start_year,
-                             inject=inject, per_check=per_check, spread=spread)
+    sets = generate_kp_stats(
+        seed=seed,
+        n_participants=n_participants,
+        n_years=n_years,
+        start_year=start_year,
+        inject=inject,
+        per_check=per_check,
+        spread=spread,
+    )
     tag = f"seed {seed}, {n_participants} participants, {n_years} years from {start_year}"
-    files = {"production": "PROD.csv", "trade": "TRADE.csv", "truth": "truth.csv", "participants": "participants.csv"}
+    files = {
+        "production": "PROD.csv",
+        "trade": "TRADE.csv",
+        "truth": "truth.csv",
+        "participants": "participants.csv",
+    }
     for key, name in files.items():
         with (out / name).open("w", encoding="utf-8", newline="") as fh:
-            fh.write(f"# SYNTHETIC KP statistics ({key}) from footprint synth kp-stats ({tag}); not real figures\n")
+            fh.write(
+                f"# SYNTHETIC KP statistics ({key}) from footprint synth kp-stats ({tag}); not real figures\n"
+            )
             sets[key].to_csv(fh, index=False, lineterminator="\n")
     n_inj = int(sets["truth"]["injection_id"].nunique()) if len(sets["truth"]) else 0
     (out / "README.txt").write_text(
@@ -519,7 +714,13 @@ def write_kp_stats(out_dir: str | Path, *, seed: int = 0, n_participants: int = 
         "            findings it may legitimately cause as well (role secondary)\n"
         "participants.csv  the role of each participant (producer, trading, cutting)\n"
         "Producer magnitudes are anchored on KPCS production figures (see footprint/synth/_kpstats.py).\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     log.info("wrote SYNTHETIC KP statistics to %s", out)
-    return {"out_dir": str(out), "production_rows": len(sets["production"]), "trade_rows": len(sets["trade"]),
-            "participants": len(sets["participants"]), "injections": n_inj}
+    return {
+        "out_dir": str(out),
+        "production_rows": len(sets["production"]),
+        "trade_rows": len(sets["trade"]),
+        "participants": len(sets["participants"]),
+        "injections": n_inj,
+    }

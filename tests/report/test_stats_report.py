@@ -20,16 +20,22 @@ def screened(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.mark.chromium
-@pytest.mark.parametrize(("lang", "words"), [("en", ["KP statistics screening", "SYNTHETIC"]),
-                                             ("fr", ["Examen des statistiques", "SYNTHÉTIQUE"])])
-def test_stats_report_and_questionnaire_in_chromium(screened, render_in_chromium, tmp_path: Path, lang: str,
-                                                    words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", ["KP statistics screening", "SYNTHETIC"]), ("fr", ["Examen des statistiques", "SYNTHÉTIQUE"])],
+)
+def test_stats_report_and_questionnaire_in_chromium(
+    screened, render_in_chromium, tmp_path: Path, lang: str, words: list[str]
+) -> None:
     prod, trade, found = screened
     assert len(found) > 0
     keys = list(dict.fromkeys(zip(found["participant"], found["flow"], strict=True)))[:4]
     series = {k: flow_series(prod, trade, *k) for k in keys}
-    meta = {"synthetic": True, "severity_rules": {k: list(v) for k, v in SEVERITY_RULES.items()},
-            "settings": found.attrs["settings"]}
+    meta = {
+        "synthetic": True,
+        "severity_rules": {k: list(v) for k, v in SEVERITY_RULES.items()},
+        "settings": found.attrs["settings"],
+    }
     page = tmp_path / f"report_{lang}.html"
     page.write_text(render_stats_report(found, series, meta=meta, lang=lang), encoding="utf-8")
     png, dom = render_in_chromium(page, tmp_path)
@@ -40,8 +46,9 @@ def test_stats_report_and_questionnaire_in_chromium(screened, render_in_chromium
     assert dom.count("<svg") >= len(keys)
     who = found["participant"].iloc[0]
     q = tmp_path / f"q_{lang}.html"
-    q.write_text(render_questionnaire(who, found[found["participant"] == who], meta=meta, lang=lang),
-                 encoding="utf-8")
+    q.write_text(
+        render_questionnaire(who, found[found["participant"] == who], meta=meta, lang=lang), encoding="utf-8"
+    )
     png, dom = render_in_chromium(q, tmp_path)
     assert dom.count('class="anomaly"') == int((found["participant"] == who).sum())
     assert words[1] in dom

@@ -24,6 +24,7 @@ def write_table(path: Path, header: str, rows: Iterable[Sequence[object]]) -> Pa
 @pytest.fixture
 def table(tmp_path: Path):
     """Write a TRADE or PROD table under tmp_path and return its path."""
+
     def make(name: str, rows: Iterable[Sequence[object]], kind: str = "trade") -> Path:
         return write_table(tmp_path / name, TRADE_HEADER if kind == "trade" else PROD_HEADER, rows)
 

@@ -46,7 +46,8 @@ def test_mirror_flags_an_import_record_at_a_third(table) -> None:
     rows += _pair_rows("BWA", "EUR", periods, _steady(12, 5e5, 2), [5e7] * 12, [9] * 12)
     found = _checks(table, rows, "mirror")
     assert list(zip(found["participant"], found["period"], found["partner"], strict=True)) == [
-        ("CAF", periods[6], "ARE")]
+        ("CAF", periods[6], "ARE")
+    ]
     assert found["observed"].iloc[0] == pytest.approx(ct[6], rel=1e-3)
 
 
@@ -69,9 +70,14 @@ def test_unit_value_flags_values_tripled_by_one_side_only(table) -> None:
     periods, ct, usd, certs = _base()
     exp_usd = list(usd)
     exp_usd[6] *= 3
-    rows = [r for i, p in enumerate(periods) for r in (
-        ("CAF", p, "export", "ARE", ct[i], exp_usd[i], certs[i]),
-        ("ARE", p, "import", "CAF", ct[i], usd[i], certs[i]))]
+    rows = [
+        r
+        for i, p in enumerate(periods)
+        for r in (
+            ("CAF", p, "export", "ARE", ct[i], exp_usd[i], certs[i]),
+            ("ARE", p, "import", "CAF", ct[i], usd[i], certs[i]),
+        )
+    ]
     found = _checks(table, rows, "unit_value")
     flagged = found[(found["participant"] == "CAF")]
     assert list(flagged["period"]) == [periods[6]] and flagged["flow"].iloc[0] == "export"
@@ -135,12 +141,14 @@ def test_missing_flags_a_silent_quarter_and_not_a_covering_year_or_a_tiny_shipme
     gone = [r for r in rows if not (r[0] == "ARE" and r[1] == periods[5])]  # ARE silent in that quarter
     found = _checks(table, gone, "missing")
     assert list(zip(found["participant"], found["period"], found["partner"], strict=True)) == [
-        ("ARE", periods[5], "CAF")]
+        ("ARE", periods[5], "CAF")
+    ]
     assert found["severity"].iloc[0] == "high"
     # near misses: ARE reports the whole year instead of quarters; or the unmatched shipment is tiny
     yearly = [r for r in rows if r[0] != "ARE"] + [
         ("ARE", "2018", "import", "CAF", sum(ct[:4]), sum(usd[:4]), 16),
-        ("ARE", "2019", "import", "CAF", sum(ct[4:]), sum(usd[4:]), 16)]
+        ("ARE", "2019", "import", "CAF", sum(ct[4:]), sum(usd[4:]), 16),
+    ]
     assert _checks(table, yearly, "missing").empty
     tiny = rows + [("CAF", "2020-Q1", "export", "IND", 40, 8000, 1)]
     assert _checks(table, tiny, "missing").empty
@@ -151,12 +159,19 @@ def test_certificates_flags_zero_and_disagreeing_counts(table) -> None:
     exp_certs = list(certs)
     exp_certs[3] = 0
     exp_certs[8] = 16
-    rows = [r for i, p in enumerate(periods) for r in (
-        ("CAF", p, "export", "ARE", ct[i], usd[i], exp_certs[i]),
-        ("ARE", p, "import", "CAF", ct[i], usd[i], certs[i]))]
+    rows = [
+        r
+        for i, p in enumerate(periods)
+        for r in (
+            ("CAF", p, "export", "ARE", ct[i], usd[i], exp_certs[i]),
+            ("ARE", p, "import", "CAF", ct[i], usd[i], certs[i]),
+        )
+    ]
     found = _checks(table, rows, "certificates")
-    assert set(zip(found["participant"], found["period"], strict=True)) == {("CAF", periods[3]),
-                                                                             ("CAF", periods[8])}
+    assert set(zip(found["participant"], found["period"], strict=True)) == {
+        ("CAF", periods[3]),
+        ("CAF", periods[8]),
+    }
     assert found.set_index("period").loc[periods[3], "severity"] == "high"
 
 
@@ -166,9 +181,25 @@ def test_findings_table_has_the_issue_columns_and_sorted_severity(table) -> None
     exp_certs[3] = 0
     rows = _pair_rows("CAF", "ARE", periods, ct, usd, exp_certs)
     found = run_checks(None, read_trade(table("t.csv", rows)))
-    assert list(found.columns[:9]) == ["participant", "period", "check", "partner", "observed", "expected",
-                                       "score", "severity", "detail"]
-    assert set(found.attrs["counts"]) == {"mirror", "unit_value", "balance", "jump", "missing", "certificates"}
+    assert list(found.columns[:9]) == [
+        "participant",
+        "period",
+        "check",
+        "partner",
+        "observed",
+        "expected",
+        "score",
+        "severity",
+        "detail",
+    ]
+    assert set(found.attrs["counts"]) == {
+        "mirror",
+        "unit_value",
+        "balance",
+        "jump",
+        "missing",
+        "certificates",
+    }
     order = found["severity"].map({"high": 0, "medium": 1, "low": 2})
     assert order.is_monotonic_increasing
     assert isinstance(found, pd.DataFrame)

@@ -18,19 +18,43 @@ def test_check_writes_anomalies_report_and_questionnaires(tmp_path: Path) -> Non
     write_kp_stats(tmp_path / "set", seed=3, n_participants=16, n_years=6, per_check=2)
     out = tmp_path / "out" / "ANOMALIES.csv"
     before = (tmp_path / "set" / "TRADE.csv").read_bytes()
-    result = CliRunner().invoke(app, [
-        "stats", "check", "--production", str(tmp_path / "set" / "PROD.csv"),
-        "--trade", str(tmp_path / "set" / "TRADE.csv"), "--out", str(out), "--report",
-        str(tmp_path / "out" / "r.html"), "--questionnaires", str(tmp_path / "out" / "q"), "--lang", "fr",
-        "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "stats",
+            "check",
+            "--production",
+            str(tmp_path / "set" / "PROD.csv"),
+            "--trade",
+            str(tmp_path / "set" / "TRADE.csv"),
+            "--out",
+            str(out),
+            "--report",
+            str(tmp_path / "out" / "r.html"),
+            "--questionnaires",
+            str(tmp_path / "out" / "q"),
+            "--lang",
+            "fr",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["synthetic"] is True and summary["findings"] > 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# SYNTHETIC")
     found = pd.read_csv(out, comment="#")
-    assert list(found.columns) == ["participant", "period", "check", "partner", "observed", "expected", "score",
-                                   "severity", "detail"]
+    assert list(found.columns) == [
+        "participant",
+        "period",
+        "check",
+        "partner",
+        "observed",
+        "expected",
+        "score",
+        "severity",
+        "detail",
+    ]
     assert len(found) == summary["findings"]
     assert (tmp_path / "set" / "TRADE.csv").read_bytes() == before  # inputs untouched
     pages = sorted((tmp_path / "out" / "q").glob("questionnaire_*_fr.html"))
@@ -40,8 +64,12 @@ def test_check_writes_anomalies_report_and_questionnaires(tmp_path: Path) -> Non
 
 def test_bad_input_exits_3_and_output_onto_input_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "TRADE.csv"
-    bad.write_text("participant,period,flow,partner,carats,value_usd,certificates\nCAF,2020-Q9,export,ARE,1,1,1\n")
-    result = CliRunner().invoke(app, ["stats", "check", "--trade", str(bad), "--out", str(tmp_path / "a.csv")])
+    bad.write_text(
+        "participant,period,flow,partner,carats,value_usd,certificates\nCAF,2020-Q9,export,ARE,1,1,1\n"
+    )
+    result = CliRunner().invoke(
+        app, ["stats", "check", "--trade", str(bad), "--out", str(tmp_path / "a.csv")]
+    )
     assert result.exit_code == 3
     assert "row 1" in result.output and "period" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, ["stats", "check", "--production", str(REAL), "--out", str(REAL)])
@@ -51,14 +79,16 @@ def test_bad_input_exits_3_and_output_onto_input_is_refused(tmp_path: Path) -> N
 def test_real_kpcs_production_passes_the_production_side_checks_sensibly(tmp_path: Path) -> None:
     # KPCS figures (shared/kp-statistics): magnitudes from 92 ct (Mali) to 45 Mct (Russia), US$/ct 7 to 600.
     out = tmp_path / "real.csv"
-    result = CliRunner().invoke(app, ["stats", "check", "--production", str(REAL), "--out", str(out), "--json"])
+    result = CliRunner().invoke(
+        app, ["stats", "check", "--production", str(REAL), "--out", str(out), "--json"]
+    )
     assert result.exit_code == 0, result.output
     found = pd.read_csv(out, comment="#", keep_default_na=False)
     assert not out.read_text().startswith("# SYNTHETIC")
     # Argyle (Australia) closed in late 2020: 10.9 Mct then 0 is the one jump a screener must raise.
     jumps = found[found["check"] == "jump"]
     assert ("AUS", "2021") in set(zip(jumps["participant"], jumps["period"].astype(str), strict=True))
-    # The big producers' COVID-year dip and recovery (e.g. Botswana 24.4 -> 16.9 -> 22.9 Mct) is not an anomaly,
+    # The big producers' COVID-year dip and recovery (Botswana 24.4 -> 16.9 -> 22.9 Mct) is not an anomaly,
     # and two orders of magnitude between producers' US$/ct is no reason to flag anyone.
     assert not set(found["participant"]) & {"BWA", "RUS", "CAN", "AGO", "NAM", "COD"}
     assert set(found["check"]) <= {"jump", "unit_value"}

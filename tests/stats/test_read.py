@@ -25,19 +25,32 @@ def test_real_kpcs_production_figures_read_with_their_magnitudes() -> None:
 
 
 def test_every_broken_rule_is_reported_with_file_row_field(table) -> None:
-    path = table("bad.csv", [
-        ("CAF", "2020-Q1", "export", "ARE", 100, 20000, 2),
-        ("cf", "2020-Q5", "exp", "CAF", -1, "abc", 1.5),
-        ("CAF", "2020", "export", "ARE", 10, 100, 1),
-        ("CAF", "2020-Q1", "export", "ARE", 100, 20000, 2),
-        ("XXX", "2021-H3", "import", "XXX", 0, 50, 1),
-    ])
+    path = table(
+        "bad.csv",
+        [
+            ("CAF", "2020-Q1", "export", "ARE", 100, 20000, 2),
+            ("cf", "2020-Q5", "exp", "CAF", -1, "abc", 1.5),
+            ("CAF", "2020", "export", "ARE", 10, 100, 1),
+            ("CAF", "2020-Q1", "export", "ARE", 100, 20000, 2),
+            ("XXX", "2021-H3", "import", "XXX", 0, 50, 1),
+        ],
+    )
     with pytest.raises(SchemaError) as info:
         read_trade(path)
     found = {(p.row, p.field) for p in info.value.problems}
-    assert {(2, "participant"), (2, "period"), (2, "flow"), (2, "carats"), (2, "value_usd"),
-            (2, "certificates"), (3, "period"), (4, "period"), (5, "participant"), (5, "period"),
-            (5, "value_usd")} <= found
+    assert {
+        (2, "participant"),
+        (2, "period"),
+        (2, "flow"),
+        (2, "carats"),
+        (2, "value_usd"),
+        (2, "certificates"),
+        (3, "period"),
+        (4, "period"),
+        (5, "participant"),
+        (5, "period"),
+        (5, "value_usd"),
+    } <= found
     text = str(info.value)
     assert "bad.csv, row 4, field 'period'" in text and "duplicate of row 1" in text
     assert "overlaps row 1" in text
@@ -56,9 +69,17 @@ def test_missing_column_and_empty_table(table, tmp_path: Path) -> None:
 
 
 def test_xlsx_semicolon_and_eur_are_read(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"Participant": ["EUR", "ind"], "Period": ["2021-Q1", "2021-Q2"],
-                          "Flow": ["import", "export"], "Partner": ["BWA", "EUR"], "Carats": [10.5, 3],
-                          "Value (USD)": [1000, 300], "Certificates": [1, 1]})
+    frame = pd.DataFrame(
+        {
+            "Participant": ["EUR", "ind"],
+            "Period": ["2021-Q1", "2021-Q2"],
+            "Flow": ["import", "export"],
+            "Partner": ["BWA", "EUR"],
+            "Carats": [10.5, 3],
+            "Value (USD)": [1000, 300],
+            "Certificates": [1, 1],
+        }
+    )
     xlsx = tmp_path / "trade.xlsx"
     frame.to_excel(xlsx, index=False)
     out = read_trade(xlsx)
