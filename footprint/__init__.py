@@ -15,6 +15,7 @@ processes that parse spectra stay light.
 - :mod:`footprint.synth`: the SYNTHETIC reference set and its exact density.
 - :mod:`footprint.model`: calibrated stone model, site-aware parcel assessment, evaluation.
 - :func:`classify`, :func:`profile`, :mod:`footprint.report`: batch checks and reports.
+- :mod:`footprint.stats`: KP production and trade statistics screening.
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ __all__ = [
     "schema",
     "simulate_ftir",
     "spectra",
+    "stats",
     "synth",
     "train",
     "write_profile",
 ]
 
-_SUBPACKAGES = {"db", "ingest", "model", "report", "schema", "spectra", "synth"}
+_SUBPACKAGES = {"db", "ingest", "model", "report", "schema", "spectra", "stats", "synth"}
 
 _WHERE = {
     "ClassifyRun": "._classify",
@@ -83,7 +85,7 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
-    from . import db, ingest, model, report, schema, spectra, synth
+    from . import db, ingest, model, report, schema, spectra, stats, synth
     from ._classify import ClassifyRun, classify
     from ._profile import profile, write_profile
     from ._store import ReferenceStore

@@ -131,4 +131,6 @@ def _cell(value: object, float_format: str) -> str:
             return _cell(float(value), float_format)
     except ImportError:  # pragma: no cover
         pass
-    return neutralise(str(value))
+    # a lone CR inside a cell would not be quoted by the csv module (the line terminator is LF) and
+    # would split the row in most readers: it becomes LF, which is quoted
+    return neutralise(str(value)).replace("\r\n", "\n").replace("\r", "\n")
