@@ -341,10 +341,14 @@ _NUM = ["carats", "value_usd", "certificates"]
 
 def _group_max(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Per row, the maximum of ``values`` over its group (groups: integer labels)."""
-    uniq, inv = np.unique(groups, return_inverse=True)
+    inv, uniq = pd.factorize(groups)
     top = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(top, inv, values.astype(np.int64))
     return top[inv]
+
+
+#: Neighbouring periods kept for every pair period (offset: column tag).
+_NEIGHBOUR = {-3: "prev3", -2: "prev2", -1: "prev", 1: "next", 2: "next2", 3: "next3"}
 
 
 def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
@@ -364,7 +368,8 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     grain = _group_max(pair, g)
     idx = period_index(trade["year"].to_numpy(), g, trade["part"].to_numpy(), grain)
     key = (pair * 3 + grain) * 1_000_000 + idx
-    uniq, inv = np.unique(key, return_inverse=True)
+    inv, uniq = pd.factorize(key)
+    uniq = np.asarray(uniq, dtype=np.int64)
     data: dict[str, np.ndarray] = {}
     for side, mask in (("A", is_exp), ("B", ~is_exp)):
         present = np.bincount(inv[mask], minlength=len(uniq)) > 0
@@ -375,25 +380,23 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     u_grain = (uniq // 1_000_000) % 3
     u_pair = uniq // 1_000_000 // 3
     u_exp, u_imp = u_pair // n, u_pair % n
-    agg = pd.DataFrame(
-        {"exporter": names[u_exp], "importer": names[u_imp], "grain": u_grain, "idx": u_idx, **data}
-    )
     a_cov = coverage.covered_codes(u_exp, 0, u_grain, u_idx)
     b_cov = coverage.covered_codes(u_imp, 1, u_grain, u_idx)
     for side, cov in (("A", a_cov), ("B", b_cov)):
         for name in _NUM:
             col = f"{side}_{name}"
-            agg[col] = np.where(cov, np.nan_to_num(data[col], nan=0.0), np.nan)
-    # neighbours on the same pair's axis (absent rows: nobody reported that pair then -> 0)
-    value_cols = [f"{s}_{n}" for s in "AB" for n in _NUM]
-    base = np.nan_to_num(agg[value_cols].to_numpy(dtype="float64"), nan=0.0)
-    for shift, tag in ((-3, "prev3"), (-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2"), (3, "next3")):
-        pos = np.searchsorted(uniq, uniq + shift)
-        pos_c = np.minimum(pos, len(uniq) - 1)
-        hit = uniq[pos_c] == uniq + shift
-        shifted = np.where(hit[:, None], base[pos_c], 0.0)
-        for j, col in enumerate(value_cols):
-            agg[f"{col}_{tag}"] = shifted[:, j]
+            data[col] = np.where(cov, np.nan_to_num(data[col], nan=0.0), np.nan)
+    # exporter's minus importer's figure in the neighbouring periods of the same pair (absent: 0)
+    diff = np.stack([np.nan_to_num(data[f"A_{name}"] - data[f"B_{name}"], nan=0.0) for name in _NUM], axis=1)
+    lookup = pd.Index(uniq)
+    for shift, tag in _NEIGHBOUR.items():
+        pos = lookup.get_indexer(uniq + shift)
+        shifted = np.where((pos >= 0)[:, None], diff[pos], 0.0)
+        for j, name in enumerate(_NUM):
+            data[f"D_{name}_{tag}"] = shifted[:, j]
+    agg = pd.DataFrame({"exporter": names[u_exp], "importer": names[u_imp], "grain": u_grain, "idx": u_idx, **data})
+    order = np.lexsort((u_idx, u_grain, u_imp, u_exp))
+    agg = agg.iloc[order].reset_index(drop=True)
     return agg
 
 
@@ -471,7 +474,6 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:,.0f} {unit}"
 
 
-_NEIGHBOUR = {-3: "prev3", -2: "prev2", -1: "prev", 1: "next", 2: "next2", 3: "next3"}
 
 
 def _shift_adjusted(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -492,9 +494,7 @@ def _shift_adjusted(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray,
     a = m[f"A_{name}"].to_numpy(dtype="float64")
     b = m[f"B_{name}"].to_numpy(dtype="float64")
     d = a - b
-    diff = {
-        k: m[f"A_{name}_{tag}"].to_numpy() - m[f"B_{name}_{tag}"].to_numpy() for k, tag in _NEIGHBOUR.items()
-    }
+    diff = {k: m[f"D_{name}_{tag}"].to_numpy() for k, tag in _NEIGHBOUR.items()}
     # cumulative over the next (previous) one to three periods, so a chain of shifted shipments counts
     later = np.maximum.reduce(
         [np.zeros_like(d), -diff[1], -(diff[1] + diff[2]), -(diff[1] + diff[2] + diff[3])]
@@ -901,10 +901,12 @@ def check_jump(data: StatsData, s: Settings) -> list[dict[str, Any]]:
             labels = labels_all[a:b]
             for pos, delta, zz in _change_points(y, s):
                 before = x[max(0, pos - 4) : pos]
+                base = _med(before)
+                ratio = f"x{x[pos] / base:.2f}" if base > 0 else "from zero"
                 text = (
                     f"{measure.replace('_', ' ')}: {_fmt(x[pos], unit)} against a median of "
                     f"{_fmt(float(_med(before)), unit)} over the previous {len(before)} periods "
-                    f"(x{math.exp(delta):.2f}, {zz:+.1f} noise units)"
+                    f"({ratio}, {zz:+.1f} noise units)"
                 )
                 key = (who, flow, labels[pos])
                 if key in found:

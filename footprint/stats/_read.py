@@ -107,6 +107,7 @@ class _Context:
     kind: str
     problems: list[Problem]
     codes: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
+    uniques: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
 
     def add(self, row: int | None, field: str | None, value: Any, rule: str) -> None:
         if isinstance(value, np.generic):
@@ -153,6 +154,7 @@ def _factor_text(values: pd.Series, fold: str, ctx: _Context, field: str) -> np.
     ] + [""]
     norm_codes, norm = pd.factorize(np.array(texts, dtype=object))
     ctx.codes[field] = norm_codes[codes].astype(np.int64)  # code -1 (NA) takes the trailing ""
+    ctx.uniques[field] = np.asarray(norm, dtype=object)
     return np.asarray(norm, dtype=object)[ctx.codes[field]]
 
 
@@ -336,6 +338,9 @@ def _read(path: str | os.PathLike[str], kind: str, sheet: str | int | None) -> p
         ordered = sorted(ctx.problems, key=lambda p: -1 if p.row is None else p.row)
         raise SchemaError(f"{file}: the KP {kind} statistics break the rules", ordered)
     frame["period"] = period_text
+    for k in ("participant", "flow", "partner"):  # categorical: the checks work on the integer codes
+        if k in ctx.codes:
+            frame[k] = pd.Categorical.from_codes(ctx.codes[k], categories=ctx.uniques[k])
     synthetic = any(c.upper().startswith("SYNTHETIC") for c in comments)
     frame.attrs.update(file=file, synthetic=synthetic, kind=kind)
     logger.info("read %d %s rows from %s", len(frame), kind, file)
