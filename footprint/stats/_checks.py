@@ -249,20 +249,31 @@ def prepare(production: pd.DataFrame | None, trade: pd.DataFrame | None) -> Stat
 _FLOW_CODE = {"export": 0, "import": 1, "production": 2}
 
 
+def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of every value in ``index`` (-1 if absent); cheap for categorical columns."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = index.get_indexer(np.asarray(values.cat.categories, dtype=object))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, lookup[codes], -1).astype(np.int64)
+    return index.get_indexer(values.to_numpy(dtype=object)).astype(np.int64)
+
+
+def _labels(*columns: pd.Series) -> np.ndarray:
+    """Return the distinct participant codes of some columns, as an object array."""
+    parts = []
+    for col in columns:
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            parts.append(np.asarray(col.cat.categories, dtype=object))
+        else:
+            parts.append(pd.unique(col.to_numpy(dtype=object)))
+    return pd.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=object)
+
+
 class _Coverage:
     """Which (participant, flow, period index) have figures, per grain, as sorted integer keys."""
 
     def __init__(self, prod: pd.DataFrame, trade: pd.DataFrame) -> None:
-        names = pd.unique(
-            np.concatenate(
-                [
-                    prod["participant"].to_numpy(dtype=object),
-                    trade["participant"].to_numpy(dtype=object),
-                    trade["partner"].to_numpy(dtype=object),
-                ]
-            )
-        )
-        self.index = pd.Index(names)
+        self.index = pd.Index(_labels(prod["participant"], trade["participant"], trade["partner"]))
         self.keys: dict[int, np.ndarray] = {}
         parts = []
         for frame, flow in ((prod, None), (trade, "flow")):
@@ -271,11 +282,11 @@ class _Coverage:
             rows, quarters = quarters_covered(
                 frame["year"].to_numpy(), frame["grain"].to_numpy(), frame["part"].to_numpy()
             )
-            who = self.index.get_indexer(frame["participant"].to_numpy(dtype=object))
+            who = _positions(frame["participant"], self.index)
             flows = (
                 np.full(len(frame), 2)
                 if flow is None
-                else (frame["flow"].to_numpy() == "import").astype(np.int64)
+                else (frame["flow"] == "import").to_numpy().astype(np.int64)
             )
             parts.append(self._key(who[rows], flows[rows], quarters))
         quarter_keys = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
@@ -288,7 +299,9 @@ class _Coverage:
     def _key(who: np.ndarray, flow: np.ndarray | int, idx: np.ndarray) -> np.ndarray:
         return (who.astype(np.int64) * 4 + flow) * 1_000_000 + idx
 
-    def covered_codes(self, who: np.ndarray, flow: int, grain: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def covered_codes(
+        self, who: np.ndarray, flow: int | np.ndarray, grain: np.ndarray, idx: np.ndarray
+    ) -> np.ndarray:
         """As :meth:`covered`, for participant positions in :attr:`index` and a flow code."""
         keys = self._key(np.asarray(who, dtype=np.int64), flow, np.asarray(idx, dtype=np.int64))
         grains = np.broadcast_to(np.asarray(grain, dtype=np.int64), keys.shape)
@@ -298,7 +311,7 @@ class _Coverage:
             if mask.any() and len(self.keys[g]):
                 pos = np.minimum(np.searchsorted(self.keys[g], keys[mask]), len(self.keys[g]) - 1)
                 out[mask] = self.keys[g][pos] == keys[mask]
-        return out
+        return out & (np.asarray(who) >= 0)
 
     def covered(
         self, participant: np.ndarray, flow: np.ndarray | str, grain: np.ndarray | int, idx: np.ndarray
@@ -359,8 +372,8 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     names = coverage.index.to_numpy(dtype=object)
     n = len(names) + 1
     is_exp = (trade["flow"] == "export").to_numpy()
-    pc = coverage.index.get_indexer(trade["participant"].to_numpy(dtype=object)).astype(np.int64)
-    qc = coverage.index.get_indexer(trade["partner"].to_numpy(dtype=object)).astype(np.int64)
+    pc = _positions(trade["participant"], coverage.index)
+    qc = _positions(trade["partner"], coverage.index)
     exp_c = np.where(is_exp, pc, qc)
     imp_c = np.where(is_exp, qc, pc)
     pair = exp_c * n + imp_c
@@ -394,7 +407,15 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
         shifted = np.where((pos >= 0)[:, None], diff[pos], 0.0)
         for j, name in enumerate(_NUM):
             data[f"D_{name}_{tag}"] = shifted[:, j]
-    agg = pd.DataFrame({"exporter": names[u_exp], "importer": names[u_imp], "grain": u_grain, "idx": u_idx, **data})
+    agg = pd.DataFrame(
+        {
+            "exporter": pd.Categorical.from_codes(u_exp, categories=names),
+            "importer": pd.Categorical.from_codes(u_imp, categories=names),
+            "grain": u_grain,
+            "idx": u_idx,
+            **data,
+        }
+    )
     order = np.lexsort((u_idx, u_grain, u_imp, u_exp))
     agg = agg.iloc[order].reset_index(drop=True)
     return agg
@@ -413,8 +434,13 @@ def _group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Integer group number of each row for the combination of ``columns`` (no tuples built)."""
     key = np.zeros(len(frame), dtype=np.int64)
     for col in columns:
-        codes, uniques = pd.factorize(frame[col].to_numpy())
-        key = key * (len(uniques) + 1) + codes
+        values = frame[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes, size = values.cat.codes.to_numpy().astype(np.int64), len(values.cat.categories)
+        else:
+            codes, uniques = pd.factorize(values.to_numpy())
+            size = len(uniques)
+        key = key * (size + 1) + codes
     return pd.factorize(key)[0]
 
 
@@ -472,8 +498,6 @@ def _fmt(x: float, unit: str) -> str:
     if unit == "US$":
         return f"US$ {x:,.0f}"
     return f"{x:,.0f} {unit}"
-
-
 
 
 def _shift_adjusted(m: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -635,14 +659,21 @@ def check_mirror(data: StatsData, s: Settings) -> list[dict[str, Any]]:
 def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     """Per participant, flow (export, import, production) and period: own totals at the series' grain."""
     columns = ["participant", "flow", "grain", "idx", "carats", "value_usd", "n_value"]
+    # participants numbered in alphabetical order, so the output is sorted by name
+    names_sorted = np.array(sorted(_labels(trade["participant"], prod["participant"])), dtype=object)
+    index = pd.Index(names_sorted)
     parts = []
     for frame, flows in ((trade, None), (prod, "production")):
         if not len(frame):
             continue
-        f = np.where(frame["flow"].to_numpy() == "export", 0, 1) if flows is None else np.full(len(frame), 2)
+        f = (
+            np.where((frame["flow"] == "export").to_numpy(), 0, 1)
+            if flows is None
+            else np.full(len(frame), 2)
+        )
         parts.append(
             (
-                frame["participant"].to_numpy(dtype=object),
+                _positions(frame["participant"], index),
                 f.astype(np.int64),
                 frame["year"].to_numpy(),
                 frame["grain"].to_numpy(),
@@ -654,12 +685,7 @@ def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=columns)
     who, flow, year, grain, part, ct, usd = (np.concatenate(x) for x in zip(*parts, strict=True))
-    who_codes, who_names = pd.factorize(who)
-    order = np.argsort(np.asarray(who_names, dtype=object).astype(str), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))  # codes in alphabetical order, so the output is sorted by name
-    who_codes = rank[who_codes].astype(np.int64)
-    series = who_codes * 3 + flow
+    series = who.astype(np.int64) * 3 + flow
     sgrain = _group_max(series, grain)
     idx = period_index(year, grain, part, sgrain)
     key = (series * 3 + sgrain) * 1_000_000 + idx
@@ -670,7 +696,6 @@ def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     value = np.bincount(inv, np.where(has_value, usd, 0.0), minlength=len(uniq))
     u_series = uniq // 1_000_000 // 3
     flow_names = np.array(["export", "import", "production"], dtype=object)
-    names_sorted = np.asarray(who_names, dtype=object)[order]
     return pd.DataFrame(
         {
             "participant": names_sorted[u_series // 3],
@@ -762,7 +787,7 @@ def _partner_uv(data: StatsData, s: Settings) -> pd.DataFrame:
     med_uv, sc_uv = _mirror_scores(data, s)["uv"]
     parts = []
     for who, flow, own, other in (("exporter", "export", "A", "B"), ("importer", "import", "B", "A")):
-        g = m.groupby([who, "grain", "idx"], sort=False)[
+        g = m.groupby([who, "grain", "idx"], sort=False, observed=True)[
             [f"{own}_carats", f"{own}_value_usd", f"{other}_carats", f"{other}_value_usd"]
         ].sum()
         own_uv = (g[f"{own}_value_usd"] / g[f"{own}_carats"]).to_numpy()
@@ -899,7 +924,7 @@ def check_jump(data: StatsData, s: Settings) -> list[dict[str, Any]]:
                 continue  # no change of that size anywhere in the series
             who, flow = who_all[a], flow_all[a]
             labels = labels_all[a:b]
-            for pos, delta, zz in _change_points(y, s):
+            for pos, _delta, zz in _change_points(y, s):
                 before = x[max(0, pos - 4) : pos]
                 base = _med(before)
                 ratio = f"x{x[pos] / base:.2f}" if base > 0 else "from zero"
@@ -946,29 +971,32 @@ def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     trade = data.trade
     if not len(trade):
         return []
-    target = trade["partner"].to_numpy(dtype=object)
-    expected_flow = np.where(trade["flow"].to_numpy() == "export", "import", "export").astype(object)
+    cov = data.coverage
+    tpos = _positions(trade["partner"], cov.index)
+    is_exp = (trade["flow"] == "export").to_numpy()
+    expected_code = np.where(is_exp, 1, 0).astype(np.int64)  # partners' exports are the target's imports
     grain = trade["grain"].to_numpy()
     idx = period_index(trade["year"].to_numpy(), grain, trade["part"].to_numpy(), grain)
     # covered if the target has figures for that flow in any quarter of the partner's period
     rows, quarters = quarters_covered(trade["year"].to_numpy(), grain, trade["part"].to_numpy())
-    flow_cov = _covered(
-        data.coverage, target[rows], expected_flow[rows], np.zeros(len(rows), dtype=np.int64), quarters
-    )
+    quarter_grain = np.zeros(len(rows), dtype=np.int64)
+    flow_cov = cov.covered_codes(tpos[rows], expected_code[rows], quarter_grain, quarters)
     covered = np.zeros(len(trade), dtype=bool)
     np.logical_or.at(covered, rows, flow_cov)
     gap = ~covered
     if not gap.any():
         return []
+    any_q = cov.covered_codes(tpos[rows], 0, quarter_grain, quarters) | cov.covered_codes(
+        tpos[rows], 1, quarter_grain, quarters
+    )
     any_cov = np.zeros(len(trade), dtype=bool)
-    any_q = np.zeros(len(rows), dtype=bool)
-    for flow in ("export", "import"):
-        any_q |= _covered(data.coverage, target[rows], flow, np.zeros(len(rows), dtype=np.int64), quarters)
     np.logical_or.at(any_cov, rows, any_q)
+    target = trade["partner"].to_numpy(dtype=object)[gap]
+    expected_flow = np.where(is_exp[gap], "import", "export").astype(object)
     g = pd.DataFrame(
         {
-            "target": target[gap],
-            "flow": expected_flow[gap],
+            "target": target,
+            "flow": expected_flow,
             "grain": grain[gap],
             "idx": idx[gap],
             "reporter": trade["participant"].to_numpy(dtype=object)[gap],

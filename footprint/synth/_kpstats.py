@@ -442,6 +442,8 @@ def _inject(
         )
         add("mirror", "secondary", "balance", b, str(y), "", f, "less imports, exports may exceed supply")
         add("mirror", "secondary", "certificates", a, _qlabel(q0, q), b, f, "carats per certificate scaled")
+        for qq in (q - 1, q + 1):
+            add("mirror", "secondary", "mirror", a, _qlabel(q0, qq), b, f, NEIGHBOUR_NOTE)
         inj += 1
 
     exporters = sorted(set(trade.loc[exp_mask, "participant"]))
@@ -477,6 +479,8 @@ def _inject(
         add("unit_value", "secondary", "jump", p, _qlabel(q0, q + 1), "", f, "and comes back")
         for b in partners:
             add("unit_value", "secondary", "mirror", p, period, b, f, "partners' values disagree")
+            for qq in (q - 1, q + 1):
+                add("unit_value", "secondary", "mirror", p, _qlabel(q0, qq), b, f, NEIGHBOUR_NOTE)
             add("unit_value", "secondary", "certificates", p, period, b, f, "US$ per certificate off")
             add(
                 "unit_value", "secondary", "unit_value", b, period, "", f, "partner's import unit value moves"
@@ -592,6 +596,7 @@ def _inject(
             sel &= ~exp_mask
         if not sel.any():
             continue
+        removed_partners = trade.loc[sel, "partner"].tolist()
         trade = trade[~sel].reset_index(drop=True)
         exp_mask = (trade["flow"] == "export").to_numpy()
         take((p, y))
@@ -607,6 +612,10 @@ def _inject(
             f"{p} reports {what} for {_qlabel(q0, q)}",
         )
         add("missing", "secondary", "balance", p, str(y), "", 0.0, "a quarter of imports unreported")
+        for b in sorted(set(removed_partners)):
+            for qq in (q - 1, q + 1):
+                add("missing", "secondary", "mirror", p, _qlabel(q0, qq), b, 0.0, NEIGHBOUR_NOTE)
+                add("missing", "secondary", "certificates", p, _qlabel(q0, qq), b, 0.0, NEIGHBOUR_NOTE)
         inj += 1
 
     cand = trade[
@@ -647,6 +656,10 @@ def _inject(
 
 
 _MARK = "SYNTHETIC"
+#: Why an injection also explains findings in the quarters next to it.
+NEIGHBOUR_NOTE = (
+    "next to the anomalous quarter: shipments recorded across its boundary cannot be reconciled with it"
+)
 
 
 def write_kp_stats(
