@@ -6,7 +6,8 @@ Command::
                           [--report R.html] [--questionnaires DIR] [--lang en|fr] [--json]
 
 Findings go to ``--out``; the summary is printed on stdout (``--json`` for
-JSON); progress on stderr. Exit codes as for every command (3: bad input).
+JSON); progress on stderr. Exit codes as for every command (3: bad input),
+and 6 when the screening ran and found anomalies (0: none found).
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ def check_cmd(
     lang: str = typer.Option("en", "--lang", help="Language of the report and questionnaires: en or fr."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
-    """Screen KP production and trade statistics and write ANOMALIES.csv (and a report, questionnaires)."""
+    """Screen KP production and trade statistics and write ANOMALIES.csv (and a report, questionnaires).
+
+    Exit code 0 when nothing was found, 6 when anomalies were found and written (they need follow-up),
+    3 for bad input.
+    """
     from ..exceptions import InputError, Problem
     from ..stats import (
         SEVERITY_RULES,
@@ -138,10 +143,12 @@ def check_cmd(
     }
     if as_json:
         emit_json(summary)
-        return
-    if summary["synthetic"]:
-        typer.echo("SYNTHETIC statistics")
-    typer.echo(f"{summary['findings']} finding(s) for {summary['participants_flagged']} participant(s)")
-    for name, n in summary["by_check"].items():
-        typer.echo(f"  {name:<13} {n}")
-    typer.echo(f"written: {', '.join(written)}")
+    else:
+        if summary["synthetic"]:
+            typer.echo("SYNTHETIC statistics")
+        typer.echo(f"{summary['findings']} finding(s) for {summary['participants_flagged']} participant(s)")
+        for name, n in summary["by_check"].items():
+            typer.echo(f"  {name:<13} {n}")
+        typer.echo(f"written: {', '.join(written)}")
+    if summary["findings"]:
+        raise typer.Exit(6)  # ran, and some figures need follow-up (as classify's "review needed")

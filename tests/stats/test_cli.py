@@ -38,7 +38,7 @@ def test_check_writes_anomalies_report_and_questionnaires(tmp_path: Path) -> Non
             "--json",
         ],
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 6, result.output  # ran, and found anomalies to follow up
     summary = json.loads(result.stdout)
     assert summary["synthetic"] is True and summary["findings"] > 0
     text = out.read_text(encoding="utf-8")
@@ -82,7 +82,7 @@ def test_real_kpcs_production_passes_the_production_side_checks_sensibly(tmp_pat
     result = CliRunner().invoke(
         app, ["stats", "check", "--production", str(REAL), "--out", str(out), "--json"]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 6, result.output  # one anomaly found
     found = pd.read_csv(out, comment="#", keep_default_na=False)
     assert not out.read_text().startswith("# SYNTHETIC")
     # Argyle (Australia) closed in late 2020: 10.9 Mct then 0 is the one jump a screener must raise.
@@ -92,3 +92,19 @@ def test_real_kpcs_production_passes_the_production_side_checks_sensibly(tmp_pat
     # and two orders of magnitude between producers' US$/ct is no reason to flag anyone.
     assert not set(found["participant"]) & {"BWA", "RUS", "CAN", "AGO", "NAM", "COD"}
     assert set(found["check"]) <= {"jump", "unit_value"}
+
+
+def test_nothing_found_exits_0_with_a_header_only_table(tmp_path: Path) -> None:
+    trade = tmp_path / "TRADE.csv"
+    lines = ["participant,period,flow,partner,carats,value_usd,certificates"]
+    for i in range(8):
+        period = f"{2020 + i // 4}-Q{i % 4 + 1}"
+        lines += [f"CAF,{period},export,ARE,10000,2000000,3", f"ARE,{period},import,CAF,10000,2000000,3"]
+    trade.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "ANOMALIES.csv"
+    result = CliRunner().invoke(app, ["stats", "check", "--trade", str(trade), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines() == [
+        "participant,period,check,partner,observed,expected,score,severity,detail"
+    ]
+    assert "0 finding(s)" in result.stdout
