@@ -42,7 +42,9 @@ balance
     stock tolerance, ``max(stock_tolerance * supply, balance_min_ct)``; the
     score is the relative excess ``exports / supply - 1``. Years whose
     production (for a producer) or imports are not reported in full are not
-    judged (``missing`` reports the gap).
+    judged (``missing`` reports the gap); a participant absent from the
+    production table is a non-producer, and without a production table the
+    check is not run.
 jump
     Per participant and series (production, exports, imports; carats and
     US$): change points of ``log(x + c)`` found by ruptures' PELT search
@@ -811,6 +813,11 @@ def check_balance(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     """Flag participant years whose exports exceed production plus imports beyond the stock tolerance."""
     t = data.totals
     if t is None or not len(t):
+        return []
+    if not len(data.production):
+        # without production figures nobody's supply is known (a participant absent from a
+        # production table is a non-producer; with no table at all it is unknown)
+        logger.info("check balance: no production figures given, not judged")
         return []
     grain = t["grain"].to_numpy()
     frame = pd.DataFrame(
