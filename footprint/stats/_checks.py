@@ -878,10 +878,8 @@ def _change_points(y: np.ndarray, s: Settings) -> list[tuple[int, float, float]]
 
     n = len(y)
     diffs = np.diff(y)
-    sigma = max(
-        1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2), s.jump_noise_floor
-    )
-    z = (y - np.median(y)) / sigma
+    sigma = max(1.4826 * _med(np.abs(diffs - _med(diffs))) / math.sqrt(2), s.jump_noise_floor)
+    z = (y - _med(y)) / sigma
     bkps = ruptures.KernelCPD(kernel="linear", min_size=1).fit(z).predict(pen=s.jump_penalty * math.log(n))
     edges = [0, *[int(b) for b in bkps]]
     segments = list(zip(edges[:-1], edges[1:], strict=True))
