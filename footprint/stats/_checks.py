@@ -1076,9 +1076,14 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
             "US$": np.where((usd > 0) & (certs > 0), np.log(usd / certs), np.nan),
         }
     flags = {}
+    ex = np.flatnonzero(is_export)  # only the exporter's side is judged: medians over its rows
     for unit, v in per.items():
-        med = pd.Series(v).groupby(group).transform("median").to_numpy()
-        mad = pd.Series(np.abs(v - med)).groupby(group).transform("median").to_numpy() * 1.4826
+        med = np.full(len(v), np.nan)
+        mad = np.full(len(v), np.nan)
+        med[ex] = pd.Series(v[ex]).groupby(group[ex]).transform("median").to_numpy()
+        mad[ex] = (
+            pd.Series(np.abs(v[ex] - med[ex])).groupby(group[ex]).transform("median").to_numpy() * 1.4826
+        )
         scale = np.maximum(np.nan_to_num(mad, nan=s.cert_noise_floor), s.cert_noise_floor)
         dist = np.abs(v - med)
         # judged on the exporter's side (the exporting authority issues the certificates), on material rows
@@ -1092,10 +1097,11 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
             dist,
             med,
         )
-    part = trade["participant"].to_numpy(dtype=object)
-    partner = trade["partner"].to_numpy(dtype=object)
-    flow = trade["flow"].to_numpy(dtype=object)
-    for i in np.flatnonzero(zero | flags["ct"][0] | flags["US$"][0]):
+    hits = np.flatnonzero(zero | flags["ct"][0] | flags["US$"][0])
+    part = dict(zip(hits.tolist(), trade["participant"].to_numpy(dtype=object)[hits], strict=True))
+    partner = dict(zip(hits.tolist(), trade["partner"].to_numpy(dtype=object)[hits], strict=True))
+    flow = dict(zip(hits.tolist(), trade["flow"].to_numpy(dtype=object)[hits], strict=True))
+    for i in hits.tolist():
         if zero[i]:
             detail = (
                 f"{part[i]} reports {flow[i]}s {'to' if flow[i] == 'export' else 'from'} {partner[i]} of "
@@ -1147,7 +1153,7 @@ def check_certificates(data: StatsData, s: Settings) -> list[dict[str, Any]]:
         # counts disagree only after allowing for certificates counted by the importer in another quarter
         disagree = (diff >= s.cert_abs) & (diff >= s.cert_rel * np.maximum(ca, cb_adj))
         mlabels = index_label(mm["idx"].to_numpy(), mm["grain"].to_numpy())
-        for i in np.flatnonzero(disagree):
+        for i in np.flatnonzero(disagree).tolist():
             a, b = mm["exporter"].iat[i], mm["importer"].iat[i]
             score = abs(math.log2((ca[i] + 1) / (cb_adj[i] + 1)))
             text = (

@@ -117,7 +117,7 @@ def label(year: np.ndarray | int, grain: np.ndarray | int, part: np.ndarray | in
         np.asarray(year, dtype=np.int64), np.asarray(grain, dtype=np.int64), np.asarray(part, dtype=np.int64)
     )
     key = (year * 10 + grain) * 10 + part
-    uniques, inverse = np.unique(key.ravel(), return_inverse=True)
+    inverse, uniques = pd.factorize(key.ravel())  # hashing: few distinct periods, many rows
     texts = np.empty(len(uniques), dtype=object)
     for i, k in enumerate(uniques.tolist()):
         y, g, p = k // 100, (k // 10) % 10, k % 10

@@ -161,11 +161,11 @@ def _factor_text(values: pd.Series, fold: str, ctx: _Context, field: str) -> np.
 def _codes(values: pd.Series, field: str, ctx: _Context) -> np.ndarray:
     out = _factor_text(values, "upper", ctx, field)
     known = country_codes()
-    distinct = pd.unique(out)
-    bad_values = [v for v in distinct if v not in known]
-    if not bad_values:
+    distinct = ctx.uniques[field]  # the distinct normalised texts, from _factor_text
+    bad_codes = [i for i, v in enumerate(distinct.tolist()) if v not in known]
+    if not bad_codes:
         return out
-    for pos in np.flatnonzero(np.isin(out, bad_values)):
+    for pos in np.flatnonzero(np.isin(ctx.codes[field], bad_codes)):
         raw = values.iloc[pos]
         cell = out[pos]
         if not cell:
