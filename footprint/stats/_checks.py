@@ -751,7 +751,7 @@ def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     cand = np.isfinite(z) & (np.abs(z) >= s.uv_z) & (np.abs(resid) >= math.log(s.uv_min_ratio))
     if not cand.any():
         return []
-    partner = _partner_uv(data, s)
+    partner = _partner_uv(data, s, set(t["participant"].to_numpy(dtype=object)[cand]))
     out = []
     labels = index_label(t["idx"].to_numpy(), t["grain"].to_numpy())
     for i in np.flatnonzero(cand):
@@ -776,10 +776,11 @@ def check_unit_value(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     return out
 
 
-def _partner_uv(data: StatsData, s: Settings) -> pd.DataFrame:
+def _partner_uv(data: StatsData, s: Settings, participants: set[str] | None = None) -> pd.DataFrame:
     """Own against partners' US$/ct of the same trade, per participant flow period (robust z).
 
-    Returns a frame indexed by (participant, flow, grain, idx) with columns ``z`` and ``partner_uv``.
+    Returns a frame indexed by (participant, flow, grain, idx) with columns ``z`` and ``partner_uv``,
+    for ``participants`` only when given.
     """
     m = data.mirror
     if m is None or not len(m):
@@ -789,7 +790,8 @@ def _partner_uv(data: StatsData, s: Settings) -> pd.DataFrame:
     med_uv, sc_uv = _mirror_scores(data, s)["uv"]
     parts = []
     for who, flow, own, other in (("exporter", "export", "A", "B"), ("importer", "import", "B", "A")):
-        g = m.groupby([who, "grain", "idx"], sort=False, observed=True)[
+        rows = m if participants is None else m[m[who].isin(sorted(participants)).to_numpy()]
+        g = rows.groupby([who, "grain", "idx"], sort=False, observed=True)[
             [f"{own}_carats", f"{own}_value_usd", f"{other}_carats", f"{other}_value_usd"]
         ].sum()
         own_uv = (g[f"{own}_value_usd"] / g[f"{own}_carats"]).to_numpy()
