@@ -291,11 +291,12 @@ class _Coverage:
                 else (frame["flow"] == "import").to_numpy().astype(np.int64)
             )
             parts.append(self._key(who[rows], flows[rows], quarters))
-        quarter_keys = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        # hash to the few distinct keys first, then sort those (cheaper than sorting every row)
+        quarter_keys = np.sort(pd.unique(np.concatenate(parts))) if parts else np.zeros(0, dtype=np.int64)
         for g, per in ((0, 1), (1, 2), (2, 4)):
             q = quarter_keys % 1_000_000
             base = quarter_keys - q
-            self.keys[g] = np.unique(base + q // per)
+            self.keys[g] = np.sort(pd.unique(base + q // per))
 
     @staticmethod
     def _key(who: np.ndarray, flow: np.ndarray | int, idx: np.ndarray) -> np.ndarray:
@@ -357,8 +358,12 @@ _NUM = ["carats", "value_usd", "certificates"]
 def _group_max(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Per row, the maximum of ``values`` over its group (groups: integer labels)."""
     inv, uniq = pd.factorize(groups)
-    top = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(top, inv, values.astype(np.int64))
+    values = values.astype(np.int64)
+    top = np.zeros(len(uniq), dtype=np.int64)
+    for level in np.unique(values).tolist():  # a handful of levels (grain codes): no slow ufunc.at
+        top = np.where(
+            np.bincount(inv, values == level, minlength=len(uniq)) > 0, np.maximum(top, level), top
+        )
     return top[inv]
 
 
@@ -387,9 +392,10 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
     uniq = np.asarray(uniq, dtype=np.int64)
     data: dict[str, np.ndarray] = {}
     for side, mask in (("A", is_exp), ("B", ~is_exp)):
-        present = np.bincount(inv[mask], minlength=len(uniq)) > 0
+        where = inv[mask]
+        present = np.bincount(where, minlength=len(uniq)) > 0
         for name in _NUM:
-            total = np.bincount(inv[mask], trade[name].to_numpy()[mask], minlength=len(uniq))
+            total = np.bincount(where, trade[name].to_numpy()[mask], minlength=len(uniq))
             data[f"{side}_{name}"] = np.where(present, total, np.nan)
     u_idx = uniq % 1_000_000
     u_grain = (uniq // 1_000_000) % 3
@@ -418,8 +424,7 @@ def _mirror_table(trade: pd.DataFrame, coverage: _Coverage) -> pd.DataFrame:
             **data,
         }
     )
-    order = np.lexsort((u_idx, u_grain, u_imp, u_exp))
-    agg = agg.iloc[order].reset_index(drop=True)
+    # rows in order of first appearance in the trade table: deterministic for the same input
     return agg
 
 
@@ -988,16 +993,14 @@ def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     rows, quarters = quarters_covered(trade["year"].to_numpy(), grain, trade["part"].to_numpy())
     quarter_grain = np.zeros(len(rows), dtype=np.int64)
     flow_cov = cov.covered_codes(tpos[rows], expected_code[rows], quarter_grain, quarters)
-    covered = np.zeros(len(trade), dtype=bool)
-    np.logical_or.at(covered, rows, flow_cov)
+    covered = np.bincount(rows, flow_cov, minlength=len(trade)) > 0
     gap = ~covered
     if not gap.any():
         return []
     any_q = cov.covered_codes(tpos[rows], 0, quarter_grain, quarters) | cov.covered_codes(
         tpos[rows], 1, quarter_grain, quarters
     )
-    any_cov = np.zeros(len(trade), dtype=bool)
-    np.logical_or.at(any_cov, rows, any_q)
+    any_cov = np.bincount(rows, any_q, minlength=len(trade)) > 0
     target = trade["partner"].to_numpy(dtype=object)[gap]
     expected_flow = np.where(is_exp[gap], "import", "export").astype(object)
     g = pd.DataFrame(
