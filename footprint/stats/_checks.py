@@ -981,39 +981,38 @@ def check_jump(data: StatsData, s: Settings) -> list[dict[str, Any]]:
 def check_missing(data: StatsData, s: Settings) -> list[dict[str, Any]]:
     """Flag a participant or flow with no figures for a period its partners report."""
     trade = data.trade
-    if not len(trade):
+    m = data.mirror
+    if not len(trade) or m is None or not len(m):
         return []
+    # the pair table already knows, per pair period (at the coarser grain of the two sides),
+    # whether each side has figures for its flow in that period (NaN: none at all)
+    parts = []
+    for target, reporter, own, other, flow in (
+        ("exporter", "importer", "A", "B", "export"),
+        ("importer", "exporter", "B", "A", "import"),
+    ):
+        rows = (m[f"{own}_carats"].isna() & (m[f"{other}_carats"] > 0)).to_numpy()
+        if rows.any():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "target": np.asarray(m[target].to_numpy()[rows], dtype=object),
+                        "flow": flow,
+                        "grain": m["grain"].to_numpy()[rows],
+                        "idx": m["idx"].to_numpy()[rows],
+                        "reporter": np.asarray(m[reporter].to_numpy()[rows], dtype=object),
+                        "carats": m[f"{other}_carats"].to_numpy()[rows],
+                        "value_usd": m[f"{other}_value_usd"].to_numpy()[rows],
+                    }
+                )
+            )
+    if not parts:
+        return []
+    g = pd.concat(parts, ignore_index=True)
+    who_all, gr_all, ix_all = g["target"].to_numpy(dtype=object), g["grain"].to_numpy(), g["idx"].to_numpy()
     cov = data.coverage
-    tpos = _positions(trade["partner"], cov.index)
-    is_exp = (trade["flow"] == "export").to_numpy()
-    expected_code = np.where(is_exp, 1, 0).astype(np.int64)  # partners' exports are the target's imports
-    grain = trade["grain"].to_numpy()
-    idx = period_index(trade["year"].to_numpy(), grain, trade["part"].to_numpy(), grain)
-    # covered if the target has figures for that flow in any quarter of the partner's period
-    rows, quarters = quarters_covered(trade["year"].to_numpy(), grain, trade["part"].to_numpy())
-    quarter_grain = np.zeros(len(rows), dtype=np.int64)
-    flow_cov = cov.covered_codes(tpos[rows], expected_code[rows], quarter_grain, quarters)
-    covered = np.bincount(rows, flow_cov, minlength=len(trade)) > 0
-    gap = ~covered
-    if not gap.any():
-        return []
-    any_q = cov.covered_codes(tpos[rows], 0, quarter_grain, quarters) | cov.covered_codes(
-        tpos[rows], 1, quarter_grain, quarters
-    )
-    any_cov = np.bincount(rows, any_q, minlength=len(trade)) > 0
-    target = trade["partner"].to_numpy(dtype=object)[gap]
-    expected_flow = np.where(is_exp[gap], "import", "export").astype(object)
-    g = pd.DataFrame(
-        {
-            "target": target,
-            "flow": expected_flow,
-            "grain": grain[gap],
-            "idx": idx[gap],
-            "reporter": trade["participant"].to_numpy(dtype=object)[gap],
-            "carats": trade["carats"].to_numpy()[gap],
-            "value_usd": trade["value_usd"].to_numpy()[gap],
-            "silent": ~any_cov[gap],
-        }
+    g["silent"] = ~(
+        cov.covered(who_all, "export", gr_all, ix_all) | cov.covered(who_all, "import", gr_all, ix_all)
     )
     typical = _typical(data)
     participants = set(trade["participant"].unique())
