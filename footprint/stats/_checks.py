@@ -696,7 +696,11 @@ def _totals(prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     sgrain = _group_max(series, grain)
     idx = period_index(year, grain, part, sgrain)
     key = (series * 3 + sgrain) * 1_000_000 + idx
-    uniq, inv = np.unique(key, return_inverse=True)
+    inv, uniq = pd.factorize(key)  # hash the rows, then sort only the distinct keys
+    order = np.argsort(uniq)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    uniq, inv = np.asarray(uniq)[order], rank[inv]
     has_value = ~np.isnan(usd)
     n_rows = np.bincount(inv, minlength=len(uniq))
     n_value = np.bincount(inv, has_value.astype(np.int64), minlength=len(uniq))
