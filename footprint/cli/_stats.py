@@ -59,8 +59,7 @@ def check_cmd(
 ) -> None:
     """Screen KP production and trade statistics and write ANOMALIES.csv (and a report, questionnaires).
 
-    Exit code 0 when nothing was found, 6 when anomalies were found and written (to follow up), 3 for
-    bad input.
+    Exit code 0: nothing found; 6: anomalies found and written (to follow up); 3: bad input.
     """
     from ..exceptions import InputError, Problem
     from ..stats import (
