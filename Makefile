@@ -87,9 +87,19 @@ demo: install
 	$(FP) profile $(DB) --zone CAR-West --out $(OUT)/profile_CAR-West.html
 	$(FP) profile $(DB) --zone CAR-East --out $(OUT)/profile_CAR-East.html
 	$(FP) ftir $(REF)/spectra --plot $(OUT)/ftir_fit.png --json > $(OUT)/ftir_features.json
+	# KP statistics screening (issue 16) on the SYNTHETIC statistics set with injected anomalies
+	$(FP) synth kp-stats $(OUT)/kp_stats --seed $(DEMO_SEED)
+	# stats check exits 6 when it finds anomalies to follow up: that is a result, not a failure
+	$(FP) stats check --production $(OUT)/kp_stats/PROD.csv --trade $(OUT)/kp_stats/TRADE.csv \
+	  --out $(OUT)/ANOMALIES.csv --report $(OUT)/stats_report_en.html --questionnaires $(OUT)/questionnaires \
+	  --lang en --json > $(OUT)/stats_summary.json; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
+	$(FP) stats check --production $(OUT)/kp_stats/PROD.csv --trade $(OUT)/kp_stats/TRADE.csv \
+	  --out $(OUT)/ANOMALIES_fr.csv --report $(OUT)/stats_rapport_fr.html --lang fr >/dev/null; \
+	  code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
 	@echo "demo outputs in $(OUT)/ (SYNTHETIC reference set): results.csv, stone_results.csv, report_en.html,"
 	@echo "  rapport_fr.html, evaluation.json, profile_*.html, ftir_features.json, ftir_fit.png, *.audit.json,"
-	@echo "  register.db (review register: the demo month, two decisions), review_history.html, review_report_fr.html"
+	@echo "  register.db (review register: the demo month, two decisions), review_history.html, review_report_fr.html,"
+	@echo "  KP statistics (SYNTHETIC): ANOMALIES.csv, stats_report_en.html, stats_rapport_fr.html, questionnaires/"
 
 clean:
 	rm -rf $(OUT) .pytest_cache build *.egg-info

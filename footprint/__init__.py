@@ -18,6 +18,7 @@ processes that parse spectra stay light.
 - :mod:`footprint.model`: calibrated stone model, site-aware parcel assessment, evaluation.
 - :func:`classify`, :func:`profile`, :mod:`footprint.report`: batch checks and reports.
 - :mod:`footprint.review`: the monthly export review register (SQLite / PostgreSQL).
+- :mod:`footprint.stats`: KP production and trade statistics screening.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ._types import Spectrum as Spectrum
 from ._version import __version__ as __version__
 
 _SUBPACKAGES = {
-    "classify", "db", "ingest", "model", "report", "review", "schema", "spectra", "store", "synth",
+    "classify", "db", "ingest", "model", "report", "review", "schema", "spectra", "stats", "store", "synth",
 }
 
 _WHERE = {
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from . import review as review
     from . import schema as schema
     from . import spectra as spectra
+    from . import stats as stats
     from . import store as store
     from . import synth as synth
     from ._profile import profile as profile

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _classify, _db, _ftir, _model, _profile, _review, _synth
+from . import _classify, _db, _ftir, _model, _profile, _review, _stats, _synth
 
 __all__ = ["app", "main"]
 
@@ -52,8 +52,11 @@ def version() -> None:
     typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
 
 
-# Command groups (db, synth) and the top-level commands of each module, as typer sub-apps.
-for _sub in (_ftir.app, _model.app, _classify.app, _profile.app, _db.app, _synth.app, _review.app):
+# Command groups (db, synth, review, stats) and the top-level commands of each module, as typer sub-apps.
+_COMMAND_APPS = (
+    _ftir.app, _model.app, _classify.app, _profile.app, _db.app, _synth.app, _review.app, _stats.app,
+)
+for _sub in _COMMAND_APPS:
     app.add_typer(_sub)
 
 

@@ -46,6 +46,7 @@ _WHERE = {
     "read_spectrum": "._sources",
     "read_stones_bytes": "._table",
     "read_stones_table": "._table",
+    "read_raw_table": "._table",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._plain import read_plain_table as read_plain_table
     from ._sources import read_spectra as read_spectra
     from ._sources import read_spectrum as read_spectrum
+    from ._table import read_raw_table as read_raw_table
     from ._table import read_stones_bytes as read_stones_bytes
     from ._table import read_stones_table as read_stones_table
     from ._validate import STEPS as STEPS

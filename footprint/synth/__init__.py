@@ -31,6 +31,7 @@ from ._generate import (
     generate_reference,
     sample_site_stones,
 )
+from ._kpstats import generate_kp_stats, write_kp_stats  # SYNTHETIC KP statistics (issue 16)
 from ._params import SiteParams, SynthParams, load_params
 
 __all__ = [
@@ -42,11 +43,13 @@ __all__ = [
     "SiteParams",
     "SynthParams",
     "apply_missingness",
+    "generate_kp_stats",
     "generate_parcels",
     "generate_reference",
     "load_params",
     "sample_site_stones",
     "score_posteriors",
+    "write_kp_stats",
     "write_parcel_set",
     "write_reference_set",
 ]
