@@ -7,6 +7,10 @@
   ``jcamp`` package), two-column, wide and long CSV spectra, parsed in
   parallel processes;
 * :func:`read_images` - PNG/JPEG photographs, decoded to be sure;
+* :func:`read_assortment` - parcels or reference lots described as carats
+  and stones per size class (x quality x colour ...), one weighted row per
+  cell; :func:`parse_size_class` and :func:`convert_size_class` for the
+  size-class systems (DTC sieves, mm sieves, grainers, carat classes);
 * :func:`build_batch` - all of the above plus cross-checks, as one
   :class:`~footprint._batch.Batch` for the store to commit.
 
@@ -25,17 +29,24 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_namespace
 
 __all__ = [
+    "SIZE_SYSTEMS",
     "KINDS",
     "MAX_SPECTRUM_BYTES",
     "STEPS",
     "build_batch",
+    "convert_size_class",
     "detect_kind",
     "empty_stones_frame",
+    "parse_size_class",
+    "read_assortment",
     "read_images",
     "read_spectra",
     "read_spectrum",
     "read_stones_bytes",
     "read_stones_table",
+    "sampling_weights",
+    "sieve_carats",
+    "sieve_for_carats",
 ]
 
 _WHERE = {
@@ -50,12 +61,21 @@ _WHERE = {
     "read_spectrum": "._sources",
     "read_stones_bytes": "._table",
     "read_stones_table": "._table",
+    "SIZE_SYSTEMS": "._size_class",
+    "convert_size_class": "._size_class",
+    "parse_size_class": "._size_class",
+    "sieve_carats": "._size_class",
+    "sieve_for_carats": "._size_class",
+    "read_assortment": "._assortment",
+    "sampling_weights": "._assortment",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
+    from ._assortment import read_assortment, sampling_weights
     from ._build import build_batch, empty_stones_frame
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
+    from ._size_class import SIZE_SYSTEMS, convert_size_class, parse_size_class, sieve_carats, sieve_for_carats
     from ._sources import read_spectra, read_spectrum
     from ._table import read_stones_bytes, read_stones_table
     from ._validate import STEPS
