@@ -1,0 +1,176 @@
+"""Expected parcel values from a price book, against the declared values.
+
+Per cell (size class x quality x colour) the expected value is ``carats x
+usd_per_ct`` with the interval ``carats x low`` to ``carats x high``; a cell
+with no carats uses ``n_stones x`` the class's carats per stone (its low and
+high mass at the interval ends). A parcel described by a subsample
+(``total_carats`` above the described carats in the parcels file) is scaled
+by ``total / described``. Stones with neither a mass nor a size class cannot
+be valued: they are counted, and the parcel's check says ``incomplete``
+rather than compare a partial value with the declared one.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._price_book import PriceBook
+
+__all__ = ["FLAGS", "VALUE_COLUMNS", "cells_from_stones", "value_parcels"]
+
+#: Output columns of :func:`value_parcels`.
+VALUE_COLUMNS = (
+    "parcel_id", "n_stones", "carats", "carats_estimated", "total_carats", "n_unvalued",
+    "expected_value_usd", "expected_value_lo", "expected_value_hi", "expected_usd_per_ct",
+    "declared_value_usd", "declared_usd_per_ct", "value_ratio", "value_flag", "valuation_method",
+)
+#: value_flag words.
+FLAGS = {
+    "inside": "declared value inside the expected interval",
+    "under": "declared value below the expected interval",
+    "over": "declared value above the expected interval",
+    "not_declared": "no declared value",
+    "incomplete": "some stones could not be valued (no mass, no size class or no price row)",
+}
+
+
+def cells_from_stones(stones: pd.DataFrame) -> pd.DataFrame:
+    """Gather stones (one row each) into cells: parcel x size class x quality x colour.
+
+    A stone's size class is its ``sieve_class``, or for a stone with a mass
+    and no sieve the DTC sieve its mass falls on (footprint/data/size_classes.csv).
+    Assortment rows (with ``n_stones`` and ``carats``) are returned as they are.
+
+    Returns
+    -------
+    DataFrame
+        parcel_id, size_class (None: unknown), quality, colour, n_stones, carats
+        (NaN when some stone of the cell has no mass), mass_ct (mean per stone).
+    """
+    if "size_class" in stones.columns and "n_stones" in stones.columns:
+        cols = ["parcel_id", "size_class", "quality", "colour", "n_stones", "carats", "mass_ct"]
+        return stones.reindex(columns=cols)
+    from ..ingest._size_class import size_table
+
+    mass = pd.to_numeric(stones.get("mass_ct"), errors="coerce") if "mass_ct" in stones else \
+        pd.Series(np.nan, index=stones.index)
+    sieve = stones["sieve_class"] if "sieve_class" in stones else pd.Series(None, index=stones.index, dtype=object)
+    size = sieve.astype(object).where(sieve.notna(), None)
+    need = size.isna() & mass.notna() & (mass > 0)
+    if need.any():
+        size = size.copy()
+        table = size_table()  # the sieve whose carat range holds the mass (ingest.sieve_for_carats)
+        k = np.clip(np.searchsorted(table["ct_low"], mass[need].to_numpy(), side="right") - 1, 0,
+                    len(table["ct_low"]) - 1)
+        size[need] = [f"dtc:+{int(n)}" for n in table["dtc_sieve"][k]]
+    frame = pd.DataFrame({
+        "parcel_id": stones["parcel_id"].astype(str),
+        "size_class": size.fillna("?"),
+        "quality": stones["quality"].astype(object).fillna("?") if "quality" in stones else "?",
+        "colour": stones["colour"].astype(object).fillna("?") if "colour" in stones else "?",
+        "mass": mass, "has_mass": mass.notna(),
+    })
+    grouped = frame.groupby(["parcel_id", "size_class", "quality", "colour"], sort=False)
+    cells = grouped.agg(n_stones=("mass", "size"), carats=("mass", "sum"), n_mass=("has_mass", "sum")).reset_index()
+    cells.loc[cells["n_mass"] < cells["n_stones"], "carats"] = np.nan
+    cells = cells.drop(columns="n_mass")
+    for name in ("size_class", "quality", "colour"):
+        cells[name] = cells[name].where(cells[name] != "?", None)
+    cells["mass_ct"] = cells["carats"] / cells["n_stones"]
+    return cells
+
+
+@functools.lru_cache(maxsize=4096)
+def _size(label: str) -> Any:
+    from ..ingest import parse_size_class
+
+    return parse_size_class(label)
+
+
+def _cell_values(cells: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
+    mid = np.full(len(cells), np.nan)
+    lo = np.full(len(cells), np.nan)
+    hi = np.full(len(cells), np.nan)
+    ct = np.full(len(cells), np.nan)
+    ct_lo = np.full(len(cells), np.nan)
+    ct_hi = np.full(len(cells), np.nan)
+    for i, rec in enumerate(cells[["size_class", "quality", "colour", "n_stones", "carats"]].itertuples(index=False)):
+        label, quality, colour, n, carats = rec
+        size = _size(label) if isinstance(label, str) else None
+        if carats == carats and carats > 0:
+            per_stone = carats / n
+            ct[i] = ct_lo[i] = ct_hi[i] = carats
+        elif size is not None:
+            per_stone = size.ct_nominal
+            ct[i], ct_lo[i] = n * size.ct_nominal, n * size.ct_low
+            ct_hi[i] = n * (size.ct_high if math.isfinite(size.ct_high) else 2 * size.ct_nominal)
+        else:
+            continue
+        price = book.price(per_stone, quality if isinstance(quality, str) else None,
+                           colour if isinstance(colour, str) else None, size.label if size else None)
+        mid[i], lo[i], hi[i] = ct[i] * price[0], ct_lo[i] * price[1], ct_hi[i] * price[2]
+    out = pd.DataFrame({"parcel_id": cells["parcel_id"].astype(str).to_numpy(), "n": cells["n_stones"].to_numpy(),
+                        "ct": ct, "estimated": ~np.isfinite(cells["carats"].to_numpy(dtype=float)),
+                        "mid": mid, "lo": lo, "hi": hi})
+    out["unvalued"] = np.where(np.isfinite(mid), 0, out["n"])
+    return out
+
+
+def value_parcels(cells: pd.DataFrame, book: PriceBook, parcels: pd.DataFrame | None = None,
+                  *, sampling: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Expected against declared value, per parcel.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :func:`cells_from_stones` output (or assortment cells).
+    book : PriceBook
+        The price book (already :meth:`PriceBook.as_of` the valuation date).
+    parcels : DataFrame, optional
+        The parcels file: ``declared_value_usd``, ``valuation_method``,
+        ``total_carats``.
+    sampling : mapping, optional
+        parcel_id -> sampling weight (``total_carats / described_carats``).
+
+    Returns
+    -------
+    DataFrame
+        :data:`VALUE_COLUMNS`, one row per parcel in order of appearance.
+    """
+    values = _cell_values(cells, book)
+    grouped = values.groupby("parcel_id", sort=False)
+    out = grouped.agg(n_stones=("n", "sum"), carats=("ct", "sum"), carats_estimated=("estimated", "any"),
+                      n_unvalued=("unvalued", "sum"), expected_value_usd=("mid", "sum"),
+                      expected_value_lo=("lo", "sum"), expected_value_hi=("hi", "sum")).reset_index()
+    weight = out["parcel_id"].map(dict(sampling or {})).fillna(1.0).to_numpy(dtype=float)
+    for name in ("expected_value_usd", "expected_value_lo", "expected_value_hi"):
+        out[name] = out[name] * weight
+    info: dict[str, dict[str, Any]] = {}
+    if parcels is not None and len(parcels):
+        info = {str(r["parcel_id"]): r for r in parcels.to_dict("records")}
+
+    def get(pid: str, name: str) -> Any:
+        value = info.get(pid, {}).get(name)
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+    out["total_carats"] = [get(p, "total_carats") for p in out["parcel_id"]]
+    out["total_carats"] = out["total_carats"].astype(float)
+    scaled_ct = np.where(np.isfinite(out["total_carats"]), out["total_carats"], out["carats"] * weight)
+    out["expected_usd_per_ct"] = out["expected_value_usd"] / scaled_ct
+    declared = np.array([get(p, "declared_value_usd") for p in out["parcel_id"]], dtype=float)
+    out["declared_value_usd"] = declared
+    out["declared_usd_per_ct"] = declared / scaled_ct
+    out["value_ratio"] = declared / out["expected_value_usd"].to_numpy()
+    flag = np.where(declared < out["expected_value_lo"], "under",
+                    np.where(declared > out["expected_value_hi"], "over", "inside")).astype(object)
+    flag[~np.isfinite(declared)] = "not_declared"
+    flag[(out["n_unvalued"] > 0).to_numpy()] = "incomplete"
+    out["value_flag"] = flag
+    out["valuation_method"] = [get(p, "valuation_method") for p in out["parcel_id"]]
+    return out.reindex(columns=list(VALUE_COLUMNS))
