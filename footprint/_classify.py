@@ -84,6 +84,15 @@ PARCEL_COLUMNS: tuple[str, ...] = (
     "exporter",
     "declared_value_usd",
     "cleaning_state",
+    # issue 14: a described subsample (sampling weight = total / described carats) and the valuation method
+    "described_carats",
+    "total_carats",
+    "valuation_method",
+)
+#: Parcel result columns added when a price book is given (issue 14).
+VALUE_RESULT_COLUMNS: tuple[str, ...] = (
+    "expected_value_usd", "expected_value_lo", "expected_value_hi", "declared_value_usd", "value_ratio",
+    "value_flag", "valuation_method",
 )
 _CLEANING_STATES = ("unwashed", "acid_rinsed", "acid_boiled")
 _PARCEL_HEADERS = frozenset({"parcel id", "parcel", "parcel no", "parcel number", "parcelid"})
@@ -479,6 +488,9 @@ class RunContext:
     derived_ftir: pd.DataFrame | None = None
     #: write per-stone result lines (``--stones-out``); otherwise they stay in the worker
     stone_lines: bool = False
+    #: issue 14: the price book (valuation columns added to the results) and the parcels file's name
+    price_book: Any = None
+    parcels_file: str | None = None
 
 
 @contextlib.contextmanager
@@ -549,8 +561,14 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     parcels = None
     if ctx.parcels is not None:
         parcels = ctx.parcels[ctx.parcels["parcel_id"].isin(task.parcel_ids)]
+    # issue 14: assortment cells stand for n stones, a described subsample for total / described carats.
+    from .ingest import row_weights
+
+    weights, sampling, weight_problems = row_weights(stones, parcels, ctx.parcels_file)
+    if weight_problems:
+        return ChunkResult(task.index, problems=weight_problems)
     # Per-stone results are only computed when they are written (--stones-out).
-    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines)
+    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines, weights=weights)
     summaries = {}
     if task.summarise:
         wanted = set(task.parcel_ids[: task.summarise])
@@ -558,12 +576,21 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
             summaries[str(pid)] = summarise(group, label=str(pid))
     zones = list(model.zones)
     extras = [c for c in ("zones_consistent",) if c in results.columns]
-    results = results.reindex(columns=result_columns(zones) + extras)
+    columns = result_columns(zones) + (list(VALUE_RESULT_COLUMNS) if ctx.price_book is not None else [])
+    if ctx.price_book is not None:
+        from .valuation import cells_from_stones, value_parcels
+
+        values = value_parcels(cells_from_stones(stones), ctx.price_book, parcels, sampling=sampling)
+        results = results.merge(values[["parcel_id", *VALUE_RESULT_COLUMNS]], on="parcel_id", how="left")
+        for pid, summary in summaries.items():
+            summary["valuation"] = values[values["parcel_id"] == pid].iloc[0].to_dict()
+    results = results.reindex(columns=columns + extras)
     return ChunkResult(
         task.index,
         results=results,
-        n_stones=len(stones),
-        results_csv=_csv_lines(results.reindex(columns=result_columns(zones))),
+        n_stones=len(stones) if "stone_weight" not in stones.columns
+        else int(pd.to_numeric(stones.get("n_stones"), errors="coerce").fillna(1).sum()),
+        results_csv=_csv_lines(results.reindex(columns=columns)),
         stones_csv=_csv_lines(stone_results.reindex(columns=stone_columns(zones))) if ctx.stone_lines else "",
         summaries=summaries,
         synthetic=synthetic,
@@ -750,7 +777,7 @@ def _run_dask(
 # -- parcels file and spectra -------------------------------------------------------
 
 
-def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataFrame:
+def read_parcels(path: str | os.PathLike[str], zones: Sequence[str] | None) -> pd.DataFrame:
     """Read and check the optional parcels file.
 
     Parameters
@@ -759,8 +786,9 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         CSV or XLSX with ``parcel_id`` (required) and any of
         ``declared_zone, kp_certificate, exporter, declared_value_usd,
         cleaning_state``.
-    zones : sequence of str
-        The model's reference zones: a declared zone must be one of them.
+    zones : sequence of str or None
+        The model's reference zones: a declared zone must be one of them
+        (None: not checked, for ``footprint value``).
 
     Returns
     -------
@@ -821,6 +849,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
     out = pd.DataFrame({c: raw[c].str.strip() if c in raw.columns else "" for c in PARCEL_COLUMNS})
     seen: dict[str, int] = {}
     values = np.full(len(out), np.nan)
+    carats = {name: np.full(len(out), np.nan) for name in ("described_carats", "total_carats")}
     for i, rec in enumerate(out.to_dict("records")):
         row = i + 1
         pid = rec["parcel_id"]
@@ -831,7 +860,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         else:
             seen[pid] = row
         zone = rec["declared_zone"]
-        if zone and zone not in zones:
+        if zone and zones is not None and zone not in zones:
             problems.append(
                 Problem(
                     file,
@@ -851,6 +880,8 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
                 problems.append(
                     Problem(file, row, "declared_value_usd", value, "must be a number >= 0 (USD)")
                 )
+        for name in ("described_carats", "total_carats"):
+            carats[name][i] = _positive(rec[name], file, row, name, problems)
         state = rec["cleaning_state"]
         if state and state not in _CLEANING_STATES:
             problems.append(
@@ -860,7 +891,23 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         raise InputError(f"{file}: the parcels file breaks its format", problems)
     out = out.replace("", None)
     out["declared_value_usd"] = values
+    for name, column in carats.items():
+        out[name] = column
     return out
+
+
+def _positive(text: str, file: str, row: int, name: str, problems: list[Problem]) -> float:
+    """A parcels-file carat figure: NaN when blank, else a number > 0 (else a problem is added)."""
+    if not text:
+        return math.nan
+    try:
+        value = float(text.replace(",", ""))
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError
+    except ValueError:
+        problems.append(Problem(file, row, name, text, "must be a number > 0 (carats)"))
+        return math.nan
+    return value
 
 
 def _derive_spectra(source: str, manifest: Mapping[str, Any], n_jobs: int) -> pd.DataFrame:
@@ -1029,9 +1076,12 @@ def _is_synthetic(model: Any) -> bool:
 
 def classify(
     model_dir: str | os.PathLike[str],
-    stones: str | os.PathLike[str],
+    stones: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     *,
+    assortment: str | os.PathLike[str] | None = None,
+    price_book: str | os.PathLike[str] | None = None,
+    valuation_date: str | None = None,
     parcels: str | os.PathLike[str] | None = None,
     spectra: str | os.PathLike[str] | None = None,
     stones_out: str | os.PathLike[str] | None = None,
@@ -1051,11 +1101,22 @@ def classify(
     ----------
     model_dir : path
         A model directory (:meth:`FootprintModel.load` verifies it).
-    stones : path
+    stones : path or None
         Stones CSV or XLSX: schema v1 fields plus ``parcel_id``; the stones
-        of a parcel must be contiguous.
+        of a parcel must be contiguous. None when ``assortment`` gives every parcel.
     out : path
         Results CSV, one row per parcel (:func:`result_columns`).
+    assortment : path, optional
+        Parcels described as assortments
+        (:func:`footprint.ingest.read_assortment`): one weighted row per
+        cell. With ``stones`` too, the batch is mixed (a parcel is in one
+        file or the other) and both are read whole rather than streamed.
+    price_book : path, optional
+        Price book (:func:`footprint.valuation.read_price_book`): adds the
+        expected value, its interval, the declared value, their ratio and a
+        flag per parcel (:data:`VALUE_RESULT_COLUMNS`), also in the report.
+    valuation_date : str, optional
+        ISO date the price book is read at (default today).
     parcels : path, optional
         Parcels file (:func:`read_parcels`).
     spectra : path, optional
@@ -1101,17 +1162,20 @@ def classify(
     from .report import DEFAULT_MAX_DETAIL
 
     started = _dt.datetime.now(_dt.UTC)
-    file = os.fspath(stones)
+    if stones is None and assortment is None:
+        raise InputError("nothing to classify", [Problem(None, None, "stones", None,
+                                                         "give a stones file, an assortment, or both")])
+    file = os.fspath(stones if stones is not None else assortment)  # type: ignore[arg-type]
     from .report import LANGUAGES
 
     if lang not in LANGUAGES:
         raise InputError("unknown report language", [Problem(None, None, "lang", lang, "must be en or fr")])
     if chunk_size < 1:
         raise InputError("bad chunk size", [Problem(None, None, "chunk_size", chunk_size, "must be >= 1")])
-    if not Path(stones).is_file():
+    if not Path(file).is_file():
         raise InputError(f"{file}: no such file", [Problem(file, None, None, None, "file not found")])
     # The audit's hash of the stones file, on the idle core while the model loads.
-    stones_digest = hash_in_background(stones)
+    stones_digest = hash_in_background(file)
     model = _load_model(os.fspath(model_dir))
     zones = list(model.zones)
     warnings: list[str] = []
@@ -1123,16 +1187,26 @@ def classify(
         parcels=parcels_df,
         derived_ftir=derived,
         stone_lines=stones_out is not None,
+        parcels_file=os.fspath(parcels) if parcels is not None else None,
     )
+    if price_book is not None:
+        from .valuation import read_price_book
+
+        ctx.price_book = read_price_book(price_book).as_of(valuation_date)
+    value_columns = list(VALUE_RESULT_COLUMNS) if price_book is not None else []
 
     problems: list[Problem] = []
-    total_bytes = Path(stones).stat().st_size
+    total_bytes = Path(file).stat().st_size
     on_bytes = (lambda done: progress(done, total_bytes)) if progress else None
-    if Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
+    if assortment is not None:
+        frame = _assortment_frame(stones, assortment, problems)
+        tasks: Iterator[ChunkTask] = iter_frame_chunks(frame, chunk_size=chunk_size, file=file,
+                                                       problems=problems)
+    elif stones is not None and Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
         from .ingest import read_stones_table
 
         frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
-        tasks: Iterator[ChunkTask] = iter_frame_chunks(
+        tasks = iter_frame_chunks(
             frame, chunk_size=chunk_size, file=file, problems=problems
         )
     else:
@@ -1157,7 +1231,7 @@ def classify(
     stones_fh = open(tmp_paths[Path(stones_out)], "w", encoding="utf-8", newline="") if stones_out else None
     results_fh = open(tmp_paths[out], "w", encoding="utf-8", newline="")
     try:
-        _write_csv(pd.DataFrame(columns=result_columns(zones)), results_fh, True)
+        _write_csv(pd.DataFrame(columns=result_columns(zones) + value_columns), results_fh, True)
         if stones_fh is not None:
             _write_csv(pd.DataFrame(columns=stone_columns(zones)), stones_fh, True)
         for chunk in run_ordered(
@@ -1238,8 +1312,9 @@ def classify(
     audit = write_audit(
         out,
         command=command,
-        inputs=hash_inputs({"stones": stones, "parcels": parcels, "spectra": spectra},
-                           digests={"stones": stones_digest}),
+        inputs=hash_inputs({"stones": stones, "assortment": assortment, "price_book": price_book,
+                            "parcels": parcels, "spectra": spectra},
+                           digests={"stones" if stones is not None else "assortment": stones_digest}),
         outputs=outputs,
         model=identity,
         thresholds=thresholds,
@@ -1250,6 +1325,7 @@ def classify(
             "lang": lang,
             "report": os.fspath(report) if report else None,
             "db": os.fspath(db) if db else None,
+            "valuation_date": valuation_date,
         },
         summary={
             "parcels": len(results),
@@ -1262,7 +1338,7 @@ def classify(
         started=started,
     )
     return ClassifyRun(
-        results=results.reindex(columns=result_columns(zones)),
+        results=results.reindex(columns=result_columns(zones) + value_columns),
         n_stones=n_stones,
         exit_code=6 if needs_review else 0,
         outputs=[*outputs, audit],
@@ -1271,6 +1347,30 @@ def classify(
         warnings=warnings,
         stones_path=Path(stones_out) if stones_out else None,
     )
+
+
+def _assortment_frame(stones: str | os.PathLike[str] | None, assortment: str | os.PathLike[str],
+                      problems: list[Problem]) -> pd.DataFrame:
+    """Assortment cells, plus the stones file's parcels for a mixed batch (issue 14).
+
+    Read whole: an assortment is small (cells, not stones). Stone rows get
+    ``stone_weight`` 1; a parcel in both files is a problem.
+    """
+    from .ingest import read_assortment, read_stones_table
+
+    cells = read_assortment(assortment, reference=False)
+    if stones is None:
+        return cells
+    frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
+    both = sorted(set(frame["parcel_id"].dropna().astype(str)) & set(cells["parcel_id"].astype(str)))
+    for pid in both[:20]:
+        problems.append(Problem(os.fspath(assortment), None, "parcel_id", pid,
+                                "this parcel is also in the stones file: describe a parcel in one file only"))
+    synthetic = bool(frame.attrs.get("synthetic")) or bool(cells.attrs.get("synthetic"))
+    frame = frame.assign(stone_weight=1.0)
+    mixed = pd.concat([frame, cells], ignore_index=True, sort=False)
+    mixed.attrs = {"synthetic": synthetic}
+    return mixed
 
 
 def _write_report(

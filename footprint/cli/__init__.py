@@ -15,7 +15,7 @@ code  meaning
 3     input error: a file, row, field or value breaks a rule
 4     store error: locked, wrong version, failed verification
 5     model error: too little data, tampered or mismatched model
-6     ``classify`` ran, and some parcels need expert review
+6     ``classify`` ran, and some parcels need expert review (``value``: some flagged)
 ====  ==========================================================
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _classify, _db, _ftir, _model, _synth
+from . import _classify, _db, _ftir, _model, _synth, _value
 
 __all__ = ["app", "main"]
 
@@ -49,7 +49,7 @@ def version() -> None:
     typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
 
 
-for _module in (_db, _ftir, _synth, _model, _classify):
+for _module in (_db, _ftir, _synth, _model, _classify, _value):
     _module.register(app)
 
 

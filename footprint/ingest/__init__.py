@@ -44,6 +44,7 @@ __all__ = [
     "read_spectrum",
     "read_stones_bytes",
     "read_stones_table",
+    "row_weights",
     "sampling_weights",
     "sieve_carats",
     "sieve_for_carats",
@@ -68,10 +69,11 @@ _WHERE = {
     "sieve_for_carats": "._size_class",
     "read_assortment": "._assortment",
     "sampling_weights": "._assortment",
+    "row_weights": "._assortment",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
-    from ._assortment import read_assortment, sampling_weights
+    from ._assortment import read_assortment, row_weights, sampling_weights
     from ._build import build_batch, empty_stones_frame
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind

@@ -46,7 +46,7 @@ from ._size_class import parse_size_class
 from ._table import _numeric_header, _read_raw, _validate
 from ._validate import ProcessingReport, parse_number
 
-__all__ = ["ASSORTMENT_COLUMNS", "read_assortment", "sampling_weights"]
+__all__ = ["ASSORTMENT_COLUMNS", "read_assortment", "row_weights", "sampling_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,9 @@ def read_assortment(
     kept = ("parcel_id",) if not reference else ()
     if not reference:
         rest["parcel_id"] = keys
+    table_log = logging.getLogger(_validate.__module__)
+    level = table_log.level
+    table_log.setLevel(max(level, logging.WARNING))  # its "read N stones" would count cells as stones
     try:
         frame, _ = _validate(rest, comments, delimiter, file, report, extra_fields=extra_fields,
                              reference=reference, keep_columns=kept,
@@ -174,6 +177,8 @@ def read_assortment(
     except SchemaError as exc:
         problems.extend(exc.problems)
         frame = None
+    finally:
+        table_log.setLevel(level)
     sizes: list[Any] = [None] * n
     counts = np.zeros(n, dtype=np.int64)
     carats = np.full(n, np.nan)
@@ -275,7 +280,8 @@ def sampling_weights(cells: pd.DataFrame, parcels: pd.DataFrame | None, *, file:
     mass = pd.to_numeric(cells["mass_ct"], errors="coerce") * cells["stone_weight"]
     described = mass.groupby(cells["parcel_id"].astype(str)).sum(min_count=1)
     missing = mass.isna().groupby(cells["parcel_id"].astype(str)).any()
-    for k, rec in enumerate(parcels.to_dict("records")):
+    for k, rec in zip(parcels.index, parcels.to_dict("records"), strict=True):
+        k = int(k) if isinstance(k, (int, np.integer)) else 0
         pid = str(rec["parcel_id"])
         total = rec.get("total_carats")
         if total is None or not np.isfinite(total) or pid not in described.index:
@@ -295,3 +301,39 @@ def sampling_weights(cells: pd.DataFrame, parcels: pd.DataFrame | None, *, file:
             continue
         out[pid] = float(total) / base
     return pd.Series(out, dtype=float), problems
+
+
+def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | None = None
+                ) -> tuple[np.ndarray | None, dict[str, float], list[Problem]]:
+    """Weights for :meth:`FootprintModel.assess_batch`: stones per row times the parcel's sampling weight.
+
+    Assortment rows stand for ``stone_weight`` stones (stone rows, also in a
+    mixed batch, for one); a parcel whose parcels-file row gives
+    ``total_carats`` above its described carats weighs each described stone
+    ``total / described`` (:func:`sampling_weights`).
+
+    Returns
+    -------
+    weights : ndarray or None
+        None when every row is one stone and no parcel is a subsample (the
+        unweighted path).
+    sampling : dict
+        parcel_id -> sampling weight, for the parcels that have one.
+    problems : list of Problem
+        Parcels-file rows whose carats do not add up.
+    """
+    has_cells = "stone_weight" in stones.columns
+    base = np.ones(len(stones))
+    if has_cells:
+        given = pd.to_numeric(stones["stone_weight"], errors="coerce").to_numpy(dtype=float)
+        base = np.where(np.isfinite(given), given, 1.0)
+    frame = pd.DataFrame({"parcel_id": stones["parcel_id"].astype(str).to_numpy(),
+                          "mass_ct": pd.to_numeric(stones["mass_ct"], errors="coerce").to_numpy(dtype=float)
+                          if "mass_ct" in stones.columns else np.nan,
+                          "stone_weight": base})
+    sampling, problems = sampling_weights(frame, parcels, file=file)
+    sampling = sampling[sampling != 1.0]
+    if not has_cells and not len(sampling):
+        return None, {}, problems
+    weights = base * frame["parcel_id"].map(sampling).fillna(1.0).to_numpy(dtype=float)
+    return weights, {str(k): float(v) for k, v in sampling.items()}, problems

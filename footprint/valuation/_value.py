@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..exceptions import InputError, Problem
 from ._price_book import PriceBook
 
-__all__ = ["FLAGS", "VALUE_COLUMNS", "cells_from_stones", "value_parcels"]
+__all__ = ["FLAGS", "VALUE_COLUMNS", "cells_from_stones", "value_files", "value_parcels"]
 
 #: Output columns of :func:`value_parcels`.
 VALUE_COLUMNS = (
@@ -174,3 +177,86 @@ def value_parcels(cells: pd.DataFrame, book: PriceBook, parcels: pd.DataFrame | 
     out["value_flag"] = flag
     out["valuation_method"] = [get(p, "valuation_method") for p in out["parcel_id"]]
     return out.reindex(columns=list(VALUE_COLUMNS))
+
+
+def value_files(
+    price_book: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    stones: str | os.PathLike[str] | None = None,
+    assortment: str | os.PathLike[str] | None = None,
+    parcels: str | os.PathLike[str] | None = None,
+    valuation_date: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Value the parcels of a stones file or an assortment and write the table (``footprint value``).
+
+    Parameters
+    ----------
+    price_book : path
+        Price book CSV (:func:`read_price_book`).
+    out : path
+        Output CSV (:data:`VALUE_COLUMNS`); written atomically, never over an input.
+    stones, assortment : path
+        Exactly one: a stones table or an assortment (read and checked by the ingest layer).
+    parcels : path, optional
+        Parcels file: ``declared_value_usd``, ``valuation_method``,
+        ``described_carats``, ``total_carats``.
+    valuation_date : str, optional
+        ISO date the price book is read at (default today).
+
+    Returns
+    -------
+    table : DataFrame
+        One row per parcel.
+    meta : dict
+        ``synthetic``, ``price_book``, ``valuation_date``, ``flags`` (counts).
+
+    Raises
+    ------
+    InputError
+        Bad inputs (file, row, field), both or neither of stones and
+        assortment, or ``out`` naming an input.
+    """
+    from .._classify import read_parcels
+    from ..ingest import read_assortment, read_stones_table, row_weights
+    from ._price_book import read_price_book
+
+    if (stones is None) == (assortment is None):
+        raise InputError("value needs one input", [Problem(None, None, "stones", None,
+                                                           "give either STONES or --assortment, not both")])
+    inputs = [p for p in (price_book, stones, assortment, parcels) if p is not None]
+    target = Path(out).resolve()
+    for path in inputs:
+        if Path(path).resolve() == target:
+            raise InputError("output would overwrite an input",
+                             [Problem(os.fspath(out), None, "out", os.fspath(out), "must not be one of the inputs")])
+    book = read_price_book(price_book).as_of(valuation_date)
+    if assortment is not None:
+        frame = read_assortment(assortment)
+    else:
+        assert stones is not None
+        frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
+        missing = frame["parcel_id"].isna()
+        if missing.any():
+            k = int(np.flatnonzero(missing.to_numpy())[0])
+            raise InputError(f"{os.fspath(stones)}: every stone must name its parcel",
+                             [Problem(os.fspath(stones), k + 1, "parcel_id", "", "required")])
+    parcels_df = read_parcels(parcels, None) if parcels is not None else None
+    _, sampling, problems = row_weights(frame, parcels_df, os.fspath(parcels) if parcels is not None else None)
+    if problems:
+        raise InputError("the parcels file's carats do not add up", problems)
+    table = value_parcels(cells_from_stones(frame), book, parcels_df, sampling=sampling)
+    synthetic = bool(book.synthetic or frame.attrs.get("synthetic"))
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            if synthetic:
+                fh.write("# SYNTHETIC: valued with synthetic data or a synthetic price book; not real values\n")
+            table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    meta = {"synthetic": synthetic, "price_book": book.name, "valuation_date": valuation_date,
+            "flags": table["value_flag"].value_counts().sort_index().to_dict()}
+    return table, meta
