@@ -109,11 +109,16 @@ def _zone_name(zone: str | None, lang: str, compliant: Sequence[str]) -> str:
     return zone
 
 
-def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str) -> dict[str, Any]:
+def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str,
+                 missing: tuple[int, int] = (0, 0)) -> dict[str, Any]:
     w = words(lang)
     usd = _text(declared_usd)
     if usd is None or total_ct <= 0:
         return {"declared": w["not_given"], "per_ct": "–", "band": None, "flag": None}
+    if missing[0]:
+        # $/ct from a partial total would be overstated: say so rather than divide (issue 14).
+        return {"declared": f"{float(usd):,.0f} USD", "band": None, "flag": None,
+                "per_ct": w["per_ct_partial"].format(missing=missing[0], total=missing[1])}
     per_ct = float(usd) / total_ct
     band = load_value_bands()["bands"].get(zone or "")
     flag = None
@@ -128,6 +133,56 @@ def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str
         "flag": flag,
         "outside": bool(band) and flag == w["value_outside"],
     }
+
+
+def _mass_figures(summary: Mapping[str, Any] | None, info: Mapping[str, Any], n_stones: int,
+                  lang: str) -> dict[str, Any]:
+    """Total and mean mass that say how many stones they cover, and the carats $/ct is computed on (issue 14).
+
+    The parcels file's ``total_carats`` (the whole parcel) wins; otherwise the
+    weighed stones' total, with how many stones had no mass, and the mean over
+    the weighed stones only (never a partial total divided by all stones).
+    """
+    w = words(lang)
+    if summary is None:
+        return {"total_ct": "–", "mean_ct": "–", "basis": 0.0, "missing": (0, 0), "size": None}
+    weighed = float(summary["total_ct"])
+    n_all = int(summary.get("n_stones", n_stones))
+    n_mass = int(summary["mass"]["n"])
+    missing = n_all - n_mass
+    declared_total = info.get("total_carats")
+    declared_total = float(declared_total) if declared_total is not None and declared_total == declared_total \
+        else None
+    if declared_total is not None:
+        total = f"{declared_total:.2f} ct ({w['total_declared'].format(described=f'{weighed:.2f} ct')})"
+        basis, gap = declared_total, (0, n_all)
+    else:
+        total = f"{weighed:.2f} ct" + (f" ({w['weighed_of'].format(n=n_mass, total=n_all, missing=missing)})"
+                                       if missing else "")
+        basis, gap = weighed, (missing, n_all)
+    mean = _num(weighed / n_mass if n_mass else None, "{:.3f} ct")
+    if missing and n_mass:
+        mean += f" ({w['weighed_of'].format(n=n_mass, total=n_all, missing=missing)})"
+    size = summary.get("size") or {}
+    rows = [{"label": k, **v} for k, v in (size.get("classes") or {}).items()]
+    size_block = {"rows": rows, "note": w["no_mass_note"].format(n=size.get("n_no_mass", 0))
+                  if size.get("n_no_mass") else ""} if rows else None
+    return {"total_ct": total, "mean_ct": mean, "basis": basis, "missing": gap, "size": size_block}
+
+
+def _valuation_view(summary: Mapping[str, Any] | None, info: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The price-book check of a parcel (when classify was given one) and the declared valuation method."""
+    w = words(lang)
+    out: dict[str, Any] = {"method": _text(info.get("valuation_method")), "expected": None}
+    value = (summary or {}).get("valuation")
+    if value:
+        out["expected"] = (f"{value['expected_value_usd']:,.0f} USD ({value['expected_value_lo']:,.0f}–"
+                           f"{value['expected_value_hi']:,.0f})")
+        ratio = value.get("value_ratio")
+        out["ratio"] = _num(ratio, "{:.2f}")
+        out["flag"] = w["value_flags"].get(str(value.get("value_flag")), str(value.get("value_flag")))
+        out["outside"] = value.get("value_flag") in ("under", "over")
+    return out
 
 
 def _posterior_bars(row: Mapping[str, Any], zones: Sequence[str]) -> list[dict[str, Any]]:
@@ -277,7 +332,8 @@ def render_report(
             continue
         summary = summaries.get(pid)
         parcel_info = info.get(pid, {})
-        total_ct = float(summary["total_ct"]) if summary else 0.0
+        masses = _mass_figures(summary, parcel_info, int(row["n_stones"]), lang)
+        total_ct = masses["basis"]
         figure = None
         nearest = []
         if summary is not None and references:
@@ -305,12 +361,13 @@ def render_report(
                     "_", " "
                 ),
                 "value": _value_check(
-                    parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang
+                    parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang,
+                    masses["missing"],
                 ),
-                "total_ct": f"{total_ct:.2f} ct" if summary else "–",
-                "mean_ct": _num(
-                    total_ct / row["n_stones"] if summary and row["n_stones"] else None, "{:.3f} ct"
-                ),
+                "total_ct": masses["total_ct"],
+                "mean_ct": masses["mean_ct"],
+                "size": masses["size"],
+                "valuation": _valuation_view(summary, parcel_info, lang),
                 "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
                 "lr": _lr_bar(row.get("log10_lr"), thresholds),
                 "posterior": _posterior_bars(row, zones),

@@ -56,9 +56,15 @@ def cells_from_stones(stones: pd.DataFrame) -> pd.DataFrame:
         parcel_id, size_class (None: unknown), quality, colour, n_stones, carats
         (NaN when some stone of the cell has no mass), mass_ct (mean per stone).
     """
+    cols = ["parcel_id", "size_class", "quality", "colour", "n_stones", "carats", "mass_ct"]
     if "size_class" in stones.columns and "n_stones" in stones.columns:
-        cols = ["parcel_id", "size_class", "quality", "colour", "n_stones", "carats", "mass_ct"]
-        return stones.reindex(columns=cols)
+        is_cell = (stones["size_class"].notna() & stones["n_stones"].notna()).to_numpy()
+        cells = stones[is_cell].reindex(columns=cols)
+        if is_cell.all():
+            return cells
+        # A mixed batch: stone rows are gathered into cells of their own, parcel order kept.
+        rest = cells_from_stones(stones[~is_cell].drop(columns=["size_class", "n_stones", "carats"]))
+        return pd.concat([rest, cells], ignore_index=True)
     from ..ingest._size_class import size_table
 
     mass = pd.to_numeric(stones.get("mass_ct"), errors="coerce") if "mass_ct" in stones else \
@@ -165,11 +171,12 @@ def value_parcels(cells: pd.DataFrame, book: PriceBook, parcels: pd.DataFrame | 
     out["total_carats"] = [get(p, "total_carats") for p in out["parcel_id"]]
     out["total_carats"] = out["total_carats"].astype(float)
     scaled_ct = np.where(np.isfinite(out["total_carats"]), out["total_carats"], out["carats"] * weight)
-    out["expected_usd_per_ct"] = out["expected_value_usd"] / scaled_ct
     declared = np.array([get(p, "declared_value_usd") for p in out["parcel_id"]], dtype=float)
     out["declared_value_usd"] = declared
-    out["declared_usd_per_ct"] = declared / scaled_ct
-    out["value_ratio"] = declared / out["expected_value_usd"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["expected_usd_per_ct"] = out["expected_value_usd"] / scaled_ct
+        out["declared_usd_per_ct"] = declared / scaled_ct
+        out["value_ratio"] = declared / out["expected_value_usd"].to_numpy()
     flag = np.where(declared < out["expected_value_lo"], "under",
                     np.where(declared > out["expected_value_hi"], "over", "inside")).astype(object)
     flag[~np.isfinite(declared)] = "not_declared"
