@@ -305,20 +305,32 @@ def sampling_weights(cells: pd.DataFrame, parcels: pd.DataFrame | None, *, file:
 
 def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | None = None
                 ) -> tuple[np.ndarray | None, dict[str, float], list[Problem]]:
-    """Weights for :meth:`FootprintModel.assess_batch`: stones per row times the parcel's sampling weight.
+    """Weights for :meth:`FootprintModel.assess_batch`, and each subsampled parcel's sampling weight.
 
     Assortment rows stand for ``stone_weight`` stones (stone rows, also in a
-    mixed batch, for one); a parcel whose parcels-file row gives
-    ``total_carats`` above its described carats weighs each described stone
-    ``total / described`` (:func:`sampling_weights`).
+    mixed batch, for one): that is the evidence weight, exact (a cell of n
+    stones adds what n such stones would).
+
+    A parcel described by a subsample (parcels file ``total_carats`` above
+    the described carats) has the sampling weight ``total / described``
+    (:func:`sampling_weights`). It scales what is *counted* (stones and
+    carats of the whole parcel, its expected value), but it enters the
+    evidence **normalised to the described stones**: weights ``w_i s_i /
+    mean(s)`` per parcel, which for one sampling weight per parcel leaves the
+    evidence of the stones actually described. Inflating the evidence by
+    ``total / described`` would pretend to four times the information of a
+    25 % subsample: its log-likelihood ratio keeps the full parcel's mean but
+    with four times its variance, and the unknown-origin test reads the
+    amplified sampling noise as a misfit (measured in
+    ``benchmarks/bench_assortment.py``: same verdict as the full parcel on
+    42 % of parcels when inflated, 92 % normalised).
 
     Returns
     -------
     weights : ndarray or None
-        None when every row is one stone and no parcel is a subsample (the
-        unweighted path).
+        None when every row is one stone (the unweighted path).
     sampling : dict
-        parcel_id -> sampling weight, for the parcels that have one.
+        parcel_id -> sampling weight, for the parcels that have one (not 1).
     problems : list of Problem
         Parcels-file rows whose carats do not add up.
     """
@@ -333,7 +345,5 @@ def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | 
                           "stone_weight": base})
     sampling, problems = sampling_weights(frame, parcels, file=file)
     sampling = sampling[sampling != 1.0]
-    if not has_cells and not len(sampling):
-        return None, {}, problems
-    weights = base * frame["parcel_id"].map(sampling).fillna(1.0).to_numpy(dtype=float)
-    return weights, {str(k): float(v) for k, v in sampling.items()}, problems
+    # One sampling weight per parcel: normalised to the described stones, it is 1 for every row.
+    return (base if has_cells else None), {str(k): float(v) for k, v in sampling.items()}, problems

@@ -109,14 +109,19 @@ class PriceBook:
               size_class: str | None = None) -> tuple[float, float, float]:
         """US$/ct (mid, low, high) for stones of that mean mass, quality and colour (NaN: no row).
 
-        The size row is the one named ``size_class`` if the book has it, else
-        the first whose carat range holds ``ct_per_stone`` (stones above every
+        The size row is the one named ``size_class`` if the book has it and
+        ``ct_per_stone`` lies in its range, else the first whose carat range
+        holds ``ct_per_stone`` (stones above every
         range take the largest class). An unknown quality or colour (None),
         or one the book has no row for, averages the matching rows (mid) and
         spans their bands (low, high).
         """
         labels, lows, highs, table = self._index()
-        label = size_class if size_class in table.keys() or size_class in labels else None
+        label = size_class if size_class in labels else None
+        if label is not None and ct_per_stone == ct_per_stone:
+            k = labels.index(label)
+            if not lows[k] * 0.98 <= ct_per_stone <= highs[k] * 1.02:
+                label = None  # e.g. an open top sieve holding much larger stones: price by the mean mass
         if label is None and ct_per_stone == ct_per_stone:
             inside = np.flatnonzero((lows <= ct_per_stone) & (ct_per_stone < highs))
             if len(inside):

@@ -3,7 +3,8 @@
 Per cell (size class x quality x colour) the expected value is ``carats x
 usd_per_ct`` with the interval ``carats x low`` to ``carats x high``; a cell
 with no carats uses ``n_stones x`` the class's carats per stone (its low and
-high mass at the interval ends). A parcel described by a subsample
+high mass at the interval ends). A cell of unknown quality or colour is
+priced as the parcel's described cells of the same size class. A parcel described by a subsample
 (``total_carats`` above the described carats in the parcels file) is scaled
 by ``total / described``. Stones with neither a mass nor a size class cannot
 be valued: they are counted, and the parcel's check says ``incomplete``
@@ -127,6 +128,25 @@ def _cell_values(cells: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
     out = pd.DataFrame({"parcel_id": cells["parcel_id"].astype(str).to_numpy(), "n": cells["n_stones"].to_numpy(),
                         "ct": ct, "estimated": ~np.isfinite(cells["carats"].to_numpy(dtype=float)),
                         "mid": mid, "lo": lo, "hi": hi})
+    # A cell of unknown quality or colour: priced as the parcel's described cells of the same size
+    # class (their US$/ct and band), which is nearer the truth than the book-wide average over
+    # qualities (gem to industrial differ 30-fold); the book average only when the parcel has none.
+    unknown = (cells["quality"].isna() | cells["colour"].isna()).to_numpy() & np.isfinite(ct)
+    if unknown.any():
+        size = cells["size_class"].astype(object).fillna("").to_numpy()
+        known = ~unknown & np.isfinite(mid)
+        frame = pd.DataFrame({"p": out["parcel_id"], "s": size, "ct": np.where(known, ct, 0.0),
+                              "mid": np.where(known, mid, 0.0), "lo": np.where(known, lo, 0.0),
+                              "hi": np.where(known, hi, 0.0)})
+        sums = frame.groupby(["p", "s"]).sum()
+        for i in np.flatnonzero(unknown):
+            key = (out["parcel_id"].iat[i], size[i])
+            if key in sums.index and sums.at[key, "ct"] > 0:
+                row = sums.loc[key]
+                mid[i] = ct[i] * row["mid"] / row["ct"]
+                lo[i] = ct_lo[i] * row["lo"] / row["ct"]
+                hi[i] = ct_hi[i] * row["hi"] / row["ct"]
+        out["mid"], out["lo"], out["hi"] = mid, lo, hi
     out["unvalued"] = np.where(np.isfinite(mid), 0, out["n"])
     return out
 
