@@ -230,7 +230,7 @@ def read_assortment(
     nominal = np.array([s.ct_nominal if s.sieve is None else np.nan for s in sizes])
     mean_mass = np.where(np.isfinite(carats), carats / counts, nominal)
     frame["mass_ct"] = mean_mass
-    frame["sieve_class"] = [s.sieve for s in sizes]
+    frame["sieve_class"] = pd.Series([s.sieve for s in sizes], index=frame.index, dtype=object)
     ident = frame["parcel_id"] if not reference else frame["lot_id"]
     frame["sample_id"] = [f"{p}/cell{i + 1}" for i, p in enumerate(ident.astype(str))]
     frame["size_class"] = [s.label for s in sizes]
