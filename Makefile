@@ -58,8 +58,11 @@ demo: install
 	$(FP) evaluate $(DB) --model $(OUT)/model --json > $(OUT)/evaluation.json
 	$(FP) classify $(OUT)/model $(REF)/parcels_stones.csv --parcels $(REF)/parcels.csv \
 	  --spectra $(REF)/parcels_spectra --db $(DB) --out $(OUT)/results.csv \
+	  --price-book footprint/data/price_book_synthetic.csv \
 	  --stones-out $(OUT)/stone_results.csv --report $(OUT)/report_en.html --lang en; \
 	  code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
+	$(FP) value $(REF)/parcels_stones.csv --price-book footprint/data/price_book_synthetic.csv \
+	  --parcels $(REF)/parcels.csv --out $(OUT)/values.csv; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
 	$(FP) classify $(OUT)/model $(REF)/parcels_stones.csv --parcels $(REF)/parcels.csv \
 	  --spectra $(REF)/parcels_spectra --db $(DB) --out $(OUT)/resultats.csv \
 	  --report $(OUT)/rapport_fr.html --lang fr >/dev/null; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
@@ -67,7 +70,8 @@ demo: install
 	$(FP) profile $(DB) --zone CAR-East --out $(OUT)/profile_CAR-East.html
 	$(FP) ftir $(REF)/spectra --plot $(OUT)/ftir_fit.png --json > $(OUT)/ftir_features.json
 	@echo "demo outputs in $(OUT)/ (SYNTHETIC reference set): results.csv, stone_results.csv, report_en.html,"
-	@echo "  rapport_fr.html, evaluation.json, profile_*.html, ftir_features.json, ftir_fit.png, *.audit.json"
+	@echo "  rapport_fr.html, values.csv, evaluation.json, profile_*.html, ftir_features.json, ftir_fit.png,"
+	@echo "  *.audit.json"
 
 clean:
 	rm -rf $(OUT) .pytest_cache build *.egg-info

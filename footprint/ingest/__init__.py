@@ -37,6 +37,7 @@ __all__ = [
     "convert_size_class",
     "detect_kind",
     "empty_stones_frame",
+    "expand_reference_cells",
     "parse_size_class",
     "read_assortment",
     "read_images",
@@ -70,10 +71,11 @@ _WHERE = {
     "read_assortment": "._assortment",
     "sampling_weights": "._assortment",
     "row_weights": "._assortment",
+    "expand_reference_cells": "._assortment",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
-    from ._assortment import read_assortment, row_weights, sampling_weights
+    from ._assortment import expand_reference_cells, read_assortment, row_weights, sampling_weights
     from ._build import build_batch, empty_stones_frame
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind

@@ -46,7 +46,7 @@ from ._size_class import parse_size_class
 from ._table import _numeric_header, _read_raw, _validate
 from ._validate import ProcessingReport, parse_number
 
-__all__ = ["ASSORTMENT_COLUMNS", "read_assortment", "row_weights", "sampling_weights"]
+__all__ = ["ASSORTMENT_COLUMNS", "expand_reference_cells", "read_assortment", "row_weights", "sampling_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -347,3 +347,54 @@ def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | 
     sampling = sampling[sampling != 1.0]
     # One sampling weight per parcel: normalised to the described stones, it is 1 for every row.
     return (base if has_cells else None), {str(k): float(v) for k, v in sampling.items()}, problems
+
+
+def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = ()) -> pd.DataFrame:
+    """Reference lots described by assortment, as the stone records the store holds (one per stone).
+
+    The reference store and the training reader take stones, not weighted
+    cells (a weighted training path does not exist yet), so each cell of
+    ``n`` stones becomes ``n`` records ``<lot>/cell<row>-<k>`` with the cell's
+    fields. No stone of a cell was weighed on its own: ``mass_ct`` stays
+    empty (the cell's carats go in ``notes``), and the size is the cell's
+    sieve class (a grainer or carat class becomes the DTC sieve of its mean
+    mass per stone, ``footprint/data/size_classes.csv``), which the model
+    reads for stones without a mass.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :func:`read_assortment` output with ``reference=True``.
+    extra_fields : sequence of Field
+        The store's custom fields (their columns are kept).
+
+    Returns
+    -------
+    DataFrame
+        Every schema (+ custom) column, one row per stone.
+    """
+    from .._schema import FIELDS
+    from ._size_class import sieve_for_carats
+
+    names = [f.name for f in FIELDS] + [f.name for f in extra_fields]
+    counts = cells["n_stones"].to_numpy(dtype=np.int64)
+    rows = cells.loc[cells.index.repeat(counts)].reset_index(drop=True)
+    within = np.concatenate([np.arange(1, n + 1) for n in counts]) if len(counts) else np.zeros(0, int)
+    rows["sample_id"] = [f"{cell}-{k}" for cell, k in zip(rows["sample_id"], within, strict=True)]
+    mean = rows["mass_ct"].to_numpy(dtype=float)
+    sieve = rows["sieve_class"].astype(object).to_numpy().copy()
+    for i in np.flatnonzero(pd.isna(sieve)):
+        if np.isfinite(mean[i]):
+            sieve[i] = sieve_for_carats(float(mean[i]))
+    rows["sieve_class"] = pd.Series(sieve, dtype=object)
+    carats = rows["carats"].to_numpy(dtype=float)
+    notes = [f"assortment cell {cid}: {n} stones" + (f", {c:g} ct" if np.isfinite(c) else "") +
+             f", size class {size}" for cid, n, c, size in
+             zip(rows["sample_id"].str.rsplit("-", n=1).str[0], rows["n_stones"], carats, rows["size_class"],
+                 strict=True)]
+    rows["notes"] = [f"{old}; {new}" if isinstance(old, str) and old else new
+                     for old, new in zip(rows["notes"], notes, strict=True)]
+    rows["mass_ct"] = np.nan
+    out = rows.reindex(columns=names)
+    out.attrs.update(cells.attrs)
+    return out

@@ -102,3 +102,20 @@ def test_row_weights_count_cells_and_leave_subsamples_their_own_evidence() -> No
     cells = stones.assign(stone_weight=[3.0, np.nan, 2.0])  # a mixed batch: NaN = a stone row
     weights, _, _ = row_weights(cells, parcels)
     assert list(weights) == [3.0, 1.0, 2.0]
+
+
+def test_reference_lots_by_assortment_are_stored_one_record_per_stone(tmp_path: Path) -> None:
+    from footprint import db
+
+    lots = _write(tmp_path, "# SYNTHETIC\nlot_id,zone,site,size_class,quality,colour,n_stones,carats\n"
+                            "L1,CAR-West,Berberati,dtc:+11,gem,colourless,12,2.2\n"
+                            "L1,CAR-West,Berberati,gr:4,near_gem,brown,2,2.0\n", "lots.csv")
+    store = tmp_path / "r.h5"
+    db.init(store, by="test")
+    report = db.add(store, assortments=lots, by="test", n_jobs=1)
+    assert report.added == 14 and report.rows_read == 2
+    stones = db.list_samples(store)
+    assert len(stones) == 14 and stones["mass_ct"].isna().all()  # no stone of a cell was weighed alone
+    grainers = stones[stones["quality"] == "near_gem"]
+    assert set(grainers["sieve_class"]) == {"dtc:+21"}  # gr:4 (1 ct per stone) on the DTC sieve axis
+    assert grainers["notes"].str.contains("2 stones, 2 ct, size class gr:4").all()
