@@ -19,7 +19,8 @@ Figures printed (never asserted), on SYNTHETIC export parcels
 3. **Valuation.** Parcels of >= 50 ct valued from their assortment against
    the SYNTHETIC price book (stones of 1.5 ct and more in the book's carat
    classes, as the trade sorts them by weight); "true" values priced stone by
-   stone with the same book, on the stones with a mass, quality and colour. Declared values 30 % under or over the true value: share flagged
+   stone with the same book, on the stones with a mass, quality and colour.
+   Declared values 30 % under or over the true value: share flagged
    (target >= 95 %); honest declared values (true x (1 + 0.1 e), e standard
    normal): share flagged (target <= 5 %).
 
@@ -60,7 +61,12 @@ def _sized(stones: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Carat classes for stones above the sieves (sorted by weight, as the trade does), the price book's.
-CARAT_CLASSES = ((1.5, 3.0, "ct:1.5-3"), (3.0, 6.0, "ct:3-6"), (6.0, 12.0, "ct:6-12"), (12.0, np.inf, "ct:12+"))
+CARAT_CLASSES = (
+    (1.5, 3.0, "ct:1.5-3"),
+    (3.0, 6.0, "ct:3-6"),
+    (6.0, 12.0, "ct:6-12"),
+    (12.0, np.inf, "ct:12+"),
+)
 
 
 def _cells(stones: pd.DataFrame, *, carats: bool, carat_classes: bool = False) -> pd.DataFrame:
@@ -75,8 +81,11 @@ def _cells(stones: pd.DataFrame, *, carats: bool, carat_classes: bool = False) -
     for name in ("quality", "colour"):
         frame[name] = frame[name].astype(object).where(frame[name].notna(), "?")
     frame["no_mass"] = frame["mass_ct"].isna()
-    cells = frame.groupby(["parcel_id", *FIELDS], sort=False).agg(
-        n_stones=("mass_ct", "size"), carats=("mass_ct", "sum"), no_mass=("no_mass", "any")).reset_index()
+    cells = (
+        frame.groupby(["parcel_id", *FIELDS], sort=False)
+        .agg(n_stones=("mass_ct", "size"), carats=("mass_ct", "sum"), no_mass=("no_mass", "any"))
+        .reset_index()
+    )
     cells.loc[cells["no_mass"], "carats"] = np.nan
     for name in ("quality", "colour"):
         cells[name] = cells[name].where(cells[name] != "?", None)
@@ -114,67 +123,101 @@ def main(argv: list[str]) -> int:
     stones, truth = generate_parcels(params, seed=11, n_parcels=n_parcels, size_range=(150, 1500))
     declared = truth[["parcel_id", "declared_zone"]]
     sized = _sized(stones)
-    print(f"SYNTHETIC export parcels: {len(truth)} parcels, {len(stones)} stones "
-          f"({len(sized)} with a size class), model {model.manifest.get('label', 'demo-synthetic')}")
+    print(
+        f"SYNTHETIC export parcels: {len(truth)} parcels, {len(stones)} stones "
+        f"({len(sized)} with a size class), model {model.manifest.get('label', 'demo-synthetic')}"
+    )
 
     # 1. Stones restricted to size class x quality x colour, against their assortment.
     restricted = sized[["parcel_id", "sample_id", *FIELDS]]
     cells = _cells(sized, carats=False)
     (r_st, _), t_st = _timed(lambda: model.assess_batch(restricted, declared, per_stone=False))
-    (r_as, _), t_as = _timed(lambda: model.assess_batch(cells[["parcel_id", "sample_id", *FIELDS]], declared,
-                                                        per_stone=False, weights=cells["n_stones"].to_numpy(float)))
+    (r_as, _), t_as = _timed(
+        lambda: model.assess_batch(
+            cells[["parcel_id", "sample_id", *FIELDS]],
+            declared,
+            per_stone=False,
+            weights=cells["n_stones"].to_numpy(float),
+        )
+    )
     diff = _compare(r_st, r_as)
     print("\n1. the same parcels as stones and as their assortment (size class x quality x colour)")
     print(f"   {'':28s}{'stones':>12s}{'assortment':>12s}")
     print(f"   {'rows':28s}{len(restricted):>12d}{len(cells):>12d}")
-    print(f"   {'assess_batch seconds':28s}{t_st:>12.3f}{t_as:>12.3f}   (assortment / stones: {t_as / t_st:.2f})")
+    print(
+        f"   {'assess_batch seconds':28s}{t_st:>12.3f}{t_as:>12.3f}"
+        f"   (assortment / stones: {t_as / t_st:.2f})"
+    )
     for name in ("log10_lr", "foreign_fraction", "novelty_p", "posterior", "n_stones"):
         print(f"   max |difference| {name:17s} {diff[name]:.2e}   (target <= 1e-9)")
-    print(f"   verdicts the same: {diff['verdicts_same']:.1%} of {len(r_st)} parcels (target 100%); "
-          f"best zone the same: {(r_st['best_zone'].to_numpy() == r_as.set_index('parcel_id').loc[r_st['parcel_id'], 'best_zone'].to_numpy()).mean():.1%}")
-    counts = pd.DataFrame({"stones": r_st["verdict"].value_counts(), "assortment": r_as["verdict"].value_counts()})
-    print("   verdicts: " + "; ".join(f"{v} {int(row.stones)}/{int(row.assortment)}"
-                                     for v, row in counts.fillna(0).iterrows()))
+    best_as = r_as.set_index("parcel_id").loc[r_st["parcel_id"], "best_zone"].to_numpy()
+    best_same = (r_st["best_zone"].to_numpy() == best_as).mean()
+    print(
+        f"   verdicts the same: {diff['verdicts_same']:.1%} of {len(r_st)} parcels (target 100%); "
+        f"best zone the same: {best_same:.1%}"
+    )
+    counts = pd.DataFrame(
+        {"stones": r_st["verdict"].value_counts(), "assortment": r_as["verdict"].value_counts()}
+    )
+    print(
+        "   verdicts: "
+        + "; ".join(f"{v} {int(row.stones)}/{int(row.assortment)}" for v, row in counts.fillna(0).iterrows())
+    )
     full_fields = sized.drop(columns=[c for c in ("declared_zone",) if c in sized.columns])
     with_ct = _cells(sized, carats=True)
     (r_full, _), _ = _timed(lambda: model.assess_batch(full_fields, declared, per_stone=False))
-    (r_ct, _), _ = _timed(lambda: model.assess_batch(with_ct[["parcel_id", "sample_id", *FIELDS, "mass_ct"]],
-                                                     declared, per_stone=False,
-                                                     weights=with_ct["n_stones"].to_numpy(float)))
+    (r_ct, _), _ = _timed(
+        lambda: model.assess_batch(
+            with_ct[["parcel_id", "sample_id", *FIELDS, "mass_ct"]],
+            declared,
+            per_stone=False,
+            weights=with_ct["n_stones"].to_numpy(float),
+        )
+    )
     info = _compare(r_full, r_ct)
-    print(f"   (information) assortment with carats per cell against the stones with every field: "
-          f"verdicts the same on {info['verdicts_same']:.1%}")
+    print(
+        f"   (information) assortment with carats per cell against the stones with every field: "
+        f"verdicts the same on {info['verdicts_same']:.1%}"
+    )
 
     # 2. 25 % subsample of parcels of >= 400 stones, weighted by total / described carats.
     rng = np.random.default_rng(5)
     size = sized.groupby("parcel_id")["sample_id"].transform("size")
     big = sized[size >= 400]
-    picked = [np.sort(rng.choice(idx, max(1, round(0.25 * len(idx))), replace=False))
-              for idx in big.groupby("parcel_id", sort=False).indices.values()]
+    picked = [
+        np.sort(rng.choice(idx, max(1, round(0.25 * len(idx))), replace=False))
+        for idx in big.groupby("parcel_id", sort=False).indices.values()
+    ]
     keep = big.iloc[np.concatenate(picked)] if picked else big.iloc[:0]
     weighed = big["mass_ct"].groupby(big["parcel_id"]).sum()
     described = keep["mass_ct"].groupby(keep["parcel_id"]).sum()
     factor = (weighed / described).to_dict()
-    print(f"\n2. 25% subsamples of the {big['parcel_id'].nunique()} parcels of >= 400 stones "
-          "(weight = total / described carats)")
+    print(
+        f"\n2. 25% subsamples of the {big['parcel_id'].nunique()} parcels of >= 400 stones "
+        "(weight = total / described carats)"
+    )
     for label, full, sub in (
         ("assortment (size x quality x colour, carats)", _cells(big, carats=True), _cells(keep, carats=True)),
         ("stones, every field", big.assign(n_stones=1.0), keep.assign(n_stones=1.0)),
     ):
         cols = [c for c in full.columns if c not in ("n_stones", "carats", "size_class")]
-        r_full_p, _ = model.assess_batch(full[cols], declared, per_stone=False,
-                                         weights=full["n_stones"].to_numpy(float))
+        r_full_p, _ = model.assess_batch(
+            full[cols], declared, per_stone=False, weights=full["n_stones"].to_numpy(float)
+        )
         w = sub["n_stones"].to_numpy(float) * sub["parcel_id"].map(factor).to_numpy(float)
         r_sub, _ = model.assess_batch(sub[cols], declared, per_stone=False, weights=w)
-        r_unw, _ = model.assess_batch(sub[cols], declared, per_stone=False,
-                                      weights=sub["n_stones"].to_numpy(float))
+        r_unw, _ = model.assess_batch(
+            sub[cols], declared, per_stone=False, weights=sub["n_stones"].to_numpy(float)
+        )
         same = _compare(r_full_p, r_sub)["verdicts_same"]
         same_unw = _compare(r_full_p, r_unw)["verdicts_same"]
         verdicts = r_full_p["verdict"].value_counts().to_dict()
         print(f"   {label}: full-parcel verdicts {verdicts}")
-        print(f"      same verdict as the full parcel: sampling weight normalised to the described stones "
-              f"(what classify does) {same_unw:.1%} (target >= 95%); evidence inflated by total/described "
-              f"{same:.1%}")
+        print(
+            f"      same verdict as the full parcel: sampling weight normalised to the described stones "
+            f"(what classify does) {same_unw:.1%} (target >= 95%); evidence inflated by total/described "
+            f"{same:.1%}"
+        )
 
     # 3. Valuation of parcels of >= 50 ct.
     book = read_price_book(synthetic_price_book_path()).as_of(None)
@@ -182,27 +225,37 @@ def main(argv: list[str]) -> int:
     weighed_stones = sized[sized[["mass_ct", "quality", "colour"]].notna().all(axis=1)].reset_index(drop=True)
     val_cells = _cells(weighed_stones, carats=True, carat_classes=True)
     (expected, _), t_val = _timed(lambda: (value_parcels(val_cells, book), None))
-    true_value = pd.Series([m * book.price(m, q if isinstance(q, str) else None,
-                                           c if isinstance(c, str) else None)[0]
-                            for m, q, c in weighed_stones[["mass_ct", "quality", "colour"]].itertuples(index=False)])
+    true_value = pd.Series(
+        [
+            m * book.price(m, q if isinstance(q, str) else None, c if isinstance(c, str) else None)[0]
+            for m, q, c in weighed_stones[["mass_ct", "quality", "colour"]].itertuples(index=False)
+        ]
+    )
     true_value = true_value.groupby(weighed_stones["parcel_id"]).sum()
     expected = expected.set_index("parcel_id")
     large = expected[expected["carats"] >= 50].index
     rng = np.random.default_rng(7)
     n = len(large)
     rows = []
-    for label, factors in (("30% under", np.full(n, 0.7)), ("30% over", np.full(n, 1.3)),
-                           ("honest (x (1 + 0.1 e))", 1.0 + 0.1 * rng.standard_normal(n))):
+    for label, factors in (
+        ("30% under", np.full(n, 0.7)),
+        ("30% over", np.full(n, 1.3)),
+        ("honest (x (1 + 0.1 e))", 1.0 + 0.1 * rng.standard_normal(n)),
+    ):
         declared_usd = true_value.loc[large].to_numpy() * factors
         lo = expected.loc[large, "expected_value_lo"].to_numpy()
         hi = expected.loc[large, "expected_value_hi"].to_numpy()
         flagged = float(((declared_usd < lo) | (declared_usd > hi)).mean())
         rows.append((label, flagged))
     ratio = (true_value.loc[large] / expected.loc[large, "expected_value_usd"]).to_numpy()
-    print(f"\n3. valuation of the {n} parcels of >= 50 ct against the SYNTHETIC price book "
-          f"({len(val_cells)} cells valued in {t_val:.3f} s)")
-    print(f"   true (stone by stone) / expected (assortment): median {np.median(ratio):.3f}, "
-          f"range {ratio.min():.3f}-{ratio.max():.3f}")
+    print(
+        f"\n3. valuation of the {n} parcels of >= 50 ct against the SYNTHETIC price book "
+        f"({len(val_cells)} cells valued in {t_val:.3f} s)"
+    )
+    print(
+        f"   true (stone by stone) / expected (assortment): median {np.median(ratio):.3f}, "
+        f"range {ratio.min():.3f}-{ratio.max():.3f}"
+    )
     for label, flagged in rows:
         target = "target <= 5%" if label.startswith("honest") else "target >= 95%"
         print(f"   declared {label:24s} flagged {flagged:6.1%}   ({target})")

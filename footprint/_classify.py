@@ -897,7 +897,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str] | None) -> p
 
 
 def _positive(text: str, file: str, row: int, name: str, problems: list[Problem]) -> float:
-    """A parcels-file carat figure: NaN when blank, else a number > 0 (else a problem is added)."""
+    """Return a parcels-file carat figure: NaN when blank, else a number > 0 (else a problem is added)."""
     if not text:
         return math.nan
     try:
@@ -1210,6 +1210,7 @@ def classify(
             frame, chunk_size=chunk_size, file=file, problems=problems
         )
     else:
+        assert stones is not None  # checked above: stones or an assortment
         tasks = iter_csv_chunks(stones, chunk_size=chunk_size, problems=problems, progress=on_bytes)
     budget = [DEFAULT_MAX_DETAIL if max_detail is None else max_detail] if report else [0]
 

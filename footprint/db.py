@@ -69,7 +69,8 @@ def init(path: PathLike, *, by: str = "") -> Path:
 
 
 def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | None = None,
-        kind: str = "ftir", assortments: PathLike | None = None, manifest: PathLike | None = None, images: PathLike | None = None,
+        kind: str = "ftir", assortments: PathLike | None = None, manifest: PathLike | None = None,
+        images: PathLike | None = None,
         by: str, replace: bool = False, reason: str | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT, n_jobs: int = -1, derive: bool = True,
         synthetic: bool | None = None) -> ProcessingReport:

@@ -146,7 +146,8 @@ def classify_command(
     # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
     typed = Path(sys.argv[0]).name == "footprint" and sys.argv[1:2] == ["classify"]
     command = "footprint classify " + (" ".join(shlex.quote(a) for a in sys.argv[2:]) if typed else
-                                       f"{shlex.quote(str(model_dir))} {shlex.quote(str(stones or ''))} --out "
+                                       f"{shlex.quote(str(model_dir))} {shlex.quote(str(stones or ''))} "
+                                       "--out "
                                        f"{shlex.quote(str(out))}")
     if typed:
         _exit_without_final_collection()

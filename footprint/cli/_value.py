@@ -27,27 +27,51 @@ VALUE_HELP = (
 
 def value_command(
     stones: Path | None = typer.Argument(None, help="Stones CSV/XLSX with parcel_id (or use --assortment)."),
-    price_book: Path = typer.Option(..., "--price-book", help="Price book CSV: size_class, quality, colour, "
-                                    "usd_per_ct[, low, high, effective_from]."),
-    assortment: Path | None = typer.Option(None, "--assortment", help="Assortment CSV/XLSX instead of STONES."),
-    parcels: Path | None = typer.Option(None, "--parcels", help="Parcels file: declared_value_usd, "
-                                        "valuation_method, described_carats, total_carats."),
+    price_book: Path = typer.Option(
+        ...,
+        "--price-book",
+        help="Price book CSV: size_class, quality, colour, usd_per_ct[, low, high, effective_from].",
+    ),
+    assortment: Path | None = typer.Option(
+        None, "--assortment", help="Assortment CSV/XLSX instead of STONES."
+    ),
+    parcels: Path | None = typer.Option(
+        None,
+        "--parcels",
+        help="Parcels file: declared_value_usd, valuation_method, described_carats, total_carats.",
+    ),
     out: Path = typer.Option(..., "--out", help="Valuation CSV, one row per parcel."),
     valuation_date: str | None = typer.Option(None, "--valuation-date", help="ISO date (default: today)."),
     as_json: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
 ) -> None:
     """Value parcels against a price book (help text: :data:`VALUE_HELP`)."""
+    from .._classify import read_parcels
     from ..valuation import value_files
 
-    table, meta = value_files(price_book, out, stones=stones, assortment=assortment, parcels=parcels,
-                              valuation_date=valuation_date)
+    table, meta = value_files(
+        price_book,
+        out,
+        stones=stones,
+        assortment=assortment,
+        parcels=parcels,
+        parcels_table=read_parcels(parcels, None) if parcels is not None else None,
+        valuation_date=valuation_date,
+    )
     flagged = int(table["value_flag"].isin(["under", "over", "incomplete"]).sum())
     if as_json:
-        emit_json({"parcels": table.to_dict("records"), "summary": meta | {"parcels": len(table),
-                                                                            "flagged": flagged}})
+        emit_json(
+            {
+                "parcels": table.to_dict("records"),
+                "summary": meta | {"parcels": len(table), "flagged": flagged},
+            }
+        )
     else:
-        typer.echo(f"{len(table)} parcels valued: " + ", ".join(f"{k} {v}" for k, v in meta["flags"].items())
-                   + f" -> {out}", err=True)
+        typer.echo(
+            f"{len(table)} parcels valued: "
+            + ", ".join(f"{k} {v}" for k, v in meta["flags"].items())
+            + f" -> {out}",
+            err=True,
+        )
         if meta["synthetic"]:
             typer.echo("SYNTHETIC: synthetic price book or data; not real values", err=True)
     if flagged:

@@ -79,7 +79,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._build import build_batch, empty_stones_frame
     from ._images import read_images
     from ._jcamp import KINDS, MAX_SPECTRUM_BYTES, detect_kind
-    from ._size_class import SIZE_SYSTEMS, convert_size_class, parse_size_class, sieve_carats, sieve_for_carats
+    from ._size_class import (
+        SIZE_SYSTEMS,
+        convert_size_class,
+        parse_size_class,
+        sieve_carats,
+        sieve_for_carats,
+    )
     from ._sources import read_spectra, read_spectrum
     from ._table import read_stones_bytes, read_stones_table
     from ._validate import STEPS

@@ -46,7 +46,13 @@ from ._size_class import parse_size_class
 from ._table import _numeric_header, _read_raw, _validate
 from ._validate import ProcessingReport, parse_number
 
-__all__ = ["ASSORTMENT_COLUMNS", "expand_reference_cells", "read_assortment", "row_weights", "sampling_weights"]
+__all__ = [
+    "ASSORTMENT_COLUMNS",
+    "expand_reference_cells",
+    "read_assortment",
+    "row_weights",
+    "sampling_weights",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +66,10 @@ _SYNONYMS = {
 }
 #: Schema kinds a cell may carry (numbers are per stone, not per cell).
 _CELL_KINDS = ("category", "text", "boolean", "integer", "date")
-_NOT_IN_CELLS = {"mass_ct": "give the cell's total 'carats' instead",
-                 "sieve_class": "give the cell's 'size_class' instead"}
+_NOT_IN_CELLS = {
+    "mass_ct": "give the cell's total 'carats' instead",
+    "sieve_class": "give the cell's 'size_class' instead",
+}
 #: A sieve cell's mean mass may lie this factor outside the (estimated) sieve range before a warning.
 _SIEVE_SLACK = 2.0
 #: Relative tolerance on grainer / carat class bounds (rounding of recorded carats).
@@ -73,7 +81,7 @@ def _squash(text: str) -> str:
 
 
 def _shown(value: Any) -> Any:
-    """A cell as messages show it (numbers read by pandas as plain Python numbers)."""
+    """Return a cell as messages show it (numbers read by pandas as plain Python numbers)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -125,7 +133,9 @@ def read_assortment(
     """
     file = os.fspath(path)
     report = ProcessingReport()
-    raw, comments, delimiter = _read_raw(Path(path), file, sheet, report, _numeric_header(tuple(extra_fields)))
+    raw, comments, delimiter = _read_raw(
+        Path(path), file, sheet, report, _numeric_header(tuple(extra_fields))
+    )
     raw.columns = [str(c) for c in raw.columns]
     problems: list[Problem] = []
     own: dict[str, str] = {}
@@ -134,10 +144,13 @@ def read_assortment(
         if name is None:
             continue
         if name in own:
-            problems.append(Problem(file, 0, header, None, f"second column for '{name}' (first: '{own[name]}')"))
+            problems.append(
+                Problem(file, 0, header, None, f"second column for '{name}' (first: '{own[name]}')")
+            )
         own[name] = header
     required = [c for c in ASSORTMENT_COLUMNS if c not in ("carats", "parcel_id")] + (
-        [] if reference else ["parcel_id"])
+        [] if reference else ["parcel_id"]
+    )
     for name in required:
         if name not in own:
             problems.append(Problem(file, 0, name, None, "column required in an assortment file"))
@@ -146,15 +159,31 @@ def read_assortment(
 
     for header in rest.columns:
         canon = canonical_column(header, extra_fields)
-        if canon is None or canon in ("zone", "site", "lot_id", "country", "lab", "collected_on", "notes",
-                                      "custody_ref", "cleaning_state"):
+        if canon is None or canon in (
+            "zone",
+            "site",
+            "lot_id",
+            "country",
+            "lab",
+            "collected_on",
+            "notes",
+            "custody_ref",
+            "cleaning_state",
+        ):
             continue  # unknown columns are reported by the stone-table steps
         if canon in _NOT_IN_CELLS:
             problems.append(Problem(file, 0, header, None, f"not a cell column: {_NOT_IN_CELLS[canon]}"))
         elif get_field(canon, extra_fields).kind not in _CELL_KINDS:
-            problems.append(Problem(file, 0, header, None,
-                                    "per-stone measurements cannot describe a whole cell; describe such "
-                                    "stones one by one in a stones file"))
+            problems.append(
+                Problem(
+                    file,
+                    0,
+                    header,
+                    None,
+                    "per-stone measurements cannot describe a whole cell; describe such "
+                    "stones one by one in a stones file",
+                )
+            )
     if reference and "lot_id" not in {canonical_column(h, extra_fields) for h in rest.columns}:
         problems.append(Problem(file, 0, "lot_id", None, "column required in a reference assortment"))
     if problems:
@@ -171,9 +200,17 @@ def read_assortment(
     level = table_log.level
     table_log.setLevel(max(level, logging.WARNING))  # its "read N stones" would count cells as stones
     try:
-        frame, _ = _validate(rest, comments, delimiter, file, report, extra_fields=extra_fields,
-                             reference=reference, keep_columns=kept,
-                             text_cells=Path(path).suffix.lower() not in (".xlsx", ".xlsm"))
+        frame, _ = _validate(
+            rest,
+            comments,
+            delimiter,
+            file,
+            report,
+            extra_fields=extra_fields,
+            reference=reference,
+            keep_columns=kept,
+            text_cells=Path(path).suffix.lower() not in (".xlsx", ".xlsm"),
+        )
     except SchemaError as exc:
         problems.extend(exc.problems)
         frame = None
@@ -186,7 +223,7 @@ def read_assortment(
     comma = delimiter == ";"
     for i in range(n):
         row = i + 1
-        if not reference and not keys[i]:
+        if keys is not None and not keys[i]:
             problems.append(Problem(file, row, "parcel_id", "", "required"))
         cell = raw[own["size_class"]].iloc[i]
         try:
@@ -208,20 +245,33 @@ def read_assortment(
                 if not (np.isnan(carats[i]) or carats[i] > 0):
                     raise ValueError
             except ValueError:
-                problems.append(Problem(file, row, "carats", _shown(cell),
-                                        "must be a number > 0 (blank if not weighed)"))
+                problems.append(
+                    Problem(file, row, "carats", _shown(cell), "must be a number > 0 (blank if not weighed)")
+                )
                 carats[i] = np.nan
         size = sizes[i]
         if size is not None and counts[i] >= 1 and np.isfinite(carats[i]):
             mean = carats[i] / counts[i]
             if size.sieve is None and not size.contains(mean, _CLASS_TOLERANCE):
-                problems.append(Problem(file, row, "carats", _shown(carats[i]),
-                                        f"{mean:.4g} ct per stone is outside size class {size.label} "
-                                        f"({size.ct_low:g}-{size.ct_high:g} ct per stone)"))
-            elif size.sieve is not None and not size.ct_low / _SIEVE_SLACK <= mean <= size.ct_high * _SIEVE_SLACK:
-                warnings.append(f"{file}: row {row}: {mean:.4g} ct per stone is far from sieve {size.label} "
-                                f"({size.ct_low:.3g}-{size.ct_high:.3g} ct, footprint/data/size_classes.csv); "
-                                "check the sieve system")
+                problems.append(
+                    Problem(
+                        file,
+                        row,
+                        "carats",
+                        _shown(carats[i]),
+                        f"{mean:.4g} ct per stone is outside size class {size.label} "
+                        f"({size.ct_low:g}-{size.ct_high:g} ct per stone)",
+                    )
+                )
+            elif (
+                size.sieve is not None
+                and not size.ct_low / _SIEVE_SLACK <= mean <= size.ct_high * _SIEVE_SLACK
+            ):
+                warnings.append(
+                    f"{file}: row {row}: {mean:.4g} ct per stone is far from sieve {size.label} "
+                    f"({size.ct_low:.3g}-{size.ct_high:.3g} ct, footprint/data/size_classes.csv); "
+                    "check the sieve system"
+                )
     if problems:
         ordered = sorted(dict.fromkeys(problems), key=lambda p: -1 if p.row is None else p.row)
         raise SchemaError(f"{file}: the assortment file breaks the schema", ordered)
@@ -244,13 +294,20 @@ def read_assortment(
     frame.attrs.update(file=file, synthetic=synthetic, assortment=True, warnings=warnings)
     for message in warnings:
         logger.warning(message)
-    logger.info("read %d assortment cells (%d stones) of %d %s from %s", n, int(counts.sum()),
-                int(codes.max() + 1) if n else 0, "lots" if reference else "parcels", file)
+    logger.info(
+        "read %d assortment cells (%d stones) of %d %s from %s",
+        n,
+        int(counts.sum()),
+        int(codes.max() + 1) if n else 0,
+        "lots" if reference else "parcels",
+        file,
+    )
     return frame
 
 
-def sampling_weights(cells: pd.DataFrame, parcels: pd.DataFrame | None, *, file: str | None = None
-                     ) -> tuple[pd.Series, list[Problem]]:
+def sampling_weights(
+    cells: pd.DataFrame, parcels: pd.DataFrame | None, *, file: str | None = None
+) -> tuple[pd.Series, list[Problem]]:
     """Per parcel, the weight of each described stone: ``total_carats / described_carats``.
 
     Parameters
@@ -290,21 +347,30 @@ def sampling_weights(cells: pd.DataFrame, parcels: pd.DataFrame | None, *, file:
         if given is not None and np.isfinite(given):
             base = float(given)
         elif bool(missing.get(pid, True)):
-            problems.append(Problem(file, k + 1, "described_carats", None,
-                                    "needed with total_carats when some described stones or cells have no carats"))
+            problems.append(
+                Problem(
+                    file,
+                    k + 1,
+                    "described_carats",
+                    None,
+                    "needed with total_carats when some described stones or cells have no carats",
+                )
+            )
             continue
         else:
             base = float(described[pid])
         if total < base * (1 - 1e-6):
-            problems.append(Problem(file, k + 1, "total_carats", total,
-                                    f"less than the described carats ({base:g} ct)"))
+            problems.append(
+                Problem(file, k + 1, "total_carats", total, f"less than the described carats ({base:g} ct)")
+            )
             continue
         out[pid] = float(total) / base
     return pd.Series(out, dtype=float), problems
 
 
-def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | None = None
-                ) -> tuple[np.ndarray | None, dict[str, float], list[Problem]]:
+def row_weights(
+    stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | None = None
+) -> tuple[np.ndarray | None, dict[str, float], list[Problem]]:
     """Weights for :meth:`FootprintModel.assess_batch`, and each subsampled parcel's sampling weight.
 
     Assortment rows stand for ``stone_weight`` stones (stone rows, also in a
@@ -339,10 +405,15 @@ def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | 
     if has_cells:
         given = pd.to_numeric(stones["stone_weight"], errors="coerce").to_numpy(dtype=float)
         base = np.where(np.isfinite(given), given, 1.0)
-    frame = pd.DataFrame({"parcel_id": stones["parcel_id"].astype(str).to_numpy(),
-                          "mass_ct": pd.to_numeric(stones["mass_ct"], errors="coerce").to_numpy(dtype=float)
-                          if "mass_ct" in stones.columns else np.nan,
-                          "stone_weight": base})
+    frame = pd.DataFrame(
+        {
+            "parcel_id": stones["parcel_id"].astype(str).to_numpy(),
+            "mass_ct": pd.to_numeric(stones["mass_ct"], errors="coerce").to_numpy(dtype=float)
+            if "mass_ct" in stones.columns
+            else np.nan,
+            "stone_weight": base,
+        }
+    )
     sampling, problems = sampling_weights(frame, parcels, file=file)
     sampling = sampling[sampling != 1.0]
     # One sampling weight per parcel: normalised to the described stones, it is 1 for every row.
@@ -350,7 +421,7 @@ def row_weights(stones: pd.DataFrame, parcels: pd.DataFrame | None, file: str | 
 
 
 def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = ()) -> pd.DataFrame:
-    """Reference lots described by assortment, as the stone records the store holds (one per stone).
+    """Expand reference lots described by assortment into the store's stone records (one per stone).
 
     The reference store and the training reader take stones, not weighted
     cells (a weighted training path does not exist yet), so each cell of
@@ -388,12 +459,22 @@ def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = 
             sieve[i] = sieve_for_carats(float(mean[i]))
     rows["sieve_class"] = pd.Series(sieve, dtype=object)
     carats = rows["carats"].to_numpy(dtype=float)
-    notes = [f"assortment cell {cid}: {n} stones" + (f", {c:g} ct" if np.isfinite(c) else "") +
-             f", size class {size}" for cid, n, c, size in
-             zip(rows["sample_id"].str.rsplit("-", n=1).str[0], rows["n_stones"], carats, rows["size_class"],
-                 strict=True)]
-    rows["notes"] = [f"{old}; {new}" if isinstance(old, str) and old else new
-                     for old, new in zip(rows["notes"], notes, strict=True)]
+    notes = [
+        f"assortment cell {cid}: {n} stones"
+        + (f", {c:g} ct" if np.isfinite(c) else "")
+        + f", size class {size}"
+        for cid, n, c, size in zip(
+            rows["sample_id"].str.rsplit("-", n=1).str[0],
+            rows["n_stones"],
+            carats,
+            rows["size_class"],
+            strict=True,
+        )
+    ]
+    rows["notes"] = [
+        f"{old}; {new}" if isinstance(old, str) and old else new
+        for old, new in zip(rows["notes"], notes, strict=True)
+    ]
     rows["mass_ct"] = np.nan
     out = rows.reindex(columns=names)
     out.attrs.update(cells.attrs)

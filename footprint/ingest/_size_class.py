@@ -100,7 +100,10 @@ class SizeClass:
 
 @lru_cache(maxsize=1)
 def size_table() -> dict[str, np.ndarray]:
-    """Return ``footprint/data/size_classes.csv`` as arrays (dtc_sieve, aperture_mm, ct_low, ct_nominal, ct_high)."""
+    """Return ``footprint/data/size_classes.csv`` as arrays.
+
+    Keys: dtc_sieve, aperture_mm, ct_low, ct_nominal, ct_high.
+    """
     text = resources.files("footprint").joinpath("data/size_classes.csv").read_text(encoding="utf-8")
     rows = [line.split(",") for line in text.splitlines() if line.strip() and not line.startswith("#")]
     header, body = rows[0], rows[1:]
@@ -130,7 +133,7 @@ def sieve_carats(sieve: str) -> tuple[float, float, float]:
 
 
 def sieve_for_carats(carats_per_stone: float, system: str = "dtc") -> str:
-    """The sieve class whose carat range holds ``carats_per_stone`` (``dtc:+N`` or ``mm:X.XX``).
+    """Return the sieve class whose carat range holds ``carats_per_stone`` (``dtc:+N`` or ``mm:X.XX``).
 
     Below sieve +1 the stone is put on +1 and above +23 on +23, as sieving does.
     """
@@ -148,8 +151,7 @@ def sieve_for_carats(carats_per_stone: float, system: str = "dtc") -> str:
 
 
 _GR_RE = re.compile(r"^(?:gr\s*:\s*(\d+(?:\.5)?)|(\d+(?:\.5)?)\s*(?:gr|grainers?|grn))$", re.I)
-_CT_RE = re.compile(
-    r"^(?:ct\s*:\s*)?(\d*\.?\d+)\s*(?:-\s*(\d*\.?\d+)|(\+))\s*(?:ct)?$", re.I)
+_CT_RE = re.compile(r"^(?:ct\s*:\s*)?(\d*\.?\d+)\s*(?:-\s*(\d*\.?\d+)|(\+))\s*(?:ct)?$", re.I)
 
 
 def _number(text: str) -> str:
@@ -178,8 +180,13 @@ def parse_size_class(value: Any) -> SizeClass:
         grains = float(gr.group(1) or gr.group(2))
         if not 0.5 <= grains <= 400:
             raise SchemaError(f"grainer class {grains:g} outside 0.5..400 gr")
-        return SizeClass(f"gr:{grains:g}", "gr", max(grains - 0.5, 0.25) * CT_PER_GRAIN,
-                         grains * CT_PER_GRAIN, (grains + 0.5) * CT_PER_GRAIN)
+        return SizeClass(
+            f"gr:{grains:g}",
+            "gr",
+            max(grains - 0.5, 0.25) * CT_PER_GRAIN,
+            grains * CT_PER_GRAIN,
+            (grains + 0.5) * CT_PER_GRAIN,
+        )
     lowered = text.lower()
     if lowered.startswith("ct") or lowered.endswith("ct"):
         ct = _CT_RE.match(text)
@@ -193,8 +200,9 @@ def parse_size_class(value: Any) -> SizeClass:
         high = float(ct.group(2))
         if not 0 <= low < high:
             raise SchemaError(f"carat class '{text}': needs 0 <= low < high")
-        return SizeClass(f"ct:{_number(ct.group(1))}-{_number(ct.group(2))}", "ct", low, 0.5 * (low + high),
-                         high)
+        return SizeClass(
+            f"ct:{_number(ct.group(1))}-{_number(ct.group(2))}", "ct", low, 0.5 * (low + high), high
+        )
     try:
         sieve = normalise_sieve(text)
     except SchemaError:
@@ -220,7 +228,7 @@ def convert_size_class(value: Any, system: str) -> str:
     if size.sieve is not None and system in ("dtc", "mm"):
         if system == "mm":
             return f"mm:{sieve_to_mm(size.sieve):.2f}"
-        number = _mm_to_dtc_number(float(size.sieve.partition(':')[2]))
+        number = _mm_to_dtc_number(float(size.sieve.partition(":")[2]))
         return normalise_sieve(f"+{max(1.0, min(23.0, round(number * 2) / 2)):g}")
     if system == "gr":
         return f"gr:{max(0.5, round(size.ct_nominal / CT_PER_GRAIN * 2) / 2):g}"

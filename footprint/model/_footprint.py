@@ -347,8 +347,8 @@ class FootprintModel:
         # Weighted rows (assortment cells, subsamples): w times a stone's evidence; sizes in stones.
         w_sorted = None if weights is None else by_parcel(_check_weights(weights, len(stones)))
         sizes = rows if w_sorted is None else np.add.reduceat(w_sorted, starts)
-        site_sums = parcel_site_sums(site_ll_sorted if w_sorted is None else site_ll_sorted * w_sorted[:, None],
-                                     starts)
+        weighted = site_ll_sorted if w_sorted is None else site_ll_sorted * w_sorted[:, None]
+        site_sums = parcel_site_sums(weighted, starts)
         zone_ll = zone_loglik_from_sites(self.layout, site_sums, sizes, self.tau0, self.rho)
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)

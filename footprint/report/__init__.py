@@ -151,8 +151,10 @@ def _mass_figures(summary: Mapping[str, Any] | None, info: Mapping[str, Any], n_
     n_mass = int(summary["mass"]["n"])
     missing = n_all - n_mass
     declared_total = info.get("total_carats")
-    declared_total = float(declared_total) if declared_total is not None and declared_total == declared_total \
-        else None
+    if declared_total is not None and declared_total == declared_total:
+        declared_total = float(declared_total)
+    else:
+        declared_total = None
     if declared_total is not None:
         total = f"{declared_total:.2f} ct ({w['total_declared'].format(described=f'{weighed:.2f} ct')})"
         basis, gap = declared_total, (0, n_all)
@@ -171,7 +173,7 @@ def _mass_figures(summary: Mapping[str, Any] | None, info: Mapping[str, Any], n_
 
 
 def _valuation_view(summary: Mapping[str, Any] | None, info: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """The price-book check of a parcel (when classify was given one) and the declared valuation method."""
+    """Return the price-book check of a parcel (when classify had a price book) and its valuation method."""
     w = words(lang)
     out: dict[str, Any] = {"method": _text(info.get("valuation_method")), "expected": None}
     value = (summary or {}).get("valuation")
@@ -180,7 +182,7 @@ def _valuation_view(summary: Mapping[str, Any] | None, info: Mapping[str, Any], 
                            f"{value['expected_value_hi']:,.0f})")
         ratio = value.get("value_ratio")
         out["ratio"] = _num(ratio, "{:.2f}")
-        out["flag"] = w["value_flags"].get(str(value.get("value_flag")), str(value.get("value_flag")))
+        out["flag"] = w.get(f"value_flag_{value.get('value_flag')}", str(value.get("value_flag")))
         out["outside"] = value.get("value_flag") in ("under", "over")
     return out
 

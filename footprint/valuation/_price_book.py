@@ -40,8 +40,15 @@ __all__ = ["DEFAULT_BAND", "PriceBook", "read_price_book", "synthetic_price_book
 #: Default band when a row gives no low/high: usd_per_ct / 1.25 to usd_per_ct * 1.25.
 DEFAULT_BAND = 1.25
 _COLUMNS = ("size_class", "quality", "colour", "usd_per_ct", "low", "high", "effective_from")
-_ALIASES = {"color": "colour", "usd/ct": "usd_per_ct", "price": "usd_per_ct", "usd per ct": "usd_per_ct",
-            "size": "size_class", "sieve": "size_class", "size class": "size_class"}
+_ALIASES = {
+    "color": "colour",
+    "usd/ct": "usd_per_ct",
+    "price": "usd_per_ct",
+    "usd per ct": "usd_per_ct",
+    "size": "size_class",
+    "sieve": "size_class",
+    "size class": "size_class",
+}
 
 
 def synthetic_price_book_path() -> Path:
@@ -67,10 +74,10 @@ class PriceBook:
     rows: pd.DataFrame
     name: str
     synthetic: bool = False
-    _cache: dict[Any, tuple[float, float, float]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def as_of(self, date: str | None) -> PriceBook:
-        """The rows in effect on ``date`` (ISO; None: today): per key, the latest row not after it."""
+        """Return the rows in effect on ``date`` (ISO; None: today): per key, the latest row not after it."""
         day = date or _dt.date.today().isoformat()
         rows = self.rows[(self.rows["effective_from"].isna()) | (self.rows["effective_from"] <= day)]
         rows = rows.sort_values("effective_from", na_position="first", kind="stable")
@@ -99,14 +106,22 @@ class PriceBook:
                                 exact = [r for r in sub if r[k] == value]
                                 sub = exact or [r for r in sub if r[k] is None]
                         if sub:
-                            table[(label, q, c)] = (float(np.mean([r[3] for r in sub])),
-                                                    float(min(r[4] for r in sub)), float(max(r[5] for r in sub)))
-            self._cache["index"] = (labels, first.loc[labels, "ct_low"].to_numpy(dtype=float),
-                                    first.loc[labels, "ct_high"].to_numpy(dtype=float), table)
+                            table[(label, q, c)] = (
+                                float(np.mean([r[3] for r in sub])),
+                                float(min(r[4] for r in sub)),
+                                float(max(r[5] for r in sub)),
+                            )
+            self._cache["index"] = (
+                labels,
+                first.loc[labels, "ct_low"].to_numpy(dtype=float),
+                first.loc[labels, "ct_high"].to_numpy(dtype=float),
+                table,
+            )
         return self._cache["index"]  # type: ignore[return-value]
 
-    def price(self, ct_per_stone: float, quality: str | None, colour: str | None,
-              size_class: str | None = None) -> tuple[float, float, float]:
+    def price(
+        self, ct_per_stone: float, quality: str | None, colour: str | None, size_class: str | None = None
+    ) -> tuple[float, float, float]:
         """US$/ct (mid, low, high) for stones of that mean mass, quality and colour (NaN: no row).
 
         The size row is the one named ``size_class`` if the book has it and
@@ -130,7 +145,12 @@ class PriceBook:
                 label = labels[int(np.argmax(lows))]
         if label is None:
             return (math.nan, math.nan, math.nan)
-        for key in ((label, quality, colour), (label, quality, None), (label, None, colour), (label, None, None)):
+        for key in (
+            (label, quality, colour),
+            (label, quality, None),
+            (label, None, colour),
+            (label, None, None),
+        ):
             if key in table:
                 return table[key]
         return (math.nan, math.nan, math.nan)
@@ -150,25 +170,34 @@ def read_price_book(path: str | os.PathLike[str]) -> PriceBook:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"{file}: no such file", [Problem(file, None, None, None, "file not found")]) from None
+        raise InputError(
+            f"{file}: no such file", [Problem(file, None, None, None, "file not found")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{file}: not readable", [Problem(file, None, None, None, f"cannot read: {exc}")]) from None
+        raise InputError(
+            f"{file}: not readable", [Problem(file, None, None, None, f"cannot read: {exc}")]
+        ) from None
     comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
     body = "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#"))
     try:
-        raw = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, na_filter=False,
-                          skipinitialspace=True)
+        raw = pd.read_csv(
+            io.StringIO(body), dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True
+        )
     except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"{file}: not a readable table",
-                         [Problem(file, None, None, None, f"cannot read: {exc}")]) from None
+        raise InputError(
+            f"{file}: not a readable table", [Problem(file, None, None, None, f"cannot read: {exc}")]
+        ) from None
     mapping = {}
     problems: list[Problem] = []
     for column in raw.columns:
         key = str(column).strip().lower().replace("_", " ")
         name = _ALIASES.get(key, key.replace(" ", "_"))
         if name not in _COLUMNS:
-            problems.append(Problem(file, 0, str(column), None,
-                                    f"unknown column; price books have: {', '.join(_COLUMNS)}"))
+            problems.append(
+                Problem(
+                    file, 0, str(column), None, f"unknown column; price books have: {', '.join(_COLUMNS)}"
+                )
+            )
         mapping[column] = name
     raw = raw.rename(columns=mapping)
     for required in ("size_class", "usd_per_ct"):
@@ -177,7 +206,9 @@ def read_price_book(path: str | os.PathLike[str]) -> PriceBook:
     if problems:
         raise InputError(f"{file}: the price book breaks its format", problems)
     if not len(raw):
-        raise InputError(f"{file}: the price book has no rows", [Problem(file, None, None, None, "no data rows")])
+        raise InputError(
+            f"{file}: the price book has no rows", [Problem(file, None, None, None, "no data rows")]
+        )
     records = []
     for i, rec in enumerate(raw.to_dict("records")):
         row = i + 1
@@ -194,8 +225,15 @@ def read_price_book(path: str | os.PathLike[str]) -> PriceBook:
             elif value.lower().replace(" ", "_") in get_field(name).vocabulary:
                 out[name] = value.lower().replace(" ", "_")
             else:
-                problems.append(Problem(file, row, name, value,
-                                        f"must be one of: {', '.join(get_field(name).vocabulary)} (or * for any)"))
+                problems.append(
+                    Problem(
+                        file,
+                        row,
+                        name,
+                        value,
+                        f"must be one of: {', '.join(get_field(name).vocabulary)} (or * for any)",
+                    )
+                )
         prices = {}
         for name in ("usd_per_ct", "low", "high"):
             value = str(rec.get(name, "") or "").strip()
@@ -232,8 +270,17 @@ def read_price_book(path: str | os.PathLike[str]) -> PriceBook:
     duplicated = keys.duplicated()
     if duplicated.any():
         k = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise InputError(f"{file}: the price book breaks its format",
-                         [Problem(file, k + 1, "size_class", rows["size_class"].iloc[k],
-                                  "duplicate of an earlier row (same size class, quality, colour and date)")])
+        raise InputError(
+            f"{file}: the price book breaks its format",
+            [
+                Problem(
+                    file,
+                    k + 1,
+                    "size_class",
+                    rows["size_class"].iloc[k],
+                    "duplicate of an earlier row (same size class, quality, colour and date)",
+                )
+            ],
+        )
     synthetic = any("SYNTHETIC" in line.upper() for line in comments)
     return PriceBook(rows, file, synthetic)

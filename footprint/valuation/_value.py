@@ -30,9 +30,21 @@ __all__ = ["FLAGS", "VALUE_COLUMNS", "cells_from_stones", "value_files", "value_
 
 #: Output columns of :func:`value_parcels`.
 VALUE_COLUMNS = (
-    "parcel_id", "n_stones", "carats", "carats_estimated", "total_carats", "n_unvalued",
-    "expected_value_usd", "expected_value_lo", "expected_value_hi", "expected_usd_per_ct",
-    "declared_value_usd", "declared_usd_per_ct", "value_ratio", "value_flag", "valuation_method",
+    "parcel_id",
+    "n_stones",
+    "carats",
+    "carats_estimated",
+    "total_carats",
+    "n_unvalued",
+    "expected_value_usd",
+    "expected_value_lo",
+    "expected_value_hi",
+    "expected_usd_per_ct",
+    "declared_value_usd",
+    "declared_usd_per_ct",
+    "value_ratio",
+    "value_flag",
+    "valuation_method",
 )
 #: value_flag words.
 FLAGS = {
@@ -68,26 +80,41 @@ def cells_from_stones(stones: pd.DataFrame) -> pd.DataFrame:
         return pd.concat([rest, cells], ignore_index=True)
     from ..ingest._size_class import size_table
 
-    mass = pd.to_numeric(stones.get("mass_ct"), errors="coerce") if "mass_ct" in stones else \
-        pd.Series(np.nan, index=stones.index)
-    sieve = stones["sieve_class"] if "sieve_class" in stones else pd.Series(None, index=stones.index, dtype=object)
+    mass = (
+        pd.to_numeric(stones.get("mass_ct"), errors="coerce")
+        if "mass_ct" in stones
+        else pd.Series(np.nan, index=stones.index)
+    )
+    sieve = (
+        stones["sieve_class"]
+        if "sieve_class" in stones
+        else pd.Series(None, index=stones.index, dtype=object)
+    )
     size = sieve.astype(object).where(sieve.notna(), None)
     need = size.isna() & mass.notna() & (mass > 0)
     if need.any():
         size = size.copy()
         table = size_table()  # the sieve whose carat range holds the mass (ingest.sieve_for_carats)
-        k = np.clip(np.searchsorted(table["ct_low"], mass[need].to_numpy(), side="right") - 1, 0,
-                    len(table["ct_low"]) - 1)
+        k = np.clip(
+            np.searchsorted(table["ct_low"], mass[need].to_numpy(), side="right") - 1,
+            0,
+            len(table["ct_low"]) - 1,
+        )
         size[need] = [f"dtc:+{int(n)}" for n in table["dtc_sieve"][k]]
-    frame = pd.DataFrame({
-        "parcel_id": stones["parcel_id"].astype(str),
-        "size_class": size.fillna("?"),
-        "quality": stones["quality"].astype(object).fillna("?") if "quality" in stones else "?",
-        "colour": stones["colour"].astype(object).fillna("?") if "colour" in stones else "?",
-        "mass": mass, "has_mass": mass.notna(),
-    })
+    frame = pd.DataFrame(
+        {
+            "parcel_id": stones["parcel_id"].astype(str),
+            "size_class": size.fillna("?"),
+            "quality": stones["quality"].astype(object).fillna("?") if "quality" in stones else "?",
+            "colour": stones["colour"].astype(object).fillna("?") if "colour" in stones else "?",
+            "mass": mass,
+            "has_mass": mass.notna(),
+        }
+    )
     grouped = frame.groupby(["parcel_id", "size_class", "quality", "colour"], sort=False)
-    cells = grouped.agg(n_stones=("mass", "size"), carats=("mass", "sum"), n_mass=("has_mass", "sum")).reset_index()
+    cells = grouped.agg(
+        n_stones=("mass", "size"), carats=("mass", "sum"), n_mass=("has_mass", "sum")
+    ).reset_index()
     cells.loc[cells["n_mass"] < cells["n_stones"], "carats"] = np.nan
     cells = cells.drop(columns="n_mass")
     for name in ("size_class", "quality", "colour"):
@@ -110,7 +137,9 @@ def _cell_values(cells: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
     ct = np.full(len(cells), np.nan)
     ct_lo = np.full(len(cells), np.nan)
     ct_hi = np.full(len(cells), np.nan)
-    for i, rec in enumerate(cells[["size_class", "quality", "colour", "n_stones", "carats"]].itertuples(index=False)):
+    for i, rec in enumerate(
+        cells[["size_class", "quality", "colour", "n_stones", "carats"]].itertuples(index=False)
+    ):
         label, quality, colour, n, carats = rec
         size = _size(label) if isinstance(label, str) else None
         if carats == carats and carats > 0:
@@ -122,12 +151,24 @@ def _cell_values(cells: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
             ct_hi[i] = n * (size.ct_high if math.isfinite(size.ct_high) else 2 * size.ct_nominal)
         else:
             continue
-        price = book.price(per_stone, quality if isinstance(quality, str) else None,
-                           colour if isinstance(colour, str) else None, size.label if size else None)
+        price = book.price(
+            per_stone,
+            quality if isinstance(quality, str) else None,
+            colour if isinstance(colour, str) else None,
+            size.label if size else None,
+        )
         mid[i], lo[i], hi[i] = ct[i] * price[0], ct_lo[i] * price[1], ct_hi[i] * price[2]
-    out = pd.DataFrame({"parcel_id": cells["parcel_id"].astype(str).to_numpy(), "n": cells["n_stones"].to_numpy(),
-                        "ct": ct, "estimated": ~np.isfinite(cells["carats"].to_numpy(dtype=float)),
-                        "mid": mid, "lo": lo, "hi": hi})
+    out = pd.DataFrame(
+        {
+            "parcel_id": cells["parcel_id"].astype(str).to_numpy(),
+            "n": cells["n_stones"].to_numpy(),
+            "ct": ct,
+            "estimated": ~np.isfinite(cells["carats"].to_numpy(dtype=float)),
+            "mid": mid,
+            "lo": lo,
+            "hi": hi,
+        }
+    )
     # A cell of unknown quality or colour: priced as the parcel's described cells of the same size
     # class (their US$/ct and band), which is nearer the truth than the book-wide average over
     # qualities (gem to industrial differ 30-fold); the book average only when the parcel has none.
@@ -135,25 +176,37 @@ def _cell_values(cells: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
     if unknown.any():
         size = cells["size_class"].astype(object).fillna("").to_numpy()
         known = ~unknown & np.isfinite(mid)
-        frame = pd.DataFrame({"p": out["parcel_id"], "s": size, "ct": np.where(known, ct, 0.0),
-                              "mid": np.where(known, mid, 0.0), "lo": np.where(known, lo, 0.0),
-                              "hi": np.where(known, hi, 0.0)})
+        frame = pd.DataFrame(
+            {
+                "p": out["parcel_id"],
+                "s": size,
+                "ct": np.where(known, ct, 0.0),
+                "mid": np.where(known, mid, 0.0),
+                "lo": np.where(known, lo, 0.0),
+                "hi": np.where(known, hi, 0.0),
+            }
+        )
         sums = frame.groupby(["p", "s"]).sum()
-        for i in np.flatnonzero(unknown):
-            key = (out["parcel_id"].iat[i], size[i])
+        for j in np.flatnonzero(unknown).tolist():
+            key = (out["parcel_id"].iat[j], size[j])
             if key in sums.index and sums.at[key, "ct"] > 0:
                 row = sums.loc[key]
-                mid[i] = ct[i] * row["mid"] / row["ct"]
-                lo[i] = ct_lo[i] * row["lo"] / row["ct"]
-                hi[i] = ct_hi[i] * row["hi"] / row["ct"]
+                mid[j] = ct[j] * row["mid"] / row["ct"]
+                lo[j] = ct_lo[j] * row["lo"] / row["ct"]
+                hi[j] = ct_hi[j] * row["hi"] / row["ct"]
         out["mid"], out["lo"], out["hi"] = mid, lo, hi
     out["unvalued"] = np.where(np.isfinite(mid), 0, out["n"])
     return out
 
 
-def value_parcels(cells: pd.DataFrame, book: PriceBook, parcels: pd.DataFrame | None = None,
-                  *, sampling: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """Expected against declared value, per parcel.
+def value_parcels(
+    cells: pd.DataFrame,
+    book: PriceBook,
+    parcels: pd.DataFrame | None = None,
+    *,
+    sampling: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Compare expected and declared value, per parcel.
 
     Parameters
     ----------
@@ -174,9 +227,15 @@ def value_parcels(cells: pd.DataFrame, book: PriceBook, parcels: pd.DataFrame | 
     """
     values = _cell_values(cells, book)
     grouped = values.groupby("parcel_id", sort=False)
-    out = grouped.agg(n_stones=("n", "sum"), carats=("ct", "sum"), carats_estimated=("estimated", "any"),
-                      n_unvalued=("unvalued", "sum"), expected_value_usd=("mid", "sum"),
-                      expected_value_lo=("lo", "sum"), expected_value_hi=("hi", "sum")).reset_index()
+    out = grouped.agg(
+        n_stones=("n", "sum"),
+        carats=("ct", "sum"),
+        carats_estimated=("estimated", "any"),
+        n_unvalued=("unvalued", "sum"),
+        expected_value_usd=("mid", "sum"),
+        expected_value_lo=("lo", "sum"),
+        expected_value_hi=("hi", "sum"),
+    ).reset_index()
     weight = out["parcel_id"].map(dict(sampling or {})).fillna(1.0).to_numpy(dtype=float)
     for name in ("expected_value_usd", "expected_value_lo", "expected_value_hi"):
         out[name] = out[name] * weight
@@ -197,8 +256,11 @@ def value_parcels(cells: pd.DataFrame, book: PriceBook, parcels: pd.DataFrame | 
         out["expected_usd_per_ct"] = out["expected_value_usd"] / scaled_ct
         out["declared_usd_per_ct"] = declared / scaled_ct
         out["value_ratio"] = declared / out["expected_value_usd"].to_numpy()
-    flag = np.where(declared < out["expected_value_lo"], "under",
-                    np.where(declared > out["expected_value_hi"], "over", "inside")).astype(object)
+    flag = np.where(
+        declared < out["expected_value_lo"],
+        "under",
+        np.where(declared > out["expected_value_hi"], "over", "inside"),
+    ).astype(object)
     flag[~np.isfinite(declared)] = "not_declared"
     flag[(out["n_unvalued"] > 0).to_numpy()] = "incomplete"
     out["value_flag"] = flag
@@ -213,6 +275,7 @@ def value_files(
     stones: str | os.PathLike[str] | None = None,
     assortment: str | os.PathLike[str] | None = None,
     parcels: str | os.PathLike[str] | None = None,
+    parcels_table: pd.DataFrame | None = None,
     valuation_date: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Value the parcels of a stones file or an assortment and write the table (``footprint value``).
@@ -226,8 +289,12 @@ def value_files(
     stones, assortment : path
         Exactly one: a stones table or an assortment (read and checked by the ingest layer).
     parcels : path, optional
-        Parcels file: ``declared_value_usd``, ``valuation_method``,
-        ``described_carats``, ``total_carats``.
+        The parcels file's path (for messages and the no-overwrite check).
+    parcels_table : DataFrame, optional
+        That file as read and checked (``footprint._classify.read_parcels``,
+        by the caller: the classify layer sits above this one):
+        ``declared_value_usd``, ``valuation_method``, ``described_carats``,
+        ``total_carats``.
     valuation_date : str, optional
         ISO date the price book is read at (default today).
 
@@ -244,19 +311,22 @@ def value_files(
         Bad inputs (file, row, field), both or neither of stones and
         assortment, or ``out`` naming an input.
     """
-    from .._classify import read_parcels
     from ..ingest import read_assortment, read_stones_table, row_weights
     from ._price_book import read_price_book
 
     if (stones is None) == (assortment is None):
-        raise InputError("value needs one input", [Problem(None, None, "stones", None,
-                                                           "give either STONES or --assortment, not both")])
+        raise InputError(
+            "value needs one input",
+            [Problem(None, None, "stones", None, "give either STONES or --assortment, not both")],
+        )
     inputs = [p for p in (price_book, stones, assortment, parcels) if p is not None]
     target = Path(out).resolve()
     for path in inputs:
         if Path(path).resolve() == target:
-            raise InputError("output would overwrite an input",
-                             [Problem(os.fspath(out), None, "out", os.fspath(out), "must not be one of the inputs")])
+            raise InputError(
+                "output would overwrite an input",
+                [Problem(os.fspath(out), None, "out", os.fspath(out), "must not be one of the inputs")],
+            )
     book = read_price_book(price_book).as_of(valuation_date)
     if assortment is not None:
         frame = read_assortment(assortment)
@@ -266,10 +336,14 @@ def value_files(
         missing = frame["parcel_id"].isna()
         if missing.any():
             k = int(np.flatnonzero(missing.to_numpy())[0])
-            raise InputError(f"{os.fspath(stones)}: every stone must name its parcel",
-                             [Problem(os.fspath(stones), k + 1, "parcel_id", "", "required")])
-    parcels_df = read_parcels(parcels, None) if parcels is not None else None
-    _, sampling, problems = row_weights(frame, parcels_df, os.fspath(parcels) if parcels is not None else None)
+            raise InputError(
+                f"{os.fspath(stones)}: every stone must name its parcel",
+                [Problem(os.fspath(stones), k + 1, "parcel_id", "", "required")],
+            )
+    parcels_df = parcels_table
+    _, sampling, problems = row_weights(
+        frame, parcels_df, os.fspath(parcels) if parcels is not None else None
+    )
     if problems:
         raise InputError("the parcels file's carats do not add up", problems)
     table = value_parcels(cells_from_stones(frame), book, parcels_df, sampling=sampling)
@@ -278,12 +352,18 @@ def value_files(
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             if synthetic:
-                fh.write("# SYNTHETIC: valued with synthetic data or a synthetic price book; not real values\n")
+                fh.write(
+                    "# SYNTHETIC: valued with synthetic data or a synthetic price book; not real values\n"
+                )
             table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    meta = {"synthetic": synthetic, "price_book": book.name, "valuation_date": valuation_date,
-            "flags": table["value_flag"].value_counts().sort_index().to_dict()}
+    meta = {
+        "synthetic": synthetic,
+        "price_book": book.name,
+        "valuation_date": valuation_date,
+        "flags": table["value_flag"].value_counts().sort_index().to_dict(),
+    }
     return table, meta

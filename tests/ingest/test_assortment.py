@@ -45,13 +45,22 @@ def test_a_grainer_cell_without_carats_takes_its_nominal_mass(tmp_path: Path) ->
 
 
 def test_every_problem_names_file_row_and_field(tmp_path: Path) -> None:
-    bad = _write(tmp_path, "parcel_id,size_class,quality,n_stones,carats\n"
-                           "P,dtc:+31,gem,10,1\nP,gr:4,nearish,3.5,\n,ct:1-2,gem,2,-1\nQ,gr:4,gem,2,5\n")
+    bad = _write(
+        tmp_path,
+        "parcel_id,size_class,quality,n_stones,carats\n"
+        "P,dtc:+31,gem,10,1\nP,gr:4,nearish,3.5,\n,ct:1-2,gem,2,-1\nQ,gr:4,gem,2,5\n",
+    )
     with pytest.raises(SchemaError) as info:
         read_assortment(bad)
     found = {(p.row, p.field) for p in info.value.problems}
-    assert {(1, "size_class"), (2, "quality"), (2, "n_stones"), (3, "parcel_id"), (3, "carats"),
-            (4, "carats")} <= found
+    assert {
+        (1, "size_class"),
+        (2, "quality"),
+        (2, "n_stones"),
+        (3, "parcel_id"),
+        (3, "carats"),
+        (4, "carats"),
+    } <= found
     assert all(p.file == str(bad) for p in info.value.problems)
     four = next(p for p in info.value.problems if p.row == 4)
     assert "outside size class gr:4" in four.rule  # 2.5 ct per stone is not a 4-grainer
@@ -71,8 +80,10 @@ def test_missing_columns_are_reported(tmp_path: Path) -> None:
 
 
 def test_reference_lots_need_lot_and_zone(tmp_path: Path) -> None:
-    ok = read_assortment(_write(tmp_path, "lot_id,zone,site,size_class,n_stones,carats\n"
-                                          "L1,CAR-West,Berberati,+11,4,0.7\n"), reference=True)
+    ok = read_assortment(
+        _write(tmp_path, "lot_id,zone,site,size_class,n_stones,carats\nL1,CAR-West,Berberati,+11,4,0.7\n"),
+        reference=True,
+    )
     assert ok["lot_id"].iloc[0] == "L1" and ok["zone"].iloc[0] == "CAR-West"
     with pytest.raises(SchemaError) as info:
         read_assortment(_write(tmp_path, "lot_id,size_class,n_stones\nL1,+11,4\n", "r.csv"), reference=True)
@@ -80,14 +91,27 @@ def test_reference_lots_need_lot_and_zone(tmp_path: Path) -> None:
 
 
 def test_sampling_weights_from_total_and_described_carats() -> None:
-    cells = pd.DataFrame({"parcel_id": ["A", "A", "B", "C"], "mass_ct": [0.5, 0.25, np.nan, 1.0],
-                          "stone_weight": [2.0, 4.0, 3.0, 1.0]})
-    parcels = pd.DataFrame({"parcel_id": ["A", "B", "C"], "total_carats": [8.0, 12.0, 0.5],
-                            "described_carats": [np.nan, np.nan, np.nan]})
+    cells = pd.DataFrame(
+        {
+            "parcel_id": ["A", "A", "B", "C"],
+            "mass_ct": [0.5, 0.25, np.nan, 1.0],
+            "stone_weight": [2.0, 4.0, 3.0, 1.0],
+        }
+    )
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["A", "B", "C"],
+            "total_carats": [8.0, 12.0, 0.5],
+            "described_carats": [np.nan, np.nan, np.nan],
+        }
+    )
     weights, problems = sampling_weights(cells, parcels, file="p.csv")
     assert weights.to_dict() == {"A": 4.0}  # 8 ct total / 2 ct described
     rows = {(p.row, p.field) for p in problems}
-    assert rows == {(2, "described_carats"), (3, "total_carats")}  # B: no carats to scale; C: total < described
+    assert rows == {
+        (2, "described_carats"),
+        (3, "total_carats"),
+    }  # B: no carats to scale; C: total < described
     parcels["described_carats"] = [1.0, 3.0, np.nan]
     weights, _ = sampling_weights(cells, parcels)
     assert weights.to_dict() == {"A": 8.0, "B": 4.0}
@@ -107,9 +131,13 @@ def test_row_weights_count_cells_and_leave_subsamples_their_own_evidence() -> No
 def test_reference_lots_by_assortment_are_stored_one_record_per_stone(tmp_path: Path) -> None:
     from footprint import db
 
-    lots = _write(tmp_path, "# SYNTHETIC\nlot_id,zone,site,size_class,quality,colour,n_stones,carats\n"
-                            "L1,CAR-West,Berberati,dtc:+11,gem,colourless,12,2.2\n"
-                            "L1,CAR-West,Berberati,gr:4,near_gem,brown,2,2.0\n", "lots.csv")
+    lots = _write(
+        tmp_path,
+        "# SYNTHETIC\nlot_id,zone,site,size_class,quality,colour,n_stones,carats\n"
+        "L1,CAR-West,Berberati,dtc:+11,gem,colourless,12,2.2\n"
+        "L1,CAR-West,Berberati,gr:4,near_gem,brown,2,2.0\n",
+        "lots.csv",
+    )
     store = tmp_path / "r.h5"
     db.init(store, by="test")
     report = db.add(store, assortments=lots, by="test", n_jobs=1)

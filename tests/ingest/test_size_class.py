@@ -21,10 +21,17 @@ from footprint.ingest._size_class import size_table
 @pytest.mark.parametrize(
     ("raw", "label", "system"),
     [
-        ("dtc:+11", "dtc:+11", "dtc"), ("+11", "dtc:+11", "dtc"), ("DTC +6.5", "dtc:+6.5", "dtc"),
-        ("mm:2.5", "mm:2.50", "mm"), ("2.60 mm", "mm:2.60", "mm"),
-        ("gr:4", "gr:4", "gr"), ("4 gr", "gr:4", "gr"), ("2.5 grainer", "gr:2.5", "gr"),
-        ("ct:1-2", "ct:1-2", "ct"), ("1-2 ct", "ct:1-2", "ct"), ("ct:0.50-1", "ct:0.5-1", "ct"),
+        ("dtc:+11", "dtc:+11", "dtc"),
+        ("+11", "dtc:+11", "dtc"),
+        ("DTC +6.5", "dtc:+6.5", "dtc"),
+        ("mm:2.5", "mm:2.50", "mm"),
+        ("2.60 mm", "mm:2.60", "mm"),
+        ("gr:4", "gr:4", "gr"),
+        ("4 gr", "gr:4", "gr"),
+        ("2.5 grainer", "gr:2.5", "gr"),
+        ("ct:1-2", "ct:1-2", "ct"),
+        ("1-2 ct", "ct:1-2", "ct"),
+        ("ct:0.50-1", "ct:0.5-1", "ct"),
         ("ct:10+", "ct:10+", "ct"),
     ],
 )
@@ -47,8 +54,9 @@ def test_grainers_and_carat_classes_are_exact() -> None:
 
 def test_sieve_carats_follow_the_table_and_grow_with_the_sieve() -> None:
     table = size_table()
-    for n, low, nominal, high in zip(table["dtc_sieve"], table["ct_low"], table["ct_nominal"], table["ct_high"],
-                                     strict=True):
+    for n, low, nominal, high in zip(
+        table["dtc_sieve"], table["ct_low"], table["ct_nominal"], table["ct_high"], strict=True
+    ):
         assert sieve_carats(f"dtc:+{int(n)}") == pytest.approx((low, nominal, high))
     assert np.all(np.diff(table["ct_nominal"]) > 0)
     # Sieve k's upper bound is sieve k+1's lower bound: the classes tile the carat axis.
@@ -72,9 +80,15 @@ def test_carats_to_sieve_and_back() -> None:
 @pytest.mark.parametrize(
     ("raw", "system", "expected"),
     [
-        ("dtc:+11", "mm", "mm:2.60"), ("mm:2.60", "dtc", "dtc:+11"), ("mm:2.50", "dtc", "dtc:+10.5"),
-        ("gr:4", "ct", "ct:0.875-1.125"), ("ct:0.875-1.125", "gr", "gr:4"), ("ct:1-2", "gr", "gr:6"),
-        ("gr:4", "dtc", "dtc:+21"), ("dtc:+21", "gr", "gr:4"), ("ct:10+", "ct", "ct:10+"),
+        ("dtc:+11", "mm", "mm:2.60"),
+        ("mm:2.60", "dtc", "dtc:+11"),
+        ("mm:2.50", "dtc", "dtc:+10.5"),
+        ("gr:4", "ct", "ct:0.875-1.125"),
+        ("ct:0.875-1.125", "gr", "gr:4"),
+        ("ct:1-2", "gr", "gr:6"),
+        ("gr:4", "dtc", "dtc:+21"),
+        ("dtc:+21", "gr", "gr:4"),
+        ("ct:10+", "ct", "ct:10+"),
     ],
 )
 def test_conversions_between_systems(raw: str, system: str, expected: str) -> None:

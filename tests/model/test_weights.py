@@ -44,15 +44,19 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     a = a.set_index("parcel_id")
     b = b.set_index("parcel_id").loc[a.index]
     for name in COMPARED:
-        np.testing.assert_allclose(a[name].astype(float), b[name].astype(float), rtol=0, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(
+            a[name].astype(float), b[name].astype(float), rtol=0, atol=1e-9, err_msg=name
+        )
     p = [c for c in a.columns if c.startswith("p_")]
     np.testing.assert_allclose(a[p].to_numpy(float), b[p].to_numpy(float), rtol=0, atol=1e-9)
     np.testing.assert_allclose(a["n_stones"].astype(float), b["n_stones"].astype(float))
     assert (a["verdict"] == b["verdict"]).all()
 
 
-@pytest.mark.parametrize("fields", [["sieve_class", "quality", "colour"],
-                                    ["sieve_class", "quality", "colour", "mass_ct", "morphology"]])
+@pytest.mark.parametrize(
+    "fields",
+    [["sieve_class", "quality", "colour"], ["sieve_class", "quality", "colour", "mass_ct", "morphology"]],
+)
 def test_cells_give_the_evidence_of_their_expanded_stones(demo_model, export_parcels, fields) -> None:
     stones, truth = export_parcels
     # Round masses so that cells hold several identical stones.
@@ -63,8 +67,9 @@ def test_cells_give_the_evidence_of_their_expanded_stones(demo_model, export_par
     expanded["sample_id"] = [f"s{i}" for i in range(len(expanded))]
     declared = truth[["parcel_id", "declared_zone"]]
     by_stone, _ = demo_model.assess_batch(expanded.drop(columns="n"), declared, per_stone=False)
-    by_cell, _ = demo_model.assess_batch(cells.drop(columns="n"), declared, per_stone=False,
-                                         weights=cells["n"].to_numpy())
+    by_cell, _ = demo_model.assess_batch(
+        cells.drop(columns="n"), declared, per_stone=False, weights=cells["n"].to_numpy()
+    )
     _assert_same(by_stone, by_cell)
     assert by_cell["n_stones"].sum() == len(expanded)
 
@@ -77,11 +82,13 @@ def test_a_mixed_batch_equals_its_parts(demo_model, export_parcels) -> None:
     cells = _cells(stones[stones["parcel_id"].isin(ids[6:])], fields)
     declared = truth[["parcel_id", "declared_zone"]]
     mixed = pd.concat([as_stones.assign(n=1.0), cells], ignore_index=True)
-    together, _ = demo_model.assess_batch(mixed.drop(columns="n"), declared, per_stone=False,
-                                          weights=mixed["n"].to_numpy())
+    together, _ = demo_model.assess_batch(
+        mixed.drop(columns="n"), declared, per_stone=False, weights=mixed["n"].to_numpy()
+    )
     alone_stones, _ = demo_model.assess_batch(as_stones, declared, per_stone=False)
-    alone_cells, _ = demo_model.assess_batch(cells.drop(columns="n"), declared, per_stone=False,
-                                             weights=cells["n"].to_numpy())
+    alone_cells, _ = demo_model.assess_batch(
+        cells.drop(columns="n"), declared, per_stone=False, weights=cells["n"].to_numpy()
+    )
     _assert_same(together[together["parcel_id"].isin(ids[:6])], alone_stones)
     _assert_same(together[together["parcel_id"].isin(ids[6:])], alone_cells)
 

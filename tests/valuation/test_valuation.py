@@ -45,8 +45,9 @@ def test_effective_dates_wildcards_and_default_band(book) -> None:
 
 def test_price_book_errors_name_row_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("size_class,quality,colour,usd_per_ct,low\n+11,gem,pink,200,300\nxx,shiny,,-5,\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "size_class,quality,colour,usd_per_ct,low\n+11,gem,pink,200,300\nxx,shiny,,-5,\n", encoding="utf-8"
+    )
     with pytest.raises(InputError) as info:
         read_price_book(bad)
     found = {(p.row, p.field) for p in info.value.problems}
@@ -60,25 +61,37 @@ def test_the_synthetic_price_book_is_labelled_and_rises_with_size_and_quality() 
     assert book.synthetic
     gem = [book.price(m, "gem", "colourless")[0] for m in (0.02, 0.1, 0.5, 1.0, 4.0)]
     assert all(b > 1.5 * a for a, b in zip(gem, gem[1:], strict=False))  # steeply rising per carat
-    assert book.price(0.5, "gem", "colourless")[0] > book.price(0.5, "near_gem", "colourless")[0] \
+    assert (
+        book.price(0.5, "gem", "colourless")[0]
+        > book.price(0.5, "near_gem", "colourless")[0]
         > book.price(0.5, "industrial", "colourless")[0]
+    )
 
 
 def test_flags_under_over_inside_and_incomplete(book) -> None:
     book = book.as_of("2024-06-30")
-    stones = pd.DataFrame({
-        "parcel_id": ["A", "A", "B", "C", "D", "D"],
-        "mass_ct": [0.18, 0.18, 0.18, 0.18, 0.18, np.nan],
-        "sieve_class": ["dtc:+11"] * 5 + [None],
-        "quality": ["gem"] * 6, "colour": ["colourless"] * 6,
-    })
+    stones = pd.DataFrame(
+        {
+            "parcel_id": ["A", "A", "B", "C", "D", "D"],
+            "mass_ct": [0.18, 0.18, 0.18, 0.18, 0.18, np.nan],
+            "sieve_class": ["dtc:+11"] * 5 + [None],
+            "quality": ["gem"] * 6,
+            "colour": ["colourless"] * 6,
+        }
+    )
     cells = cells_from_stones(stones)
-    parcels = pd.DataFrame({"parcel_id": ["A", "B", "C", "D"],
-                            "declared_value_usd": [0.36 * 200, 0.18 * 200 * 0.7, 0.18 * 200 * 1.3, 100.0],
-                            "valuation_method": ["price book", "tender", None, "government valuator"]})
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["A", "B", "C", "D"],
+            "declared_value_usd": [0.36 * 200, 0.18 * 200 * 0.7, 0.18 * 200 * 1.3, 100.0],
+            "valuation_method": ["price book", "tender", None, "government valuator"],
+        }
+    )
     out = value_parcels(cells, book, parcels).set_index("parcel_id")
     assert out.loc["A", "expected_value_usd"] == pytest.approx(72.0)
-    assert (out.loc["A", "expected_value_lo"], out.loc["A", "expected_value_hi"]) == pytest.approx((57.6, 90.0))
+    assert (out.loc["A", "expected_value_lo"], out.loc["A", "expected_value_hi"]) == pytest.approx(
+        (57.6, 90.0)
+    )
     assert out["value_flag"].to_dict() == {"A": "inside", "B": "under", "C": "over", "D": "incomplete"}
     assert out.loc["D", "n_unvalued"] == 1  # no mass, no sieve: counted, never silently left out
     assert out.loc["B", "value_ratio"] == pytest.approx(0.7)
@@ -86,34 +99,84 @@ def test_flags_under_over_inside_and_incomplete(book) -> None:
 
 
 def test_cells_without_carats_use_the_class_mass_range(book) -> None:
-    cells = pd.DataFrame({"parcel_id": ["A"], "size_class": ["ct:1-2"], "quality": ["gem"], "colour": [None],
-                          "n_stones": [2], "carats": [np.nan], "mass_ct": [np.nan]})
+    cells = pd.DataFrame(
+        {
+            "parcel_id": ["A"],
+            "size_class": ["ct:1-2"],
+            "quality": ["gem"],
+            "colour": [None],
+            "n_stones": [2],
+            "carats": [np.nan],
+            "mass_ct": [np.nan],
+        }
+    )
     out = value_parcels(cells, book.as_of(None)).iloc[0]
     assert out["carats"] == pytest.approx(3.0) and bool(out["carats_estimated"])
-    assert out["expected_value_lo"] == pytest.approx(2.0 * 700) and out["expected_value_hi"] == pytest.approx(4.0 * 1100)
+    assert out["expected_value_lo"] == pytest.approx(2.0 * 700) and out["expected_value_hi"] == pytest.approx(
+        4.0 * 1100
+    )
 
 
 def test_value_command_writes_flags_and_labels_synthetic(tmp_path: Path) -> None:
     assortment = tmp_path / "a.csv"
-    assortment.write_text("parcel_id,size_class,quality,colour,n_stones,carats\n"
-                          "A,dtc:+11,gem,colourless,100,18\nB,gr:4,gem,colourless,10,10\n", encoding="utf-8")
+    assortment.write_text(
+        "parcel_id,size_class,quality,colour,n_stones,carats\n"
+        "A,dtc:+11,gem,colourless,100,18\nB,gr:4,gem,colourless,10,10\n",
+        encoding="utf-8",
+    )
     book = read_price_book(synthetic_price_book_path()).as_of(None)
     a_value = 18 * book.price(0.18, "gem", "colourless", "dtc:+11")[0]
     parcels = tmp_path / "p.csv"
-    parcels.write_text(f"parcel_id,declared_value_usd,valuation_method\nA,{a_value:.2f},price book\nB,1,tender\n",
-                       encoding="utf-8")
+    parcels.write_text(
+        f"parcel_id,declared_value_usd,valuation_method\nA,{a_value:.2f},price book\nB,1,tender\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "v.csv"
-    result = CliRunner().invoke(app, ["value", "--price-book", str(synthetic_price_book_path()), "--assortment",
-                                      str(assortment), "--parcels", str(parcels), "--out", str(out), "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "value",
+            "--price-book",
+            str(synthetic_price_book_path()),
+            "--assortment",
+            str(assortment),
+            "--parcels",
+            str(parcels),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 6, result.output  # B is declared far under
     payload = json.loads(result.stdout)
     flags = {p["parcel_id"]: p["value_flag"] for p in payload["parcels"]}
     assert flags == {"A": "inside", "B": "under"} and payload["summary"]["synthetic"] is True
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# SYNTHETIC") and "tender" in text
-    again = CliRunner().invoke(app, ["value", "--price-book", str(synthetic_price_book_path()), "--assortment",
-                                     str(assortment), "--out", str(assortment)])
+    again = CliRunner().invoke(
+        app,
+        [
+            "value",
+            "--price-book",
+            str(synthetic_price_book_path()),
+            "--assortment",
+            str(assortment),
+            "--out",
+            str(assortment),
+        ],
+    )
     assert again.exit_code == 3  # never writes over one of its inputs
-    both = CliRunner().invoke(app, ["value", str(assortment), "--price-book", str(synthetic_price_book_path()),
-                                    "--assortment", str(assortment), "--out", str(tmp_path / "x.csv")])
+    both = CliRunner().invoke(
+        app,
+        [
+            "value",
+            str(assortment),
+            "--price-book",
+            str(synthetic_price_book_path()),
+            "--assortment",
+            str(assortment),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+    )
     assert both.exit_code == 3 and "Traceback" not in both.output
