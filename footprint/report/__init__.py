@@ -167,8 +167,10 @@ def _mass_figures(summary: Mapping[str, Any] | None, info: Mapping[str, Any], n_
         mean += f" ({w['weighed_of'].format(n=n_mass, total=n_all, missing=missing)})"
     size = summary.get("size") or {}
     rows = [{"label": k, **v} for k, v in (size.get("classes") or {}).items()]
-    size_block = {"rows": rows, "note": w["no_mass_note"].format(n=size.get("n_no_mass", 0))
-                  if size.get("n_no_mass") else ""} if rows else None
+    notes = [w["no_mass_note"].format(n=size["n_no_mass"])] if size.get("n_no_mass") else []
+    if size.get("no_class"):
+        notes.append(w["no_class_note"].format(n=size["no_class"]))
+    size_block = {"rows": rows, "note": "; ".join(notes)} if rows else None
     return {"total_ct": total, "mean_ct": mean, "basis": basis, "missing": gap, "size": size_block}
 
 
@@ -491,5 +493,7 @@ def render_profile(result: Mapping[str, Any], *, lang: str = "en") -> str:
             sizes=[{"zone": z, **s} for z, s in sorted((result.get("sizes") or {}).items())],
             median_ct=_num(summary["mass"]["median_ct"], "{:.3f} ct"),
             mean_ct=_num(summary["mass"]["mean_ct"], "{:.3f} ct"),
+            # Totals that say how many stones had no mass, and the size distribution (issue 14).
+            p=_mass_figures(summary, {}, int(summary["n_stones"]), lang),
         )
     )

@@ -59,6 +59,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "pct_carats": "% carats",
         "pct_stones": "% stones",
         "no_mass_note": "{n} stones of these classes have no mass: carat shares are of the weighed carats",
+        "no_class_note": "{n} stones have no size class and are not in this table",
         "expected_value": "Expected value (price book)",
         "value_ratio": "Declared / expected",
         "value_flag_inside": "inside the expected interval",
@@ -164,6 +165,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "pct_stones": "% pierres",
         "no_mass_note": ("{n} pierres de ces classes sans masse : "
                          "les parts en carats portent sur les carats pesés"),
+        "no_class_note": "{n} pierres sans classe de taille ne sont pas dans ce tableau",
         "expected_value": "Valeur attendue (barème)",
         "value_ratio": "Déclarée / attendue",
         "value_flag_inside": "dans l'intervalle attendu",

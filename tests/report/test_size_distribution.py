@@ -86,3 +86,15 @@ def test_report_totals_say_how_many_stones_had_no_mass() -> None:
         results, zones=["CAR-East", "CAR-West"], parcel_summaries={"Q": summarise(stones)}, parcels=parcels
     )
     assert "200 USD/ct" in html and "2.00 ct" in html
+
+
+def test_profile_page_shows_sizes_and_missing_masses() -> None:
+    from footprint.report import render_profile
+
+    stones = pd.DataFrame({"sample_id": list("abcd"), "zone": ["Z"] * 4, "mass_ct": [0.5, 0.2, np.nan, 1.0],
+                           "sieve_class": ["dtc:+11", "dtc:+15", "dtc:+9", None]})
+    html = render_profile({"summary": summarise(stones, label="Z"), "selection": {"label": "Z"},
+                           "store": {"synthetic": True, "path": "x", "content_hash": "h"}, "gallery": []})
+    assert "1.70 ct (3 of 4 stones weighed" in html and "0.567 ct" in html
+    assert "% carats" in html and "71.43" in html  # +11: 0.5 of the 0.7 classed carats
+    assert "1 stones have no size class" in html
