@@ -202,7 +202,7 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
         "median_ct": _weighted_median(mass[has_mass], count[has_mass]) if has_mass.any() else None,
         "mean_ct": out["total_ct"] / n_mass if n_mass else None,
     }
-    out["sieve"] = _summarise_sieve(stones, lots, count)
+    out["sieve"] = _summarise_sieve(stones, lots, count, np.where(has_mass, mass * count, np.nan))
     out["size"] = _summarise_size(stones, count, mass, has_mass)
     out["categories"] = {}
     for name in CATEGORY_FIELDS:
@@ -291,9 +291,11 @@ def _summarise_size(stones: pd.DataFrame, count: np.ndarray, mass: np.ndarray,
 
 
 def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None,
-                     count: np.ndarray | None = None) -> dict[str, Any]:
+                     count: np.ndarray | None = None, carats: np.ndarray | None = None) -> dict[str, Any]:
+    """Count stones per trade band and per sieve class, and the weighed carats per band (``carats``)."""
     if "sieve_class" not in stones.columns:
-        return {"bands": _BAND_NAMES, "counts": [0] * len(_BAND_NAMES), "classes": {}, "n": 0, "lots": None}
+        return {"bands": _BAND_NAMES, "counts": [0] * len(_BAND_NAMES), "classes": {}, "n": 0, "lots": None,
+                "carats": [0.0] * len(_BAND_NAMES), "n_carats": 0}
     values = stones["sieve_class"]
     present = values.notna().to_numpy()
     c = np.ones(len(stones), dtype=np.int64) if count is None else count
@@ -301,6 +303,13 @@ def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None,
     band_counts = dict.fromkeys(_BAND_NAMES, 0)
     for cls, count in classes.items():
         band_counts[sieve_band(str(cls))] += int(count)
+    band_carats = dict.fromkeys(_BAND_NAMES, 0.0)
+    ct = np.full(len(stones), np.nan) if carats is None else carats
+    weighed = present & np.isfinite(ct)
+    if weighed.any():
+        per_class = pd.Series(ct[weighed], index=values[weighed].astype(str).to_numpy()).groupby(level=0).sum()
+        for cls, total in per_class.items():
+            band_carats[sieve_band(str(cls))] += float(total)
     return {
         "bands": _BAND_NAMES,
         "counts": [band_counts[b] for b in _BAND_NAMES],
@@ -309,6 +318,9 @@ def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None,
         },
         "n": int(c[present].sum()),
         "lots": _n_lots(lots, present),
+        # Rough convention (issue 14): the size distribution read as % of carats per band.
+        "carats": [round(band_carats[b], 6) for b in _BAND_NAMES],
+        "n_carats": int(c[weighed].sum()),
     }
 
 

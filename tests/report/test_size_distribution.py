@@ -43,6 +43,12 @@ def test_assortment_summary_counts_stones_and_carats_per_class() -> None:
     )
     assert quality["gem"] == 106 and quality["near_gem"] == 4
     assert s["categories"]["colour"]["n"] == 104
+    # The sieve-band panels: stones per band, and the weighed carats per band (% of carats).
+    bands = dict(zip(s["sieve"]["bands"], s["sieve"]["counts"], strict=True))
+    carats = dict(zip(s["sieve"]["bands"], s["sieve"]["carats"], strict=True))
+    assert bands["+11-15"] == 100 and bands["+2-6.5 (stars)"] == 6
+    assert carats["+11-15"] == pytest.approx(18.0) and carats["+2-6.5 (stars)"] == 0.0
+    assert s["sieve"]["n_carats"] == 100
 
 
 def test_a_grainer_without_carats_is_not_counted_as_weighed() -> None:
