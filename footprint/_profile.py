@@ -307,7 +307,8 @@ def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None,
     ct = np.full(len(stones), np.nan) if carats is None else carats
     weighed = present & np.isfinite(ct)
     if weighed.any():
-        per_class = pd.Series(ct[weighed], index=values[weighed].astype(str).to_numpy()).groupby(level=0).sum()
+        per_class = pd.Series(ct[weighed], index=values[weighed].astype(str).to_numpy())
+        per_class = per_class.groupby(level=0).sum()
         for cls, total in per_class.items():
             band_carats[sieve_band(str(cls))] += float(total)
     return {
