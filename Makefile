@@ -69,8 +69,11 @@ demo: install
 	$(FP) evaluate $(DB) --model $(OUT)/model --json > $(OUT)/evaluation.json
 	$(FP) classify $(OUT)/model $(REF)/parcels_stones.csv --parcels $(REF)/parcels.csv \
 	  --spectra $(REF)/parcels_spectra --db $(DB) --out $(OUT)/results.csv \
+	  --price-book footprint/data/price_book_synthetic.csv \
 	  --stones-out $(OUT)/stone_results.csv --report $(OUT)/report_en.html --lang en --images $(REF)/parcels_images; \
 	  code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
+	$(FP) value $(REF)/parcels_stones.csv --price-book footprint/data/price_book_synthetic.csv \
+	  --parcels $(REF)/parcels.csv --out $(OUT)/values.csv; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
 	$(FP) classify $(OUT)/model $(REF)/parcels_stones.csv --parcels $(REF)/parcels.csv \
 	  --spectra $(REF)/parcels_spectra --db $(DB) --out $(OUT)/resultats.csv \
 	  --report $(OUT)/rapport_fr.html --lang fr >/dev/null; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
@@ -97,7 +100,8 @@ demo: install
 	  --out $(OUT)/ANOMALIES_fr.csv --report $(OUT)/stats_rapport_fr.html --lang fr >/dev/null; \
 	  code=$$?; [ $$code -eq 0 ] || [ $$code -eq 6 ]
 	@echo "demo outputs in $(OUT)/ (SYNTHETIC reference set): results.csv, stone_results.csv, report_en.html,"
-	@echo "  rapport_fr.html, evaluation.json, profile_*.html, ftir_features.json, ftir_fit.png, *.audit.json,"
+	@echo "  rapport_fr.html, values.csv, evaluation.json, profile_*.html, ftir_features.json, ftir_fit.png,"
+	@echo "  *.audit.json,"
 	@echo "  register.db (review register: the demo month, two decisions), review_history.html, review_report_fr.html,"
 	@echo "  KP statistics (SYNTHETIC): ANOMALIES.csv, stats_report_en.html, stats_rapport_fr.html, questionnaires/"
 

@@ -19,6 +19,7 @@ processes that parse spectra stay light.
 - :func:`classify`, :func:`profile`, :mod:`footprint.report`: batch checks and reports.
 - :mod:`footprint.review`: the monthly export review register (SQLite / PostgreSQL).
 - :mod:`footprint.stats`: KP production and trade statistics screening.
+- :mod:`footprint.valuation`: price books and expected parcel values (assortments, size classes).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ._version import __version__ as __version__
 
 _SUBPACKAGES = {
     "classify", "db", "ingest", "model", "report", "review", "schema", "spectra", "stats", "store", "synth",
+    "valuation",
 }
 
 _WHERE = {
@@ -69,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from . import stats as stats
     from . import store as store
     from . import synth as synth
+    from . import valuation as valuation
     from ._profile import profile as profile
     from .classify import ClassifyRun as ClassifyRun
     from .ingest import build_batch as build_batch

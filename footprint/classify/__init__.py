@@ -52,6 +52,7 @@ from typing import Any
 
 from ._output import (
     DEFAULT_MAX_DETAIL,
+    VALUE_RESULT_COLUMNS,
     ClassifyRun,
     ReportInputs,
     parcel_photos,
@@ -65,6 +66,7 @@ from ._stream import DEFAULT_CHUNK_SIZE, ChunkResult, ChunkTask, iter_csv_chunks
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_DETAIL",
+    "VALUE_RESULT_COLUMNS",
     "ChunkResult",
     "ChunkTask",
     "ClassifyRun",

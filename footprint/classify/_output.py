@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_MAX_DETAIL", "ClassifyRun", "ReportInputs", "result_columns", "stone_columns"]
+__all__ = [
+    "DEFAULT_MAX_DETAIL",
+    "VALUE_RESULT_COLUMNS",
+    "ClassifyRun",
+    "ReportInputs",
+    "result_columns",
+    "stone_columns",
+]
 
 #: Parcels drawn in full (figures, nearest lots) per report; the rest are in the summary table.
 DEFAULT_MAX_DETAIL = 100
@@ -146,6 +153,13 @@ def parcel_photos(folder: str | os.PathLike[str], parcel_ids: Sequence[str]) -> 
         encoded = base64.b64encode(buffer.getvalue()).decode()
         out.setdefault(pid, []).append("data:image/png;base64," + encoded)
     return out
+
+
+#: Parcel result columns added when a price book is given (issue 14).
+VALUE_RESULT_COLUMNS: tuple[str, ...] = (
+    "expected_value_usd", "expected_value_lo", "expected_value_hi", "declared_value_usd", "value_ratio",
+    "value_flag", "valuation_method",
+)
 
 
 def result_columns(zones: Sequence[str]) -> list[str]:

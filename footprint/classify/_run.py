@@ -16,6 +16,7 @@ from ..exceptions import InputError, ModelError, Problem, SchemaError
 from ..ingest import read_parcels
 from ._output import (
     DEFAULT_MAX_DETAIL,
+    VALUE_RESULT_COLUMNS,
     ClassifyRun,
     ReportInputs,
     _is_synthetic,
@@ -55,9 +56,12 @@ def _derive_spectra(source: str, manifest: Mapping[str, Any], n_jobs: int) -> pd
 
 def classify(
     model_dir: str | os.PathLike[str],
-    stones: str | os.PathLike[str],
+    stones: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     *,
+    assortment: str | os.PathLike[str] | None = None,
+    price_book: str | os.PathLike[str] | None = None,
+    valuation_date: str | None = None,
     parcels: str | os.PathLike[str] | None = None,
     spectra: str | os.PathLike[str] | None = None,
     stones_out: str | os.PathLike[str] | None = None,
@@ -79,11 +83,22 @@ def classify(
     ----------
     model_dir : path
         A model directory (:meth:`FootprintModel.load` verifies it).
-    stones : path
+    stones : path or None
         Stones CSV or XLSX: schema v1 fields plus ``parcel_id``; the stones
-        of a parcel must be contiguous.
+        of a parcel must be contiguous. None when ``assortment`` gives every parcel.
     out : path
         Results CSV, one row per parcel (:func:`result_columns`).
+    assortment : path, optional
+        Parcels described as assortments
+        (:func:`footprint.ingest.read_assortment`): one weighted row per
+        cell. With ``stones`` too, the batch is mixed (a parcel is in one
+        file or the other) and both are read whole rather than streamed.
+    price_book : path, optional
+        Price book (:func:`footprint.valuation.read_price_book`): adds the
+        expected value, its interval, the declared value, their ratio and a
+        flag per parcel (:data:`VALUE_RESULT_COLUMNS`), also in the report.
+    valuation_date : str, optional
+        ISO date the price book is read at (default today).
     parcels : path, optional
         Parcels file (:func:`read_parcels`).
     spectra : path, optional
@@ -136,17 +151,22 @@ def classify(
     from .._audit import hash_in_background, hash_inputs, write_audit
 
     started = _dt.datetime.now(_dt.UTC)
-    file = os.fspath(stones)
+    if stones is None and assortment is None:
+        raise InputError("nothing to classify", [Problem(None, None, "stones", None,
+                                                         "give a stones file, an assortment, or both")])
+    source = stones if stones is not None else assortment
+    assert source is not None  # checked above: stones or an assortment
+    file = os.fspath(source)
     if lang not in REPORT_LANGUAGES:
         raise InputError("unknown report language", [Problem(None, None, "lang", lang, "must be en or fr")])
     if report and render_report is None:
         raise ValueError("classify(report=...) needs render_report (footprint.report.render_classify_report)")
     if chunk_size < 1:
         raise InputError("bad chunk size", [Problem(None, None, "chunk_size", chunk_size, "must be >= 1")])
-    if not Path(stones).is_file():
+    if not Path(file).is_file():
         raise InputError(f"{file}: no such file", [Problem(file, None, None, None, "file not found")])
     # The audit's hash of the stones file, on the idle core while the model loads.
-    stones_digest = hash_in_background(stones)
+    stones_digest = hash_in_background(file)
     model = _load_model(os.fspath(model_dir))
     zones = list(model.zones)
     warnings: list[str] = []
@@ -158,19 +178,28 @@ def classify(
         parcels=parcels_df,
         derived_ftir=derived,
         stone_lines=stones_out is not None,
+        parcels_file=os.fspath(parcels) if parcels is not None else None,
     )
+    if price_book is not None:
+        from ..valuation import read_price_book
+
+        ctx.price_book = read_price_book(price_book).as_of(valuation_date)
+    value_columns = list(VALUE_RESULT_COLUMNS) if price_book is not None else []
 
     problems: list[Problem] = []
-    total_bytes = Path(stones).stat().st_size
+    total_bytes = Path(file).stat().st_size
     on_bytes = (lambda done: progress(done, total_bytes)) if progress else None
-    if Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
+    if assortment is not None:
+        frame = _assortment_frame(stones, assortment, problems)
+        tasks: Iterator[ChunkTask] = iter_frame_chunks(frame, chunk_size=chunk_size, file=file,
+                                                       problems=problems)
+    elif stones is not None and Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
         from ..ingest import read_stones_table
 
         frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
-        tasks: Iterator[ChunkTask] = iter_frame_chunks(
-            frame, chunk_size=chunk_size, file=file, problems=problems
-        )
+        tasks = iter_frame_chunks(frame, chunk_size=chunk_size, file=file, problems=problems)
     else:
+        assert stones is not None  # checked above: stones or an assortment
         tasks = iter_csv_chunks(stones, chunk_size=chunk_size, problems=problems, progress=on_bytes)
     budget = [DEFAULT_MAX_DETAIL if max_detail is None else max_detail] if report else [0]
 
@@ -192,7 +221,7 @@ def classify(
     stones_fh = open(tmp_paths[Path(stones_out)], "w", encoding="utf-8", newline="") if stones_out else None
     results_fh = open(tmp_paths[out], "w", encoding="utf-8", newline="")
     try:
-        _write_csv(pd.DataFrame(columns=result_columns(zones)), results_fh, True)
+        _write_csv(pd.DataFrame(columns=result_columns(zones) + value_columns), results_fh, True)
         if stones_fh is not None:
             _write_csv(pd.DataFrame(columns=stone_columns(zones)), stones_fh, True)
         for chunk in run_ordered(
@@ -263,8 +292,9 @@ def classify(
     audit = write_audit(
         out,
         command=command,
-        inputs=hash_inputs({"stones": stones, "parcels": parcels, "spectra": spectra},
-                           digests={"stones": stones_digest}),
+        inputs=hash_inputs({"stones": stones, "assortment": assortment, "price_book": price_book,
+                            "parcels": parcels, "spectra": spectra},
+                           digests={"stones" if stones is not None else "assortment": stones_digest}),
         outputs=outputs,
         model=identity,
         thresholds=thresholds,
@@ -275,6 +305,7 @@ def classify(
             "lang": lang,
             "report": os.fspath(report) if report else None,
             "db": os.fspath(db) if db else None,
+            "valuation_date": valuation_date,
         },
         summary={
             "parcels": len(results),
@@ -287,7 +318,7 @@ def classify(
         started=started,
     )
     return ClassifyRun(
-        results=results.reindex(columns=result_columns(zones)),
+        results=results.reindex(columns=result_columns(zones) + value_columns),
         n_stones=n_stones,
         exit_code=6 if needs_review else 0,
         outputs=[*outputs, audit],
@@ -296,3 +327,27 @@ def classify(
         warnings=warnings,
         stones_path=Path(stones_out) if stones_out else None,
     )
+
+
+def _assortment_frame(stones: str | os.PathLike[str] | None, assortment: str | os.PathLike[str],
+                      problems: list[Problem]) -> pd.DataFrame:
+    """Assortment cells, plus the stones file's parcels for a mixed batch (issue 14).
+
+    Read whole: an assortment is small (cells, not stones). Stone rows get
+    ``stone_weight`` 1; a parcel in both files is a problem.
+    """
+    from ..ingest import read_assortment, read_stones_table
+
+    cells = read_assortment(assortment, reference=False)
+    if stones is None:
+        return cells
+    frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
+    both = sorted(set(frame["parcel_id"].dropna().astype(str)) & set(cells["parcel_id"].astype(str)))
+    for pid in both[:20]:
+        problems.append(Problem(os.fspath(assortment), None, "parcel_id", pid,
+                                "this parcel is also in the stones file: describe a parcel in one file only"))
+    synthetic = bool(frame.attrs.get("synthetic")) or bool(cells.attrs.get("synthetic"))
+    frame = frame.assign(stone_weight=1.0)
+    mixed = pd.concat([frame, cells], ignore_index=True, sort=False)
+    mixed.attrs = {"synthetic": synthetic}
+    return mixed

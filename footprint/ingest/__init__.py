@@ -11,6 +11,10 @@
 * :func:`read_plain_table` - small hand-written sheets (certificates,
   compliance lists) as text cells, with the same encoding and delimiter
   handling, checked by callers with :func:`parse_number` / :func:`parse_date`;
+* :func:`read_assortment` - parcels or reference lots described as carats
+  and stones per size class (x quality x colour ...), one weighted row per
+  cell; :func:`parse_size_class` and :func:`convert_size_class` for the
+  size-class systems (DTC sieves, mm sieves, grainers, carat classes);
 * :func:`build_batch` - all of the above plus cross-checks, as one
   :class:`~footprint._batch.Batch` for the store to commit.
 
@@ -47,9 +51,23 @@ _WHERE = {
     "read_stones_bytes": "._table",
     "read_stones_table": "._table",
     "read_raw_table": "._table",
+    "SIZE_SYSTEMS": "._size_class",
+    "convert_size_class": "._size_class",
+    "parse_size_class": "._size_class",
+    "sieve_carats": "._size_class",
+    "sieve_for_carats": "._size_class",
+    "size_table": "._size_class",
+    "read_assortment": "._assortment",
+    "sampling_weights": "._assortment",
+    "row_weights": "._assortment",
+    "expand_reference_cells": "._assortment",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
+    from ._assortment import expand_reference_cells as expand_reference_cells
+    from ._assortment import read_assortment as read_assortment
+    from ._assortment import row_weights as row_weights
+    from ._assortment import sampling_weights as sampling_weights
     from ._build import build_batch as build_batch
     from ._build import empty_stones_frame as empty_stones_frame
     from ._images import read_images as read_images
@@ -62,6 +80,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._plain import parse_date as parse_date
     from ._plain import parse_number as parse_number
     from ._plain import read_plain_table as read_plain_table
+    from ._size_class import SIZE_SYSTEMS as SIZE_SYSTEMS
+    from ._size_class import convert_size_class as convert_size_class
+    from ._size_class import parse_size_class as parse_size_class
+    from ._size_class import sieve_carats as sieve_carats
+    from ._size_class import sieve_for_carats as sieve_for_carats
+    from ._size_class import size_table as size_table
     from ._sources import read_spectra as read_spectra
     from ._sources import read_spectrum as read_spectrum
     from ._table import read_raw_table as read_raw_table
