@@ -17,6 +17,7 @@ from ._certificate_checks import DEFAULT_TOLERANCES, _certificate_flags
 from ._compliance import ComplianceList
 from ._connection import RegisterBase, _f, _now, _tool_version, _user
 from ._inputs import (
+    CERTIFICATE_COLUMNS,
     SIZE_EDGES_CT,
     read_certificates,
     read_measured,
@@ -226,21 +227,7 @@ class Adding(RegisterBase):
                     insert(T.certificates).values(
                         batch_id=batch_id,
                         source_row=r["row"],
-                        **{
-                            k: r[k]
-                            for k in (
-                                "kp_certificate",
-                                "issued_on",
-                                "expires_on",
-                                "exporter",
-                                "importer_country",
-                                "hs_code",
-                                "carats",
-                                "n_stones",
-                                "value_usd",
-                                "declared_origin",
-                            )
-                        },
+                        **{k: r[k] for k in CERTIFICATE_COLUMNS},
                     )
                 ).inserted_primary_key[0]
             for number, rows in by_cert.items():
