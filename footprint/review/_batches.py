@@ -15,10 +15,11 @@ from ..exceptions import DuplicateRecordError, InputError, Problem
 from . import _tables as T
 from ._certificate_checks import DEFAULT_TOLERANCES, _certificate_flags
 from ._compliance import ComplianceList
-from ._connection import RegisterBase, _f, _now, _tool_version, _user
+from ._connection import RegisterBase, _now, _tool_version, _user
 from ._inputs import (
     CERTIFICATE_COLUMNS,
     SIZE_EDGES_CT,
+    _float_or_none,
     read_certificates,
     read_measured,
     read_parcel_sheet,
@@ -294,11 +295,11 @@ class Adding(RegisterBase):
                             size_counts=json.dumps(mm["size_counts"]) if mm.get("size_counts") else None,
                             verdict=row["verdict"],
                             best_zone=row.get("best_zone") or None,
-                            log10_lr=_f(row["log10_lr"]),
-                            foreign_fraction=_f(row["foreign_fraction"]),
-                            foreign_fraction_lo=_f(row["foreign_fraction_lo"]),
-                            foreign_fraction_hi=_f(row["foreign_fraction_hi"]),
-                            novelty_p=_f(row["novelty_p"]),
+                            log10_lr=_float_or_none(row["log10_lr"]),
+                            foreign_fraction=_float_or_none(row["foreign_fraction"]),
+                            foreign_fraction_lo=_float_or_none(row["foreign_fraction_lo"]),
+                            foreign_fraction_hi=_float_or_none(row["foreign_fraction_hi"]),
+                            novelty_p=_float_or_none(row["novelty_p"]),
                             model_fingerprint=res.model_fingerprint,
                             store_hash=res.store_hash,
                             thresholds_version=res.thresholds_version,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import getpass
-import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,14 +116,6 @@ def _is_month(text: str) -> bool:
     except (TypeError, ValueError):
         return False
     return len(text) == 7
-
-
-def _f(text: Any) -> float | None:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _tool_version() -> str:

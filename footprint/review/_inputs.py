@@ -180,7 +180,7 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
     from ..ingest import read_plain_table
 
     # the columns classify writes for every model (the per-zone probability columns aside)
-    table = read_plain_table(path, required=result_columns(()), what="classify results file")
+    table = read_plain_table(path, required=tuple(result_columns(())), what="classify results file")
     file = table.file
     apath = Path(audit_path(path))
     if not apath.is_file():
