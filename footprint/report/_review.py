@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from ._i18n import LANGUAGES
+from ._pages import _environment
 
 __all__ = ["render_history", "render_month_report", "review_words"]
 
@@ -284,10 +285,13 @@ def _svg_chart(
     return "".join(out)
 
 
-def _env() -> Any:
-    from ._pages import _environment  # the package's jinja2 environment (templates/)
-
-    return _environment()
+def _render(template: str, w: Mapping[str, str], lang: str, synthetic: bool, **context: Any) -> str:
+    """Render a review page template with its words, language and SYNTHETIC flag."""
+    return (
+        _environment()
+        .get_template(template)
+        .render(lang=lang, w=w, synthetic=synthetic, metric_name=lambda m: w.get(m, m), **context)
+    )
 
 
 def render_history(history: Mapping[str, Any], *, lang: str = "en") -> str:
@@ -306,34 +310,19 @@ def render_history(history: Mapping[str, Any], *, lang: str = "en") -> str:
             }
         )
     selection = {k: v for k, v in history.get("selection", {}).items() if v}
-    return (
-        _env()
-        .get_template("review_history.html.j2")
-        .render(
-            lang=lang,
-            w=w,
-            synthetic=history["synthetic"],
-            history=history,
-            series=series,
-            selection=", ".join(f"{k} = {v}" for k, v in selection.items()) or w["all"],
-            metric_name=lambda m: w.get(m, m),
-            rule_text=w["rule_text"].format(**history["rule"]),
-        )
+    return _render(
+        "review_history.html.j2",
+        w,
+        lang,
+        history["synthetic"],
+        history=history,
+        series=series,
+        selection=", ".join(f"{k} = {v}" for k, v in selection.items()) or w["all"],
+        rule_text=w["rule_text"].format(**history["rule"]),
     )
 
 
 def render_month_report(report: Mapping[str, Any], *, lang: str = "en") -> str:
     """Render :meth:`Register.month_report`'s result as the month's self-contained HTML summary."""
     w = review_words(lang)
-    return (
-        _env()
-        .get_template("review_month.html.j2")
-        .render(
-            lang=lang,
-            w=w,
-            synthetic=report["synthetic"],
-            r=report,
-            fmt=_fmt,
-            metric_name=lambda m: w.get(m, m),
-        )
-    )
+    return _render("review_month.html.j2", w, lang, report["synthetic"], r=report, fmt=_fmt)

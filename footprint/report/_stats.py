@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ._pages import _environment
 
 __all__ = ["STATS_WORDS", "render_questionnaire", "render_stats_report", "stats_figure"]
 
@@ -183,24 +184,28 @@ _SCORE_WORDS = {
 }
 
 
-@cache
-def _environment() -> Any:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("footprint.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
+def _render(template: str, lang: str, meta: Mapping[str, Any], **context: Any) -> str:
+    """Render a stats page template with ``lang``'s words, the SYNTHETIC flag and inputs of ``meta``."""
+    return (
+        _environment()
+        .get_template(template)
+        .render(
+            w=STATS_WORDS[lang],
+            lang=lang,
+            synthetic=bool(meta.get("synthetic")),
+            inputs=sorted((meta.get("inputs") or {}).items()),
+            **context,
+        )
     )
 
 
-def _check_lang(lang: str) -> None:
+def _words(lang: str) -> dict[str, str]:
+    """Return the page words of ``lang``, refusing an unknown language."""
     if lang not in STATS_WORDS:
         from ..exceptions import InputError, Problem
 
         raise InputError("unknown report language", [Problem(None, None, "lang", lang, "must be en or fr")])
+    return STATS_WORDS[lang]
 
 
 def stats_figure(series: pd.DataFrame, flagged: Sequence[str], *, title: str, lang: str = "en") -> str:
@@ -316,9 +321,8 @@ def render_stats_report(
     str
         The HTML page.
     """
-    _check_lang(lang)
+    w = _words(lang)
     meta = dict(meta or {})
-    w = STATS_WORDS[lang]
     plots = []
     for (who, flow), frame in list(series.items())[:max_plots]:
         sub = anomalies[(anomalies["participant"] == who) & (anomalies["flow"] == flow)]
@@ -327,27 +331,22 @@ def render_stats_report(
         plots.append({"title": title, "svg": stats_figure(frame, flagged, title=title, lang=lang)})
     counts = anomalies.attrs.get("counts") or anomalies["check"].value_counts().to_dict()
     severity = anomalies["severity"].value_counts().to_dict() if len(anomalies) else {}
-    return (
-        _environment()
-        .get_template("stats.html.j2")
-        .render(
-            w=w,
-            lang=lang,
-            synthetic=bool(meta.get("synthetic")),
-            rows=_rows(anomalies, lang),
-            plots=plots,
-            counts=[{"check": c, "words": w[f"check_{c}"], "n": int(n)} for c, n in counts.items()],
-            severity={k: int(v) for k, v in severity.items()},
-            n_participants=int(anomalies["participant"].nunique()) if len(anomalies) else 0,
-            inputs=sorted((meta.get("inputs") or {}).items()),
-            settings=sorted((meta.get("settings") or {}).items()),
-            rules=[
-                {"check": c, "words": w[f"check_{c}"], "score": _SCORE_WORDS[c], "medium": m, "high": h}
-                for c, (m, h) in (meta.get("severity_rules") or {}).items()
-            ],
-            truncated=len(series) > max_plots,
-            max_plots=max_plots,
-        )
+    return _render(
+        "stats.html.j2",
+        lang,
+        meta,
+        rows=_rows(anomalies, lang),
+        plots=plots,
+        counts=[{"check": c, "words": w[f"check_{c}"], "n": int(n)} for c, n in counts.items()],
+        severity={k: int(v) for k, v in severity.items()},
+        n_participants=int(anomalies["participant"].nunique()) if len(anomalies) else 0,
+        settings=sorted((meta.get("settings") or {}).items()),
+        rules=[
+            {"check": c, "words": w[f"check_{c}"], "score": _SCORE_WORDS[c], "medium": m, "high": h}
+            for c, (m, h) in (meta.get("severity_rules") or {}).items()
+        ],
+        truncated=len(series) > max_plots,
+        max_plots=max_plots,
     )
 
 
@@ -379,18 +378,12 @@ def render_questionnaire(
     str
         The HTML page.
     """
-    _check_lang(lang)
-    meta = dict(meta or {})
-    return (
-        _environment()
-        .get_template("stats_questionnaire.html.j2")
-        .render(
-            w=STATS_WORDS[lang],
-            lang=lang,
-            synthetic=bool(meta.get("synthetic")),
-            participant=participant,
-            name=name or participant,
-            rows=_rows(anomalies, lang),
-            inputs=sorted((meta.get("inputs") or {}).items()),
-        )
+    _words(lang)  # an unknown language is refused before anything is rendered
+    return _render(
+        "stats_questionnaire.html.j2",
+        lang,
+        dict(meta or {}),
+        participant=participant,
+        name=name or participant,
+        rows=_rows(anomalies, lang),
     )

@@ -24,7 +24,6 @@ from ..exceptions import InputError, Problem, SchemaError
 __all__ = [
     "CERTIFICATE_COLUMNS",
     "HS_CODES",
-    "RESULT_COLUMNS",
     "SIZE_EDGES_CT",
     "Certificates",
     "ClassifyResults",
@@ -51,19 +50,6 @@ CERTIFICATE_COLUMNS = (
 )
 #: Harmonised System codes of rough diamonds and what the quality mix must be.
 HS_CODES = {"7102.10": "unsorted", "7102.21": "industrial", "7102.31": "gem"}
-#: Columns of ``classify``'s results file the register keeps.
-RESULT_COLUMNS = (
-    "parcel_id",
-    "n_stones",
-    "declared_zone",
-    "verdict",
-    "best_zone",
-    "log10_lr",
-    "foreign_fraction",
-    "foreign_fraction_lo",
-    "foreign_fraction_hi",
-    "novelty_p",
-)
 #: Size classes (ct) of the register's size distributions: mass bins doubling from 0.05 ct.
 SIZE_EDGES_CT = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, math.inf)
 
@@ -190,9 +176,11 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
         When a column or the audit is missing, or the file does not match its audit.
     """
     from .._audit import audit_path, file_sha256
+    from ..classify import result_columns
     from ..ingest import read_plain_table
 
-    table = read_plain_table(path, required=RESULT_COLUMNS, what="classify results file")
+    # the columns classify writes for every model (the per-zone probability columns aside)
+    table = read_plain_table(path, required=tuple(result_columns(())), what="classify results file")
     file = table.file
     apath = Path(audit_path(path))
     if not apath.is_file():
