@@ -17,6 +17,9 @@ processes that parse spectra stay light.
 - :mod:`footprint.synth`: the SYNTHETIC reference set and its exact density.
 - :mod:`footprint.model`: calibrated stone model, site-aware parcel assessment, evaluation.
 - :func:`classify`, :func:`profile`, :mod:`footprint.report`: batch checks and reports.
+- :mod:`footprint.review`: the monthly export review register (SQLite / PostgreSQL).
+- :mod:`footprint.stats`: KP production and trade statistics screening.
+- :mod:`footprint.valuation`: price books and expected parcel values (assortments, size classes).
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from ._types import ImageRecord as ImageRecord
 from ._types import Spectrum as Spectrum
 from ._version import __version__ as __version__
 
-_SUBPACKAGES = {"classify", "db", "ingest", "model", "report", "schema", "spectra", "store", "synth"}
+_SUBPACKAGES = {
+    "classify", "db", "ingest", "model", "report", "review", "schema", "spectra", "stats", "store", "synth",
+    "valuation",
+}
 
 _WHERE = {
     "ClassifyRun": ".classify",
@@ -59,10 +65,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from . import ingest as ingest
     from . import model as model
     from . import report as report
+    from . import review as review
     from . import schema as schema
     from . import spectra as spectra
+    from . import stats as stats
     from . import store as store
     from . import synth as synth
+    from . import valuation as valuation
     from ._profile import profile as profile
     from .classify import ClassifyRun as ClassifyRun
     from .ingest import build_batch as build_batch

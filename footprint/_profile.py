@@ -73,20 +73,25 @@ def _vocabulary(name: str) -> list[str]:
     return list(get_field(name).vocabulary)
 
 
-def _category_counts(series: pd.Series, name: str, vocab: list[str]) -> tuple[list[int], np.ndarray]:
-    """Count a column's values per vocabulary word; return counts and the "described" mask."""
+def _category_counts(series: pd.Series, name: str, vocab: list[str],
+                     count: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
+    """Count a column's values per vocabulary word; return counts and the "described" mask.
+
+    ``count``: stones each row stands for (assortment cells); default one each.
+    """
+    c = np.ones(len(series), dtype=np.int64) if count is None else count
     if name == "coating":
         values = series.astype("boolean")
         present = values.notna().to_numpy()
-        yes = int(values[present].astype(bool).sum())
-        return [yes, int(present.sum()) - yes], present
+        yes = int(c[present & values.fillna(False).to_numpy(dtype=bool)].sum())
+        return [yes, int(c[present].sum()) - yes], present
     if name in ("resorption", "abrasion"):
         numeric = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         present = np.isfinite(numeric)
-        return [int((numeric == float(word)).sum()) for word in vocab], present
+        return [int(c[numeric == float(word)].sum()) for word in vocab], present
     values = series.to_numpy(dtype=object)
     present = series.notna().to_numpy()
-    return [int((values == word).sum()) for word in vocab], present
+    return [int(c[values == word].sum()) for word in vocab], present
 
 
 def _lot_codes(df: pd.DataFrame) -> np.ndarray | None:
@@ -103,10 +108,40 @@ def _n_lots(codes: np.ndarray | None, mask: np.ndarray) -> int | None:
     return int(len(np.unique(chosen[chosen >= 0])))
 
 
-def _hist(values: np.ndarray, edges: np.ndarray) -> list[int]:
+def _hist(values: np.ndarray, edges: np.ndarray, weights: np.ndarray | None = None) -> list[int]:
     clipped = np.clip(values, edges[0], edges[-1] - 1e-9)
-    counts, _ = np.histogram(clipped, bins=edges)
-    return counts.astype(int).tolist()
+    counts, _ = np.histogram(clipped, bins=edges, weights=weights)
+    return np.rint(counts).astype(int).tolist()
+
+
+def _stone_counts(stones: pd.DataFrame) -> np.ndarray:
+    """Stones each row stands for: ``n_stones`` of assortment cells (``stone_weight`` set), else 1."""
+    if "stone_weight" not in stones.columns or "n_stones" not in stones.columns:
+        return np.ones(len(stones), dtype=np.int64)
+    n = pd.to_numeric(stones["n_stones"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isfinite(n), n, 1).astype(np.int64)
+
+
+def _weighed_mass(stones: pd.DataFrame, count: np.ndarray) -> np.ndarray:
+    """Mass per stone that was weighed: a cell's ``carats / n_stones`` (never a nominal class mass)."""
+    mass = _numeric(stones, "mass_ct")
+    if "carats" in stones.columns and "size_class" in stones.columns:
+        carats = _numeric(stones, "carats")
+        cell = stones["size_class"].notna().to_numpy()  # assortment rows (a mixed batch has stone rows too)
+        mass = np.where(cell, carats / count, mass)
+    return mass
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float | None:
+    if not len(values):
+        return None
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    cum = np.cumsum(weights[order])
+    k = int(np.searchsorted(cum, 0.5 * cum[-1]))
+    if cum[k] == 0.5 * cum[-1] and k + 1 < len(ordered):
+        return float(0.5 * (ordered[k] + ordered[k + 1]))  # as np.median between the middle stones
+    return float(ordered[k])
 
 
 def _numeric(df: pd.DataFrame, name: str) -> np.ndarray:
@@ -139,37 +174,45 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
         the choice is deterministic). Every block carries ``n`` (stones with
         a value) and ``lots`` (lots behind them, ``None`` without lot ids).
     """
-    n = len(stones)
+    count = _stone_counts(stones)
+    n = int(count.sum())
     lots = _lot_codes(stones)
+    rows = len(stones)
     out: dict[str, Any] = {
         "label": label,
         "n_stones": int(n),
-        "n_lots": _n_lots(lots, np.ones(n, bool)),
+        "n_lots": _n_lots(lots, np.ones(rows, bool)),
         "n_sites": int(stones["site"].dropna().nunique()) if "site" in stones.columns else None,
     }
-    mass = _numeric(stones, "mass_ct")
+    mass = _weighed_mass(stones, count)
     has_mass = np.isfinite(mass) & (mass > 0)
-    out["total_ct"] = float(mass[has_mass].sum())
+    n_mass = int(count[has_mass].sum())
+    # Totals say how many stones they cover: total_ct adds the weighed stones only, and the
+    # mean is over those stones, never over all of them (issue 14).
+    out["total_ct"] = float((mass[has_mass] * count[has_mass]).sum())
+    out["n_no_mass"] = int(n - n_mass)
     out["mass"] = {
-        "counts": _hist(np.log10(mass[has_mass]), MASS_LOG10_EDGES),
-        "n": int(has_mass.sum()),
+        "counts": _hist(np.log10(mass[has_mass]), MASS_LOG10_EDGES, count[has_mass].astype(float)),
+        "n": n_mass,
+        "n_missing": int(n - n_mass),
         "lots": _n_lots(lots, has_mass),
-        "median_ct": float(np.median(mass[has_mass])) if has_mass.any() else None,
-        "mean_ct": float(mass[has_mass].mean()) if has_mass.any() else None,
+        "median_ct": _weighted_median(mass[has_mass], count[has_mass]) if has_mass.any() else None,
+        "mean_ct": out["total_ct"] / n_mass if n_mass else None,
     }
-    out["sieve"] = _summarise_sieve(stones, lots)
+    out["sieve"] = _summarise_sieve(stones, lots, count, np.where(has_mass, mass * count, np.nan))
+    out["size"] = _summarise_size(stones, count, mass, has_mass)
     out["categories"] = {}
     for name in CATEGORY_FIELDS:
         vocab = _vocabulary(name)
         if name in stones.columns:
-            row, present = _category_counts(stones[name], name, vocab)
+            row, present = _category_counts(stones[name], name, vocab, count)
         else:
-            present = np.zeros(n, bool)
+            present = np.zeros(rows, bool)
             row = [0] * len(vocab)
         out["categories"][name] = {
             "labels": vocab,
             "counts": row,
-            "n": int(present.sum()),
+            "n": int(count[present].sum()),
             "lots": _n_lots(lots, present),
         }
     nitrogen = _numeric(stones, "n_total_ppm")
@@ -202,23 +245,80 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
     return out
 
 
-def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None) -> dict[str, Any]:
+def _summarise_size(stones: pd.DataFrame, count: np.ndarray, mass: np.ndarray,
+                    has_mass: np.ndarray) -> dict[str, Any]:
+    """Size distribution on the input's own size classes: % of carats and % of stones per class.
+
+    A row's class is its assortment ``size_class``, else its ``sieve_class``;
+    rows with neither are counted apart (``no_class``). Carat shares are of
+    the weighed carats; ``n_no_mass`` per class says how many stones they miss.
+    """
+    label = pd.Series([None] * len(stones), index=stones.index, dtype=object)
+    for column in ("sieve_class", "size_class"):
+        if column in stones.columns:
+            label = stones[column].astype(object).where(stones[column].notna(), label)
+    known = label.notna().to_numpy()
+    carats = np.where(has_mass, mass * count, 0.0)
+    frame = pd.DataFrame({"label": label.fillna(""), "stones": count, "carats": carats,
+                          "no_mass": np.where(has_mass, 0, count)})
+    grouped = frame[known].groupby("label", sort=False).sum()
+    total_stones = float(count[known].sum())
+    total_ct = float(carats[known].sum())
+
+    def order(name: str) -> float:
+        from .ingest import parse_size_class
+
+        try:
+            return parse_size_class(name).ct_nominal
+        except InputError:
+            return math.inf
+
+    classes = {}
+    for name in sorted(grouped.index, key=order):
+        row = grouped.loc[name]
+        classes[str(name)] = {
+            "stones": int(row["stones"]),
+            "carats": round(float(row["carats"]), 4),
+            "pct_stones": round(100 * float(row["stones"]) / total_stones, 2) if total_stones else None,
+            "pct_carats": round(100 * float(row["carats"]) / total_ct, 2) if total_ct else None,
+            "n_no_mass": int(row["no_mass"]),
+        }
+    return {"classes": classes, "n": int(total_stones), "no_class": int(count[~known].sum()),
+            "carats": round(total_ct, 4), "n_no_mass": int(frame[known]["no_mass"].sum())}
+
+
+def _summarise_sieve(stones: pd.DataFrame, lots: np.ndarray | None,
+                     count: np.ndarray | None = None, carats: np.ndarray | None = None) -> dict[str, Any]:
+    """Count stones per trade band and per sieve class, and the weighed carats per band (``carats``)."""
     if "sieve_class" not in stones.columns:
-        return {"bands": _BAND_NAMES, "counts": [0] * len(_BAND_NAMES), "classes": {}, "n": 0, "lots": None}
+        return {"bands": _BAND_NAMES, "counts": [0] * len(_BAND_NAMES), "classes": {}, "n": 0, "lots": None,
+                "carats": [0.0] * len(_BAND_NAMES), "n_carats": 0}
     values = stones["sieve_class"]
     present = values.notna().to_numpy()
-    classes = values[present].astype(str).value_counts()
+    c = np.ones(len(stones), dtype=np.int64) if count is None else count
+    classes = pd.Series(c[present], index=values[present].astype(str).to_numpy()).groupby(level=0).sum()
     band_counts = dict.fromkeys(_BAND_NAMES, 0)
     for cls, count in classes.items():
         band_counts[sieve_band(str(cls))] += int(count)
+    band_carats = dict.fromkeys(_BAND_NAMES, 0.0)
+    ct = np.full(len(stones), np.nan) if carats is None else carats
+    weighed = present & np.isfinite(ct)
+    if weighed.any():
+        per_class = pd.Series(ct[weighed], index=values[weighed].astype(str).to_numpy())
+        per_class = per_class.groupby(level=0).sum()
+        for cls, total in per_class.items():
+            band_carats[sieve_band(str(cls))] += float(total)
     return {
         "bands": _BAND_NAMES,
         "counts": [band_counts[b] for b in _BAND_NAMES],
         "classes": {
             str(k): int(v) for k, v in sorted(classes.items(), key=lambda kv: sieve_to_mm(str(kv[0])))
         },
-        "n": int(present.sum()),
+        "n": int(c[present].sum()),
         "lots": _n_lots(lots, present),
+        # Rough convention (issue 14): the size distribution read as % of carats per band.
+        "carats": [round(band_carats[b], 6) for b in _BAND_NAMES],
+        "n_carats": int(c[weighed].sum()),
     }
 
 

@@ -72,7 +72,8 @@ def init(path: PathLike, *, by: str = "") -> Path:
 
 
 def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | None = None,
-        kind: str = "ftir", manifest: PathLike | None = None, images: PathLike | None = None,
+        kind: str = "ftir", assortments: PathLike | None = None, manifest: PathLike | None = None,
+        images: PathLike | None = None,
         by: str, replace: bool = False, reason: str | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT, n_jobs: int = -1, derive: bool = True,
         synthetic: bool | None = None) -> ProcessingReport:
@@ -94,6 +95,10 @@ def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | N
         A spectrum file, a folder of JCAMP-DX files, or a wide/long CSV.
     kind : str
         Spectrum kind of ``spectra`` (``ftir``, ``uvvis``, ``pl``, ``raman``).
+    assortments : str or Path, optional
+        Reference lots described by assortment (``lot_id, zone, size_class,
+        n_stones, carats`` and categorical fields), stored as one record per
+        stone (see :func:`footprint.ingest.expand_reference_cells`).
     manifest : str or Path, optional
         CSV ``sample_id,file`` mapping spectrum files to stones.
     images : str or Path, optional
@@ -124,7 +129,8 @@ def add(path: PathLike, *, stones: PathLike | None = None, spectra: PathLike | N
         known = frozenset(store.sample_ids())
         extra = tuple(store.custom_fields())
         stored = store.stones() if stones is not None else None
-    batch = build_batch(stones=stones, spectra=spectra, kind=kind, manifest=manifest, images=images,
+    batch = build_batch(stones=stones, spectra=spectra, kind=kind, assortments=assortments,
+                        manifest=manifest, images=images,
                         by=by, replace=replace, reason=reason, extra_fields=extra,
                         known_sample_ids=known, synthetic=synthetic, n_jobs=n_jobs)
     if stored is not None and batch.stones is not None and len(stored):

@@ -10,11 +10,14 @@ either the footprint class or the usual Python one::
     ├── InputError(FootprintError, ValueError)     exit code 3: bad user input
     │   ├── SchemaError                            unknown field / vocabulary / range
     │   ├── SpectrumError                          not a usable (diamond) spectrum
-    │   └── DuplicateRecordError                   sample_id clash without --replace
+    │   ├── DuplicateRecordError                   sample_id clash without --replace
+    │   └── DecisionError                          a review decision breaks a register rule
     ├── StoreError(FootprintError, OSError)        exit code 4: the reference store
     │   ├── StoreVersionError                      newer or unknown format/schema version
     │   ├── StoreLockedError(.., TimeoutError)     another writer held the lock too long
-    │   └── StoreIntegrityError                    verify found a broken checksum/reference
+    │   ├── StoreIntegrityError                    verify found a broken checksum/reference
+    │   └── RegisterError                          the review register (SQL database)
+    │       └── RegisterVersionError               register schema newer than / unknown to this code
     └── ModelError(FootprintError, RuntimeError)   exit code 5: models and artefacts
         ├── InsufficientDataError(.., ValueError)  too few stones/lots/sites to train
         └── ModelIntegrityError                    tampered or mismatched model directory
@@ -35,6 +38,7 @@ from typing import Any
 
 __all__ = [
     "MAX_REPORTED_PROBLEMS",
+    "DecisionError",
     "DuplicateRecordError",
     "FootprintError",
     "InputError",
@@ -43,6 +47,8 @@ __all__ = [
     "ModelIntegrityError",
     "OutputError",
     "Problem",
+    "RegisterError",
+    "RegisterVersionError",
     "SchemaError",
     "SpectrumError",
     "StoreError",
@@ -158,6 +164,10 @@ class DuplicateRecordError(InputError):
     """A different record exists under the same ``sample_id``."""
 
 
+class DecisionError(InputError):
+    """A review decision breaks a register rule (a hold without a reason, one expert approving twice)."""
+
+
 class StoreError(FootprintError, OSError):
     """The reference store cannot be opened, written or trusted."""
 
@@ -174,6 +184,14 @@ class StoreLockedError(StoreError, TimeoutError):
 
 class StoreIntegrityError(StoreError):
     """A checksum, a cross-table reference or the audit log does not verify."""
+
+
+class RegisterError(StoreError):
+    """The review register (SQLite file or PostgreSQL database) cannot be opened, written or trusted."""
+
+
+class RegisterVersionError(RegisterError):
+    """The register's schema revision is newer than, or unknown to, this code."""
 
 
 class ModelError(FootprintError, RuntimeError):

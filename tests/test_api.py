@@ -30,6 +30,7 @@ PUBLIC_PACKAGES = [
     "footprint.spectra",
     "footprint.store",
     "footprint.synth",
+    "footprint.valuation",
 ]
 LAZY_PACKAGES = ["footprint", "footprint.ingest", "footprint.model"]
 

@@ -50,7 +50,15 @@ import sys
 import types
 from typing import Any
 
-from ._output import DEFAULT_MAX_DETAIL, ClassifyRun, ReportInputs, result_columns, stone_columns
+from ._output import (
+    DEFAULT_MAX_DETAIL,
+    VALUE_RESULT_COLUMNS,
+    ClassifyRun,
+    ReportInputs,
+    parcel_photos,
+    result_columns,
+    stone_columns,
+)
 from ._run import classify
 from ._runner import RunContext, process_chunk, run_ordered
 from ._stream import DEFAULT_CHUNK_SIZE, ChunkResult, ChunkTask, iter_csv_chunks, iter_frame_chunks
@@ -58,6 +66,7 @@ from ._stream import DEFAULT_CHUNK_SIZE, ChunkResult, ChunkTask, iter_csv_chunks
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_DETAIL",
+    "VALUE_RESULT_COLUMNS",
     "ChunkResult",
     "ChunkTask",
     "ClassifyRun",
@@ -66,6 +75,7 @@ __all__ = [
     "classify",
     "iter_csv_chunks",
     "iter_frame_chunks",
+    "parcel_photos",
     "process_chunk",
     "result_columns",
     "run_ordered",

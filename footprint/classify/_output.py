@@ -16,7 +16,14 @@ import pandas as pd
 
 from .._io import needs_neutralising, write_csv
 
-__all__ = ["DEFAULT_MAX_DETAIL", "ClassifyRun", "ReportInputs", "result_columns", "stone_columns"]
+__all__ = [
+    "DEFAULT_MAX_DETAIL",
+    "VALUE_RESULT_COLUMNS",
+    "ClassifyRun",
+    "ReportInputs",
+    "result_columns",
+    "stone_columns",
+]
 
 #: Parcels drawn in full (figures, nearest lots) per report; the rest are in the summary table.
 DEFAULT_MAX_DETAIL = 100
@@ -90,6 +97,8 @@ class ReportInputs:
         Page language.
     max_detail : int or None
         Parcels given a full section; ``None`` for the renderer's default.
+    parcel_photos : dict or None
+        Parcel id to data URIs of its own photographs (``classify(images=...)``).
     """
 
     results: pd.DataFrame
@@ -103,6 +112,56 @@ class ReportInputs:
     synthetic: bool
     lang: str
     max_detail: int | None
+    parcel_photos: Mapping[str, list[str]] | None = None
+
+
+#: Parcel photos shown per parcel in the report, and their size (px).
+PARCEL_PHOTOS_SHOWN, PARCEL_PHOTO_PX = 6, 96
+
+
+def parcel_photos(folder: str | os.PathLike[str], parcel_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Return up to :data:`PARCEL_PHOTOS_SHOWN` photos per parcel as PNG data URIs (thumbnails).
+
+    A picture belongs to the parcel whose id starts its file name (the
+    longest such id); pictures that cannot be decoded are skipped with a
+    warning in the log.
+    """
+    import base64
+
+    from PIL import Image, UnidentifiedImageError
+
+    from ..exceptions import InputError, Problem
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"{folder}: no such folder", [Problem(str(folder), None, "images", None,
+                                                               "must be a folder of parcel photographs")])
+    ids = sorted(set(parcel_ids), key=len, reverse=True)
+    out: dict[str, list[str]] = {}
+    for p in sorted(path.iterdir()):
+        if p.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+            continue
+        pid = next((i for i in ids if p.name.startswith(i)), None)
+        if pid is None or len(out.get(pid, [])) >= PARCEL_PHOTOS_SHOWN:
+            continue
+        try:
+            with Image.open(p) as image:
+                image.thumbnail((PARCEL_PHOTO_PX, PARCEL_PHOTO_PX))
+                buffer = io.BytesIO()
+                image.convert("RGB").save(buffer, format="PNG")
+        except (OSError, UnidentifiedImageError) as exc:
+            logger.warning("%s: not a readable picture, left out of the report (%s)", p, exc)
+            continue
+        encoded = base64.b64encode(buffer.getvalue()).decode()
+        out.setdefault(pid, []).append("data:image/png;base64," + encoded)
+    return out
+
+
+#: Parcel result columns added when a price book is given (issue 14).
+VALUE_RESULT_COLUMNS: tuple[str, ...] = (
+    "expected_value_usd", "expected_value_lo", "expected_value_hi", "declared_value_usd", "value_ratio",
+    "value_flag", "valuation_method",
+)
 
 
 def result_columns(zones: Sequence[str]) -> list[str]:

@@ -18,11 +18,13 @@ from ..exceptions import InputError, ModelError, Problem, SchemaError, UsageErro
 from ..ingest import read_parcels
 from ._output import (
     DEFAULT_MAX_DETAIL,
+    VALUE_RESULT_COLUMNS,
     ClassifyRun,
     ReportInputs,
     _is_synthetic,
     _model_identity,
     _write_csv,
+    parcel_photos,
     result_columns,
     stone_columns,
 )
@@ -56,9 +58,12 @@ def _derive_spectra(source: str, manifest: Mapping[str, Any], n_jobs: int) -> pd
 
 def classify(
     model_dir: str | os.PathLike[str],
-    stones: str | os.PathLike[str],
+    stones: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     *,
+    assortment: str | os.PathLike[str] | None = None,
+    price_book: str | os.PathLike[str] | None = None,
+    valuation_date: str | None = None,
     parcels: str | os.PathLike[str] | None = None,
     spectra: str | os.PathLike[str] | None = None,
     stones_out: str | os.PathLike[str] | None = None,
@@ -72,6 +77,7 @@ def classify(
     progress: Callable[[int, int], None] | None = None,
     command: str = "footprint classify",
     render_report: Callable[[ReportInputs], str] | None = None,
+    images: str | os.PathLike[str] | None = None,
     accept_unverified_store: bool = False,
 ) -> ClassifyRun:
     """Classify every parcel of a stones file and write results, report and audit.
@@ -80,11 +86,22 @@ def classify(
     ----------
     model_dir : path
         A model directory (:meth:`FootprintModel.load` verifies it).
-    stones : path
+    stones : path or None
         Stones CSV or XLSX: schema v1 fields plus ``parcel_id``; the stones
-        of a parcel must be contiguous.
+        of a parcel must be contiguous. None when ``assortment`` gives every parcel.
     out : path
         Results CSV, one row per parcel (:func:`result_columns`).
+    assortment : path, optional
+        Parcels described as assortments
+        (:func:`footprint.ingest.read_assortment`): one weighted row per
+        cell. With ``stones`` too, the batch is mixed (a parcel is in one
+        file or the other) and both are read whole rather than streamed.
+    price_book : path, optional
+        Price book (:func:`footprint.valuation.read_price_book`): adds the
+        expected value, its interval, the declared value, their ratio and a
+        flag per parcel (:data:`VALUE_RESULT_COLUMNS`), also in the report.
+    valuation_date : str, optional
+        ISO date the price book is read at (default today).
     parcels : path, optional
         Parcels file (:func:`read_parcels`).
     spectra : path, optional
@@ -116,6 +133,10 @@ def classify(
         ``render_report(inputs) -> str`` makes the HTML page from a
         :class:`ReportInputs` (:func:`footprint.report.render_classify_report`);
         required with ``report``.
+    images : path, optional
+        A folder of the parcels' photographs (file names starting with the
+        parcel id, e.g. ``<sample_id>.png``); the report shows up to six of
+        each parcel beside the reference photos of its nearest lots.
     accept_unverified_store : bool
         Use a store (``db``, or the manifest's for the report) that fails
         verification; recorded in the audit with its problems.
@@ -146,7 +167,12 @@ def classify(
     from .._audit import hash_in_background
 
     started = _dt.datetime.now(_dt.UTC)
-    file = os.fspath(stones)
+    if stones is None and assortment is None:
+        raise InputError("nothing to classify", [Problem(None, None, "stones", None,
+                                                         "give a stones file, an assortment, or both")])
+    source = stones if stones is not None else assortment
+    assert source is not None  # checked above: stones or an assortment
+    file = os.fspath(source)
     if lang not in REPORT_LANGUAGES:
         raise UsageError(f"--lang {lang!r}: unknown report language (en or fr)")
     if report and render_report is None:
@@ -159,8 +185,9 @@ def classify(
         raise UsageError(f"--max-detail {max_detail}: must be 0 or more")
     store_path = _report_store(db, model_dir) if report else (os.fspath(db) if db is not None else None)
     finals = _guard(out, stones_out, report, model_dir=model_dir, stones=stones, parcels=parcels,
-                    spectra=spectra, store=store_path)
-    if not Path(stones).is_file():
+                    spectra=spectra, store=store_path,
+                    others={"--assortment": assortment, "--price-book": price_book, "--images": images})
+    if not Path(file).is_file():
         raise InputError(f"{file}: no such file",
                          [Problem(file, None, None, None, "file not found, or a folder")])
     for option, path in (("--parcels", parcels), ("--spectra", spectra)):
@@ -168,7 +195,7 @@ def classify(
             raise InputError(f"{option} {path}: no such file",
                              [Problem(os.fspath(path), None, None, None, "file or folder not found")])
     # The audit's hash of the stones file, on the idle core while the model loads.
-    stones_digest = hash_in_background(stones)
+    stones_digest = hash_in_background(file)
     model = _load_model(os.fspath(model_dir))
     zones = list(model.zones)
     warnings: list[str] = []
@@ -186,20 +213,29 @@ def classify(
         parcels=parcels_df,
         derived_ftir=derived,
         stone_lines=stones_out is not None,
+        parcels_file=os.fspath(parcels) if parcels is not None else None,
     )
+    if price_book is not None:
+        from ..valuation import read_price_book
+
+        ctx.price_book = read_price_book(price_book).as_of(valuation_date)
+    value_columns = list(VALUE_RESULT_COLUMNS) if price_book is not None else []
 
     problems: list[Problem] = []
-    total_bytes = Path(stones).stat().st_size
+    total_bytes = Path(file).stat().st_size
     on_bytes = (lambda done: progress(done, total_bytes)) if progress else None
     readable = contextlib.ExitStack()
-    if Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
+    if assortment is not None:
+        frame = _assortment_frame(stones, assortment, problems)
+        tasks: Iterator[ChunkTask] = iter_frame_chunks(frame, chunk_size=chunk_size, file=file,
+                                                       problems=problems)
+    elif stones is not None and Path(stones).suffix.lower() in (".xlsx", ".xlsm"):
         from ..ingest import read_stones_table
 
         frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
-        tasks: Iterator[ChunkTask] = iter_frame_chunks(
-            frame, chunk_size=chunk_size, file=file, problems=problems
-        )
+        tasks = iter_frame_chunks(frame, chunk_size=chunk_size, file=file, problems=problems)
     else:
+        assert stones is not None  # checked above: stones or an assortment
         from ..ingest import encoding_label, utf8_file
 
         # Excel's "Unicode text" (UTF-16) and legacy encodings are streamed as UTF-8 (a temporary copy).
@@ -230,7 +266,7 @@ def classify(
     results_fh = open(tx.path(out), "w", encoding="utf-8", newline="")
     with readable:
         try:
-            _write_csv(pd.DataFrame(columns=result_columns(zones)), results_fh, True)
+            _write_csv(pd.DataFrame(columns=result_columns(zones) + value_columns), results_fh, True)
             if stones_fh is not None:
                 _write_csv(pd.DataFrame(columns=stone_columns(zones)), stones_fh, True)
             for chunk in run_ordered(
@@ -267,6 +303,8 @@ def classify(
             stones_digest=stones_digest, parcels=parcels, parcels_df=parcels_df, spectra=spectra,
             derived=derived, spectra_used=spectra_used, summaries=summaries, report=report,
             render_report=render_report, db=db, store_path=store_path, store=store, lang=lang,
+            value_columns=value_columns, images=images, assortment=assortment, price_book=price_book,
+            valuation_date=valuation_date,
             n_jobs=n_jobs, scheduler=scheduler, chunk_size=chunk_size, max_detail=max_detail,
             synthetic=synthetic, n_stones=n_stones, warnings=warnings, command=command, started=started,
             accept_unverified_store=accept_unverified_store,
@@ -281,7 +319,8 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
             render_report: Callable[[ReportInputs], str] | None, db: Any, store_path: str | None,
             store: dict[str, Any] | None, lang: str, n_jobs: int, scheduler: str | None, chunk_size: int,
             max_detail: int | None, synthetic: bool, n_stones: int, warnings: list[str], command: str,
-            started: Any, accept_unverified_store: bool) -> ClassifyRun:
+            started: Any, accept_unverified_store: bool, value_columns: list[str], images: Any,
+            assortment: Any, price_book: Any, valuation_date: str | None) -> ClassifyRun:
     """Warnings, the report and the audit record into the transaction, then publish everything."""
     from .._audit import hash_inputs, hash_tree, write_audit
 
@@ -309,15 +348,17 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
         synthetic = synthetic or bool(store_meta.get("synthetic"))
         if store_meta.get("matches_model") is False:
             warnings.append(f"{store_meta.get('path')}: {STORE_MISMATCH}")
+        photos = parcel_photos(images, results["parcel_id"].astype(str).tolist()) if images else None
         inputs = ReportInputs(results, zones, summaries, parcels_df, reference, identity, store_meta,
-                              thresholds, synthetic, lang, max_detail)
+                              thresholds, synthetic, lang, max_detail, photos)
         tx.path(report).write_text(render_report(inputs), encoding="utf-8")
         outputs.append(Path(report))
     for message in warnings:
         logger.warning(message)
     counts = results["verdict"].value_counts().to_dict() if len(results) else {}
-    inputs_record = hash_inputs({"stones": stones, "parcels": parcels, "spectra": spectra},
-                                digests={"stones": stones_digest})
+    inputs_record = hash_inputs({"stones": stones, "assortment": assortment, "price_book": price_book,
+                                 "parcels": parcels, "spectra": spectra},
+                                digests={"stones" if stones is not None else "assortment": stones_digest})
     inputs_record["model"] = hash_tree(model_dir)
     if store is not None:
         inputs_record["store"] = {k: v for k, v in store.items() if k != "warnings"}
@@ -338,6 +379,7 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
             "lang": lang,
             "report": os.fspath(report) if report else None,
             "db": os.fspath(db) if db else None,
+            "valuation_date": valuation_date,
             "accept_unverified_store": bool(accept_unverified_store),
         },
         summary={
@@ -355,7 +397,7 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
     del audit
     tx.publish()
     return ClassifyRun(
-        results=results.reindex(columns=result_columns(zones)),
+        results=results.reindex(columns=result_columns(zones) + value_columns),
         n_stones=n_stones,
         exit_code=6 if needs_review else 0,
         outputs=[*outputs, audit_final],
@@ -364,6 +406,30 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
         warnings=warnings,
         stones_path=finals["--stones-out"],
     )
+
+
+def _assortment_frame(stones: str | os.PathLike[str] | None, assortment: str | os.PathLike[str],
+                      problems: list[Problem]) -> pd.DataFrame:
+    """Assortment cells, plus the stones file's parcels for a mixed batch (issue 14).
+
+    Read whole: an assortment is small (cells, not stones). Stone rows get
+    ``stone_weight`` 1; a parcel in both files is a problem.
+    """
+    from ..ingest import read_assortment, read_stones_table
+
+    cells = read_assortment(assortment, reference=False)
+    if stones is None:
+        return cells
+    frame, _ = read_stones_table(stones, reference=False, keep_columns=("parcel_id",))
+    both = sorted(set(frame["parcel_id"].dropna().astype(str)) & set(cells["parcel_id"].astype(str)))
+    for pid in both[:20]:
+        problems.append(Problem(os.fspath(assortment), None, "parcel_id", pid,
+                                "this parcel is also in the stones file: describe a parcel in one file only"))
+    synthetic = bool(frame.attrs.get("synthetic")) or bool(cells.attrs.get("synthetic"))
+    frame = frame.assign(stone_weight=1.0)
+    mixed = pd.concat([frame, cells], ignore_index=True, sort=False)
+    mixed.attrs = {"synthetic": synthetic}
+    return mixed
 
 
 #: The audit's words for the report's store-mismatch banner.
@@ -386,7 +452,7 @@ def _report_store(db: Any, model_dir: Any) -> str | None:
 
 
 def _guard(out: Any, stones_out: Any, report: Any, *, model_dir: Any, stones: Any, parcels: Any,
-           spectra: Any, store: str | None) -> dict[str, Path | None]:
+           spectra: Any, store: str | None, others: dict[str, Any] | None = None) -> dict[str, Path | None]:
     """Refuse outputs that are inputs (or each other) before any work; return the final paths."""
     from .._audit import audit_path
     from .._io import guard_outputs
@@ -396,6 +462,6 @@ def _guard(out: Any, stones_out: Any, report: Any, *, model_dir: Any, stones: An
         "--report": Path(report) if report else None, "audit": audit_path(out),
     }
     inputs = {"MODEL_DIR": model_dir, "STONES": stones, "--parcels": parcels, "--spectra": spectra,
-              "--db": store}
+              "--db": store, **(others or {})}
     guard_outputs({("audit record" if k == "audit" else k): v for k, v in finals.items()}, inputs)
     return finals

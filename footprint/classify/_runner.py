@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, Problem, SchemaError
-from ._output import _csv_lines, result_columns, stone_columns
+from ._output import VALUE_RESULT_COLUMNS, _csv_lines, result_columns, stone_columns
 from ._stream import ChunkResult, ChunkTask
 
 __all__ = ["RunContext", "process_chunk", "run_ordered"]
@@ -57,6 +57,9 @@ class RunContext:
     derived_ftir: pd.DataFrame | None = None
     #: write per-stone result lines (``--stones-out``); otherwise they stay in the worker
     stone_lines: bool = False
+    #: issue 14: the price book (valuation columns added to the results) and the parcels file's name
+    price_book: Any = None
+    parcels_file: str | None = None
 
 
 @contextlib.contextmanager
@@ -175,8 +178,14 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     parcels = None
     if ctx.parcels is not None:
         parcels = ctx.parcels[ctx.parcels["parcel_id"].isin(task.parcel_ids)]
+    # issue 14: assortment cells stand for n stones, a described subsample for total / described carats.
+    from ..ingest import row_weights
+
+    weights, sampling, weight_problems = row_weights(stones, parcels, ctx.parcels_file)
+    if weight_problems:
+        return ChunkResult(task.index, problems=weight_problems)
     # Per-stone results are only computed when they are written (--stones-out).
-    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines)
+    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines, weights=weights)
     results = _without_evidence(results, stones)
     summaries = {}
     if task.summarise:
@@ -185,12 +194,21 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
             summaries[str(pid)] = summarise(group, label=str(pid))
     zones = list(model.zones)
     extras = [c for c in ("zones_consistent",) if c in results.columns]
-    results = results.reindex(columns=result_columns(zones) + extras)
+    columns = result_columns(zones) + (list(VALUE_RESULT_COLUMNS) if ctx.price_book is not None else [])
+    if ctx.price_book is not None:
+        from ..valuation import cells_from_stones, value_parcels
+
+        values = value_parcels(cells_from_stones(stones), ctx.price_book, parcels, sampling=sampling)
+        results = results.merge(values[["parcel_id", *VALUE_RESULT_COLUMNS]], on="parcel_id", how="left")
+        for pid, summary in summaries.items():
+            summary["valuation"] = values[values["parcel_id"] == pid].iloc[0].to_dict()
+    results = results.reindex(columns=columns + extras)
     return ChunkResult(
         task.index,
         results=results,
-        n_stones=len(stones),
-        results_csv=_csv_lines(results.reindex(columns=result_columns(zones))),
+        n_stones=len(stones) if "stone_weight" not in stones.columns
+        else int(pd.to_numeric(stones.get("n_stones"), errors="coerce").fillna(1).sum()),
+        results_csv=_csv_lines(results.reindex(columns=columns)),
         stones_csv=_csv_lines(stone_results.reindex(columns=stone_columns(zones))) if ctx.stone_lines else "",
         summaries=summaries,
         synthetic=synthetic,

@@ -18,7 +18,7 @@ code  meaning
 3     input error: a file, row, field or value breaks a rule
 4     store error: locked, wrong version, failed verification
 5     model error: too little data, tampered or mismatched model
-6     ``classify`` ran, and some parcels need expert review
+6     ``classify`` ran, and some parcels need expert review (``value``: some flagged)
 ====  ==========================================================
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _classify, _db, _ftir, _model, _profile, _synth
+from . import _classify, _db, _ftir, _model, _profile, _review, _stats, _synth, _value
 
 __all__ = ["app", "main"]
 
@@ -53,8 +53,12 @@ def version() -> None:
     typer.echo(f"footprint {__version__} (schema v{SCHEMA_VERSION})")
 
 
-# Command groups (db, synth) and the top-level commands of each module, as typer sub-apps.
-for _sub in (_ftir.app, _model.app, _classify.app, _profile.app, _db.app, _synth.app):
+# Command groups (db, synth, review, stats) and the top-level commands of each module, as typer sub-apps.
+_COMMAND_APPS = (
+    _ftir.app, _model.app, _classify.app, _value.app, _profile.app, _db.app, _synth.app, _review.app,
+    _stats.app,
+)
+for _sub in _COMMAND_APPS:
     app.add_typer(_sub)
 
 

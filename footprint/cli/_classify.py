@@ -34,6 +34,9 @@ CLASSIFY_HELP = (
     "reproduces the outputs byte for byte, whatever --jobs or --scheduler.\n\n"
     "The stones of a parcel must be contiguous in the stones file (sorted or grouped by parcel_id): the "
     "file is streamed in chunks of whole parcels, so memory does not grow with the file.\n\n"
+    "--assortment A.csv: parcels described as carats and stones per size class x quality x colour (one "
+    "weighted row per cell; with STONES too, a mixed batch, both read whole). --price-book PB.csv adds "
+    "expected_value_usd, its interval, declared_value_usd, value_ratio, value_flag and valuation_method.\n\n"
     "Exit codes: 0 every parcel consistent with its declared zone; 6 ran, and some parcels need expert "
     "review; 3 input error (file, row, field, value, rule); 4 store error; 5 model error.\n\n"
     "No method proves the origin of a single diamond (GIA, Gems & Gemology, Fall 2022): verdicts are "
@@ -93,17 +96,30 @@ def _check_scheduler(value: str | None) -> str | None:
 
 def classify_command(
     model_dir: Path = typer.Argument(..., help="Model directory (verified against its manifest on load)."),
-    stones: Path = typer.Argument(
-        ...,
+    stones: Path | None = typer.Argument(
+        None,
         help="Stones CSV or XLSX: schema v1 fields plus parcel_id; the stones "
-        "of a parcel must be contiguous (e.g. sorted by parcel_id).",
+        "of a parcel must be contiguous (e.g. sorted by parcel_id). May be left out with --assortment.",
     ),
     out: Path = typer.Option(..., "--out", help="Results CSV, one row per parcel."),
+    assortment: Path | None = typer.Option(
+        None, "--assortment",
+        help="Parcels described as assortments: parcel_id, size_class (dtc:+11, mm:2.50, gr:4, ct:1-2), "
+        "n_stones, carats, and categorical fields (quality, colour, ...). With STONES too: a mixed batch.",
+    ),
+    price_book: Path | None = typer.Option(
+        None, "--price-book",
+        help="Price book CSV (size_class, quality, colour, usd_per_ct[, low, high, effective_from]): adds "
+        "expected value, interval, declared value, ratio and flag per parcel.",
+    ),
+    valuation_date: str | None = typer.Option(
+        None, "--valuation-date", help="ISO date the price book is read at (default: today)."),
     parcels: Path | None = typer.Option(
         None,
         "--parcels",
         help="Parcels CSV/XLSX: parcel_id, declared_zone, "
-        "kp_certificate, exporter, declared_value_usd, cleaning_state.",
+        "kp_certificate, exporter, declared_value_usd, cleaning_state, described_carats, total_carats "
+        "(a described subsample weighs total/described), valuation_method.",
     ),
     spectra: Path | None = typer.Option(
         None,
@@ -135,16 +151,31 @@ def classify_command(
         False, "--accept-unverified-store",
         help="Use a store that fails `footprint db verify` anyway (recorded in the audit)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
+    register_to: str | None = typer.Option(
+        None, "--register", help="Also add the results to this review register (file or URL); needs "
+        "--certificates (see footprint review add)."
+    ),
+    certificates: Path | None = typer.Option(
+        None, "--certificates", help="KP certificates CSV of the parcels, for --register."
+    ),
+    images: Path | None = typer.Option(
+        None, "--images", help="Folder of the parcels' photos (names start with the parcel id), shown in "
+        "the report beside the reference photos."
+    ),
 ) -> None:
     """Assess every parcel of a stones file (help text: :data:`CLASSIFY_HELP`)."""
     from ..classify import classify
     from ..report import render_classify_report
 
+    if register_to is not None and certificates is None:
+        raise typer.BadParameter("--register needs --certificates")
+
     callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
     # The command line as typed, for the audit record (sys.argv is someone else's when embedded).
     typed = Path(sys.argv[0]).name == "footprint" and sys.argv[1:2] == ["classify"]
     command = "footprint classify " + (" ".join(shlex.quote(a) for a in sys.argv[2:]) if typed else
-                                       f"{shlex.quote(str(model_dir))} {shlex.quote(str(stones))} --out "
+                                       f"{shlex.quote(str(model_dir))} {shlex.quote(str(stones or ''))} "
+                                       "--out "
                                        f"{shlex.quote(str(out))}")
     if typed:
         _exit_without_final_collection()
@@ -155,6 +186,9 @@ def classify_command(
             model_dir,
             stones,
             out,
+            assortment=assortment,
+            price_book=price_book,
+            valuation_date=valuation_date,
             parcels=parcels,
             spectra=spectra,
             stones_out=stones_out,
@@ -169,10 +203,19 @@ def classify_command(
             command=command,
             accept_unverified_store=accept_unverified_store,
             render_report=render_classify_report,
+            images=images,
         )
     finally:
         if bar is not None:
             bar.stop()
+    if register_to is not None and certificates is not None:
+        from ..review import Register
+
+        with Register.open(register_to, create=True) as reg:
+            added = reg.add_batch(certificates, out, parcels=parcels, stones=stones)
+        if not quiet:
+            typer.echo(f"register {register_to}: batch {added['batch_id']}, {added['parcels']} parcel(s), "
+                       f"flags {added['flags'] or 'none'}", err=True)
     if as_json:
         payload: dict[str, Any] = {
             "parcels": run.results.to_dict("records"),

@@ -46,6 +46,10 @@ def init_cmd(db: Path = _DB, by: str = typer.Option("", "--by", help="Who create
 def add_cmd(
     db: Path = _DB,
     stones: Path | None = typer.Option(None, "--stones", help="Stone table, CSV or XLSX."),
+    assortments: Path | None = typer.Option(
+        None, "--assortments",
+        help="Reference lots as assortments: lot_id, zone, size_class, n_stones, carats, "
+        "categorical fields; stored one record per stone."),
     spectra: Path | None = typer.Option(None, "--spectra", help="Spectrum file, folder, or wide/long CSV."),
     kind: Annotated[SpectrumKind, typer.Option("--kind", help="Spectrum kind: ftir, uvvis, pl, raman.")] = (
         SpectrumKind.ftir),
@@ -65,9 +69,10 @@ def add_cmd(
     from .. import db as dbapi
     from ..store import whoami
 
-    if stones is None and spectra is None and images is None:
-        raise typer.BadParameter("give at least one of --stones, --spectra, --images")
-    report = dbapi.add(db, stones=stones, spectra=spectra, kind=kind.value, manifest=manifest, images=images,
+    if stones is None and spectra is None and images is None and assortments is None:
+        raise typer.BadParameter("give at least one of --stones, --assortments, --spectra, --images")
+    report = dbapi.add(db, stones=stones, spectra=spectra, assortments=assortments, kind=kind.value,
+                       manifest=manifest, images=images,
                        by=by or whoami(), replace=replace, reason=reason, lock_timeout=lock_timeout,
                        n_jobs=jobs)
     _err(_render_report(report.to_dict()))

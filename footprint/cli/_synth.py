@@ -124,6 +124,24 @@ def parcels_cmd(
     _summary(result, as_json)
 
 
+@app.command("kp-stats")
+@guarded
+def kp_stats_cmd(
+    out_dir: Path = typer.Argument(..., help="Folder to write (new, empty, or a previous kp-stats output)."),
+    seed: int = _SEED,
+    participants: int = typer.Option(40, "--participants", min=5, help="Participants (about 40)."),
+    years: int = typer.Option(10, "--years", min=3, help="Years of figures."),
+    clean: bool = typer.Option(False, "--clean", help="Inject no anomaly (for false-positive rates)."),
+    as_json: bool = _JSON,
+) -> None:
+    """Write SYNTHETIC KP statistics (PROD.csv, TRADE.csv) with injected anomalies and truth.csv."""
+    from ..synth import write_kp_stats
+
+    typer.echo(f"writing SYNTHETIC KP statistics to {out_dir} ...", err=True)
+    _summary(write_kp_stats(out_dir, seed=seed, n_participants=participants, n_years=years, inject=not clean),
+             as_json)
+
+
 @app.command("ceiling")
 @guarded
 def ceiling_cmd(

@@ -8,6 +8,13 @@
   parallel processes;
 * :func:`read_images` - PNG/JPEG photographs, decoded to be sure;
 * :func:`read_parcels` - the optional parcels file of a classify run;
+* :func:`read_plain_table` - small hand-written sheets (certificates,
+  compliance lists) as text cells, with the same encoding and delimiter
+  handling, checked by callers with :func:`parse_number` / :func:`parse_date`;
+* :func:`read_assortment` - parcels or reference lots described as carats
+  and stones per size class (x quality x colour ...), one weighted row per
+  cell; :func:`parse_size_class` and :func:`convert_size_class` for the
+  size-class systems (DTC sieves, mm sieves, grainers, carat classes);
 * :func:`build_batch` - all of the above plus cross-checks, as one
   :class:`~footprint._batch.Batch` for the store to commit.
 
@@ -30,6 +37,10 @@ _WHERE = {
     "KINDS": "._jcamp",
     "MAX_SPECTRUM_BYTES": "._jcamp",
     "PARCEL_COLUMNS": "._parcels",
+    "PlainTable": "._plain",
+    "parse_date": "._plain",
+    "parse_number": "._plain",
+    "read_plain_table": "._plain",
     "STEPS": "._validate",
     "build_batch": "._build",
     "decode_text": "._encoding",
@@ -45,9 +56,24 @@ _WHERE = {
     "read_spectrum": "._sources",
     "read_stones_bytes": "._table",
     "read_stones_table": "._table",
+    "read_raw_table": "._table",
+    "SIZE_SYSTEMS": "._size_class",
+    "convert_size_class": "._size_class",
+    "parse_size_class": "._size_class",
+    "sieve_carats": "._size_class",
+    "sieve_for_carats": "._size_class",
+    "size_table": "._size_class",
+    "read_assortment": "._assortment",
+    "sampling_weights": "._assortment",
+    "row_weights": "._assortment",
+    "expand_reference_cells": "._assortment",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
+    from ._assortment import expand_reference_cells as expand_reference_cells
+    from ._assortment import read_assortment as read_assortment
+    from ._assortment import row_weights as row_weights
+    from ._assortment import sampling_weights as sampling_weights
     from ._build import build_batch as build_batch
     from ._build import empty_stones_frame as empty_stones_frame
     from ._encoding import decode_text as decode_text
@@ -60,8 +86,19 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._jcamp import detect_kind as detect_kind
     from ._parcels import PARCEL_COLUMNS as PARCEL_COLUMNS
     from ._parcels import read_parcels as read_parcels
+    from ._plain import PlainTable as PlainTable
+    from ._plain import parse_date as parse_date
+    from ._plain import parse_number as parse_number
+    from ._plain import read_plain_table as read_plain_table
+    from ._size_class import SIZE_SYSTEMS as SIZE_SYSTEMS
+    from ._size_class import convert_size_class as convert_size_class
+    from ._size_class import parse_size_class as parse_size_class
+    from ._size_class import sieve_carats as sieve_carats
+    from ._size_class import sieve_for_carats as sieve_for_carats
+    from ._size_class import size_table as size_table
     from ._sources import read_spectra as read_spectra
     from ._sources import read_spectrum as read_spectrum
+    from ._table import read_raw_table as read_raw_table
     from ._table import read_stones_bytes as read_stones_bytes
     from ._table import read_stones_table as read_stones_table
     from ._validate import GROUP_FIELDS as GROUP_FIELDS

@@ -115,6 +115,7 @@ def build_batch(
     stones: str | os.PathLike[str] | None = None,
     spectra: str | os.PathLike[str] | None = None,
     kind: str = "ftir",
+    assortments: str | os.PathLike[str] | None = None,
     manifest: str | os.PathLike[str] | None = None,
     images: str | os.PathLike[str] | None = None,
     by: str,
@@ -135,6 +136,10 @@ def build_batch(
     ----------
     stones : path-like, optional
         Stone table (CSV or XLSX), see :func:`read_stones_table`.
+    assortments : path-like, optional
+        Reference lots described by assortment (:func:`read_assortment`,
+        ``lot_id`` and ``zone`` per cell), added as one record per stone
+        (:func:`expand_reference_cells`).
     spectra : path-like, optional
         A JCAMP-DX file, folder, manifest, wide or long CSV, see :func:`read_spectra`.
     kind : {"ftir", "uvvis", "raman", "pl"}
@@ -187,8 +192,9 @@ def build_batch(
         problems.append(Problem(None, None, "by", by, "say who adds the batch (--by NAME)"))
     if (problem := reason_problem(replace, reason)) is not None:
         problems.append(problem)
-    if stones is None and spectra is None and images is None:
-        problems.append(Problem(None, None, None, None, "nothing to add: give stones, spectra or images"))
+    if stones is None and spectra is None and images is None and assortments is None:
+        problems.append(Problem(None, None, None, None,
+                                "nothing to add: give stones, assortments, spectra or images"))
     if manifest is not None and spectra is None:
         spectra = Path(manifest).parent
     if problems:
@@ -212,6 +218,22 @@ def build_batch(
             detected_synthetic |= bool(table.attrs.get("synthetic"))
             marks[os.fspath(stones)] = bool(table.attrs.get("synthetic"))
             sources.append(_source(os.fspath(stones), "stones"))
+    if assortments is not None:  # issue 14: reference lots described by assortment
+        from ._assortment import expand_reference_cells, read_assortment
+
+        try:
+            cells = read_assortment(assortments, reference=True, extra_fields=extra_fields, sheet=sheet)
+        except SchemaError as exc:
+            problems.extend(exc.problems)
+            origins.add("stones")
+        else:
+            expanded = expand_reference_cells(cells, extra_fields)
+            report.rows_read += len(cells)
+            report.warnings.extend(cells.attrs.get("warnings", []))
+            table = expanded if stones is None else pd.concat([table, expanded], ignore_index=True)
+            detected_synthetic |= bool(cells.attrs.get("synthetic"))
+            marks[os.fspath(assortments)] = bool(cells.attrs.get("synthetic"))
+            sources.append(_source(os.fspath(assortments), "assortment"))
     in_batch = set(table["sample_id"].dropna())
     known = set(known_sample_ids)
     names = in_batch | known

@@ -27,6 +27,10 @@ PARCEL_COLUMNS: tuple[str, ...] = (
     "exporter",
     "declared_value_usd",
     "cleaning_state",
+    # issue 14: a described subsample (sampling weight = total / described carats) and the valuation method
+    "described_carats",
+    "total_carats",
+    "valuation_method",
 )
 _CLEANING_STATES = ("unwashed", "acid_rinsed", "acid_boiled")
 _PARCEL_HEADERS = frozenset({"parcel id", "parcel", "parcel no", "parcel number", "parcelid"})
@@ -36,7 +40,7 @@ def _nfc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
-def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataFrame:
+def read_parcels(path: str | os.PathLike[str], zones: Sequence[str] | None) -> pd.DataFrame:
     """Read and check the optional parcels file.
 
     Parameters
@@ -44,15 +48,16 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
     path : path
         CSV or XLSX with ``parcel_id`` (required) and any of
         ``declared_zone, kp_certificate, exporter, declared_value_usd,
-        cleaning_state``.
-    zones : sequence of str
-        The model's reference zones: a declared zone must be one of them.
+        cleaning_state, described_carats, total_carats, valuation_method``.
+    zones : sequence of str or None
+        The model's reference zones: a declared zone must be one of them
+        (None: not checked, for ``footprint value``).
 
     Returns
     -------
     DataFrame
-        All :data:`PARCEL_COLUMNS` (missing ones as None), ``declared_value_usd``
-        as float.
+        All :data:`PARCEL_COLUMNS` (missing ones as None), ``declared_value_usd``,
+        ``described_carats`` and ``total_carats`` as float (NaN when blank).
 
     Raises
     ------
@@ -108,6 +113,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
                         for c in PARCEL_COLUMNS})
     seen: dict[str, int] = {}
     values = np.full(len(out), np.nan)
+    carats = {name: np.full(len(out), np.nan) for name in ("described_carats", "total_carats")}
     for i, rec in enumerate(out.to_dict("records")):
         row = i + 1
         pid = rec["parcel_id"]
@@ -118,7 +124,7 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         else:
             seen[pid] = row
         zone = rec["declared_zone"]
-        if zone and zone not in zones:
+        if zone and zones is not None and zone not in zones:
             problems.append(
                 Problem(
                     file,
@@ -138,6 +144,8 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
                 problems.append(
                     Problem(file, row, "declared_value_usd", value, "must be a number >= 0 (USD)")
                 )
+        for name in ("described_carats", "total_carats"):
+            carats[name][i] = _positive(rec[name], file, row, name, problems)
         state = rec["cleaning_state"]
         if state and state not in _CLEANING_STATES:
             problems.append(
@@ -147,6 +155,22 @@ def read_parcels(path: str | os.PathLike[str], zones: Sequence[str]) -> pd.DataF
         raise InputError(f"{file}: the parcels file breaks its format", problems)
     out = out.replace("", None)
     out["declared_value_usd"] = values
+    for name, column in carats.items():
+        out[name] = column
     return out
+
+
+def _positive(text: str, file: str, row: int, name: str, problems: list[Problem]) -> float:
+    """Return a parcels-file carat figure: NaN when blank, else a number > 0 (else a problem is added)."""
+    if not text:
+        return math.nan
+    try:
+        value = float(text.replace(",", ""))
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError
+    except ValueError:
+        problems.append(Problem(file, row, name, text, "must be a number > 0 (carats)"))
+        return math.nan
+    return value
 
 

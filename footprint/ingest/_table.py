@@ -28,7 +28,7 @@ from ._encoding import Decoded, decode_text, encoding_label
 from ._parse import _UNIT_IN_HEADER, MISSING_WORDS, parse_boolean
 from ._validate import TableContext, run_steps
 
-__all__ = ["read_stones_bytes", "read_stones_table"]
+__all__ = ["read_raw_table", "read_stones_bytes", "read_stones_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,38 @@ def _read_raw(path: Path, file: str, sheet: str | int | None, report: Processing
         return _read_csv(path.read_bytes(), file, report, numeric)
     raise SchemaError(f"{file}: unknown table format",
                       [Problem(file, None, None, suffix, "stone tables must be .csv or .xlsx")])
+
+
+def read_raw_table(path: Path, file: str, sheet: str | int | None, report: ProcessingReport,
+                   numeric: Callable[[str], bool]) -> tuple[pd.DataFrame, list[str], str]:
+    """Read a CSV/XLSX table as text cells, with the stone table's file checks, encodings and delimiters.
+
+    Other readers of user tables (KP statistics, registers) use this so every
+    table meets the same size, format and encoding rules.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    file : str
+        Its name as messages show it.
+    sheet : str, int or None
+        XLSX sheet (default: the first).
+    report : ProcessingReport
+        Where the reading steps are counted.
+    numeric : callable
+        ``numeric(column) -> bool``: columns whose decimal commas may be read.
+
+    Returns
+    -------
+    table : DataFrame
+        Text cells.
+    comments : list of str
+        Leading ``#`` comment lines.
+    delimiter : str
+        The delimiter found (``,`` for XLSX).
+    """
+    return _read_raw(path, file, sheet, report, numeric)
 
 
 @functools.lru_cache(maxsize=64)

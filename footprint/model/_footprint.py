@@ -115,6 +115,20 @@ def _parcel_sorter(codes: np.ndarray) -> Any:
     return lambda rows: rows[order]
 
 
+def _check_weights(weights: Any, n: int) -> np.ndarray:
+    """Return ``weights`` as a float array of ``n`` finite positive numbers, or raise InputError."""
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (n,):
+        raise InputError("weights must give one number per stone row",
+                         [Problem(None, None, "weights", w.shape, f"shape must be ({n},)")])
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError("weights must be finite and > 0",
+                         [Problem(None, k + 1, "weights", float(w[k]), "must be a finite number > 0")])
+    return w
+
+
 def _zone_sets(within: np.ndarray, zones: list[str]) -> list[str]:
     """Per row of ``within`` (parcels x zones, bool), the names of its true zones joined by ``;``.
 
@@ -255,6 +269,7 @@ class FootprintModel:
         parcel_col: str = "parcel_id",
         X: np.ndarray | None = None,
         per_stone: bool = True,
+        weights: np.ndarray | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Assess many parcels at once.
 
@@ -284,6 +299,13 @@ class FootprintModel:
             batch) for callers that only want parcel results; ``stone_results``
             is then an empty frame with the same columns. Parcel results are the
             same either way.
+        weights : ndarray of shape (n_rows,), optional
+            How many identical stones each row of ``stones`` stands for (an
+            assortment cell of n stones is ONE row of weight n), possibly
+            times a sampling weight (a described subsample). A row of weight
+            w adds w times its stone log-likelihood to its parcel's evidence,
+            and the parcel's ``n_stones`` is the sum of its weights. Default:
+            every row is one stone.
 
         Returns
         -------
@@ -296,13 +318,14 @@ class FootprintModel:
         """
         results, stone_results, _ = self._run(
             stones, parcels, declared_zone=declared_zone, derived_ftir=derived_ftir, spectra=spectra,
-            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone)
+            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone,
+            weights=weights)
         return results, stone_results
 
     def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
              declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
              spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
-             X: np.ndarray | None, per_stone: bool = True
+             X: np.ndarray | None, per_stone: bool = True, weights: np.ndarray | None = None
              ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
         if parcel_col not in stones.columns:
             raise InputError("stones to assess need a parcel column",
@@ -317,11 +340,15 @@ class FootprintModel:
         prior = self._zone_log_prior()
 
         codes, parcel_ids = pd.factorize(stones[parcel_col].astype(str), sort=False)
-        sizes = np.bincount(codes, minlength=len(parcel_ids))
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        rows = np.bincount(codes, minlength=len(parcel_ids))
+        starts = np.concatenate([[0], np.cumsum(rows)[:-1]])
         by_parcel = _parcel_sorter(codes)
         site_ll_sorted = by_parcel(site_ll)
-        site_sums = parcel_site_sums(site_ll_sorted, starts)
+        # Weighted rows (assortment cells, subsamples): w times a stone's evidence; sizes in stones.
+        w_sorted = None if weights is None else by_parcel(_check_weights(weights, len(stones)))
+        sizes = rows if w_sorted is None else np.add.reduceat(w_sorted, starts)
+        weighted = site_ll_sorted if w_sorted is None else site_ll_sorted * w_sorted[:, None]
+        site_sums = parcel_site_sums(weighted, starts)
         zone_ll = zone_loglik_from_sites(self.layout, site_sums, sizes, self.tau0, self.rho)
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
@@ -342,18 +369,19 @@ class FootprintModel:
         # site elsewhere, stone evidence tempered by tau0 (see _mixture). No design
         # effect on the interval: measured on held-out parcels, the plain profile
         # interval covers at its nominal level, the widened one far above it.
-        ratio = site_aware_log_ratio(self.tau0 * site_ll_sorted, starts, sizes, target, self.layout.site_zone,
-                                     self.layout.log_weight, Z)
-        frac, lo, hi = foreign_fraction(ratio, starts, sizes,
-                                        level=float(self.thresholds["mixed_interval_level"]), rho=0.0)
+        ratio = site_aware_log_ratio(self.tau0 * site_ll_sorted, starts, rows, target, self.layout.site_zone,
+                                     self.layout.log_weight, Z, weights=w_sorted)
+        frac, lo, hi = foreign_fraction(ratio, starts, rows,
+                                        level=float(self.thresholds["mixed_interval_level"]), rho=0.0,
+                                        weights=w_sorted)
         # The statistic weighs features as the classifier does: reuse its scores when they are the same sums.
         reuse = site_scores is not None and np.array_equal(self.novelty.feature_weights_,
                                                            self.classifier.alpha_)
         if reuse and pieces is not None:
             pieces = [None if p is None else (by_parcel(p[0]), by_parcel(p[1])) for p in pieces]
-        parcel_nov = self.novelty.parcel_p_values(by_parcel(X), starts, sizes,
+        parcel_nov = self.novelty.parcel_p_values(by_parcel(X), starts, rows,
                                                   by_parcel(site_scores) if reuse else None,
-                                                  pieces if reuse else None)
+                                                  pieces if reuse else None, weights=w_sorted)
 
         verdict, code = decide(self.thresholds, n_stones=sizes, declared_known=known, has_declared=has_decl,
                                log10_lr=log10_lr, fraction=frac, fraction_lo=lo, novelty_p=parcel_nov)

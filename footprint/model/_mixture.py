@@ -38,7 +38,7 @@ def _softmax_masked(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndarray, target: np.ndarray,
                          site_zone: np.ndarray, log_weight: np.ndarray, n_zones: int,
-                         n_iter: int = 6) -> np.ndarray:
+                         n_iter: int = 6, weights: np.ndarray | None = None) -> np.ndarray:
     """Per-stone ``log p(x | foreign) - log p(x | declared)``, each side one site's stones.
 
     A parcel's own stones come from one site of the declared zone and a
@@ -61,6 +61,9 @@ def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndar
         Number of zones (foreign sites are weighted equally across the other zones).
     n_iter : int
         EM steps.
+    weights : ndarray of shape (n_stones,), optional
+        Stones each row stands for (see ``FootprintModel.assess_batch``);
+        ``sizes`` stays the number of rows per parcel.
     """
     parcel = np.repeat(np.arange(len(starts)), sizes)
     in_d = site_zone[None, :] == target[:, None]
@@ -69,7 +72,9 @@ def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndar
     # each EM step is then products and sums, no per-step exp/log over stones x sites.
     top = site_ll.max(axis=1, keepdims=True)
     evidence = np.exp(site_ll - top)
-    total = np.add.reduceat(site_ll, starts, axis=0)
+    weighted = site_ll if weights is None else site_ll * weights[:, None]
+    total = np.add.reduceat(weighted, starts, axis=0)
+    stones = sizes if weights is None else np.add.reduceat(weights, starts)
     f = np.full(len(starts), 0.2)
     gamma = np.full(len(parcel), 0.2)
     ratio = np.zeros(len(parcel))
@@ -77,7 +82,7 @@ def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndar
     # reach their stones with np.take (several times faster than fancy indexing).
     work = np.empty_like(site_ll)
     for step in range(n_iter):
-        np.multiply(gamma[:, None], site_ll, out=work)
+        np.multiply(gamma[:, None], weighted, out=work)
         sums_a = np.add.reduceat(work, starts, axis=0)
         rd = _softmax_masked(log_w + total - sums_a, in_d)
         ra = _softmax_masked(log_w + sums_a, ~in_d)
@@ -89,7 +94,8 @@ def site_aware_log_ratio(site_ll: np.ndarray, starts: np.ndarray, sizes: np.ndar
         # f / (1 - f) per parcel, then per stone: the same quotient as per stone.
         odds = np.take(f / (1.0 - f), parcel) * np.exp(ratio)
         gamma = odds / (1.0 + odds)
-        f = np.clip(np.add.reduceat(gamma, starts) / sizes, 1e-3, 1 - 1e-3)
+        f = np.clip(np.add.reduceat(gamma if weights is None else gamma * weights, starts) / stones,
+                    1e-3, 1 - 1e-3)
     return ratio
 
 
@@ -105,7 +111,7 @@ def _mixed(weights: np.ndarray, parcel: np.ndarray, evidence: np.ndarray, out: n
 
 def foreign_fraction(
     log_ratio: np.ndarray, starts: np.ndarray, sizes: np.ndarray, *, level: float = 0.90,
-    rho: float = 0.0,
+    rho: float = 0.0, weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate the foreign fraction of every parcel, with an interval.
 
@@ -119,6 +125,8 @@ def foreign_fraction(
         Coverage of the interval.
     rho : float
         Intra-lot correlation used for the design effect.
+    weights : ndarray of shape (n_stones,), optional
+        Stones each row stands for; a row of weight w counts w times.
 
     Returns
     -------
@@ -130,6 +138,9 @@ def foreign_fraction(
     # log((1-f) + f e^r) = log1p(f (e^r - 1)), for all stones x grid.
     terms = grid[None, :] * np.expm1(r)[:, None]
     np.log1p(terms, out=terms)  # in place: one stones x grid array, not two
+    if weights is not None:
+        terms *= np.asarray(weights, dtype=float)[:, None]
+        sizes = np.add.reduceat(np.asarray(weights, dtype=float), starts)
     profile = np.add.reduceat(terms, starts, axis=0)          # (n_parcels, n_grid)
     best = np.argmax(profile, axis=1)
     top = profile[np.arange(len(best)), best]

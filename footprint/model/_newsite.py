@@ -206,18 +206,28 @@ def _normal_marginal(k: np.ndarray, s1: np.ndarray, s2: np.ndarray, mean: float,
             - 0.5 * np.log(tau2 * precision))
 
 
-def _parcel_moments(values: np.ndarray, parcel: np.ndarray, n_parcels: int
+def _parcel_moments(values: np.ndarray, parcel: np.ndarray, n_parcels: int, weights: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per parcel: how many ``values`` are finite, their sum and their sum of squares (NaN = none)."""
+    """Per parcel: how many ``values`` are finite, their sum and their sum of squares (NaN = none).
+
+    With ``weights``, each value counts as that many stones.
+    """
     finite = np.isfinite(values)
     x = np.where(finite, values, 0.0)
-    return (np.bincount(parcel, weights=finite.astype(float), minlength=n_parcels),
+    count = finite.astype(float)
+    if weights is not None:
+        count = count * weights
+        x = x * weights
+        return (np.bincount(parcel, weights=count, minlength=n_parcels),
+                np.bincount(parcel, weights=x, minlength=n_parcels),
+                np.bincount(parcel, weights=x * np.where(finite, values, 0.0), minlength=n_parcels))
+    return (np.bincount(parcel, weights=count, minlength=n_parcels),
             np.bincount(parcel, weights=x, minlength=n_parcels),
             np.bincount(parcel, weights=x * x, minlength=n_parcels))
 
 
 def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray,
-                       sizes: np.ndarray) -> np.ndarray:
+                       sizes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Log Bayes factor "unseen site" against "a reference site" per parcel (higher = stranger).
 
     Parameters
@@ -227,7 +237,11 @@ def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray
     rows : ndarray of int
         Stones of the parcels, contiguous per parcel (indexes into ``parts``).
     starts, sizes : ndarray of shape (n_parcels,)
-        First position in ``rows`` and number of stones of each parcel.
+        First position in ``rows`` and number of rows of each parcel.
+    weights : ndarray, optional
+        Stones each position of ``rows`` stands for (assortment cells): every
+        sum and count is weighted, so a row of weight n adds what n identical
+        stones would.
     """
     rows = np.asarray(rows)
     starts = np.asarray(starts)
@@ -235,22 +249,25 @@ def new_site_statistic(parts: NewSiteParts, rows: np.ndarray, starts: np.ndarray
     if n_parcels == 0:
         return np.zeros(0)
     parcel = np.repeat(np.arange(n_parcels), np.asarray(sizes))
-    known_sums = np.add.reduceat(parts.known[rows], starts, axis=0)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    known_rows = parts.known[rows] if w is None else parts.known[rows] * w[:, None]
+    known_sums = np.add.reduceat(known_rows, starts, axis=0)
     log_prior = -np.log(parts.known.shape[1])
     known = logsumexp(known_sums + log_prior, axis=1)
-    new = np.bincount(parcel, weights=parts.offset[rows], minlength=n_parcels).astype(float)
+    offset = parts.offset[rows] if w is None else parts.offset[rows] * w
+    new = np.bincount(parcel, weights=offset, minlength=n_parcels).astype(float)
     for weight, index, log_shares, concentration in parts.bins:
         idx = index[rows]
         seen = idx >= 0
         n_bins = len(log_shares)
-        counts = np.bincount(parcel[seen] * n_bins + idx[seen],
+        counts = np.bincount(parcel[seen] * n_bins + idx[seen], weights=None if w is None else w[seen],
                              minlength=n_parcels * n_bins).reshape(n_parcels, n_bins).astype(float)
         new += weight * _dirichlet_multinomial(counts, log_shares, concentration)
     for weight, values, mean, within, mean_sd in parts.normals:
-        k, s1, s2 = _parcel_moments(values[rows], parcel, n_parcels)
+        k, s1, s2 = _parcel_moments(values[rows], parcel, n_parcels, w)
         new += weight * _normal_marginal(k, s1, s2, mean, within, mean_sd)
     for weight, z_all, quadratic, linear, log_weight, log_norm in parts.tilts:
-        k, s1, s2 = _parcel_moments(z_all[rows], parcel, n_parcels)
+        k, s1, s2 = _parcel_moments(z_all[rows], parcel, n_parcels, w)
         # log of the quadrature sum over the linear coefficient b: w(b) exp(b s1 + c s2 - k A(b)).
         inner = (log_weight[None, :] + linear[None, :] * s1[:, None] - k[:, None] * log_norm[None, :])
         new += weight * (quadratic * s2 + logsumexp(inner, axis=1))

@@ -337,7 +337,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
 
     def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
                          site_scores: np.ndarray | None = None,
-                         pieces: list[Any] | None = None) -> np.ndarray:
+                         pieces: list[Any] | None = None, weights: np.ndarray | None = None) -> np.ndarray:
         """Log Bayes factor "unseen site" vs "a reference site" of contiguous parcels (higher = stranger).
 
         Parameters
@@ -354,16 +354,20 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             Per feature, ``(index, shared)`` of
             :meth:`BinnedDensities.feature_pieces` of :attr:`densities_` for the
             same stones (None where not computed).
+        weights : ndarray of shape (n_stones,), optional
+            Stones each row stands for (counts and sums weighted).
         """
         check_is_fitted(self, "null_scores_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         parts = new_site_parts(self.densities_, X, self.feature_weights_, self.concentration,
                                known=site_scores, pieces=pieces,
                                hypotheses=getattr(self, "tilt_hypotheses_", None))
-        return new_site_statistic(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes))
+        return new_site_statistic(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes),
+                                  weights=weights)
 
     def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
-                        site_scores: np.ndarray | None = None, pieces: list[Any] | None = None) -> np.ndarray:
+                        site_scores: np.ndarray | None = None, pieces: list[Any] | None = None,
+                        weights: np.ndarray | None = None) -> np.ndarray:
         """Parcel-level unknown-origin p-values for parcels laid out contiguously in ``X``.
 
         Parameters
@@ -374,8 +378,12 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             First row and number of stones of each parcel.
         site_scores, pieces : optional
             See :meth:`parcel_statistic`.
+        weights : ndarray of shape (n_stones,), optional
+            Stones each row stands for; the null is read at the parcel's stone count.
         """
-        statistic = self.parcel_statistic(X, starts, sizes, site_scores, pieces)
+        statistic = self.parcel_statistic(X, starts, sizes, site_scores, pieces, weights=weights)
+        if weights is not None:
+            sizes = np.add.reduceat(np.asarray(weights, dtype=float), np.asarray(starts))
         # The null of the largest tabulated size not above n: for n between
         # grid sizes this is the nearest smaller reference parcel.
         row = np.clip(np.searchsorted(self.null_sizes_, sizes, side="right") - 1, 0, None)

@@ -16,6 +16,8 @@ from ._classify_page import render_classify_report, render_report
 from ._i18n import LANGUAGES, verdict_text
 from ._pages import compliant_zones, load_value_bands
 from ._profile_page import render_profile, write_profile
+from ._review import render_history, render_month_report
+from ._stats import render_questionnaire, render_stats_report
 
 __all__ = [
     "DEFAULT_MAX_DETAIL",
@@ -23,8 +25,12 @@ __all__ = [
     "compliant_zones",
     "load_value_bands",
     "render_classify_report",
+    "render_history",
+    "render_month_report",
     "render_profile",
+    "render_questionnaire",
     "render_report",
+    "render_stats_report",
     "verdict_text",
     "write_profile",
 ]

@@ -18,6 +18,7 @@ from ._pages import (
     _environment,
     _flatten,
     _float,
+    _mass_figures,
     _num,
     _text,
     compliant_zones,
@@ -35,22 +36,16 @@ def _zone_name(zone: str | None, lang: str, compliant: Sequence[str]) -> str:
     return zone
 
 
-def _total_mass(total_ct: float, weighed: int, n_stones: int, lang: str) -> str:
-    """``"12.34 ct"``; ``"12.34 ct (40 of 50 stones weighed)"``; ``"–"`` when no stone was weighed."""
-    if not weighed:
-        return "–"
-    if weighed == n_stones:
-        return f"{total_ct:.2f} ct"
-    of = "pesées sur" if lang == "fr" else "of"
-    word = "pierres" if lang == "fr" else "stones weighed"
-    return f"{total_ct:.2f} ct ({weighed} {of} {n_stones} {word})"
-
-
-def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str) -> dict[str, Any]:
+def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str,
+                 missing: tuple[int, int] = (0, 0)) -> dict[str, Any]:
     w = words(lang)
     usd = _text(declared_usd)
     if usd is None or total_ct <= 0:
         return {"declared": w["not_given"], "per_ct": "–", "band": None, "flag": None}
+    if missing[0]:
+        # $/ct from a partial total would be overstated: say so rather than divide (issue 14).
+        return {"declared": f"{float(usd):,.0f} USD", "band": None, "flag": None,
+                "per_ct": w["per_ct_partial"].format(missing=missing[0], total=missing[1])}
     per_ct = float(usd) / total_ct
     band = load_value_bands()["bands"].get(zone or "")
     flag = None
@@ -65,6 +60,21 @@ def _value_check(declared_usd: Any, total_ct: float, zone: str | None, lang: str
         "flag": flag,
         "outside": bool(band) and flag == w["value_outside"],
     }
+
+
+def _valuation_view(summary: Mapping[str, Any] | None, info: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """Return the price-book check of a parcel (when classify had a price book) and its valuation method."""
+    w = words(lang)
+    out: dict[str, Any] = {"method": _text(info.get("valuation_method")), "expected": None}
+    value = (summary or {}).get("valuation")
+    if value:
+        out["expected"] = (f"{value['expected_value_usd']:,.0f} USD ({value['expected_value_lo']:,.0f}–"
+                           f"{value['expected_value_hi']:,.0f})")
+        ratio = value.get("value_ratio")
+        out["ratio"] = _num(ratio, "{:.2f}")
+        out["flag"] = w.get(f"value_flag_{value.get('value_flag')}", str(value.get("value_flag")))
+        out["outside"] = value.get("value_flag") in ("under", "over")
+    return out
 
 
 def _posterior_bars(row: Mapping[str, Any], zones: Sequence[str]) -> list[dict[str, Any]]:
@@ -138,6 +148,7 @@ def render_report(
     meta: Mapping[str, Any] | None = None,
     lang: str = "en",
     max_detail: int = DEFAULT_MAX_DETAIL,
+    parcel_photos: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Render the classify batch report as one self-contained HTML page.
 
@@ -169,6 +180,9 @@ def render_report(
     max_detail : int
         Most parcels given a full section (in output order); the rest
         appear in the summary table only.
+    parcel_photos : mapping, optional
+        Parcel id to data URIs of its photos, shown beside the reference
+        photos of its nearest lots.
 
     Returns
     -------
@@ -214,8 +228,8 @@ def render_report(
             continue
         summary = summaries.get(pid)
         parcel_info = info.get(pid, {})
-        weighed = int(((summary or {}).get("mass") or {}).get("n") or 0)
-        total_ct = float(summary["total_ct"]) if summary and weighed else 0.0
+        masses = _mass_figures(summary, parcel_info, int(row["n_stones"]), lang)
+        total_ct = masses["basis"]
         figure = None
         nearest = []
         if summary is not None and references:
@@ -243,11 +257,15 @@ def render_report(
                     "_", " "
                 ),
                 "value": _value_check(
-                    parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang
+                    parcel_info.get("declared_value_usd"), total_ct, _text(row.get("declared_zone")), lang,
+                    masses["missing"],
                 ),
-                "total_ct": _total_mass(total_ct, weighed, int(row["n_stones"]), lang) if summary else "–",
-                "mean_ct": _num(total_ct / weighed if weighed else None, "{:.3f} ct"),
+                "total_ct": masses["total_ct"],
+                "mean_ct": masses["mean_ct"],
+                "size": masses["size"],
+                "valuation": _valuation_view(summary, parcel_info, lang),
                 "custody": ", ".join((summary or {}).get("custody_refs", [])) or w["custody_none"],
+                "photos": list((parcel_photos or {}).get(pid, [])),
                 "lr": _lr_bar(row.get("log10_lr"), thresholds),
                 "posterior": _posterior_bars(row, zones),
                 "ff": _num(row.get("foreign_fraction"), "{:.0%}"),
@@ -330,4 +348,5 @@ def render_classify_report(inputs: ReportInputs) -> str:
         },
         lang=inputs.lang,
         max_detail=DEFAULT_MAX_DETAIL if inputs.max_detail is None else inputs.max_detail,
+        parcel_photos=inputs.parcel_photos,
     )

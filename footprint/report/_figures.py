@@ -26,6 +26,7 @@ __all__ = ["CLASSIFY_PANELS", "PROFILE_PANELS", "footprint_figure"]
 #: Panels of the parcel-against-reference figure in the classify report.
 CLASSIFY_PANELS: tuple[str, ...] = (
     "sieve",
+    "sieve_ct",
     "mass",
     "nitrogen_vs_b",
     "colour",
@@ -42,6 +43,8 @@ PROFILE_PANELS: tuple[str, ...] = CLASSIFY_PANELS + tuple(
 _TITLES = {
     "en": {
         "sieve": "Size-frequency by sieve band",
+        "sieve_ct": "Carats by sieve band",
+        "share_ct": "% of carats",
         "mass": "Mass (ct, log scale)",
         "nitrogen_vs_b": "Total N against %B",
         "colour": "Colour",
@@ -61,6 +64,8 @@ _TITLES = {
     },
     "fr": {
         "sieve": "Granulométrie par classe de tamis",
+        "sieve_ct": "Carats par classe de tamis",
+        "share_ct": "% des carats",
         "mass": "Masse (ct, échelle log)",
         "nitrogen_vs_b": "N total contre %B",
         "colour": "Couleur",
@@ -87,6 +92,10 @@ _PARCEL_COLOUR = "#111111"
 def _block(summary: Mapping[str, Any], panel: str) -> Mapping[str, Any]:
     if panel in ("sieve", "mass", "nitrogen", "n_b_percent"):
         return summary[panel]
+    if panel == "sieve_ct":  # % of carats per band, over the weighed stones with a sieve
+        sieve = summary["sieve"]
+        return {"bands": sieve["bands"], "counts": sieve.get("carats", [0.0] * len(sieve["bands"])),
+                "n": sieve.get("n_carats", 0), "lots": None}
     if panel == "nitrogen_vs_b":
         return summary["n_vs_b"]
     return summary["categories"][panel]
@@ -171,10 +180,10 @@ def _draw_panel(
     elif panel == "n_b_percent":
         _draw_steps(ax, NB_PERCENT_EDGES, series)
     else:
-        labels = series[0][2]["bands"] if panel == "sieve" else series[0][2]["labels"]
+        labels = series[0][2]["bands"] if panel in ("sieve", "sieve_ct") else series[0][2]["labels"]
         _draw_bars(ax, labels, series)
     if panel != "nitrogen_vs_b":
-        ax.set_ylabel(titles["share"], fontsize=7)
+        ax.set_ylabel(titles["share_ct" if panel == "sieve_ct" else "share"], fontsize=7)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, frameon=False, loc="upper right")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._i18n import LANGUAGES
+from ._i18n import LANGUAGES, words
 
 __all__ = ["FEW_REFERENCE_LOTS", "compliant_zones", "load_value_bands"]
 
@@ -79,6 +79,48 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _mass_figures(summary: Mapping[str, Any] | None, info: Mapping[str, Any], n_stones: int,
+                  lang: str) -> dict[str, Any]:
+    """Total and mean mass that say how many stones they cover, and the carats $/ct is computed on (issue 14).
+
+    The parcels file's ``total_carats`` (the whole parcel) wins; otherwise the
+    weighed stones' total, with how many stones had no mass, and the mean over
+    the weighed stones only (never a partial total divided by all stones).
+    Shared by the classify report and the profile page.
+    """
+    w = words(lang)
+    if summary is None:
+        return {"total_ct": "–", "mean_ct": "–", "basis": 0.0, "missing": (0, 0), "size": None}
+    weighed = float(summary["total_ct"])
+    n_all = int(summary.get("n_stones", n_stones))
+    n_mass = int(summary["mass"]["n"])
+    missing = n_all - n_mass
+    declared_total = info.get("total_carats")
+    if declared_total is not None and declared_total == declared_total:
+        declared_total = float(declared_total)
+    else:
+        declared_total = None
+    if declared_total is not None:
+        total = f"{declared_total:.2f} ct ({w['total_declared'].format(described=f'{weighed:.2f} ct')})"
+        basis, gap = declared_total, (0, n_all)
+    elif not n_mass:  # no stone weighed: no total to show (issue 11), and none to price
+        total, basis, gap = "–", 0.0, (missing, n_all)
+    else:
+        total = f"{weighed:.2f} ct" + (f" ({w['weighed_of'].format(n=n_mass, total=n_all, missing=missing)})"
+                                       if missing else "")
+        basis, gap = weighed, (missing, n_all)
+    mean = _num(weighed / n_mass if n_mass else None, "{:.3f} ct")
+    if missing and n_mass:
+        mean += f" ({w['weighed_of'].format(n=n_mass, total=n_all, missing=missing)})"
+    size = summary.get("size") or {}
+    rows = [{"label": k, **v} for k, v in (size.get("classes") or {}).items()]
+    notes = [w["no_mass_note"].format(n=size["n_no_mass"])] if size.get("n_no_mass") else []
+    if size.get("no_class"):
+        notes.append(w["no_class_note"].format(n=size["no_class"]))
+    size_block = {"rows": rows, "note": "; ".join(notes)} if rows else None
+    return {"total_ct": total, "mean_ct": mean, "basis": basis, "missing": gap, "size": size_block}
 
 
 def _float(value: Any) -> float:

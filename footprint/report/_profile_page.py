@@ -16,6 +16,7 @@ from ._i18n import words
 from ._pages import (
     _check_lang,
     _environment,
+    _mass_figures,
     _num,
 )
 
@@ -70,6 +71,8 @@ def render_profile(result: Mapping[str, Any], *, lang: str = "en") -> str:
             sizes=[{"zone": z, **s} for z, s in sorted((result.get("sizes") or {}).items())],
             median_ct=_num(summary["mass"]["median_ct"], "{:.3f} ct"),
             mean_ct=_num(summary["mass"]["mean_ct"], "{:.3f} ct"),
+            # Totals that say how many stones had no mass, and the size distribution (issue 14).
+            p=_mass_figures(summary, {}, int(summary["n_stones"]), lang),
         )
     )
 

@@ -26,9 +26,12 @@ from ._generate import (
     BUNDLED_STONES_PER_LOT,
     FTIR_COLUMNS,
     STONE_COLUMNS,
+    apply_missingness,
     generate_parcels,
     generate_reference,
+    sample_site_stones,
 )
+from ._kpstats import generate_kp_stats, write_kp_stats  # SYNTHETIC KP statistics (issue 16)
 from ._params import SiteParams, SynthParams, load_params
 
 __all__ = [
@@ -39,10 +42,14 @@ __all__ = [
     "ExactDensity",
     "SiteParams",
     "SynthParams",
+    "apply_missingness",
+    "generate_kp_stats",
     "generate_parcels",
     "generate_reference",
     "load_params",
+    "sample_site_stones",
     "score_posteriors",
+    "write_kp_stats",
     "write_parcel_set",
     "write_reference_set",
 ]

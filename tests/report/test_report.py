@@ -47,7 +47,9 @@ def report_inputs(reference_frame: pd.DataFrame) -> dict:
     rng = np.random.default_rng(0)
     summaries = {}
     for pid, n in zip(results["parcel_id"], results["n_stones"], strict=True):
-        take = reference_frame.iloc[rng.choice(len(reference_frame), size=n, replace=False)]
+        # P-1: every stone weighed, so its $/ct is defined (none is computed from a partial total).
+        pool = reference_frame[reference_frame["mass_ct"].notna()] if pid == "P-1" else reference_frame
+        take = pool.iloc[rng.choice(len(pool), size=n, replace=False)]
         summaries[pid] = summarise(take.assign(custody_ref="BA-2024-0042"), label=pid)
     parcels = pd.DataFrame(
         {

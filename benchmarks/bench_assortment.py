@@ -1,0 +1,266 @@
+"""Benchmark assortment input and valuation (issue 14; ``make bench``).
+
+Figures printed (never asserted), on SYNTHETIC export parcels
+(``footprint.synth.generate_parcels``) and the bundled SYNTHETIC model
+(``models/demo-synthetic``):
+
+1. **Stones against their assortment.** Every parcel is assessed twice with
+   ``FootprintModel.assess_batch``: one row per stone restricted to size class
+   x quality x colour, and its assortment (one row per cell, ``weights`` =
+   stones per cell). Printed side by side: rows, time, the largest difference
+   of log10 LR, foreign fraction, unknown-origin p-value and posterior, and
+   verdict agreement (target: identical evidence to 1e-9, same verdicts).
+   Then the assortment with carats per cell against the stones with all their
+   fields (information: how much the cell summary loses).
+2. **25 % subsample.** For parcels of >= 400 stones, a random 25 % of the
+   stones described (as an assortment with carats, and stone by stone with
+   every field) weighted by total / described carats, against the full
+   parcel: verdict agreement (target >= 95 %).
+3. **Valuation.** Parcels of >= 50 ct valued from their assortment against
+   the SYNTHETIC price book (stones of 1.5 ct and more in the book's carat
+   classes, as the trade sorts them by weight); "true" values priced stone by
+   stone with the same book, on the stones with a mass, quality and colour.
+   Declared values 30 % under or over the true value: share flagged
+   (target >= 95 %); honest declared values (true x (1 + 0.1 e), e standard
+   normal): share flagged (target <= 5 %).
+
+``--quick`` uses fewer parcels (a smoke check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from footprint.ingest import sieve_for_carats  # noqa: E402
+from footprint.model import FootprintModel  # noqa: E402
+from footprint.synth import generate_parcels, load_params  # noqa: E402
+from footprint.valuation import (  # noqa: E402
+    read_price_book,
+    synthetic_price_book_path,
+    value_parcels,
+)
+
+FIELDS = ["sieve_class", "quality", "colour"]
+
+
+def _sized(stones: pd.DataFrame) -> pd.DataFrame:
+    """Stones with a size class: the reported sieve, else the DTC sieve of the mass; others dropped."""
+    out = stones.copy()
+    need = out["sieve_class"].isna() & out["mass_ct"].notna()
+    out.loc[need, "sieve_class"] = [sieve_for_carats(float(m)) for m in out.loc[need, "mass_ct"]]
+    return out[out["sieve_class"].notna()].reset_index(drop=True)
+
+
+#: Carat classes for stones above the sieves (sorted by weight, as the trade does), the price book's.
+CARAT_CLASSES = (
+    (1.5, 3.0, "ct:1.5-3"),
+    (3.0, 6.0, "ct:3-6"),
+    (6.0, 12.0, "ct:6-12"),
+    (12.0, np.inf, "ct:12+"),
+)
+
+
+def _cells(stones: pd.DataFrame, *, carats: bool, carat_classes: bool = False) -> pd.DataFrame:
+    """The parcels' assortment: one row per parcel x size class x quality x colour.
+
+    ``carat_classes``: stones of 1.5 ct and more go in carat classes rather than on the top sieve.
+    """
+    frame = stones[["parcel_id", *FIELDS, "mass_ct"]].copy()
+    if carat_classes:
+        for low, high, label in CARAT_CLASSES:
+            frame.loc[(frame["mass_ct"] >= low) & (frame["mass_ct"] < high), "sieve_class"] = label
+    for name in ("quality", "colour"):
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), "?")
+    frame["no_mass"] = frame["mass_ct"].isna()
+    cells = (
+        frame.groupby(["parcel_id", *FIELDS], sort=False)
+        .agg(n_stones=("mass_ct", "size"), carats=("mass_ct", "sum"), no_mass=("no_mass", "any"))
+        .reset_index()
+    )
+    cells.loc[cells["no_mass"], "carats"] = np.nan
+    for name in ("quality", "colour"):
+        cells[name] = cells[name].where(cells[name] != "?", None)
+    cells["mass_ct"] = cells["carats"] / cells["n_stones"] if carats else np.nan
+    cells["size_class"] = cells["sieve_class"]
+    cells["sample_id"] = [f"cell{i}" for i in range(len(cells))]
+    return cells.drop(columns="no_mass")
+
+
+def _timed(func):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    out = func()
+    return out, time.perf_counter() - start
+
+
+def _compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
+    a = a.set_index("parcel_id")
+    b = b.set_index("parcel_id").loc[a.index]
+    out = {}
+    for name in ("log10_lr", "foreign_fraction", "novelty_p", "n_stones"):
+        out[name] = float(np.nanmax(np.abs(a[name].astype(float) - b[name].astype(float))))
+    p = [c for c in a.columns if c.startswith("p_")]
+    out["posterior"] = float(np.nanmax(np.abs(a[p].to_numpy(float) - b[p].to_numpy(float))))
+    out["verdicts_same"] = float((a["verdict"] == b["verdict"]).mean())
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    n_parcels = 40 if args.quick else 200
+    model = FootprintModel.load(ROOT / "models" / "demo-synthetic")
+    params = load_params()
+    stones, truth = generate_parcels(params, seed=11, n_parcels=n_parcels, size_range=(150, 1500))
+    declared = truth[["parcel_id", "declared_zone"]]
+    sized = _sized(stones)
+    print(
+        f"SYNTHETIC export parcels: {len(truth)} parcels, {len(stones)} stones "
+        f"({len(sized)} with a size class), model {model.manifest.get('label', 'demo-synthetic')}"
+    )
+
+    # 1. Stones restricted to size class x quality x colour, against their assortment.
+    restricted = sized[["parcel_id", "sample_id", *FIELDS]]
+    cells = _cells(sized, carats=False)
+    (r_st, _), t_st = _timed(lambda: model.assess_batch(restricted, declared, per_stone=False))
+    (r_as, _), t_as = _timed(
+        lambda: model.assess_batch(
+            cells[["parcel_id", "sample_id", *FIELDS]],
+            declared,
+            per_stone=False,
+            weights=cells["n_stones"].to_numpy(float),
+        )
+    )
+    diff = _compare(r_st, r_as)
+    print("\n1. the same parcels as stones and as their assortment (size class x quality x colour)")
+    print(f"   {'':28s}{'stones':>12s}{'assortment':>12s}")
+    print(f"   {'rows':28s}{len(restricted):>12d}{len(cells):>12d}")
+    print(
+        f"   {'assess_batch seconds':28s}{t_st:>12.3f}{t_as:>12.3f}"
+        f"   (assortment / stones: {t_as / t_st:.2f})"
+    )
+    for name in ("log10_lr", "foreign_fraction", "novelty_p", "posterior", "n_stones"):
+        print(f"   max |difference| {name:17s} {diff[name]:.2e}   (target <= 1e-9)")
+    best_as = r_as.set_index("parcel_id").loc[r_st["parcel_id"], "best_zone"].to_numpy()
+    best_same = (r_st["best_zone"].to_numpy() == best_as).mean()
+    print(
+        f"   verdicts the same: {diff['verdicts_same']:.1%} of {len(r_st)} parcels (target 100%); "
+        f"best zone the same: {best_same:.1%}"
+    )
+    counts = pd.DataFrame(
+        {"stones": r_st["verdict"].value_counts(), "assortment": r_as["verdict"].value_counts()}
+    )
+    print(
+        "   verdicts: "
+        + "; ".join(f"{v} {int(row.stones)}/{int(row.assortment)}" for v, row in counts.fillna(0).iterrows())
+    )
+    full_fields = sized.drop(columns=[c for c in ("declared_zone",) if c in sized.columns])
+    with_ct = _cells(sized, carats=True)
+    (r_full, _), _ = _timed(lambda: model.assess_batch(full_fields, declared, per_stone=False))
+    (r_ct, _), _ = _timed(
+        lambda: model.assess_batch(
+            with_ct[["parcel_id", "sample_id", *FIELDS, "mass_ct"]],
+            declared,
+            per_stone=False,
+            weights=with_ct["n_stones"].to_numpy(float),
+        )
+    )
+    info = _compare(r_full, r_ct)
+    print(
+        f"   (information) assortment with carats per cell against the stones with every field: "
+        f"verdicts the same on {info['verdicts_same']:.1%}"
+    )
+
+    # 2. 25 % subsample of parcels of >= 400 stones, weighted by total / described carats.
+    rng = np.random.default_rng(5)
+    size = sized.groupby("parcel_id")["sample_id"].transform("size")
+    big = sized[size >= 400]
+    picked = [
+        np.sort(rng.choice(idx, max(1, round(0.25 * len(idx))), replace=False))
+        for idx in big.groupby("parcel_id", sort=False).indices.values()
+    ]
+    keep = big.iloc[np.concatenate(picked)] if picked else big.iloc[:0]
+    weighed = big["mass_ct"].groupby(big["parcel_id"]).sum()
+    described = keep["mass_ct"].groupby(keep["parcel_id"]).sum()
+    factor = (weighed / described).to_dict()
+    print(
+        f"\n2. 25% subsamples of the {big['parcel_id'].nunique()} parcels of >= 400 stones "
+        "(weight = total / described carats)"
+    )
+    for label, full, sub in (
+        ("assortment (size x quality x colour, carats)", _cells(big, carats=True), _cells(keep, carats=True)),
+        ("stones, every field", big.assign(n_stones=1.0), keep.assign(n_stones=1.0)),
+    ):
+        cols = [c for c in full.columns if c not in ("n_stones", "carats", "size_class")]
+        r_full_p, _ = model.assess_batch(
+            full[cols], declared, per_stone=False, weights=full["n_stones"].to_numpy(float)
+        )
+        w = sub["n_stones"].to_numpy(float) * sub["parcel_id"].map(factor).to_numpy(float)
+        r_sub, _ = model.assess_batch(sub[cols], declared, per_stone=False, weights=w)
+        r_unw, _ = model.assess_batch(
+            sub[cols], declared, per_stone=False, weights=sub["n_stones"].to_numpy(float)
+        )
+        same = _compare(r_full_p, r_sub)["verdicts_same"]
+        same_unw = _compare(r_full_p, r_unw)["verdicts_same"]
+        verdicts = r_full_p["verdict"].value_counts().to_dict()
+        print(f"   {label}: full-parcel verdicts {verdicts}")
+        print(
+            f"      same verdict as the full parcel: sampling weight normalised to the described stones "
+            f"(what classify does) {same_unw:.1%} (target >= 95%); evidence inflated by total/described "
+            f"{same:.1%}"
+        )
+
+    # 3. Valuation of parcels of >= 50 ct.
+    book = read_price_book(synthetic_price_book_path()).as_of(None)
+    # Stones with a mass, a quality and a colour: their true value is defined stone by stone.
+    weighed_stones = sized[sized[["mass_ct", "quality", "colour"]].notna().all(axis=1)].reset_index(drop=True)
+    val_cells = _cells(weighed_stones, carats=True, carat_classes=True)
+    (expected, _), t_val = _timed(lambda: (value_parcels(val_cells, book), None))
+    true_value = pd.Series(
+        [
+            m * book.price(m, q if isinstance(q, str) else None, c if isinstance(c, str) else None)[0]
+            for m, q, c in weighed_stones[["mass_ct", "quality", "colour"]].itertuples(index=False)
+        ]
+    )
+    true_value = true_value.groupby(weighed_stones["parcel_id"]).sum()
+    expected = expected.set_index("parcel_id")
+    large = expected[expected["carats"] >= 50].index
+    rng = np.random.default_rng(7)
+    n = len(large)
+    rows = []
+    for label, factors in (
+        ("30% under", np.full(n, 0.7)),
+        ("30% over", np.full(n, 1.3)),
+        ("honest (x (1 + 0.1 e))", 1.0 + 0.1 * rng.standard_normal(n)),
+    ):
+        declared_usd = true_value.loc[large].to_numpy() * factors
+        lo = expected.loc[large, "expected_value_lo"].to_numpy()
+        hi = expected.loc[large, "expected_value_hi"].to_numpy()
+        flagged = float(((declared_usd < lo) | (declared_usd > hi)).mean())
+        rows.append((label, flagged))
+    ratio = (true_value.loc[large] / expected.loc[large, "expected_value_usd"]).to_numpy()
+    print(
+        f"\n3. valuation of the {n} parcels of >= 50 ct against the SYNTHETIC price book "
+        f"({len(val_cells)} cells valued in {t_val:.3f} s)"
+    )
+    print(
+        f"   true (stone by stone) / expected (assortment): median {np.median(ratio):.3f}, "
+        f"range {ratio.min():.3f}-{ratio.max():.3f}"
+    )
+    for label, flagged in rows:
+        target = "target <= 5%" if label.startswith("honest") else "target >= 95%"
+        print(f"   declared {label:24s} flagged {flagged:6.1%}   ({target})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
