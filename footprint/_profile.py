@@ -215,22 +215,10 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
             "n": int(count[present].sum()),
             "lots": _n_lots(lots, present),
         }
-    nitrogen = _numeric(stones, "n_total_ppm")
-    has_n = np.isfinite(nitrogen)
-    out["nitrogen"] = {
-        "counts": _hist(nitrogen[has_n], NITROGEN_EDGES),
-        "n": int(has_n.sum()),
-        "lots": _n_lots(lots, has_n),
-        "median_ppm": float(np.median(nitrogen[has_n])) if has_n.any() else None,
-    }
-    nb = _numeric(stones, "n_b_percent")
-    has_b = np.isfinite(nb)
-    out["n_b_percent"] = {
-        "counts": _hist(nb[has_b], NB_PERCENT_EDGES),
-        "n": int(has_b.sum()),
-        "lots": _n_lots(lots, has_b),
-        "median_percent": float(np.median(nb[has_b])) if has_b.any() else None,
-    }
+    nitrogen, has_n, out["nitrogen"] = _numeric_histogram(stones, "n_total_ppm", NITROGEN_EDGES, lots,
+                                                          "median_ppm")
+    nb, has_b, out["n_b_percent"] = _numeric_histogram(stones, "n_b_percent", NB_PERCENT_EDGES, lots,
+                                                       "median_percent")
     both = np.flatnonzero(has_n & has_b)
     if len(both) > MAX_SCATTER_POINTS:
         both = both[np.linspace(0, len(both) - 1, MAX_SCATTER_POINTS).round().astype(int)]
@@ -243,6 +231,20 @@ def summarise(stones: pd.DataFrame, *, label: str | None = None) -> dict[str, An
         # Purchase slips (bordereaux d'achat) named by the stones, for the report.
         out["custody_refs"] = sorted({str(v) for v in stones["custody_ref"].dropna()})[:10]
     return out
+
+
+def _numeric_histogram(stones: pd.DataFrame, column: str, edges: np.ndarray, lots: np.ndarray | None,
+                       median_key: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Return a numeric column's values, which are measured, and its summary (counts, n, lots, median)."""
+    values = _numeric(stones, column)
+    measured = np.isfinite(values)
+    summary = {
+        "counts": _hist(values[measured], edges),
+        "n": int(measured.sum()),
+        "lots": _n_lots(lots, measured),
+        median_key: float(np.median(values[measured])) if measured.any() else None,
+    }
+    return values, measured, summary
 
 
 def _summarise_size(stones: pd.DataFrame, count: np.ndarray, mass: np.ndarray,

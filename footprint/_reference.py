@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,31 +32,34 @@ def _walk(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]
     return items
 
 
-def manifest_store_hash(manifest: Mapping[str, Any]) -> str | None:
-    """Return the reference store's content hash recorded in a model manifest, if any."""
+def _recorded(manifest: Mapping[str, Any], source_key: str, wanted: Callable[[str, str], bool]) -> str | None:
+    """Return ``manifest["source"][source_key]``, else the first string in the manifest ``wanted`` accepts.
+
+    ``wanted`` gets the dotted, lower-case key and the string value.
+    """
     source = manifest.get("source")
-    if isinstance(source, Mapping) and isinstance(source.get("content_hash"), str):
-        return source["content_hash"]
+    if isinstance(source, Mapping) and isinstance(source.get(source_key), str):
+        return source[source_key]
     for key, value in _walk(manifest):
-        if "store" in key and "hash" in key and isinstance(value, str):
+        if isinstance(value, str) and wanted(key, value):
             return value
     return None
+
+
+def manifest_store_hash(manifest: Mapping[str, Any]) -> str | None:
+    """Return the reference store's content hash recorded in a model manifest, if any."""
+    return _recorded(manifest, "content_hash", lambda key, _value: "store" in key and "hash" in key)
 
 
 def manifest_store_path(manifest: Mapping[str, Any]) -> str | None:
     """Return the reference store path recorded in a model manifest, if any."""
-    source = manifest.get("source")
-    if isinstance(source, Mapping) and isinstance(source.get("store"), str):
-        return source["store"]
-    for key, value in _walk(manifest):
-        if (
-            "store" in key
-            and key.endswith(("path", "store"))
-            and isinstance(value, str)
-            and value.endswith((".h5", ".hdf5", ".fpdb"))
-        ):
-            return value
-    return None
+    return _recorded(
+        manifest,
+        "store",
+        lambda key, value: (
+            "store" in key and key.endswith(("path", "store")) and value.endswith((".h5", ".hdf5", ".fpdb"))
+        ),
+    )
 
 
 def reference_for_report(

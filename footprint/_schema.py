@@ -38,6 +38,7 @@ __all__ = [
     "sieve_band",
     "sieve_to_mm",
     "normalise_sieve",
+    "write_schema_json",
 ]
 
 #: Version of the field registry. Bump when a field changes meaning.

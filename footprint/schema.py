@@ -1,33 +1,4 @@
-"""Public face of schema v1 (see :mod:`footprint._schema`)."""
+"""Public face of schema v1: re-exports :mod:`footprint._schema`, where each name is defined."""
 
-from ._schema import (
-    FIELD_KINDS,
-    FIELDS,
-    SCHEMA_VERSION,
-    SIEVE_BANDS,
-    Field,
-    canonical_column,
-    field_names,
-    get_field,
-    normalise_sieve,
-    schema_document,
-    sieve_band,
-    sieve_to_mm,
-    write_schema_json,
-)
-
-__all__ = [
-    "FIELDS",
-    "FIELD_KINDS",
-    "SCHEMA_VERSION",
-    "SIEVE_BANDS",
-    "Field",
-    "canonical_column",
-    "field_names",
-    "get_field",
-    "normalise_sieve",
-    "schema_document",
-    "sieve_band",
-    "sieve_to_mm",
-    "write_schema_json",
-]
+from ._schema import *  # noqa: F403  (the public names are exactly ``_schema.__all__``)
+from ._schema import __all__ as __all__

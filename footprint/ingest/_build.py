@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pandas as pd
 
@@ -46,60 +47,89 @@ def _source(path: str, role: str) -> SourceFile:
     return SourceFile(path=path, sha256=digest.hexdigest(), role=role, size_bytes=size)
 
 
+class _Measured(Protocol):
+    """What :func:`_keep_for_stones` needs of a spectrum or an image."""
+
+    @property
+    def sample_id(self) -> str | None: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+_M = TypeVar("_M", bound=_Measured)
+
+
+def _keep_for_stones(items: list[_M], known: Collection[str], in_batch: Collection[str],
+                     report: ProcessingReport, problems: list[Problem], *, counters: tuple[str, str],
+                     place: Callable[[_M], tuple[str, int | None]], orphan: Callable[[_M], str],
+                     duplicate: Callable[[_M, _M], str]) -> list[_M]:
+    """Require a stone for every item and refuse the same content twice; return the items kept.
+
+    ``counters`` names the two report steps, ``place`` gives the file and row a
+    problem is reported at, ``orphan`` and ``duplicate`` the rule broken.
+    """
+    seen: dict[str, _M] = {}
+    kept = []
+    for item in items:
+        report.count(counters[0])
+        where, row = place(item)
+        if item.sample_id not in in_batch and item.sample_id not in known:
+            problems.append(Problem(where, row, "sample_id", item.sample_id, orphan(item)))
+            continue
+        report.count(counters[1])
+        key = item.sha256
+        first = seen.get(key)
+        if first is not None:
+            problems.append(Problem(where, row, "sample_id", item.sample_id, duplicate(item, first)))
+            continue
+        seen[key] = item
+        kept.append(item)
+    return kept
+
+
+def _spectrum_place(s: Spectrum) -> tuple[str, int | None]:
+    if s.meta.get("manifest_row") is not None:
+        # the manifest row is what the user edits to fix a mapping
+        return s.meta["manifest"], s.meta["manifest_row"]
+    return s.source, s.meta.get("source_row")
+
+
+def _same_spectrum(s: Spectrum, first: Spectrum) -> str:
+    if first.sample_id == s.sample_id and first.kind == s.kind:
+        rule = (f"the same spectrum (sha256 {s.sha256[:12]}...) twice for this sample "
+                f"(first: {first.source})")
+    else:
+        rule = (f"identical spectrum content already given for sample '{first.sample_id}' "
+                f"({first.source}); one measurement cannot belong to two stones")
+    return f"{s.source}: {rule}"
+
+
 def _check_spectra(spectra: list[Spectrum], known: Collection[str], in_batch: Collection[str],
                    report: ProcessingReport, problems: list[Problem]) -> list[Spectrum]:
     """Require a stone for every spectrum; refuse the same content twice or under two ids."""
-    by_hash: dict[str, Spectrum] = {}
-    kept = []
-    for s in spectra:
-        report.count("require_stone_for_spectrum")
-        row = s.meta.get("source_row")
-        where = s.source
-        if s.meta.get("manifest_row") is not None:
-            # the manifest row is what the user edits to fix a mapping
-            where, row = s.meta["manifest"], s.meta["manifest_row"]
-        if s.sample_id not in in_batch and s.sample_id not in known:
-            problems.append(Problem(where, row, "sample_id", s.sample_id,
-                                    f"spectrum {s.source} is for a sample_id with no stone in this batch "
-                                    "or in the store"))
-            continue
-        report.count("require_unique_spectra")
-        key = s.sha256
-        first = by_hash.get(key)
-        if first is not None:
-            if first.sample_id == s.sample_id and first.kind == s.kind:
-                rule = (f"the same spectrum (sha256 {key[:12]}...) twice for this sample "
-                        f"(first: {first.source})")
-            else:
-                rule = (f"identical spectrum content already given for sample '{first.sample_id}' "
-                        f"({first.source}); one measurement cannot belong to two stones")
-            problems.append(Problem(where, row, "sample_id", s.sample_id, f"{s.source}: {rule}"))
-            continue
-        by_hash[key] = s
-        kept.append(s)
-    return kept
+    return _keep_for_stones(
+        spectra, known, in_batch, report, problems,
+        counters=("require_stone_for_spectrum", "require_unique_spectra"), place=_spectrum_place,
+        orphan=lambda s: (f"spectrum {s.source} is for a sample_id with no stone in this batch "
+                          "or in the store"),
+        duplicate=_same_spectrum,
+    )
 
 
 def _check_images(images: list[ImageRecord], known: Collection[str], in_batch: Collection[str],
                   report: ProcessingReport, problems: list[Problem]) -> list[ImageRecord]:
-    seen: dict[str, ImageRecord] = {}
-    kept = []
-    for im in images:
-        report.count("require_stone_for_image")
-        if im.sample_id not in in_batch and im.sample_id not in known:
-            problems.append(Problem(im.source, None, "sample_id", im.sample_id,
-                                    "image for a sample_id with no stone in this batch or in the store "
-                                    "(name files <sample_id>[_<view>].png)"))
-            continue
-        report.count("require_unique_images")
-        first = seen.get(im.sha256)
-        if first is not None:
-            problems.append(Problem(im.source, None, "sample_id", im.sample_id,
-                                    f"identical image already given as {first.source}"))
-            continue
-        seen[im.sha256] = im
-        kept.append(im)
-    return kept
+    """Require a stone for every image; refuse the same picture twice."""
+    return _keep_for_stones(
+        images, known, in_batch, report, problems,
+        counters=("require_stone_for_image", "require_unique_images"), place=lambda im: (im.source, None),
+        orphan=lambda _im: ("image for a sample_id with no stone in this batch or in the store "
+                            "(name files <sample_id>[_<view>].png)"),
+        duplicate=lambda _im, first: f"identical image already given as {first.source}",
+    )
 
 
 def _error_class(problems: list[Problem], origins: set[str]) -> type[InputError]:

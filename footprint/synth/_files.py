@@ -151,19 +151,34 @@ def _write_csv(frame: pd.DataFrame, path: Path, first_line: str) -> None:
         frame.to_csv(fh, index=False, lineterminator="\n")
 
 
+def _write_stone_files(out: Path, stones: pd.DataFrame, truth: pd.DataFrame, seeds: list[int], *, prefix: str,
+                       what: str, photo_fraction: float, ftir_in_table: bool,
+                       tag: str) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+    """Write one stone table (``<prefix>stones.csv``) with its spectra and photos.
+
+    ``seeds[1]`` drives the spectra, ``seeds[2]`` which stones are photographed
+    and ``seeds[3]`` the photos. Returns which stones have FTIR, the spectra's
+    truth and the photographed stones.
+    """
+    has_ftir = stones["n_total_ppm"].notna().to_numpy()
+    sims = _write_spectra(truth, has_ftir, out / f"{prefix}spectra", seeds[1])
+    chosen = np.random.default_rng(seeds[2]).random(len(stones)) < photo_fraction
+    images = _write_images(stones, chosen, out / f"{prefix}images", seeds[3])
+    columns = [c for c in stones.columns if ftir_in_table or c not in FTIR_COLUMNS]
+    _write_csv(_to_file_frame(stones[columns]), out / f"{prefix}stones.csv",
+               f"SYNTHETIC {what} stones from footprint synth ({tag}); not real data")
+    return has_ftir, sims, images
+
+
 def _write_parcels(out: Path, params: SynthParams, seeds: list[int], *, n_parcels: int,
                    size_range: tuple[int, int], month: str, photo_fraction: float, ftir_in_table: bool,
                    tag: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """Write the parcel files; return the parcel stones' truth and counts."""
     stones, parcels, truth = _generate_parcels(params, seed=seeds[0], n_parcels=n_parcels,
                                                size_range=size_range, month=month)
-    has_ftir = stones["n_total_ppm"].notna().to_numpy()
-    sims = _write_spectra(truth, has_ftir, out / "parcels_spectra", seeds[1])
-    chosen = np.random.default_rng(seeds[2]).random(len(stones)) < photo_fraction
-    images = _write_images(stones, chosen, out / "parcels_images", seeds[3])
-    columns = [c for c in stones.columns if ftir_in_table or c not in FTIR_COLUMNS]
-    _write_csv(_to_file_frame(stones[columns]), out / "parcels_stones.csv",
-               f"SYNTHETIC parcel stones from footprint synth ({tag}); not real data")
+    has_ftir, sims, images = _write_stone_files(out, stones, truth, seeds, prefix="parcels_", what="parcel",
+                                                photo_fraction=photo_fraction, ftir_in_table=ftir_in_table,
+                                                tag=tag)
     _write_csv(parcels[list(PARCEL_SHEET_COLUMNS)], out / "parcels.csv",
                f"SYNTHETIC export parcels from footprint synth ({tag}); not real data")
     rest = ["parcel_id", *[c for c in parcels.columns if c not in PARCEL_SHEET_COLUMNS]]
@@ -242,13 +257,9 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     tag = f"seed={seed}, params sha256={params.sha256[:16]}"
     observed, truth = _generate_reference(params, seed=seeds[0], lots_per_site=lots_per_site,
                                           stones_per_lot=stones_per_lot)
-    has_ftir = observed["n_total_ppm"].notna().to_numpy()
-    sims = _write_spectra(truth, has_ftir, out / "spectra", seeds[1])
-    chosen = np.random.default_rng(seeds[2]).random(len(observed)) < photo_fraction
-    images = _write_images(observed, chosen, out / "images", seeds[3])
-    columns = [c for c in observed.columns if ftir_in_table or c not in FTIR_COLUMNS]
-    _write_csv(_to_file_frame(observed[columns]), out / "stones.csv",
-               f"SYNTHETIC reference stones from footprint synth ({tag}); not real data")
+    has_ftir, sims, images = _write_stone_files(out, observed, truth, seeds, prefix="", what="reference",
+                                                photo_fraction=photo_fraction, ftir_in_table=ftir_in_table,
+                                                tag=tag)
     truth = truth.assign(set="reference", parcel_id=None).merge(sims, on="sample_id", how="left")
     truth["has_image"] = truth["sample_id"].isin(set(images))
     counts = {"n_stones": len(observed), "n_spectra": int(has_ftir.sum()), "n_images": len(images)}
