@@ -401,7 +401,7 @@ def _summarise(stones: pd.DataFrame, parcels: pd.DataFrame, mix: pd.DataFrame | 
     for alpha in (0.05, 0.10):
         conformal[f"{1 - alpha:.2f}"] = {"coverage": float((pvals > alpha).mean()), "nominal": 1 - alpha}
     if len(parcels):
-        alpha_p = float(thresholds.get("novelty_alpha_parcel", 0.01))
+        alpha_p = float(thresholds.get("unknown_alpha", thresholds.get("novelty_alpha_parcel", 0.01)))
         conformal["parcel_false_alarm"] = {"coverage": float((parcels["novelty_p"] < alpha_p).mean()),
                                            "nominal": alpha_p}
     return {"stone": stone, "parcels": parcel_report, "mixture": mixture, "unknown_origin": unknown,
