@@ -67,7 +67,7 @@ __all__ = [
 #: Parcel sizes (stones) at which the parcel nulls are tabulated.
 CALIBRATION_SIZES = (25, 50, 100, 200, 400, 800, 1500, 3000, 6000, 10000)
 #: Simulated genuine parcels per zone at each size (fewer at the big sizes).
-DEFAULT_PER_ZONE = (200, 200, 200, 150, 100, 80, 60, 40, 24, 16)
+DEFAULT_PER_ZONE = (200, 200, 150, 100, 60, 40, 20, 12, 8, 6)
 #: Foreign fractions and sizes of the simulated top-ups the interval scale is fitted on.
 _TOPUP_FRACTIONS = (0.05, 0.1, 0.15, 0.3)
 _TOPUP_SIZES = (50, 100, 400, 1500)
@@ -538,6 +538,12 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     """
     zone_of_stone = site_zone[site_of_stone]
     weight = np.exp(log_weight)
+    # No tabulated size above the smallest zone's held-out stones (a bigger parcel would reuse its lots
+    # over and over); above the largest size kept, the largest (pooled) null is used.
+    smallest = int(np.bincount(zone_of_stone, minlength=n_zones).min())
+    keep = [k for k, n in enumerate(sizes) if n <= smallest] or [0]
+    sizes = tuple(sizes[k] for k in keep)
+    per_zone = tuple(per_zone[k] for k in keep)
     mixed_null, novelty_null = [], []
     fit_ll, fit_sizes, fit_truth = [], [], []
     report: dict[str, Any] = {"sizes": list(map(int, sizes)), "per_zone": list(map(int, per_zone))}
@@ -570,7 +576,8 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
         fit_truth.append(zone_of_stone[rows[starts]])
     tau0, rho = _fit_tempering(np.vstack(fit_ll), np.concatenate(fit_sizes), np.concatenate(fit_truth))
     scale, coverage = _fit_interval_scale(site_ll, lots, zone_of_stone, site_of_stone, site_zone, log_weight,
-                                          n_zones, rng, prior_strength, level)
+                                          n_zones, rng, prior_strength, level,
+                                          tuple(n for n in _TOPUP_SIZES if n <= max(sizes)) or (sizes[0],))
     report.update({"tau0": tau0, "rho": rho, "interval_scale": scale, "interval_coverage_fit": coverage})
     return ParcelCalibration(prior_strength, tau0, rho, scale, np.asarray(sizes), mixed_null, novelty_null,
                              report)
@@ -601,7 +608,7 @@ def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray) ->
 def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.ndarray,
                         site_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray, n_zones: int,
                         rng: np.random.Generator, prior_strength: float, level: float,
-                        per_cell: int = 40) -> tuple[float, float]:
+                        topup_sizes: tuple[int, ...] = _TOPUP_SIZES, per_cell: int = 15) -> tuple[float, float]:
     """Scale of the chi-square cut giving ``level`` coverage on held-out topped-up parcels.
 
     Returns the scale and the coverage reached.
@@ -609,7 +616,7 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
     weight = np.exp(log_weight)
     parcels, truth, target = [], [], []
     for z in range(n_zones):
-        for size in _TOPUP_SIZES:
+        for size in topup_sizes:
             for frac in _TOPUP_FRACTIONS:
                 n_foreign = max(1, int(round(frac * size)))
                 own = simulate_parcels(lots, zone_of_stone, site_of_stone, z, size - n_foreign, per_cell, rng,

@@ -395,7 +395,7 @@ def train_frames(
     tau0, rho = calibration.tau0, calibration.rho
     logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
                 "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,
-                ", ".join(map(str, cfg["parcel_sizes"])), ", ".join(map(str, sorted({len(p) for p in parcels}))))
+                ", ".join(map(str, calibration.null_sizes)), ", ".join(map(str, sorted({len(p) for p in parcels}))))
     parts = {
         "features": features, "embeddings": embeddings, "classifier": classifier, "novelty": novelty,
         "zones": zones, "sites": [s.split("/", 1) for s in sites_labels], "site_zone": site_zone,
