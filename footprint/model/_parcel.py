@@ -7,7 +7,7 @@ comes from zone ``Z``" each stone is drawn from a mixture of ``Z``'s sites::
     log p(parcel | Z) ~= max_pi  sum_i w_i log sum_{s in Z} pi_s p(x_i | s)  + log Dir(pi | a)
 
 with the shares ``pi`` found per parcel by EM (all parcels at once, a few
-array operations per step; ``a_s = 1 + prior_strength * w_s`` around the
+array operations per step; ``a_s = 1 + prior_strength * K * w_s`` around the
 sites' production shares ``w_s``, so one site is the special case ``pi = e_s``
 and a zone with one site needs no shares at all). ``w_i`` is the number of
 stones a row stands for (1 for a stone; an assortment cell of ``n`` identical
@@ -87,11 +87,14 @@ class MixtureFit:
         Fitted shares (0 for sites outside the allowed set).
     stone_density : ndarray of shape (n_stones,)
         ``sum_s pi_s exp(l_is - m_i)`` per stone (``m_i`` its row maximum).
+    counts : ndarray of shape (n_parcels, n_sites)
+        Expected stones per site at the fit (summed weighted responsibilities).
     """
 
     loglik: np.ndarray
     shares: np.ndarray
     stone_density: np.ndarray
+    counts: np.ndarray
 
 
 def _prepare(site_ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +172,9 @@ def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weight
     work *= evidence
     density = work.sum(axis=1)
     loglik = np.add.reduceat(weights * (np.log(np.maximum(density, 1e-300)) + top), starts)
-    return MixtureFit(loglik, shares, density)
+    np.multiply(evidence, (weights / np.maximum(density, 1e-300))[:, None], out=work)
+    counts = shares * np.add.reduceat(work, starts, axis=0)
+    return MixtureFit(loglik, shares, density, counts)
 
 
 def _log_dirichlet(shares: np.ndarray, prior: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -219,8 +224,12 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
     Returns
     -------
     zone_ll : ndarray (n_parcels, n_zones)
-        MAP log-likelihood plus the log prior density of the shares (the
-        zone evidence, before tempering).
+        Log marginal likelihood of each zone with the shares integrated out
+        (the zone evidence, before tempering), by Chib's identity at the MAP
+        shares: ``l(pi) + log Dir(pi | a) - log Dir(pi | a + counts)``, the
+        posterior of the shares taken as the Dirichlet of the expected
+        stone counts per site (exact when every stone's site is certain; it
+        removes the bias a plug-in maximum would give zones with more sites).
     fit_ll : ndarray (n_parcels, n_zones)
         The log-likelihood alone at the MAP shares (the mixed test's null fit).
     shares : list of ndarray (n_parcels, n_sites)
@@ -239,7 +248,9 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
         prior = np.broadcast_to(1.0 + prior_strength * w * allowed.sum(axis=1, keepdims=True), allowed.shape)
         fit = fit_shares(evidence, top, starts, weights, allowed, prior, n_cycles=n_cycles)
         fit_ll[:, z] = fit.loglik
-        zone_ll[:, z] = fit.loglik + _log_dirichlet(fit.shares, prior, allowed)
+        posterior = np.where(allowed, prior + fit.counts, 1.0)
+        zone_ll[:, z] = (fit.loglik + _log_dirichlet(fit.shares, prior, allowed)
+                         - _log_dirichlet(fit.shares, posterior, allowed))
         shares.append(fit.shares)
     return zone_ll, fit_ll, shares, (evidence, top)
 
