@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, log_softmax
+from scipy.special import gammaln, log_softmax, logsumexp
 from scipy.stats import chi2
 
 __all__ = [
@@ -229,7 +229,10 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
         shares: ``l(pi) + log Dir(pi | a) - log Dir(pi | a + counts)``, the
         posterior of the shares taken as the Dirichlet of the expected
         stone counts per site (exact when every stone's site is certain; it
-        removes the bias a plug-in maximum would give zones with more sites).
+        removes the bias a plug-in maximum would give zones with more sites),
+        averaged with the one-site hypothesis ``logsumexp_s(log w_s + sum_i
+        w_i l_is)`` (prior 1/2 each: many parcels are one collector's lots,
+        and the one-site form is the sharper one for them).
     fit_ll : ndarray (n_parcels, n_zones)
         The log-likelihood alone at the MAP shares (the mixed test's null fit).
     shares : list of ndarray (n_parcels, n_sites)
@@ -238,6 +241,7 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
         ``(evidence, top)`` for :func:`mixed_evidence`.
     """
     evidence, top = _prepare(site_ll)
+    site_ll_full = np.where(np.isfinite(site_ll), site_ll, -1e300)
     n_parcels = len(starts)
     zone_ll = np.empty((n_parcels, n_zones))
     fit_ll = np.empty((n_parcels, n_zones))
@@ -249,8 +253,13 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
         fit = fit_shares(evidence, top, starts, weights, allowed, prior, n_cycles=n_cycles)
         fit_ll[:, z] = fit.loglik
         posterior = np.where(allowed, prior + fit.counts, 1.0)
-        zone_ll[:, z] = (fit.loglik + _log_dirichlet(fit.shares, prior, allowed)
-                         - _log_dirichlet(fit.shares, posterior, allowed))
+        several = (fit.loglik + _log_dirichlet(fit.shares, prior, allowed)
+                   - _log_dirichlet(fit.shares, posterior, allowed))
+        # "One site" (production shares as its prior) or "several sites": equally likely a priori.
+        idx = np.flatnonzero(site_zone == z)
+        one = logsumexp(np.add.reduceat(weights[:, None] * site_ll_full[:, idx], starts, axis=0)
+                        + log_weight[idx][None, :], axis=1)
+        zone_ll[:, z] = np.logaddexp(one, several) - np.log(2.0) if len(idx) > 1 else one
         shares.append(fit.shares)
     return zone_ll, fit_ll, shares, (evidence, top)
 
