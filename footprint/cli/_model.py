@@ -103,7 +103,7 @@ def train_command(
                              help="Random seed; the same store and seed give the same model."),
     config: Path | None = typer.Option(None, "--config", help="JSON file of training options."),
     thresholds: Path | None = typer.Option(None, "--thresholds",
-                                           help="JSON verdict thresholds (default: bundled v1)."),
+                                           help="JSON verdict thresholds (default: bundled v2)."),
     site_weights: Path | None = typer.Option(
         None, "--site-weights",
         help="CSV of zone, site, weight: each site's share of its zone's production (the prior of "

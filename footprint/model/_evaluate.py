@@ -226,15 +226,11 @@ def _assess_parcels(model: Any, held: pd.DataFrame, X: np.ndarray, parcels: list
     declared = np.where(declared_true, true_zone, other)
     mapping = {f"f{fold}-p{k}": zones[declared[k]] for k in range(len(parcels))}
     results, _ = model.assess_batch(frame, declared_zone=mapping, X=X[flat])
-    from ._site import zone_loglik_from_sites
-
+    # The model's own parcel evidence (site mixtures, tempered): log posteriors under its zone priors.
     codes = pd.factorize(frame["parcel_id"])[0]
-    order = np.argsort(codes, kind="stable")
     sizes = np.bincount(codes)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    site_ll = model.layout.stone_site_loglik(model.classifier.predict_log_proba(X[flat]))[order]
-    zone_ll = zone_loglik_from_sites(model.layout, np.add.reduceat(site_ll, starts, axis=0), sizes,
-                                     model.tau0, model.rho)[:, model_zone]
+    zone_p = results[[f"p_{z}" for z in model.zones]].to_numpy()
+    zone_ll = np.log(np.clip(zone_p, 1e-300, None))[:, model_zone]
     out = pd.DataFrame({"size": sizes, "truth": true_zone, "declared_true": declared_true,
                         "verdict": results["verdict"].to_numpy(),
                         "novelty_p": results["novelty_p"].to_numpy()})
@@ -401,7 +397,7 @@ def _summarise(stones: pd.DataFrame, parcels: pd.DataFrame, mix: pd.DataFrame | 
     for alpha in (0.05, 0.10):
         conformal[f"{1 - alpha:.2f}"] = {"coverage": float((pvals > alpha).mean()), "nominal": 1 - alpha}
     if len(parcels):
-        alpha_p = float(thresholds.get("novelty_alpha_parcel", 0.01))
+        alpha_p = float(thresholds.get("unknown_alpha", thresholds.get("novelty_alpha_parcel", 0.01)))
         conformal["parcel_false_alarm"] = {"coverage": float((parcels["novelty_p"] < alpha_p).mean()),
                                            "nominal": alpha_p}
     return {"stone": stone, "parcels": parcel_report, "mixture": mixture, "unknown_origin": unknown,

@@ -22,9 +22,16 @@ from scipy.special import log_softmax, logsumexp
 
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
-from ._mixture import foreign_fraction, site_aware_log_ratio
 from ._novelty import NoveltyScorer
-from ._site import SiteLayout, parcel_site_sums, zone_loglik_from_sites
+from ._parcel import (
+    ParcelCalibration,
+    foreign_profile,
+    mixed_evidence,
+    null_p_values,
+    tempering,
+    zone_evidence,
+)
+from ._site import SiteLayout
 from ._stone import StoneClassifier
 from ._verdict import decide, wordings
 
@@ -76,6 +83,17 @@ class ParcelAssessment:
         zone against the best alternative (positive = supports the declared zone).
     thresholds_version : str
         Version of the thresholds that made the verdict.
+    mixed_p : float
+        p-value of the foreign-stone test (low = stones foreign to the declared zone).
+    flags : list of str
+        Every flag raised (mixed, inconsistent, unknown_origin).
+    site_shares : dict
+        Site of the declared (or best) zone -> estimated share of the parcel
+        with its approximate 90% interval ``(share, lo, hi)`` (Laplace, on the
+        zone's mixture fit).
+    feature_shares : dict
+        Feature -> its share of the summed absolute per-field evidence
+        (``feature_weights`` normalised; which fields move the evidence most).
     """
 
     parcel_id: str
@@ -95,6 +113,10 @@ class ParcelAssessment:
     stones: pd.DataFrame
     feature_weights: dict[str, float] = field(default_factory=dict)
     thresholds_version: str = ""
+    mixed_p: float = 1.0
+    flags: list[str] = field(default_factory=list)
+    site_shares: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    feature_shares: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (stones as a list of records)."""
@@ -181,6 +203,11 @@ class FootprintModel:
                                  np.asarray(parts["log_weight"]))
         self.tau0 = float(parts["tau0"])
         self.rho = float(parts["rho"])
+        if "parcel" not in parts:
+            from ..exceptions import ModelError
+
+            raise ModelError("this model predates the parcel layer (footprint issue 12): retrain it")
+        self.parcel = ParcelCalibration.from_parts(parts["parcel"])
         self.thresholds: dict[str, Any] = dict(thresholds)
         self.manifest: dict[str, Any] = dict(manifest or {})
 
@@ -192,6 +219,7 @@ class FootprintModel:
             "novelty": self.novelty, "zones": list(self.zones), "sites": [list(s) for s in self.sites],
             "site_zone": self.layout.site_zone, "log_prior": self.layout.log_prior,
             "log_weight": self.layout.log_weight, "tau0": self.tau0, "rho": self.rho,
+            "parcel": self.parcel.to_parts(),
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -269,7 +297,7 @@ class FootprintModel:
         parcel_col: str = "parcel_id",
         X: np.ndarray | None = None,
         per_stone: bool = True,
-        weights: np.ndarray | None = None,
+        weights: Any = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Assess many parcels at once.
 
@@ -299,13 +327,12 @@ class FootprintModel:
             batch) for callers that only want parcel results; ``stone_results``
             is then an empty frame with the same columns. Parcel results are the
             same either way.
-        weights : ndarray of shape (n_rows,), optional
-            How many identical stones each row of ``stones`` stands for (an
-            assortment cell of n stones is ONE row of weight n), possibly
-            times a sampling weight (a described subsample). A row of weight
-            w adds w times its stone log-likelihood to its parcel's evidence,
-            and the parcel's ``n_stones`` is the sum of its weights. Default:
-            every row is one stone.
+        weights : array-like of shape (n_rows,), optional
+            Stones each row of ``stones`` stands for (>= 0; an assortment cell
+            of ``n`` identical stones weighs ``n``, possibly times a sampling
+            weight). A row of weight ``w`` contributes ``w`` times its stone
+            log-likelihood to its parcel's evidence, and parcel sizes are the
+            summed weights. Default: 1 per row.
 
         Returns
         -------
@@ -318,14 +345,13 @@ class FootprintModel:
         """
         results, stone_results, _ = self._run(
             stones, parcels, declared_zone=declared_zone, derived_ftir=derived_ftir, spectra=spectra,
-            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone,
-            weights=weights)
+            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone, weights=weights)
         return results, stone_results
 
     def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
              declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
              spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
-             X: np.ndarray | None, per_stone: bool = True, weights: np.ndarray | None = None
+             X: np.ndarray | None, per_stone: bool = True, weights: Any = None
              ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
         if parcel_col not in stones.columns:
             raise InputError("stones to assess need a parcel column",
@@ -335,21 +361,27 @@ class FootprintModel:
         if X is None:
             X = self.matrix(stones, derived_ftir=derived_ftir, spectra=spectra)
         Z = len(self.zones)
-        log_proba, sums_nov, site_scores, pieces = self._stone_evidence(X, novelty=per_stone)
+        w_rows = np.ones(len(stones)) if weights is None else _check_weights(weights, len(stones))
+        log_proba, sums_nov, site_scores, pieces = self._stone_evidence(X, novelty=True)
+        assert sums_nov is not None
         site_ll = self.layout.stone_site_loglik(log_proba)
         prior = self._zone_log_prior()
 
         codes, parcel_ids = pd.factorize(stones[parcel_col].astype(str), sort=False)
-        rows = np.bincount(codes, minlength=len(parcel_ids))
-        starts = np.concatenate([[0], np.cumsum(rows)[:-1]])
+        rows_per = np.bincount(codes, minlength=len(parcel_ids))
+        starts = np.concatenate([[0], np.cumsum(rows_per)[:-1]])
         by_parcel = _parcel_sorter(codes)
         site_ll_sorted = by_parcel(site_ll)
-        # Weighted rows (assortment cells, subsamples): w times a stone's evidence; sizes in stones.
-        w_sorted = None if weights is None else by_parcel(_check_weights(weights, len(stones)))
-        sizes = rows if w_sorted is None else np.add.reduceat(w_sorted, starts)
-        weighted = site_ll_sorted if w_sorted is None else site_ll_sorted * w_sorted[:, None]
-        site_sums = parcel_site_sums(weighted, starts)
-        zone_ll = zone_loglik_from_sites(self.layout, site_sums, sizes, self.tau0, self.rho)
+        w = by_parcel(w_rows)
+        sizes_w = np.add.reduceat(w, starts)
+        sizes = np.rint(sizes_w).astype(int) if weights is not None else rows_per
+        cal = self.parcel
+        # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
+        # variation.
+        zone_raw, _, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
+                                                           self.layout.log_weight, Z, cal.prior_strength)
+        zone_ll = (tempering(sizes_w, cal.tau0, cal.rho)[:, None]
+                   * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
 
@@ -365,26 +397,29 @@ class FootprintModel:
         other = np.argmax(masked, axis=1) if Z > 1 else target
         log10_lr = (zone_ll[np.arange(len(target)), target] - masked.max(axis=1)) / _LN10
 
-        # Mixture: the parcel's own site of the declared (or best) zone against one
-        # site elsewhere, stone evidence tempered by tau0 (see _mixture). No design
-        # effect on the interval: measured on held-out parcels, the plain profile
-        # interval covers at its nominal level, the widened one far above it.
-        ratio = site_aware_log_ratio(self.tau0 * site_ll_sorted, starts, rows, target, self.layout.site_zone,
-                                     self.layout.log_weight, Z, weights=w_sorted)
-        frac, lo, hi = foreign_fraction(ratio, starts, rows,
-                                        level=float(self.thresholds["mixed_interval_level"]), rho=0.0,
-                                        weights=w_sorted)
-        # The statistic weighs features as the classifier does: reuse its scores when they are the same sums.
-        reuse = site_scores is not None and np.array_equal(self.novelty.feature_weights_,
-                                                           self.classifier.alpha_)
-        if reuse and pieces is not None:
-            pieces = [None if p is None else (by_parcel(p[0]), by_parcel(p[1])) for p in pieces]
-        parcel_nov = self.novelty.parcel_p_values(by_parcel(X), starts, rows,
-                                                  by_parcel(site_scores) if reuse else None,
-                                                  pieces if reuse else None, weights=w_sorted)
+        # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
+        rows_p = np.arange(len(target))
+        own_shares = np.stack(zone_shares)[target, rows_p]
+        _, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
+                                                            target, own_shares)
+        level = float(self.thresholds["mixed_interval_level"])
+        frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
+        mixed_p = null_p_values(statistic, sizes_w, cal.null_sizes, cal.mixed_null)
+        # Unknown origin: mean stone nonconformity (each stone against its best reference site).
+        nonconf = by_parcel(-sums_nov.max(axis=1))
+        mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
+        parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
 
-        verdict, code = decide(self.thresholds, n_stones=sizes, declared_known=known, has_declared=has_decl,
-                               log10_lr=log10_lr, fraction=frac, fraction_lo=lo, novelty_p=parcel_nov)
+        verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
+                                      has_declared=has_decl, log10_lr=log10_lr, fraction=frac,
+                                      mixed_p=mixed_p, novelty_p=parcel_nov)
+        both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
+        code = np.where(both, "mixed+unknown_origin", code).astype(object)
+        # Sites of the target zone the parcel resembles: shares of the zone's mixture (>= 5%).
+        site_names = [f"{z}/{s}" for z, s in self.sites]
+        typical = ["; ".join(f"{site_names[s].split('/', 1)[1]} {own_shares[k, s]:.0%}"
+                             for s in np.argsort(-own_shares[k]) if own_shares[k, s] >= 0.05)
+                   for k in range(len(target))]
         cut = float(self.thresholds["inconsistent_log10_lr"])
         top = zone_ll.max(axis=1, keepdims=True)
         consistent_sets = _zone_sets((zone_ll - top) / _LN10 > cut, self.zones)
@@ -399,16 +434,20 @@ class FootprintModel:
             "verdict_code": code, "best_zone": zone_names[best],
             **{f"p_{zone}": posterior[:, z] for z, zone in enumerate(self.zones)},
             "log10_lr": log10_lr, "alternative_zone": zone_names[other], "foreign_fraction": frac,
-            "foreign_fraction_lo": lo, "foreign_fraction_hi": hi, "novelty_p": parcel_nov,
+            "foreign_fraction_lo": lo, "foreign_fraction_hi": hi, "mixed_p": mixed_p, "novelty_p": parcel_nov,
+            "flags": flags, "typical_sites": typical,
             "zones_consistent": consistent_sets, "wording": words,
             "thresholds_version": str(self.thresholds.get("version", "")),
         })
 
         if not per_stone:
             empty = pd.DataFrame(columns=["parcel_id", "sample_id", "best_zone",
-                                          *[f"p_{zone}" for zone in self.zones], "novelty_p"])
+                                          *[f"p_{zone}" for zone in self.zones], "novelty_p", "p_foreign"])
             return results, empty, None
-        assert sums_nov is not None  # computed whenever per_stone is true
+        # Per-stone probability of being foreign to the parcel's declared (or best) zone, in input row order.
+        unsort = np.empty(len(codes), dtype=int)
+        unsort[by_parcel(np.arange(len(codes)))] = np.arange(len(codes))
+        stone_foreign = foreign_p[unsort]
         stone_zone_ll = self.layout.zone_logsumexp(site_ll)
         stone_p = np.exp(log_softmax(stone_zone_ll + prior, axis=1))
         stone_novelty_p = self.novelty.p_values(-sums_nov.max(axis=1))
@@ -417,7 +456,7 @@ class FootprintModel:
             "sample_id": stones["sample_id"].astype(str).to_numpy() if "sample_id" in stones else None,
             "best_zone": zone_names[np.argmax(stone_p, axis=1)],
             **{f"p_{zone}": stone_p[:, z] for z, zone in enumerate(self.zones)},
-            "novelty_p": stone_novelty_p,
+            "novelty_p": stone_novelty_p, "p_foreign": stone_foreign,
         })
         if explain:
             stone_target_orig = target[codes]
@@ -583,6 +622,11 @@ class FootprintModel:
         row = results.iloc[0]
         weights = dict(zip(self.feature_names, contrib.sum(axis=0).round(4).tolist(), strict=True))
         weights = dict(sorted(weights.items(), key=lambda kv: -abs(kv[1])))
+        total = sum(abs(v) for v in weights.values())
+        shares = {k: round(abs(v) / total, 4) for k, v in weights.items()} if total > 0 else {}
+        share_zone = (str(row["declared_zone"]) if row["declared_zone"] in self.zones
+                      else str(row["best_zone"]))
+        site_shares = self._site_share_intervals(frame, share_zone, derived_ftir, spectra)
         return ParcelAssessment(
             parcel_id=str(row["parcel_id"]), n_stones=int(row["n_stones"]),
             declared_zone=row["declared_zone"],
@@ -594,8 +638,38 @@ class FootprintModel:
             foreign_fraction_hi=float(row["foreign_fraction_hi"]), novelty_p=float(row["novelty_p"]),
             zones_consistent=[z for z in str(row["zones_consistent"]).split(";") if z],
             stones=per_stone.drop(columns=["parcel_id"]), feature_weights=weights,
-            thresholds_version=str(row["thresholds_version"]),
+            thresholds_version=str(row["thresholds_version"]), mixed_p=float(row["mixed_p"]),
+            flags=[f for f in str(row["flags"]).split(";") if f], site_shares=site_shares,
+            feature_shares=shares,
         )
+
+    def _site_share_intervals(self, stones: pd.DataFrame, zone: str, derived_ftir: pd.DataFrame | None,
+                              spectra: Mapping[str, tuple[Any, Any, Any]] | None
+                              ) -> dict[str, tuple[float, float, float]]:
+        """Shares of ``zone``'s sites in one parcel with approximate 90% intervals (observed information)."""
+        z = self.zones.index(zone)
+        X = self.matrix(stones, derived_ftir=derived_ftir, spectra=spectra)
+        site_ll = self.layout.stone_site_loglik(self.classifier.predict_log_proba(X))
+        idx = np.flatnonzero(self.layout.site_zone == z)
+        _, _, shares, (evidence, _) = zone_evidence(site_ll, np.array([0]), np.ones(len(X)),
+                                                    self.layout.site_zone, self.layout.log_weight,
+                                                    len(self.zones), self.parcel.prior_strength)
+        pi = shares[z][0, idx]
+        names = [self.sites[s][1] for s in idx]
+        if len(idx) == 1:
+            return {names[0]: (1.0, 1.0, 1.0)}
+        e = evidence[:, idx]
+        dens = np.maximum(e @ pi, 1e-300)
+        # Observed information in the free coordinates pi_1..pi_{K-1} (pi_K = 1 - sum).
+        g = (e[:, :-1] - e[:, -1:]) / dens[:, None]
+        info = g.T @ g + 1e-9 * np.eye(len(idx) - 1)
+        cov = np.linalg.pinv(info)
+        full = np.zeros((len(idx), len(idx)))
+        jac = np.vstack([np.eye(len(idx) - 1), -np.ones((1, len(idx) - 1))])
+        full = jac @ cov @ jac.T
+        se = np.sqrt(np.clip(np.diag(full), 0.0, None))
+        return {n: (round(float(p), 4), round(float(max(p - 1.645 * s, 0.0)), 4),
+                    round(float(min(p + 1.645 * s, 1.0)), 4)) for n, p, s in zip(names, pi, se, strict=True)}
 
     def with_thresholds(self, thresholds: Mapping[str, Any]) -> FootprintModel:
         """Return a copy of this model that decides with another (validated) threshold set."""

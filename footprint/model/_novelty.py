@@ -114,6 +114,9 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         Mean reference term ``c_j`` of each feature.
     calibration_scores_ : ndarray
         Sorted held-out stone scores (the conformal calibration set).
+    oof_scores_ : ndarray of shape (n_samples,)
+        The same held-out scores in training-row order (the parcel layer's
+        unknown-origin null is built from them).
     null_sizes_ : ndarray
         Parcel sizes of the tabulated parcel-score nulls.
     null_scores_ : list of ndarray
@@ -250,6 +253,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             for k, stats in enumerate(self._parcel_null(self.densities_, X, lots, sites, rng, self.n_null,
                                                         weight_of_site)):
                 null[k].append(stats)
+        self.oof_scores_ = scores
         self.calibration_scores_ = np.sort(scores)
         self.null_sizes_ = _NULL_SIZES.copy()
         self.null_scores_ = [np.sort(np.concatenate(parts)) for parts in null]

@@ -15,9 +15,11 @@ Steps, in order:
    least ``min_spectra`` spectra.
 4. ``fit_stone_classifier``: :class:`StoneClassifier` over sites, iterations and
    temperature chosen on held-out lots.
-5. ``fit_parcel_tempering``: ``tau0`` and ``rho`` on parcels drawn from single
-   held-out lots (out-of-fold stone predictions).
-6. ``fit_novelty``: :class:`NoveltyScorer` with lot-held-out calibration.
+5. ``fit_novelty``: :class:`NoveltyScorer` with lot-held-out calibration.
+6. ``fit_parcel_calibration``: the parcel layer (:mod:`._parcel`) on export
+   parcels built from held-out lots (out-of-fold stone evidence and novelty
+   scores): tempering ``tau0``, ``rho``, the mixed-test and unknown-origin
+   nulls at 25 to 10,000 stones, the foreign-fraction interval scale.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer
-from ._site import SiteLayout, fit_parcel_tempering, sample_lot_parcels
+from ._parcel import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
+from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
 
@@ -73,6 +76,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "min_spectra": 20,
     "tempering_sizes": [1, 5, 10, 25, 50],
     "tempering_parcels_per_lot": 2,
+    # Parcel layer (see _parcel): share-prior pseudo-stones, and the held-out export-parcel
+    # simulation (sizes, genuine parcels per zone and size) the nulls and tempering are fitted on.
+    "share_prior_strength": 2.0,
+    "parcel_sizes": list(CALIBRATION_SIZES),
+    "parcel_per_zone": list(DEFAULT_PER_ZONE),
     "thresholds_path": None,
     "thresholds": None,
     "site_weights": None,
@@ -267,7 +275,8 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
     proba = model.classifier.predict_proba(X)
     parts = [np.round(proba, 10).tobytes(), np.round(model.novelty.calibration_scores_, 10).tobytes(),
              np.round(np.concatenate(model.novelty.null_scores_), 10).tobytes(),
-             np.round([model.tau0, model.rho], 10).tobytes()]
+             np.round([model.tau0, model.rho, model.parcel.interval_scale], 10).tobytes(),
+             np.round(np.concatenate(model.parcel.mixed_null + model.parcel.novelty_null), 8).tobytes()]
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -364,10 +373,6 @@ def train_frames(
     parcels = sample_lot_parcels(lots[valid], tuple(cfg["tempering_sizes"]), cfg["tempering_parcels_per_lot"],
                                  rng)
     oof_ll = layout.stone_site_loglik(np.log(np.clip(classifier.oof_proba_[valid], 1e-12, None)))
-    tau0, rho = fit_parcel_tempering(layout, oof_ll, site_zone[y[valid]], parcels)
-    used = sorted({len(p) for p in parcels})
-    logger.info("parcel tempering: tau0=%.3f rho=%.4f (from %d held-out parcels of %s stones; a lot gives "
-                "no parcel larger than itself)", tau0, rho, len(parcels), ", ".join(map(str, used)) or "no")
 
     # The parcel unknown-origin statistic weighs features as the classifier learned to (see _newsite).
     weights = classifier.alpha_ if cfg["method"] == "binned" else None
@@ -378,11 +383,26 @@ def train_frames(
     # the site weights within each): that is what "a parcel from a reference site" means here.
     site_prior = np.exp(layout.log_weight) / len(zones)
     novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior)
+    # The parcel layer: export parcels of held-out lots (out-of-fold stone evidence and novelty scores).
+    if len(cfg["parcel_sizes"]) != len(cfg["parcel_per_zone"]):
+        raise InputError("parcel_sizes and parcel_per_zone must have the same length")
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
+    calibration = fit_parcel_calibration(
+        oof_ll, novelty.oof_scores_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones), rng,
+        prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
+        sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
+        per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
+        extra_parcels=parcels)
+    tau0, rho = calibration.tau0, calibration.rho
+    logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
+                "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,
+                ", ".join(map(str, calibration.null_sizes)),
+                ", ".join(map(str, sorted({len(p) for p in parcels}))))
     parts = {
         "features": features, "embeddings": embeddings, "classifier": classifier, "novelty": novelty,
         "zones": zones, "sites": [s.split("/", 1) for s in sites_labels], "site_zone": site_zone,
         "log_prior": layout.log_prior, "log_weight": layout.log_weight, "tau0": tau0, "rho": rho,
+        "parcel": calibration.to_parts(),
     }
     model = FootprintModel(parts, thresholds)
     summary = {
@@ -401,7 +421,7 @@ def train_frames(
         "thresholds": thresholds,
         "training": {"n_stones": int(len(frame)), "zones": summary, "warnings": warnings,
                      "n_iter": int(classifier.n_iter_), "temperature": classifier.temperature_,
-                     "tau0": tau0, "rho": rho},
+                     "tau0": tau0, "rho": rho, "parcel": calibration.report},
         "source": dict(source or {}), "synthetic": bool((source or {}).get("synthetic", False)),
         "fingerprint": "",
         "ftir_recipe": _ftir_recipe(derived_ftir),

@@ -1,21 +1,33 @@
 """Verdicts from versioned thresholds, worded the way footprint experts word them.
 
-The default thresholds (``footprint/data/thresholds_v1.json``) are ESTIMATES:
+The default thresholds (``footprint/data/thresholds_v2.json``) are ESTIMATES:
 no KP-published numeric thresholds exist (DOMAIN notes, section 5.7). Every
 threshold set carries a version, printed on reports and kept in the model's
 manifest.
 
-Order of the decision for each parcel (first rule that applies):
+Version 2 (error rates). Two calibrated tests run on every parcel (see
+:mod:`._parcel`): "mixed" (foreign stones; p < ``mixed_alpha``) and "unknown
+origin" (unlike every reference zone; p < ``unknown_alpha``); each flags at
+most its alpha of genuine parcels. Order of the decision (first rule that
+applies):
 
 1. fewer stones than ``min_parcel_stones``     -> inconclusive (too few stones)
 2. declared zone not among the reference zones -> inconclusive (no reference)
-3. parcel novelty p < ``novelty_alpha_parcel``  -> unknown_origin
-4. no declared zone: log10 LR(best vs second) >= ``assign_log10_lr`` -> assigned, else inconclusive
-5. log10 LR <= ``inconsistent_log10_lr``: inconsistent, or mixed when the
-   foreign fraction is below ``majority_foreign_fraction``
-6. foreign fraction > ``mixed_fraction`` with its interval excluding 0 -> mixed
+3. no declared zone: unknown origin if novel; else log10 LR(best vs second)
+   >= ``assign_log10_lr`` -> assigned, else inconclusive
+4. novel and (not mixed, or most of the parcel foreign) -> unknown_origin
+5. log10 LR <= ``inconsistent_log10_lr`` and foreign fraction >=
+   ``majority_foreign_fraction`` -> inconsistent
+6. mixed test significant, or log10 LR <= ``inconsistent_log10_lr`` -> mixed
 7. log10 LR >= ``consistent_log10_lr`` -> consistent
 8. otherwise -> inconclusive (the evidence does not separate the zones)
+
+Every flag raised is also listed (``flags``: e.g. ``mixed;unknown_origin``
+for a topped-up parcel whose stones are also unlike every reference).
+
+A version 1 set (``thresholds_v1.json``) still loads: its
+``novelty_alpha_parcel`` becomes ``unknown_alpha`` and ``mixed_alpha``
+takes the v2 default; ``mixed_fraction`` is no longer used.
 """
 
 from __future__ import annotations
@@ -42,22 +54,27 @@ VERDICTS = {
     "assigned": "no zone was declared; the parcel's characteristics are typical of one zone",
 }
 
-_NUMERIC = {
+_COMMON = {
     "consistent_log10_lr": (-10.0, 10.0), "inconsistent_log10_lr": (-10.0, 10.0),
-    "assign_log10_lr": (0.0, 10.0), "mixed_fraction": (0.0, 1.0), "mixed_interval_level": (0.5, 0.999),
+    "assign_log10_lr": (0.0, 10.0), "mixed_interval_level": (0.5, 0.999),
     "majority_foreign_fraction": (0.0, 1.0), "min_parcel_stones": (1, 100000),
-    "novelty_alpha_parcel": (0.0, 0.5), "novelty_alpha_stone": (0.0, 0.5),
+    "novelty_alpha_stone": (0.0, 0.5),
 }
+_NUMERIC_V1 = {**_COMMON, "mixed_fraction": (0.0, 1.0), "novelty_alpha_parcel": (0.0, 0.5)}
+_NUMERIC = {**_COMMON, "mixed_alpha": (0.0, 0.5), "unknown_alpha": (0.0, 0.5)}
+#: v2 default of the mixed test's level, used when a v1 set is loaded.
+_V1_MIXED_ALPHA = 0.01
 
 
 def load_thresholds(path: str | Path | None = None,
                     overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Read a threshold set (the bundled v1 by default) and apply ``overrides``.
+    """Read a threshold set (the bundled v2 by default) and apply ``overrides``.
 
     Parameters
     ----------
     path : str or Path, optional
-        A JSON file with the same keys as ``footprint/data/thresholds_v1.json``.
+        A JSON file with the same keys as ``footprint/data/thresholds_v2.json``
+        (or a version 1 set, upgraded as the module docstring says).
     overrides : mapping, optional
         Values replacing those of the file. Changing a value without changing
         ``version`` marks the version as ``<version>+custom``.
@@ -68,9 +85,9 @@ def load_thresholds(path: str | Path | None = None,
         A key is unknown, a value is not a number in its range, or the
         consistent threshold is below the inconsistent one.
     """
-    source = str(path) if path is not None else "footprint/data/thresholds_v1.json"
+    source = str(path) if path is not None else "footprint/data/thresholds_v2.json"
     if path is None:
-        text = resources.files("footprint").joinpath("data/thresholds_v1.json").read_text("utf-8")
+        text = resources.files("footprint").joinpath("data/thresholds_v2.json").read_text("utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     try:
@@ -82,11 +99,13 @@ def load_thresholds(path: str | Path | None = None,
         data.update(overrides)
         if changed and "version" not in overrides:
             data["version"] = f"{data.get('version', '?')}+custom"
+    v1 = str(data.get("version", "")).split("+")[0] == "1"
+    numeric = _NUMERIC_V1 if v1 else _NUMERIC
     problems = []
     for key in data:
-        if key not in _NUMERIC and key not in ("name", "version", "status", "zone_priors", "notes"):
+        if key not in numeric and key not in ("name", "version", "status", "zone_priors", "notes"):
             problems.append(Problem(source, None, key, data[key], "unknown threshold"))
-    for key, (low, high) in _NUMERIC.items():
+    for key, (low, high) in numeric.items():
         value = data.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             problems.append(Problem(source, None, key, value, f"must be a number in [{low}, {high}]"))
@@ -99,40 +118,51 @@ def load_thresholds(path: str | Path | None = None,
         raise InputError("invalid verdict thresholds", problems)
     data["version"] = str(data["version"])
     data["min_parcel_stones"] = int(data["min_parcel_stones"])
+    if v1:  # the v2 keys a v1 set stands for
+        data["unknown_alpha"] = data["novelty_alpha_parcel"]
+        data["mixed_alpha"] = _V1_MIXED_ALPHA
     return data
 
 
 def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.ndarray,
-           has_declared: np.ndarray, log10_lr: np.ndarray, fraction: np.ndarray, fraction_lo: np.ndarray,
-           novelty_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           has_declared: np.ndarray, log10_lr: np.ndarray, fraction: np.ndarray, mixed_p: np.ndarray,
+           novelty_p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised verdicts for many parcels.
 
     Returns
     -------
     verdict, code : ndarray of str
         Verdict word and a reason code (``inconclusive.too_few_stones`` ...).
+    flags : ndarray of str
+        Every flag raised (``mixed``, ``inconsistent``, ``unknown_origin``), joined by ``;``.
     """
     few = n_stones < t["min_parcel_stones"]
     unknown_decl = has_declared & ~declared_known
-    novel = novelty_p < t["novelty_alpha_parcel"]
-    mixed = (fraction > t["mixed_fraction"]) & (fraction_lo > 0)
+    novel = novelty_p < t["unknown_alpha"]
+    mixed = mixed_p < t["mixed_alpha"]
     low = log10_lr <= t["inconsistent_log10_lr"]
     high = log10_lr >= t["consistent_log10_lr"]
     assign = log10_lr >= t["assign_log10_lr"]
     majority = fraction >= t["majority_foreign_fraction"]
     conditions = [
-        few, unknown_decl, novel,
+        few, unknown_decl, ~has_declared & novel,
         ~has_declared & assign, ~has_declared,
-        low & majority, low, mixed, high,
+        novel & (~(mixed | low) | majority), low & majority, mixed | low, high,
     ]
     codes = [
         "inconclusive.too_few_stones", "inconclusive.declared_zone_not_in_reference", "unknown_origin",
         "assigned", "inconclusive.no_clear_zone",
-        "inconsistent", "mixed", "mixed", "consistent",
+        "unknown_origin", "inconsistent", "mixed", "consistent",
     ]
     code = np.select(conditions, codes, default="inconclusive.weak_evidence").astype(object)
     verdict = np.array([c.split(".")[0] for c in code], dtype=object)
-    return verdict, code
+    judged = ~few & ~unknown_decl
+    parts = [(judged & has_declared & low & majority, "inconsistent"),
+             (judged & has_declared & (mixed | (low & ~majority)), "mixed"),
+             (judged & novel, "unknown_origin")]
+    flags = np.array([";".join(name for mask, name in parts if mask[k]) for k in range(len(code))],
+                     dtype=object)
+    return verdict, code, flags
 
 
 def wording(code: str, *, declared: str | None, best: str | None, consistent_zones: list[str],
@@ -148,6 +178,10 @@ def wording(code: str, *, declared: str | None, best: str | None, consistent_zon
                 f"{fraction:.0%} of the stones (90% interval {lo:.0%} to {hi:.0%}) are foreign to {declared}")
     if code == "unknown_origin":
         return "Unlike every reference zone: unknown origin"
+    if code == "mixed+unknown_origin":
+        return (wording("mixed", declared=declared, best=best, consistent_zones=consistent_zones,
+                        n_stones=n_stones, fraction=fraction, lo=lo, hi=hi, t=t)
+                + "; the parcel's stones are also unlike every reference zone (unknown origin)")
     if code == "assigned":
         return f"Characteristics typical of {best}"
     if code == "inconclusive.too_few_stones":
@@ -162,7 +196,7 @@ def wording(code: str, *, declared: str | None, best: str | None, consistent_zon
 
 #: Which of :func:`wording`'s numbers each verdict code's sentence uses (the others do not change it).
 _USES_COUNT = frozenset({"inconclusive.too_few_stones"})
-_USES_FRACTION = frozenset({"mixed"})
+_USES_FRACTION = frozenset({"mixed", "mixed+unknown_origin"})
 
 
 def wordings(codes: Sequence[str] | np.ndarray, *, declared: Sequence[str | None],

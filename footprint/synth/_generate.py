@@ -272,7 +272,10 @@ def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = B
 
 _KINDS = ("pure_west", "pure_east", "topped_up", "out_of_reference")
 _KIND_SHARES = (0.4, 0.2, 0.25, 0.15)  # estimate: a month's mix of test parcels
-_FOREIGN_FRACTIONS = (0.1, 0.2, 0.3, 0.5)  # estimate: topping-up shares to detect
+_FOREIGN_FRACTIONS = (0.05, 0.1, 0.15, 0.3)  # estimate: topping-up shares to detect (issue 12)
+#: Chance that an export parcel's own stones come from one site; otherwise several sites of the zone
+#: in Dirichlet(1) shares (a buying house mixes collectors' lots; estimate).
+_SINGLE_SITE = 0.5
 _EXPORTERS = ("Bureau d'achat Alpha (SYNTHETIC)", "Bureau d'achat Bravo (SYNTHETIC)",
               "Comptoir Charlie (SYNTHETIC)", "Comptoir Delta (SYNTHETIC)")
 
@@ -331,8 +334,14 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
         if foreign is not None:  # a topped-up parcel holds at least one foreign and one own stone
             size = max(int(size), min(_TYPICAL_MIN, size_range[1]), 2)
             n_foreign = min(max(1, int(round(share * size))), size - 1)
-        truth = pd.concat([sample_site_stones(main, params, size - n_foreign, rng).assign(
-                               zone=main.zone, site=main.site),
+        # The own stones: the main site alone, or several sites of its zone in Dirichlet shares.
+        zone_sites = params.zone_sites(main.zone)
+        shares = np.array([1.0 if s is main else 0.0 for s in zone_sites])
+        if len(zone_sites) > 1 and rng.random() >= _SINGLE_SITE:
+            shares = 0.5 * shares + 0.5 * rng.dirichlet(np.ones(len(zone_sites)))
+        counts = rng.multinomial(size - n_foreign, shares)
+        truth = pd.concat([*(sample_site_stones(s, params, int(c), rng).assign(zone=s.zone, site=s.site)
+                             for s, c in zip(zone_sites, counts, strict=True) if c),
                            sample_site_stones(foreign, params, n_foreign, rng).assign(
                                zone=foreign.zone, site=foreign.site) if foreign else None],
                           ignore_index=True)
@@ -396,7 +405,9 @@ def generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
         ``parcel_id, declared_zone, kp_certificate, exporter, export_date,
         n_stones, total_carats, declared_value_usd, cleaning_state,
         truth_kind`` (pure_west, pure_east, topped_up, out_of_reference),
-        ``truth_zone, truth_site, truth_foreign_zone, truth_foreign_site,
+        ``truth_zone, truth_site`` (the main site: half the parcel's own stones
+        are from several sites of its zone in Dirichlet shares, as export
+        parcels are; the rest come from one site), ``truth_foreign_zone, truth_foreign_site,
         truth_foreign_fraction`` (exact share of foreign stones), ``notes``.
     """
     stones, parcels, _ = _generate_parcels(params, seed=seed, n_parcels=n_parcels, size_range=size_range,

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 #: Light training options: the tests check behaviour, the benchmark checks the last percent.
-LIGHT = {"novelty_n_null": 300, "tempering_parcels_per_lot": 1}
+LIGHT = {"novelty_n_null": 300, "tempering_parcels_per_lot": 1,
+         "parcel_sizes": [25, 50, 100, 400], "parcel_per_zone": [100, 100, 60, 30]}
 
 
 @pytest.fixture(scope="session")

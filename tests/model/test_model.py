@@ -117,25 +117,29 @@ def test_training_is_deterministic(reference, light):
 
 def test_verdict_rules_and_threshold_versions():
     t = load_thresholds()
-    assert t["version"] == "1" and t["min_parcel_stones"] == 25
+    assert t["version"] == "2" and t["min_parcel_stones"] == 25
     arr = np.array
-    verdict, code = decide(
-        t, n_stones=arr([10, 30, 30, 30, 30, 30, 30, 30]),
-        declared_known=arr([True] * 7 + [False]), has_declared=arr([True] * 8),
-        log10_lr=arr([5.0, 5.0, -3.0, -3.0, 0.2, 3.0, 3.0, 3.0]),
-        fraction=arr([0.0, 0.0, 0.9, 0.2, 0.0, 0.3, 0.0, 0.0]),
-        fraction_lo=arr([0.0, 0.0, 0.6, 0.05, 0.0, 0.1, 0.0, 0.0]),
-        novelty_p=arr([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.001, 0.5]))
+    verdict, code, flags = decide(
+        t, n_stones=arr([10, 30, 30, 30, 30, 30, 30, 30, 30]),
+        declared_known=arr([True] * 7 + [False, True]), has_declared=arr([True] * 9),
+        log10_lr=arr([5.0, 5.0, -3.0, -3.0, 0.2, 3.0, 3.0, 3.0, 3.0]),
+        fraction=arr([0.0, 0.0, 0.9, 0.2, 0.0, 0.3, 0.0, 0.0, 0.2]),
+        mixed_p=arr([0.5, 0.5, 0.001, 0.001, 0.5, 0.001, 0.5, 0.5, 0.001]),
+        novelty_p=arr([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.001, 0.5, 0.001]))
     assert list(verdict) == ["inconclusive", "consistent", "inconsistent", "mixed", "inconclusive", "mixed",
-                             "unknown_origin", "inconclusive"]
+                             "unknown_origin", "inconclusive", "mixed"]
     assert code[0] == "inconclusive.too_few_stones"
     assert code[7] == "inconclusive.declared_zone_not_in_reference"
+    # A topped-up parcel whose stones are also unlike every reference says both.
+    assert flags[8] == "mixed;unknown_origin" and flags[1] == "" and flags[2] == "inconsistent;mixed"
     custom = load_thresholds(overrides={"min_parcel_stones": 5})
-    assert custom["version"] == "1+custom"
+    assert custom["version"] == "2+custom"
     with pytest.raises(InputError, match="consistent_log10_lr"):
         load_thresholds(overrides={"consistent_log10_lr": -2.0})
     with pytest.raises(InputError, match="unknown threshold"):
         load_thresholds(overrides={"bogus": 1})
+    with pytest.raises(InputError, match="mixed_alpha"):
+        load_thresholds(overrides={"mixed_alpha": 0.9})
 
 
 def test_parcel_probabilities_are_calibrated(model, heldout, lot_parcels):
