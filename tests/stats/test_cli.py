@@ -17,6 +17,7 @@ REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "kp-statistics" /
 def test_check_writes_anomalies_report_and_questionnaires(tmp_path: Path) -> None:
     write_kp_stats(tmp_path / "set", seed=3, n_participants=16, n_years=6, per_check=2)
     out = tmp_path / "out" / "ANOMALIES.csv"
+    out.parent.mkdir()  # outputs go into existing folders (the questionnaires folder is created)
     before = (tmp_path / "set" / "TRADE.csv").read_bytes()
     result = CliRunner().invoke(
         app,
@@ -73,7 +74,8 @@ def test_bad_input_exits_3_and_output_onto_input_is_refused(tmp_path: Path) -> N
     assert result.exit_code == 3
     assert "row 1" in result.output and "period" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, ["stats", "check", "--production", str(REAL), "--out", str(REAL)])
-    assert result.exit_code == 3 and "overwrite an input" in result.output
+    assert result.exit_code == 2 and "same file as the input --production" in result.output
+    assert not (tmp_path / "a.csv").exists()  # a failed run publishes nothing
 
 
 def test_real_kpcs_production_passes_the_production_side_checks_sensibly(tmp_path: Path) -> None:
