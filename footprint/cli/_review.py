@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import check_not_blank, emit_json, guarded
 
 __all__ = ["app"]
 
@@ -91,7 +91,9 @@ def add_cmd(
     compliance: Path | None = typer.Option(
         None, "--compliance", help="Compliance list CSV (default: the bundled SYNTHETIC example)."
     ),
-    by: str | None = typer.Option(None, "--by", help="Who adds the batch (default: login name)."),
+    by: str | None = typer.Option(
+        None, "--by", help="Who adds the batch (default: login name).", callback=check_not_blank
+    ),
     checked_on: str | None = typer.Option(
         None, "--checked-on", help="Day of the check, YYYY-MM-DD (default: today)."
     ),
@@ -290,7 +292,7 @@ def report_cmd(
 def synth_months_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (one sub-folder per month)."),
     model: Path = typer.Option(..., "--model", help="Model directory that classifies the months."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (0 or more)."),
     months: int = typer.Option(12, "--months", min=5),
     as_json: bool = _JSON,
 ) -> None:
@@ -316,7 +318,7 @@ def synth_months_cmd(
 def synth_certificates_cmd(
     parcels_dir: Path = typer.Argument(..., help="A 'footprint synth reference/parcels' folder."),
     out: Path = typer.Option(..., "--out", help="Certificates CSV to write."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (0 or more)."),
 ) -> None:
     """Write SYNTHETIC KP certificates for the parcels of a synth folder (one declared non-compliant)."""
     from .._io import guard_outputs

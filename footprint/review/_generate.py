@@ -137,8 +137,10 @@ def write_export_months(
         month and exporter names), ``n_parcels``, ``n_stones``.
     """
     from ..classify import classify
+    from ..model import FootprintModel
     from ..synth import apply_missingness, load_params
 
+    FootprintModel.load(model_dir)  # a bad model fails here, before any folder is made
     params = params or load_params()
     rng = np.random.default_rng(seed)
     out = Path(out_dir)

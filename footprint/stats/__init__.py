@@ -31,7 +31,6 @@ from typing import IO
 import pandas as pd
 
 from .._io import guard_outputs, neutralise_frame, write_csv
-
 from ._checks import (
     ANOMALY_COLUMNS,
     CHECKS,

@@ -268,6 +268,23 @@ def value_parcels(
     return out.reindex(columns=list(VALUE_COLUMNS))
 
 
+def _iso_date(text: str) -> str:
+    """Return ``text`` as an ISO date ``YYYY-MM-DD``, or raise :class:`InputError` naming the field."""
+    import datetime as _dt
+    import re
+
+    value = text.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return _dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InputError(
+            "bad valuation date",
+            [Problem(None, None, "valuation_date", text, "must be a date YYYY-MM-DD")],
+        ) from None
+
+
 def value_files(
     price_book: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -326,6 +343,8 @@ def value_files(
         {"--out": out},
         {"--price-book": price_book, "STONES": stones, "--assortment": assortment, "--parcels": parcels},
     )
+    if valuation_date is not None:
+        valuation_date = _iso_date(valuation_date)
     book = read_price_book(price_book).as_of(valuation_date)
     if assortment is not None:
         frame = read_assortment(assortment)
