@@ -140,7 +140,7 @@ def write_export_months(
     from ..model import FootprintModel
     from ..synth import apply_missingness, load_params
 
-    FootprintModel.load(model_dir)  # a bad model fails here, before any folder is made
+    FootprintModel.load(Path(model_dir))  # a bad model fails here, before any folder is made
     params = params or load_params()
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
