@@ -110,3 +110,25 @@ def test_nothing_found_exits_0_with_a_header_only_table(tmp_path: Path) -> None:
         "participant,period,check,partner,observed,expected,score,severity,detail"
     ]
     assert "0 finding(s)" in result.stdout
+
+
+def test_a_failed_run_publishes_no_output_and_keeps_the_previous_one(tmp_path: Path, monkeypatch) -> None:
+    import footprint.report
+
+    write_kp_stats(tmp_path / "set", seed=3, n_participants=16, n_years=6, per_check=2)
+    out, report, folder = tmp_path / "ANOMALIES.csv", tmp_path / "r.html", tmp_path / "q"
+    out.write_text("previous run\n", encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(footprint.report, "render_questionnaire", broken)
+    result = CliRunner().invoke(
+        app,
+        ["stats", "check", "--trade", str(tmp_path / "set" / "TRADE.csv"), "--out", str(out), "--report",
+         str(report), "--questionnaires", str(folder)],
+    )
+    assert result.exit_code == 3 and "No space left" in result.output and "Traceback" not in result.output
+    assert out.read_text(encoding="utf-8") == "previous run\n"  # not replaced by a partial run
+    assert not report.exists() and not folder.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left
