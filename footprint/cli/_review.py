@@ -17,13 +17,12 @@ REGISTER is a SQLite file path or a database URL (``postgresql+psycopg://user@ho
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ._common import emit_json, guarded
+from ._common import check_not_blank, emit_json, guarded
 
 __all__ = ["app"]
 
@@ -44,19 +43,27 @@ _LANG = typer.Option("en", "--lang", help="Page language: en or fr.")
 app = review_app
 
 
-def _write_output(out: Path, text: str, register_target: str) -> None:
-    """Write atomically, refusing to write over the register itself."""
-    from ..exceptions import InputError, Problem
+def _register_file(target: str) -> Path | None:
+    """Return the register's file for a SQLite register (a path or a ``sqlite:///`` URL), else None."""
+    if "://" not in target:
+        return Path(target)
+    if target.startswith("sqlite:///"):
+        return Path(target[len("sqlite:///") :])
+    return None
 
-    if "://" not in register_target and Path(register_target).resolve() == out.resolve():
-        raise InputError(
-            "--out would overwrite the register",
-            [Problem(str(out), None, "out", str(out), "must not be the register file")],
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+
+def _guard_page(out: Path, register_target: str) -> None:
+    """Refuse, before any work, an --out that is the register or cannot be written (exit 2)."""
+    from .._io import guard_outputs
+
+    guard_outputs({"--out": out}, {"REGISTER": _register_file(register_target)})
+
+
+def _write_output(out: Path, text: str) -> None:
+    """Write a page atomically (temporary file and rename, :func:`footprint._io.atomic_write_bytes`)."""
+    from .._io import atomic_write_bytes
+
+    atomic_write_bytes(out, text.encode("utf-8"))
 
 
 def _page_kind(out: Path) -> str:
@@ -84,15 +91,24 @@ def add_cmd(
     compliance: Path | None = typer.Option(
         None, "--compliance", help="Compliance list CSV (default: the bundled SYNTHETIC example)."
     ),
-    by: str | None = typer.Option(None, "--by", help="Who adds the batch (default: login name)."),
+    by: str | None = typer.Option(
+        None, "--by", help="Who adds the batch (default: login name).", callback=check_not_blank
+    ),
     checked_on: str | None = typer.Option(
         None, "--checked-on", help="Day of the check, YYYY-MM-DD (default: today)."
     ),
     as_json: bool = _JSON,
 ) -> None:
     """Add certificates and the classify results of their parcels; check every certificate."""
+    from .._io import guard_outputs
     from ..review import Register
 
+    # the register is written: it must not be one of the files it is filled from
+    guard_outputs(
+        {"REGISTER": _register_file(target)},
+        {"--certificates": certificates, "--results": results, "--parcels": parcels, "--stones": stones,
+         "--photos": photos, "--compliance": compliance},
+    )
     with Register.open(target, create=True) as reg:
         out = reg.add_batch(
             certificates,
@@ -215,6 +231,7 @@ def history_cmd(
     from ..review import Register
 
     kind = _page_kind(out)
+    _guard_page(out, target)
     if sum(x is not None for x in (site, subprefecture, zone)) > 1:
         raise typer.BadParameter("give at most one of --site, --subprefecture, --zone")
     with Register.open(target) as reg:
@@ -229,7 +246,7 @@ def history_cmd(
         from ..report import render_history
 
         text = render_history(history, lang=lang)
-    _write_output(out, text, target)
+    _write_output(out, text)
     for f in history["flagged"]:
         typer.echo(f"flagged {f['month']} {f['exporter']}: {', '.join(f['metrics'])}")
     typer.echo(
@@ -252,6 +269,7 @@ def report_cmd(
     from ..review import Register
 
     kind = _page_kind(out)
+    _guard_page(out, target)
     with Register.open(target) as reg:
         rep = reg.month_report(month)
     if kind == "json":
@@ -262,7 +280,7 @@ def report_cmd(
         from ..report import render_month_report
 
         text = render_month_report(rep, lang=lang)
-    _write_output(out, text, target)
+    _write_output(out, text)
     typer.echo(
         f"{month}: {rep['n_parcels']} parcel(s), {len(rep['open_items'])} open item(s), "
         f"flags {rep['flags'] or 'none'}"
@@ -274,12 +292,15 @@ def report_cmd(
 def synth_months_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (one sub-folder per month)."),
     model: Path = typer.Option(..., "--model", help="Model directory that classifies the months."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (0 or more)."),
     months: int = typer.Option(12, "--months", min=5),
     as_json: bool = _JSON,
 ) -> None:
     """Write SYNTHETIC months of exports with known drifts (drifts.json), classified by MODEL."""
+    from .._io import guard_outputs
     from ..review import write_export_months
+
+    guard_outputs({"OUT_DIR": out_dir}, {"--model": model}, directories=["OUT_DIR"])
 
     typer.echo(f"writing SYNTHETIC export months to {out_dir} ...", err=True)
     result = write_export_months(out_dir, model, seed=seed, n_months=months)
@@ -297,10 +318,13 @@ def synth_months_cmd(
 def synth_certificates_cmd(
     parcels_dir: Path = typer.Argument(..., help="A 'footprint synth reference/parcels' folder."),
     out: Path = typer.Option(..., "--out", help="Certificates CSV to write."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (0 or more)."),
 ) -> None:
     """Write SYNTHETIC KP certificates for the parcels of a synth folder (one declared non-compliant)."""
+    from .._io import guard_outputs
     from ..review import synth_certificates
+
+    guard_outputs({"--out": out}, {"PARCELS_DIR": parcels_dir})
 
     result = synth_certificates(parcels_dir, out, seed=seed)
     typer.echo(f"{result['n_certificates']} SYNTHETIC certificate(s): {result['certificates']}")

@@ -60,17 +60,16 @@ def check_cmd(
 
     Exit code 0: nothing found; 6: anomalies found and written (to follow up); 3: bad input.
     """
-    from ..exceptions import InputError, Problem
+    from .._io import OutputTransaction, atomic_write_bytes, guard_outputs
+    from ..exceptions import OutputError
     from ..stats import (
         SEVERITY_RULES,
         country_codes,
         flow_series,
         read_production,
         read_trade,
-        refuse_input_overwrite,
         run_checks,
         write_anomalies,
-        write_text_atomic,
     )
 
     if production is None and trade is None:
@@ -78,20 +77,21 @@ def check_cmd(
     if lang not in ("en", "fr"):
         raise typer.BadParameter("--lang must be en or fr")
     inputs = [p for p in (production, trade) if p is not None]
-    for target in (out, report):
-        if target is not None:
-            refuse_input_overwrite(target, inputs)
-    if report is not None and report.resolve() == out.resolve():
-        raise InputError(
-            "--report and --out name the same file",
-            [Problem(str(out), None, None, None, "give two different files")],
-        )
+    in_roles = {"--production": production, "--trade": trade}
+    # every output checked before any work: never onto an input, folders that exist, distinct files
+    new_folder = questionnaires is not None and not questionnaires.exists()
+    guard_outputs(
+        {"--out": out, "--report": report, "--questionnaires": questionnaires if new_folder else None},
+        in_roles,
+        directories=["--questionnaires"],
+    )
+    if questionnaires is not None and not new_folder and not questionnaires.is_dir():
+        raise OutputError(f"--questionnaires {questionnaires} exists and is not a folder")
     typer.echo("reading statistics ...", err=True)
     prod = read_production(production) if production is not None else None
     trd = read_trade(trade) if trade is not None else None
     typer.echo("running checks ...", err=True)
     anomalies = run_checks(prod, trd)
-    write_anomalies(anomalies, out, inputs=inputs)
     meta: dict[str, Any] = {
         "synthetic": bool(anomalies.attrs.get("synthetic")),
         "inputs": {str(p): f"sha256 {_sha256(p)}" for p in inputs},
@@ -99,38 +99,43 @@ def check_cmd(
         "severity_rules": {k: list(v) for k, v in SEVERITY_RULES.items()},
     }
     written = [str(out)]
-    if report is not None or questionnaires is not None:
-        from ..report import render_questionnaire, render_stats_report
-        from ..stats import prepare
+    with OutputTransaction() as tx:  # all outputs of the run appear together, or none
+        write_anomalies(anomalies, tx.path(out))
+        if report is not None or questionnaires is not None:
+            from ..report import render_questionnaire, render_stats_report
+            from ..stats import prepare
 
-        if report is not None:
-            typer.echo("rendering report ...", err=True)
-            keys = list(dict.fromkeys(zip(anomalies["participant"], anomalies["flow"], strict=True)))
-            data = prepare(prod, trd)
-            series = {k: flow_series(prod, trd, k[0], k[1], data=data) for k in keys[:60]}
-            series = {k: v for k, v in series.items() if len(v)}
-            write_text_atomic(report, render_stats_report(anomalies, series, meta=meta, lang=lang))
-            written.append(str(report))
-        if questionnaires is not None:
-            if questionnaires.exists() and not questionnaires.is_dir():
-                raise InputError(
-                    "--questionnaires must be a folder",
-                    [Problem(str(questionnaires), None, None, None, "exists and is not a folder")],
+            if report is not None:
+                typer.echo("rendering report ...", err=True)
+                keys = list(dict.fromkeys(zip(anomalies["participant"], anomalies["flow"], strict=True)))
+                data = prepare(prod, trd)
+                series = {k: flow_series(prod, trd, k[0], k[1], data=data) for k in keys[:60]}
+                series = {k: v for k, v in series.items() if len(v)}
+                page = render_stats_report(anomalies, series, meta=meta, lang=lang)
+                atomic_write_bytes(tx.path(report), page.encode("utf-8"))
+                written.append(str(report))
+            if questionnaires is not None:
+                names = country_codes()
+                concerned = sorted(
+                    set(anomalies["participant"])
+                    | set(anomalies.loc[anomalies["check"] == "mirror", "partner"])
                 )
-            names = country_codes()
-            concerned = sorted(
-                set(anomalies["participant"]) | set(anomalies.loc[anomalies["check"] == "mirror", "partner"])
-            )
-            for who in concerned:
-                rows = anomalies[
-                    (anomalies["participant"] == who)
-                    | ((anomalies["check"] == "mirror") & (anomalies["partner"] == who))
-                ]
-                page = render_questionnaire(who, rows, meta=meta, lang=lang, name=names.get(who))
-                path = questionnaires / f"questionnaire_{who}_{lang}.html"
-                refuse_input_overwrite(path, inputs)
-                write_text_atomic(path, page)
-            written.append(f"{questionnaires}/ ({len(concerned)} questionnaires)")
+                folder = tx.directory(questionnaires) if new_folder else questionnaires
+                for who in concerned:
+                    rows = anomalies[
+                        (anomalies["participant"] == who)
+                        | ((anomalies["check"] == "mirror") & (anomalies["partner"] == who))
+                    ]
+                    page = render_questionnaire(who, rows, meta=meta, lang=lang, name=names.get(who))
+                    name = f"questionnaire_{who}_{lang}.html"
+                    if new_folder:
+                        target = folder / name
+                    else:
+                        guard_outputs({"--questionnaires": questionnaires / name}, in_roles)
+                        target = tx.path(questionnaires / name)
+                    atomic_write_bytes(target, page.encode("utf-8"))
+                written.append(f"{questionnaires}/ ({len(concerned)} questionnaires)")
+        tx.publish()
     summary = {
         "synthetic": meta["synthetic"],
         "findings": int(len(anomalies)),

@@ -45,9 +45,15 @@ def value_command(
     as_json: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
 ) -> None:
     """Value parcels against a price book (help text: :data:`VALUE_HELP`)."""
+    from .._io import guard_outputs
     from ..ingest import read_parcels
     from ..valuation import value_files
 
+    # before any input is read: never onto an input, into a folder that exists
+    guard_outputs(
+        {"--out": out},
+        {"--price-book": price_book, "STONES": stones, "--assortment": assortment, "--parcels": parcels},
+    )
     table, meta = value_files(
         price_book,
         out,

@@ -94,6 +94,15 @@ class Adding(RegisterBase):
             if isinstance(checked_on, _dt.date)
             else (checked_on or _dt.datetime.now(_dt.UTC).date().isoformat())
         )
+        try:  # a day the certificates' validity is judged on: a real date, YYYY-MM-DD
+            if len(on) != 10:
+                raise ValueError
+            on = _dt.date.fromisoformat(on).isoformat()
+        except ValueError:
+            raise InputError(
+                "bad day of the check",
+                [Problem(None, None, "checked_on", on, "must be a date YYYY-MM-DD")],
+            ) from None
         certs = read_certificates(certificates)
         res = read_results(results)
         comp = ComplianceList(compliance)

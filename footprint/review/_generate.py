@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write_bytes, write_csv
 from ..exceptions import InputError, Problem
 
 __all__ = ["DEFAULT_DRIFTS", "EXPORTERS", "synth_certificates", "write_export_months"]
@@ -136,8 +137,10 @@ def write_export_months(
         month and exporter names), ``n_parcels``, ``n_stones``.
     """
     from ..classify import classify
+    from ..model import FootprintModel
     from ..synth import apply_missingness, load_params
 
+    FootprintModel.load(Path(model_dir))  # a bad model fails here, before any folder is made
     params = params or load_params()
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
@@ -251,18 +254,15 @@ def write_export_months(
         "n_stones": n_stones_total,
         "exporters": list(EXPORTERS),
     }
-    (out / "drifts.json").write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+    atomic_write_bytes(out / "drifts.json", text.encode("utf-8"))
     return summary
 
 
 def _write(path: Path, frame: pd.DataFrame, what: str, seed: int | str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(_SYNTHETIC_HEADER.format(what=what, seed=seed))
-        frame.to_csv(fh, index=False, lineterminator="\n")
-    os.replace(tmp, path)
+    """Write a SYNTHETIC table atomically, spreadsheet-safe (:func:`footprint._io.write_csv`)."""
+    comment = _SYNTHETIC_HEADER.format(what=what, seed=seed)[2:].rstrip("\n")
+    write_csv(frame, path, comment=comment, lineterminator="\n")
 
 
 def synth_certificates(

@@ -13,7 +13,8 @@ participant whose figures show anomalies. This package does that screening:
   :mod:`footprint.stats._checks` and :class:`Settings`), one row per finding
   with the :data:`ANOMALY_COLUMNS`;
 - :func:`write_anomalies`: ANOMALIES.csv, atomically, never onto an input,
-  with spreadsheet-formula-safe cells (:func:`write_csv_safe`);
+  with spreadsheet-formula-safe cells (the project's one writer,
+  :func:`footprint._io.write_csv`);
 - :func:`flow_series`: a participant's series with its partners' mirror
   figures, for the plots of the report (rendered by
   :func:`footprint.report.render_stats_report`).
@@ -25,9 +26,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import IO
 
 import pandas as pd
 
+from .._io import guard_outputs, neutralise_frame, write_csv
 from ._checks import (
     ANOMALY_COLUMNS,
     CHECKS,
@@ -38,7 +41,6 @@ from ._checks import (
     run_checks,
 )
 from ._read import country_codes, read_production, read_trade
-from ._write import neutralise, refuse_input_overwrite, write_csv_safe, write_text_atomic
 
 __all__ = [
     "ANOMALY_COLUMNS",
@@ -47,21 +49,17 @@ __all__ = [
     "Settings",
     "country_codes",
     "flow_series",
-    "neutralise",
     "prepare",
     "read_production",
     "read_trade",
-    "refuse_input_overwrite",
     "run_checks",
     "write_anomalies",
-    "write_csv_safe",
-    "write_text_atomic",
 ]
 
 
 def write_anomalies(
     anomalies: pd.DataFrame,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | IO[str],
     *,
     inputs: Iterable[str | os.PathLike[str] | None] = (),
 ) -> None:
@@ -71,18 +69,29 @@ def write_anomalies(
     ----------
     anomalies : DataFrame
         :func:`run_checks` output.
-    path : path-like
-        Output file.
+    path : path-like or text stream
+        Output file (written atomically), or an open text stream (the
+        command line writes to an :class:`footprint._io.OutputTransaction`
+        temporary so that all outputs of a run appear together).
     inputs : iterable of path-like
         The files the findings came from; writing onto one is refused.
 
     Raises
     ------
-    InputError
-        If ``path`` is one of ``inputs``.
+    OutputError
+        If ``path`` is one of ``inputs`` or cannot be written (its folder
+        does not exist, it is a folder).
     """
-    refuse_input_overwrite(path, inputs)
-    comments = []
+    if isinstance(path, (str, os.PathLike)):
+        guard_outputs({"--out": path}, {"input": [p for p in inputs if p is not None]})
+    comment = None
     if anomalies.attrs.get("synthetic"):
-        comments.append("SYNTHETIC: screening of synthetic KP statistics; not real figures")
-    write_csv_safe(anomalies, path, columns=ANOMALY_COLUMNS, comments=comments)
+        comment = "SYNTHETIC: screening of synthetic KP statistics; not real figures"
+    frame = neutralise_frame(anomalies.reindex(columns=list(ANOMALY_COLUMNS))).copy()
+    # a lone CR inside a cell would split the row in most readers: it becomes LF, which is quoted
+    for c in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[c].dtype):
+            frame[c] = frame[c].map(
+                lambda v: v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v
+            )
+    write_csv(frame, path, comment=comment, float_format="%.6g", lineterminator="\n")

@@ -164,11 +164,11 @@ def read_price_book(path: str | os.PathLike[str]) -> PriceBook:
     InputError
         Listing every problem (file, row, field, value, rule).
     """
-    from ..ingest import parse_size_class
+    from ..ingest import decode_text, parse_size_class
 
     file = os.fspath(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+    try:  # the project's one encoding detection: UTF-8 (BOM or not), UTF-16 from Excel, legacy code pages
+        text = str(decode_text(Path(path).read_bytes()))
     except FileNotFoundError:
         raise InputError(
             f"{file}: no such file", [Problem(file, None, None, None, "file not found")]

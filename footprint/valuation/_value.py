@@ -17,12 +17,12 @@ import functools
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._io import guard_outputs, write_csv
 from ..exceptions import InputError, Problem
 from ._price_book import PriceBook
 
@@ -268,6 +268,23 @@ def value_parcels(
     return out.reindex(columns=list(VALUE_COLUMNS))
 
 
+def _iso_date(text: str) -> str:
+    """Return ``text`` as an ISO date ``YYYY-MM-DD``, or raise :class:`InputError` naming the field."""
+    import datetime as _dt
+    import re
+
+    value = text.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return _dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InputError(
+            "bad valuation date",
+            [Problem(None, None, "valuation_date", text, "must be a date YYYY-MM-DD")],
+        ) from None
+
+
 def value_files(
     price_book: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -285,7 +302,8 @@ def value_files(
     price_book : path
         Price book CSV (:func:`read_price_book`).
     out : path
-        Output CSV (:data:`VALUE_COLUMNS`); written atomically, never over an input.
+        Output CSV (:data:`VALUE_COLUMNS`); written atomically, never over an
+        input, text cells spreadsheet-safe (:func:`footprint._io.write_csv`).
     stones, assortment : path
         Exactly one: a stones table or an assortment (read and checked by the ingest layer).
     parcels : path, optional
@@ -309,7 +327,9 @@ def value_files(
     ------
     InputError
         Bad inputs (file, row, field), both or neither of stones and
-        assortment, or ``out`` naming an input.
+        assortment.
+    OutputError
+        ``out`` names an input, is a folder, or its folder does not exist.
     """
     from ..ingest import read_assortment, read_stones_table, row_weights
     from ._price_book import read_price_book
@@ -319,14 +339,12 @@ def value_files(
             "value needs one input",
             [Problem(None, None, "stones", None, "give either STONES or --assortment, not both")],
         )
-    inputs = [p for p in (price_book, stones, assortment, parcels) if p is not None]
-    target = Path(out).resolve()
-    for path in inputs:
-        if Path(path).resolve() == target:
-            raise InputError(
-                "output would overwrite an input",
-                [Problem(os.fspath(out), None, "out", os.fspath(out), "must not be one of the inputs")],
-            )
+    guard_outputs(
+        {"--out": out},
+        {"--price-book": price_book, "STONES": stones, "--assortment": assortment, "--parcels": parcels},
+    )
+    if valuation_date is not None:
+        valuation_date = _iso_date(valuation_date)
     book = read_price_book(price_book).as_of(valuation_date)
     if assortment is not None:
         frame = read_assortment(assortment)
@@ -348,18 +366,8 @@ def value_files(
         raise InputError("the parcels file's carats do not add up", problems)
     table = value_parcels(cells_from_stones(frame), book, parcels_df, sampling=sampling)
     synthetic = bool(book.synthetic or frame.attrs.get("synthetic"))
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            if synthetic:
-                fh.write(
-                    "# SYNTHETIC: valued with synthetic data or a synthetic price book; not real values\n"
-                )
-            table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    comment = "SYNTHETIC: valued with synthetic data or a synthetic price book; not real values"
+    write_csv(table, out, comment=comment if synthetic else None, float_format="%.6g", lineterminator="\n")
     meta = {
         "synthetic": synthetic,
         "price_book": book.name,

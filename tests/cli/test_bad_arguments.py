@@ -154,3 +154,168 @@ def test_bad_argument(case: str, template: str, code: int, fragment: str, places
     assert [tree_hashes(p) for p in watched] == before, f"{case}: an input changed"
     assert sorted(p.name for p in places["tmp"].iterdir()) == work_before, f"{case}: left an output behind"
     corpus_record(f"argument/{case}", code)
+
+
+# The newer command groups (value, stats check, review): same guarantees. Extra placeholders:
+# {book} a price book, {assort} an assortment, {prod} {trade} KP statistics, {register} a review
+# register (named .json so that a page --out can name it), {certs} {results} a review batch's files.
+NEWER: list[tuple[str, str, int, str]] = [
+    # value
+    ("value-out-is-price-book", "value {stones} --price-book {book} --out {book}", 2,
+     "same file as the input --price-book"),
+    ("value-out-is-stones", "value {stones} --price-book {book} --out {stones}", 2,
+     "same file as the input STONES"),
+    ("value-out-is-assortment", "value --assortment {assort} --price-book {book} --out {assort}", 2,
+     "same file as the input --assortment"),
+    ("value-out-is-parcels", "value {stones} --price-book {book} --parcels {parcels} --out {parcels}", 2,
+     "same file as the input --parcels"),
+    ("value-out-missing-dir", "value {stones} --price-book {book} --out {missing}/v.csv", 2,
+     "does not exist"),
+    ("value-out-folder", "value {stones} --price-book {book} --out {dir}", 2, "is a folder"),
+    ("value-book-missing", "value {stones} --price-book {missing}/b.csv --out {tmp}/v.csv", 3, "b.csv"),
+    ("value-book-folder", "value {stones} --price-book {dir} --out {tmp}/v.csv", 3, "dir"),
+    ("value-book-is-stones", "value {stones} --price-book {stones} --out {tmp}/v.csv", 3, "price book"),
+    ("value-stones-missing", "value {missing}/s.csv --price-book {book} --out {tmp}/v.csv", 3, "s.csv"),
+    ("value-assortment-folder", "value --assortment {dir} --price-book {book} --out {tmp}/v.csv", 3, "dir"),
+    ("value-both-inputs", "value {stones} --assortment {assort} --price-book {book} --out {tmp}/v.csv", 3,
+     "not both"),
+    ("value-no-input", "value --price-book {book} --out {tmp}/v.csv", 3, "--assortment"),
+    ("value-bad-date", "value {stones} --price-book {book} --out {tmp}/v.csv --valuation-date 2025-13-01",
+     3, "2025-13-01"),
+    ("value-empty-date", "value {stones} --price-book {book} --out {tmp}/v.csv --valuation-date ''", 3,
+     "valuation_date"),
+    # stats check
+    ("stats-out-is-prod", "stats check --production {prod} --out {prod}", 2,
+     "same file as the input --production"),
+    ("stats-out-is-trade", "stats check --trade {trade} --out {trade}", 2, "same file as the input --trade"),
+    ("stats-report-is-trade", "stats check --trade {trade} --out {tmp}/a.csv --report {trade}", 2,
+     "same file as the input --trade"),
+    ("stats-report-is-out", "stats check --trade {trade} --out {tmp}/a.csv --report {tmp}/a.csv", 2,
+     "same file"),
+    ("stats-out-missing-dir", "stats check --trade {trade} --out {missing}/a.csv", 2, "does not exist"),
+    ("stats-report-missing-dir", "stats check --trade {trade} --out {tmp}/a.csv --report {missing}/r.html",
+     2, "does not exist"),
+    ("stats-out-folder", "stats check --trade {trade} --out {dir}", 2, "is a folder"),
+    ("stats-questionnaires-is-file", "stats check --trade {trade} --out {tmp}/a.csv --questionnaires {prod}",
+     2, "not a folder"),
+    ("stats-questionnaires-missing-parent",
+     "stats check --trade {trade} --out {tmp}/a.csv --questionnaires {missing}/a/q", 2, "does not exist"),
+    ("stats-prod-missing", "stats check --production {missing}/p.csv --out {tmp}/a.csv", 3, "p.csv"),
+    ("stats-prod-folder", "stats check --production {dir} --out {tmp}/a.csv", 3, "dir"),
+    ("stats-trade-is-store", "stats check --trade {store} --out {tmp}/a.csv", 3, "ref.h5"),
+    ("stats-no-input", "stats check --out {tmp}/a.csv", 2, "--production"),
+    ("stats-lang", "stats check --trade {trade} --out {tmp}/a.csv --lang xx", 2, "--lang"),
+    # review
+    ("review-add-register-is-certificates",
+     "review add {certs} --certificates {certs} --results {results}", 2,
+     "same file as the input --certificates"),
+    ("review-add-register-is-results", "review add {results} --certificates {certs} --results {results}", 2,
+     "same file as the input --results"),
+    ("review-add-register-missing-dir",
+     "review add {missing}/r.db --certificates {certs} --results {results}", 2, "does not exist"),
+    ("review-add-register-folder", "review add {dir} --certificates {certs} --results {results}", 2,
+     "is a folder"),
+    ("review-add-certs-missing", "review add {register} --certificates {missing}/c.csv --results {results}",
+     3, "c.csv"),
+    ("review-add-certs-folder", "review add {register} --certificates {dir} --results {results}", 3, "dir"),
+    ("review-add-results-binary", "review add {register} --certificates {certs} --results {store}", 3,
+     "ref.h5"),
+    ("review-add-empty-by", "review add {register} --certificates {certs} --results {results} --by ' '", 2,
+     "--by"),
+    ("review-add-bad-date",
+     "review add {register} --certificates {certs} --results {results} --checked-on 2024-02-30", 3,
+     "2024-02-30"),
+    ("review-decide-empty-parcel", "review decide {register} '' --decision approve --by x", 3, "parcel_id"),
+    ("review-decide-unknown-parcel", "review decide {register} NOPE --decision approve --by x", 3, "NOPE"),
+    ("review-decide-empty-by", "review decide {register} P1 --decision approve --by ' '", 3, "'by'"),
+    ("review-decide-bad-decision", "review decide {register} P1 --decision maybe --by x", 3, "maybe"),
+    ("review-list-missing", "review list {missing}/r.db", 4, "r.db"),
+    ("review-list-folder", "review list {dir}", 4, "dir"),
+    ("review-list-not-a-register", "review list {stones}", 4, "parcel_stones.csv"),
+    ("review-list-bad-month", "review list {register} --month 2024-13", 3, "2024-13"),
+    ("review-report-out-is-register", "review report {register} --month 2024-01 --out {register}", 2,
+     "same file as the input REGISTER"),
+    ("review-report-missing-dir", "review report {register} --month 2024-01 --out {missing}/r.html", 2,
+     "does not exist"),
+    ("review-report-bad-month", "review report {register} --month 2024-13 --out {tmp}/r.html", 3, "2024-13"),
+    ("review-report-empty-month", "review report {register} --month '' --out {tmp}/r.html", 3, "month"),
+    ("review-report-lang", "review report {register} --month 2024-01 --out {tmp}/r.html --lang xx", 3,
+     "lang"),
+    ("review-history-out-is-register", "review history {register} --out {register}", 2,
+     "same file as the input REGISTER"),
+    ("review-history-two-scopes", "review history {register} --out {tmp}/h.html --site a --zone b", 2,
+     "at most one"),
+    ("review-history-bad-suffix", "review history {register} --out {tmp}/h.pdf", 2, "--out"),
+    ("review-synth-months-0", "review synth-months {tmp}/m --model {model} --months 0", 2, "--months"),
+    ("review-synth-months-seed-negative", "review synth-months {tmp}/m --model {model} --seed -1", 2,
+     "--seed"),
+    ("review-synth-months-out-is-model", "review synth-months {model} --model {model}", 2, "--model"),
+    ("review-synth-months-missing-parent", "review synth-months {missing}/a/m --model {model}", 2,
+     "does not exist"),
+    ("review-synth-months-model-missing", "review synth-months {tmp}/m --model {missing}/m", 5, "m"),
+    ("review-synth-certs-into-input", "review synth-certificates {dir} --out {dir}/c.csv", 2,
+     "inside the input folder"),
+    ("review-synth-certs-missing-dir", "review synth-certificates {dir} --out {missing}/c.csv", 2,
+     "does not exist"),
+    ("review-synth-certs-seed-negative", "review synth-certificates {dir} --out {tmp}/c.csv --seed -1", 2,
+     "--seed"),
+    ("review-synth-certs-empty-folder", "review synth-certificates {dir} --out {tmp}/c.csv", 3, "parcels"),
+]
+
+_ASSORTMENT = ("parcel_id,size_class,quality,colour,n_stones,carats\n"
+               "A,dtc:+11,gem,colourless,100,18\nB,gr:4,gem,colourless,10,10\n")
+_TRADE = ("participant,period,flow,partner,carats,value_usd,certificates\n"
+          "CAF,2020-Q1,export,ARE,100,20000,2\nARE,2020-Q1,import,CAF,100,20000,2\n")
+_CERTS = ("kp_certificate,issued_on,expires_on,exporter,importer_country,hs_code,carats,n_stones,value_usd,"
+          "declared_origin,parcel_id\nCF-1,2024-01-10,2024-03-10,X,BE,7102.10,10,20,2000,Berberati,P1\n")
+_PROD = "participant,period,carats,value_usd\nCAF,2020-H1,100,20000\n"
+
+
+@pytest.fixture(scope="session")
+def empty_register(cli_dir: Path) -> Path:
+    from footprint.review import Register
+
+    path = cli_dir / "register.json"
+    if not path.exists():
+        with Register.open(path, create=True):
+            pass
+    return path
+
+
+@pytest.fixture
+def newer_places(places: dict[str, Path], empty_register: Path, tmp_path: Path) -> dict[str, Path]:
+    from footprint.valuation import synthetic_price_book_path
+
+    root = tmp_path / "newer"
+    root.mkdir()
+    book = root / "book.csv"
+    shutil.copyfile(synthetic_price_book_path(), book)
+    register = root / "register.json"
+    shutil.copyfile(empty_register, register)
+    files = {"assort": _ASSORTMENT, "trade": _TRADE, "prod": _PROD,
+             "certs": _CERTS, "results": "parcel_id,verdict\nP1,consistent\n"}
+    out = dict(places, book=book, register=register)
+    for name, text in files.items():
+        out[name] = root / f"{name}.csv"
+        out[name].write_text(text, encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(("case", "template", "code", "fragment"), NEWER, ids=[m[0] for m in NEWER])
+def test_bad_argument_newer_commands(case: str, template: str, code: int, fragment: str, newer_places, run,
+                                     corpus_record) -> None:
+    import shlex
+
+    places = newer_places
+    args = [part.format(**{k: str(v) for k, v in places.items()}) for part in shlex.split(template)]
+    watched = [places[k] for k in ("store", "model", "stones", "parcels", "book", "register", "assort",
+                                   "trade", "prod", "certs", "results", "dir")]
+    before = [tree_hashes(p) for p in watched]
+    work_before = sorted(p.name for p in places["tmp"].iterdir())
+    result = run(*args)
+    output = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == code, (case, result.exit_code, output)
+    assert fragment in output, (case, output)
+    assert [tree_hashes(p) for p in watched] == before, f"{case}: an input changed"
+    assert sorted(p.name for p in places["tmp"].iterdir()) == work_before, f"{case}: left an output behind"
+    corpus_record(f"argument/{case}", code)

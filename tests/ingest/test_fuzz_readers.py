@@ -197,3 +197,94 @@ def test_utf16_parcels_file_reads_like_utf8(tmp_path) -> None:
     a = read_parcels(tmp_path / "a.csv", ["CAR-East", "CAR-West"])
     b = read_parcels(tmp_path / "b.csv", ["CAR-East", "CAR-West"])
     assert a.equals(b)
+
+
+# -- the newer readers: assortments, KP statistics, certificates, price books ---------------------------
+# Fewer examples each (they read whole tables); the same rule: a result or a FootprintError.
+
+FUZZ_SMALL = settings(FUZZ, max_examples=30)
+
+ASSORTMENT = (b"# SYNTHETIC\nparcel_id,size_class,quality,colour,n_stones,carats\n"
+              b"A,dtc:+11,gem,colourless,100,18\nB,gr:4,gem,colourless,10,10\n"
+              b"B,mm:2.50,near_gem,brown,40,3.5\n")
+TRADE = (b"participant,period,flow,partner,carats,value_usd,certificates\n"
+         b"CAF,2020-Q1,export,ARE,100,20000,2\nARE,2020-Q1,import,CAF,100,20000,2\n"
+         b"BEL;2020-Q2;import;CAF;5;6;1\n")
+PRODUCTION = (b"participant,period,carats,value_usd\nCAF,2020-H1,100,20000\nCAF,2020-H2,120,21000\n"
+              b"BWA,2020,5,6\n")
+CERTIFICATES = ("kp_certificate,issued_on,expires_on,exporter,importer_country,hs_code,carats,n_stones,"
+                "value_usd,declared_origin,parcel_id\n"
+                "CF-1,2024-01-10,2024-03-10,Comptoir Bérbérati,BE,7102.10,10.5,20,2000,Berberati,P1\n"
+                "CF-2,2024-01-12,2024-03-12,Comptoir B,AE,7102.21,3,9,600,Nola,P2\n").encode()
+PRICE_BOOK = (b"# SYNTHETIC\nsize_class,quality,colour,usd_per_ct,low,high,effective_from\n"
+              b"dtc:+11,gem,colourless,300,250,350,2024-01-01\ngr:4,near_gem,*,120,,,\n")
+
+
+def _read_file(reader, data: bytes, name: str, **kwargs) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        _survives(reader, path, **kwargs)
+
+
+@FUZZ_SMALL
+@given(data=_damaged(ASSORTMENT))
+def test_assortment_files(data: bytes) -> None:
+    from footprint.ingest import read_assortment
+
+    _read_file(read_assortment, data, "assortment.csv")
+
+
+@FUZZ_SMALL
+@given(trade=_damaged(TRADE), production=_damaged(PRODUCTION))
+def test_kp_statistics_files(trade: bytes, production: bytes) -> None:
+    from footprint.stats import read_production, read_trade
+
+    _read_file(read_trade, trade, "TRADE.csv")
+    _read_file(read_production, production, "PROD.csv")
+
+
+@FUZZ_SMALL
+@given(data=_damaged(CERTIFICATES))
+def test_certificate_files(data: bytes) -> None:
+    from footprint.review import read_certificates
+
+    _read_file(read_certificates, data, "certificates.csv")
+
+
+@FUZZ_SMALL
+@given(data=_damaged(PRICE_BOOK))
+def test_price_books(data: bytes) -> None:
+    from footprint.valuation import read_price_book
+
+    _read_file(read_price_book, data, "book.csv")
+
+
+def _frames_equal(a, b) -> bool:
+    import pandas as pd
+
+    if isinstance(a, pd.DataFrame):
+        return a.equals(b)
+    if hasattr(a, "records"):  # review certificates: checked records (the file's hash differs, of course)
+        return bool(a.records == b.records and a.synthetic == b.synthetic)
+    return bool(a.rows.equals(b.rows) and a.synthetic == b.synthetic)  # a price book
+
+
+@pytest.mark.parametrize(("reader", "data", "valid"), [
+    ("footprint.ingest:read_assortment", ASSORTMENT, ASSORTMENT),
+    ("footprint.stats:read_trade", TRADE, TRADE.replace(b"BEL;2020-Q2;import;CAF;5;6;1\n", b"")),
+    ("footprint.stats:read_production", PRODUCTION, PRODUCTION),
+    ("footprint.review:read_certificates", CERTIFICATES, CERTIFICATES),
+    ("footprint.valuation:read_price_book", PRICE_BOOK, PRICE_BOOK),
+], ids=["assortment", "trade", "production", "certificates", "price-book"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "cp1252"])
+def test_newer_readers_read_excel_encodings_like_utf8(reader: str, data: bytes, valid: bytes, encoding: str,
+                                                      tmp_path: Path) -> None:
+    """UTF-16 (Excel's "Unicode text"), a BOM, or Windows-1252 read exactly as the UTF-8 file."""
+    import importlib
+
+    module, name = reader.split(":")
+    read = getattr(importlib.import_module(module), name)
+    (tmp_path / "a.csv").write_bytes(valid)
+    (tmp_path / "b.csv").write_bytes(valid.decode("utf-8").encode(encoding))
+    assert _frames_equal(read(tmp_path / "a.csv"), read(tmp_path / "b.csv"))

@@ -107,7 +107,14 @@ def test_errors_become_exit_codes_without_tracebacks(one_month, tmp_path):
         == 0
     )
     res = _invoke("review", "report", reg, "--month", one_month["month"], "--out", reg)
-    assert res.exit_code == 3 and "overwrite the register" in res.output
+    assert res.exit_code == 2 and "same file as the input REGISTER" in res.output
+    before = reg.read_bytes()
+    res = _invoke("review", "add", f / "certificates.csv", "--certificates", f / "certificates.csv",
+                  "--results", f / "results.csv")
+    assert res.exit_code == 2 and "same file as the input --certificates" in res.output
+    assert reg.read_bytes() == before
+    res = _invoke("review", "history", reg, "--out", tmp_path / "missing" / "h.html")
+    assert res.exit_code == 2 and "does not exist" in res.output
     res = _invoke("review", "report", reg, "--month", "2024-13", "--out", tmp_path / "x.html")
     assert res.exit_code == 3
 

@@ -17,6 +17,7 @@ REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "kp-statistics" /
 def test_check_writes_anomalies_report_and_questionnaires(tmp_path: Path) -> None:
     write_kp_stats(tmp_path / "set", seed=3, n_participants=16, n_years=6, per_check=2)
     out = tmp_path / "out" / "ANOMALIES.csv"
+    out.parent.mkdir()  # outputs go into existing folders (the questionnaires folder is created)
     before = (tmp_path / "set" / "TRADE.csv").read_bytes()
     result = CliRunner().invoke(
         app,
@@ -73,7 +74,8 @@ def test_bad_input_exits_3_and_output_onto_input_is_refused(tmp_path: Path) -> N
     assert result.exit_code == 3
     assert "row 1" in result.output and "period" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, ["stats", "check", "--production", str(REAL), "--out", str(REAL)])
-    assert result.exit_code == 3 and "overwrite an input" in result.output
+    assert result.exit_code == 2 and "same file as the input --production" in result.output
+    assert not (tmp_path / "a.csv").exists()  # a failed run publishes nothing
 
 
 def test_real_kpcs_production_passes_the_production_side_checks_sensibly(tmp_path: Path) -> None:
@@ -108,3 +110,25 @@ def test_nothing_found_exits_0_with_a_header_only_table(tmp_path: Path) -> None:
         "participant,period,check,partner,observed,expected,score,severity,detail"
     ]
     assert "0 finding(s)" in result.stdout
+
+
+def test_a_failed_run_publishes_no_output_and_keeps_the_previous_one(tmp_path: Path, monkeypatch) -> None:
+    import footprint.report
+
+    write_kp_stats(tmp_path / "set", seed=3, n_participants=16, n_years=6, per_check=2)
+    out, report, folder = tmp_path / "ANOMALIES.csv", tmp_path / "r.html", tmp_path / "q"
+    out.write_text("previous run\n", encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(footprint.report, "render_questionnaire", broken)
+    result = CliRunner().invoke(
+        app,
+        ["stats", "check", "--trade", str(tmp_path / "set" / "TRADE.csv"), "--out", str(out), "--report",
+         str(report), "--questionnaires", str(folder)],
+    )
+    assert result.exit_code == 3 and "No space left" in result.output and "Traceback" not in result.output
+    assert out.read_text(encoding="utf-8") == "previous run\n"  # not replaced by a partial run
+    assert not report.exists() and not folder.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left

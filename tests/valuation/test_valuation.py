@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -165,7 +166,8 @@ def test_value_command_writes_flags_and_labels_synthetic(tmp_path: Path) -> None
             str(assortment),
         ],
     )
-    assert again.exit_code == 3  # never writes over one of its inputs
+    # never writes over one of its inputs
+    assert again.exit_code == 2 and "same file as the input --assortment" in again.output
     both = CliRunner().invoke(
         app,
         [
@@ -180,3 +182,21 @@ def test_value_command_writes_flags_and_labels_synthetic(tmp_path: Path) -> None
         ],
     )
     assert both.exit_code == 3 and "Traceback" not in both.output
+
+
+def test_value_output_neutralises_formulas_and_refuses_a_missing_folder(tmp_path: Path) -> None:
+    assortment = tmp_path / "a.csv"
+    assortment.write_text(
+        "parcel_id,size_class,quality,colour,n_stones,carats\n=HYPERLINK(\"x\"),dtc:+11,gem,colourless,100,18\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "v.csv"
+    args = ["value", "--price-book", str(synthetic_price_book_path()), "--assortment", str(assortment)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code in (0, 6), result.output
+    cells = list(csv.reader(out.read_text(encoding="utf-8").splitlines()[2:]))
+    assert cells[0][0] == "'=HYPERLINK(\"x\")"  # inert in a spreadsheet
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "no" / "v.csv")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--valuation-date", "2025-02-30"])
+    assert result.exit_code == 3 and "valuation_date" in result.output
