@@ -98,11 +98,18 @@ def register(app: typer.Typer) -> None:
                  "the site mixture; default: the share of reference lots)."),
         evaluate: bool = typer.Option(False, "--evaluate",
                                       help="Also evaluate on held-out lots and record it in the manifest."),
+        min_zone_stones: int | None = typer.Option(
+            None, "--min-zone-stones", min=2,
+            help="Floor: refuse a zone with fewer reference stones (default 10). Zones above it but "
+                 "below 100 stones or 5 lots train, marked thin, with widened evidence."),
+        min_zone_lots: int | None = typer.Option(
+            None, "--min-zone-lots", min=1, help="Floor: refuse a zone with fewer reference lots (default 1)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Train a footprint model on a reference store and save it.
 
-        Refuses (exit 5) when a zone has too few stones or lots. No method proves the
+        Refuses (exit 5) when a zone is below the floor (--min-zone-stones, --min-zone-lots);
+        thin zones above it train, are marked thin in the manifest and their evidence is widened. No method proves the
         origin of a single diamond: the model's unit of judgement is the parcel.
         """
         from ..model import read_site_weights, train
@@ -111,6 +118,10 @@ def register(app: typer.Typer) -> None:
         options = _config(config, thresholds) or {}
         if site_weights is not None:
             options["site_weights"] = read_site_weights(site_weights)
+        if min_zone_stones is not None:
+            options["min_stones_per_zone"] = min_zone_stones
+        if min_zone_lots is not None:
+            options["min_lots_per_zone"] = min_zone_lots
         model = train(db, out_dir=out, config=options or None, seed=seed, evaluate=evaluate)
         summary = _train_summary(model, out)
         if as_json:
