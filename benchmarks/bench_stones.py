@@ -30,8 +30,13 @@ Exit code 0 unless something crashes: misses are printed as MISS.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+
+# The benchmark machine is shared (2 cores, several engineers): OpenMP threads of the gradient
+# boosting spin-wait under load and made one fit 20x slower; one thread each is faster there.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
@@ -105,7 +110,15 @@ def realistic_rows(spec, *, lots: int, per_lot: int, seed: int, n_parcels: int, 
         ll, stone_p = _model_ll(model, stones, n)
         bayes = dens.parcel_zone_loglik(values, parcel)
         hgb = _product(model, clf, prior, stones, parcel, n)
+        # Diagnostic: the exact stone densities multiplied as if stones of a lot were independent
+        # (what a perfect stone model gives a parcel layer that ignores the lot-to-lot drift).
+        naive = np.zeros((n, len(dens.sites)))
+        np.add.at(naive, parcel, dens.stone_site_loglik(values))
+        naive = naive + np.log(dens.site_weight)[None, :]
+        naive = np.stack([np.logaddexp.reduce(naive[:, dens.site_zone == z], axis=1)
+                          for z in range(len(dens.zones))], axis=1)
         row = {"size": size, "n": n, "model_acc": _acc(ll, truth), "hgb_acc": _acc(hgb, truth),
+               "exactprod_acc": _acc(naive, truth), "exactprod_cllr": _cllr(naive, truth),
                "bayes_acc": _acc(bayes, truth), "model_cllr": _cllr(ll, truth), "hgb_cllr": _cllr(hgb, truth),
                "bayes_cllr": _cllr(bayes, truth)}
         if size == 1:
@@ -159,11 +172,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--parcels", type=int, default=2000, help="fresh parcels per size")
     parser.add_argument("--no-bundled", action="store_true", help="skip the bundled-set comparison (slow)")
+    parser.add_argument("--only-bundled", action="store_true", help="run the bundled-set comparison only")
     args = parser.parse_args(argv)
     from footprint.synth._realistic import RealisticSpec
 
     checks = []
     t0 = time.perf_counter()
+    if args.only_bundled:
+        _bundled_checks(checks, args)
+        _print_checks(checks, t0)
+        return 0
     table, extra = realistic_rows(RealisticSpec(), lots=20, per_lot=25, seed=args.seed, n_parcels=args.parcels,
                                   label="realistic variant (5 zones x 3 sites, 20 lots x 25 stones a site)")
     r25 = table.loc[25]
@@ -186,16 +204,24 @@ def main(argv: list[str]) -> int:
         checks.append((f"20 thin zones: parcel-{size} accuracy vs HGB-product (points)",
                        100 * (row.model_acc - row.hgb_acc), "> 0", row.model_acc > row.hgb_acc))
     if not args.no_bundled:
-        bt = bundled_rows(args.seed, args.parcels)
-        b25 = bt.loc[25]
-        diff = 100 * (b25.new_acc - b25.previous_acc)
-        checks.append(("bundled: parcel-25 accuracy, new - previous (points)", diff, ">= -0.2", diff >= -0.2))
-        ratio = b25.new_cllr / b25.previous_cllr
-        checks.append(("bundled: parcel-25 Cllr, new / previous", ratio, "<= 1.02", ratio <= 1.02))
+        _bundled_checks(checks, args)
+    _print_checks(checks, t0)
+    return 0
+
+
+def _bundled_checks(checks: list, args) -> None:
+    bt = bundled_rows(args.seed, args.parcels)
+    b25 = bt.loc[25]
+    diff = 100 * (b25.new_acc - b25.previous_acc)
+    checks.append(("bundled: parcel-25 accuracy, new - previous (points)", diff, ">= -0.2", diff >= -0.2))
+    ratio = b25.new_cllr / b25.previous_cllr
+    checks.append(("bundled: parcel-25 Cllr, new / previous", ratio, "<= 1.02", ratio <= 1.02))
+
+
+def _print_checks(checks: list, t0: float) -> None:
     print(f"\nstone benchmark ({time.perf_counter() - t0:.0f} s): must-show items")
     for name, value, target, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.4f} (target {target})")
-    return 0
 
 
 if __name__ == "__main__":

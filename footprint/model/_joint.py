@@ -423,4 +423,5 @@ class JointMixture(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
+        check_is_fitted(self, "mixtures_")
         return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
