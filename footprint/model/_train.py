@@ -4,8 +4,11 @@ Steps, in order:
 
 1. ``require_zones``: every reference stone has a zone; at least two zones;
    each zone has at least ``min_stones_per_zone`` stones and
-   ``min_lots_per_zone`` lots (else :class:`InsufficientDataError` listing
-   every thin zone); a warning below ``thin_*``.
+   ``min_lots_per_zone`` lots, the floor (else :class:`InsufficientDataError`
+   listing every such zone and naming ``footprint train --min-zone-stones``);
+   a zone below ``thin_*`` trains but is thin: a warning, the manifest's
+   ``training.thin_zones``, and its sites' evidence widened by a factor
+   fitted on held-out lots (see ``StoneClassifier(thin_classes=...)``).
 2. ``derive_sites_and_lots``: the class of a stone is its site (``zone/site``;
    a stone without a site gets ``zone/(unspecified)``); the group of a stone
    is its lot (without ``lot_id``: its site, with a warning, because
@@ -13,8 +16,11 @@ Steps, in order:
 3. ``build_features``: :class:`~footprint._features.StoneFeatures` plus one
    :class:`~footprint._features.SpectralEmbedding` per spectrum kind with at
    least ``min_spectra`` spectra.
-4. ``fit_stone_classifier``: :class:`StoneClassifier` over sites, iterations and
-   temperature chosen on held-out lots.
+4. ``fit_stone_classifier``: :class:`StoneClassifier` over sites: per-field
+   densities plus the joint block of ``joint_fields`` (nitrogen, %B,
+   delta13C: per-site Gaussian mixtures, see ``_joint``), weighted on
+   held-out lots, and the calibrated HistGradientBoosting partner stacked
+   where it lowers the held-out Cllr (``partner``, see ``_discriminative``).
 5. ``fit_parcel_tempering``: ``tau0`` and ``rho`` on parcels drawn from single
    held-out lots (out-of-fold stone predictions).
 6. ``fit_novelty``: :class:`NoveltyScorer` with lot-held-out calibration.

@@ -83,3 +83,25 @@ def test_bad_spec_is_refused():
     with pytest.raises(InputError, match="at least 2 zones"):
         RealisticDensity(RealisticSpec(n_zones=1))
     assert REALISTIC_FIELDS[0] == "n_total_ppm"
+
+
+def test_cli_writes_the_realistic_variant(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from footprint.cli import app
+
+    out = tmp_path / "real"
+    result = CliRunner().invoke(app, ["synth", "reference", str(out), "--variant", "realistic",
+                                      "--lots-per-site", "2", "--stones-per-lot", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["synthetic"] is True and data["n_stones"] == 5 * 3 * 2 * 5
+    first = (out / "stones.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# SYNTHETIC")
+    stones = pd.read_csv(out / "stones.csv", comment="#")
+    assert set(REALISTIC_FIELDS) <= set(stones.columns)
+    bad = CliRunner().invoke(app, ["synth", "reference", str(tmp_path / "x"), "--variant", "odd"])
+    assert bad.exit_code == 2
