@@ -116,6 +116,6 @@ def fit_partner(clf: Any, X: np.ndarray, y: np.ndarray, groups: Any, gen: np.nda
 
 
 def stacked_scores(clf: Any, gen: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``a g + b (log p_hgb - log pi)`` for new stones, shape (n, n_classes)."""
+    """Return ``a g + b (log p_hgb - log pi)`` for new stones, shape (n, n_classes)."""
     lr = clf.partner_.predict_log_proba(X) - clf.log_prior_[None, :]
     return clf.stack_[0] * gen + clf.stack_[1] * np.maximum(lr, np.log(_FLOOR) - clf.log_prior_[None, :])

@@ -474,7 +474,7 @@ def _thin_summary(classifier: StoneClassifier, thin: list[str], summary: Mapping
 
 
 def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:
-    """What the stone model is made of: joint block (components, weight), partner (kept, weights, Cllr)."""
+    """Summarise the stone model: joint block (components, weight), partner (kept, weights, Cllr)."""
     joint = getattr(classifier, "joint_", None)
     out: dict[str, Any] = {"method": classifier.method,
                            "joint_alpha": float(getattr(classifier, "joint_alpha_", 0.0))}

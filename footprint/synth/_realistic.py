@@ -205,7 +205,7 @@ class RealisticDensity:
 
     @staticmethod
     def to_u(values: np.ndarray) -> np.ndarray:
-        """Transformed coordinates from field values (NaN stays NaN), shape (n, 3)."""
+        """Return transformed coordinates of field values (NaN stays NaN), shape (n, 3)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             b = values[:, 2] / 100.0
             return np.column_stack([np.log(values[:, 0]), values[:, 1], np.log(b) - np.log1p(-b)])
@@ -327,7 +327,7 @@ class RealisticDensity:
         return np.vstack(blocks), np.repeat(np.arange(n_parcels), size), zone
 
     def frame(self, values: np.ndarray, **columns: Any) -> pd.DataFrame:
-        """A stone table of ``values`` (only the spec's fields) plus ``columns``, notes = SYNTHETIC."""
+        """Return a stone table of ``values`` (the spec's fields) plus ``columns``, notes = SYNTHETIC."""
         out = pd.DataFrame(dict(columns))
         for j, name in enumerate(REALISTIC_FIELDS):
             if name in self.spec.fields:
