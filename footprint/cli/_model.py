@@ -98,12 +98,28 @@ def train_command(
              "the site mixture; default: the share of reference lots)."),
     evaluate: bool = typer.Option(False, "--evaluate",
                                   help="Also evaluate on held-out lots and record it in the manifest."),
+    min_zone_stones: int | None = typer.Option(
+        None, "--min-zone-stones", min=2,
+        help="Floor: refuse a zone with fewer reference stones (default 10). Zones above it but "
+             "below 100 stones or 5 lots train, marked thin, with widened evidence."),
+    min_zone_lots: int | None = typer.Option(
+        None, "--min-zone-lots", min=1, help="Floor: refuse a zone with fewer reference lots (default 1)."),
+    joint_fields: str | None = typer.Option(
+        None, "--joint-fields",
+        help="Comma-separated continuous fields modelled jointly per site (opt-in; e.g. "
+             "n_total_ppm,n_b_percent,d13c_permil; default: none, each field on its own)."),
+    partner: str | None = typer.Option(
+        None, "--partner",
+        help="Discriminative partner stacked on the stone model: none (default), auto (kept only "
+             "where it lowers the held-out Cllr) or hgb (always)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train a footprint model on a reference store and save it.
 
-    Refuses (exit 5) when a zone has too few stones or lots. No method proves the
-    origin of a single diamond: the model's unit of judgement is the parcel.
+    Refuses (exit 5) when a zone is below the floor (--min-zone-stones, --min-zone-lots);
+    thin zones above it train, are marked thin in the manifest and their evidence is
+    widened. No method proves the origin of a single diamond: the model's unit of
+    judgement is the parcel.
     """
     from ..model import read_site_weights, train
 
@@ -111,6 +127,16 @@ def train_command(
     options = _config(config, thresholds) or {}
     if site_weights is not None:
         options["site_weights"] = read_site_weights(site_weights)
+    if min_zone_stones is not None:
+        options["min_stones_per_zone"] = min_zone_stones
+    if min_zone_lots is not None:
+        options["min_lots_per_zone"] = min_zone_lots
+    if joint_fields is not None:
+        options["joint_fields"] = [f.strip() for f in joint_fields.split(",") if f.strip()]
+    if partner is not None:
+        if partner not in ("none", "auto", "hgb"):
+            raise typer.BadParameter(f"--partner must be none, auto or hgb, got {partner!r}")
+        options["partner"] = partner
     model = train(db, out_dir=out, config=options or None, seed=seed, evaluate=evaluate)
     summary = _train_summary(model, out)
     if as_json:
