@@ -59,7 +59,8 @@ def test_train_refuses_thin_store(runner, tmp_path, reference):
     store = tmp_path / "thin.h5"
     db.init(store, by="test")
     db.add(store, stones=csv, by="test", n_jobs=1)
-    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "m"), "--min-zone-stones", "1000"])
+    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "m"),
+                                 "--min-zone-stones", "1000"])
     assert result.exit_code == 5
     assert "too little reference data" in result.stderr and "--min-zone-stones" in result.stderr
     assert not (tmp_path / "m" / "manifest.json").exists()

@@ -1,4 +1,7 @@
-"""The discriminative partner: calibrated HGB likelihood ratios stacked on held-out lots, kept only if better."""
+"""The discriminative partner: calibrated HGB likelihood ratios stacked on held-out lots.
+
+Kept only if better.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from footprint.model import StoneClassifier
 
 
-@parametrize_with_checks([StoneClassifier(cv=2, partner="hgb", max_iter=5, joint_features=[0], random_state=0)])
+@parametrize_with_checks([StoneClassifier(cv=2, partner="hgb", max_iter=5, joint_features=[0],
+                                          random_state=0)])
 def test_sklearn_contract_with_joint_block_and_partner(estimator, check):
     check(estimator)
 
@@ -39,7 +43,8 @@ def test_partner_dropped_where_it_does_not_help():
     rng = np.random.default_rng(2)
     y = rng.integers(0, 3, 900)
     X = rng.normal(y[:, None] * 0.8, 1.0, size=(900, 2))  # independent normal fields: the product is right
-    clf = StoneClassifier(cv=5, partner="auto", max_iter=40, random_state=0).fit(X, y, groups=np.arange(900) // 30)
+    clf = StoneClassifier(cv=5, partner="auto", max_iter=40, random_state=0)
+    clf.fit(X, y, groups=np.arange(900) // 30)
     kept = clf.partner_ is not None
     assert kept == (clf.partner_cllr_["stacked"] < clf.partner_cllr_["generative"])
     if not kept:
