@@ -72,6 +72,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "footprint.model._stone.StoneClassifier",
     "footprint.model._novelty.NoveltyScorer",
     "footprint.model._density.BinnedDensities",
+    "footprint.model._joint.JointMixture",
+    "footprint.model._joint._Mixtures",
     "sklearn.decomposition._pca.PCA",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",

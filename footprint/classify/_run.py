@@ -205,6 +205,11 @@ def classify(
 
         store = check_store(store_path, accept_unverified=accept_unverified_store)
         warnings.extend(store["warnings"])
+    for zone, thin in (model.manifest.get("training", {}).get("thin_zones") or {}).items():
+        warnings.append(f"model: reference zone {zone} is thin ({thin['stones']} stones in {thin['lots']} "
+                        f"lots): its evidence is widened x{thin['widening']:.2f}"
+                        + ("" if thin.get("widening_measured", True)
+                           else " (not measurable on held-out lots)"))
     parcels_df = read_parcels(parcels, zones) if parcels is not None else None
     derived = _derive_spectra(os.fspath(spectra), model.manifest, n_jobs) if spectra is not None else None
     ctx = RunContext(

@@ -112,14 +112,30 @@ def train_command(
                                   help="Also evaluate on held-out lots and record it in the manifest."),
     force: bool = typer.Option(False, "--force", help="Replace an existing model directory OUT."),
     accept_unverified_store: bool = _ACCEPT,
+    min_zone_stones: int | None = typer.Option(
+        None, "--min-zone-stones", min=2,
+        help="Floor: refuse a zone with fewer reference stones (default 10). Zones above it but "
+             "below 100 stones or 5 lots train, marked thin, with widened evidence."),
+    min_zone_lots: int | None = typer.Option(
+        None, "--min-zone-lots", min=1, help="Floor: refuse a zone with fewer reference lots (default 1)."),
+    joint_fields: str | None = typer.Option(
+        None, "--joint-fields",
+        help="Comma-separated continuous fields modelled jointly per site (opt-in; e.g. "
+             "n_total_ppm,n_b_percent,d13c_permil; default: none, each field on its own)."),
+    partner: str | None = typer.Option(
+        None, "--partner",
+        help="Discriminative partner stacked on the stone model: none (default), auto (kept only "
+             "where it lowers the held-out Cllr) or hgb (always)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train a footprint model on a reference store and save it.
 
     Refuses (exit 4) a store that fails verification unless --accept-unverified-store (recorded
-    in the manifest), and (exit 5) when a zone has too few stones or lots. The model directory is
-    written whole or not at all; an existing one is replaced only with --force. No method proves
-    the origin of a single diamond: the model's unit of judgement is the parcel.
+    in the manifest), and (exit 5) when a zone is below the floor (--min-zone-stones,
+    --min-zone-lots); thin zones above it train, are marked thin in the manifest and their
+    evidence is widened. The model directory is written whole or not at all; an existing one is
+    replaced only with --force. No method proves the origin of a single diamond: the model's unit
+    of judgement is the parcel.
     """
     from .. import db as dbapi
     from .._io import OutputTransaction, guard_outputs
@@ -133,6 +149,16 @@ def train_command(
     options = _config(config, thresholds) or {}
     if site_weights is not None:
         options["site_weights"] = read_site_weights(site_weights)
+    if min_zone_stones is not None:
+        options["min_stones_per_zone"] = min_zone_stones
+    if min_zone_lots is not None:
+        options["min_lots_per_zone"] = min_zone_lots
+    if joint_fields is not None:
+        options["joint_fields"] = [f.strip() for f in joint_fields.split(",") if f.strip()]
+    if partner is not None:
+        if partner not in ("none", "auto", "hgb"):
+            raise typer.BadParameter(f"--partner must be none, auto or hgb, got {partner!r}")
+        options["partner"] = partner
     model = train(db, config=options or None, seed=seed, evaluate=evaluate)
     model.manifest.setdefault("source", {})["store_check"] = {
         k: store.get(k) for k in ("sha256", "chain", "sealed", "verified", "accepted_unverified", "problems",
@@ -154,6 +180,7 @@ def train_command(
                    f"sites {', '.join(row['sites'])}")
     for warning in summary["training"].get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
+
 
 @app.command("evaluate")
 @guarded

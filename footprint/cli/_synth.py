@@ -4,7 +4,8 @@ Commands::
 
     footprint synth reference OUT_DIR [--seed N] [--lots-per-site N] [--stones-per-lot N]
                               [--photo-fraction F] [--parcels N] [--min-size N] [--max-size N]
-                              [--month YYYY-MM] [--ftir-in-table] [--params FILE] [--json]
+                              [--month YYYY-MM] [--ftir-in-table] [--params FILE]
+                              [--variant bundled|realistic] [--json]
     footprint synth parcels OUT_DIR [--seed N] [--parcels N] [--min-size N] [--max-size N]
                             [--month YYYY-MM] [--photo-fraction F] [--params FILE] [--json]
     footprint synth ceiling [--sizes 1,5,10,25,50] [--n-stones N] [--seed N] [--params FILE] [--json]
@@ -86,9 +87,24 @@ def reference_cmd(
     ftir_in_table: bool = typer.Option(False, "--ftir-in-table",
                                        help="Also write the true FTIR values into the stone tables."),
     params: Path | None = _PARAMS,
+    variant: str = typer.Option(
+        "bundled", "--variant",
+        help="'bundled' (the demo set, CAR zones) or 'realistic' (parageneses per site: correlated, "
+             "multimodal nitrogen, delta13C and %B, lot-to-lot drift; stones.csv + site_weights.csv only)."),
     as_json: bool = _JSON,
 ) -> None:
     """Write the SYNTHETIC reference set: stones.csv, spectra/, images/, parcels, truth.csv."""
+    if variant not in ("bundled", "realistic"):
+        raise typer.BadParameter(f"--variant must be 'bundled' or 'realistic', got {variant!r}")
+    if variant == "realistic":
+        from ..synth import write_realistic_set
+
+        typer.echo(f"writing SYNTHETIC reference set (realistic variant) to {out_dir} ...", err=True)
+        # The variant's own default size (12 lots of 25 stones a site) unless the options are given.
+        lots = lots_per_site if lots_per_site != 120 else 12
+        per_lot = stones_per_lot if stones_per_lot != 40 else 25
+        _summary(write_realistic_set(out_dir, seed=seed, lots_per_site=lots, stones_per_lot=per_lot), as_json)
+        return
     from ..synth import write_reference_set
 
     _check_out_dir(out_dir)

@@ -476,8 +476,11 @@ class FootprintModel:
         if getattr(self, "_shared", None) is None:
             a = getattr(self.classifier, "estimator_", None)
             b = getattr(self.novelty, "densities_", None)
+            # A joint block or a stacked partner adds terms the novelty densities do not hold.
+            extra = (getattr(self.classifier, "joint_", None) is not None
+                     or getattr(self.classifier, "partner_", None) is not None)
             same = (self.classifier.method == "binned" and a is not None and b is not None
-                    and a.modes == b.modes and a.n_sites == b.n_sites)
+                    and a.modes == b.modes and a.n_sites == b.n_sites and not extra)
             if same:
                 for name in ("edges", "tables", "mu", "sd", "tail_scale", "base_edges", "base_log_density",
                              "base_points", "standardise", "coef", "log_norm"):

@@ -44,6 +44,7 @@ is the same held-out genuine parcels at each size.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln, log_softmax, logsumexp
 from scipy.stats import chi2
+
+from ..exceptions import InsufficientDataError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CALIBRATION_SIZES",
@@ -561,7 +566,15 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     weight = np.exp(log_weight)
     # No tabulated size above the smallest zone's held-out stones (a bigger parcel would reuse its lots
     # over and over); above the largest size kept, the largest (pooled) null is used.
-    smallest = int(np.bincount(zone_of_stone, minlength=n_zones).min())
+    # A thin zone of one lot has no held-out stones: it is left out of the simulation (the nulls are
+    # pooled over zones; its own parcels are judged against the other zones' genuine parcels).
+    held_out = np.bincount(zone_of_stone, minlength=n_zones)
+    seen = [int(z) for z in np.flatnonzero(held_out > 0)]
+    if not seen:
+        raise InsufficientDataError(
+            "too few reference lots to calibrate the parcel layer: at least one zone needs two or more "
+            "lots (a zone's held-out lots are what its genuine parcels are simulated from)")
+    smallest = int(held_out[seen].min())
     keep = [k for k, n in enumerate(sizes) if n <= smallest] or [0]
     sizes = tuple(sizes[k] for k in keep)
     # Every batch fits every zone: with many zones, fewer parcels per zone keep the cost linear in zones.
@@ -570,10 +583,11 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     mixed_null: list[np.ndarray] = []
     novelty_null: list[np.ndarray] = []
     fit_ll, fit_sizes, fit_truth = [], [], []
-    report: dict[str, Any] = {"sizes": list(map(int, sizes)), "per_zone": list(map(int, per_zone))}
+    report: dict[str, Any] = {"sizes": list(map(int, sizes)), "per_zone": list(map(int, per_zone)),
+                              "zones_without_held_out_lots": [z for z in range(n_zones) if z not in seen]}
     for size, count in zip(sizes, per_zone, strict=True):
         stats, novel = [], []
-        for z in range(n_zones):
+        for z in seen:
             parcels = simulate_parcels(lots, zone_of_stone, site_of_stone, z, int(size), int(count), rng,
                                        weight)
             rows, starts, n = _layout(parcels)
@@ -599,11 +613,20 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
         fit_ll.append(zone_ll)
         fit_sizes.append(n)
         fit_truth.append(zone_of_stone[rows[starts]])
-    tau0, rho = _fit_tempering(np.vstack(fit_ll), np.concatenate(fit_sizes), np.concatenate(fit_truth))
-    scale, coverage = _fit_interval_scale(site_ll, lots, zone_of_stone, site_of_stone, site_zone, log_weight,
-                                          n_zones, rng, prior_strength, level,
-                                          tuple(n for n in _TOPUP_SIZES if n <= max(sizes)) or (sizes[0],),
-                                          per_cell=max(2, int(round(15 * thin))))
+    if len(seen) < 2:
+        # Held-out parcels of one zone cannot tell how far to temper between zones, nor give foreign
+        # stones to top up with: no tempering (tau0 = 1, rho = 0) and the nominal chi-square interval.
+        logger.warning("parcel layer: only zone(s) %s have held-out lots; tempering and the foreign-fraction "
+                       "interval scale are not measured (tau0 = 1, rho = 0, scale 1)", seen)
+        tau0, rho, scale, coverage = 1.0, 0.0, 1.0, None
+        report["measured"] = False
+    else:
+        tau0, rho = _fit_tempering(np.vstack(fit_ll), np.concatenate(fit_sizes), np.concatenate(fit_truth))
+        scale, coverage = _fit_interval_scale(site_ll, lots, zone_of_stone, site_of_stone, site_zone,
+                                              log_weight, n_zones, rng, prior_strength, level,
+                                              tuple(n for n in _TOPUP_SIZES if n <= max(sizes))
+                                              or (sizes[0],),
+                                              per_cell=max(2, int(round(15 * thin))))
     report.update({"tau0": tau0, "rho": rho, "interval_scale": scale, "interval_coverage_fit": coverage})
     return ParcelCalibration(prior_strength, tau0, rho, scale, np.asarray(sizes), mixed_null, novelty_null,
                              report)
@@ -642,13 +665,15 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
     """
     weight = np.exp(log_weight)
     parcels, truth, target = [], [], []
-    for z in range(n_zones):
+    # Only zones with held-out stones give genuine or foreign stones (see fit_parcel_calibration).
+    seen = [int(z) for z in np.flatnonzero(np.bincount(zone_of_stone, minlength=n_zones) > 0)]
+    for z in seen:
         for size in topup_sizes:
             for frac in _TOPUP_FRACTIONS:
                 n_foreign = max(1, int(round(frac * size)))
                 own = simulate_parcels(lots, zone_of_stone, site_of_stone, z, size - n_foreign, per_cell, rng,
                                        weight)
-                others = [o for o in range(n_zones) if o != z]
+                others = [o for o in seen if o != z]
                 for p in own:
                     o = others[int(rng.integers(len(others)))]
                     foreign = simulate_parcels(lots, zone_of_stone, site_of_stone, o, n_foreign, 1, rng,

@@ -29,15 +29,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
-from scipy.special import log_softmax
+from scipy.special import log_softmax, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities, categorical_mask
+from ._folds import grouped_splits
 
 __all__ = ["StoneClassifier", "fit_temperature", "grouped_splits"]
 
@@ -46,46 +46,6 @@ logger = logging.getLogger(__name__)
 #: Probabilities are floored here before taking logs (a held-out stone may
 #: fall where the trees saw none of its class).
 _FLOOR = 1e-6
-
-
-def grouped_splits(
-    y: np.ndarray, groups: np.ndarray | None, n_splits: int, random_state: int | None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return train/test index pairs, whole groups (lots) on one side.
-
-    With fewer groups than ``n_splits``, each group is a fold of its own;
-    without groups, stratified folds; no folds (an empty list) when there is
-    too little data to hold any out.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-        Encoded class labels.
-    groups : ndarray of shape (n_samples,) or None
-        Group (lot) of each sample.
-    n_splits : int
-        Wanted number of folds.
-    random_state : int or None
-        Seed for the shuffled group assignment.
-    """
-    n = len(y)
-    if groups is not None:
-        uniq, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
-        # Fewer groups than folds: one group per fold (leave-one-lot-out) rather than no folds.
-        n_splits = min(n_splits, len(uniq))
-        if n_splits < 2 or n < 2 * n_splits:
-            return []
-        # Shuffle the group order with the seed so folds are not alphabetical.
-        perm = np.random.default_rng(random_state).permutation(len(uniq))
-        splitter = GroupKFold(n_splits=n_splits)
-        return list(splitter.split(np.zeros(n), y, perm[codes]))
-    if n_splits < 2 or n < 2 * n_splits:
-        return []
-    counts = np.bincount(y)
-    if counts[counts > 0].min() < n_splits:
-        return []
-    splitter_s = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    return list(splitter_s.split(np.zeros(n), y))
 
 
 def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
@@ -107,6 +67,59 @@ def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
 
     result = minimize_scalar(loss, bounds=(-2.5, 2.5), method="bounded", options={"xatol": 1e-4})
     return float(np.exp(result.x))
+
+
+def _joint_columns(spec: Any, n_features: int) -> np.ndarray | None:
+    """Column indices of the joint block (None: no joint block)."""
+    if spec is None:
+        return None
+    cols = np.flatnonzero(categorical_mask(spec, n_features))
+    return cols if len(cols) else None
+
+
+def _per_stone(parent_of: np.ndarray | None, y: np.ndarray) -> np.ndarray | None:
+    """Parent (zone) code of every stone from the per-class table."""
+    return None if parent_of is None else parent_of[y]
+
+
+#: Widening of thin classes when no held-out lot of theirs exists to measure it (one lot each).
+_THIN_DEFAULT = 2.0
+
+
+def _widened(scores: np.ndarray, widen: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
+    """Pull each class's log-likelihood towards the pooled one by its factor: ``r + (l_s - r) / T_s``.
+
+    ``r(x) = log sum_s pi_s p(x | s)`` is the reference set's pooled density:
+    a class with ``T_s > 1`` says less, for or against, than its density alone would.
+    """
+    ref = logsumexp(scores + log_prior[None, :], axis=1, keepdims=True)
+    return ref + (scores - ref) / widen[None, :]
+
+
+def _fit_widening(scores: np.ndarray, y: np.ndarray, valid: np.ndarray, thin: np.ndarray,
+                  log_prior: np.ndarray) -> tuple[np.ndarray, bool]:
+    """One factor ``T >= 1`` for the thin classes, fitted on held-out (out-of-fold) stones.
+
+    The log loss weighs the stones of thin classes and the others equally.
+    When no thin class has a held-out stone (each is one lot), nothing can be
+    measured: ``T`` is :data:`_THIN_DEFAULT` and the second value is False.
+    """
+    widen = np.ones(len(thin))
+    rows = np.flatnonzero(valid)
+    is_thin = thin[y[rows]]
+    if not is_thin.any() or is_thin.all():
+        widen[thin] = _THIN_DEFAULT
+        return widen, False
+    weight = np.where(is_thin, 0.5 / is_thin.sum(), 0.5 / (~is_thin).sum())
+
+    def loss(log_t: float) -> float:
+        w = np.where(thin, np.exp(log_t), 1.0)
+        lp = log_softmax(_widened(scores[rows], w, log_prior) + log_prior, axis=1)
+        return float(-(lp[np.arange(len(rows)), y[rows]] * weight).sum())
+
+    res = minimize_scalar(loss, bounds=(0.0, float(np.log(10.0))), method="bounded", options={"xatol": 1e-3})
+    widen[thin] = float(np.exp(res.x))
+    return widen, True
 
 
 class AcceptsMissingMixin:
@@ -160,6 +173,21 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         Fit a temperature on the held-out predictions (else T = 1).
     random_state : int or None
         Seed of the fold assignment and of the trees.
+    joint_features : array-like of int, or None
+        ("binned") continuous columns modelled together as one joint block per
+        site (:class:`~footprint.model._joint.JointMixture`: shrunk Gaussian
+        mixtures, missing fields marginalised); its log-density is one more
+        term of the weighted sum, with its own weight ``joint_alpha_`` fitted
+        with the others on held-out lots (0 when it does not help).
+    joint_transforms : list of {"none", "logit100"}, or None
+        Transform of each joint column before modelling.
+    joint_components : int or "auto"
+        Mixture components of the joint block ("auto": chosen on held-out lots).
+    partner : {"none", "hgb", "auto"}
+        ("binned") a discriminative partner (calibrated HistGradientBoosting,
+        cross-fitted on folds of lots) stacked with the generative scores
+        (:mod:`~footprint.model._discriminative`); "auto" keeps it only where
+        the stacking lowers the cross-validated held-out Cllr.
 
     Attributes
     ----------
@@ -176,6 +204,21 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         Boosting iterations used ("hgb"), or optimiser iterations of the weights ("binned").
     temperature_ : float
         Divides the log-probabilities (T > 1 softens over-confident output).
+    joint_ : JointMixture or None
+        The joint block (None without ``joint_features``).
+    joint_alpha_ : float
+        Weight of the joint block's term.
+    stack_ : ndarray of shape (2,)
+        Weights of the generative scores and of the partner's log likelihood
+        ratios (``[1, 0]``: no partner).
+    partner_ : StoneClassifier or None
+        The calibrated HistGradientBoosting partner, when kept.
+    widen_ : ndarray of shape (n_classes,)
+        Widening factor of each class's evidence (1 = none; > 1 for thin
+        classes, see ``fit(thin_classes=...)``).
+    widen_measured_ : bool
+        Whether the thin classes' factor was measured on held-out lots (False:
+        every thin class has one lot, the default factor 2 stands).
     oof_proba_ : ndarray of shape (n_samples, n_classes)
         Calibrated out-of-fold probabilities of the training samples (NaN
         rows where a sample's class was absent from its training fold, or no
@@ -197,6 +240,10 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         "cv": [Interval(Integral, 2, None, closed="left")],
         "calibrate": ["boolean"],
         "random_state": ["random_state"],
+        "joint_features": ["array-like", None],
+        "joint_transforms": ["array-like", None],
+        "joint_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "partner": [StrOptions({"none", "hgb", "auto"})],
     }
 
     def __init__(
@@ -215,6 +262,10 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         cv: int = 3,
         calibrate: bool = True,
         random_state: int | None = None,
+        joint_features: Any = None,
+        joint_transforms: Any = None,
+        joint_components: Any = "auto",
+        partner: str = "none",
     ) -> None:
         self.method = method
         self.shrinkage = shrinkage
@@ -230,6 +281,10 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.calibrate = calibrate
         self.random_state = random_state
+        self.joint_features = joint_features
+        self.joint_transforms = joint_transforms
+        self.joint_components = joint_components
+        self.partner = partner
 
     def _trees(self, max_iter: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
@@ -239,7 +294,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
         )
 
-    def fit(self, X: Any, y: Any, groups: Any = None, parents: Any = None) -> StoneClassifier:
+    def fit(self, X: Any, y: Any, groups: Any = None, parents: Any = None,
+            thin_classes: Any = None) -> StoneClassifier:
         """Fit on stones ``X`` with labels ``y``; folds are made of whole ``groups``.
 
         Parameters
@@ -252,6 +308,10 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             Lot of each stone.
         parents : array-like of shape (n_samples,), optional
             ("binned") parent class (zone) of each stone's class, for shrinkage.
+        thin_classes : array-like of labels, optional
+            ("binned") classes with thin reference data (a zone of one or two
+            lots): their evidence is widened (``widen_``) as far as held-out
+            lots support.
         """
         self._validate_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
@@ -262,8 +322,13 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         folds = grouped_splits(y_enc, None if groups is None else np.asarray(groups), self.cv,
                                self.random_state)
+        self.widen_ = np.ones(n_classes)
+        self.widen_measured_ = True
         if self.method == "binned":
-            return self._fit_binned(X, y_enc, folds, parents)
+            thin = np.zeros(n_classes, dtype=bool)
+            if thin_classes is not None:
+                thin = np.isin(self.classes_, np.asarray(thin_classes, dtype=self.classes_.dtype))
+            return self._fit_binned(X, y_enc, folds, parents, groups, thin)
         self.n_iter_ = int(self.max_iter)
         self.temperature_ = 1.0
         oof = np.full((len(y_enc), n_classes), np.nan)
@@ -300,7 +365,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                                gauss_shrinkage=self.gauss_shrinkage)
 
     def _fit_binned(self, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                    parents: Any) -> StoneClassifier:
+                    parents: Any, groups: Any = None, thin: np.ndarray | None = None) -> StoneClassifier:
         n_classes = len(self.classes_)
         parent_of = None
         if parents is not None:
@@ -311,21 +376,69 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         self.log_prior_ = np.log(counts / counts.sum())
         self.n_iter_ = 1
         self.temperature_ = 1.0
-        self.alpha_ = np.ones(X.shape[1])
+        # The joint block's weight is fitted on held-out lots: without folds it is not used.
+        joint_cols = _joint_columns(self.joint_features, X.shape[1]) if folds else None
+        n_terms = X.shape[1] + (1 if joint_cols is not None else 0)
+        alpha = np.ones(n_terms)
+        self.joint_ = None
+        self.stack_ = np.array([1.0, 0.0])
+        self.partner_ = None
         oof = np.full((len(y), n_classes), np.nan)
+        gen = np.full((len(y), n_classes), np.nan)
+        valid = np.zeros(len(y), dtype=bool)
+        if joint_cols is not None:
+            template = self._joint(None).fit(X[:, joint_cols], y, groups=groups,
+                                             parents=_per_stone(parent_of, y))
+            chosen = {"n_components": template.n_components_, "background": template.background_}
         if folds:
-            terms = np.zeros((len(y), X.shape[1], n_classes))
-            valid = np.zeros(len(y), dtype=bool)
+            terms = np.zeros((len(y), n_terms, n_classes))
             for train, test in folds:
-                terms[test] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
+                terms[test, :X.shape[1]] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
+                if joint_cols is not None:
+                    terms[test, -1] = self._joint(chosen).fit_widened(
+                        X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
+                        X[test][:, joint_cols])
                 valid[test] = np.isin(y[test], y[train])
             if self.calibrate and valid.any():
-                self.alpha_, self.n_iter_ = self._fit_alpha(terms[valid], y[valid])
-            scores = np.einsum("njs,j->ns", terms[valid], self.alpha_) + self.log_prior_
-            oof[valid] = np.exp(log_softmax(scores, axis=1))
-        self.oof_proba_ = oof
+                alpha, self.n_iter_ = self._fit_alpha(terms[valid], y[valid])
+            gen[valid] = np.einsum("njs,j->ns", terms[valid], alpha)
+            oof[valid] = np.exp(log_softmax(gen[valid] + self.log_prior_, axis=1))
+        self.alpha_ = alpha[:X.shape[1]]
+        self.joint_alpha_ = float(alpha[-1]) if joint_cols is not None else 0.0
+        if joint_cols is not None and self.joint_alpha_ > 0:
+            self.joint_ = template
         self.estimator_ = self._densities(X, y, parent_of)
+        if self.partner != "none" and folds and valid.any():
+            from ._discriminative import fit_partner
+
+            self.partner_, self.stack_, stacked = fit_partner(
+                self, X, y, groups, gen, valid, keep="auto" if self.partner == "auto" else "always")
+            if self.partner_ is not None:
+                gen = stacked
+        if thin is not None and thin.any():
+            self.widen_, self.widen_measured_ = _fit_widening(gen, y, valid, thin, self.log_prior_)
+            if valid.any():
+                gen[valid] = _widened(gen[valid], self.widen_, self.log_prior_)
+        if valid.any():
+            oof[valid] = np.exp(log_softmax(gen[valid] + self.log_prior_, axis=1))
+        self.oof_proba_ = oof
         return self
+
+    def _joint(self, chosen: dict[str, Any] | None) -> Any:
+        from ._joint import JointMixture
+
+        chosen = chosen or {"n_components": self.joint_components, "background": "auto"}
+        return JointMixture(transforms=self.joint_transforms, random_state=self.random_state,
+                            cv=max(2, min(self.cv, 3)), **chosen)
+
+    def generative_scores(self, X: np.ndarray) -> np.ndarray:
+        """``sum_j alpha_j log p_j(x_j | s)`` plus the joint block's weighted term, shape (n, n_classes)."""
+        scores = self.estimator_.summed(X, self.alpha_)
+        joint = getattr(self, "joint_", None)
+        if joint is not None and self.joint_alpha_ != 0:
+            scores = scores + self.joint_alpha_ * np.nan_to_num(
+                joint.site_loglik(X[:, _joint_columns(self.joint_features, X.shape[1])]))
+        return scores
 
     def _fit_alpha(self, terms: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
         rows = np.arange(len(y))
@@ -353,7 +466,15 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         if self.method == "binned":
-            return log_softmax(self.estimator_.summed(X, self.alpha_) + self.log_prior_, axis=1)
+            scores = self.generative_scores(X)
+            if getattr(self, "partner_", None) is not None:
+                from ._discriminative import stacked_scores
+
+                scores = stacked_scores(self, scores, X)
+            widen = getattr(self, "widen_", None)
+            if widen is not None and np.any(widen != 1.0):
+                scores = _widened(scores, widen, self.log_prior_)
+            return log_softmax(scores + self.log_prior_, axis=1)
         proba = self._widen(self.estimator_.predict_proba(X), self.estimator_.classes_, len(self.classes_))
         return log_softmax(np.log(proba) / self.temperature_, axis=1)
 

@@ -4,8 +4,11 @@ Steps, in order:
 
 1. ``require_zones``: every reference stone has a zone; at least two zones;
    each zone has at least ``min_stones_per_zone`` stones and
-   ``min_lots_per_zone`` lots (else :class:`InsufficientDataError` listing
-   every thin zone); a warning below ``thin_*``.
+   ``min_lots_per_zone`` lots, the floor (else :class:`InsufficientDataError`
+   listing every such zone and naming ``footprint train --min-zone-stones``);
+   a zone below ``thin_*`` trains but is thin: a warning, the manifest's
+   ``training.thin_zones``, and its sites' evidence widened by a factor
+   fitted on held-out lots (see ``StoneClassifier(thin_classes=...)``).
 2. ``derive_sites_and_lots``: the class of a stone is its site (``zone/site``;
    a stone without a site gets ``zone/(unspecified)``); the group of a stone
    is its lot (without ``lot_id``: its site, with a warning, because
@@ -13,8 +16,13 @@ Steps, in order:
 3. ``build_features``: :class:`~footprint._features.StoneFeatures` plus one
    :class:`~footprint._features.SpectralEmbedding` per spectrum kind with at
    least ``min_spectra`` spectra.
-4. ``fit_stone_classifier``: :class:`StoneClassifier` over sites, iterations and
-   temperature chosen on held-out lots.
+4. ``fit_stone_classifier``: :class:`StoneClassifier` over sites: per-field
+   densities, weighted on held-out lots; opt-in, the joint block of
+   ``joint_fields`` (e.g. nitrogen, %B, delta13C: per-site Gaussian
+   mixtures, see ``_joint``) and the calibrated HistGradientBoosting partner
+   stacked where it lowers the held-out Cllr (``partner``, see
+   ``_discriminative``). Both are off by default (``joint_fields`` empty,
+   ``partner="none"``): training and classification keep their fast path.
 5. ``fit_novelty``: :class:`NoveltyScorer` with lot-held-out calibration.
 6. ``fit_parcel_calibration``: the parcel layer (:mod:`._parcel`) on export
    parcels built from held-out lots (out-of-fold stone evidence and novelty
@@ -44,14 +52,17 @@ from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
 
-__all__ = ["DEFAULT_CONFIG", "read_site_weights", "site_log_weights", "train_frames"]
+__all__ = ["DEFAULT_CONFIG", "joint_block", "read_site_weights", "site_log_weights", "thin_zones",
+           "train_frames"]
 
 logger = logging.getLogger(__name__)
 
 #: Training configuration; ``train(config=...)`` overrides any key.
 DEFAULT_CONFIG: dict[str, Any] = {
-    "min_stones_per_zone": 30,
-    "min_lots_per_zone": 3,
+    # The floor below which training refuses a zone (``footprint train --min-zone-stones N``,
+    # ``--min-zone-lots N``); between the floor and ``thin_*`` a zone trains but is marked thin.
+    "min_stones_per_zone": 10,
+    "min_lots_per_zone": 1,
     "thin_stones_per_zone": 100,
     "thin_lots_per_zone": 5,
     "method": "binned",
@@ -59,6 +70,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "parent_shrinkage": 5.0,
     "numeric": "tilt",
     "gauss_shrinkage": 10.0,
+    # Opt-in: continuous fields modelled together, per site (see _joint.JointMixture), e.g.
+    # ["n_total_ppm", "n_b_percent", "d13c_permil"]; those the stones have become one joint block
+    # whose weight is fitted on held-out lots with the others. Empty (default): no joint block.
+    "joint_fields": [],
+    "joint_components": "auto",
+    # Opt-in: calibrated HistGradientBoosting partner stacked with the generative model ("none":
+    # off, the default; "auto": kept only where it lowers the held-out Cllr; "hgb": always).
+    "partner": "none",
     "learning_rate": 0.1,
     "max_iter": 150,
     "max_leaf_nodes": 15,
@@ -106,12 +125,17 @@ def _text(series: pd.Series) -> pd.Series:
 
 
 def require_zones(stones: pd.DataFrame, cfg: Mapping[str, Any]) -> list[str]:
-    """Check the zones have enough stones and lots; return the warnings.
+    """Check the zones have enough stones and lots; return the warnings (one per thin zone).
+
+    A zone between the floor (``min_stones_per_zone``, ``min_lots_per_zone``)
+    and ``thin_stones_per_zone`` / ``thin_lots_per_zone`` trains but is thin:
+    see :func:`thin_zones`.
 
     Raises
     ------
     InsufficientDataError
-        Fewer than two zones, or a zone below the configured minimum.
+        Fewer than two zones, or a zone below the floor; the message names
+        the options that change the floor.
     """
     if "zone" not in stones.columns or stones["zone"].isna().all():
         raise InsufficientDataError(
@@ -121,18 +145,44 @@ def require_zones(stones: pd.DataFrame, cfg: Mapping[str, Any]) -> list[str]:
     if len(counts) < 2:
         raise InsufficientDataError(
             f"the reference set has one zone ({counts.index[0]}); at least two zones are needed")
-    thin = [f"{z}: {counts[z]} stones in {lots[z]} lots" for z in counts.index
-            if counts[z] < cfg["min_stones_per_zone"] or lots[z] < cfg["min_lots_per_zone"]]
-    if thin:
+    low = [f"{z}: {counts[z]} stones in {lots[z]} lots" for z in counts.index
+           if counts[z] < cfg["min_stones_per_zone"] or lots[z] < cfg["min_lots_per_zone"]]
+    if low:
         raise InsufficientDataError(
             f"too little reference data to train (each zone needs at least {cfg['min_stones_per_zone']} "
-            f"stones from at least {cfg['min_lots_per_zone']} lots): " + "; ".join(thin))
-    warnings = [f"zone {z} is thin: {counts[z]} stones in {lots[z]} lots; its likelihoods are uncertain"
-                for z in counts.index
-                if counts[z] < cfg["thin_stones_per_zone"] or lots[z] < cfg["thin_lots_per_zone"]]
+            f"stones from at least {cfg['min_lots_per_zone']} lot(s)): " + "; ".join(low)
+            + ". Add reference lots for these zones, or lower the floor with `footprint train "
+              "--min-zone-stones N` (and `--min-zone-lots N`; training options min_stones_per_zone, "
+              "min_lots_per_zone): such zones are then trained, marked thin, and their evidence widened")
+    warnings = [f"zone {z} is thin: {counts[z]} stones in {lots[z]} lots; its evidence is widened and "
+                "its likelihoods are uncertain" for z in thin_zones(stones, cfg)]
     for w in warnings:
         logger.warning(w)
     return warnings
+
+
+def thin_zones(stones: pd.DataFrame, cfg: Mapping[str, Any]) -> list[str]:
+    """Return the zones below ``thin_stones_per_zone`` stones or ``thin_lots_per_zone`` lots.
+
+    ``stones`` has the ``_zone`` and ``_lot`` columns of :func:`derive_sites_and_lots`.
+    """
+    counts = stones.groupby("_zone").size()
+    lots = stones.groupby("_zone")["_lot"].nunique()
+    return [str(z) for z in counts.index
+            if counts[z] < cfg["thin_stones_per_zone"] or lots[z] < cfg["thin_lots_per_zone"]]
+
+
+def joint_block(columns: list[str], fields: Any) -> tuple[list[int] | None, list[str] | None]:
+    """Columns of the joint continuous block (the configured ``joint_fields`` the stones have) and transforms.
+
+    A percentage (``*_percent``) is modelled on the logit scale; nitrogen
+    already comes log-transformed from :class:`~footprint._features.StoneFeatures`.
+    Returns ``(None, None)`` when none of the fields is a feature.
+    """
+    cols = [k for k, c in enumerate(columns) if c in set(fields or ())]
+    if not cols:
+        return None, None
+    return cols, ["logit100" if columns[k].endswith("_percent") else "none" for k in cols]
 
 
 def derive_sites_and_lots(stones: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -322,6 +372,7 @@ def train_frames(
     cfg = _config(config)
     frame, warnings = derive_sites_and_lots(stones)
     warnings += require_zones(frame, cfg)
+    thin = thin_zones(frame, cfg)
     frame = merge_derived_ftir(frame, derived_ftir)
 
     features = StoneFeatures(custom_fields=tuple(custom_fields)).fit(frame)
@@ -349,13 +400,17 @@ def train_frames(
     lots = frame["_lot"].to_numpy()
     site_zone = np.array([zones.index(s.split("/", 1)[0]) for s in sites_labels])
 
+    joint_cols, joint_transforms = joint_block(features.columns_, cfg["joint_fields"])
     classifier = StoneClassifier(
         method=cfg["method"], shrinkage=cfg["shrinkage"], parent_shrinkage=cfg["parent_shrinkage"],
         numeric=cfg["numeric"], gauss_shrinkage=cfg["gauss_shrinkage"],
         learning_rate=cfg["learning_rate"], max_iter=cfg["max_iter"], max_leaf_nodes=cfg["max_leaf_nodes"],
         min_samples_leaf=cfg["min_samples_leaf"], l2_regularization=cfg["l2_regularization"],
         categorical_features=mask if mask.any() else None, cv=cfg["cv"], random_state=seed,
-    ).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy())
+        joint_features=joint_cols, joint_transforms=joint_transforms,
+        joint_components=cfg["joint_components"], partner=cfg["partner"],
+    ).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(),
+          thin_classes=[site_index[s] for s in sites_labels if s.split("/", 1)[0] in thin])
 
     n_sites = len(sites_labels)
     stone_share = np.bincount(y, minlength=n_sites) / len(y)
@@ -421,10 +476,41 @@ def train_frames(
         "thresholds": thresholds,
         "training": {"n_stones": int(len(frame)), "zones": summary, "warnings": warnings,
                      "n_iter": int(classifier.n_iter_), "temperature": classifier.temperature_,
-                     "tau0": tau0, "rho": rho, "parcel": calibration.report},
+                     "tau0": tau0, "rho": rho, "parcel": calibration.report,
+                     "thin_zones": _thin_summary(classifier, thin, summary, sites_labels, site_index),
+                     "stone_model": _stone_summary(classifier)},
         "source": dict(source or {}), "synthetic": bool((source or {}).get("synthetic", False)),
         "fingerprint": "",
         "ftir_recipe": _ftir_recipe(derived_ftir),
     }
     model.manifest["fingerprint"] = _fingerprint(model, X)
     return model
+
+
+def _thin_summary(classifier: StoneClassifier, thin: list[str], summary: Mapping[str, Any],
+                  sites_labels: list[str], site_index: Mapping[str, int]) -> dict[str, Any]:
+    """Per thin zone: stones, lots, the widening of its sites' evidence and whether it was measured."""
+    widen = getattr(classifier, "widen_", np.ones(len(sites_labels)))
+    out = {}
+    for zone in thin:
+        factors = [float(widen[site_index[s]]) for s in sites_labels if s.split("/", 1)[0] == zone]
+        out[zone] = {"stones": summary[zone]["stones"], "lots": summary[zone]["lots"],
+                     "widening": max(factors) if factors else 1.0,
+                     "widening_measured": bool(getattr(classifier, "widen_measured_", True))}
+    return out
+
+
+def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:
+    """Summarise the stone model: joint block (components, weight), partner (kept, weights, Cllr)."""
+    joint = getattr(classifier, "joint_", None)
+    out: dict[str, Any] = {"method": classifier.method,
+                           "joint_alpha": float(getattr(classifier, "joint_alpha_", 0.0))}
+    if joint is not None:
+        out["joint_components"] = int(joint.n_components_)
+        out["joint_background"] = float(joint.background_)
+    out["partner"] = getattr(classifier, "partner_", None) is not None
+    out["stack"] = [float(v) for v in getattr(classifier, "stack_", [1.0, 0.0])]
+    if hasattr(classifier, "partner_cllr_"):
+        out["partner_cllr"] = {k: float(v) for k, v in classifier.partner_cllr_.items()}
+    return out
+

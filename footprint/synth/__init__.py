@@ -12,6 +12,9 @@ source or the word "estimate". Everything written here is labelled SYNTHETIC.
   bundled size, :data:`BUNDLED_LOTS_PER_SITE` lots of
   :data:`BUNDLED_STONES_PER_LOT` stones a site; stones CSV, JCAMP-DX spectra,
   PNG photos, parcels, truth);
+- :func:`generate_realistic` / :func:`write_realistic_set` draw the
+  "realistic" variant (parageneses per site, correlated multimodal nitrogen,
+  delta13C and %B, lot-to-lot drift) with its exact :class:`RealisticDensity`;
 - :class:`ExactDensity` gives log p(stone | site), log p(stone | zone) and the
   site-aware log p(parcel | zone), and the Bayes ceilings.
 
@@ -33,6 +36,7 @@ from ._generate import (
 )
 from ._kpstats import generate_kp_stats, write_kp_stats  # SYNTHETIC KP statistics (issue 16)
 from ._params import SiteParams, SynthParams, load_params
+from ._realistic import RealisticDensity, RealisticSpec, generate_realistic, write_realistic_set
 
 __all__ = [
     "BUNDLED_LOTS_PER_SITE",
@@ -40,11 +44,14 @@ __all__ = [
     "FTIR_COLUMNS",
     "STONE_COLUMNS",
     "ExactDensity",
+    "RealisticDensity",
+    "RealisticSpec",
     "SiteParams",
     "SynthParams",
     "apply_missingness",
     "generate_kp_stats",
     "generate_parcels",
+    "generate_realistic",
     "generate_reference",
     "load_params",
     "sample_site_stones",
@@ -52,4 +59,5 @@ __all__ = [
     "write_kp_stats",
     "write_parcel_set",
     "write_reference_set",
+    "write_realistic_set",
 ]

@@ -59,7 +59,22 @@ def test_train_refuses_thin_store(runner, tmp_path, reference):
     store = tmp_path / "thin.h5"
     db.init(store, by="test")
     db.add(store, stones=csv, by="test", n_jobs=1)
-    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "m")])
+    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "m"),
+                                 "--min-zone-stones", "1000"])
     assert result.exit_code == 5
-    assert "too little reference data" in result.stderr
+    assert "too little reference data" in result.stderr and "--min-zone-stones" in result.stderr
     assert not (tmp_path / "m" / "manifest.json").exists()
+
+
+@pytest.mark.slow
+def test_train_stone_options_reach_the_model(runner, store_path, tmp_path):
+    """--joint-fields and --partner are opt-in training options; a bad --partner is a usage error."""
+    bad = runner.invoke(app, ["train", str(store_path), "--out", str(tmp_path / "bad"), "--partner", "maybe"])
+    assert bad.exit_code == 2 and not (tmp_path / "bad").exists()
+    out = tmp_path / "m"
+    result = runner.invoke(app, ["train", str(store_path), "--out", str(out), "--json",
+                                 "--joint-fields", "n_total_ppm,d13c_permil", "--partner", "none"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["joint_fields"] == ["n_total_ppm", "d13c_permil"]
+    assert manifest["config"]["partner"] == "none"

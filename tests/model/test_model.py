@@ -74,8 +74,9 @@ def test_assess_one_parcel_explains_itself(model, heldout):
 def test_refuses_thin_zone_and_single_zone(reference, light):
     thin = reference[(reference["zone"] == "CAR-West") | (reference["lot_id"] == reference.loc[
         reference["zone"] == "CAR-East", "lot_id"].iloc[0])]
-    with pytest.raises(InsufficientDataError, match="CAR-East: 40 stones in 1 lots"):
-        train_frames(thin, config=light)
+    with pytest.raises(InsufficientDataError, match="CAR-East: 40 stones in 1 lots") as err:
+        train_frames(thin, config={**light, "min_stones_per_zone": 50})
+    assert "--min-zone-stones" in str(err.value)  # the message names the option that changes the floor
     with pytest.raises(InsufficientDataError, match="one zone"):
         train_frames(reference[reference["zone"] == "CAR-West"], config=light)
     with pytest.raises(InputError, match="unknown training option"):

@@ -1,0 +1,428 @@
+"""Continuous fields as one joint block per site: shrunk Gaussian mixtures, missing fields marginalised.
+
+Diamonds from one mine come from several populations (peridotitic and
+eclogitic parageneses, several growth events), so nitrogen, delta13C and the
+aggregation state are correlated and multimodal within a site; a product of
+per-field densities misses that. :class:`JointMixture` models the chosen
+continuous columns of a stone together, in transformed coordinates (``logit``
+of a percentage, the stone table's own log of nitrogen), as a Gaussian
+mixture per site::
+
+    p_s(x) = (1 - eps) sum_k w_sk N(x; mu_sk, S_k) + eps b(x)
+
+- the components' covariances ``S_k`` are shared by all sites (fitted on the
+  pooled reference by EM), their weights ``w_sk`` and means ``mu_sk`` are the
+  site's own, estimated by EM on the site's stones with Dirichlet and normal
+  priors centred on its zone's (``shrinkage`` pseudo-stones), the zone's on
+  the pool's (``parent_shrinkage``): a thin site or zone is its parent's
+  mixture, reweighted and shifted as far as its stones support;
+- a missing field is marginalised exactly: a stone's density is the Gaussian
+  of its observed sub-vector (means and covariances restricted to the
+  observed coordinates), and EM uses the conditional expectations of the
+  missing coordinates. Values at a point mass (a value repeated exactly in
+  at least 1% of the stones, e.g. nitrogen 0 of type IIa) are left to the
+  per-field densities and count as missing here;
+- ``b`` is a broad background (the pooled mixture with covariances scaled by
+  4) with weight ``eps``, which bounds what one outlying stone can say
+  (DESIGN.md: robust stone evidence);
+- the number of components and ``eps`` are chosen on held-out lots (folds of
+  whole lots), by the held-out site log loss.
+
+The estimator follows scikit-learn's contract; the stone classifier uses its
+:meth:`JointMixture.site_loglik` as one more term of its weighted sum.
+"""
+
+from __future__ import annotations
+
+import logging
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from scipy.special import log_softmax, logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._folds import grouped_splits
+
+__all__ = ["JointMixture", "transform_columns"]
+
+logger = logging.getLogger(__name__)
+
+_LOG2PI = float(np.log(2.0 * np.pi))
+#: Candidate numbers of components and background weights searched on held-out lots.
+_K_GRID = (1, 2, 4, 8, 12, 16)
+_EPS_GRID = (0.002, 0.01, 0.05)
+#: Stones (whole lots) on which the number of components and the background weight are chosen.
+_SELECT_STONES = 6000
+
+
+def transform_columns(X: np.ndarray, transforms: Any) -> np.ndarray:
+    """Apply per-column transforms (``"logit100"``: logit of a percentage; ``"none"``) to a copy of ``X``."""
+    Z = np.array(X, dtype=float, copy=True)
+    if transforms is None:
+        return Z
+    for j, kind in enumerate(transforms):
+        if kind == "logit100":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.clip(Z[:, j] / 100.0, 1e-4, 1 - 1e-4)
+                Z[:, j] = np.log(p) - np.log1p(-p)
+    return Z
+
+
+def _patterns(Z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Missingness patterns of ``Z``: (observed columns, missing columns, rows) of each."""
+    seen = np.isfinite(Z)
+    code = seen.astype(np.int64) @ (np.int64(1) << np.arange(Z.shape[1], dtype=np.int64))
+    order = np.argsort(code, kind="stable")
+    uniq, starts = np.unique(code[order], return_index=True)
+    bounds = np.append(starts, len(code))
+    out = []
+    for u, a, b in zip(uniq, bounds[:-1], bounds[1:], strict=True):
+        pattern = (int(u) >> np.arange(Z.shape[1])) & 1 == 1
+        out.append((np.flatnonzero(pattern), np.flatnonzero(~pattern), order[a:b]))
+    return out
+
+
+class _Mixtures:
+    """Per-group Gaussian mixtures with shared covariances (plain data).
+
+    ``weights`` (n_groups, K), ``means`` (n_groups, K, d), ``covs`` (K, d, d).
+    """
+
+    def __init__(self, weights: np.ndarray, means: np.ndarray, covs: np.ndarray) -> None:
+        self.weights, self.means, self.covs = weights, means, covs
+
+    def component_logpdf(self, Z: np.ndarray, group: np.ndarray | None = None, with_cond: bool = False,
+                         with_ccov: bool = False, patterns: list[Any] | None = None
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Log N of the observed sub-vector per row and component.
+
+        With ``group`` (one group per row): shape (n, K) under each row's own
+        group; without: (n, n_groups, K) under every group. With
+        ``with_cond`` (``group`` required) also the conditional means of the
+        missing coordinates (n, K, d; observed values where observed), and
+        with ``with_ccov`` the conditional covariances (n, K, d, d; zero on
+        observed coordinates).
+        """
+        n, d = Z.shape
+        K = self.covs.shape[0]
+        G = self.means.shape[0]
+        out = np.zeros((n, K) if group is not None else (n, G, K))
+        cmean = np.repeat(np.nan_to_num(Z)[:, None, :], K, axis=1) if with_cond else None
+        ccov = np.zeros((n, K, d, d)) if with_ccov else None
+        for obs, mis, rows in (patterns if patterns is not None else _patterns(Z)):
+            if len(obs):
+                S_oo = self.covs[:, obs][:, :, obs]                           # (K, o, o)
+                prec = np.linalg.inv(S_oo)
+                logdet = np.linalg.slogdet(S_oo)[1]                           # (K,)
+                const = -0.5 * logdet - 0.5 * len(obs) * _LOG2PI
+                x = Z[np.ix_(rows, obs)]
+                if group is not None:
+                    mu = self.means[group[rows]]                               # (r, K, d)
+                    diff = x[:, None, :] - mu[:, :, obs]                       # (r, K, o)
+                    q = np.einsum("rki,kij,rkj->rk", diff, prec, diff)
+                    out[rows] = -0.5 * q + const[None]
+                else:
+                    diff = x[:, None, None, :] - self.means[None][:, :, :, obs]  # (r, G, K, o)
+                    q = np.einsum("rgki,kij,rgkj->rgk", diff, prec, diff)
+                    out[rows] = -0.5 * q + const[None, None]
+            if with_cond and len(mis) and group is not None:
+                mu = self.means[group[rows]]
+                if len(obs):
+                    gain = np.einsum("kmo,kop->kmp", self.covs[:, mis][:, :, obs], prec)   # (K, m, o)
+                    cond = mu[:, :, mis] + np.einsum("kmo,rko->rkm", gain, diff)
+                    cc = self.covs[:, mis][:, :, mis] - np.einsum("kmo,kop->kmp", gain,
+                                                                  self.covs[:, obs][:, :, mis])
+                else:
+                    cond, cc = mu[:, :, mis], self.covs[:, mis][:, :, mis]
+                cmean[rows[:, None], :, mis[None, :]] = cond.transpose(0, 2, 1)  # type: ignore[index]
+                if ccov is not None:
+                    sub = ccov[rows]
+                    sub[:, :, mis[:, None], mis[None, :]] = cc[None]
+                    ccov[rows] = sub
+        return out, cmean, ccov
+
+    def loglik(self, Z: np.ndarray) -> np.ndarray:
+        """Log density of every row under every group's mixture, (n, n_groups); 0 if nothing observed."""
+        comp, _, _ = self.component_logpdf(Z)
+        with np.errstate(divide="ignore"):
+            return logsumexp(comp + np.log(self.weights)[None], axis=2)
+
+
+def _em(Z: np.ndarray, group: np.ndarray, n_groups: int, prior: _Mixtures, prior_group: np.ndarray,
+        m: float, update_covs: bool, n_iter: int, reg: float) -> _Mixtures:
+    """MAP EM for per-group weights and means (and, for the pool, covariances), missing data exact.
+
+    Priors: each group's weights Dirichlet(``m * w_parent``) and component
+    means normal with ``m * w_parent_k`` pseudo-stones at the parent's mean
+    (``prior`` indexed by ``prior_group``).
+    """
+    K, d = prior.covs.shape[0], Z.shape[1]
+    pw = prior.weights[prior_group]            # (G, K)
+    pm = prior.means[prior_group]              # (G, K, d)
+    cur = _Mixtures(pw.copy(), pm.copy(), prior.covs.copy())
+    rows_seen = np.isfinite(Z).any(axis=1)
+    Zs, gs = Z[rows_seen], group[rows_seen]
+    patterns = _patterns(Zs)
+    order = np.argsort(gs, kind="stable")
+    present, starts = np.unique(gs[order], return_index=True)
+
+    def by_group(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_groups, *values.shape[1:]))
+        if len(order):
+            out[present] = np.add.reduceat(values[order], starts, axis=0)
+        return out
+
+    for _ in range(n_iter):
+        comp, cmean, ccov = cur.component_logpdf(Zs, gs, with_cond=True, with_ccov=update_covs,
+                                                 patterns=patterns)
+        with np.errstate(divide="ignore"):
+            logr = comp + np.log(cur.weights[gs])
+        r = np.exp(logr - logsumexp(logr, axis=1, keepdims=True))        # (n, K)
+        nk = by_group(r)
+        sx = by_group(r[:, :, None] * cmean)                               # type: ignore[index]
+        pseudo = m * pw
+        weights = (nk + pseudo) / (nk.sum(1, keepdims=True) + m)
+        denom = (nk + pseudo)[:, :, None]
+        means = np.where(denom > 1e-9, (sx + pseudo[:, :, None] * pm) / np.maximum(denom, 1e-9), cur.means)
+        covs = cur.covs
+        if update_covs:
+            covs = np.empty_like(cur.covs)
+            for k in range(K):
+                diff = cmean[:, k] - means[gs, k]                          # type: ignore[index]
+                scatter = (r[:, k, None, None] * (diff[:, :, None] * diff[:, None, :] + ccov[:, k])).sum(0)  # type: ignore[index]
+                covs[k] = (scatter + reg * np.eye(d)) / (nk[:, k].sum() + 1.0)
+        cur = _Mixtures(np.maximum(weights, 1e-12), means, covs)
+    return cur
+
+
+class JointMixture(ClassifierMixin, BaseEstimator):
+    """Per-class Gaussian mixtures of a block of continuous fields, shrunk class -> parent -> pool.
+
+    Parameters
+    ----------
+    n_components : int or "auto"
+        Mixture components shared by all classes; ``"auto"`` picks from
+        (1, 2, 4, 8, 12, 16), in that order, by held-out site log loss on folds of whole groups.
+    background : float or "auto"
+        Weight of the broad background density (bounds each stone's
+        evidence); ``"auto"`` picks from (0.002, 0.01, 0.05) on held-out groups.
+    transforms : list of {"none", "logit100"} or None
+        Per-column transform before modelling (None: none).
+    shrinkage : float
+        Pseudo-stones pulling a class's weights and means towards its parent's.
+    parent_shrinkage : float
+        Pseudo-stones pulling a parent's towards the pool's.
+    n_iter : int
+        EM iterations at each level.
+    cv : int
+        Folds (of whole groups) for the ``"auto"`` choices.
+    random_state : int or None
+        Seed of the initialisation and the folds.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_components_ : int
+    background_ : float
+    centre_, scale_ : ndarray of shape (n_features,)
+        Standardisation of the transformed columns.
+    spikes_ : list of ndarray
+        Point-mass values per column, treated as missing here.
+    mixtures_ : _Mixtures
+        Per-class weights (n_classes, K), means (n_classes, K, d), shared covariances.
+    pool_ : _Mixtures
+        The pooled mixture (one group), the background's shape.
+    log_prior_ : ndarray of shape (n_classes,)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "background": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "transforms": [list, tuple, None],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "parent_shrinkage": [Interval(Real, 0, None, closed="left")],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_components: Any = "auto", background: Any = "auto", transforms: Any = None,
+                 shrinkage: float = 20.0, parent_shrinkage: float = 10.0, n_iter: int = 15, cv: int = 3,
+                 random_state: int | None = None) -> None:
+        self.n_components = n_components
+        self.background = background
+        self.transforms = transforms
+        self.shrinkage = shrinkage
+        self.parent_shrinkage = parent_shrinkage
+        self.n_iter = n_iter
+        self.cv = cv
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        """NaN means "not measured" and is accepted."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _standardise(self, X: np.ndarray) -> np.ndarray:
+        Z = transform_columns(X, self.transforms)
+        for j, spikes in enumerate(self.spikes_):
+            if len(spikes):
+                Z[np.isin(X[:, j], spikes), j] = np.nan
+        return (Z - self.centre_) / self.scale_
+
+    def _fit_levels(self, Z: np.ndarray, y: np.ndarray, n_classes: int, parent_of: np.ndarray, K: int
+                    ) -> tuple[_Mixtures, _Mixtures]:
+        d = Z.shape[1]
+        rng = np.random.default_rng(self.random_state)
+        seen = np.isfinite(Z).any(axis=1)
+        complete = np.isfinite(Z).all(axis=1)
+        # Initial pool: K stones as means (complete rows preferred), the pooled covariance.
+        start_rows = np.flatnonzero(complete) if complete.sum() >= K else np.flatnonzero(seen)
+        init = Z[rng.choice(start_rows, size=min(K, len(start_rows)), replace=False)]
+        init = np.where(np.isfinite(init), init, 0.0)
+        if len(init) < K:
+            init = np.vstack([init, rng.normal(size=(K - len(init), d))])
+        pool0 = _Mixtures(np.full((1, K), 1.0 / K), init[None], np.repeat(np.eye(d)[None], K, axis=0))
+        reg = 1e-2
+        zeros = np.zeros(len(Z), dtype=int)
+        pool = _em(Z, zeros, 1, pool0, np.zeros(1, dtype=int), 0.0, True, max(self.n_iter, 30), reg)
+        n_parents = int(parent_of.max()) + 1
+        parent = _em(Z, parent_of[y], n_parents, pool, np.zeros(n_parents, dtype=int),
+                     float(self.parent_shrinkage), False, self.n_iter, reg)
+        site = _em(Z, y, n_classes, parent, parent_of, float(self.shrinkage), False, self.n_iter, reg)
+        return pool, site
+
+    def _score(self, Z: np.ndarray, pool: _Mixtures, site: _Mixtures, eps: float) -> np.ndarray:
+        own = site.loglik(Z)
+        broad = _Mixtures(pool.weights, pool.means, pool.covs * 4.0).loglik(Z)
+        if eps <= 0:
+            return own
+        return np.logaddexp(np.log1p(-eps) + own, np.log(eps) + broad)
+
+    def fit(self, X: Any, y: Any, groups: Any = None, parents: Any = None) -> JointMixture:
+        """Fit the pooled, parent and class mixtures.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The block's columns, NaN = not measured.
+        y : array-like of shape (n_samples,)
+            Class (site) of each stone.
+        groups : array-like of shape (n_samples,), optional
+            Lot of each stone (held-out choices use folds of whole lots).
+        parents : array-like of shape (n_samples,), optional
+            Parent (zone) of each stone's class.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        if self.transforms is not None and len(self.transforms) != X.shape[1]:
+            raise ValueError(f"transforms has {len(self.transforms)} entries for {X.shape[1]} columns")
+        counts = np.bincount(y_enc, minlength=n_classes)
+        self.log_prior_ = np.log(counts / counts.sum())
+        parent_of = np.zeros(n_classes, dtype=int)
+        if parents is not None:
+            parent_of[y_enc] = np.unique(np.asarray(parents, dtype=str), return_inverse=True)[1]
+        # Point masses (exact values repeated in >= 1% of stones) are the per-field densities' business.
+        self.spikes_ = []
+        for j in range(X.shape[1]):
+            col = X[:, j][np.isfinite(X[:, j])]
+            uniq, cnt = np.unique(col, return_counts=True)
+            self.spikes_.append(uniq[(cnt >= max(3, 0.01 * len(col))) & (len(uniq) > 12)])
+        self.centre_ = np.zeros(X.shape[1])
+        self.scale_ = np.ones(X.shape[1])
+        Z = self._standardise(X)
+        self.centre_ = np.array([np.nanmedian(c) if np.isfinite(c).any() else 0.0 for c in Z.T])
+        sd = np.array([np.nanstd(c) if np.isfinite(c).sum() > 1 else 1.0 for c in Z.T])
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        Z = (Z - self.centre_) / self.scale_
+        n_seen = int(np.isfinite(Z).any(axis=1).sum())
+        k_grid = [k for k in (_K_GRID if self.n_components == "auto" else (int(self.n_components),))
+                  if k == 1 or n_seen >= 15 * k * Z.shape[1]] or [1]
+        eps_grid = _EPS_GRID if self.background == "auto" else (float(self.background),)
+        self.n_components_, self.background_ = k_grid[0], eps_grid[0]
+        self.cv_scores_: dict[str, float] = {}
+        if len(k_grid) * len(eps_grid) > 1:
+            # The choice is made on whole lots drawn until about _SELECT_STONES stones (all of a
+            # smaller set), so it costs the same on a large reference as on a small one.
+            keep = np.arange(len(y_enc))
+            if groups is not None and len(y_enc) > _SELECT_STONES:
+                lot_codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)[1]
+                perm = np.random.default_rng(self.random_state).permutation(lot_codes.max() + 1)
+                sizes = np.bincount(lot_codes)[perm]
+                chosen_lots = perm[: int(np.searchsorted(np.cumsum(sizes), _SELECT_STONES)) + 1]
+                keep = np.flatnonzero(np.isin(lot_codes, chosen_lots))
+            kept_groups = None if groups is None else np.asarray(groups)[keep]
+            folds = [(keep[a], keep[b]) for a, b in grouped_splits(
+                y_enc[keep], kept_groups, self.cv, self.random_state)]
+            if folds:
+                # Components in increasing number; stop once two more have not lowered the held-out loss.
+                best, worse = (np.inf, k_grid[0], eps_grid[0]), 0
+                for K in k_grid:
+                    loss = np.zeros(len(eps_grid))
+                    for train, test in folds:
+                        pool, site = self._fit_levels(Z[train], y_enc[train], n_classes, parent_of, K)
+                        rows = np.arange(len(test))
+                        for b, eps in enumerate(eps_grid):
+                            ll = self._score(Z[test], pool, site, eps) + self.log_prior_
+                            loss[b] -= log_softmax(ll, axis=1)[rows, y_enc[test]].sum()
+                    loss /= len(y_enc)
+                    for b, eps in enumerate(eps_grid):
+                        self.cv_scores_[f"K={K},eps={eps}"] = float(loss[b])
+                    b = int(np.argmin(loss))
+                    if loss[b] < best[0] - 1e-4:
+                        best, worse = (float(loss[b]), K, eps_grid[b]), 0
+                    else:
+                        worse += 1
+                        if worse >= 2:
+                            break
+                self.n_components_, self.background_ = best[1], best[2]
+        self.pool_, self.mixtures_ = self._fit_levels(Z, y_enc, n_classes, parent_of, self.n_components_)
+        logger.debug("joint block: %d components, background %.3f", self.n_components_, self.background_)
+        return self
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def site_loglik(self, X: Any) -> np.ndarray:
+        """``log p(x | class)`` of the block, shape (n_samples, n_classes); 0 where nothing is observed."""
+        check_is_fitted(self, "mixtures_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return self._score(self._standardise(X), self.pool_, self.mixtures_, self.background_)
+
+    def fit_widened(self, X: np.ndarray, y: np.ndarray, n_classes: int, parents: np.ndarray | None,
+                    X_test: np.ndarray) -> np.ndarray:
+        """Fit on classes coded ``0 .. n_classes - 1`` (some may be absent) and score ``X_test``.
+
+        Returns the ``(len(X_test), n_classes)`` class log-densities; a class
+        without training stones gets the pooled density (it carries no evidence).
+        """
+        self.fit(X, y, parents=parents)
+        out = np.repeat(self.pool_loglik(X_test)[:, None], n_classes, axis=1)
+        out[:, self.classes_.astype(int)] = self.site_loglik(X_test)
+        return np.nan_to_num(out)
+
+    def pool_loglik(self, X: Any) -> np.ndarray:
+        """``log p(x)`` of the block under the pooled mixture (with the background), shape (n_samples,)."""
+        check_is_fitted(self, "mixtures_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return self._score(self._standardise(X), self.pool_, self.pool_, self.background_)[:, 0]
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Class log-probabilities with the training class shares as prior, shape (n, n_classes)."""
+        return log_softmax(self.site_loglik(X) + self.log_prior_, axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class."""
+        check_is_fitted(self, "mixtures_")
+        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
