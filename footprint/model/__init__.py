@@ -29,7 +29,7 @@ _WHERE = {
     "VERDICTS": "._verdict",
     "FootprintModel": "._footprint",
     "NoveltyScorer": "._novelty",
-    "ParcelAssessment": "._footprint",
+    "ParcelAssessment": "._assessment",
     "StoneClassifier": "._stone",
     "build_demo_model": "._demo",
     "evaluate": "._evaluate",
@@ -41,11 +41,11 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this lazily
+    from ._assessment import ParcelAssessment as ParcelAssessment
     from ._demo import build_demo_model as build_demo_model
     from ._evaluate import evaluate as evaluate
     from ._evaluate import evaluate_frames as evaluate_frames
     from ._footprint import FootprintModel as FootprintModel
-    from ._footprint import ParcelAssessment as ParcelAssessment
     from ._novelty import NoveltyScorer as NoveltyScorer
     from ._stone import StoneClassifier as StoneClassifier
     from ._train import DEFAULT_CONFIG as DEFAULT_CONFIG

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from scipy.special import log_softmax, logsumexp
 
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
+from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
 from ._novelty import NoveltyScorer
 from ._parcel import (
     ParcelCalibration,
@@ -42,135 +42,6 @@ logger = logging.getLogger(__name__)
 _LN10 = np.log(10.0)
 #: Stones explained per chunk (the per-feature terms are n x features x sites).
 _EXPLAIN_CHUNK = 4096
-
-
-@dataclass
-class ParcelAssessment:
-    """The assessment of one parcel.
-
-    Attributes
-    ----------
-    parcel_id : str
-        Parcel identifier.
-    n_stones : int
-        Stones assessed.
-    declared_zone : str or None
-        Zone declared on the KP certificate, if any.
-    verdict : str
-        consistent | inconsistent | mixed | unknown_origin | inconclusive | assigned.
-    verdict_code : str
-        Verdict plus reason (e.g. ``inconclusive.too_few_stones``).
-    wording : str
-        The verdict as an expert would word it (English).
-    best_zone : str
-        Zone with the highest posterior.
-    posterior : dict
-        Zone -> posterior probability (zone priors from the thresholds).
-    log10_lr : float
-        log10 likelihood ratio of the declared zone against the best
-        alternative (best against second best when nothing is declared).
-    foreign_fraction, foreign_fraction_lo, foreign_fraction_hi : float
-        Estimated share of stones not from the declared (or best) zone, and
-        its interval (``mixed_interval_level``, 90% by default).
-    novelty_p : float
-        Parcel-level unknown-origin p-value (low = unlike every reference zone).
-    zones_consistent : list of str
-        Zones whose likelihood is within the inconsistency threshold of the best.
-    stones : DataFrame
-        Per stone: sample_id, best_zone, p_<zone>..., novelty_p, top_features.
-    feature_weights : dict
-        Feature -> summed naive log10 evidence for the declared (or best)
-        zone against the best alternative (positive = supports the declared zone).
-    thresholds_version : str
-        Version of the thresholds that made the verdict.
-    mixed_p : float
-        p-value of the foreign-stone test (low = stones foreign to the declared zone).
-    flags : list of str
-        Every flag raised (mixed, inconsistent, unknown_origin).
-    site_shares : dict
-        Site of the declared (or best) zone -> estimated share of the parcel
-        with its approximate 90% interval ``(share, lo, hi)`` (Laplace, on the
-        zone's mixture fit).
-    feature_shares : dict
-        Feature -> its share of the summed absolute per-field evidence
-        (``feature_weights`` normalised; which fields move the evidence most).
-    """
-
-    parcel_id: str
-    n_stones: int
-    declared_zone: str | None
-    verdict: str
-    verdict_code: str
-    wording: str
-    best_zone: str
-    posterior: dict[str, float]
-    log10_lr: float
-    foreign_fraction: float
-    foreign_fraction_lo: float
-    foreign_fraction_hi: float
-    novelty_p: float
-    zones_consistent: list[str]
-    stones: pd.DataFrame
-    feature_weights: dict[str, float] = field(default_factory=dict)
-    thresholds_version: str = ""
-    mixed_p: float = 1.0
-    flags: list[str] = field(default_factory=list)
-    site_shares: dict[str, tuple[float, float, float]] = field(default_factory=dict)
-    feature_shares: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping (stones as a list of records)."""
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "stones"}
-        out["stones"] = self.stones.to_dict(orient="records")
-        return out
-
-
-def _parcel_sorter(codes: np.ndarray) -> Any:
-    """Return a function putting per-stone rows in parcel order (stable within a parcel).
-
-    When the stones of each parcel are already contiguous (``classify`` requires
-    it), that order is the identity and rows are used as they are, without a copy.
-    """
-    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
-        return lambda rows: rows
-    order = np.argsort(codes, kind="stable")
-    return lambda rows: rows[order]
-
-
-def _check_weights(weights: Any, n: int) -> np.ndarray:
-    """Return ``weights`` as a float array of ``n`` finite positive numbers, or raise InputError."""
-    w = np.asarray(weights, dtype=float)
-    if w.shape != (n,):
-        raise InputError("weights must give one number per stone row",
-                         [Problem(None, None, "weights", w.shape, f"shape must be ({n},)")])
-    bad = ~(np.isfinite(w) & (w > 0))
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise InputError("weights must be finite and > 0",
-                         [Problem(None, k + 1, "weights", float(w[k]), "must be a finite number > 0")])
-    return w
-
-
-def _zone_sets(within: np.ndarray, zones: list[str]) -> list[str]:
-    """Per row of ``within`` (parcels x zones, bool), the names of its true zones joined by ``;``.
-
-    A batch has only a few distinct rows: each string is built once per distinct row.
-    """
-    if not len(within):
-        return []
-    distinct, inverse = np.unique(within, axis=0, return_inverse=True)
-    names = [";".join(zones[z] for z in np.flatnonzero(row)) for row in distinct]
-    return [names[k] for k in np.ravel(inverse).tolist()]
-
-
-def _spread(part: np.ndarray, m: int, where: np.ndarray | None, out: np.ndarray) -> np.ndarray:
-    """Rows of ``part[:m]`` placed at the stones that have them, ``part[m]`` (zeros) elsewhere.
-
-    ``where`` gives each stone's row in ``part`` (None: every stone has one, in order).
-    """
-    if where is None:
-        return part[:m]
-    return np.take(part, where, axis=0, out=out)
 
 
 class FootprintModel:

@@ -47,7 +47,7 @@ from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer
-from ._parcel import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
+from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
 from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
