@@ -41,7 +41,17 @@ from typing import Any
 import h5py
 import numpy as np
 
-__all__ = ["INTEGRITY_GROUP", "chain_head", "is_sealed", "seal", "seal_legacy", "verify_seals"]
+__all__ = [
+    "INTEGRITY_GROUP",
+    "LEGACY_MESSAGE",
+    "audit_cell",
+    "chain_head",
+    "is_sealed",
+    "seal",
+    "seal_last_commit",
+    "seal_legacy",
+    "verify_seals",
+]
 
 INTEGRITY_GROUP = "integrity"
 #: Groups whose datasets are rewritten in place rather than appended to.
@@ -290,3 +300,20 @@ def _rows_text(start: int, stop: int) -> str:
 
 def _last(record: dict[str, Any]) -> str:
     return f"commit {record.get('seq')}, {record.get('when_utc')}"
+
+
+#: What ``verify`` says of a store without content seals.
+LEGACY_MESSAGE = ("{path}: legacy store without content digests: edits made outside footprint cannot be "
+                  "detected; seal it once with `footprint db verify {path} --seal`")
+
+
+def audit_cell(fh: h5py.File, column: str) -> str:
+    """Return ``column`` of the store's last audit row as text."""
+    raw = fh["audit"][column][-1]
+    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+
+
+def seal_last_commit(fh: h5py.File) -> None:
+    """Seal what the commit just written into ``fh`` changed (its audit row is the last one)."""
+    seal(fh, seq=int(fh["audit"]["seq"][-1]), kind=audit_cell(fh, "kind"),
+         when_utc=audit_cell(fh, "when_utc"), by=audit_cell(fh, "by"))

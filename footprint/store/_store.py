@@ -51,7 +51,15 @@ from ._format import (
     _tool_version,
     grid_for,
 )
-from ._integrity import chain_head, is_sealed, seal, seal_legacy, verify_seals
+from ._integrity import (
+    LEGACY_MESSAGE,
+    audit_cell,
+    chain_head,
+    is_sealed,
+    seal_last_commit,
+    seal_legacy,
+    verify_seals,
+)
 from ._plan import plan_batch
 from ._verify import verify_parts
 from ._write import (
@@ -144,7 +152,7 @@ class ReferenceStore:
                     _write_skeleton(fh)
                     _append_audit(fh, "init", by or whoami(), synthetic=False, entry={
                         "kind": "init", "rows": {}, "report": {}, "sources": []})
-                    _seal_last_commit(fh)
+                    seal_last_commit(fh)
                 _fsync_path(tmp)
                 os.replace(tmp, path)
                 _fsync_path(path.parent if str(path.parent) else Path("."), directory=True)
@@ -544,7 +552,7 @@ class ReferenceStore:
             seq = _append_audit(fh, "seal", by or whoami(), synthetic=False, entry={
                 "kind": "seal", "rows": {}, "report": {}, "sources": [],
                 "note": "content digests recorded for a store written before they existed"})
-            seal_legacy(fh, seq=seq, when_utc=_audit_cell(fh, "when_utc"), by=by or whoami())
+            seal_legacy(fh, seq=seq, when_utc=audit_cell(fh, "when_utc"), by=by or whoami())
 
         self._transaction(change)
         return str(self.chain_head())
@@ -629,7 +637,7 @@ class ReferenceStore:
                 sealed = is_sealed(fh)  # a legacy store stays legacy until `db verify --seal`
                 change(fh)
                 if sealed:
-                    _seal_last_commit(fh)
+                    seal_last_commit(fh)
             _fsync_path(tmp)
             os.replace(tmp, self.path)
             _fsync_path(self.path.parent, directory=True)
@@ -637,19 +645,3 @@ class ReferenceStore:
             if tmp.exists():
                 tmp.unlink()
         self._reopen()
-
-
-#: What ``verify`` says of a store without content seals.
-LEGACY_MESSAGE = ("{path}: legacy store without content digests: edits made outside footprint cannot be "
-                  "detected; seal it once with `footprint db verify {path} --seal`")
-
-
-def _audit_cell(fh: h5py.File, column: str) -> str:
-    raw = fh["audit"][column][-1]
-    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-
-
-def _seal_last_commit(fh: h5py.File) -> None:
-    """Seal what the commit just written into ``fh`` changed (its audit row is the last one)."""
-    seal(fh, seq=int(fh["audit"]["seq"][-1]), kind=_audit_cell(fh, "kind"),
-         when_utc=_audit_cell(fh, "when_utc"), by=_audit_cell(fh, "by"))
