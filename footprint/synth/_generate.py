@@ -37,6 +37,7 @@ from scipy.special import ndtr, ndtri
 
 from .._schema import sieve_to_mm
 from ._params import CATEGORICAL, ORDINAL, SiteParams, SynthParams
+from ._lots import lot_site
 
 __all__ = ["BUNDLED_LOTS_PER_SITE", "BUNDLED_STONES_PER_LOT", "FTIR_COLUMNS", "STONE_COLUMNS",
            "generate_parcels", "generate_reference", "sample_site_stones"]
@@ -218,7 +219,7 @@ def _lot_meta(rng: np.random.Generator, params: SynthParams) -> dict[str, Any]:
 
 def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = BUNDLED_LOTS_PER_SITE,
                         stones_per_lot: int = BUNDLED_STONES_PER_LOT,
-                        zones: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        zones: list[str] | None = None, lot_sd: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(observed, truth)`` reference frames (see :func:`generate_reference`)."""
     rng = np.random.default_rng(seed)
     zones = params.reference_zones if zones is None else list(zones)
@@ -226,7 +227,7 @@ def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = 
     for site in [s for s in params.sites if s.zone in zones]:
         for lot in range(1, lots_per_site + 1):
             meta = _lot_meta(rng, params)
-            truth = sample_site_stones(site, params, stones_per_lot, rng)
+            truth = sample_site_stones(lot_site(site, lot_sd, rng), params, stones_per_lot, rng)
             lot_id = f"{site.country}-{site.code}-{meta['collected_on'][:4]}-{lot:03d}"
             ids = [f"SYN-{site.code}{lot:02d}-{i:03d}" for i in range(1, stones_per_lot + 1)]
             ident = {"sample_id": ids, "zone": site.zone, "site": site.site, "country": site.country,
@@ -243,7 +244,7 @@ def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = 
 
 def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = BUNDLED_LOTS_PER_SITE,
                        stones_per_lot: int = BUNDLED_STONES_PER_LOT,
-                       zones: list[str] | None = None) -> pd.DataFrame:
+                       zones: list[str] | None = None, lot_sd: float = 0.0) -> pd.DataFrame:
     """Generate a SYNTHETIC reference set: lots of stones, one site per lot.
 
     Parameters
@@ -258,6 +259,10 @@ def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = B
         Stones per lot (the bundled set: 40).
     zones : list of str, optional
         Zones to draw; default the reference zones (CAR-West, CAR-East).
+    lot_sd : float, default=0.0
+        Lot-to-lot variation within a site (:func:`._lots.lot_site`): every lot
+        gets its own centres and category shares. 0 (the bundled set) draws
+        every lot from its site's density.
 
     Returns
     -------
@@ -267,7 +272,7 @@ def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = B
         missing completely at random; ``notes`` is ``"SYNTHETIC"``.
     """
     return _generate_reference(params, seed=seed, lots_per_site=lots_per_site, stones_per_lot=stones_per_lot,
-                               zones=zones)[0]
+                               zones=zones, lot_sd=lot_sd)[0]
 
 
 _KINDS = ("pure_west", "pure_east", "topped_up", "out_of_reference")
