@@ -336,7 +336,8 @@ spectra/            {counts['n_spectra']} JCAMP-DX 5.01 FTIR spectra (##$SYNTHET
 images/             {counts['n_images']} PNG pictures marked SYNTHETIC
 parcels_stones.csv  {counts['n_parcel_stones']} stones of {counts['n_parcels']} test export parcels
 parcels.csv         the parcels sheet (declared zone, KP certificate, exporter, value, cleaning)
-parcels_truth.csv   per parcel: export date, stones, carats and the truth (kind, zone, site, mix)
+parcels_truth.csv   per parcel: export date, stones, carats and the truth (kind, zone, site, mix,
+                    declared value / price-book value)
 parcels_spectra/    {counts['n_parcel_spectra']} spectra of parcel stones
 parcels_images/     {counts['n_parcel_images']} pictures of parcel stones
 truth.csv           complete true values of every stone (kept aside for checks)

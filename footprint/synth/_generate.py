@@ -322,11 +322,34 @@ def _parcel_sizes(rng: np.random.Generator, n: int, size_range: tuple[int, int])
     return np.clip(sizes, lo, hi)
 
 
+#: The bundled SYNTHETIC price book's shape (footprint/data/price_book_synthetic.csv, its header):
+#: US$/ct = 140 x (carats per stone / 0.2)^0.8 x quality factor x colour factor (ESTIMATE).
+_BOOK_BASE, _BOOK_REF_CT, _BOOK_EXPONENT = 140.0, 0.2, 0.8
+_BOOK_QUALITY = {"gem": 1.0, "near_gem": 0.3, "industrial": 0.03}
+_BOOK_COLOUR = {"colourless": 1.0, "light_yellow": 0.8, "green": 0.75, "yellow": 0.6, "light_brown": 0.55,
+                "other": 0.5, "grey": 0.4, "brown": 0.35}
+#: Honest declarations scatter around the price book by this log-normal spread (estimate).
+_DECLARED_SD_LN = 0.1
+#: Share of parcels declared 40% under, and 50% over, their price-book value (estimate: the demo's cases
+#: for the valuation check; drawn from their own random stream, so the stones do not change).
+_UNDER_SHARE, _OVER_SHARE = 0.1, 0.05
+
+
+def _book_value(truth: pd.DataFrame) -> float:
+    """Price-book value (US$) of a parcel's true stones, each at its own mass, quality and colour."""
+    mass = truth["mass_ct"].to_numpy(dtype=float)
+    quality = truth["quality"].map(_BOOK_QUALITY).fillna(_BOOK_QUALITY["near_gem"]).to_numpy(dtype=float)
+    colour = truth["colour"].map(_BOOK_COLOUR).fillna(_BOOK_COLOUR["other"]).to_numpy(dtype=float)
+    per_ct = _BOOK_BASE * (mass / _BOOK_REF_CT) ** _BOOK_EXPONENT * quality * colour
+    return float(np.nansum(mass * per_ct))
+
+
 def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
                       size_range: tuple[int, int] = (1, 100), month: str = "2024-06"
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return ``(stones, parcels, truth)`` (see :func:`generate_parcels`)."""
     rng = np.random.default_rng(seed)
+    declaring = np.random.default_rng([seed, 7])  # misdeclarations: a stream of their own
     kinds = [_KINDS[i % len(_KINDS)] for i in range(min(n_parcels, len(_KINDS)))]
     kinds += list(rng.choice(_KINDS, size=max(0, n_parcels - len(kinds)), p=_KIND_SHARES))
     kinds = [str(k) for k in rng.permutation(kinds)]
@@ -360,7 +383,10 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
         truths.append(pd.concat([pd.DataFrame(ident), truth], axis=1))
         declared = params.reference_zones[1] if kind == "pure_east" and rng.random() < 0.5 \
             else params.reference_zones[0]
-        price = params.prices[main.zone] * np.exp(params.provenance["price_sd_ln"] * rng.standard_normal())
+        # Declared value: the price book's value of the true stones with an honest scatter, or misdeclared.
+        honest = np.exp(_DECLARED_SD_LN * rng.standard_normal())
+        draw = declaring.random()
+        factor = 0.6 if draw < _UNDER_SHARE else 1.5 if draw < _UNDER_SHARE + _OVER_SHARE else 1.0
         carats = float(truth["mass_ct"].sum())
         parcels.append({
             "parcel_id": parcel_id, "declared_zone": declared,
@@ -368,11 +394,11 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
             "exporter": str(rng.choice(_EXPORTERS)),
             "export_date": _dt.date(year, mon, int(rng.integers(1, 29))).isoformat(),
             "n_stones": int(size), "total_carats": round(carats, 3),
-            "declared_value_usd": round(carats * price, 2), "cleaning_state": cleaning,
+            "declared_value_usd": round(_book_value(truth) * honest * factor, 2), "cleaning_state": cleaning,
             "truth_kind": kind, "truth_zone": main.zone, "truth_site": main.site,
             "truth_foreign_zone": foreign.zone if foreign else None,
             "truth_foreign_site": foreign.site if foreign else None,
-            "truth_foreign_fraction": n_foreign / size, "notes": SYNTHETIC_NOTE,
+            "truth_foreign_fraction": n_foreign / size, "truth_value_factor": factor, "notes": SYNTHETIC_NOTE,
         })
     stones_df = _typed(pd.concat(stones, ignore_index=True))
     return stones_df, pd.DataFrame(parcels), pd.concat(truths, ignore_index=True)
@@ -413,7 +439,11 @@ def generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
         ``truth_zone, truth_site`` (the main site: half the parcel's own stones
         are from several sites of its zone in Dirichlet shares, as export
         parcels are; the rest come from one site), ``truth_foreign_zone, truth_foreign_site,
-        truth_foreign_fraction`` (exact share of foreign stones), ``notes``.
+        truth_foreign_fraction`` (exact share of foreign stones),
+        ``truth_value_factor`` (declared value / its price-book value before the
+        honest 10% scatter: 1, or 0.6 and 1.5 for the misdeclared parcels),
+        ``notes``. Declared values follow the bundled SYNTHETIC price book's
+        shape stone by stone (:func:`_book_value`).
     """
     stones, parcels, _ = _generate_parcels(params, seed=seed, n_parcels=n_parcels, size_range=size_range,
                                            month=month)
