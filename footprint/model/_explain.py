@@ -111,7 +111,8 @@ def _laplace_variance(evidence: np.ndarray, density: np.ndarray, starts: np.ndar
         if len(idx) < 2 or not len(rows):
             continue
         d = g_all[:, idx[:-1]] - g_all[:, idx[-1:]]
-        outer = np.add.reduceat((weights[:, None, None] * d[:, :, None]) * d[:, None, :], starts, axis=0)[rows]
+        outer = np.add.reduceat((weights[:, None, None] * d[:, :, None]) * d[:, None, :], starts,
+                                axis=0)[rows]
         pi = np.maximum(shares[np.ix_(rows, idx)], 1e-9)
         extra = np.maximum(prior[np.ix_(rows, idx)] - 1.0, 0.0) / pi**2
         info = outer + extra[:, -1, None, None]
@@ -219,7 +220,7 @@ def sites_text(shares: SiteShares, site_names: Sequence[str], *, minimum: float 
 
 def parcel_field_evidence(model: Any, X: np.ndarray, parcel: np.ndarray, target: np.ndarray,
                           other: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Summed per-field log10 evidence of each parcel's target zone against its alternative zone.
+    """Sum each field's log10 evidence for a parcel's target zone against its alternative zone.
 
     Parameters
     ----------
@@ -286,7 +287,8 @@ def field_text(evidence: np.ndarray, names: Sequence[str], target_names: Sequenc
     return out
 
 
-def sites_records(shares: SiteShares, site_names: Sequence[str]) -> list[list[tuple[str, float, float, float]]]:
+def sites_records(shares: SiteShares, site_names: Sequence[str]
+                  ) -> list[list[tuple[str, float, float, float]]]:
     """Per parcel, ``(site, share, lo, hi)`` for every site of its target zone, in decreasing share."""
     out = []
     for k in range(shares.mean.shape[0]):

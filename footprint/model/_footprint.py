@@ -21,8 +21,8 @@ from scipy.special import log_softmax, logsumexp
 
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
-from ._explain import site_share_intervals, sites_records, sites_text
 from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
+from ._explain import site_share_intervals, sites_records, sites_text
 from ._novelty import NoveltyScorer
 from ._parcel import (
     ParcelCalibration,
@@ -250,7 +250,7 @@ class FootprintModel:
         cal = self.parcel
         # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
         # variation.
-        zone_raw, fit_ll, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
+        zone_raw, fit, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
                                                            self.layout.log_weight, Z, cal.prior_strength)
         zone_ll = (tempering(sizes_w, cal.tau0, cal.rho)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
@@ -290,7 +290,7 @@ class FootprintModel:
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
         tau = tempering(sizes_w, cal.tau0, cal.rho)
         site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, w, self.layout.site_zone,
-                                         self.layout.log_weight, target, own_shares, fit_ll[rows_p, target],
+                                         self.layout.log_weight, target, own_shares, fit[rows_p, target],
                                          prior_strength=cal.prior_strength, tau=tau, deflate=tau / cal.tau0,
                                          level=level)
         typical = sites_text(site_post, [s for _, s in self.sites])
