@@ -47,7 +47,7 @@ from scipy.stats import beta as beta_dist
 
 from ._parcel import _log_dirichlet
 
-__all__ = ["SiteShares", "field_text", "parcel_field_evidence", "site_share_intervals", "sites_records",
+__all__ = ["SiteShares", "explain_fields", "field_text", "parcel_field_evidence", "site_share_intervals", "sites_records",
            "sites_text"]
 
 _LN10 = np.log(10.0)
@@ -204,7 +204,7 @@ def site_share_intervals(evidence: np.ndarray, site_ll: np.ndarray, starts: np.n
 
 
 def sites_text(shares: SiteShares, site_names: Sequence[str], *, minimum: float = 0.05) -> list[str]:
-    """Per parcel, ``"Nola 55% (35-75%); Berberati 30% (12-50%)"``: sites whose share is at least ``minimum``.
+    """Per parcel, ``"Nola 55% (35-75%); Berberati 30% (12-50%)"``: the sites with a share >= ``minimum``.
 
     Sites are in decreasing share; the figures are percentages of the parcel's
     own-zone stones with the interval of :func:`site_share_intervals`.
@@ -212,7 +212,7 @@ def sites_text(shares: SiteShares, site_names: Sequence[str], *, minimum: float 
     out = []
     for k in range(shares.mean.shape[0]):
         row = shares.mean[k]
-        parts = [f"{site_names[s]} {row[s]:.0%} ({shares.lo[k, s]:.0%}-{shares.hi[k, s]:.0%})"
+        parts = [f"{site_names[s]} {row[s]:.0%} ({100 * shares.lo[k, s]:.0f}-{100 * shares.hi[k, s]:.0f}%)"
                  for s in np.argsort(-row, kind="stable") if row[s] >= minimum]
         out.append("; ".join(parts))
     return out
@@ -298,3 +298,42 @@ def sites_records(shares: SiteShares, site_names: Sequence[str]
         out.append([(str(site_names[s]), float(row[s]), float(shares.lo[k, s]), float(shares.hi[k, s]))
                     for s in order])
     return out
+
+
+def explain_fields(model: Any, X: np.ndarray, parcel: np.ndarray, results: Any,
+                   weights: np.ndarray | None = None, *, k: int = 3) -> tuple[np.ndarray, list[str]]:
+    """Return the per-field evidence of assessed parcels and their top fields (``top_fields``).
+
+    Parameters
+    ----------
+    model : FootprintModel
+        The model that assessed the parcels.
+    X : ndarray of shape (n_stones, n_features)
+        :meth:`FootprintModel.matrix` of the assessed stones.
+    parcel : ndarray of int, shape (n_stones,)
+        Row of ``results`` of each stone.
+    results : DataFrame
+        The parcel results (``declared_zone``, ``best_zone``, ``alternative_zone``).
+    weights : ndarray of shape (n_stones,), optional
+        Stones each row stands for.
+    k : int
+        Fields named in each text.
+
+    Returns
+    -------
+    evidence : ndarray of shape (n_parcels, n_features)
+        Summed log10 evidence per field for the declared (else best) zone
+        against the alternative zone (:func:`parcel_field_evidence`).
+    top_fields : list of str
+        :func:`field_text` of each parcel (``""`` when no field carries evidence).
+    """
+    zone_index = {z: i for i, z in enumerate(model.zones)}
+    declared = results["declared_zone"].tolist()
+    best = results["best_zone"].tolist()
+    target = np.array([zone_index.get(d, zone_index.get(b, 0)) if isinstance(d, str) else
+                       zone_index.get(b, 0) for d, b in zip(declared, best, strict=True)], dtype=int)
+    other = np.array([zone_index.get(a, t) for a, t in zip(results["alternative_zone"].tolist(), target,
+                                                           strict=True)], dtype=int)
+    evidence = parcel_field_evidence(model, X, parcel, target, other, weights)
+    names = [model.zones[t] for t in target], [model.zones[o] for o in other]
+    return evidence, field_text(evidence, model.feature_names, names[0], names[1], k=k)
