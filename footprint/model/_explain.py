@@ -47,8 +47,8 @@ from scipy.stats import beta as beta_dist
 
 from ._parcel import _log_dirichlet
 
-__all__ = ["SiteShares", "explain_fields", "field_text", "parcel_field_evidence", "site_share_intervals", "sites_records",
-           "sites_text"]
+__all__ = ["SiteShares", "explain_fields", "field_text", "parcel_field_evidence", "site_share_intervals",
+           "sites_records", "sites_text"]
 
 _LN10 = np.log(10.0)
 #: Stones per block of the per-field evidence (the terms are stones x fields x sites).
