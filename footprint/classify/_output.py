@@ -100,6 +100,9 @@ class ReportInputs:
         Parcels given a full section; ``None`` for the renderer's default.
     parcel_photos : dict or None
         Parcel id to data URIs of its own photographs (``classify(images=...)``).
+    thin_zones : dict or None
+        The model's thin reference zones (manifest ``training.thin_zones``:
+        zone to stones, lots and evidence widening), noted in the report.
     """
 
     results: pd.DataFrame
@@ -114,6 +117,7 @@ class ReportInputs:
     lang: str
     max_detail: int | None
     parcel_photos: Mapping[str, list[str]] | None = None
+    thin_zones: Mapping[str, Any] | None = None
 
 
 #: Parcel photos shown per parcel in the report, and their size (px).
