@@ -232,7 +232,9 @@ def render_report(
     reference : mapping, optional
         ``by_zone`` (zone to summary), ``sizes`` (zone to n_stones/n_lots/
         n_sites), ``lots`` (:func:`footprint._profile.lot_vectors` frame),
-        ``thumbnails`` (sample id to data URI). Without it the reference
+        ``thumbnails`` (sample id to data URI), ``bands`` (zone to its band
+        of lot-to-lot variation, :func:`footprint._profile.lot_bands`, drawn
+        for the declared zone on the footprint panels). Without it the reference
         panels and thumbnails are left out, with a note.
     meta : mapping, optional
         ``synthetic`` (bool), ``model`` (identity and hashes), ``store``,
@@ -267,6 +269,7 @@ def render_report(
     references = reference.get("by_zone") or {}
     lots = reference.get("lots")
     thumbnails = reference.get("thumbnails") or {}
+    bands = reference.get("bands") or {}
     thresholds = dict(meta.get("thresholds") or {})
     thin = dict(meta.get("thin_zones") or {})
 
@@ -298,8 +301,11 @@ def render_report(
         figure = None
         nearest = []
         if summary is not None and references:
+            band_zone = _text(row.get("declared_zone")) or _text(row.get("best_zone"))
             figure = footprint_figure(
-                references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS, lang=lang
+                references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS, lang=lang,
+                band=bands.get(band_zone or ""), band_zone=band_zone,
+                band_label=w["lot_band"].format(zone=band_zone),
             )
         if summary is not None and lots is not None and len(lots):
             for lot in nearest_lots(summary, lots):
