@@ -92,7 +92,9 @@ def test_east_parcel_declared_west_fields_point_east(model, params):
     from footprint.synth._export import generate_export_parcel
 
     stones, _ = generate_export_parcel(params, "CAR-East", 200, np.random.default_rng(1))
-    frame = stones.drop(columns=["zone", "site"]).assign(parcel_id="X", sample_id=[f"s{i}" for i in range(200)])
+    frame = stones.drop(columns=["zone", "site"]).assign(
+        parcel_id="X", sample_id=[f"s{i}" for i in range(200)]
+    )
     X = model.matrix(frame)
     results, per_stone = model.assess_batch(frame, declared_zone="CAR-West", X=X)
     evidence, text = explain_fields(model, X, np.zeros(len(frame), int), results)
