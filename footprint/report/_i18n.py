@@ -146,7 +146,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "why_stone": "Stone (sample_id)",
         "why_p_foreign": "P(foreign)",
         "thin_zone": ("Reference zone {zone} is thin: {stones} stones from "
-                      "{lots} lots; its evidence was widened "
+                      "{lots} lot(s); its evidence was widened "
                       "x{widening}, so opinions involving it are less certain."),
         "lot_band": "band: 10-90% of the {zone} reference lots",
     },
@@ -285,7 +285,7 @@ _WORDS: dict[str, dict[str, str]] = {
                         "ajusté du lot) : à réexaminer"),
         "why_stone": "Pierre (sample_id)",
         "why_p_foreign": "P(étrangère)",
-        "thin_zone": ("La zone de référence {zone} est peu fournie : {stones} pierres de {lots} lots ; ses "
+        "thin_zone": ("La zone de référence {zone} est peu fournie : {stones} pierres de {lots} lot(s) ; ses "
                       "éléments ont été élargis x{widening}, les avis qui la concernent sont moins sûrs."),
         "lot_band": "bande : 10-90 % des lots de référence de {zone}",
     },

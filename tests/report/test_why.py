@@ -96,9 +96,7 @@ def _render(
 
 def _block(html: str, pid: str) -> str:
     start = html.index(f'id="why-{pid}"')
-    return html[
-        start : html.index('id="why-', start + 10) if 'id="why-' in html[start + 10 :] else len(html)
-    ]
+    return html[start : html.index('id="why-', start + 10) if 'id="why-' in html[start + 10 :] else len(html)]
 
 
 def test_why_block_in_english(inputs):
@@ -140,10 +138,10 @@ def test_why_block_in_french(inputs):
 
 def test_thin_zone_note_at_the_top_and_where_it_matters(inputs):
     html = _render(inputs, "en")
-    note = "Reference zone CAR-East is thin: 40 stones from 2 lots; its evidence was widened x1.70"
+    note = "Reference zone CAR-East is thin: 40 stones from 2 lot(s); its evidence was widened x1.70"
     assert html.index(note) < html.index("Batch summary")
     assert note in _block(html, "W-1")  # CAR-East is the alternative the parcel was weighed against
-    assert "La zone de référence CAR-East est peu fournie : 40 pierres de 2 lots" in _render(inputs, "fr")
+    assert "La zone de référence CAR-East est peu fournie : 40 pierres de 2 lot(s)" in _render(inputs, "fr")
 
 
 def test_results_without_why_columns_still_render(inputs):
@@ -196,3 +194,27 @@ def test_panels_draw_the_band(inputs):
     assert re.findall(r'src="data:image/png;base64,([^"]+)"', plain)[0] != figures[0]
     with Image.open(io.BytesIO(base64.b64decode(figures[0]))) as image:
         assert image.size[0] > 500
+
+
+def test_classify_report_inputs_carry_the_models_thin_zones(inputs):
+    from footprint.classify import ReportInputs
+    from footprint.report import render_classify_report
+
+    run = ReportInputs(
+        _results(),
+        ZONES,
+        inputs["summaries"],
+        None,
+        {},
+        {"fingerprint": "f" * 8},
+        {},
+        THRESHOLDS,
+        True,
+        "en",
+        3,
+        None,
+        {"CAR-West": {"stones": 30, "lots": 1, "widening": 2.5, "widening_measured": False}},
+    )
+    html = render_classify_report(run)
+    note = "Reference zone CAR-West is thin: 30 stones from 1 lot(s); its evidence was widened x2.50"
+    assert html.count(note) == 1 + 3  # the top of the page and each parcel declared CAR-West
