@@ -447,7 +447,7 @@ def train_frames(
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
-        extra_parcels=parcels)
+        extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid])
     tau0, rho = calibration.tau0, calibration.rho
     logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
                 "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,
