@@ -1,13 +1,11 @@
 """Verdicts from versioned thresholds, worded the way footprint experts word them.
 
-The default thresholds (``footprint/data/thresholds_v3.json``) are ESTIMATES:
+The default thresholds (``footprint/data/thresholds_v2.json``) are ESTIMATES:
 no KP-published numeric thresholds exist (DOMAIN notes, section 5.7). Every
 threshold set carries a version, printed on reports and kept in the model's
 manifest.
 
-Version 2 and 3 (error rates; 3 has the same keys and rules, with ``mixed_alpha``
-0.02 instead of 0.01 so that the two tests share the 3-in-100 genuine any-flag
-budget 2 + 1; a version 2 set still loads and means what it meant). Two calibrated tests run on every parcel (see
+Version 2 (error rates). Two calibrated tests run on every parcel (see
 :mod:`._parcel`): "mixed" (foreign stones; p < ``mixed_alpha``) and "unknown
 origin" (unlike every reference zone; p < ``unknown_alpha``); each flags at
 most its alpha of genuine parcels. Order of the decision (first rule that
@@ -75,7 +73,7 @@ def load_thresholds(path: str | Path | None = None,
     Parameters
     ----------
     path : str or Path, optional
-        A JSON file with the same keys as ``footprint/data/thresholds_v3.json`` (or ``_v2``)
+        A JSON file with the same keys as ``footprint/data/thresholds_v2.json``
         (or a version 1 set, upgraded as the module docstring says).
     overrides : mapping, optional
         Values replacing those of the file. Changing a value without changing
@@ -87,9 +85,9 @@ def load_thresholds(path: str | Path | None = None,
         A key is unknown, a value is not a number in its range, or the
         consistent threshold is below the inconsistent one.
     """
-    source = str(path) if path is not None else "footprint/data/thresholds_v3.json"
+    source = str(path) if path is not None else "footprint/data/thresholds_v2.json"
     if path is None:
-        text = resources.files("footprint").joinpath("data/thresholds_v3.json").read_text("utf-8")
+        text = resources.files("footprint").joinpath("data/thresholds_v2.json").read_text("utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     try:
