@@ -154,8 +154,9 @@ def main(argv: list[str]) -> int:
             cover = float(np.mean((res["foreign_fraction_lo"] <= truth)
                                   & (truth <= res["foreign_fraction_hi"])))
             mae_se = float(np.std(np.abs(res["foreign_fraction"] - truth)) / np.sqrt(n_par))
-            print(f"  {size:>5} stones, {frac:.0%} (n={n_par}): detected {det:.3f} (se {_se(det, n_par):.3f}), "
-                  f"oracle {o_det:.3f} (se {_se(o_det, n_par):.3f}); fraction MAE {mae:.3f} (se {mae_se:.3f}; "
+            print(f"  {size:>5} stones, {frac:.0%} (n={n_par}): detected {det:.3f} "
+                  f"(se {_se(det, n_par):.3f}), oracle {o_det:.3f} (se {_se(o_det, n_par):.3f}); "
+                  f"fraction MAE {mae:.3f} (se {mae_se:.3f}; "
                   f"oracle {np.mean(np.abs(o_frac - truth)):.3f}); 90% interval covers {cover:.3f} "
                   f"(se {_se(cover, n_par):.3f})")
             if (frac == 0.15 and size >= 400) or (frac == 0.30 and size >= 50):
@@ -190,7 +191,8 @@ def main(argv: list[str]) -> int:
         n = len(res)
         rates = res["verdict"].value_counts(normalize=True).to_dict()
         inc = float((res["verdict"] == "inconsistent").mean())
-        print(f"  {size:>5} (n={n}): " + ", ".join(f"{k} {v:.3f} (se {_se(v, n):.3f})" for k, v in rates.items()))
+        print(f"  {size:>5} (n={n}): "
+              + ", ".join(f"{k} {v:.3f} (se {_se(v, n):.3f})" for k, v in rates.items()))
         checks.append((f"left-out site never inconsistent at {size}", inc, "== 0", inc == 0))
 
     # Cost of a 10,000-stone parcel against the naive product of stone likelihoods.

@@ -33,8 +33,12 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
    variation of the reference and the estimation error of the densities;
 3. the foreign fraction ``f`` (share of the mixture on other zones' sites)
    gets a profile-likelihood interval whose chi-square cut is scaled by a
-   factor fitted so that 90% intervals cover the truth 90% of the time on
-   held-out topped-up parcels.
+   factor, with a size-free error floor added in quadrature
+   (:func:`widen_interval`: lot-to-lot variation and density misfit do not
+   shrink with ``n``), both fitted so that 90% intervals cover the truth 90%
+   of the time at each size on held-out topped-up parcels, each made of one
+   cross-fitting fold's lots (so that, as for a real parcel and the final
+   model, one model's density errors are shared by all its stones).
 
 "unknown_origin" uses the mean stone nonconformity (``-max_s`` centred site
 log-density sum, :mod:`._novelty`): each stone is scored against its best

@@ -39,7 +39,8 @@ _TOPUP_FRACTIONS = (0.05, 0.1, 0.15, 0.3)
 _TOPUP_SIZES = (50, 100, 400, 800)
 #: Grids of the interval widening (factor on the chi-square cut; floor of the foreign fraction's error).
 _SCALE_GRID = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
-_FLOOR_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035, 0.04)
+_FLOOR_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035,
+               0.04)
 
 
 def simulate_parcels(lots: np.ndarray, zone_of_stone: np.ndarray, site_of_stone: np.ndarray, zone: int,
@@ -291,13 +292,14 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
 
     sizes_arr = np.asarray([len(p) for p in parcels])
     groups = [sizes_arr == n for n in np.unique(sizes_arr)]
-    # Aim one binomial standard error above ``level`` at each size: the held-out coverage is itself an estimate
-    # (a few hundred parcels a size), and the interval should not cover less than it says.
+    # Aim one binomial standard error above ``level`` at each size: the held-out coverage is itself an
+    # estimate (a few hundred parcels a size), and the interval should not cover less than it says.
     aim = level + np.array([np.sqrt(level * (1 - level) / g.sum()) for g in groups])
     # A grid over (scale, floor): every size should cover ``aim``, the sizes weighing equally; under-coverage
     # costs three times over-coverage (an interval that claims more than it covers misleads; one a little
     # wide only costs precision). Never narrower than the textbook interval (scale >= 1, floor >= 0).
     best: tuple[float, float, float, float] | None = None
+    by_size: dict[int, float] = {}
     for scale in _SCALE_GRID:
         est, lo0, hi0, _ = foreign_profile(ratio, starts, w, level=level, scale=scale)
         for floor in _FLOOR_GRID:
@@ -308,12 +310,13 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
             loss = float(np.mean(np.where(miss < 0, 3.0 * miss, miss) ** 2))
             if best is None or loss < best[0] - 1e-12:
                 best = (loss, float(scale), float(floor), float(covered.mean()))
-                by_size = {int(n): round(float(c), 3) for n, c in zip(np.unique(sizes_arr), per_size, strict=True)}
+                by_size = {int(n): round(float(c), 3)
+                           for n, c in zip(np.unique(sizes_arr), per_size, strict=True)}
     assert best is not None
     # The floor measured on one fold's parcels carries the error of a fold model's densities, fitted on
     # (K - 1) / K of the reference lots; the final model's, fitted on all of them, has a variance smaller by
     # that factor (estimation variance ~ 1 / lots), and the floor is scaled accordingly.
     floor = best[2] * (np.sqrt((len(pools) - 1) / len(pools)) if len(pools) > 1 else 1.0)
-    logger.info("parcel layer: foreign-fraction interval scale %.2f, floor %.4f (%.4f on one fold's parcels); "
-                "held-out coverage by size %s", best[1], floor, best[2], by_size)
+    logger.info("parcel layer: foreign-fraction interval scale %.2f, floor %.4f (%.4f on one fold's "
+                "parcels); held-out coverage by size %s", best[1], floor, best[2], by_size)
     return best[1], float(floor), best[3]

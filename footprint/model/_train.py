@@ -325,7 +325,8 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
     proba = model.classifier.predict_proba(X)
     parts = [np.round(proba, 10).tobytes(), np.round(model.novelty.calibration_scores_, 10).tobytes(),
              np.round(np.concatenate(model.novelty.null_scores_), 10).tobytes(),
-             np.round([model.tau0, model.rho, model.parcel.interval_scale], 10).tobytes(),
+             np.round([model.tau0, model.rho, model.parcel.interval_scale, model.parcel.interval_floor],
+                      10).tobytes(),
              np.round(np.concatenate(model.parcel.mixed_null + model.parcel.novelty_null), 8).tobytes()]
     return hashlib.sha256(b"".join(parts)).hexdigest()
 

@@ -127,7 +127,8 @@ def test_interval_floor_widens_by_a_size_free_part():
     assert np.array_equal(same[0], low) and np.array_equal(same[1], high)
     lo, hi = widen_interval(est, low, high, 0.02, 0.9)
     z = 1.6448536269514722
-    # Each side's half-width adds (z * floor) in quadrature; the interval stays in [0, 1] and contains the old one.
+    # Each side's half-width adds (z * floor) in quadrature; the interval stays in [0, 1] and contains the
+    # old one.
     assert hi[1] - est[1] == pytest.approx(np.hypot(0.02, z * 0.02))
     assert est[2] - lo[2] == pytest.approx(np.hypot(0.05, z * 0.02))
     assert lo[0] == 0.0 and hi[3] == 1.0
