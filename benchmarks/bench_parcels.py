@@ -23,7 +23,12 @@ import numpy as np
 import pandas as pd
 
 GENUINE_SIZES = (25, 50, 100, 400, 1500, 5000)
-GENUINE_COUNT = (120, 120, 120, 80, 40, 16)
+GENUINE_COUNT = (200, 200, 200, 120, 60, 16)
+#: Parcels per cell elsewhere: other zone and DRC by size, top-ups by size, the left-out site by size.
+OTHER_COUNT = {50: 200, 400: 100, 1500: 30}
+DRC_COUNT = {50: 200, 400: 100}
+TOPUP_COUNT = {50: 120, 100: 120, 400: 100, 1500: 40}
+LEFT_OUT_COUNT = {50: 120, 400: 100, 1500: 30}
 TOPUP_SIZES = (50, 100, 400, 1500)
 TOPUP_FRACTIONS = (0.05, 0.10, 0.15, 0.30)
 
@@ -136,17 +141,19 @@ def main(argv: list[str]) -> int:
         checks.append((f"genuine any flag at {size}", flag, "<= 0.03", flag <= 0.03))
     print("  by number of sites:")
     for k, part in gen.groupby("n_sites"):
-        print(f"    {k} site(s) (n={len(part)}): consistent {(part['verdict'] == 'consistent').mean():.3f}, "
-              f"any flag {part['flag'].mean():.3f}")
+        cons, flag, n = (part["verdict"] == "consistent").mean(), part["flag"].mean(), len(part)
+        print(f"    {k} site(s) (n={n}): consistent {cons:.3f} (se {_se(cons, n):.3f}), "
+              f"any flag {flag:.3f} (se {_se(flag, n):.3f})")
 
     # Parcels of the other reference zone.
     print("\nCAR-East parcels declared CAR-West:")
     for size in (50, 400, 1500):
-        count = max(8, int(60 * scale if size < 1000 else 20 * scale))
+        count = max(8, int(OTHER_COUNT[size] * scale))
         stones, _ = _batch(params, rng, [(east, size, {})] * count)
         res = _assess(model, stones, west)
         flag = res["verdict"].isin(["mixed", "inconsistent", "unknown_origin"]).mean()
-        print(f"  {size:>5}: flagged {flag:.3f} (n={len(res)}); {res['verdict'].value_counts().to_dict()}")
+        print(f"  {size:>5}: flagged {flag:.3f} (se {_se(flag, len(res)):.3f}, n={len(res)}); "
+              f"{res['verdict'].value_counts().to_dict()}")
         checks.append((f"other zone flagged at {size}", flag, ">= 0.99", flag >= 0.99))
 
     # Top-ups, beside the exact-density oracle at the same false-alarm rate.
@@ -157,8 +164,8 @@ def main(argv: list[str]) -> int:
     print("\ntop-ups of CAR-East stones in CAR-West parcels (detected = any flag; oracle = exact densities, "
           "threshold at the model's false-alarm rate on genuine parcels of the same size):")
     for size in TOPUP_SIZES:
-        n_par = max(8, int((40 if size < 1000 else 20) * scale))
-        g_stones, _ = _batch(params, rng, [(west, size, {})] * n_par * 2)
+        n_par = max(8, int(TOPUP_COUNT[size] * scale))
+        g_stones, _ = _batch(params, rng, [(west, size, {})] * n_par)
         g_res = _assess(model, g_stones, west)
         fa = float(g_res["verdict"].isin(["mixed", "inconsistent", "unknown_origin"]).mean())
         g_stat, _ = _oracle_stat(exact, g_stones, wz, site_zone, log_weight)
@@ -174,9 +181,12 @@ def main(argv: list[str]) -> int:
             mae = float(np.mean(np.abs(res["foreign_fraction"] - truth)))
             cover = float(np.mean((res["foreign_fraction_lo"] <= truth)
                                   & (truth <= res["foreign_fraction_hi"])))
-            print(f"  {size:>5} stones, {frac:.0%}: detected {det:.3f} (se {_se(det, n_par):.3f}), oracle "
-                  f"{o_det:.3f}; fraction MAE {mae:.3f} (oracle {np.mean(np.abs(o_frac - truth)):.3f}); "
-                  f"90% interval covers {cover:.3f}")
+            mae_se = float(np.std(np.abs(res["foreign_fraction"] - truth)) / np.sqrt(n_par))
+            print(f"  {size:>5} stones, {frac:.0%} (n={n_par}): detected {det:.3f} "
+                  f"(se {_se(det, n_par):.3f}), oracle {o_det:.3f} (se {_se(o_det, n_par):.3f}); "
+                  f"fraction MAE {mae:.3f} (se {mae_se:.3f}; "
+                  f"oracle {np.mean(np.abs(o_frac - truth)):.3f}); 90% interval covers {cover:.3f} "
+                  f"(se {_se(cover, n_par):.3f})")
             if (frac == 0.15 and size >= 400) or (frac == 0.30 and size >= 50):
                 ok = det >= 0.90 or det >= o_det - 0.05
                 checks.append((f"top-up {frac:.0%} at {size} detected (oracle {o_det:.2f})", det,
@@ -189,10 +199,11 @@ def main(argv: list[str]) -> int:
     # Out of reference (DRC-Kasai-like).
     print("\nDRC-Kasai parcels declared CAR-West:")
     for size in (50, 400):
-        stones, _ = _batch(params, rng, [("DRC-Kasai", size, {})] * max(8, int(60 * scale)))
+        stones, _ = _batch(params, rng, [("DRC-Kasai", size, {})] * max(8, int(DRC_COUNT[size] * scale)))
         res = _assess(model, stones, west)
         flag = res["verdict"].isin(["mixed", "inconsistent", "unknown_origin"]).mean()
-        print(f"  {size:>5}: flagged {flag:.3f} (n={len(res)}); {res['verdict'].value_counts().to_dict()}")
+        print(f"  {size:>5}: flagged {flag:.3f} (se {_se(flag, len(res)):.3f}, n={len(res)}); "
+              f"{res['verdict'].value_counts().to_dict()}")
         checks.append((f"out-of-reference flagged at {size}", flag, ">= 0.95", flag >= 0.95))
 
     # A West site left out of the reference.
@@ -202,11 +213,14 @@ def main(argv: list[str]) -> int:
     model_out = train_frames(ref_out, config={"site_weights": sw_out}, seed=0)
     print(f"\nparcels from {left} (left out of the reference), declared CAR-West:")
     for size in (50, 400, 1500):
-        stones, _ = _batch(params, rng, [(west, size, {"only": (left,)})] * max(8, int(40 * scale)))
+        stones, _ = _batch(params, rng, [(west, size, {"only": (left,)})]
+                           * max(8, int(LEFT_OUT_COUNT[size] * scale)))
         res = _assess(model_out, stones, west)
-        rates = res["verdict"].value_counts(normalize=True).round(3).to_dict()
+        n = len(res)
+        rates = res["verdict"].value_counts(normalize=True).to_dict()
         inc = float((res["verdict"] == "inconsistent").mean())
-        print(f"  {size:>5}: {rates}")
+        print(f"  {size:>5} (n={n}): "
+              + ", ".join(f"{k} {v:.3f} (se {_se(v, n):.3f})" for k, v in rates.items()))
         checks.append((f"left-out site never inconsistent at {size}", inc, "== 0", inc == 0))
 
     # Cost of a 10,000-stone parcel against the naive product of stone likelihoods.

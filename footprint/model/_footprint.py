@@ -30,6 +30,7 @@ from ._parcel import (
     mixed_evidence,
     null_p_values,
     tempering,
+    widen_interval,
     zone_evidence,
 )
 from ._site import SiteLayout
@@ -276,6 +277,7 @@ class FootprintModel:
                                                             target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
+        lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
         mixed_p = null_p_values(statistic, sizes_w, cal.null_sizes, cal.mixed_null)
         # Unknown origin: mean stone nonconformity (each stone against its best reference site).
         nonconf = by_parcel(-sums_nov.max(axis=1))

@@ -33,8 +33,12 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
    variation of the reference and the estimation error of the densities;
 3. the foreign fraction ``f`` (share of the mixture on other zones' sites)
    gets a profile-likelihood interval whose chi-square cut is scaled by a
-   factor fitted so that 90% intervals cover the truth 90% of the time on
-   held-out topped-up parcels.
+   factor, with a size-free error floor added in quadrature
+   (:func:`widen_interval`: lot-to-lot variation and density misfit do not
+   shrink with ``n``), both fitted so that 90% intervals cover the truth 90%
+   of the time at each size on held-out topped-up parcels, each made of one
+   cross-fitting fold's lots (so that, as for a real parcel and the final
+   model, one model's density errors are shared by all its stones).
 
 "unknown_origin" uses the mean stone nonconformity (``-max_s`` centred site
 log-density sum, :mod:`._novelty`): each stone is scored against its best
@@ -50,7 +54,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import gammaln, logsumexp
-from scipy.stats import chi2
+from scipy.stats import chi2, norm
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ __all__ = [
     "mixed_evidence",
     "null_p_values",
     "tempering",
+    "widen_interval",
     "zone_evidence",
 ]
 
@@ -379,6 +384,26 @@ def foreign_profile(log_ratio: np.ndarray, starts: np.ndarray, weights: np.ndarr
     return est, np.minimum(bounds[0], est), np.maximum(bounds[1], est), 2.0 * np.maximum(top, 0.0)
 
 
+def widen_interval(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float,
+                   level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Add an error part that does not shrink with the parcel size to the profile interval.
+
+    The error of ``f_hat`` has a part that does not fall with ``n`` (lot-to-lot
+    variation, misfit of the site densities), which a profile interval, of
+    width ``~ 1 / sqrt(n)``, misses at large sizes. Each side's half-width
+    becomes ``sqrt(h**2 + (z floor)**2)`` (``z`` the normal quantile of
+    ``level``, ``floor`` the standard deviation of that part, calibrated on
+    held-out topped-up parcels), clipped to ``[0, 1]``. ``floor = 0`` returns
+    the interval unchanged.
+    """
+    if floor <= 0:
+        return low, high
+    extra = (norm.ppf(0.5 + 0.5 * level) * floor) ** 2
+    lo = np.clip(estimate - np.sqrt((estimate - low) ** 2 + extra), 0.0, 1.0)
+    hi = np.clip(estimate + np.sqrt((high - estimate) ** 2 + extra), 0.0, 1.0)
+    return np.minimum(lo, low), np.maximum(hi, high)
+
+
 def tempering(sizes: np.ndarray, tau0: float, rho: float) -> np.ndarray:
     """Per-stone weight ``tau(n) = tau0 / (1 + rho (n - 1))`` of the zone evidence."""
     return tau0 / (1.0 + rho * (np.asarray(sizes, dtype=float) - 1.0))
@@ -421,7 +446,7 @@ class ParcelCalibration:
     tau0, rho : float
         Tempering of the zone evidence.
     interval_scale : float
-        Widening of the foreign-fraction profile interval.
+        Widening of the foreign-fraction profile interval (factor on its chi-square cut).
     null_sizes : ndarray
         Sizes of the tabulated nulls.
     mixed_null : list of ndarray
@@ -430,6 +455,10 @@ class ParcelCalibration:
         Sorted mean stone nonconformity of held-out genuine parcels per size.
     report : dict
         Figures measured while fitting (for the manifest).
+    interval_floor : float
+        Standard deviation of the part of the foreign fraction's error that
+        does not shrink with size (:func:`widen_interval`; 0 in models that
+        predate it).
     """
 
     prior_strength: float
@@ -440,13 +469,15 @@ class ParcelCalibration:
     mixed_null: list[np.ndarray]
     novelty_null: list[np.ndarray]
     report: dict[str, Any] = field(default_factory=dict)
+    interval_floor: float = 0.0
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (arrays, numbers) for the artefact."""
         return {"prior_strength": self.prior_strength, "tau0": self.tau0, "rho": self.rho,
                 "interval_scale": self.interval_scale, "null_sizes": np.asarray(self.null_sizes),
                 "mixed_null": [np.asarray(v) for v in self.mixed_null],
-                "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report)}
+                "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report),
+                "interval_floor": self.interval_floor}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -455,4 +486,4 @@ class ParcelCalibration:
                    float(parts["interval_scale"]), np.asarray(parts["null_sizes"]),
                    [np.asarray(v) for v in parts["mixed_null"]],
                    [np.asarray(v) for v in parts["novelty_null"]],
-                   dict(parts.get("report") or {}))
+                   dict(parts.get("report") or {}), float(parts.get("interval_floor", 0.0)))

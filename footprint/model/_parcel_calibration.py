@@ -17,7 +17,14 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax
 
 from ..exceptions import InsufficientDataError
-from ._parcel import ParcelCalibration, foreign_profile, mixed_evidence, tempering, zone_evidence
+from ._parcel import (
+    ParcelCalibration,
+    foreign_profile,
+    mixed_evidence,
+    tempering,
+    widen_interval,
+    zone_evidence,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +36,11 @@ CALIBRATION_SIZES = (25, 50, 100, 200, 400, 800, 1500, 3000, 6000, 10000)
 DEFAULT_PER_ZONE = (200, 200, 150, 100, 60, 40, 20, 12, 8, 6)
 #: Foreign fractions and sizes of the simulated top-ups the interval scale is fitted on.
 _TOPUP_FRACTIONS = (0.05, 0.1, 0.15, 0.3)
-_TOPUP_SIZES = (50, 100, 400, 1500)
+_TOPUP_SIZES = (50, 100, 400, 800)
+#: Grids of the interval widening (factor on the chi-square cut; floor of the foreign fraction's error).
+_SCALE_GRID = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
+_FLOOR_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035,
+               0.04)
 
 
 def simulate_parcels(lots: np.ndarray, zone_of_stone: np.ndarray, site_of_stone: np.ndarray, zone: int,
@@ -92,7 +103,8 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
                            n_zones: int, rng: np.random.Generator, *, prior_strength: float = 2.0,
                            level: float = 0.90, sizes: tuple[int, ...] = CALIBRATION_SIZES,
                            per_zone: tuple[int, ...] = DEFAULT_PER_ZONE,
-                           extra_parcels: list[np.ndarray] | None = None) -> ParcelCalibration:
+                           extra_parcels: list[np.ndarray] | None = None,
+                           fold: np.ndarray | None = None) -> ParcelCalibration:
     """Fit the parcel layer on held-out reference lots.
 
     Parameters
@@ -118,6 +130,10 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     extra_parcels : list of ndarray, optional
         More held-out parcels (stone indices, one zone each) the tempering is
         also fitted on (small single-lot parcels: the stone-level end).
+    fold : ndarray of shape (n_stones,), optional
+        Cross-fitting fold that scored each stone (-1 where none): the
+        topped-up parcels the interval is calibrated on are made of one
+        fold's lots each.
 
     The nulls are pooled downwards: the null at size ``n`` holds the
     statistics of every tabulated size up to ``n``. Held-out parcels' mixed
@@ -181,18 +197,19 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
         # stones to top up with: no tempering (tau0 = 1, rho = 0) and the nominal chi-square interval.
         logger.warning("parcel layer: only zone(s) %s have held-out lots; tempering and the foreign-fraction "
                        "interval scale are not measured (tau0 = 1, rho = 0, scale 1)", seen)
-        tau0, rho, scale, coverage = 1.0, 0.0, 1.0, None
+        tau0, rho, scale, floor, coverage = 1.0, 0.0, 1.0, 0.0, None
         report["measured"] = False
     else:
         tau0, rho = _fit_tempering(np.vstack(fit_ll), np.concatenate(fit_sizes), np.concatenate(fit_truth))
-        scale, coverage = _fit_interval_scale(site_ll, lots, zone_of_stone, site_of_stone, site_zone,
+        scale, floor, coverage = _fit_interval_scale(site_ll, lots, zone_of_stone, site_of_stone, site_zone,
                                               log_weight, n_zones, rng, prior_strength, level,
                                               tuple(n for n in _TOPUP_SIZES if n <= max(sizes))
                                               or (sizes[0],),
-                                              per_cell=max(2, int(round(15 * thin))))
-    report.update({"tau0": tau0, "rho": rho, "interval_scale": scale, "interval_coverage_fit": coverage})
+                                              per_cell=max(2, int(round(30 * thin))), fold=fold)
+    report.update({"tau0": tau0, "rho": rho, "interval_scale": scale, "interval_floor": floor,
+                   "interval_coverage_fit": coverage})
     return ParcelCalibration(prior_strength, tau0, rho, scale, np.asarray(sizes), mixed_null, novelty_null,
-                             report)
+                             report, floor)
 
 
 def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -221,29 +238,49 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
                         site_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
                         n_zones: int, rng: np.random.Generator, prior_strength: float, level: float,
                         topup_sizes: tuple[int, ...] = _TOPUP_SIZES,
-                        per_cell: int = 15) -> tuple[float, float]:
-    """Scale of the chi-square cut giving ``level`` coverage on held-out topped-up parcels.
+                        per_cell: int = 30, fold: np.ndarray | None = None) -> tuple[float, float, float]:
+    """Widening of the foreign-fraction interval giving ``level`` coverage on held-out topped-up parcels.
 
-    Returns the scale and the coverage reached.
+    Two parts (see :func:`._parcel.widen_interval`): a factor on the profile
+    interval's chi-square cut (the part of the error that shrinks with size)
+    and a floor (the part that does not: lot-to-lot variation, density
+    misfit), fitted together so that each calibration size covers ``level``.
+
+    ``fold`` (cross-fitting fold of each stone, -1 where none) makes each
+    parcel of one fold's lots (see below); without it lots of every fold mix.
+
+    Returns the scale, the floor and the coverage reached (all sizes pooled).
     """
     weight = np.exp(log_weight)
     parcels, truth, target = [], [], []
     # Only zones with held-out stones give genuine or foreign stones (see fit_parcel_calibration).
     seen = [int(z) for z in np.flatnonzero(np.bincount(zone_of_stone, minlength=n_zones) > 0)]
+    # Each parcel is made of the lots of ONE cross-fitting fold: its stones are then all scored by the same
+    # fold model, as a real parcel's stones are all scored by the one final model, so the error of the site
+    # densities is shared across the parcel (the part of f-hat's error that does not shrink with size).
+    # Mixing folds would average several models' errors and hide that part.
+    pools = [zone_of_stone]
+    if fold is not None:
+        fold = np.asarray(fold)
+        pools = [np.where(fold == k, zone_of_stone, -1) for k in np.unique(fold[fold >= 0])]
+        pools = [p for p in pools if all((p == z).any() for z in seen)] or [zone_of_stone]
     for z in seen:
+        others = [o for o in seen if o != z]
         for size in topup_sizes:
             for frac in _TOPUP_FRACTIONS:
                 n_foreign = max(1, int(round(frac * size)))
-                own = simulate_parcels(lots, zone_of_stone, site_of_stone, z, size - n_foreign, per_cell, rng,
-                                       weight)
-                others = [o for o in seen if o != z]
-                for p in own:
-                    o = others[int(rng.integers(len(others)))]
-                    foreign = simulate_parcels(lots, zone_of_stone, site_of_stone, o, n_foreign, 1, rng,
-                                               weight)[0]
-                    parcels.append(rng.permutation(np.concatenate([p, foreign])))
-                    truth.append(n_foreign / size)
-                    target.append(z)
+                for k, count in enumerate(rng.multinomial(per_cell, np.full(len(pools), 1.0 / len(pools)))):
+                    if count == 0:
+                        continue
+                    pool = pools[k]
+                    own = simulate_parcels(lots, pool, site_of_stone, z, size - n_foreign, int(count), rng,
+                                           weight)
+                    for p in own:
+                        o = others[int(rng.integers(len(others)))]
+                        foreign = simulate_parcels(lots, pool, site_of_stone, o, n_foreign, 1, rng, weight)[0]
+                        parcels.append(rng.permutation(np.concatenate([p, foreign])))
+                        truth.append(n_foreign / size)
+                        target.append(z)
     rows, starts, _ = _layout(parcels)
     w = np.ones(len(rows))
     target_arr = np.asarray(target)
@@ -253,17 +290,33 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
     _, _, ratio, _ = mixed_evidence(prepared, starts, w, site_zone, target_arr, own_shares)
     truth_arr = np.asarray(truth)
 
-    def coverage(scale: float) -> float:
-        _, lo, hi, _ = foreign_profile(ratio, starts, w, level=level, scale=scale)
-        return float(np.mean((lo <= truth_arr + 1e-9) & (truth_arr - 1e-9 <= hi)))
-
-    lo_s, hi_s = 1.0, 20.0
-    if coverage(lo_s) >= level:  # never narrower than the textbook interval
-        return lo_s, coverage(lo_s)
-    for _ in range(10):
-        mid = np.sqrt(lo_s * hi_s)
-        if coverage(mid) >= level:
-            hi_s = mid
-        else:
-            lo_s = mid
-    return float(hi_s), coverage(hi_s)
+    sizes_arr = np.asarray([len(p) for p in parcels])
+    groups = [sizes_arr == n for n in np.unique(sizes_arr)]
+    # Aim one binomial standard error above ``level`` at each size: the held-out coverage is itself an
+    # estimate (a few hundred parcels a size), and the interval should not cover less than it says.
+    aim = level + np.array([np.sqrt(level * (1 - level) / g.sum()) for g in groups])
+    # A grid over (scale, floor): every size should cover ``aim``, the sizes weighing equally; under-coverage
+    # costs three times over-coverage (an interval that claims more than it covers misleads; one a little
+    # wide only costs precision). Never narrower than the textbook interval (scale >= 1, floor >= 0).
+    best: tuple[float, float, float, float] | None = None
+    by_size: dict[int, float] = {}
+    for scale in _SCALE_GRID:
+        est, lo0, hi0, _ = foreign_profile(ratio, starts, w, level=level, scale=scale)
+        for floor in _FLOOR_GRID:
+            lo, hi = widen_interval(est, lo0, hi0, floor, level)
+            covered = (lo <= truth_arr + 1e-9) & (truth_arr - 1e-9 <= hi)
+            per_size = np.array([covered[g].mean() for g in groups])
+            miss = per_size - aim
+            loss = float(np.mean(np.where(miss < 0, 3.0 * miss, miss) ** 2))
+            if best is None or loss < best[0] - 1e-12:
+                best = (loss, float(scale), float(floor), float(covered.mean()))
+                by_size = {int(n): round(float(c), 3)
+                           for n, c in zip(np.unique(sizes_arr), per_size, strict=True)}
+    assert best is not None
+    # The floor measured on one fold's parcels carries the error of a fold model's densities, fitted on
+    # (K - 1) / K of the reference lots; the final model's, fitted on all of them, has a variance smaller by
+    # that factor (estimation variance ~ 1 / lots), and the floor is scaled accordingly.
+    floor = best[2] * (np.sqrt((len(pools) - 1) / len(pools)) if len(pools) > 1 else 1.0)
+    logger.info("parcel layer: foreign-fraction interval scale %.2f, floor %.4f (%.4f on one fold's "
+                "parcels); held-out coverage by size %s", best[1], floor, best[2], by_size)
+    return best[1], float(floor), best[3]

@@ -223,6 +223,9 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         Calibrated out-of-fold probabilities of the training samples (NaN
         rows where a sample's class was absent from its training fold, or no
         folds could be made).
+    oof_fold_ : ndarray of shape (n_samples,)
+        Fold whose model gave each training sample its out-of-fold
+        probabilities (-1 where none; not saved with the model).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -322,6 +325,9 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         folds = grouped_splits(y_enc, None if groups is None else np.asarray(groups), self.cv,
                                self.random_state)
+        self.oof_fold_ = np.full(len(y_enc), -1)
+        for k, (_, test) in enumerate(folds):
+            self.oof_fold_[test] = k
         self.widen_ = np.ones(n_classes)
         self.widen_measured_ = True
         if self.method == "binned":

@@ -325,7 +325,8 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
     proba = model.classifier.predict_proba(X)
     parts = [np.round(proba, 10).tobytes(), np.round(model.novelty.calibration_scores_, 10).tobytes(),
              np.round(np.concatenate(model.novelty.null_scores_), 10).tobytes(),
-             np.round([model.tau0, model.rho, model.parcel.interval_scale], 10).tobytes(),
+             np.round([model.tau0, model.rho, model.parcel.interval_scale, model.parcel.interval_floor],
+                      10).tobytes(),
              np.round(np.concatenate(model.parcel.mixed_null + model.parcel.novelty_null), 8).tobytes()]
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
@@ -447,7 +448,7 @@ def train_frames(
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
-        extra_parcels=parcels)
+        extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid])
     tau0, rho = calibration.tau0, calibration.rho
     logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
                 "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,

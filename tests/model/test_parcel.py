@@ -116,3 +116,31 @@ def test_v1_thresholds_still_load():
     t = load_thresholds(str(path))
     assert t["version"] == "1" and t["unknown_alpha"] == t["novelty_alpha_parcel"] and "mixed_alpha" in t
     assert load_thresholds()["version"] == "2"
+
+
+def test_interval_floor_widens_by_a_size_free_part():
+    from footprint.model._parcel import ParcelCalibration, widen_interval
+
+    est = np.array([0.0, 0.10, 0.50, 0.99])
+    low, high = est - np.array([0.0, 0.02, 0.05, 0.01]), est + np.array([0.03, 0.02, 0.05, 0.01])
+    same = widen_interval(est, low, high, 0.0, 0.9)
+    assert np.array_equal(same[0], low) and np.array_equal(same[1], high)
+    lo, hi = widen_interval(est, low, high, 0.02, 0.9)
+    z = 1.6448536269514722
+    # Each side's half-width adds (z * floor) in quadrature; the interval stays in [0, 1] and contains the
+    # old one.
+    assert hi[1] - est[1] == pytest.approx(np.hypot(0.02, z * 0.02))
+    assert est[2] - lo[2] == pytest.approx(np.hypot(0.05, z * 0.02))
+    assert lo[0] == 0.0 and hi[3] == 1.0
+    assert np.all(lo <= low) and np.all(hi >= high)
+    # A model saved before the floor existed loads with floor 0.
+    parts = ParcelCalibration(2.0, 1.0, 0.0, 1.0, np.array([25]), [np.zeros(3)], [np.zeros(3)]).to_parts()
+    parts.pop("interval_floor")
+    assert ParcelCalibration.from_parts(parts).interval_floor == 0.0
+
+
+def test_fitted_interval_covers_heldout_topups_at_every_size(model):
+    # The calibration's own held-out figures: scale >= 1, floor >= 0, coverage near the nominal 90%.
+    report = model.parcel.report
+    assert report["interval_scale"] >= 1.0 and report["interval_floor"] >= 0.0
+    assert report["interval_coverage_fit"] is not None and report["interval_coverage_fit"] >= 0.85
