@@ -109,6 +109,10 @@ def _segments(starts: np.ndarray, sizes: np.ndarray, idx: np.ndarray) -> tuple[n
 _BIG = 2048
 
 
+#: Parcels of at least this many rows switch from SQUAREM to Newton steps near their maximum.
+_NEWTON_ROWS = 256
+
+
 class _Batch:
     """The stones of some parcels (all, or those still iterating), for EM steps.
 
@@ -149,13 +153,17 @@ class _Batch:
         k = theta.shape[1]
         hess = np.empty((self.n, k, k)) if hessian is not None else None
         if len(self.small):
+            every = not len(self.big)  # the common case: no gather or scatter of parcel rows
             work = self.work
-            np.take(theta[self.small], self.parcel, axis=0, out=work)
-            np.multiply(work, self.evidence, out=work)
-            density = np.maximum(work.sum(axis=1), 1e-300)
-            objective[self.small] = np.add.reduceat(self.weights * np.log(density), self.starts)
+            np.take(theta if every else theta[self.small], self.parcel, axis=0, out=work)
+            density = np.maximum(np.einsum("ij,ij->i", work, self.evidence), 1e-300)
+            obj = np.add.reduceat(self.weights * np.log(density), self.starts)
             np.multiply(self.evidence, (self.weights / density)[:, None], out=work)
-            pull[self.small] = np.add.reduceat(work, self.starts, axis=0)
+            pl = np.add.reduceat(work, self.starts, axis=0)
+            if every:
+                objective, pull = obj, pl
+            else:
+                objective[self.small], pull[self.small] = obj, pl
             if hess is not None:
                 r = self.evidence * (np.sqrt(self.weights) / density)[:, None]
                 outer = (r[:, :, None] * r[:, None, :]).reshape(len(r), k * k)
@@ -261,13 +269,14 @@ def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weight
     revived = np.zeros(shares.shape, dtype=bool)
     # Where every share has a prior above flat, the maximum is inside the simplex and the objective
     # strictly concave: near it, Newton steps (quadratic convergence) replace SQUAREM's slow tail.
-    interior = ((extra > 0) | ~allowed_c).all(axis=1)
+    # (Parcels of a few hundred stones and more: below, SQUAREM settles in a few cycles anyway.)
+    interior = ((extra > 0) | ~allowed_c).all(axis=1) & (sizes >= _NEWTON_ROWS)
     near = np.zeros(n_parcels, dtype=bool)
 
     ids = np.arange(n_parcels)  # parcels in the batch (converged ones stay until it is compacted)
     live = np.ones(n_parcels, dtype=bool)  # which of them still iterate
     batch = _Batch(ev, weights, starts, sizes, None)
-    for _ in range(max_cycles):
+    for cycle in range(max_cycles):
         x = shares[ids]
         al, ex, un, fl, rv = allowed_c[ids], extra[ids], uniform[ids], flat[ids], revived[ids]
         nr = near[ids] & live
@@ -315,7 +324,7 @@ def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weight
         new = np.where(fix[:, None], fixed, new)
         upd = np.where(done[:, None], upd_done, new)
         shares[ids[live]] = upd[live]
-        near[ids[live]] |= (interior[ids] & (left <= 1e-2))[live]
+        near[ids[live]] |= (interior[ids] & ((left <= 1e-2) | (cycle >= 2)))[live]
         revived[ids[live]] |= wrong[live]
         live &= ~done
         if not live.any():
@@ -327,8 +336,7 @@ def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weight
     else:
         logger.debug("fit_shares: %d parcel(s) still moving after %d cycles", int(live.sum()), max_cycles)
     work = np.take(shares, np.repeat(np.arange(n_parcels), sizes), axis=0)
-    work *= ev
-    density = work.sum(axis=1)
+    density = np.einsum("ij,ij->i", work, ev)
     loglik = np.add.reduceat(weights * (np.log(np.maximum(density, 1e-300)) + top), starts)
     np.multiply(ev, (weights / np.maximum(density, 1e-300))[:, None], out=work)
     counts_c = shares * np.add.reduceat(work, starts, axis=0)
@@ -486,11 +494,10 @@ def mixed_evidence(prepared: tuple[np.ndarray, np.ndarray], starts: np.ndarray, 
     sd = np.where(in_d, shares, 0.0)
     shape_d = np.where(sd.sum(axis=1, keepdims=True) > 1e-12, sd / np.maximum(sd.sum(axis=1, keepdims=True),
                                                                                1e-300), own)
-    q = np.maximum((np.take(shape_d, parcel, axis=0) * evidence).sum(axis=1), 1e-300)
-    foreign_e = evidence * np.take(outside, parcel, axis=0)
+    # (theta and the foreign shape are 0 on the target zone's sites: they weigh foreign sites only.)
+    q = np.maximum(np.einsum("ij,ij->i", np.take(shape_d, parcel, axis=0), evidence), 1e-300)
     np.take(theta, parcel, axis=0, out=work)
-    work *= foreign_e
-    pa = work.sum(axis=1)
+    pa = np.einsum("ij,ij->i", work, evidence)
     f_stone = np.take(f, parcel)
     mix = (1.0 - f_stone) * q + pa
     # The foreign shape theta / f, moving smoothly to equal shares of the other zones' sites as f goes
@@ -498,7 +505,8 @@ def mixed_evidence(prepared: tuple[np.ndarray, np.ndarray], starts: np.ndarray, 
     # EM path decide, not the data (the blend weighs 1e-8 relative at f = 0.01, 1/2 at f = 1e-4).
     blend = (_SHAPE_EPS**2 / (f * f + _SHAPE_EPS**2))[:, None]
     shape_a = (1.0 - blend) * theta / np.maximum(f[:, None], 1e-300) + blend * outside / n_out
-    pa_shape = (np.take(shape_a, parcel, axis=0) * foreign_e).sum(axis=1)
+    np.take(shape_a, parcel, axis=0, out=work)
+    pa_shape = np.einsum("ij,ij->i", work, evidence)
     with np.errstate(divide="ignore"):
         log_ratio = np.clip(np.log(pa_shape) - np.log(q), -30.0, 30.0)
     foreign = pa / np.maximum(mix, 1e-300)
@@ -536,12 +544,15 @@ def _newton(prof: _Profile, func: Any, f: np.ndarray, lo: np.ndarray, hi: np.nda
 
     ``func(prof, f, ids)`` returns ``h(f), h'(f)`` for the parcels ``ids``
     of ``prof``; ``h`` is monotone on the bracket (increasing or not), with
-    the root inside. A Newton step that leaves the bracket is replaced by
-    bisection; a parcel stops when its step is below ``tol``. Parcels that
+    the root inside. A Newton step that leaves the bracket, or that is not
+    at most half the step before it (steps growing: far from the root, as
+    ``1 / f``-shaped slopes give), is replaced by bisection (``rtsafe`` of
+    Numerical Recipes); a parcel stops when its step is below ``tol``. Parcels that
     are done leave the sums (each parcel's iterations depend on its own
     stones only).
     """
     f, lo, hi = f.copy(), lo.copy(), hi.copy()
+    last = hi - lo  # the previous step of each parcel
     ids = np.flatnonzero(todo)
     part = prof.subset(ids) if len(ids) < len(f) else prof
     live = np.ones(len(ids), dtype=bool)
@@ -554,10 +565,11 @@ def _newton(prof: _Profile, func: Any, f: np.ndarray, lo: np.ndarray, hi: np.nda
         a, b = np.where(below, x, a), np.where(below, b, x)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x - h / dh
-        ok = np.isfinite(newton) & (newton > a) & (newton < b)
+        ok = np.isfinite(newton) & (newton > a) & (newton < b) & (np.abs(newton - x) <= 0.5 * last[ids])
         nxt = np.where(ok, newton, 0.5 * (a + b))
         keep = live & (np.abs(nxt - x) > tol) & (b - a > tol)
         sel = ids[live]
+        last[sel] = np.abs(nxt - x)[live]
         f[sel], lo[sel], hi[sel] = nxt[live], a[live], b[live]
         live = keep
         if live.any() and part.sizes[live].sum() < 0.7 * len(part.d):
