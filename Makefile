@@ -57,7 +57,7 @@ REG := $(OUT)/register.db
 REF := $(OUT)/reference_set
 demo: install
 	rm -rf $(OUT) && mkdir -p $(OUT)
-	$(FP) synth reference $(REF) --seed $(DEMO_SEED)
+	$(FP) synth reference $(REF) --seed $(DEMO_SEED) --min-size 25 --max-size 1200
 	$(FP) db init $(DB)
 	$(FP) db add $(DB) --stones $(REF)/stones.csv --spectra $(REF)/spectra --kind ftir --images $(REF)/images --by demo
 	$(FP) db verify $(DB)

@@ -30,10 +30,12 @@ from ._schema import SIEVE_BANDS, get_field, sieve_band, sieve_to_mm
 from .exceptions import InputError, Problem
 
 __all__ = [
+    "BAND_BLOCKS",
     "CATEGORY_FIELDS",
     "MASS_LOG10_EDGES",
     "NB_PERCENT_EDGES",
     "NITROGEN_EDGES",
+    "lot_bands",
     "lot_vectors",
     "nearest_lots",
     "profile",
@@ -354,6 +356,90 @@ def footprint_vector(summary: Mapping[str, Any]) -> np.ndarray:
         )
     )
     return np.concatenate(parts)
+
+
+#: Blocks of a summary that get a band of lot-to-lot variation (the classify report's panels).
+BAND_BLOCKS: tuple[str, ...] = ("sieve", "mass", "nitrogen", "n_b_percent", "colour", "morphology", "quality",
+                                "radiation_spots")
+
+
+def lot_bands(stones: pd.DataFrame, *, min_stones: int = 10, min_lots: int = 3,
+              quantiles: tuple[float, float] = (0.1, 0.9)) -> dict[str, dict[str, Any]]:
+    """Return the band of normal lot-to-lot variation of each zone's footprint.
+
+    For each zone and each block of :data:`BAND_BLOCKS`, every reference lot
+    with at least ``min_stones`` stones measured in that block gives its
+    shares per bin; the band is their ``quantiles`` (10% and 90% by default)
+    bin by bin. A block with fewer than ``min_lots`` such lots has no band.
+
+    Parameters
+    ----------
+    stones : DataFrame
+        Reference stones with ``zone`` and ``lot_id``.
+    min_stones, min_lots : int
+        Smallest lot (stones with the block measured) and fewest lots for a band.
+    quantiles : tuple of float
+        Lower and upper quantile of the lots' shares.
+
+    Returns
+    -------
+    dict
+        zone -> block -> ``{"lo": [...], "hi": [...], "n_lots": k}`` (shares
+        in [0, 1], one per bin of the block); empty without ``lot_id``.
+    """
+    if "lot_id" not in stones.columns or "zone" not in stones.columns:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for zone, frame in stones.dropna(subset=["lot_id"]).groupby("zone", sort=True):
+        codes, lots = pd.factorize(frame["lot_id"], sort=True)
+        bands = {}
+        for block in BAND_BLOCKS:
+            counts = _per_lot_counts(frame, block, codes, len(lots))
+            totals = counts.sum(axis=1)
+            keep = totals >= max(min_stones, 1)
+            if keep.sum() >= min_lots:
+                table = counts[keep] / totals[keep, None]
+                bands[block] = {"lo": np.quantile(table, quantiles[0], axis=0).round(4).tolist(),
+                                "hi": np.quantile(table, quantiles[1], axis=0).round(4).tolist(),
+                                "n_lots": int(keep.sum())}
+        out[str(zone)] = bands
+    return out
+
+
+def _per_lot_counts(stones: pd.DataFrame, block: str, codes: np.ndarray, n_lots: int) -> np.ndarray:
+    """Stones per lot and bin of a summary block (the bins :func:`summarise` uses), shape (n_lots, n_bins)."""
+    if block in ("nitrogen", "n_b_percent", "mass"):
+        column, edges = {"nitrogen": ("n_total_ppm", NITROGEN_EDGES),
+                         "n_b_percent": ("n_b_percent", NB_PERCENT_EDGES),
+                         "mass": ("mass_ct", MASS_LOG10_EDGES)}[block]
+        values = _numeric(stones, column)
+        if block == "mass":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.where(values > 0, np.log10(values), np.nan)
+        seen = np.isfinite(values)
+        clipped = np.clip(values[seen], edges[0], edges[-1] - 1e-9)
+        index = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, len(edges) - 2)
+        n_bins = len(edges) - 1
+    elif block == "sieve":
+        n_bins = len(_BAND_NAMES)
+        if "sieve_class" not in stones.columns:
+            return np.zeros((n_lots, n_bins))
+        classes = stones["sieve_class"]
+        seen = classes.notna().to_numpy()
+        band_of = {c: _BAND_NAMES.index(sieve_band(str(c))) for c in classes[seen].unique()}
+        index = np.array([band_of[c] for c in classes[seen]], dtype=int)
+    else:
+        vocab = _vocabulary(block)
+        n_bins = len(vocab)
+        if block not in stones.columns:
+            return np.zeros((n_lots, n_bins))
+        index_all = pd.Categorical(stones[block].astype(object), categories=vocab).codes
+        seen = index_all >= 0
+        index = index_all[seen]
+    lot = codes[seen]
+    ok = lot >= 0
+    flat = np.bincount(lot[ok] * n_bins + index[ok], minlength=n_lots * n_bins)
+    return flat.reshape(n_lots, n_bins).astype(float)
 
 
 def lot_vectors(stones: pd.DataFrame) -> pd.DataFrame:

@@ -77,12 +77,14 @@ def reference_for_report(
     Returns
     -------
     reference : dict
-        ``by_zone``, ``sizes``, ``lots``, ``thumbnails`` (empty without a store).
+        ``by_zone``, ``sizes``, ``lots``, ``thumbnails``, ``bands`` (the
+        lot-to-lot variation of each zone, :func:`footprint._profile.lot_bands`);
+        empty without a store.
     store_meta : dict
         ``path``, ``content_hash``, ``model_store_hash``, ``matches_model``,
         ``synthetic``.
     """
-    from ._profile import lot_vectors, reference_sizes, summarise
+    from ._profile import lot_bands, lot_vectors, reference_sizes, summarise
 
     manifest = dict(getattr(model, "manifest", {}) or {})
     trained_on = manifest_store_hash(manifest)
@@ -113,5 +115,6 @@ def reference_for_report(
         matches_model=(trained_on == content_hash) if trained_on else None,
     )
     by_zone = {str(z): summarise(g, label=str(z)) for z, g in stones.groupby("zone", sort=True)}
-    reference = {"by_zone": by_zone, "sizes": reference_sizes(stones), "lots": lots, "thumbnails": thumbnails}
+    reference = {"by_zone": by_zone, "sizes": reference_sizes(stones), "lots": lots, "thumbnails": thumbnails,
+                 "bands": lot_bands(stones)}
     return reference, meta

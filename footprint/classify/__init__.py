@@ -53,6 +53,7 @@ from typing import Any
 from ._output import (
     DEFAULT_MAX_DETAIL,
     VALUE_RESULT_COLUMNS,
+    WHY_RESULT_COLUMNS,
     ClassifyRun,
     ReportInputs,
     parcel_photos,
@@ -67,6 +68,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_DETAIL",
     "VALUE_RESULT_COLUMNS",
+    "WHY_RESULT_COLUMNS",
     "ChunkResult",
     "ChunkTask",
     "ClassifyRun",

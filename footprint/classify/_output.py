@@ -19,6 +19,7 @@ from .._io import needs_neutralising, write_csv
 __all__ = [
     "DEFAULT_MAX_DETAIL",
     "VALUE_RESULT_COLUMNS",
+    "WHY_RESULT_COLUMNS",
     "ClassifyRun",
     "ReportInputs",
     "result_columns",
@@ -99,6 +100,9 @@ class ReportInputs:
         Parcels given a full section; ``None`` for the renderer's default.
     parcel_photos : dict or None
         Parcel id to data URIs of its own photographs (``classify(images=...)``).
+    thin_zones : dict or None
+        The model's thin reference zones (manifest ``training.thin_zones``:
+        zone to stones, lots and evidence widening), noted in the report.
     """
 
     results: pd.DataFrame
@@ -113,6 +117,7 @@ class ReportInputs:
     lang: str
     max_detail: int | None
     parcel_photos: Mapping[str, list[str]] | None = None
+    thin_zones: Mapping[str, Any] | None = None
 
 
 #: Parcel photos shown per parcel in the report, and their size (px).
@@ -164,8 +169,20 @@ VALUE_RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Parcel result columns that say why (issue 12): the mixed test's p-value, every flag raised, the declared
+#: (or best) zone's sites the parcel resembles with shares and 90% intervals, and the three fields that move
+#: the evidence most. Results files written before them lack them; readers treat them as optional.
+WHY_RESULT_COLUMNS: tuple[str, ...] = ("mixed_p", "flags", "typical_sites", "top_fields")
+
+
 def result_columns(zones: Sequence[str]) -> list[str]:
-    """Return the parcel result columns for a model's zones, in order."""
+    """Return the parcel result columns for a model's zones, in order.
+
+    ``parcel_id, n_stones, declared_zone, verdict, best_zone, p_<zone>...,
+    log10_lr, foreign_fraction, foreign_fraction_lo, foreign_fraction_hi,
+    novelty_p``, then :data:`WHY_RESULT_COLUMNS` (``mixed_p, flags,
+    typical_sites, top_fields``).
+    """
     return [
         "parcel_id",
         "n_stones",
@@ -178,12 +195,17 @@ def result_columns(zones: Sequence[str]) -> list[str]:
         "foreign_fraction_lo",
         "foreign_fraction_hi",
         "novelty_p",
+        *WHY_RESULT_COLUMNS,
     ]
 
 
 def stone_columns(zones: Sequence[str]) -> list[str]:
-    """Return the per-stone result columns for a model's zones, in order."""
-    return ["parcel_id", "sample_id", "best_zone", *[f"p_{z}" for z in zones], "novelty_p"]
+    """Return the per-stone result columns for a model's zones, in order.
+
+    ``p_foreign`` is the stone's posterior probability of being foreign to its
+    parcel's declared (or best) zone, at the parcel's mixture fit.
+    """
+    return ["parcel_id", "sample_id", "best_zone", *[f"p_{z}" for z in zones], "novelty_p", "p_foreign"]
 
 
 def _write_csv(frame: pd.DataFrame, fh: Any, header: bool) -> None:

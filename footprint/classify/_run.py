@@ -354,8 +354,9 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
         if store_meta.get("matches_model") is False:
             warnings.append(f"{store_meta.get('path')}: {STORE_MISMATCH}")
         photos = parcel_photos(images, results["parcel_id"].astype(str).tolist()) if images else None
+        thin = dict((getattr(model, "manifest", {}) or {}).get("training", {}).get("thin_zones") or {})
         inputs = ReportInputs(results, zones, summaries, parcels_df, reference, identity, store_meta,
-                              thresholds, synthetic, lang, max_detail, photos)
+                              thresholds, synthetic, lang, max_detail, photos, thin)
         tx.path(report).write_text(render_report(inputs), encoding="utf-8")
         outputs.append(Path(report))
     for message in warnings:

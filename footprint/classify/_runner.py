@@ -26,6 +26,9 @@ __all__ = ["RunContext", "process_chunk", "run_ordered"]
 
 logger = logging.getLogger(__name__)
 
+#: Report-detailed parcels: fields listed in the "why" block, and stones most likely foreign shown.
+WHY_FIELDS, WHY_STONES = 6, 10
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -105,7 +108,9 @@ def _validate_chunk(task: ChunkTask, ctx: RunContext) -> tuple[pd.DataFrame | No
 
 #: Parcel result columns that are figures of evidence, blank for a parcel without any measurement.
 _EVIDENCE_COLUMNS = ("best_zone", "foreign_fraction", "foreign_fraction_lo", "foreign_fraction_hi",
-                     "novelty_p")
+                     "novelty_p", "mixed_p", "typical_sites", "top_fields", "site_shares")
+#: Text (object) columns among them, blanked with None rather than NaN.
+_TEXT_EVIDENCE = ("best_zone", "typical_sites", "top_fields", "site_shares")
 
 
 def unmeasured_parcels(stones: pd.DataFrame) -> set[str]:
@@ -141,9 +146,60 @@ def _without_evidence(results: pd.DataFrame, stones: pd.DataFrame) -> pd.DataFra
     results.loc[mask, "log10_lr"] = 0.0
     for column in _EVIDENCE_COLUMNS:
         if column in results.columns:
-            results[column] = results[column].astype(object) if column == "best_zone" else results[column]
-            results.loc[mask, column] = None if column == "best_zone" else np.nan
+            text = column in _TEXT_EVIDENCE
+            results[column] = results[column].astype(object) if text else results[column]
+            results.loc[mask, column] = None if text else np.nan
     return results
+
+
+def _why_fields(model: Any, X: np.ndarray, stones: pd.DataFrame, results: pd.DataFrame,
+                weights: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Add ``top_fields`` to the results; return them and the per-field evidence (parcels x fields)."""
+    from ..model import explain_fields
+
+    codes, ids = pd.factorize(stones["parcel_id"].astype(str), sort=False)
+    order = pd.Index(results["parcel_id"].astype(str)).get_indexer(ids)
+    evidence, text = explain_fields(model, X, order[codes], results, weights)
+    return results.assign(top_fields=text), evidence
+
+
+def _add_why(summaries: dict[str, Any], results: pd.DataFrame, fields: np.ndarray,
+             stone_results: pd.DataFrame, names: list[str]) -> None:
+    """Put the "why" of each report-detailed parcel in its summary (small, JSON-ready).
+
+    ``why``: ``fields`` (the :data:`WHY_FIELDS` fields with the largest share
+    of the per-field evidence: name, log10 evidence, share, supported zone),
+    ``target``/``alternative`` zones, ``foreign_stones`` (the
+    :data:`WHY_STONES` stones most likely foreign: sample id, probability).
+    """
+    rows = {str(p): k for k, p in enumerate(results["parcel_id"].astype(str))}
+    per_parcel = (stone_results.groupby("parcel_id", sort=False) if len(stone_results)
+                  and "p_foreign" in stone_results.columns else None)
+    for pid, summary in summaries.items():
+        k = rows.get(pid)
+        if k is None:
+            continue
+        row = results.iloc[k]
+        declared, best = row.get("declared_zone"), row.get("best_zone")
+        target = declared if isinstance(declared, str) and declared else best
+        alternative = row.get("alternative_zone")
+        ev = fields[k]
+        total = float(np.abs(ev).sum())
+        top = [int(j) for j in np.argsort(-np.abs(ev), kind="stable")[:WHY_FIELDS] if ev[j] != 0]
+        stones_out: list[dict[str, Any]] = []
+        if per_parcel is not None and pid in per_parcel.groups:
+            group = per_parcel.get_group(pid).sort_values("p_foreign", ascending=False, kind="stable")
+            head = group.head(WHY_STONES)
+            stones_out = [{"sample_id": str(s), "p_foreign": float(p)}
+                          for s, p in zip(head["sample_id"], head["p_foreign"], strict=True)]
+        summary["why"] = {
+            "target": str(target) if target is not None else None,
+            "alternative": str(alternative) if isinstance(alternative, str) else None,
+            "fields": [{"field": names[j], "log10": float(ev[j]), "share": float(abs(ev[j]) / total),
+                        "supports": str(target) if ev[j] > 0 else str(alternative)}
+                       for j in top] if total else [],
+            "foreign_stones": stones_out,
+        }
 
 
 def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
@@ -184,16 +240,21 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     weights, sampling, weight_problems = row_weights(stones, parcels, ctx.parcels_file)
     if weight_problems:
         return ChunkResult(task.index, problems=weight_problems)
-    # Per-stone results are only computed when they are written (--stones-out).
-    results, stone_results = model.assess_batch(stones, parcels, per_stone=ctx.stone_lines, weights=weights)
+    # Per-stone results are only computed when they are written (--stones-out) or the report details
+    # some of the chunk's parcels (their stones most likely foreign).
+    X = model.matrix(stones)
+    results, stone_results = model.assess_batch(stones, parcels, weights=weights, X=X,
+                                                per_stone=ctx.stone_lines or bool(task.summarise))
+    results, fields = _why_fields(model, X, stones, results, weights)
     results = _without_evidence(results, stones)
     summaries = {}
     if task.summarise:
         wanted = set(task.parcel_ids[: task.summarise])
         for pid, group in stones[stones["parcel_id"].isin(wanted)].groupby("parcel_id", sort=False):
             summaries[str(pid)] = summarise(group, label=str(pid))
+        _add_why(summaries, results, fields, stone_results, model.feature_names)
     zones = list(model.zones)
-    extras = [c for c in ("zones_consistent",) if c in results.columns]
+    extras = [c for c in ("zones_consistent", "site_shares", "alternative_zone") if c in results.columns]
     columns = result_columns(zones) + (list(VALUE_RESULT_COLUMNS) if ctx.price_book is not None else [])
     if ctx.price_book is not None:
         from ..valuation import cells_from_stones, value_parcels

@@ -80,6 +80,9 @@ def reference_cmd(
     stones_per_lot: int = typer.Option(40, "--stones-per-lot", min=1,
                                        help="Stones per lot (the bundled set: 40)."),
     photo_fraction: float = _PHOTO,
+    lot_sd: float = typer.Option(0.0, "--lot-sd", min=0.0, max=1.0,
+                                 help="Lot-to-lot variation of the reference lots: each lot's centres move by "
+                                      "this many spreads (0: the bundled set, none; an estimate)."),
     parcels: int = typer.Option(30, "--parcels", min=0, help="Test export parcels (0: none)."),
     min_size: int = _MIN,
     max_size: int = _MAX,
@@ -112,7 +115,7 @@ def reference_cmd(
     result = write_reference_set(out_dir, seed=seed, params=_load(params), lots_per_site=lots_per_site,
                                  stones_per_lot=stones_per_lot, photo_fraction=photo_fraction,
                                  n_parcels=parcels, parcel_size_range=_check_sizes(min_size, max_size),
-                                 month=month, ftir_in_table=ftir_in_table)
+                                 month=month, ftir_in_table=ftir_in_table, lot_sd=lot_sd)
     _summary(result, as_json)
 
 

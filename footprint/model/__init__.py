@@ -6,6 +6,8 @@
   parcels (posterior per zone, log10 LR, foreign fraction with interval,
   unknown-origin p-value, verdict);
 - :func:`evaluate` measures everything on held-out lots;
+- :func:`explain_fields` gives the per-field evidence of assessed parcels
+  (which fields move the evidence most);
 - :func:`read_site_weights` reads sites' production shares (the prior of the
   site mixture, ``config={"site_weights": ...}``);
 - :func:`build_demo_model` rebuilds ``models/demo-synthetic`` from the bundled
@@ -34,6 +36,7 @@ _WHERE = {
     "build_demo_model": "._demo",
     "evaluate": "._evaluate",
     "evaluate_frames": "._evaluate",
+    "explain_fields": "._explain",
     "load_thresholds": "._verdict",
     "read_site_weights": "._train",
     "train": "._workflow",
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._demo import build_demo_model as build_demo_model
     from ._evaluate import evaluate as evaluate
     from ._evaluate import evaluate_frames as evaluate_frames
+    from ._explain import explain_fields as explain_fields
     from ._footprint import FootprintModel as FootprintModel
     from ._novelty import NoveltyScorer as NoveltyScorer
     from ._stone import StoneClassifier as StoneClassifier

@@ -185,7 +185,7 @@ def evaluate_frames(
         lot_codes = pd.factorize(held["_lot"])[0]
         idx_by_lot = [np.flatnonzero(lot_codes == k) for k in range(lot_codes.max() + 1)]
         site_of_lot = [held["_site"].iloc[i[0]] for i in idx_by_lot]
-        idx_by_site = {s: np.flatnonzero(held["_site"].to_numpy() == s) for s in set(site_of_lot)}
+        idx_by_site = {s: np.flatnonzero(held["_site"].to_numpy() == s) for s in dict.fromkeys(site_of_lot)}
         parcels = []
         for size in parcel_sizes:
             parcels += _draw(idx_by_lot, idx_by_site, site_of_lot, size, parcels_per_lot, rng)

@@ -22,6 +22,7 @@ from scipy.special import log_softmax, logsumexp
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
 from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
+from ._explain import site_share_intervals, sites_records, sites_text
 from ._novelty import NoveltyScorer
 from ._parcel import (
     ParcelCalibration,
@@ -42,24 +43,6 @@ logger = logging.getLogger(__name__)
 _LN10 = np.log(10.0)
 #: Stones explained per chunk (the per-feature terms are n x features x sites).
 _EXPLAIN_CHUNK = 4096
-
-
-def _typical_sites(shares: np.ndarray, names: list[str], floor: float = 0.05) -> list[str]:
-    """Per parcel, ``"Site 62%; Other 33%"``: its sites with a share >= ``floor``, largest first.
-
-    Built once per distinct (site, whole percent) row: a batch of many
-    parcels has far fewer distinct rows than parcels. Percentages are
-    rounded as ``format(share, ".0%")`` rounds them (half to even on
-    ``100 * share``).
-    """
-    if not len(shares):
-        return []
-    order = np.argsort(-shares, axis=1)
-    ranked = np.take_along_axis(shares, order, axis=1)
-    code = np.where(ranked >= floor, order * 1000 + np.rint(ranked * 100).astype(int), -1)
-    distinct, inverse = np.unique(code, axis=0, return_inverse=True)
-    text = ["; ".join(f"{names[c // 1000]} {c % 1000}%" for c in row if c >= 0) for row in distinct.tolist()]
-    return [text[k] for k in np.ravel(inverse).tolist()]
 
 
 class FootprintModel:
@@ -267,7 +250,7 @@ class FootprintModel:
         cal = self.parcel
         # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
         # variation.
-        zone_raw, _, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
+        zone_raw, fit, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
                                                            self.layout.log_weight, Z, cal.prior_strength)
         zone_ll = (tempering(sizes_w, cal.tau0, cal.rho)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
@@ -304,8 +287,13 @@ class FootprintModel:
                                       mixed_p=mixed_p, novelty_p=parcel_nov)
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
-        # Sites of the target zone the parcel resembles: shares of the zone's mixture (>= 5%).
-        typical = _typical_sites(own_shares, [s for _, s in self.sites])
+        # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
+        tau = tempering(sizes_w, cal.tau0, cal.rho)
+        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, w, self.layout.site_zone,
+                                         self.layout.log_weight, target, own_shares, fit[rows_p, target],
+                                         prior_strength=cal.prior_strength, tau=tau, deflate=tau / cal.tau0,
+                                         level=level)
+        typical = sites_text(site_post, [s for _, s in self.sites])
         cut = float(self.thresholds["inconsistent_log10_lr"])
         top = zone_ll.max(axis=1, keepdims=True)
         consistent_sets = _zone_sets((zone_ll - top) / _LN10 > cut, self.zones)
@@ -322,6 +310,7 @@ class FootprintModel:
             "log10_lr": log10_lr, "alternative_zone": zone_names[other], "foreign_fraction": frac,
             "foreign_fraction_lo": lo, "foreign_fraction_hi": hi, "mixed_p": mixed_p, "novelty_p": parcel_nov,
             "flags": flags, "typical_sites": typical,
+            "site_shares": sites_records(site_post, [s for _, s in self.sites]),
             "zones_consistent": consistent_sets, "wording": words,
             "thresholds_version": str(self.thresholds.get("version", "")),
         })

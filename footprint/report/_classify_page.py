@@ -134,6 +134,66 @@ def _reason(row: Mapping[str, Any], thresholds: Mapping[str, Any], lang: str) ->
     return None
 
 
+def _one_in(alpha: Any) -> str:
+    """``"100"`` for an alpha of 0.01: the "1 in N genuine parcels" of a test's false-alarm rate."""
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{1.0 / value:,.0f}" if value > 0 else "∞"
+
+
+def _site_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the target zone's sites with shares and intervals (``site_shares`` records), for bars."""
+    records = row.get("site_shares")
+    if not isinstance(records, (list, tuple)):
+        return []
+    out = []
+    for site, share, lo, hi in records:
+        out.append({"site": str(site), "share": f"{share:.0%}",
+                    "interval": f"{100 * lo:.0f}–{100 * hi:.0f}%", "lo": round(100 * lo, 1),
+                    "width": round(100 * (hi - lo), 1), "mid": round(100 * share, 1)})
+    return out
+
+
+def _why_view(row: Mapping[str, Any], summary: Mapping[str, Any] | None, thresholds: Mapping[str, Any],
+              lang: str, thin: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what the "why" block of a parcel shows (issue 12): fields, sites, tests, stones, thin zones."""
+    w = words(lang)
+    why = (summary or {}).get("why") or {}
+    declared, best = _text(row.get("declared_zone")), _text(row.get("best_zone"))
+    zone = why.get("target") or declared or best or ""
+    alternative = why.get("alternative") or _text(row.get("alternative_zone")) or ""
+    fields = [{"field": f["field"], "share": f"{f['share']:.0%}", "width": round(100 * f["share"], 1),
+               "supports": f["supports"], "log10": f"{f['log10']:+.2f}"} for f in why.get("fields", [])]
+    tests = []
+    for key, alpha_key, text_key in (("mixed_p", "mixed_alpha", "why_mixed_p"),
+                                     ("novelty_p", "unknown_alpha", "why_unknown_p")):
+        value = row.get(key)
+        if value is None or value != value:  # blank (older results) or NaN (no measurement)
+            continue
+        alpha = thresholds.get(alpha_key)
+        tests.append(w[text_key].format(p=_num(value, "{:.3g}"), alpha=_num(alpha, "{:g}"),
+                                        one_in=_one_in(alpha)))
+    flags = [f for f in str(_text(row.get("flags")) or "").split(";") if f]
+    is_mixed = "mixed" in flags or str(row.get("verdict")) == "mixed"
+    stones = ([{"sample_id": s["sample_id"], "p": f"{s['p_foreign']:.3f}"}
+               for s in why.get("foreign_stones", [])] if is_mixed else [])
+    thin_notes = []
+    for z in dict.fromkeys(z for z in (zone, alternative) if z):
+        info = thin.get(z)
+        if info:
+            thin_notes.append(w["thin_zone"].format(zone=z, stones=info.get("stones", "?"),
+                                                    lots=info.get("lots", "?"),
+                                                    widening=_num(info.get("widening"), "{:.2f}")))
+    return {
+        "zone": zone, "alternative": alternative, "fields": fields, "sites": _site_rows(row),
+        "sites_text": _text(row.get("typical_sites")), "tests": tests,
+        "flags": ", ".join(short_verdict(f, lang) for f in flags) or w["why_no_flags"],
+        "foreign": stones, "thin": thin_notes,
+    }
+
+
 def _thumbs(sample_ids: Sequence[str], thumbnails: Mapping[str, str], k: int = 3) -> list[dict[str, str]]:
     return [{"sample_id": s, "src": thumbnails[s]} for s in sample_ids if s in thumbnails][:k]
 
@@ -158,23 +218,29 @@ def render_report(
         One row per parcel with the classify result columns (``parcel_id,
         n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr,
         foreign_fraction, foreign_fraction_lo, foreign_fraction_hi,
-        novelty_p``), in output order.
+        novelty_p``, and when present ``mixed_p, flags, typical_sites,
+        site_shares, alternative_zone``: the "why" block), in output order.
     zones : sequence of str
         The model's reference zones (order of the posterior bars).
     parcel_summaries : mapping, optional
         Parcel id to its footprint summary (:func:`footprint._profile.summarise`)
-        plus optional ``custody_refs`` (list of str).
+        plus optional ``custody_refs`` (list of str) and ``why`` (fields
+        moving the evidence and stones most likely foreign, from classify).
     parcels : DataFrame, optional
         The parcels file: ``parcel_id, declared_zone, kp_certificate,
         exporter, declared_value_usd, cleaning_state``.
     reference : mapping, optional
         ``by_zone`` (zone to summary), ``sizes`` (zone to n_stones/n_lots/
         n_sites), ``lots`` (:func:`footprint._profile.lot_vectors` frame),
-        ``thumbnails`` (sample id to data URI). Without it the reference
+        ``thumbnails`` (sample id to data URI), ``bands`` (zone to its band
+        of lot-to-lot variation, :func:`footprint._profile.lot_bands`, drawn
+        for the declared zone on the footprint panels). Without it the reference
         panels and thumbnails are left out, with a note.
     meta : mapping, optional
         ``synthetic`` (bool), ``model`` (identity and hashes), ``store``,
-        ``code`` (versions), ``thresholds`` (dict), ``compliant_zones``.
+        ``code`` (versions), ``thresholds`` (dict), ``compliant_zones``,
+        ``thin_zones`` (zone to ``stones``, ``lots``, ``widening``: a note
+        at the top and in every parcel whose zones include one).
     lang : {"en", "fr"}
         Report language.
     max_detail : int
@@ -203,7 +269,9 @@ def render_report(
     references = reference.get("by_zone") or {}
     lots = reference.get("lots")
     thumbnails = reference.get("thumbnails") or {}
+    bands = reference.get("bands") or {}
     thresholds = dict(meta.get("thresholds") or {})
+    thin = dict(meta.get("thin_zones") or {})
 
     records = results.to_dict("records")
     table: list[dict[str, Any]] = []
@@ -233,8 +301,11 @@ def render_report(
         figure = None
         nearest = []
         if summary is not None and references:
+            band_zone = _text(row.get("declared_zone")) or _text(row.get("best_zone"))
             figure = footprint_figure(
-                references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS, lang=lang
+                references, parcel=summary, parcel_label=pid, panels=CLASSIFY_PANELS, lang=lang,
+                band=bands.get(band_zone or ""), band_zone=band_zone,
+                band_label=w["lot_band"].format(zone=band_zone),
             )
         if summary is not None and lots is not None and len(lots):
             for lot in nearest_lots(summary, lots):
@@ -277,6 +348,7 @@ def render_report(
                     "mid": round(100 * _float(row.get("foreign_fraction")), 1),
                 },
                 "novelty": _num(row.get("novelty_p"), "{:.3f}"),
+                "why": _why_view(row, summary, thresholds, lang, thin),
                 "figure": figure,
                 "nearest": nearest,
             }
@@ -311,6 +383,10 @@ def render_report(
             provenance=_flatten(meta.get("provenance") or {}),
             thresholds=_flatten(thresholds),
             value_bands=load_value_bands(),
+            thin_notes=[w["thin_zone"].format(zone=z, stones=info.get("stones", "?"),
+                                              lots=info.get("lots", "?"),
+                                              widening=_num(info.get("widening"), "{:.2f}"))
+                        for z, info in sorted(thin.items())],
         )
     )
 
@@ -345,6 +421,7 @@ def render_classify_report(inputs: ReportInputs) -> str:
             "provenance": provenance,
             "thresholds": inputs.thresholds,
             "compliant_zones": compliant_zones(),
+            "thin_zones": dict(inputs.thin_zones or {}),
         },
         lang=inputs.lang,
         max_detail=DEFAULT_MAX_DETAIL if inputs.max_detail is None else inputs.max_detail,

@@ -188,6 +188,21 @@ def _draw_panel(
     ax.legend(fontsize=6, frameon=False, loc="upper right")
 
 
+def _draw_band(ax: Any, panel: str, band: Mapping[str, Any], position: int, n_series: int,
+               label: str) -> None:
+    """Draw a zone's band of lot-to-lot variation: a shaded step band, or a whisker on each of its bars."""
+    lo, hi = 100.0 * np.asarray(band["lo"], dtype=float), 100.0 * np.asarray(band["hi"], dtype=float)
+    edges = {"mass": MASS_LOG10_EDGES, "nitrogen": NITROGEN_EDGES, "n_b_percent": NB_PERCENT_EDGES}.get(panel)
+    if edges is not None:
+        ax.stairs(hi, edges, baseline=lo, fill=True, color="#444444", alpha=0.15, label=label)
+        return
+    width = 0.8 / max(n_series, 1)
+    x = np.arange(len(lo)) + (position - (n_series - 1) / 2) * width
+    ax.vlines(x, lo, hi, colors="#222222", linewidth=1.1, label=label)
+    ax.scatter(np.concatenate([x, x]), np.concatenate([lo, hi]), marker="_", s=30, color="#222222",
+               linewidths=1.1)
+
+
 def footprint_figure(
     references: Mapping[str, Mapping[str, Any]],
     *,
@@ -196,6 +211,9 @@ def footprint_figure(
     panels: Sequence[str] = CLASSIFY_PANELS,
     lang: str = "en",
     dpi: int = 72,
+    band: Mapping[str, Any] | None = None,
+    band_zone: str | None = None,
+    band_label: str | None = None,
 ) -> str:
     """Draw footprint panels and return them as a ``data:image/png;base64`` URI.
 
@@ -215,6 +233,15 @@ def footprint_figure(
         Language of titles and axis labels.
     dpi : int
         Resolution of the PNG.
+    band : mapping, optional
+        Band of normal lot-to-lot variation of ``band_zone`` (one entry of
+        :func:`footprint._profile.lot_bands`): block -> ``lo``/``hi`` shares,
+        drawn on the panels that have one (a shaded band on histograms, a
+        whisker on that zone's bars).
+    band_zone : str, optional
+        The reference series the band belongs to.
+    band_label : str, optional
+        Legend text of the band.
     """
     import matplotlib
 
@@ -232,8 +259,13 @@ def footprint_figure(
     # Figure() rather than pyplot: no global state, safe in worker threads.
     fig = Figure(figsize=(11, 3.1 * nrows), dpi=dpi)
     axes = fig.subplots(nrows, ncols, squeeze=False)
+    names = [n for n, _, _, _ in series]
     for ax, panel in zip(axes.flat, panels, strict=False):
         _draw_panel(ax, panel, [(n, c, _block(s, panel), p) for n, c, s, p in series], lang)
+        if band and band_zone in names and panel in band:
+            _draw_band(ax, panel, band[panel], names.index(band_zone), len(series),
+                       band_label or f"10-90% {band_zone}")
+            ax.legend(fontsize=6, frameon=False, loc="upper right")
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_axis_off()
     # Fixed margins instead of tight_layout: it would draw the figure twice.

@@ -68,7 +68,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "value_flag_under": "BELOW the expected interval",
         "value_flag_over": "ABOVE the expected interval",
         "value_flag_not_declared": "no declared value",
-        "value_flag_incomplete": "not checked: some stones could not be valued",
+        "value_flag_incomplete": "not checked: too many stones could not be valued",
         "valuation_method": "Valuation method (declared value)",
         "lr": "Likelihood ratio, declared zone against the best alternative (log10)",
         "posterior": "Posterior probability per reference zone",
@@ -122,6 +122,33 @@ _WORDS: dict[str, dict[str, str]] = {
             "reference panels may not match the evidence behind the verdicts."
         ),
         "too_few": "{n} stones: fewer than the {minimum} a footprint opinion needs (min_parcel_stones)",
+        "why": "Why this opinion",
+        "why_fields": ("Fields that move the evidence most ({target} against "
+                       "{alternative}): each field's share "
+                       "of the summed per-field log10 evidence"),
+        "why_field": "Field",
+        "why_share": "Share",
+        "why_supports": "Supports",
+        "why_no_fields": "No field carries evidence for this parcel (or it was not computed).",
+        "why_sites": "Sites of {zone} the parcel resembles: estimated share of its stones (90% interval)",
+        "why_no_sites": "No site shares for this parcel.",
+        "why_mixed_p": ("Foreign-stone test: p = {p}. A parcel is flagged "
+                        "mixed when p < {alpha}: the test flags "
+                        "at most 1 in {one_in} genuine parcels."),
+        "why_unknown_p": ("Unknown-origin test: p = {p}. A parcel is flagged "
+                          "unknown origin when p < {alpha}: "
+                          "at most 1 in {one_in} genuine parcels of the reference zones."),
+        "why_flags": "Flags raised",
+        "why_no_flags": "none",
+        "why_foreign": ("Stones most likely foreign to {zone} (probability at "
+                        "the parcel's mixture fit): pull "
+                        "them for a second look"),
+        "why_stone": "Stone (sample_id)",
+        "why_p_foreign": "P(foreign)",
+        "thin_zone": ("Reference zone {zone} is thin: {stones} stones from "
+                      "{lots} lot(s); its evidence was widened "
+                      "x{widening}, so opinions involving it are less certain."),
+        "lot_band": "band: 10-90% of the {zone} reference lots",
     },
     "fr": {
         "title": "Évaluation de l'empreinte d'un lot",
@@ -177,7 +204,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "value_flag_under": "SOUS l'intervalle attendu",
         "value_flag_over": "AU-DESSUS de l'intervalle attendu",
         "value_flag_not_declared": "pas de valeur déclarée",
-        "value_flag_incomplete": "non vérifiée : certaines pierres n'ont pu être évaluées",
+        "value_flag_incomplete": "non vérifiée : trop de pierres n'ont pu être évaluées",
         "valuation_method": "Méthode d'évaluation (valeur déclarée)",
         "lr": "Rapport de vraisemblance, zone déclarée contre la meilleure alternative (log10)",
         "posterior": "Probabilité a posteriori par zone de référence",
@@ -236,6 +263,31 @@ _WORDS: dict[str, dict[str, str]] = {
             "différentes) : les panneaux de référence peuvent ne pas correspondre aux éléments du verdict."
         ),
         "too_few": "{n} pierres : moins des {minimum} qu'exige un avis sur l'empreinte (min_parcel_stones)",
+        "why": "Pourquoi cet avis",
+        "why_fields": ("Champs qui pèsent le plus ({target} contre "
+                       "{alternative}) : part de chaque champ dans "
+                       "la somme des éléments log10 par champ"),
+        "why_field": "Champ",
+        "why_share": "Part",
+        "why_supports": "En faveur de",
+        "why_no_fields": "Aucun champ ne porte d'élément pour ce lot (ou il n'a pas été calculé).",
+        "why_sites": ("Sites de {zone} auxquels le lot ressemble : part estimée de ses pierres "
+                      "(intervalle à 90 %)"),
+        "why_no_sites": "Pas de parts de sites pour ce lot.",
+        "why_mixed_p": ("Test des pierres étrangères : p = {p}. Un lot est "
+                        "signalé mélangé si p < {alpha} : le "
+                        "test signale au plus 1 lot authentique sur {one_in}."),
+        "why_unknown_p": ("Test d'origine inconnue : p = {p}. Un lot est signalé d'origine inconnue si p < "
+                          "{alpha} : au plus 1 lot authentique des zones de référence sur {one_in}."),
+        "why_flags": "Signalements",
+        "why_no_flags": "aucun",
+        "why_foreign": ("Pierres les plus probablement étrangères à {zone} (probabilité selon le mélange "
+                        "ajusté du lot) : à réexaminer"),
+        "why_stone": "Pierre (sample_id)",
+        "why_p_foreign": "P(étrangère)",
+        "thin_zone": ("La zone de référence {zone} est peu fournie : {stones} pierres de {lots} lot(s) ; ses "
+                      "éléments ont été élargis x{widening}, les avis qui la concernent sont moins sûrs."),
+        "lot_band": "bande : 10-90 % des lots de référence de {zone}",
     },
 }
 

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..exceptions import DuplicateRecordError, InputError, Problem
@@ -267,7 +267,7 @@ class Adding(RegisterBase):
                                 "verdict",
                                 f"verdict '{row['verdict']}' (best zone {row['best_zone']}, "
                                 f"log10 LR {row['log10_lr']}, foreign fraction "
-                                f"{row['foreign_fraction']})",
+                                f"{row['foreign_fraction']}){_why_detail(row)}",
                             )
                         )
                     if place.zone and row.get("declared_zone") and place.zone != row["declared_zone"]:
@@ -367,3 +367,12 @@ class Adding(RegisterBase):
                     recorded_by=_user(by),
                 )
             )
+
+
+def _why_detail(row: Mapping[str, Any]) -> str:
+    """Return the "why" columns of a results row (issue 12) as text; "" when the file has none."""
+    parts = [f"{label} {row[key]}" for key, label in (("flags", "flags"), ("mixed_p", "mixed p"),
+                                                       ("typical_sites", "typical of"),
+                                                       ("top_fields", "fields"))
+             if row.get(key) not in (None, "")]
+    return "; " + "; ".join(parts) if parts else ""

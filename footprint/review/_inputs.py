@@ -176,11 +176,13 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
         When a column or the audit is missing, or the file does not match its audit.
     """
     from .._audit import audit_path, file_sha256
-    from ..classify import result_columns
+    from ..classify import WHY_RESULT_COLUMNS, result_columns
     from ..ingest import read_plain_table
 
-    # the columns classify writes for every model (the per-zone probability columns aside)
-    table = read_plain_table(path, required=tuple(result_columns(())), what="classify results file")
+    # the columns classify writes for every model (the per-zone probability columns aside); the "why"
+    # columns (mixed_p, flags, typical_sites, top_fields) are optional: older results files lack them
+    required = tuple(c for c in result_columns(()) if c not in WHY_RESULT_COLUMNS)
+    table = read_plain_table(path, required=required, what="classify results file")
     file = table.file
     apath = Path(audit_path(path))
     if not apath.is_file():

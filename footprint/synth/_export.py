@@ -20,31 +20,14 @@ Everything it returns is SYNTHETIC.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 
 from ._generate import apply_missingness, sample_site_stones
+from ._lots import lot_site
 from ._params import SiteParams, SynthParams
 
 __all__ = ["generate_export_parcel", "lot_site"]
-
-#: Numeric centres moved by a lot effect, with the spread they are scaled by.
-_CENTRES = (("mass_ln_mu", "mass_ln_sigma"), ("n_ln_mu", "n_ln_sigma"), ("d13c_mu", "d13c_sd"))
-
-
-def lot_site(site: SiteParams, lot_sd: float, rng: np.random.Generator) -> SiteParams:
-    """Return the parameters of one lot of ``site`` (the site itself when ``lot_sd`` is 0)."""
-    if lot_sd <= 0:
-        return site
-    num = dict(site.num)
-    for centre, spread in _CENTRES:
-        num[centre] = num[centre] + lot_sd * num[spread] * rng.standard_normal()
-    conc = 1.0 / lot_sd**2
-    cat = {k: rng.dirichlet(np.maximum(conc * v, 1e-3)) if len(v) > 1 else v for k, v in site.cat.items()}
-    return dataclasses.replace(site, num=num, cat=cat)
-
 
 def _site_stones(sites: list[SiteParams], counts: np.ndarray, params: SynthParams, lot_size: int,
                  lot_sd: float, rng: np.random.Generator) -> pd.DataFrame:

@@ -210,7 +210,8 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
                         lots_per_site: int = BUNDLED_LOTS_PER_SITE,
                         stones_per_lot: int = BUNDLED_STONES_PER_LOT, photo_fraction: float = 0.10,
                         n_parcels: int = 30, parcel_size_range: tuple[int, int] = (1, 100),
-                        month: str = "2024-06", ftir_in_table: bool = False) -> dict[str, Any]:
+                        month: str = "2024-06", ftir_in_table: bool = False,
+                        lot_sd: float = 0.0) -> dict[str, Any]:
     """Write the SYNTHETIC reference set and test parcels as lab files.
 
     Parameters
@@ -236,6 +237,9 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     ftir_in_table : bool, default=False
         Also put the true FTIR values in the stone tables (normally they come
         from the spectra).
+    lot_sd : float, default=0.0
+        Lot-to-lot variation of the reference lots (:func:`._lots.lot_site`;
+        0 = the bundled set, every lot drawn from its site's density).
 
     Returns
     -------
@@ -256,7 +260,7 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(8)]
     tag = f"seed={seed}, params sha256={params.sha256[:16]}"
     observed, truth = _generate_reference(params, seed=seeds[0], lots_per_site=lots_per_site,
-                                          stones_per_lot=stones_per_lot)
+                                          stones_per_lot=stones_per_lot, lot_sd=lot_sd)
     has_ftir, sims, images = _write_stone_files(out, observed, truth, seeds, prefix="", what="reference",
                                                 photo_fraction=photo_fraction, ftir_in_table=ftir_in_table,
                                                 tag=tag)
@@ -272,7 +276,7 @@ def write_reference_set(out_dir: str | Path, *, seed: int = 0, params: SynthPara
         counts.update(p_counts)
     _finish_truth(truth, out / "truth.csv", tag)
     _write_site_weights(params, out / "site_weights.csv", tag)
-    (out / "README.txt").write_text(_readme(seed, params, lots_per_site, stones_per_lot, counts),
+    (out / "README.txt").write_text(_readme(seed, params, lots_per_site, stones_per_lot, counts, lot_sd),
                                     encoding="utf-8", newline="\n")
     log.info("wrote SYNTHETIC reference set to %s: %s", out, counts)
     return {**_paths(out), **counts}
@@ -310,14 +314,20 @@ def _paths(out: Path) -> dict[str, Path]:
     return {name.split(".")[0].lower(): out / name for name in names if (out / name).exists()}
 
 
-def _readme(seed: int, params: SynthParams, lots: int, per_lot: int, counts: dict[str, int]) -> str:
+def _lot_note(lot_sd: float) -> str:
+    """README words for the lot-to-lot variation (nothing for the bundled set, so its README is unchanged)."""
+    return f" (lot-to-lot variation lot_sd={lot_sd:g}, an estimate)" if lot_sd > 0 else ""
+
+
+def _readme(seed: int, params: SynthParams, lots: int, per_lot: int, counts: dict[str, int],
+            lot_sd: float = 0.0) -> str:
     keys = ("n_stones", "n_spectra", "n_images", "n_parcels", "n_parcel_stones", "n_parcel_spectra",
             "n_parcel_images")
     counts = {k: counts.get(k, 0) for k in keys}
     return f"""SYNTHETIC DATA - NOT REAL DIAMONDS
 
 This folder was written by `footprint synth reference` (footprint.synth.write_reference_set)
-with seed {seed}, {lots} lots per site and {per_lot} stones per lot, from the generator
+with seed {seed}, {lots} lots per site and {per_lot} stones per lot{_lot_note(lot_sd)}, from the generator
 parameters with sha256 {params.sha256}. No public CAR stone-level data exists; every
 parameter has a source or is marked "estimate" in footprint/data/synth_params.json.
 
@@ -326,7 +336,8 @@ spectra/            {counts['n_spectra']} JCAMP-DX 5.01 FTIR spectra (##$SYNTHET
 images/             {counts['n_images']} PNG pictures marked SYNTHETIC
 parcels_stones.csv  {counts['n_parcel_stones']} stones of {counts['n_parcels']} test export parcels
 parcels.csv         the parcels sheet (declared zone, KP certificate, exporter, value, cleaning)
-parcels_truth.csv   per parcel: export date, stones, carats and the truth (kind, zone, site, mix)
+parcels_truth.csv   per parcel: export date, stones, carats and the truth (kind, zone, site, mix,
+                    declared value / price-book value)
 parcels_spectra/    {counts['n_parcel_spectra']} spectra of parcel stones
 parcels_images/     {counts['n_parcel_images']} pictures of parcel stones
 truth.csv           complete true values of every stone (kept aside for checks)

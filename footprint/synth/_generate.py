@@ -37,6 +37,7 @@ from scipy.special import ndtr, ndtri
 
 from .._schema import sieve_to_mm
 from ._params import CATEGORICAL, ORDINAL, SiteParams, SynthParams
+from ._lots import lot_site
 
 __all__ = ["BUNDLED_LOTS_PER_SITE", "BUNDLED_STONES_PER_LOT", "FTIR_COLUMNS", "STONE_COLUMNS",
            "generate_parcels", "generate_reference", "sample_site_stones"]
@@ -218,7 +219,7 @@ def _lot_meta(rng: np.random.Generator, params: SynthParams) -> dict[str, Any]:
 
 def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = BUNDLED_LOTS_PER_SITE,
                         stones_per_lot: int = BUNDLED_STONES_PER_LOT,
-                        zones: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        zones: list[str] | None = None, lot_sd: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(observed, truth)`` reference frames (see :func:`generate_reference`)."""
     rng = np.random.default_rng(seed)
     zones = params.reference_zones if zones is None else list(zones)
@@ -226,7 +227,7 @@ def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = 
     for site in [s for s in params.sites if s.zone in zones]:
         for lot in range(1, lots_per_site + 1):
             meta = _lot_meta(rng, params)
-            truth = sample_site_stones(site, params, stones_per_lot, rng)
+            truth = sample_site_stones(lot_site(site, lot_sd, rng), params, stones_per_lot, rng)
             lot_id = f"{site.country}-{site.code}-{meta['collected_on'][:4]}-{lot:03d}"
             ids = [f"SYN-{site.code}{lot:02d}-{i:03d}" for i in range(1, stones_per_lot + 1)]
             ident = {"sample_id": ids, "zone": site.zone, "site": site.site, "country": site.country,
@@ -243,7 +244,7 @@ def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = 
 
 def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = BUNDLED_LOTS_PER_SITE,
                        stones_per_lot: int = BUNDLED_STONES_PER_LOT,
-                       zones: list[str] | None = None) -> pd.DataFrame:
+                       zones: list[str] | None = None, lot_sd: float = 0.0) -> pd.DataFrame:
     """Generate a SYNTHETIC reference set: lots of stones, one site per lot.
 
     Parameters
@@ -258,6 +259,10 @@ def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = B
         Stones per lot (the bundled set: 40).
     zones : list of str, optional
         Zones to draw; default the reference zones (CAR-West, CAR-East).
+    lot_sd : float, default=0.0
+        Lot-to-lot variation within a site (:func:`._lots.lot_site`): every lot
+        gets its own centres and category shares. 0 (the bundled set) draws
+        every lot from its site's density.
 
     Returns
     -------
@@ -267,7 +272,7 @@ def generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = B
         missing completely at random; ``notes`` is ``"SYNTHETIC"``.
     """
     return _generate_reference(params, seed=seed, lots_per_site=lots_per_site, stones_per_lot=stones_per_lot,
-                               zones=zones)[0]
+                               zones=zones, lot_sd=lot_sd)[0]
 
 
 _KINDS = ("pure_west", "pure_east", "topped_up", "out_of_reference")
@@ -317,11 +322,34 @@ def _parcel_sizes(rng: np.random.Generator, n: int, size_range: tuple[int, int])
     return np.clip(sizes, lo, hi)
 
 
+#: The bundled SYNTHETIC price book's shape (footprint/data/price_book_synthetic.csv, its header):
+#: US$/ct = 140 x (carats per stone / 0.2)^0.8 x quality factor x colour factor (ESTIMATE).
+_BOOK_BASE, _BOOK_REF_CT, _BOOK_EXPONENT = 140.0, 0.2, 0.8
+_BOOK_QUALITY = {"gem": 1.0, "near_gem": 0.3, "industrial": 0.03}
+_BOOK_COLOUR = {"colourless": 1.0, "light_yellow": 0.8, "green": 0.75, "yellow": 0.6, "light_brown": 0.55,
+                "other": 0.5, "grey": 0.4, "brown": 0.35}
+#: Honest declarations scatter around the price book by this log-normal spread (estimate).
+_DECLARED_SD_LN = 0.1
+#: Share of parcels declared 40% under, and 50% over, their price-book value (estimate: the demo's cases
+#: for the valuation check; drawn from their own random stream, so the stones do not change).
+_UNDER_SHARE, _OVER_SHARE = 0.1, 0.05
+
+
+def _book_value(truth: pd.DataFrame) -> float:
+    """Price-book value (US$) of a parcel's true stones, each at its own mass, quality and colour."""
+    mass = truth["mass_ct"].to_numpy(dtype=float)
+    quality = truth["quality"].map(_BOOK_QUALITY).fillna(_BOOK_QUALITY["near_gem"]).to_numpy(dtype=float)
+    colour = truth["colour"].map(_BOOK_COLOUR).fillna(_BOOK_COLOUR["other"]).to_numpy(dtype=float)
+    per_ct = _BOOK_BASE * (mass / _BOOK_REF_CT) ** _BOOK_EXPONENT * quality * colour
+    return float(np.nansum(mass * per_ct))
+
+
 def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
                       size_range: tuple[int, int] = (1, 100), month: str = "2024-06"
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return ``(stones, parcels, truth)`` (see :func:`generate_parcels`)."""
     rng = np.random.default_rng(seed)
+    declaring = np.random.default_rng([seed, 7])  # misdeclarations: a stream of their own
     kinds = [_KINDS[i % len(_KINDS)] for i in range(min(n_parcels, len(_KINDS)))]
     kinds += list(rng.choice(_KINDS, size=max(0, n_parcels - len(kinds)), p=_KIND_SHARES))
     kinds = [str(k) for k in rng.permutation(kinds)]
@@ -355,7 +383,10 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
         truths.append(pd.concat([pd.DataFrame(ident), truth], axis=1))
         declared = params.reference_zones[1] if kind == "pure_east" and rng.random() < 0.5 \
             else params.reference_zones[0]
-        price = params.prices[main.zone] * np.exp(params.provenance["price_sd_ln"] * rng.standard_normal())
+        # Declared value: the price book's value of the true stones with an honest scatter, or misdeclared.
+        honest = np.exp(_DECLARED_SD_LN * rng.standard_normal())
+        draw = declaring.random()
+        factor = 0.6 if draw < _UNDER_SHARE else 1.5 if draw < _UNDER_SHARE + _OVER_SHARE else 1.0
         carats = float(truth["mass_ct"].sum())
         parcels.append({
             "parcel_id": parcel_id, "declared_zone": declared,
@@ -363,11 +394,11 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
             "exporter": str(rng.choice(_EXPORTERS)),
             "export_date": _dt.date(year, mon, int(rng.integers(1, 29))).isoformat(),
             "n_stones": int(size), "total_carats": round(carats, 3),
-            "declared_value_usd": round(carats * price, 2), "cleaning_state": cleaning,
+            "declared_value_usd": round(_book_value(truth) * honest * factor, 2), "cleaning_state": cleaning,
             "truth_kind": kind, "truth_zone": main.zone, "truth_site": main.site,
             "truth_foreign_zone": foreign.zone if foreign else None,
             "truth_foreign_site": foreign.site if foreign else None,
-            "truth_foreign_fraction": n_foreign / size, "notes": SYNTHETIC_NOTE,
+            "truth_foreign_fraction": n_foreign / size, "truth_value_factor": factor, "notes": SYNTHETIC_NOTE,
         })
     stones_df = _typed(pd.concat(stones, ignore_index=True))
     return stones_df, pd.DataFrame(parcels), pd.concat(truths, ignore_index=True)
@@ -408,7 +439,11 @@ def generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
         ``truth_zone, truth_site`` (the main site: half the parcel's own stones
         are from several sites of its zone in Dirichlet shares, as export
         parcels are; the rest come from one site), ``truth_foreign_zone, truth_foreign_site,
-        truth_foreign_fraction`` (exact share of foreign stones), ``notes``.
+        truth_foreign_fraction`` (exact share of foreign stones),
+        ``truth_value_factor`` (declared value / its price-book value before the
+        honest 10% scatter: 1, or 0.6 and 1.5 for the misdeclared parcels),
+        ``notes``. Declared values follow the bundled SYNTHETIC price book's
+        shape stone by stone (:func:`_book_value`).
     """
     stones, parcels, _ = _generate_parcels(params, seed=seed, n_parcels=n_parcels, size_range=size_range,
                                            month=month)

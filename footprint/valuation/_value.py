@@ -7,8 +7,15 @@ high mass at the interval ends). A cell of unknown quality or colour is
 priced as the parcel's described cells of the same size class. A parcel described by a subsample
 (``total_carats`` above the described carats in the parcels file) is scaled
 by ``total / described``. Stones with neither a mass nor a size class cannot
-be valued: they are counted, and the parcel's check says ``incomplete``
-rather than compare a partial value with the declared one.
+be valued one by one: they are counted (``n_unvalued``) and priced from the
+parcel's valued stones (``carats_estimated`` says so: real lab sheets always
+miss some masses, and a check that gives up on every such parcel checks
+nothing). When the parcels file gives ``total_carats`` they weigh what the
+valued stones leave of it, at the valued stones' US$/ct; otherwise each is
+priced at the valued stones' mean value per stone (missing at random, an
+assumption). When more than :data:`MAX_UNVALUED_SHARE` of the stones are
+unvalued, or the valued stones already weigh the total, the check says
+``incomplete`` rather than compare a guess with the declared value.
 """
 
 from __future__ import annotations
@@ -46,13 +53,17 @@ VALUE_COLUMNS = (
     "value_flag",
     "valuation_method",
 )
+#: Above this share of unvalued stones a parcel's value is not extrapolated: the check says "incomplete".
+MAX_UNVALUED_SHARE = 0.2
+
 #: value_flag words.
 FLAGS = {
     "inside": "declared value inside the expected interval",
     "under": "declared value below the expected interval",
     "over": "declared value above the expected interval",
     "not_declared": "no declared value",
-    "incomplete": "some stones could not be valued (no mass, no size class or no price row)",
+    "incomplete": "too many stones could not be valued (no mass, no size class or no price row), or the "
+                  "parcel's total carats are below what its valued stones weigh",
 }
 
 
@@ -249,6 +260,7 @@ def value_parcels(
 
     out["total_carats"] = [get(p, "total_carats") for p in out["parcel_id"]]
     out["total_carats"] = out["total_carats"].astype(float)
+    completed = _complete_from_total(out, weight)
     scaled_ct = np.where(np.isfinite(out["total_carats"]), out["total_carats"], out["carats"] * weight)
     declared = np.array([get(p, "declared_value_usd") for p in out["parcel_id"]], dtype=float)
     out["declared_value_usd"] = declared
@@ -262,10 +274,37 @@ def value_parcels(
         np.where(declared > out["expected_value_hi"], "over", "inside"),
     ).astype(object)
     flag[~np.isfinite(declared)] = "not_declared"
-    flag[(out["n_unvalued"] > 0).to_numpy()] = "incomplete"
+    flag[((out["n_unvalued"] > 0).to_numpy() & ~completed)] = "incomplete"
     out["value_flag"] = flag
     out["valuation_method"] = [get(p, "valuation_method") for p in out["parcel_id"]]
     return out.reindex(columns=list(VALUE_COLUMNS))
+
+
+def _complete_from_total(out: pd.DataFrame, weight: np.ndarray) -> np.ndarray:
+    """Price the unvalued stones from the parcel's valued ones, in place; return where it was done.
+
+    With ``total_carats``: they weigh what the valued stones leave of it, at
+    the valued stones' US$/ct (mid, low and high ends alike). Without: each
+    is worth the valued stones' mean value per stone. Only for parcels
+    described in full (no subsample weight), with at most
+    :data:`MAX_UNVALUED_SHARE` of their stones unvalued.
+    """
+    n = out["n_stones"].to_numpy(dtype=float)
+    unvalued = out["n_unvalued"].to_numpy(dtype=float)
+    valued_ct = out["carats"].to_numpy(dtype=float)
+    total = out["total_carats"].to_numpy(dtype=float)
+    left = total - valued_ct
+    has_total = np.isfinite(total)
+    eligible = ((unvalued > 0) & (unvalued <= MAX_UNVALUED_SHARE * n) & (weight == 1.0) & (valued_ct > 0)
+                & (~has_total | (left > 0)))
+    per_carat = np.where(has_total, left / np.where(valued_ct > 0, valued_ct, 1.0), 0.0)
+    per_stone = unvalued / np.maximum(n - unvalued, 1.0)
+    share = np.where(eligible, np.where(has_total, per_carat, per_stone), 0.0)
+    for name in ("expected_value_usd", "expected_value_lo", "expected_value_hi"):
+        out[name] = out[name].to_numpy(dtype=float) * (1.0 + share)
+    out["carats"] = valued_ct * (1.0 + share)
+    out["carats_estimated"] = out["carats_estimated"].to_numpy(dtype=bool) | eligible
+    return eligible
 
 
 def _iso_date(text: str) -> str:

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -26,8 +27,12 @@ RESULT_COLUMNS = [
     "foreign_fraction_lo",
     "foreign_fraction_hi",
     "novelty_p",
+    "mixed_p",
+    "flags",
+    "typical_sites",
+    "top_fields",
 ]
-STONE_COLUMNS = ["parcel_id", "sample_id", "best_zone", "p_CAR-East", "p_CAR-West", "novelty_p"]
+STONE_COLUMNS = ["parcel_id", "sample_id", "best_zone", "p_CAR-East", "p_CAR-West", "novelty_p", "p_foreign"]
 
 
 def _sha(path: Path) -> str:
@@ -85,7 +90,8 @@ def test_stone_results_and_json_mirror_the_files(site_run: dict) -> None:
     assert list(stones.columns) == STONE_COLUMNS
     assert len(stones) == 8 * 50
     payload = json.loads(site_run["result"].stdout)
-    from_json = pd.DataFrame(payload["parcels"])[RESULT_COLUMNS]
+    # An empty text cell (no flag raised) is "" in JSON and a blank (NaN once read) in the CSV.
+    from_json = pd.DataFrame(payload["parcels"])[RESULT_COLUMNS].replace("", np.nan)
     pd.testing.assert_frame_equal(
         from_json, pd.read_csv(site_run["out"]), check_exact=False, rtol=1e-5, check_dtype=False
     )

@@ -44,6 +44,19 @@ def test_reference_and_parcels_commands(tmp_path: Path) -> None:
     assert (parcels / "truth.csv").is_file() and not (parcels / "stones.csv").exists()
 
 
+def test_reference_with_lot_effects_says_so(tmp_path: Path) -> None:
+    plain, varied = tmp_path / "plain", tmp_path / "varied"
+    for out, extra in ((plain, []), (varied, ["--lot-sd", "0.3"])):
+        result = runner.invoke(app, ["synth", "reference", str(out), "--seed", "3", "--lots-per-site", "2",
+                                     "--stones-per-lot", "30", "--parcels", "0", *extra])
+        assert result.exit_code == 0, result.output
+    assert "lot_sd=0.3" in (varied / "README.txt").read_text("utf-8")
+    assert "lot_sd" not in (plain / "README.txt").read_text("utf-8")
+    assert (plain / "stones.csv").read_bytes() != (varied / "stones.csv").read_bytes()
+    bad = runner.invoke(app, ["synth", "reference", str(tmp_path / "bad"), "--lot-sd", "-1"])
+    assert bad.exit_code == 2
+
+
 def test_foreign_folder_gives_input_error_exit_code(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("mine")
     result = runner.invoke(app, ["synth", "reference", str(tmp_path), "--lots-per-site", "1"])

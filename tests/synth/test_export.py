@@ -45,3 +45,18 @@ def test_lot_effect_moves_a_lot_and_zero_is_the_site(params):
     assert moved.num["mass_ln_sigma"] == site.num["mass_ln_sigma"]
     for name, shares in moved.cat.items():
         assert shares.sum() == pytest.approx(1.0) and len(shares) == len(site.cat[name])
+
+
+def test_reference_lots_vary_from_lot_to_lot_only_when_asked(params):
+    """``lot_sd`` gives reference lots their own centres: lot means spread beyond sampling noise."""
+    from footprint.synth import generate_reference
+
+    def lot_mean_spread(lot_sd: float) -> float:
+        ref = generate_reference(params, seed=3, lots_per_site=20, stones_per_lot=100, lot_sd=lot_sd)
+        one_site = ref[ref["site"] == ref["site"].iloc[0]]
+        log_mass = np.log(one_site["mass_ct"].astype(float)).dropna()
+        return float(log_mass.groupby(one_site["lot_id"].loc[log_mass.index]).mean().std())
+
+    plain = generate_reference(params, seed=3, lots_per_site=2, stones_per_lot=5)
+    assert plain.equals(generate_reference(params, seed=3, lots_per_site=2, stones_per_lot=5, lot_sd=0.0))
+    assert lot_mean_spread(0.5) > 2.0 * lot_mean_spread(0.0)

@@ -99,6 +99,52 @@ def test_flags_under_over_inside_and_incomplete(book) -> None:
     assert out.loc["A", "valuation_method"] == "price book"
 
 
+def test_unvalued_stones_take_what_the_total_carats_leave(book) -> None:
+    """Stones without mass or size class weigh what the valued ones leave of the declared total."""
+    book = book.as_of("2024-06-30")
+    one = {"mass_ct": [0.18] * 9 + [np.nan], "sieve_class": ["dtc:+11"] * 9 + [None]}
+    stones = pd.DataFrame(
+        {
+            "parcel_id": [p for p in "EFG" for _ in range(10)],
+            "mass_ct": one["mass_ct"] * 3,
+            "sieve_class": one["sieve_class"] * 3,
+            "quality": ["gem"] * 30,
+            "colour": ["colourless"] * 30,
+        }
+    )
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["E", "F", "G"],
+            "declared_value_usd": [2.0 * 200, 2.0 * 200 * 0.6, 50.0],
+            "total_carats": [2.0, 2.0, 1.0],  # G: the valued stones alone outweigh the total
+        }
+    )
+    out = value_parcels(cells_from_stones(stones), book, parcels).set_index("parcel_id")
+    assert out.loc["E", "expected_value_usd"] == pytest.approx(400.0)
+    assert out.loc["E", "carats"] == pytest.approx(2.0) and bool(out.loc["E", "carats_estimated"])
+    assert out.loc["E", "n_unvalued"] == 1  # still counted
+    assert out["value_flag"].to_dict() == {"E": "inside", "F": "under", "G": "incomplete"}
+
+
+def test_without_a_total_unvalued_stones_are_worth_the_mean_valued_stone(book) -> None:
+    book = book.as_of("2024-06-30")
+    n = 10  # H: one stone of ten without mass or sieve; K: three of ten, above the 20% limit
+    stones = pd.DataFrame(
+        {
+            "parcel_id": ["H"] * n + ["K"] * n,
+            "mass_ct": [0.18] * (n - 1) + [np.nan] + [0.18] * (n - 3) + [np.nan] * 3,
+            "sieve_class": ["dtc:+11"] * (n - 1) + [None] + ["dtc:+11"] * (n - 3) + [None] * 3,
+            "quality": ["gem"] * 2 * n,
+            "colour": ["colourless"] * 2 * n,
+        }
+    )
+    parcels = pd.DataFrame({"parcel_id": ["H", "K"], "declared_value_usd": [n * 0.18 * 200 * 1.3, 1.0]})
+    out = value_parcels(cells_from_stones(stones), book, parcels).set_index("parcel_id")
+    assert out.loc["H", "expected_value_usd"] == pytest.approx(n * 0.18 * 200)
+    assert bool(out.loc["H", "carats_estimated"]) and out.loc["H", "n_unvalued"] == 1
+    assert out["value_flag"].to_dict() == {"H": "over", "K": "incomplete"}
+
+
 def test_cells_without_carats_use_the_class_mass_range(book) -> None:
     cells = pd.DataFrame(
         {
