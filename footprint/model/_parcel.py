@@ -282,7 +282,11 @@ def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weight
         nr = near[ids] & live
         hess: list[np.ndarray] | None = [] if nr.any() else None
         one, obj_x, pull = batch.step(x, al, ex, un, hess)
-        two, obj_one, _ = batch.step(one, al, ex, un)
+        if hess is not None and nr[live].all():
+            # Every parcel still iterating takes a Newton step: the second EM step would go unused.
+            two, obj_one = one, obj_x
+        else:
+            two, obj_one, _ = batch.step(one, al, ex, un)
         # Flat-prior shares heading for 0 go there; a zero share the slope at 0 wants back returns (once).
         vanish = fl & ~rv & (two > 0) & (two < 1e-9) & (two <= one) & (one <= x)
         slope_cut = ((x * pull).sum(axis=1) + ex.sum(axis=1))[:, None] * (1.0 + 1e-9)
