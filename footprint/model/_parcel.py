@@ -102,15 +102,135 @@ def _prepare(site_ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.exp(site_ll - top[:, None]), top
 
 
+def _segments(starts: np.ndarray, sizes: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the parcels ``idx`` (stones sorted by parcel) and their starts in that selection."""
+    sz = sizes[idx]
+    new_starts = np.concatenate([[0], np.cumsum(sz)[:-1]]).astype(np.intp)
+    rows = np.repeat(starts[idx] - new_starts, sz) + np.arange(int(sz.sum()))
+    return rows, new_starts
+
+
+#: Parcels of at least this many rows are summed on their own (matrix-vector products, no gathered copy).
+_BIG = 2048
+
+
+#: Parcels of at least this many rows switch from SQUAREM to Newton steps near their maximum.
+_NEWTON_ROWS = 256
+
+
+class _Batch:
+    """The stones of some parcels (all, or those still iterating), for EM steps.
+
+    Parcels below :data:`_BIG` rows are summed together (one gather and
+    ``np.add.reduceat`` over all of them); bigger ones one by one with
+    ``np.einsum`` matrix-vector products (single-threaded and in a fixed
+    order, so a parcel's sums depend on its own rows only, whatever else is
+    in the batch or how many threads run).
+    """
+
+    def __init__(self, evidence: np.ndarray, weights: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                 idx: np.ndarray | None) -> None:
+        ids = np.arange(len(starts)) if idx is None else idx
+        sz = sizes[ids]
+        self.n, self.rows = len(ids), int(sz.sum())
+        big = sz >= _BIG
+        self.big = np.flatnonzero(big)
+        self.segments = [(evidence[starts[i]:starts[i] + sizes[i]], weights[starts[i]:starts[i] + sizes[i]])
+                         for i in ids[big].tolist()]
+        self.small = np.flatnonzero(~big)
+        if idx is None and not big.any():
+            self.evidence, self.weights, self.starts = evidence, weights, starts
+        else:
+            rows, self.starts = _segments(starts, sizes, ids[self.small])
+            self.evidence, self.weights = evidence[rows], weights[rows]
+        self.parcel = np.repeat(np.arange(len(self.small)), sz[self.small])
+        self.work = np.empty_like(self.evidence)
+
+    def step(self, theta: np.ndarray, allowed: np.ndarray, extra: np.ndarray, uniform: np.ndarray,
+             hessian: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One EM step from ``theta``; the objective at ``theta``; ``sum_i w_i e_is / p(x_i)`` per site.
+
+        With ``hessian`` (a list), also appends ``sum_i w_i e_is e_it / p(x_i)^2`` per parcel, shape
+        (n_parcels, n_sites, n_sites).
+        """
+        objective = np.empty(self.n)
+        pull = np.empty(theta.shape)
+        k = theta.shape[1]
+        hess = np.empty((self.n, k, k)) if hessian is not None else None
+        if len(self.small):
+            every = not len(self.big)  # the common case: no gather or scatter of parcel rows
+            work = self.work
+            np.take(theta if every else theta[self.small], self.parcel, axis=0, out=work)
+            density = np.maximum(np.einsum("ij,ij->i", work, self.evidence), 1e-300)
+            obj = np.add.reduceat(self.weights * np.log(density), self.starts)
+            np.multiply(self.evidence, (self.weights / density)[:, None], out=work)
+            pl = np.add.reduceat(work, self.starts, axis=0)
+            if every:
+                objective, pull = obj, pl
+            else:
+                objective[self.small], pull[self.small] = obj, pl
+            if hess is not None:
+                r = self.evidence * (np.sqrt(self.weights) / density)[:, None]
+                outer = (r[:, :, None] * r[:, None, :]).reshape(len(r), k * k)
+                hess[self.small] = np.add.reduceat(outer, self.starts, axis=0).reshape(-1, k, k)
+        for j, (ev, w) in zip(self.big.tolist(), self.segments, strict=True):
+            density = np.maximum(np.einsum("ij,j->i", ev, theta[j]), 1e-300)
+            objective[j] = np.einsum("i,i->", w, np.log(density))
+            pull[j] = np.einsum("i,ij->j", w / density, ev)
+            if hess is not None:
+                r = ev * (np.sqrt(w) / density)[:, None]
+                hess[j] = np.einsum("ij,ik->jk", r, r)
+        if hessian is not None and hess is not None:
+            hessian.append(hess)
+        with np.errstate(divide="ignore"):
+            objective += np.where(extra > 0, extra * np.log(np.maximum(theta, 1e-300)), 0.0).sum(axis=1)
+        numer = np.where(allowed, theta * pull + extra, 0.0)
+        total = numer.sum(axis=1, keepdims=True)
+        return np.where(total > 0, numer / np.where(total > 0, total, 1.0), uniform), objective, pull
+
+
+def _newton_shares(theta: np.ndarray, pull: np.ndarray, hess: np.ndarray, allowed: np.ndarray,
+                   extra: np.ndarray) -> np.ndarray:
+    """Newton direction of ``sum_i w_i log p(x_i) + sum_s extra_s log theta_s`` on the simplex.
+
+    ``A = sum_i w_i e_i e_i' / p_i^2 + diag(extra / theta^2)`` is minus the
+    Hessian, ``g = pull + extra / theta`` the gradient; the step ``A^-1 (g -
+    lambda 1)`` keeps the shares summing to 1 (sites not allowed stay 0).
+    """
+    k = theta.shape[1]
+    safe = np.where(allowed, np.maximum(theta, 1e-300), 1.0)
+    a = np.where(allowed[:, :, None] & allowed[:, None, :], hess, 0.0)
+    a += np.eye(k)[None] * np.where(allowed, extra / (safe * safe), 1.0)[:, :, None]
+    g = np.where(allowed, pull + extra / safe, 0.0)
+    u = allowed.astype(float)
+    try:
+        y = np.linalg.solve(a, np.stack([g, u], axis=2))
+    except np.linalg.LinAlgError:
+        return np.zeros_like(theta)
+    lam = (u * y[:, :, 0]).sum(axis=1) / np.maximum((u * y[:, :, 1]).sum(axis=1), 1e-300)
+    return np.where(allowed, y[:, :, 0] - lam[:, None] * y[:, :, 1], 0.0)
+
+
 def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weights: np.ndarray,
-               allowed: np.ndarray, prior: np.ndarray, *, n_cycles: int = 8,
+               allowed: np.ndarray, prior: np.ndarray, *, tol: float = 1e-12, max_cycles: int = 300,
                init: np.ndarray | None = None) -> MixtureFit:
-    """MAP site shares of every parcel by accelerated EM, sites restricted per parcel.
+    """MAP site shares of every parcel by accelerated EM run to convergence, sites restricted per parcel.
 
     EM for mixture shares is slow when the sites overlap (as sites of one
     zone do): each cycle here is one SQUAREM step (Varadhan & Roland 2008,
     scheme S3: two EM steps, an extrapolation along their path, one
     stabilising EM step), kept only where it does not lower the objective.
+    A parcel iterates until its shares are within ``tol`` of the maximum
+    (estimated from two successive EM steps), then leaves the batch (the batch is compacted as parcels
+    leave, so the cost follows the slow parcels). A parcel's fit depends on
+    its own stones only, never on the other parcels of the batch, and,
+    being converged, not on rounding: a row of weight ``w`` and ``w``
+    repeated rows reach the same maximum.
+
+    Shares with a flat prior (``a_s = 1``) may belong on the boundary, which
+    EM only approaches geometrically: a share below ``1e-9`` that EM keeps
+    shrinking is set to exactly 0, and put back (once) if the likelihood's
+    slope at 0 points inside (the Kuhn-Tucker condition).
 
     Parameters
     ----------
@@ -126,54 +246,114 @@ def fit_shares(evidence: np.ndarray, top: np.ndarray, starts: np.ndarray, weight
         Sites each parcel's mixture may use.
     prior : ndarray of shape (n_parcels, n_sites)
         Dirichlet parameters ``a_s >= 1`` (1 = flat: maximum likelihood).
-    n_cycles : int
-        SQUAREM cycles (three EM steps each).
+    tol : float
+        Convergence: the distance left to the maximum (the largest change of
+        a share in one EM step over one minus the rate of convergence).
+    max_cycles : int
+        SQUAREM cycles (three EM steps each) at most; a parcel still moving
+        then keeps its last shares (logged at DEBUG level).
     init : ndarray of shape (n_parcels, n_sites), optional
         Starting shares (default: the prior's mode, or uniform when flat).
     """
-    n_parcels = len(starts)
-    sizes = np.diff(np.append(starts, evidence.shape[0]))
-    parcel = np.repeat(np.arange(n_parcels), sizes)
-    extra = np.where(allowed, prior - 1.0, 0.0)
-    uniform = allowed / np.maximum(allowed.sum(axis=1, keepdims=True), 1)
-    start = np.maximum(prior, 1e-3) if init is None else np.maximum(init, 1e-6)
-    shares = np.where(allowed, start, 0.0)
+    n_parcels, (n_stones, n_sites) = len(starts), evidence.shape
+    starts = np.asarray(starts, dtype=np.intp)
+    sizes = np.diff(np.append(starts, n_stones))
+    allowed = np.broadcast_to(np.asarray(allowed, dtype=bool), (n_parcels, n_sites))
+    prior = np.broadcast_to(np.asarray(prior, dtype=float), (n_parcels, n_sites))
+    # Only the sites some parcel may use enter the sums (a zone's fit reads its own sites only).
+    cols = np.flatnonzero(allowed.any(axis=0))
+    narrow = len(cols) < n_sites
+    ev = np.ascontiguousarray(evidence[:, cols]) if narrow else evidence
+    allowed_c = allowed[:, cols]
+    extra = np.where(allowed_c, prior[:, cols] - 1.0, 0.0)
+    flat = allowed_c & (extra <= 0)
+    uniform = allowed_c / np.maximum(allowed_c.sum(axis=1, keepdims=True), 1)
+    start = np.maximum(prior[:, cols], 1e-3) if init is None else np.maximum(np.asarray(init)[:, cols], 1e-6)
+    shares = np.where(allowed_c, start, 0.0)
     shares /= shares.sum(axis=1, keepdims=True)
-    work = np.empty_like(evidence)
+    revived = np.zeros(shares.shape, dtype=bool)
+    # Where every share has a prior above flat, the maximum is inside the simplex and the objective
+    # strictly concave: near it, Newton steps (quadratic convergence) replace SQUAREM's slow tail.
+    # (Parcels of a few hundred stones and more: below, SQUAREM settles in a few cycles anyway.)
+    interior = ((extra > 0) | ~allowed_c).all(axis=1) & (sizes >= _NEWTON_ROWS)
+    near = np.zeros(n_parcels, dtype=bool)
 
-    def step(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One EM step from ``theta``; also the objective at ``theta``."""
-        np.take(theta, parcel, axis=0, out=work)
-        np.multiply(work, evidence, out=work)
-        density = np.maximum(work.sum(axis=1), 1e-300)
-        with np.errstate(divide="ignore"):
-            objective = (np.add.reduceat(weights * np.log(density), starts)
-                         + np.where(extra > 0, extra * np.log(np.maximum(theta, 1e-300)), 0.0).sum(axis=1))
-        np.multiply(evidence, (weights / density)[:, None], out=work)
-        numer = np.where(allowed, theta * np.add.reduceat(work, starts, axis=0) + extra, 0.0)
-        total = numer.sum(axis=1, keepdims=True)
-        return np.where(total > 0, numer / np.where(total > 0, total, 1.0), uniform), objective
-
-    for _ in range(n_cycles):
-        one, _ = step(shares)
-        two, obj_one = step(one)
-        r = one - shares
+    ids = np.arange(n_parcels)  # parcels in the batch (converged ones stay until it is compacted)
+    live = np.ones(n_parcels, dtype=bool)  # which of them still iterate
+    batch = _Batch(ev, weights, starts, sizes, None)
+    for cycle in range(max_cycles):
+        x = shares[ids]
+        al, ex, un, fl, rv = allowed_c[ids], extra[ids], uniform[ids], flat[ids], revived[ids]
+        nr = near[ids] & live
+        hess: list[np.ndarray] | None = [] if nr.any() else None
+        one, obj_x, pull = batch.step(x, al, ex, un, hess)
+        if hess is not None and nr[live].all():
+            # Every parcel still iterating takes a Newton step: the second EM step would go unused.
+            two, obj_one = one, obj_x
+        else:
+            two, obj_one, _ = batch.step(one, al, ex, un)
+        # Flat-prior shares heading for 0 go there; a zero share the slope at 0 wants back returns (once).
+        vanish = fl & ~rv & (two > 0) & (two < 1e-9) & (two <= one) & (one <= x)
+        slope_cut = ((x * pull).sum(axis=1) + ex.sum(axis=1))[:, None] * (1.0 + 1e-9)
+        wrong = fl & ~rv & (x == 0) & (pull > slope_cut)
+        r = one - x
         v = two - one - r
         rn, vn = np.sqrt((r * r).sum(axis=1)), np.sqrt((v * v).sum(axis=1))
+        # EM converges linearly: the distance left is about the step / (1 - rate), the rate
+        # measured by two successive steps (near 1 where the sites are hard to tell apart).
+        rate = np.sqrt(((two - one) ** 2).sum(axis=1)) / np.maximum(rn, 1e-300)
+        step = np.abs(r).max(axis=1)
+        left = step / np.maximum(1.0 - rate, 1e-6)
+        # Steps of 1e-14 and below are rounding: nothing left to gain (and their "rate" is noise).
+        done = live & ((left <= tol) | (step <= 1e-14)) & ~wrong.any(axis=1)
         alpha = np.where(vn > 1e-14, -rn / np.maximum(vn, 1e-300), -1.0)
         alpha = np.minimum(alpha, -1.0)[:, None]
-        jump = np.where(allowed, np.maximum(shares - 2 * alpha * r + alpha * alpha * v, 0.0), 0.0)
+        jump = np.where(al, np.maximum(x - 2 * alpha * r + alpha * alpha * v, 0.0), 0.0)
         total = jump.sum(axis=1, keepdims=True)
         jump = np.where(total > 0, jump / np.where(total > 0, total, 1.0), two)
-        landed, obj_jump = step(jump)
-        shares = np.where((obj_jump >= obj_one)[:, None], landed, two)
-    np.take(shares, parcel, axis=0, out=work)
-    work *= evidence
-    density = work.sum(axis=1)
+        newton_step = np.zeros(len(x))
+        if hess is not None:
+            move = _newton_shares(x, pull, hess[0], al, ex)
+            room = np.where(move < 0, x / np.where(move < 0, -move, 1.0), np.inf).min(axis=1)
+            t = np.minimum(1.0, 0.9 * room)
+            candidate = np.where(al, np.maximum(x + t[:, None] * move, 0.0), 0.0)
+            candidate /= candidate.sum(axis=1, keepdims=True)
+            newton_step = np.where(t == 1.0, np.abs(move).max(axis=1), np.inf)
+            jump = np.where(nr[:, None], candidate, jump)
+        landed, obj_jump, _ = batch.step(jump, al, ex, un)
+        # Keep the extrapolation unless it lowers the objective by more than rounding could.
+        slack = 1e-9 * (1.0 + np.abs(obj_one))
+        ok = np.isfinite(obj_jump) & (obj_jump >= np.where(nr, obj_x, obj_one) - slack)
+        new = np.where(ok[:, None], np.where(nr[:, None], jump, landed), two)
+        done |= live & nr & ok & (newton_step <= tol)
+        upd_done = np.where((nr & ok)[:, None], jump, two)
+        fix = (vanish | wrong).any(axis=1)
+        fixed = np.where(vanish, 0.0, np.where(wrong, 1e-6, two))
+        fixed /= fixed.sum(axis=1, keepdims=True)
+        new = np.where(fix[:, None], fixed, new)
+        upd = np.where(done[:, None], upd_done, new)
+        shares[ids[live]] = upd[live]
+        near[ids[live]] |= (interior[ids] & ((left <= 1e-2) | (cycle >= 2)))[live]
+        revived[ids[live]] |= wrong[live]
+        live &= ~done
+        if not live.any():
+            break
+        if done.any() and sizes[ids[live]].sum() < 0.7 * batch.rows:
+            ids = ids[live]
+            live = np.ones(len(ids), dtype=bool)
+            batch = _Batch(ev, weights, starts, sizes, ids)
+    else:
+        logger.debug("fit_shares: %d parcel(s) still moving after %d cycles", int(live.sum()), max_cycles)
+    work = np.take(shares, np.repeat(np.arange(n_parcels), sizes), axis=0)
+    density = np.einsum("ij,ij->i", work, ev)
     loglik = np.add.reduceat(weights * (np.log(np.maximum(density, 1e-300)) + top), starts)
-    np.multiply(evidence, (weights / np.maximum(density, 1e-300))[:, None], out=work)
-    counts = shares * np.add.reduceat(work, starts, axis=0)
-    return MixtureFit(loglik, shares, density, counts)
+    np.multiply(ev, (weights / np.maximum(density, 1e-300))[:, None], out=work)
+    counts_c = shares * np.add.reduceat(work, starts, axis=0)
+    full = np.zeros((n_parcels, n_sites))
+    counts = np.zeros((n_parcels, n_sites))
+    full[:, cols] = shares
+    counts[:, cols] = counts_c
+    return MixtureFit(loglik, full, density, counts)
 
 
 def _log_dirichlet(shares: np.ndarray, prior: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -216,7 +396,7 @@ class ParcelEvidence:
 
 def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, site_zone: np.ndarray,
                   log_weight: np.ndarray, n_zones: int, prior_strength: float,
-                  *, n_cycles: int = 6
+                  *, tol: float = 1e-12
                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Zone mixture fits of every parcel.
 
@@ -249,7 +429,7 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
     for z in range(n_zones):
         allowed = np.broadcast_to(site_zone == z, (n_parcels, len(site_zone)))
         prior = np.broadcast_to(1.0 + prior_strength * w * allowed.sum(axis=1, keepdims=True), allowed.shape)
-        fit = fit_shares(evidence, top, starts, weights, allowed, prior, n_cycles=n_cycles)
+        fit = fit_shares(evidence, top, starts, weights, allowed, prior, tol=tol)
         fit_ll[:, z] = fit.loglik
         posterior = np.where(allowed, prior + fit.counts, 1.0)
         several = (fit.loglik + _log_dirichlet(fit.shares, prior, allowed)
@@ -263,8 +443,13 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
     return zone_ll, fit_ll, shares, (evidence, top)
 
 
+#: Foreign fraction below which the foreign shape turns to equal shares (see :func:`mixed_evidence`).
+_SHAPE_EPS = 1e-4
+
+
 def mixed_evidence(prepared: tuple[np.ndarray, np.ndarray], starts: np.ndarray, weights: np.ndarray,
-                   site_zone: np.ndarray, target: np.ndarray, target_shares: np.ndarray, *, n_cycles: int = 12
+                   site_zone: np.ndarray, target: np.ndarray, target_shares: np.ndarray, *,
+                   tol: float = 1e-12, max_cycles: int = 12
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Foreign-stone fit: the target zone's mixture against it plus other zones' sites.
 
@@ -277,7 +462,13 @@ def mixed_evidence(prepared: tuple[np.ndarray, np.ndarray], starts: np.ndarray, 
 
     The test statistic and the interval come from :func:`foreign_profile` on
     ``log_ratio`` (the profile in ``f`` at the fitted foreign shape, solved
-    exactly rather than by the slow EM steps near ``f = 0``).
+    exactly rather than by the slow EM steps near ``f = 0``). The joint fit
+    stops at ``tol`` or after ``max_cycles`` SQUAREM cycles (12, as the
+    calibration was fitted with): with flat priors the likelihood of a
+    genuine parcel is nearly flat along the foreign directions near ``f =
+    0``, where EM needs thousands of cycles to settle shapes the profile
+    does not need; what it does settle agrees to rounding between equal
+    parcels written differently (see ``_SHAPE_EPS``).
 
     Returns
     -------
@@ -287,7 +478,7 @@ def mixed_evidence(prepared: tuple[np.ndarray, np.ndarray], starts: np.ndarray, 
         Foreign site shares (0 on the target zone's sites).
     log_ratio : ndarray (n_stones,)
         ``log p_A(x) - log q(x)``, ``p_A`` the foreign sites mixed by ``theta / f``
-        (other zones' sites equally when ``f_hat`` is 0).
+        (other zones' sites equally as ``f`` goes to 0, blended smoothly below ``f ~ 1e-4``).
     foreign_probability : ndarray (n_stones,)
         Posterior probability that each stone is foreign at the fit.
     """
@@ -304,50 +495,115 @@ def mixed_evidence(prepared: tuple[np.ndarray, np.ndarray], starts: np.ndarray, 
     # the zone's shares are refitted without the stones the foreign sites explain.
     init = 0.95 * own + 0.05 * outside / n_out
     everything = np.ones(in_d.shape, dtype=bool)
-    shares = fit_shares(evidence, _top, starts, weights, everything, np.ones(in_d.shape), n_cycles=n_cycles,
-                        init=init).shares
+    shares = fit_shares(evidence, _top, starts, weights, everything, np.ones(in_d.shape), tol=tol,
+                        max_cycles=max_cycles, init=init).shares
     work = np.empty_like(evidence)
     theta = np.where(in_d, 0.0, shares)
     f = theta.sum(axis=1)
     sd = np.where(in_d, shares, 0.0)
     shape_d = np.where(sd.sum(axis=1, keepdims=True) > 1e-12, sd / np.maximum(sd.sum(axis=1, keepdims=True),
                                                                                1e-300), own)
-    q = np.maximum((np.take(shape_d, parcel, axis=0) * evidence).sum(axis=1), 1e-300)
-    foreign_e = evidence * np.take(outside, parcel, axis=0)
+    # (theta and the foreign shape are 0 on the target zone's sites: they weigh foreign sites only.)
+    q = np.maximum(np.einsum("ij,ij->i", np.take(shape_d, parcel, axis=0), evidence), 1e-300)
     np.take(theta, parcel, axis=0, out=work)
-    work *= foreign_e
-    pa = work.sum(axis=1)
+    pa = np.einsum("ij,ij->i", work, evidence)
     f_stone = np.take(f, parcel)
     mix = (1.0 - f_stone) * q + pa
-    shape_a = np.where(f[:, None] > 1e-9, theta / np.maximum(f[:, None], 1e-300), outside / n_out)
-    pa_shape = (np.take(shape_a, parcel, axis=0) * foreign_e).sum(axis=1)
+    # The foreign shape theta / f, moving smoothly to equal shares of the other zones' sites as f goes
+    # to 0: where the fit drives f to 0, theta / f is a ratio of vanishing numbers that rounding and the
+    # EM path decide, not the data (the blend weighs 1e-8 relative at f = 0.01, 1/2 at f = 1e-4).
+    blend = (_SHAPE_EPS**2 / (f * f + _SHAPE_EPS**2))[:, None]
+    shape_a = (1.0 - blend) * theta / np.maximum(f[:, None], 1e-300) + blend * outside / n_out
+    np.take(shape_a, parcel, axis=0, out=work)
+    pa_shape = np.einsum("ij,ij->i", work, evidence)
     with np.errstate(divide="ignore"):
         log_ratio = np.clip(np.log(pa_shape) - np.log(q), -30.0, 30.0)
     foreign = pa / np.maximum(mix, 1e-300)
     return f, theta, log_ratio, foreign
 
 
-def _profile_sums(d: np.ndarray, weights: np.ndarray, starts: np.ndarray, parcel: np.ndarray, f: np.ndarray,
-                  what: str) -> np.ndarray:
-    fs = np.take(f, parcel)
-    if what == "value":
-        return np.add.reduceat(weights * np.log1p(fs * d), starts)
-    return np.add.reduceat(weights * d / (1.0 + fs * d), starts)
+class _Profile:
+    """``l(f) = sum_i w_i log(1 + f d_i)`` per parcel, ``d_i = exp(r_i) - 1``, and its derivatives."""
+
+    def __init__(self, d: np.ndarray, weights: np.ndarray, starts: np.ndarray) -> None:
+        self.d, self.weights, self.starts = d, weights, starts
+        self.sizes = np.diff(np.append(starts, len(d)))
+        self.parcel = np.repeat(np.arange(len(starts)), self.sizes)
+
+    def subset(self, idx: np.ndarray) -> _Profile:
+        """Return the same sums for the parcels ``idx`` only."""
+        rows, starts = _segments(self.starts, self.sizes, idx)
+        return _Profile(self.d[rows], self.weights[rows], starts)
+
+    def slope(self, f: np.ndarray, curvature: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        t = self.d / (1.0 + np.take(f, self.parcel) * self.d)
+        wt = self.weights * t
+        g = np.add.reduceat(wt, self.starts)
+        return g, (-np.add.reduceat(wt * t, self.starts) if curvature else g)
+
+    def value(self, f: np.ndarray, slope: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        fd = np.take(f, self.parcel) * self.d
+        v = np.add.reduceat(self.weights * np.log1p(fd), self.starts)
+        return v, (np.add.reduceat(self.weights * self.d / (1.0 + fd), self.starts) if slope else v)
+
+
+def _newton(prof: _Profile, func: Any, f: np.ndarray, lo: np.ndarray, hi: np.ndarray, todo: np.ndarray, *,
+            increasing: bool, tol: float, max_iter: int = 200) -> np.ndarray:
+    """Root of ``h`` in ``[lo, hi]`` per parcel (``todo``), by Newton steps kept inside a shrinking bracket.
+
+    ``func(prof, f, ids)`` returns ``h(f), h'(f)`` for the parcels ``ids``
+    of ``prof``; ``h`` is monotone on the bracket (increasing or not), with
+    the root inside. A Newton step that leaves the bracket, or that is not
+    at most half the step before it (steps growing: far from the root, as
+    ``1 / f``-shaped slopes give), is replaced by bisection (``rtsafe`` of
+    Numerical Recipes); a parcel stops when its step is below ``tol``. Parcels that
+    are done leave the sums (each parcel's iterations depend on its own
+    stones only).
+    """
+    f, lo, hi = f.copy(), lo.copy(), hi.copy()
+    last = hi - lo  # the previous step of each parcel
+    ids = np.flatnonzero(todo)
+    part = prof.subset(ids) if len(ids) < len(f) else prof
+    live = np.ones(len(ids), dtype=bool)
+    for _ in range(max_iter):
+        if not live.any():
+            break
+        x, a, b = f[ids], lo[ids], hi[ids]
+        h, dh = func(part, x, ids)
+        below = (h < 0) if increasing else (h > 0)  # the root is above x
+        a, b = np.where(below, x, a), np.where(below, b, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - h / dh
+        ok = np.isfinite(newton) & (newton > a) & (newton < b) & (np.abs(newton - x) <= 0.5 * last[ids])
+        nxt = np.where(ok, newton, 0.5 * (a + b))
+        keep = live & (np.abs(nxt - x) > tol) & (b - a > tol)
+        sel = ids[live]
+        last[sel] = np.abs(nxt - x)[live]
+        f[sel], lo[sel], hi[sel] = nxt[live], a[live], b[live]
+        live = keep
+        if live.any() and part.sizes[live].sum() < 0.7 * len(part.d):
+            part, ids = part.subset(np.flatnonzero(live)), ids[live]
+            live = np.ones(len(ids), dtype=bool)
+    return f
 
 
 def foreign_profile(log_ratio: np.ndarray, starts: np.ndarray, weights: np.ndarray, *, level: float,
-                    scale: float = 1.0, n_steps: int = 30, interval: bool = True
+                    scale: float = 1.0, interval: bool = True, tol: float = 1e-13
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Foreign fraction, its profile-likelihood interval and the test statistic, all parcels at once.
 
     ``l(f) = sum_i w_i log[(1 - f) + f exp(r_i)]`` is concave in ``f``: the
-    maximum is found by bisection on its derivative, and the interval
-    ``{f : 2 (l_max - l(f)) <= scale * chi2_1(level)}`` by bisection on each
-    side (``scale`` = the calibrated widening, 1 = the textbook interval).
+    maximum is the root of its derivative, and the interval ``{f : 2 (l_max
+    - l(f)) <= scale * chi2_1(level)}`` has an end on each side where ``l``
+    crosses the cut (``scale`` = the calibrated widening, 1 = the textbook
+    interval). Each is found by safeguarded Newton steps (a Newton step that
+    leaves the bracket of the root is replaced by bisection) to ``tol``:
+    a handful of passes over the stones, and converged, so that equal
+    parcels written differently (weighted rows, repeated rows, another
+    stone order) agree to rounding.
 
     ``interval=False`` skips the interval (``low = high = estimate``): the
-    null simulations need only the statistic. ``n_steps`` bisection steps
-    give a precision of ``2**-n_steps``.
+    null simulations need only the statistic.
 
     Returns
     -------
@@ -356,32 +612,43 @@ def foreign_profile(log_ratio: np.ndarray, starts: np.ndarray, weights: np.ndarr
         ``2 [l(f_hat) - l(0)]``.
     """
     r = np.clip(np.asarray(log_ratio, dtype=float), -30.0, 30.0)
-    d = np.expm1(r)
+    prof = _Profile(np.expm1(r), np.asarray(weights, dtype=float), np.asarray(starts, dtype=np.intp))
     n_parcels = len(starts)
-    sizes = np.diff(np.append(starts, len(r)))
-    parcel = np.repeat(np.arange(n_parcels), sizes)
-    g0 = _profile_sums(d, weights, starts, parcel, np.zeros(n_parcels), "slope")
-    g1 = _profile_sums(d, weights, starts, parcel, np.full(n_parcels, 1.0 - 1e-12), "slope")
-    lo, hi = np.zeros(n_parcels), np.ones(n_parcels)
-    for _ in range(n_steps):
-        mid = 0.5 * (lo + hi)
-        up = _profile_sums(d, weights, starts, parcel, mid, "slope") > 0
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-    est = np.where(g0 <= 0, 0.0, np.where(g1 >= 0, 1.0, 0.5 * (lo + hi)))
-    top = _profile_sums(d, weights, starts, parcel, est, "value")
+    zero, one = np.zeros(n_parcels), np.ones(n_parcels)
+    g0, curv0 = prof.slope(zero, curvature=True)
+    g1, _ = prof.slope(np.full(n_parcels, 1.0 - 1e-12))
+    inner = (g0 > 0) & (g1 < 0)
+    # Start from the quadratic model at 0 (exact for small fractions), inside the bracket.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.where(curv0 < 0, -g0 / curv0, 0.5)
+    first = np.where((first > 0) & (first < 1), first, 0.5)
+    est = _newton(prof, lambda part, f, ids: part.slope(f, curvature=True), first, zero, one, inner,
+                  increasing=False, tol=tol)
+    est = np.where(g0 <= 0, 0.0, np.where(g1 >= 0, 1.0, est))
+    top, _ = prof.value(est)
+    statistic = 2.0 * np.maximum(top, 0.0)
     if not interval:
-        return est, est, est, 2.0 * np.maximum(top, 0.0)
-    cut = top - 0.5 * chi2.ppf(level, 1) * scale
+        return est, est, est, statistic
+    half = 0.5 * chi2.ppf(level, 1) * scale
+    cut = top - half
+    _, curv = prof.slope(est, curvature=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(curv < 0, np.sqrt(2.0 * half / -curv), np.inf)
+
+    def crossing(part: _Profile, f: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v, g = part.value(f, slope=True)
+        return v - cut[ids], g
+
     bounds = []
-    for side in (0.0, 1.0):
-        a, b = np.full(n_parcels, side), est.copy()
-        inside_edge = _profile_sums(d, weights, starts, parcel, a, "value") >= cut
-        for _ in range(n_steps):
-            mid = 0.5 * (a + b)
-            ok = _profile_sums(d, weights, starts, parcel, mid, "value") >= cut
-            a, b = np.where(ok, a, mid), np.where(ok, mid, b)
-        bounds.append(np.where(inside_edge, side, b))
-    return est, np.minimum(bounds[0], est), np.maximum(bounds[1], est), 2.0 * np.maximum(top, 0.0)
+    for side, sign in ((zero, -1.0), (one, 1.0)):
+        edge_value, _ = prof.value(side)
+        outside = edge_value < cut  # the interval ends strictly between the estimate and the edge
+        a, b = (side, est) if sign < 0 else (est, side)
+        guess = np.clip(est + sign * reach, np.minimum(a, b), np.maximum(a, b))
+        guess = np.where((guess > a) & (guess < b), guess, 0.5 * (a + b))
+        found = _newton(prof, crossing, guess, a, b, outside, increasing=sign < 0, tol=tol)
+        bounds.append(np.where(outside, found, side))
+    return est, np.minimum(bounds[0], est), np.maximum(bounds[1], est), statistic
 
 
 def widen_interval(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float,

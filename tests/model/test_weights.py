@@ -43,15 +43,11 @@ def _cells(stones: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     a = a.set_index("parcel_id")
     b = b.set_index("parcel_id").loc[a.index]
-    # The stone-evidence sums agree to rounding; the parcel layer's share EM (a fixed number of SQUAREM
-    # cycles) carries that rounding into its outputs, so large log LRs (~6) agree to 1e-9 relative. The
-    # interval ends are found by 30 bisection steps on a flat profile likelihood: a rounding-level
-    # difference can send one step the other way, so they agree to the bisection's reach (1e-7).
+    # The parcel layer runs its fits to convergence (share EM, Newton for the profile maximum and the
+    # interval ends), so a cell of n stones and its n expanded stones agree to rounding everywhere.
     for name in COMPARED:
-        bound = name.endswith(("_lo", "_hi"))
         np.testing.assert_allclose(
-            a[name].astype(float), b[name].astype(float), rtol=0 if bound else 1e-9,
-            atol=1e-7 if bound else 1e-9, err_msg=name
+            a[name].astype(float), b[name].astype(float), rtol=1e-9, atol=1e-9, err_msg=name
         )
     p = [c for c in a.columns if c.startswith("p_")]
     np.testing.assert_allclose(a[p].to_numpy(float), b[p].to_numpy(float), rtol=0, atol=1e-9)
