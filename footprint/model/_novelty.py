@@ -30,6 +30,24 @@ jackknife+", the CV+ bound); measured on the bundled SYNTHETIC set they flag
 1.4 to 1.7% of fresh reference parcels at p < 0.01 and 5.2 to 5.6% at
 p < 0.05 (``benchmarks/bench_model.py``).
 
+**Stones measured on fewer fields.** A stone's score sums terms over the
+fields it has, so its distribution depends on WHICH fields it has: a parcel
+described only by its assortment (size class x quality x colour) scores on
+three or four fields, and compared with reference stones scored on all theirs
+it would read "unknown origin" for no reason. :meth:`NoveltyScorer.standardise`
+puts every stone's score on one reference scale by its pattern of observed
+fields (quantile mapping): its place among held-out reference stones measured
+on every field of the pattern and scored on those fields only (their other
+fields masked) is read off the reference calibration scores. The reference
+stones' own held-out scores go through the same map (``oof_standardised_``,
+from which the parcel layer builds its unknown-origin null), so a genuine
+parcel meets the same null whatever its fields. Nulls are stored for the
+patterns named at fit (training names all table fields, the assortment fields
+and assortment + mass) and for every pattern of 1% or more of the reference
+stones; any other pattern is simulated at assessment by masking a stored
+sample of held-out stones' per-field terms (``oof_terms_``, milliseconds per
+pattern).
+
 The same per-feature terms explain a stone's result (see
 :meth:`NoveltyScorer.feature_terms`): they are a naive, one-feature-at-a-time
 view, meant for "which features weighed most", not for the verdict.
@@ -50,7 +68,18 @@ from ._density import BinnedDensities, categorical_mask
 from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
 from ._stone import AcceptsMissingMixin, grouped_splits
 
-__all__ = ["NoveltyScorer"]
+__all__ = ["NoveltyScorer", "common_patterns"]
+
+#: Features of an assortment cell (size class, quality, colour) and of its mean mass per stone.
+ASSORTMENT_FEATURES = ("sieve_mm", "quality", "colour")
+MASS_FEATURE = "log10_mass_ct"
+
+#: Held-out stones whose per-field terms are kept for patterns not stored at fit.
+_KEEP_TERMS = 2000
+#: Stones measured on every field of a pattern needed to build its null from them alone.
+_MIN_COMPLETE = 200
+#: Quantiles that measure a tail's spread when a score lies beyond its pattern's null.
+_TAIL_QUANTILES = (0.01, 0.10, 0.90, 0.99)
 
 #: Parcel sizes at which the parcel-score null distribution is tabulated.
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
@@ -77,6 +106,44 @@ def _draw_subsets(codes: np.ndarray, chosen: np.ndarray, size: int, rng: np.rand
     short = pos >= counts[chosen][:, None]
     refill = (rng.random(pos.shape) * counts[chosen][:, None]).astype(int)
     return order[starts[chosen][:, None] + np.where(short, refill, pos)]
+
+
+def common_patterns(names: list[str], n_table: int) -> np.ndarray:
+    """The field patterns whose novelty null training stores (rows of bool over ``names``).
+
+    All table fields (no spectral embedding: a classify without spectra),
+    the assortment fields (size class x quality x colour) and the assortment
+    with carats (mean mass per stone x quality x colour: the features read a
+    sieve class only for a stone without a mass). Fields the model lacks are
+    left out of a pattern.
+    """
+    names = list(names)
+    table = np.zeros(len(names), dtype=bool)
+    table[:n_table] = True
+    assortment = np.isin(names, ASSORTMENT_FEATURES)
+    with_mass = np.isin(names, [MASS_FEATURE, *ASSORTMENT_FEATURES[1:]])
+    return np.vstack([table, assortment, with_mass])
+
+
+def _quantile_map(values: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Map ``values`` from the sorted sample ``source`` onto the sorted sample ``target`` by quantile.
+
+    Piecewise linear inside ``source``'s range; beyond it, linear with the
+    slope that maps the tail's spread (1st to 10th, 90th to 99th percentile)
+    of ``source`` onto ``target``'s.
+    """
+    pos_s = (np.arange(len(source)) + 0.5) / len(source)
+    pos_t = (np.arange(len(target)) + 0.5) / len(target)
+    u = np.interp(values, source, pos_s)
+    out = np.interp(u, pos_t, target)
+    qs = np.quantile(source, _TAIL_QUANTILES)
+    qt = np.quantile(target, _TAIL_QUANTILES)
+    hi_slope = (qt[3] - qt[2]) / max(qs[3] - qs[2], 1e-12)
+    lo_slope = (qt[1] - qt[0]) / max(qs[1] - qs[0], 1e-12)
+    top, bottom = values > source[-1], values < source[0]
+    out[top] = np.interp(pos_s[-1], pos_t, target) + hi_slope * (values[top] - source[-1])
+    out[bottom] = np.interp(pos_s[0], pos_t, target) + lo_slope * (values[bottom] - source[0])
+    return out
 
 
 class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
@@ -128,6 +195,20 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     tilt_hypotheses_ : list
         The unseen site of each "tilt" feature (see :mod:`._newsite`), None
         for the other features.
+    observed_ : ndarray of bool, shape (n_features,)
+        Features measured on at least one reference stone.
+    pattern_masks_ : ndarray of bool, shape (n_patterns, n_features)
+        Field patterns (restricted to ``observed_``) with a stored null.
+    pattern_nulls_ : list of ndarray
+        Sorted held-out scores, on each pattern's fields only, of the
+        reference stones measured on all of them (of every reference stone
+        when fewer than 200 are).
+    oof_standardised_ : ndarray of shape (n_samples,)
+        :attr:`oof_scores_` put on the reference scale by each stone's own
+        pattern (:meth:`standardise`); the parcel layer's null uses these.
+    oof_terms_ : ndarray of float32, shape (n_keep, n_features, n_sites)
+        Centred held-out per-field terms of a random sample of reference
+        stones (NaN = not measured): the null of any other pattern.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -186,7 +267,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                                numeric=self.numeric)
 
     def fit(self, X: Any, y: Any = None, groups: Any = None, parents: Any = None,
-            site_weights: Any = None) -> NoveltyScorer:
+            site_weights: Any = None, patterns: Any = None) -> NoveltyScorer:
         """Fit the site densities and the conformal calibration.
 
         Parameters
@@ -205,6 +286,9 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             weights, so that its p-values mean what they say for parcels drawn
             as the model's site-mixture prior says. Default: every lot equally
             likely.
+        patterns : array-like of bool, shape (n_patterns, n_features), optional
+            Field patterns whose null is computed from every held-out stone
+            (:meth:`standardise`); others are simulated from ``oof_terms_``.
         """
         self._validate_params()
         X = validate_data(self, X, ensure_all_finite="allow-nan")
@@ -235,6 +319,14 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         if not folds:
             folds = grouped_splits(sites, None, self.cv, self.random_state)
         scores = np.full(n, np.nan)
+        self.observed_ = np.isfinite(X).any(axis=0)
+        masks = np.zeros((0, X.shape[1]), dtype=bool)
+        if patterns is not None:
+            masks = np.atleast_2d(np.asarray(patterns, dtype=bool))
+            if masks.shape[1] != X.shape[1]:
+                raise ValueError(f"patterns must have {X.shape[1]} columns, got {masks.shape[1]}")
+        # Every held-out stone's centred per-field terms (float32: the nulls of any field pattern).
+        all_terms = np.full((n, X.shape[1], self.n_sites_), np.nan, dtype=np.float32)
         rng = np.random.default_rng(self.random_state)
         null: list[list[np.ndarray]] = [[] for _ in _NULL_SIZES]
         if folds:
@@ -243,6 +335,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 dens = self._densities(X[train], sites[train], mask)
                 centre = self._centre(dens, X[train], sites[train])
                 scores[test] = -self._site_sums(dens, centre, X[test]).max(axis=1)
+                all_terms[test] = self._centred_terms(dens, centre, X[test])
                 share = len(np.unique(lots[test])) / n_lots
                 for k, stats in enumerate(self._parcel_null(dens, X[test], lots[test], sites[test], rng,
                                                             max(1, round(self.n_null * share)),
@@ -250,15 +343,113 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                     null[k].append(stats)
         else:  # too little data to hold anything out: in-sample (optimistic) calibration
             scores = -self._site_sums(self.densities_, self.centre_, X).max(axis=1)
+            all_terms[:] = self._centred_terms(self.densities_, self.centre_, X)
             for k, stats in enumerate(self._parcel_null(self.densities_, X, lots, sites, rng, self.n_null,
                                                         weight_of_site)):
                 null[k].append(stats)
         self.oof_scores_ = scores
         self.calibration_scores_ = np.sort(scores)
-        self.null_sizes_ = _NULL_SIZES.copy()
-        self.null_scores_ = [np.sort(np.concatenate(parts)) for parts in null]
+        self._fit_patterns(all_terms, np.isfinite(scores), masks)
         self.offset_ = float(self.alpha)
         return self
+
+    @staticmethod
+    def _centred_terms(dens: BinnedDensities, centre: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Centred per-field terms ``log p_j(x_j | s) - c_j``, shape (n, n_features, n_sites); NaN = unmeasured."""
+        return np.stack([dens.terms(X, j) - centre[j] for j in range(X.shape[1])], axis=1).astype(np.float32)
+
+    @staticmethod
+    def _null_from_terms(terms: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Sorted scores of reference stones on the fields ``mask``: those measured on all of them.
+
+        Reference stones lacking some of the pattern's fields would score on
+        fewer fields than the stones the null is for; they are used only when
+        fewer than ``_MIN_COMPLETE`` stones have every field of the pattern.
+        """
+        part = terms[:, mask, :]
+        complete = np.isfinite(part[:, :, 0]).all(axis=1)
+        if complete.sum() >= min(_MIN_COMPLETE, len(terms)):
+            part = part[complete]
+        sums = np.nan_to_num(part.astype(float), nan=0.0).sum(axis=1)
+        return np.sort(-sums.max(axis=1))
+
+    def _fit_patterns(self, all_terms: np.ndarray, valid: np.ndarray, masks: np.ndarray) -> None:
+        """Store the pattern nulls, the kept terms, and the reference's standardised held-out scores."""
+        terms = all_terms[valid]
+        observed = np.isfinite(terms[:, :, 0])
+        own, counts = np.unique(observed, axis=0, return_counts=True)
+        # Stored: the named patterns and every pattern of at least 1% of the reference stones.
+        frequent = own[counts >= max(_MIN_COMPLETE, 0.01 * len(terms))]
+        stored = np.unique(np.vstack([masks & self.observed_, frequent]), axis=0)
+        stored = stored[stored.any(axis=1)]
+        self.pattern_masks_ = stored
+        self.pattern_nulls_ = [self._null_from_terms(terms, m) for m in stored]
+        rng = np.random.default_rng(None if self.random_state is None else [int(self.random_state), 14])
+        keep = np.sort(rng.permutation(len(terms))[:_KEEP_TERMS])
+        self.oof_terms_ = terms[keep]
+        # The reference stones' own held-out scores on the same scale (the parcel null is built from them):
+        # every pattern of theirs from all held-out stones, stored or not.
+        raw = self.oof_scores_[valid]
+        out = raw.copy()
+        ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
+        for k, mask in enumerate(own):
+            if not mask.any():
+                continue
+            idx = (observed == mask).all(axis=1)
+            out[idx] = _quantile_map(raw[idx], self._null_from_terms(terms, mask), ref)
+        self.oof_standardised_ = np.full(len(valid), np.nan)
+        self.oof_standardised_[valid] = out
+
+    def _pattern_null(self, mask: np.ndarray) -> np.ndarray | None:
+        """Sorted reference null of stones observed on ``mask`` (None: no null, the score is kept)."""
+        mask = mask & self.observed_
+        if not mask.any():
+            return None
+        stored = getattr(self, "pattern_masks_", None)
+        if stored is not None and len(stored):
+            hit = np.flatnonzero((stored == mask).all(axis=1))
+            if len(hit):
+                return self.pattern_nulls_[int(hit[0])]
+        terms = getattr(self, "oof_terms_", None)
+        if terms is None or not len(terms):
+            return None
+        return self._null_from_terms(terms, mask)
+
+    def standardise(self, scores: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Put stone nonconformity ``scores`` on the reference scale of their observed fields.
+
+        Parameters
+        ----------
+        scores : ndarray of shape (n_samples,)
+            :meth:`nonconformity` of the stones.
+        observed : ndarray of bool, shape (n_samples, n_features)
+            Which features each stone has (``np.isfinite(X)``).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``Q_ref(F_P(score))``: the reference calibration score at the
+            stone's quantile among held-out reference stones masked to its
+            pattern ``P`` (piecewise linear; beyond that null's range, the
+            tail's spread rescaled to the reference's). A stone with no
+            field the reference measured keeps its score; so do all stones
+            for a scorer fitted before field patterns existed.
+        """
+        scores = np.asarray(scores, dtype=float)
+        observed = np.asarray(observed, dtype=bool)
+        if not hasattr(self, "observed_") or scores.size == 0:
+            return scores
+        out = scores.copy()
+        keys, inverse = np.unique(observed & self.observed_, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        ref = self.calibration_scores_
+        for k, mask in enumerate(keys):
+            null = self._pattern_null(mask)
+            if null is None or len(null) < 10:
+                continue
+            idx = inverse == k
+            out[idx] = _quantile_map(scores[idx], null, ref)
+        return out
 
     @staticmethod
     def _null_draws(lots: np.ndarray, sites: np.ndarray, rng: np.random.Generator, n_draws: int,

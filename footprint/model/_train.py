@@ -46,7 +46,7 @@ from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
-from ._novelty import NoveltyScorer
+from ._novelty import NoveltyScorer, common_patterns
 from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
 from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
@@ -437,13 +437,18 @@ def train_frames(
     # Reference parcels for the null come from the sites as the model's prior says (equal zones,
     # the site weights within each): that is what "a parcel from a reference site" means here.
     site_prior = np.exp(layout.log_weight) / len(zones)
-    novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior)
+    # Nulls for stones measured on fewer fields (classify without spectra, assortments): issue 14.
+    names = [str(n) for n in features.get_feature_names_out()]
+    names += [f"{kind}_pc{k + 1}" for kind, emb in sorted(embeddings.items())
+              for k in range(emb.pca_.n_components_)]
+    novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior,
+                patterns=common_patterns(names, len(features.columns_)))
     # The parcel layer: export parcels of held-out lots (out-of-fold stone evidence and novelty scores).
     if len(cfg["parcel_sizes"]) != len(cfg["parcel_per_zone"]):
         raise InputError("parcel_sizes and parcel_per_zone must have the same length")
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
     calibration = fit_parcel_calibration(
-        oof_ll, novelty.oof_scores_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones), rng,
+        oof_ll, novelty.oof_standardised_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones), rng,
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),

@@ -1,0 +1,96 @@
+"""Unknown origin on the fields a parcel has (issue 14): novelty scores standardised by field pattern.
+
+A stone's nonconformity sums terms over the fields it has; a stone described by three fields (an
+assortment cell) must meet a null built on those three fields, not on every field of the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from footprint.model._novelty import NoveltyScorer, common_patterns
+
+
+def _sites(n_per_lot: int, n_lots: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three sites, six features (two categorical), lots of alike stones; a quarter miss features 3-5."""
+    rng = np.random.default_rng(seed)
+    n = n_per_lot * n_lots
+    lots = np.repeat(np.arange(n_lots), n_per_lot)
+    sites = lots % 3
+    X = rng.normal(size=(n, 6)) + sites[:, None] * np.array([1.0, -0.8, 0.5, 0.7, 0.0, 0.0])
+    X += 0.2 * rng.normal(size=(n_lots, 6))[lots]
+    X[:, 4] = rng.choice(3, n, p=[0.6, 0.3, 0.1])
+    X[:, 5] = (rng.random(n) < 0.3 + 0.2 * sites).astype(float)
+    X[rng.random(n) < 0.25, 3:] = np.nan
+    return X, sites, lots
+
+
+@pytest.fixture(scope="module")
+def scorer() -> NoveltyScorer:
+    X, sites, lots = _sites(40, 60, seed=1)
+    patterns = np.array([[True, False, False, False, True, True]])
+    return NoveltyScorer(categorical_features=[False] * 4 + [True] * 2, n_null=50, cv=5,
+                         random_state=0).fit(X, sites, groups=lots, patterns=patterns)
+
+
+def _p_values(scorer: NoveltyScorer, X: np.ndarray, standardise: bool) -> np.ndarray:
+    raw = scorer.nonconformity(X)
+    return scorer.p_values(scorer.standardise(raw, np.isfinite(X)) if standardise else raw)
+
+
+@pytest.mark.parametrize("fields", [[0, 4, 5], [0, 1, 2, 3, 4, 5], [1, 2], [2, 5]])
+def test_fresh_reference_stones_get_uniform_p_values_on_any_fields(scorer, fields) -> None:
+    X, _, _ = _sites(40, 30, seed=2)  # fresh stones of the reference sites
+    masked = np.full_like(X, np.nan)
+    masked[:, fields] = X[:, fields]
+    masked = masked[np.isfinite(masked).any(axis=1)]
+    p = _p_values(scorer, masked, standardise=True)
+    for level in (0.05, 0.2, 0.5, 0.8):
+        assert abs(np.mean(p < level) - level) < 0.03 + 0.1 * level, (fields, level, np.mean(p < level))
+
+
+def test_without_the_pattern_null_few_fields_read_differently(scorer) -> None:
+    # The test above can fail: raw scores on three fields are not distributed as the reference's.
+    X, _, _ = _sites(40, 30, seed=2)
+    masked = np.full_like(X, np.nan)
+    masked[:, [0, 4, 5]] = X[:, [0, 4, 5]]
+    raw = _p_values(scorer, masked, standardise=False)
+    fixed = _p_values(scorer, masked, standardise=True)
+    # Raw scores on fewer fields are too alike: far too few stones in either tail.
+    assert np.mean(raw < 0.2) < 0.1 and np.mean(raw < 0.8) > 0.95
+    for level in (0.2, 0.8):
+        assert abs(np.mean(fixed < level) - level) < 0.07
+
+
+def test_stored_and_simulated_pattern_nulls_agree(scorer) -> None:
+    stored = scorer._pattern_null(np.array([True, False, False, False, True, True]))
+    assert any(stored is null for null in scorer.pattern_nulls_)
+    # The same pattern from the kept sample of held-out terms (the fallback for patterns not stored).
+    terms = scorer.oof_terms_
+    simulated = NoveltyScorer._null_from_terms(terms, np.array([True, False, False, False, True, True]))
+    assert len(simulated) < len(stored)
+    q = (0.1, 0.5, 0.9)
+    np.testing.assert_allclose(np.quantile(simulated, q), np.quantile(stored, q), atol=0.15)
+
+
+def test_standardise_is_monotone_and_extends_beyond_the_null(scorer) -> None:
+    observed = np.tile(np.array([True, False, True, False, False, False]), (200, 1))
+    raw = np.linspace(-10, 40, 200)
+    out = scorer.standardise(raw, observed)
+    assert np.all(np.diff(out) >= 0) and np.all(np.isfinite(out))
+    # Far beyond the pattern's null, a stranger stone stays stranger (the tail is extrapolated).
+    assert out[-1] > out[-20] > scorer.calibration_scores_[np.isfinite(scorer.calibration_scores_)][-10]
+    # A stone with no field keeps its score; so does every stone for a scorer without pattern nulls.
+    none = np.zeros((3, 6), dtype=bool)
+    np.testing.assert_array_equal(scorer.standardise(np.array([1.0, 2.0, 3.0]), none), [1.0, 2.0, 3.0])
+
+
+def test_common_patterns_name_the_assortment_fields() -> None:
+    names = ["log10_mass_ct", "log1p_n_total_ppm", "sieve_mm", "colour", "quality", "ftir_pc1"]
+    table, assortment, with_mass = common_patterns(names, 5)
+    assert table.tolist() == [True, True, True, True, True, False]
+    assert assortment.tolist() == [False, False, True, True, True, False]
+    # With carats the features read the mass, not the sieve (a sieve counts only for a stone without a mass).
+    assert with_mass.tolist() == [True, False, False, True, True, False]
