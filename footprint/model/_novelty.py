@@ -42,9 +42,9 @@ fields masked) is read off the reference calibration scores. The reference
 stones' own held-out scores go through the same map (``oof_standardised_``,
 from which the parcel layer builds its unknown-origin null), so a genuine
 parcel meets the same null whatever its fields. Nulls are stored for the
-patterns named at fit (training names all table fields, the assortment fields
-and assortment + mass) and for every pattern of 1% or more of the reference
-stones; any other pattern is simulated at assessment by masking a stored
+patterns named at fit (training names the assortment fields, with and without
+the mean mass per stone) and for every pattern of 1% or more of the reference
+stones (the common full descriptions); any other pattern is simulated at assessment by masking a stored
 sample of held-out stones' per-field terms (``oof_terms_``, milliseconds per
 pattern).
 
@@ -55,6 +55,7 @@ view, meant for "which features weighed most", not for the verdict.
 
 from __future__ import annotations
 
+import weakref
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -76,8 +77,13 @@ MASS_FEATURE = "log10_mass_ct"
 
 #: Held-out stones whose per-field terms are kept for patterns not stored at fit.
 _KEEP_TERMS = 2000
+#: Simulated nulls of patterns not stored, per scorer, kept between batches (never saved with the model).
+_SIMULATED: weakref.WeakKeyDictionary[Any, dict[bytes, np.ndarray]] = weakref.WeakKeyDictionary()
+_CACHE_PATTERNS = 4096
+#: Order statistics kept of each stored pattern null (enough for a quantile map).
+_STORED_QUANTILES = 4000
 #: Stones measured on every field of a pattern needed to build its null from them alone.
-_MIN_COMPLETE = 200
+_MIN_COMPLETE = 50
 #: Quantiles that measure a tail's spread when a score lies beyond its pattern's null.
 _TAIL_QUANTILES = (0.01, 0.10, 0.90, 0.99)
 
@@ -108,41 +114,54 @@ def _draw_subsets(codes: np.ndarray, chosen: np.ndarray, size: int, rng: np.rand
     return order[starts[chosen][:, None] + np.where(short, refill, pos)]
 
 
-def common_patterns(names: list[str], n_table: int) -> np.ndarray:
-    """The field patterns whose novelty null training stores (rows of bool over ``names``).
+def common_patterns(names: list[str]) -> np.ndarray:
+    """The assortment field patterns whose novelty null training stores (rows of bool over ``names``).
 
-    All table fields (no spectral embedding: a classify without spectra),
-    the assortment fields (size class x quality x colour) and the assortment
+    The assortment fields (size class x quality x colour) and the assortment
     with carats (mean mass per stone x quality x colour: the features read a
-    sieve class only for a stone without a mass). Fields the model lacks are
-    left out of a pattern.
+    sieve class only for a stone without a mass). Stones described field by
+    field have the reference's own patterns, stored when frequent (see
+    :meth:`NoveltyScorer.fit`). Fields the model lacks are left out.
     """
     names = list(names)
-    table = np.zeros(len(names), dtype=bool)
-    table[:n_table] = True
     assortment = np.isin(names, ASSORTMENT_FEATURES)
     with_mass = np.isin(names, [MASS_FEATURE, *ASSORTMENT_FEATURES[1:]])
-    return np.vstack([table, assortment, with_mass])
+    return np.vstack([assortment, with_mass])
 
 
-def _quantile_map(values: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _thin(values: np.ndarray, size: int = _STORED_QUANTILES) -> np.ndarray:
+    """At most ``size`` evenly spaced order statistics of a sorted sample (min and max kept), float32."""
+    if len(values) > size:
+        values = values[np.unique(np.round(np.linspace(0, len(values) - 1, size)).astype(int))]
+    return np.asarray(values, dtype=np.float32)
+
+
+class _Scale:
+    """A sorted sample with its plotting positions and tail quantiles (the target of a quantile map)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = np.asarray(values, dtype=float)
+        self.positions = (np.arange(len(self.values)) + 0.5) / len(self.values)
+        self.tails = np.interp(_TAIL_QUANTILES, self.positions, self.values)
+
+
+def _quantile_map(values: np.ndarray, source: np.ndarray, target: np.ndarray | _Scale) -> np.ndarray:
     """Map ``values`` from the sorted sample ``source`` onto the sorted sample ``target`` by quantile.
 
     Piecewise linear inside ``source``'s range; beyond it, linear with the
     slope that maps the tail's spread (1st to 10th, 90th to 99th percentile)
     of ``source`` onto ``target``'s.
     """
+    to = target if isinstance(target, _Scale) else _Scale(target)
     pos_s = (np.arange(len(source)) + 0.5) / len(source)
-    pos_t = (np.arange(len(target)) + 0.5) / len(target)
-    u = np.interp(values, source, pos_s)
-    out = np.interp(u, pos_t, target)
-    qs = np.quantile(source, _TAIL_QUANTILES)
-    qt = np.quantile(target, _TAIL_QUANTILES)
+    out = np.interp(np.interp(values, source, pos_s), to.positions, to.values)
+    qs = np.interp(_TAIL_QUANTILES, pos_s, source)
+    qt = to.tails
     hi_slope = (qt[3] - qt[2]) / max(qs[3] - qs[2], 1e-12)
     lo_slope = (qt[1] - qt[0]) / max(qs[1] - qs[0], 1e-12)
     top, bottom = values > source[-1], values < source[0]
-    out[top] = np.interp(pos_s[-1], pos_t, target) + hi_slope * (values[top] - source[-1])
-    out[bottom] = np.interp(pos_s[0], pos_t, target) + lo_slope * (values[bottom] - source[0])
+    out[top] = np.interp(pos_s[-1], to.positions, to.values) + hi_slope * (values[top] - source[-1])
+    out[bottom] = np.interp(pos_s[0], to.positions, to.values) + lo_slope * (values[bottom] - source[0])
     return out
 
 
@@ -202,7 +221,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     pattern_nulls_ : list of ndarray
         Sorted held-out scores, on each pattern's fields only, of the
         reference stones measured on all of them (of every reference stone
-        when fewer than 200 are).
+        when fewer than 50 are).
     oof_standardised_ : ndarray of shape (n_samples,)
         :attr:`oof_scores_` put on the reference scale by each stone's own
         pattern (:meth:`standardise`); the parcel layer's null uses these.
@@ -349,6 +368,8 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 null[k].append(stats)
         self.oof_scores_ = scores
         self.calibration_scores_ = np.sort(scores)
+        self.null_sizes_ = _NULL_SIZES.copy()
+        self.null_scores_ = [np.sort(np.concatenate(parts)) for parts in null]
         self._fit_patterns(all_terms, np.isfinite(scores), masks)
         self.offset_ = float(self.alpha)
         return self
@@ -359,31 +380,38 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         return np.stack([dens.terms(X, j) - centre[j] for j in range(X.shape[1])], axis=1).astype(np.float32)
 
     @staticmethod
-    def _null_from_terms(terms: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _null_from_terms(terms: np.ndarray, mask: np.ndarray, observed: np.ndarray | None = None,
+                         filled: np.ndarray | None = None) -> np.ndarray:
         """Sorted scores of reference stones on the fields ``mask``: those measured on all of them.
 
         Reference stones lacking some of the pattern's fields would score on
         fewer fields than the stones the null is for; they are used only when
         fewer than ``_MIN_COMPLETE`` stones have every field of the pattern.
+        ``observed`` and ``filled`` (``terms`` with 0 for NaN) save work when
+        many patterns are read from the same terms.
         """
-        part = terms[:, mask, :]
-        complete = np.isfinite(part[:, :, 0]).all(axis=1)
-        if complete.sum() >= min(_MIN_COMPLETE, len(terms)):
-            part = part[complete]
-        sums = np.nan_to_num(part.astype(float), nan=0.0).sum(axis=1)
-        return np.sort(-sums.max(axis=1))
+        if observed is None:
+            observed = np.isfinite(terms[:, :, 0])
+        if filled is None:
+            filled = np.nan_to_num(terms, nan=0.0)
+        complete = observed[:, mask].all(axis=1)
+        rows = complete if complete.sum() >= min(_MIN_COMPLETE, len(terms)) else slice(None)
+        sums = np.einsum("mfs,f->ms", filled[rows], mask.astype(filled.dtype))
+        return np.sort(-sums.max(axis=1).astype(float))
 
     def _fit_patterns(self, all_terms: np.ndarray, valid: np.ndarray, masks: np.ndarray) -> None:
         """Store the pattern nulls, the kept terms, and the reference's standardised held-out scores."""
         terms = all_terms[valid]
         observed = np.isfinite(terms[:, :, 0])
-        own, counts = np.unique(observed, axis=0, return_counts=True)
+        filled = np.nan_to_num(terms, nan=0.0)
+        own, inverse, counts = np.unique(observed, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
         # Stored: the named patterns and every pattern of at least 1% of the reference stones.
         frequent = own[counts >= max(_MIN_COMPLETE, 0.01 * len(terms))]
         stored = np.unique(np.vstack([masks & self.observed_, frequent]), axis=0)
         stored = stored[stored.any(axis=1)]
         self.pattern_masks_ = stored
-        self.pattern_nulls_ = [self._null_from_terms(terms, m) for m in stored]
+        self.pattern_nulls_ = [_thin(self._null_from_terms(terms, m, observed, filled)) for m in stored]
         rng = np.random.default_rng(None if self.random_state is None else [int(self.random_state), 14])
         keep = np.sort(rng.permutation(len(terms))[:_KEEP_TERMS])
         self.oof_terms_ = terms[keep]
@@ -393,27 +421,59 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         out = raw.copy()
         ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
         for k, mask in enumerate(own):
-            if not mask.any():
-                continue
-            idx = (observed == mask).all(axis=1)
-            out[idx] = _quantile_map(raw[idx], self._null_from_terms(terms, mask), ref)
+            if mask.any():
+                idx = inverse == k
+                out[idx] = _quantile_map(raw[idx], self._null_from_terms(terms, mask, observed, filled), ref)
         self.oof_standardised_ = np.full(len(valid), np.nan)
         self.oof_standardised_[valid] = out
 
     def _pattern_null(self, mask: np.ndarray) -> np.ndarray | None:
         """Sorted reference null of stones observed on ``mask`` (None: no null, the score is kept)."""
-        mask = mask & self.observed_
-        if not mask.any():
-            return None
+        return self._pattern_nulls(np.atleast_2d(mask))[0]
+
+    def _pattern_nulls(self, masks: np.ndarray) -> list[np.ndarray | None]:
+        """Sorted reference nulls of several field patterns: stored ones, else from ``oof_terms_``."""
+        masks = np.asarray(masks, dtype=bool) & self.observed_
+        out: list[np.ndarray | None] = [None] * len(masks)
         stored = getattr(self, "pattern_masks_", None)
-        if stored is not None and len(stored):
-            hit = np.flatnonzero((stored == mask).all(axis=1))
-            if len(hit):
-                return self.pattern_nulls_[int(hit[0])]
+        index = ({m.tobytes(): k for k, m in enumerate(np.asarray(stored, dtype=bool))}
+                 if stored is not None else {})
+        missing = []
+        cache = _SIMULATED.setdefault(self, {})
+        for u, mask in enumerate(masks):
+            if not mask.any():
+                continue
+            hit = index.get(mask.tobytes())
+            if hit is not None:
+                out[u] = np.asarray(self.pattern_nulls_[hit], dtype=float)
+            elif mask.tobytes() in cache:
+                out[u] = cache[mask.tobytes()]
+            else:
+                missing.append(u)
         terms = getattr(self, "oof_terms_", None)
-        if terms is None or not len(terms):
-            return None
-        return self._null_from_terms(terms, mask)
+        if not missing or terms is None or not len(terms):
+            return out
+        # Every pattern not stored at once, from the kept held-out terms (a few hundred patterns a batch).
+        observed = np.isfinite(terms[:, :, 0])
+        n, n_features, n_sites = terms.shape
+        # (stones x sites, features): the pattern sums of every site as one matrix product per chunk.
+        filled = np.ascontiguousarray(np.nan_to_num(terms, nan=0.0).transpose(0, 2, 1)).reshape(-1, n_features)
+        lacking = (~observed).astype(np.float32)
+        for start in range(0, len(missing), 256):
+            chunk = missing[start:start + 256]
+            m = masks[chunk].astype(np.float32)
+            scores = -(filled @ m.T).reshape(n, n_sites, len(chunk)).max(axis=1).T.astype(float)
+            complete = (lacking @ m.T).T == 0
+            enough = complete.sum(axis=1) >= min(_MIN_COMPLETE, n)
+            # Stones lacking a field of the pattern leave its null (NaN sorts last), unless too few have all.
+            scores[enough[:, None] & ~complete] = np.nan
+            scores.sort(axis=1)
+            counts = np.where(enough, complete.sum(axis=1), n)
+            for row, u in enumerate(chunk):
+                out[u] = scores[row, :counts[row]].copy()
+                if len(cache) < _CACHE_PATTERNS:
+                    cache[masks[u].tobytes()] = out[u]
+        return out
 
     def standardise(self, scores: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """Put stone nonconformity ``scores`` on the reference scale of their observed fields.
@@ -439,16 +499,28 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         observed = np.asarray(observed, dtype=bool)
         if not hasattr(self, "observed_") or scores.size == 0:
             return scores
+        effective = observed & self.observed_
+        # One integer key per pattern (np.unique over rows of a bool matrix is slow on large batches).
+        packed = np.packbits(effective, axis=1)
+        keys = np.zeros(len(packed), dtype=np.uint64) if packed.shape[1] <= 8 else None
+        if keys is not None:
+            for k in range(packed.shape[1]):
+                keys = (keys << np.uint64(8)) | packed[:, k].astype(np.uint64)
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(effective, axis=0, return_index=True, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        nulls = self._pattern_nulls(effective[first])
+        ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
+        reference = _Scale(ref)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(first)))])
         out = scores.copy()
-        keys, inverse = np.unique(observed & self.observed_, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        ref = self.calibration_scores_
-        for k, mask in enumerate(keys):
-            null = self._pattern_null(mask)
+        for k, null in enumerate(nulls):
             if null is None or len(null) < 10:
                 continue
-            idx = inverse == k
-            out[idx] = _quantile_map(scores[idx], null, ref)
+            idx = order[bounds[k]:bounds[k + 1]]
+            out[idx] = _quantile_map(scores[idx], null, reference)
         return out
 
     @staticmethod

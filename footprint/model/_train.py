@@ -437,12 +437,10 @@ def train_frames(
     # Reference parcels for the null come from the sites as the model's prior says (equal zones,
     # the site weights within each): that is what "a parcel from a reference site" means here.
     site_prior = np.exp(layout.log_weight) / len(zones)
-    # Nulls for stones measured on fewer fields (classify without spectra, assortments): issue 14.
-    names = [str(n) for n in features.get_feature_names_out()]
-    names += [f"{kind}_pc{k + 1}" for kind, emb in sorted(embeddings.items())
-              for k in range(emb.pca_.n_components_)]
+    # Nulls for stones measured on fewer fields (assortment cells, stones without spectra): issue 14.
+    names = [str(n) for n in features.get_feature_names_out()] + [""] * (X.shape[1] - len(features.columns_))
     novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior,
-                patterns=common_patterns(names, len(features.columns_)))
+                patterns=common_patterns(names))
     # The parcel layer: export parcels of held-out lots (out-of-fold stone evidence and novelty scores).
     if len(cfg["parcel_sizes"]) != len(cfg["parcel_per_zone"]):
         raise InputError("parcel_sizes and parcel_per_zone must have the same length")

@@ -65,11 +65,18 @@ def test_without_the_pattern_null_few_fields_read_differently(scorer) -> None:
 
 
 def test_stored_and_simulated_pattern_nulls_agree(scorer) -> None:
-    stored = scorer._pattern_null(np.array([True, False, False, False, True, True]))
-    assert any(stored is null for null in scorer.pattern_nulls_)
+    mask = np.array([True, False, False, False, True, True])
+    stored = scorer._pattern_null(mask)
+    k = int(np.flatnonzero((scorer.pattern_masks_ == mask).all(axis=1))[0])
+    np.testing.assert_array_equal(stored, scorer.pattern_nulls_[k])
     # The same pattern from the kept sample of held-out terms (the fallback for patterns not stored).
     terms = scorer.oof_terms_
-    simulated = NoveltyScorer._null_from_terms(terms, np.array([True, False, False, False, True, True]))
+    simulated = NoveltyScorer._null_from_terms(terms, mask)
+    # The batch path (many patterns at once) gives the same null as the one-pattern path.
+    batch = scorer._pattern_nulls(np.vstack([mask, mask, ~mask]))
+    assert batch[0] is not None and batch[2] is not None
+    np.testing.assert_array_equal(scorer._pattern_nulls(np.vstack([mask & False, ~mask]))[1], batch[2])
+    np.testing.assert_allclose(batch[2], NoveltyScorer._null_from_terms(terms, ~mask), rtol=1e-5, atol=1e-5)
     assert len(simulated) < len(stored)
     q = (0.1, 0.5, 0.9)
     np.testing.assert_allclose(np.quantile(simulated, q), np.quantile(stored, q), atol=0.15)
@@ -89,8 +96,7 @@ def test_standardise_is_monotone_and_extends_beyond_the_null(scorer) -> None:
 
 def test_common_patterns_name_the_assortment_fields() -> None:
     names = ["log10_mass_ct", "log1p_n_total_ppm", "sieve_mm", "colour", "quality", "ftir_pc1"]
-    table, assortment, with_mass = common_patterns(names, 5)
-    assert table.tolist() == [True, True, True, True, True, False]
+    assortment, with_mass = common_patterns(names)
     assert assortment.tolist() == [False, False, True, True, True, False]
     # With carats the features read the mass, not the sieve (a sieve counts only for a stone without a mass).
     assert with_mass.tolist() == [True, False, False, True, True, False]
