@@ -282,6 +282,13 @@ class FootprintModel:
         nonconf = by_parcel(stone_nc)
         mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
         parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
+        # A parcel described on an assortment pattern only meets the null of genuine parcels scored on
+        # those fields (its stones are more alike on three fields than on all of them).
+        pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), w, starts)
+        for k in np.unique(pattern[pattern >= 0]):
+            on = pattern == k
+            parcel_nov[on] = null_p_values(mean_nc[on], sizes_w[on], self.novelty.parcel_pattern_sizes_,
+                                           self.novelty.parcel_pattern_nulls_[k])
 
         verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,

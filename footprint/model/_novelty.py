@@ -69,7 +69,7 @@ from ._density import BinnedDensities, categorical_mask
 from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
 from ._stone import AcceptsMissingMixin, grouped_splits
 
-__all__ = ["NoveltyScorer", "common_patterns"]
+__all__ = ["NoveltyScorer", "common_patterns", "fit_pattern_parcel_nulls"]
 
 #: Features of an assortment cell (size class, quality, colour) and of its mean mass per stone.
 ASSORTMENT_FEATURES = ("sieve_mm", "quality", "colour")
@@ -127,6 +127,62 @@ def common_patterns(names: list[str]) -> np.ndarray:
     assortment = np.isin(names, ASSORTMENT_FEATURES)
     with_mass = np.isin(names, [MASS_FEATURE, *ASSORTMENT_FEATURES[1:]])
     return np.vstack([assortment, with_mass])
+
+
+def fit_pattern_parcel_nulls(scorer: NoveltyScorer, valid: np.ndarray, lots: np.ndarray,
+                             site_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
+                             sizes: np.ndarray, per_zone: list[int], seed: int | None) -> None:
+    """Parcel unknown-origin nulls for parcels described on a named pattern only (assortments).
+
+    The parcel layer's null (:mod:`._parcel_calibration`) is the mean
+    standardised nonconformity of genuine parcels simulated from held-out
+    reference lots with all their fields. Standardising each stone by its
+    pattern matches the stones' distribution, not how alike the stones of a
+    parcel are: on three fields the stones of one site score alike, so a
+    parcel's mean varies more than on all fields. The same simulated parcels
+    (:func:`._parcel_calibration.simulate_parcels`, a generator of their own)
+    are therefore scored on each named pattern's fields, giving
+    ``parcel_pattern_nulls_[k][size]``, used for parcels whose stones nearly
+    all have that pattern (:meth:`NoveltyScorer.parcel_patterns`).
+
+    Parameters
+    ----------
+    scorer : NoveltyScorer
+        Fitted with ``patterns`` (its ``pattern_oof_``).
+    valid : ndarray of bool, shape (n_samples,)
+        Reference stones with held-out stone evidence (the parcel layer's).
+    lots, site_of_stone : ndarray of shape (n_valid,)
+        Lot and site of the valid stones.
+    site_zone, log_weight : ndarray of shape (n_sites,)
+        Zone and within-zone log production share of each site.
+    sizes, per_zone :
+        The parcel layer's tabulated sizes and genuine parcels per zone.
+    seed : int or None
+        Seed of the simulation.
+    """
+    from ._parcel_calibration import simulate_parcels
+
+    scores = np.asarray(scorer.pattern_oof_, dtype=float)[:, valid]
+    rng = np.random.default_rng(None if seed is None else [int(seed), 14, 1])
+    zone_of_stone = site_zone[site_of_stone]
+    weight = np.exp(log_weight)
+    zones = [int(z) for z in np.unique(zone_of_stone)]
+    nulls: list[list[np.ndarray]] = [[] for _ in range(len(scores))]
+    for size, count in zip(np.asarray(sizes, dtype=int), per_zone, strict=True):
+        parts: list[list[np.ndarray]] = [[] for _ in range(len(scores))]
+        for z in zones:
+            parcels = simulate_parcels(lots, zone_of_stone, site_of_stone, z, int(size), int(count), rng, weight)
+            rows = np.concatenate(parcels)
+            starts = np.concatenate([[0], np.cumsum([len(p) for p in parcels])[:-1]])
+            for k in range(len(scores)):
+                value = scores[k, rows]
+                seen = np.add.reduceat(np.isfinite(value).astype(float), starts)
+                mean = np.add.reduceat(np.nan_to_num(value), starts) / np.maximum(seen, 1.0)
+                parts[k].append(mean[seen > 0])
+        for k in range(len(scores)):
+            nulls[k].append(np.sort(np.concatenate(parts[k])).astype(np.float32))
+    scorer.parcel_pattern_sizes_ = np.asarray(sizes, dtype=float)
+    scorer.parcel_pattern_nulls_ = nulls
 
 
 def _thin(values: np.ndarray, size: int = _STORED_QUANTILES) -> np.ndarray:
@@ -222,6 +278,14 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         Sorted held-out scores, on each pattern's fields only, of the
         reference stones measured on all of them (of every reference stone
         when fewer than 50 are).
+    named_patterns_ : ndarray of bool, shape (n_named, n_features)
+        The patterns named at fit (``patterns``, restricted to ``observed_``).
+    pattern_oof_ : ndarray of float32, shape (n_named, n_samples)
+        Standardised held-out scores of the reference stones on each named
+        pattern's fields (NaN for stones lacking one of them).
+    parcel_pattern_sizes_, parcel_pattern_nulls_ :
+        Set by :func:`fit_pattern_parcel_nulls`: per named pattern, sorted
+        mean standardised scores of simulated genuine parcels of each size.
     oof_standardised_ : ndarray of shape (n_samples,)
         :attr:`oof_scores_` put on the reference scale by each stone's own
         pattern (:meth:`standardise`); the parcel layer's null uses these.
@@ -426,6 +490,21 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 out[idx] = _quantile_map(raw[idx], self._null_from_terms(terms, mask, observed, filled), ref)
         self.oof_standardised_ = np.full(len(valid), np.nan)
         self.oof_standardised_[valid] = out
+        # The named patterns' held-out scores of the stones that have all their fields (NaN for the
+        # others), standardised: what parcels described on those fields only are compared with
+        # (:func:`fit_pattern_parcel_nulls`).
+        named = np.unique(masks & self.observed_, axis=0) if len(masks) else masks
+        named = named[named.any(axis=1)] if len(named) else named
+        self.named_patterns_ = np.asarray(named, dtype=bool).reshape(-1, len(self.observed_))
+        pattern_oof = np.full((len(self.named_patterns_), len(valid)), np.nan, dtype=np.float32)
+        for k, mask in enumerate(self.named_patterns_):
+            complete = observed[:, mask].all(axis=1)
+            sums = np.einsum("mfs,f->ms", filled[complete], mask.astype(filled.dtype))
+            null = self._null_from_terms(terms, mask, observed, filled)
+            values = np.full(len(terms), np.nan)
+            values[complete] = _quantile_map(-sums.max(axis=1).astype(float), null, ref)
+            pattern_oof[k, np.flatnonzero(valid)] = values
+        self.pattern_oof_ = pattern_oof
 
     def _pattern_null(self, mask: np.ndarray) -> np.ndarray | None:
         """Sorted reference null of stones observed on ``mask`` (None: no null, the score is kept)."""
@@ -473,6 +552,40 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 out[u] = scores[row, :counts[row]].copy()
                 if len(cache) < _CACHE_PATTERNS:
                     cache[masks[u].tobytes()] = out[u]
+        return out
+
+    def parcel_patterns(self, observed: np.ndarray, weights: np.ndarray, starts: np.ndarray,
+                        share: float = 0.9) -> np.ndarray:
+        """Per parcel described on the named patterns' fields only, the pattern most of its stones have; else -1.
+
+        Parameters
+        ----------
+        observed : ndarray of bool, shape (n_stones, n_features)
+            Features of each stone, sorted by parcel.
+        weights : ndarray of shape (n_stones,)
+            Stones each row stands for.
+        starts : ndarray of shape (n_parcels,)
+            First row of each parcel.
+        share : float
+            Share of a parcel's stones (by weight) that must have no field
+            outside the named patterns' fields.
+        """
+        named = getattr(self, "named_patterns_", None)
+        out = np.full(len(starts), -1)
+        if named is None or not len(named) or getattr(self, "parcel_pattern_nulls_", None) is None:
+            return out
+        effective = np.asarray(observed, dtype=bool) & self.observed_
+        total = np.add.reduceat(weights, starts)
+        def inside(mask: np.ndarray) -> np.ndarray:
+            # Share of the stones with no field outside ``mask`` (a stone missing a colour still counts).
+            within = ~(effective & ~mask).any(axis=1) & effective.any(axis=1)
+            return np.add.reduceat(weights * within, starts) / np.maximum(total, 1e-300)
+
+        # An assortment parcel: nearly every stone described on the named fields only (cells with carats
+        # read the mass, cells without the sieve); its null is the pattern most of its stones have.
+        described = inside(named.any(axis=0)) >= share
+        shares = np.stack([inside(mask) for mask in named], axis=1)
+        out[described] = np.argmax(shares[described], axis=1)
         return out
 
     def standardise(self, scores: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
-from ._novelty import NoveltyScorer, common_patterns
+from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
 from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
 from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
@@ -452,6 +452,9 @@ def train_frames(
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
         extra_parcels=parcels)
     tau0, rho = calibration.tau0, calibration.rho
+    # Unknown-origin nulls of parcels described by their assortment only (issue 14).
+    fit_pattern_parcel_nulls(novelty, valid, lots[valid], y[valid], site_zone, log_weight,
+                             calibration.null_sizes, calibration.report["per_zone"], seed)
     logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
                 "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,
                 ", ".join(map(str, calibration.null_sizes)),
