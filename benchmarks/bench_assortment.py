@@ -134,7 +134,8 @@ class _Oracle:
         for z in range(len(model.zones)):
             m = self.site_zone == z
             self.log_weight[m] = np.log(weight[m] / weight[m].sum())
-        self.declared = {p: index.get(z, -1) for p, z in zip(truth["parcel_id"], truth["declared_zone"], strict=True)}
+        self.declared = {p: index.get(z, -1)
+                         for p, z in zip(truth["parcel_id"], truth["declared_zone"], strict=True)}
 
     def verdicts(self, stones: pd.DataFrame) -> pd.DataFrame:
         frame = stones.sort_values("parcel_id", kind="stable")
@@ -323,7 +324,8 @@ def main(argv: list[str]) -> int:
     print(
         f"   exact-density oracle (stones, every field; {int(judged.sum())} parcels in the reference zones): "
         f"same verdict {o_agree[judged].mean():.1%}; clear-cut {o_agree[clear].mean():.1%} of "
-        f"{int(clear.sum())}, borderline {o_agree[judged & ~clear].mean():.1%} of {int((judged & ~clear).sum())}"
+        f"{int(clear.sum())}, borderline {o_agree[judged & ~clear].mean():.1%} of "
+        f"{int((judged & ~clear).sum())}"
     )
     table = pd.crosstab(o_full.loc[judged, "verdict"], o_sub.loc[judged, "verdict"])
     print("      oracle full (rows) x subsample (columns):")
@@ -331,7 +333,8 @@ def main(argv: list[str]) -> int:
         print(f"         {line}")
 
     # 3. Genuine parcels described by their assortment only, against the same parcels stone by stone.
-    honest = truth["truth_kind"].isin(["pure_west", "pure_east"]) & (truth["declared_zone"] == truth["truth_zone"])
+    honest = truth["truth_kind"].isin(["pure_west", "pure_east"])
+    honest &= truth["declared_zone"] == truth["truth_zone"]
     genuine_ids = truth.loc[honest, "parcel_id"]
     gen = sized[sized["parcel_id"].isin(genuine_ids)]
     print(f"\n3. the {len(genuine_ids)} genuine parcels (declared truthfully), described three ways")

@@ -483,7 +483,8 @@ def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = 
         for old, new in zip(rows["notes"], notes, strict=True)
     ]
     counts_rows = rows["n_stones"].to_numpy(dtype=float)
-    rows["mass_ct"] = np.where(np.isfinite(carats) & (counts_rows > 0), carats / np.maximum(counts_rows, 1), np.nan)
+    weighed = np.isfinite(carats) & (counts_rows > 0)
+    rows["mass_ct"] = np.where(weighed, carats / np.maximum(counts_rows, 1), np.nan)
     out = rows.reindex(columns=names)
     out.attrs.update(cells.attrs)
     return out

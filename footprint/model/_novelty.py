@@ -55,7 +55,6 @@ view, meant for "which features weighed most", not for the verdict.
 
 from __future__ import annotations
 
-import weakref
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -67,25 +66,22 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities, categorical_mask
 from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
+from ._patterns import (
+    CACHE_PATTERNS,
+    KEEP_TERMS,
+    MIN_COMPLETE,
+    SIMULATED,
+    Scale,
+    common_patterns,
+    fit_pattern_parcel_nulls,
+    null_from_terms,
+    quantile_map,
+    simulated_nulls,
+    thin,
+)
 from ._stone import AcceptsMissingMixin, grouped_splits
 
 __all__ = ["NoveltyScorer", "common_patterns", "fit_pattern_parcel_nulls"]
-
-#: Features of an assortment cell (size class, quality, colour) and of its mean mass per stone.
-ASSORTMENT_FEATURES = ("sieve_mm", "quality", "colour")
-MASS_FEATURE = "log10_mass_ct"
-
-#: Held-out stones whose per-field terms are kept for patterns not stored at fit.
-_KEEP_TERMS = 2000
-#: Simulated nulls of patterns not stored, per scorer, kept between batches (never saved with the model).
-_SIMULATED: weakref.WeakKeyDictionary[Any, dict[bytes, np.ndarray]] = weakref.WeakKeyDictionary()
-_CACHE_PATTERNS = 4096
-#: Order statistics kept of each stored pattern null (enough for a quantile map).
-_STORED_QUANTILES = 4000
-#: Stones measured on every field of a pattern needed to build its null from them alone.
-_MIN_COMPLETE = 50
-#: Quantiles that measure a tail's spread when a score lies beyond its pattern's null.
-_TAIL_QUANTILES = (0.01, 0.10, 0.90, 0.99)
 
 #: Parcel sizes at which the parcel-score null distribution is tabulated.
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
@@ -112,113 +108,6 @@ def _draw_subsets(codes: np.ndarray, chosen: np.ndarray, size: int, rng: np.rand
     short = pos >= counts[chosen][:, None]
     refill = (rng.random(pos.shape) * counts[chosen][:, None]).astype(int)
     return order[starts[chosen][:, None] + np.where(short, refill, pos)]
-
-
-def common_patterns(names: list[str]) -> np.ndarray:
-    """The assortment field patterns whose novelty null training stores (rows of bool over ``names``).
-
-    The assortment fields (size class x quality x colour) and the assortment
-    with carats (mean mass per stone x quality x colour: the features read a
-    sieve class only for a stone without a mass). Stones described field by
-    field have the reference's own patterns, stored when frequent (see
-    :meth:`NoveltyScorer.fit`). Fields the model lacks are left out.
-    """
-    names = list(names)
-    assortment = np.isin(names, ASSORTMENT_FEATURES)
-    with_mass = np.isin(names, [MASS_FEATURE, *ASSORTMENT_FEATURES[1:]])
-    return np.vstack([assortment, with_mass])
-
-
-def fit_pattern_parcel_nulls(scorer: NoveltyScorer, valid: np.ndarray, lots: np.ndarray,
-                             site_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
-                             sizes: np.ndarray, per_zone: list[int], seed: int | None) -> None:
-    """Parcel unknown-origin nulls for parcels described on a named pattern only (assortments).
-
-    The parcel layer's null (:mod:`._parcel_calibration`) is the mean
-    standardised nonconformity of genuine parcels simulated from held-out
-    reference lots with all their fields. Standardising each stone by its
-    pattern matches the stones' distribution, not how alike the stones of a
-    parcel are: on three fields the stones of one site score alike, so a
-    parcel's mean varies more than on all fields. The same simulated parcels
-    (:func:`._parcel_calibration.simulate_parcels`, a generator of their own)
-    are therefore scored on each named pattern's fields, giving
-    ``parcel_pattern_nulls_[k][size]``, used for parcels whose stones nearly
-    all have that pattern (:meth:`NoveltyScorer.parcel_patterns`).
-
-    Parameters
-    ----------
-    scorer : NoveltyScorer
-        Fitted with ``patterns`` (its ``pattern_oof_``).
-    valid : ndarray of bool, shape (n_samples,)
-        Reference stones with held-out stone evidence (the parcel layer's).
-    lots, site_of_stone : ndarray of shape (n_valid,)
-        Lot and site of the valid stones.
-    site_zone, log_weight : ndarray of shape (n_sites,)
-        Zone and within-zone log production share of each site.
-    sizes, per_zone :
-        The parcel layer's tabulated sizes and genuine parcels per zone.
-    seed : int or None
-        Seed of the simulation.
-    """
-    from ._parcel_calibration import simulate_parcels
-
-    scores = np.asarray(scorer.pattern_oof_, dtype=float)[:, valid]
-    rng = np.random.default_rng(None if seed is None else [int(seed), 14, 1])
-    zone_of_stone = site_zone[site_of_stone]
-    weight = np.exp(log_weight)
-    zones = [int(z) for z in np.unique(zone_of_stone)]
-    nulls: list[list[np.ndarray]] = [[] for _ in range(len(scores))]
-    for size, count in zip(np.asarray(sizes, dtype=int), per_zone, strict=True):
-        parts: list[list[np.ndarray]] = [[] for _ in range(len(scores))]
-        for z in zones:
-            parcels = simulate_parcels(lots, zone_of_stone, site_of_stone, z, int(size), int(count), rng, weight)
-            rows = np.concatenate(parcels)
-            starts = np.concatenate([[0], np.cumsum([len(p) for p in parcels])[:-1]])
-            for k in range(len(scores)):
-                value = scores[k, rows]
-                seen = np.add.reduceat(np.isfinite(value).astype(float), starts)
-                mean = np.add.reduceat(np.nan_to_num(value), starts) / np.maximum(seen, 1.0)
-                parts[k].append(mean[seen > 0])
-        for k in range(len(scores)):
-            nulls[k].append(np.sort(np.concatenate(parts[k])).astype(np.float32))
-    scorer.parcel_pattern_sizes_ = np.asarray(sizes, dtype=float)
-    scorer.parcel_pattern_nulls_ = nulls
-
-
-def _thin(values: np.ndarray, size: int = _STORED_QUANTILES) -> np.ndarray:
-    """At most ``size`` evenly spaced order statistics of a sorted sample (min and max kept), float32."""
-    if len(values) > size:
-        values = values[np.unique(np.round(np.linspace(0, len(values) - 1, size)).astype(int))]
-    return np.asarray(values, dtype=np.float32)
-
-
-class _Scale:
-    """A sorted sample with its plotting positions and tail quantiles (the target of a quantile map)."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.values = np.asarray(values, dtype=float)
-        self.positions = (np.arange(len(self.values)) + 0.5) / len(self.values)
-        self.tails = np.interp(_TAIL_QUANTILES, self.positions, self.values)
-
-
-def _quantile_map(values: np.ndarray, source: np.ndarray, target: np.ndarray | _Scale) -> np.ndarray:
-    """Map ``values`` from the sorted sample ``source`` onto the sorted sample ``target`` by quantile.
-
-    Piecewise linear inside ``source``'s range; beyond it, linear with the
-    slope that maps the tail's spread (1st to 10th, 90th to 99th percentile)
-    of ``source`` onto ``target``'s.
-    """
-    to = target if isinstance(target, _Scale) else _Scale(target)
-    pos_s = (np.arange(len(source)) + 0.5) / len(source)
-    out = np.interp(np.interp(values, source, pos_s), to.positions, to.values)
-    qs = np.interp(_TAIL_QUANTILES, pos_s, source)
-    qt = to.tails
-    hi_slope = (qt[3] - qt[2]) / max(qs[3] - qs[2], 1e-12)
-    lo_slope = (qt[1] - qt[0]) / max(qs[1] - qs[0], 1e-12)
-    top, bottom = values > source[-1], values < source[0]
-    out[top] = np.interp(pos_s[-1], to.positions, to.values) + hi_slope * (values[top] - source[-1])
-    out[bottom] = np.interp(pos_s[0], to.positions, to.values) + lo_slope * (values[bottom] - source[0])
-    return out
 
 
 class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
@@ -440,28 +329,10 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
 
     @staticmethod
     def _centred_terms(dens: BinnedDensities, centre: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Centred per-field terms ``log p_j(x_j | s) - c_j``, shape (n, n_features, n_sites); NaN = unmeasured."""
+        """Centred per-field terms ``log p_j(x_j | s) - c_j``, (n, n_features, n_sites), NaN if unmeasured."""
         return np.stack([dens.terms(X, j) - centre[j] for j in range(X.shape[1])], axis=1).astype(np.float32)
 
-    @staticmethod
-    def _null_from_terms(terms: np.ndarray, mask: np.ndarray, observed: np.ndarray | None = None,
-                         filled: np.ndarray | None = None) -> np.ndarray:
-        """Sorted scores of reference stones on the fields ``mask``: those measured on all of them.
-
-        Reference stones lacking some of the pattern's fields would score on
-        fewer fields than the stones the null is for; they are used only when
-        fewer than ``_MIN_COMPLETE`` stones have every field of the pattern.
-        ``observed`` and ``filled`` (``terms`` with 0 for NaN) save work when
-        many patterns are read from the same terms.
-        """
-        if observed is None:
-            observed = np.isfinite(terms[:, :, 0])
-        if filled is None:
-            filled = np.nan_to_num(terms, nan=0.0)
-        complete = observed[:, mask].all(axis=1)
-        rows = complete if complete.sum() >= min(_MIN_COMPLETE, len(terms)) else slice(None)
-        sums = np.einsum("mfs,f->ms", filled[rows], mask.astype(filled.dtype))
-        return np.sort(-sums.max(axis=1).astype(float))
+    _null_from_terms = staticmethod(null_from_terms)
 
     def _fit_patterns(self, all_terms: np.ndarray, valid: np.ndarray, masks: np.ndarray) -> None:
         """Store the pattern nulls, the kept terms, and the reference's standardised held-out scores."""
@@ -471,13 +342,13 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         own, inverse, counts = np.unique(observed, axis=0, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(-1)
         # Stored: the named patterns and every pattern of at least 1% of the reference stones.
-        frequent = own[counts >= max(_MIN_COMPLETE, 0.01 * len(terms))]
+        frequent = own[counts >= max(MIN_COMPLETE, 0.01 * len(terms))]
         stored = np.unique(np.vstack([masks & self.observed_, frequent]), axis=0)
         stored = stored[stored.any(axis=1)]
         self.pattern_masks_ = stored
-        self.pattern_nulls_ = [_thin(self._null_from_terms(terms, m, observed, filled)) for m in stored]
+        self.pattern_nulls_ = [thin(self._null_from_terms(terms, m, observed, filled)) for m in stored]
         rng = np.random.default_rng(None if self.random_state is None else [int(self.random_state), 14])
-        keep = np.sort(rng.permutation(len(terms))[:_KEEP_TERMS])
+        keep = np.sort(rng.permutation(len(terms))[:KEEP_TERMS])
         self.oof_terms_ = terms[keep]
         # The reference stones' own held-out scores on the same scale (the parcel null is built from them):
         # every pattern of theirs from all held-out stones, stored or not.
@@ -487,7 +358,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         for k, mask in enumerate(own):
             if mask.any():
                 idx = inverse == k
-                out[idx] = _quantile_map(raw[idx], self._null_from_terms(terms, mask, observed, filled), ref)
+                out[idx] = quantile_map(raw[idx], self._null_from_terms(terms, mask, observed, filled), ref)
         self.oof_standardised_ = np.full(len(valid), np.nan)
         self.oof_standardised_[valid] = out
         # The named patterns' held-out scores of the stones that have all their fields (NaN for the
@@ -502,7 +373,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             sums = np.einsum("mfs,f->ms", filled[complete], mask.astype(filled.dtype))
             null = self._null_from_terms(terms, mask, observed, filled)
             values = np.full(len(terms), np.nan)
-            values[complete] = _quantile_map(-sums.max(axis=1).astype(float), null, ref)
+            values[complete] = quantile_map(-sums.max(axis=1).astype(float), null, ref)
             pattern_oof[k, np.flatnonzero(valid)] = values
         self.pattern_oof_ = pattern_oof
 
@@ -518,7 +389,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         index = ({m.tobytes(): k for k, m in enumerate(np.asarray(stored, dtype=bool))}
                  if stored is not None else {})
         missing = []
-        cache = _SIMULATED.setdefault(self, {})
+        cache = SIMULATED.setdefault(self, {})
         for u, mask in enumerate(masks):
             if not mask.any():
                 continue
@@ -532,31 +403,15 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         terms = getattr(self, "oof_terms_", None)
         if not missing or terms is None or not len(terms):
             return out
-        # Every pattern not stored at once, from the kept held-out terms (a few hundred patterns a batch).
-        observed = np.isfinite(terms[:, :, 0])
-        n, n_features, n_sites = terms.shape
-        # (stones x sites, features): the pattern sums of every site as one matrix product per chunk.
-        filled = np.ascontiguousarray(np.nan_to_num(terms, nan=0.0).transpose(0, 2, 1)).reshape(-1, n_features)
-        lacking = (~observed).astype(np.float32)
-        for start in range(0, len(missing), 256):
-            chunk = missing[start:start + 256]
-            m = masks[chunk].astype(np.float32)
-            scores = -(filled @ m.T).reshape(n, n_sites, len(chunk)).max(axis=1).T.astype(float)
-            complete = (lacking @ m.T).T == 0
-            enough = complete.sum(axis=1) >= min(_MIN_COMPLETE, n)
-            # Stones lacking a field of the pattern leave its null (NaN sorts last), unless too few have all.
-            scores[enough[:, None] & ~complete] = np.nan
-            scores.sort(axis=1)
-            counts = np.where(enough, complete.sum(axis=1), n)
-            for row, u in enumerate(chunk):
-                out[u] = scores[row, :counts[row]].copy()
-                if len(cache) < _CACHE_PATTERNS:
-                    cache[masks[u].tobytes()] = out[u]
+        for u, null in zip(missing, simulated_nulls(terms, masks[missing]), strict=True):
+            out[u] = null
+            if len(cache) < CACHE_PATTERNS:
+                cache[masks[u].tobytes()] = null
         return out
 
     def parcel_patterns(self, observed: np.ndarray, weights: np.ndarray, starts: np.ndarray,
                         share: float = 0.9) -> np.ndarray:
-        """Per parcel described on the named patterns' fields only, the pattern most of its stones have; else -1.
+        """Per parcel on the named patterns' fields only, the pattern most of its stones have; else -1.
 
         Parameters
         ----------
@@ -625,7 +480,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         inverse = np.asarray(inverse).reshape(-1)
         nulls = self._pattern_nulls(effective[first])
         ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
-        reference = _Scale(ref)
+        reference = Scale(ref)
         order = np.argsort(inverse, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(first)))])
         out = scores.copy()
@@ -633,7 +488,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             if null is None or len(null) < 10:
                 continue
             idx = order[bounds[k]:bounds[k + 1]]
-            out[idx] = _quantile_map(scores[idx], null, reference)
+            out[idx] = quantile_map(scores[idx], null, reference)
         return out
 
     @staticmethod

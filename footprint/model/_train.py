@@ -446,7 +446,8 @@ def train_frames(
         raise InputError("parcel_sizes and parcel_per_zone must have the same length")
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
     calibration = fit_parcel_calibration(
-        oof_ll, novelty.oof_standardised_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones), rng,
+        oof_ll, novelty.oof_standardised_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones),
+        rng,
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),

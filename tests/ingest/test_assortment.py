@@ -162,7 +162,8 @@ def test_reference_cells_without_carats_store_no_mass(tmp_path: Path) -> None:
 
     lots = _write(
         tmp_path,
-        "# SYNTHETIC\nlot_id,zone,size_class,quality,n_stones\nL1,CAR-West,gr:4,gem,3\nL1,CAR-West,+9,gem,2\n",
+        "# SYNTHETIC\nlot_id,zone,size_class,quality,n_stones\n"
+        "L1,CAR-West,gr:4,gem,3\nL1,CAR-West,+9,gem,2\n",
         "lots.csv",
     )
     store = tmp_path / "r.h5"

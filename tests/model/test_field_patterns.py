@@ -109,7 +109,8 @@ def genuine_parcels(params) -> tuple[pd.DataFrame, pd.DataFrame]:
     from footprint.synth import generate_parcels
 
     stones, truth = generate_parcels(params, seed=5, n_parcels=40, size_range=(200, 400))
-    honest = truth["truth_kind"].isin(["pure_west", "pure_east"]) & (truth["declared_zone"] == truth["truth_zone"])
+    honest = truth["truth_kind"].isin(["pure_west", "pure_east"])
+    honest &= truth["declared_zone"] == truth["truth_zone"]
     stones = stones[stones["parcel_id"].isin(truth.loc[honest, "parcel_id"])].reset_index(drop=True)
     need = stones["sieve_class"].isna() & stones["mass_ct"].notna()
     stones.loc[need, "sieve_class"] = [sieve_for_carats(float(m)) for m in stones.loc[need, "mass_ct"]]
@@ -146,5 +147,4 @@ def test_genuine_assortment_parcels_read_as_their_stones_do(model, genuine_parce
         assert np.mean(p < 0.05) <= 0.15 and np.median(p) > 0.2, (name, np.sort(p))
         assert not (res["verdict"] == "unknown_origin").any(), name
         consistent[name] = float((res["verdict"] == "consistent").mean())
-    for name, rate in consistent.items():
-        assert rate >= consistent["stones"] - 0.15, consistent
+    assert min(consistent.values()) >= consistent["stones"] - 0.15, consistent

@@ -125,4 +125,5 @@ def test_fractional_weights_count_as_their_sum(demo_model, export_parcels) -> No
     # A weight of 1.5 per stone is a parcel half as large again: n_stones is the rounded summed weight.
     more, _ = demo_model.assess_batch(stones, truth, per_stone=False, weights=np.full(len(stones), 1.5))
     sizes = stones.groupby("parcel_id").size()
-    assert (more.set_index("parcel_id")["n_stones"] == np.rint(1.5 * sizes.loc[more["parcel_id"]]).to_numpy()).all()
+    expected = np.rint(1.5 * sizes.loc[more["parcel_id"]]).to_numpy()
+    assert (more.set_index("parcel_id")["n_stones"].to_numpy() == expected).all()
