@@ -327,6 +327,11 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
              np.round(np.concatenate(model.novelty.null_scores_), 10).tobytes(),
              np.round([model.tau0, model.rho, model.parcel.interval_scale], 10).tobytes(),
              np.round(np.concatenate(model.parcel.mixed_null + model.parcel.novelty_null), 8).tobytes()]
+    # The unknown-origin nulls of stones and parcels described on fewer fields (issue 14).
+    novelty = model.novelty
+    for null in [*getattr(novelty, "pattern_nulls_", []),
+                 *(n for k in getattr(novelty, "parcel_pattern_nulls_", []) for n in k)]:
+        parts.append(np.round(np.asarray(null, dtype=float), 5).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
