@@ -62,7 +62,9 @@ def fit_pattern_parcel_nulls(scorer: Any, valid: np.ndarray, lots: np.ndarray,
     parcel are: on three fields the stones of one site score alike, so a
     parcel's mean varies more than on all fields. The same simulated parcels
     (:func:`._parcel_calibration.simulate_parcels`, a generator of their own)
-    are therefore scored on each named pattern's fields, giving
+    are therefore scored on each named pattern's fields, drawn from the
+    reference stones that have them (a reference stone with a mass has no
+    sieve feature), giving
     ``parcel_pattern_nulls_[k][size]``, used for parcels whose stones nearly
     all have that pattern (:meth:`NoveltyScorer.parcel_patterns`).
 
@@ -85,24 +87,23 @@ def fit_pattern_parcel_nulls(scorer: Any, valid: np.ndarray, lots: np.ndarray,
 
     scores = np.asarray(scorer.pattern_oof_, dtype=float)[:, valid]
     rng = np.random.default_rng(None if seed is None else [int(seed), 14, 1])
-    zone_of_stone = site_zone[site_of_stone]
     weight = np.exp(log_weight)
-    zones = [int(z) for z in np.unique(zone_of_stone)]
-    nulls: list[list[np.ndarray]] = [[] for _ in range(len(scores))]
-    for size, count in zip(np.asarray(sizes, dtype=int), per_zone, strict=True):
-        parts: list[list[np.ndarray]] = [[] for _ in range(len(scores))]
-        for z in zones:
-            parcels = simulate_parcels(lots, zone_of_stone, site_of_stone, z, int(size), int(count), rng,
-                                       weight)
-            rows = np.concatenate(parcels)
-            starts = np.concatenate([[0], np.cumsum([len(p) for p in parcels])[:-1]])
-            for k in range(len(scores)):
-                value = scores[k, rows]
-                seen = np.add.reduceat(np.isfinite(value).astype(float), starts)
-                mean = np.add.reduceat(np.nan_to_num(value), starts) / np.maximum(seen, 1.0)
-                parts[k].append(mean[seen > 0])
-        for k in range(len(scores)):
-            nulls[k].append(np.sort(np.concatenate(parts[k])).astype(np.float32))
+    nulls: list[list[np.ndarray]] = []
+    for k in range(len(scores)):
+        # Parcels of stones that have the pattern's fields, whole (sub-)lots as the parcel layer draws them:
+        # a parcel of n assortment stones is compared with n reference stones scored on those fields.
+        has = np.flatnonzero(np.isfinite(scores[k]))
+        lots_k, site_k = lots[has], site_of_stone[has]
+        zone_k = site_zone[site_k]
+        nulls.append([])
+        for size, count in zip(np.asarray(sizes, dtype=int), per_zone, strict=True):
+            parts = []
+            for z in np.unique(zone_k):
+                parcels = simulate_parcels(lots_k, zone_k, site_k, int(z), int(size), int(count), rng, weight)
+                rows = np.concatenate(parcels)
+                starts = np.concatenate([[0], np.cumsum([len(p) for p in parcels])[:-1]])
+                parts.append(np.add.reduceat(scores[k, has[rows]], starts) / np.diff([*starts, len(rows)]))
+            nulls[k].append(np.sort(np.concatenate(parts)).astype(np.float32))
     scorer.parcel_pattern_sizes_ = np.asarray(sizes, dtype=float)
     scorer.parcel_pattern_nulls_ = nulls
 
