@@ -14,9 +14,27 @@ Figures printed (never asserted), on SYNTHETIC export parcels
    fields (information: how much the cell summary loses).
 2. **25 % subsample.** For parcels of >= 400 stones, a random 25 % of the
    stones described (as an assortment with carats, and stone by stone with
-   every field) weighted by total / described carats, against the full
-   parcel: verdict agreement (target >= 95 %).
-3. **Valuation.** Parcels of >= 50 ct valued from their assortment against
+   every field), against the full parcel: verdict agreement (target >= 95 %)
+   with the evidence of the described stones (what ``classify`` does) and,
+   for information, inflated by total / described carats. Where they differ:
+   the full x subsample verdict table, agreement by truth kind, and beside it
+   the exact-density oracle (the generator's site densities, the same
+   mixture test, chi-bar-square p-value, no unknown-origin test; out-of-
+   reference parcels left out) on the same stones. A full parcel's verdict
+   is **clear-cut** when the oracle's full-parcel mixed statistic shows no
+   foreign signal (p > 0.1) or one a 25 % subsample still finds with 95 %
+   power (T >= 4 (z_alpha + z_0.95)^2); otherwise it is borderline (a
+   quarter of the stones cannot be expected to reproduce it: lower power,
+   not an error of the subsample path). Out-of-reference parcels are
+   clear-cut when the full parcel's unknown-origin p is outside
+   [alpha / 10, 10 alpha].
+3. **Assortment-only genuine parcels.** The truthfully declared single-zone
+   parcels described (a) stone by stone with every field, (b) by their
+   assortment with carats (size class x quality x colour + mean mass), (c)
+   by their assortment without carats: verdicts, share consistent, and the
+   unknown-origin p-values' share below 0.01 / 0.05 (a genuine parcel should
+   be consistent at the same rate whatever fields describe it).
+4. **Valuation.** Parcels of >= 50 ct valued from their assortment against
    the SYNTHETIC price book (stones of 1.5 ct and more in the book's carat
    classes, as the trade sorts them by weight); "true" values priced stone by
    stone with the same book, on the stones with a mass, quality and colour.
@@ -24,7 +42,7 @@ Figures printed (never asserted), on SYNTHETIC export parcels
    (target >= 95 %); honest declared values (true x (1 + 0.1 e), e standard
    normal): share flagged (target <= 5 %).
 
-``--quick`` uses fewer parcels (a smoke check).
+``--quick`` uses fewer parcels (a smoke check); ``--model DIR`` another model.
 """
 
 from __future__ import annotations
@@ -36,13 +54,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2, norm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from footprint.ingest import sieve_for_carats  # noqa: E402
 from footprint.model import FootprintModel  # noqa: E402
-from footprint.synth import generate_parcels, load_params  # noqa: E402
+from footprint.model._parcel import foreign_profile, mixed_evidence, zone_evidence  # noqa: E402
+from footprint.model._verdict import decide  # noqa: E402
+from footprint.synth import ExactDensity, generate_parcels, load_params  # noqa: E402
 from footprint.valuation import (  # noqa: E402
     read_price_book,
     synthetic_price_book_path,
@@ -95,6 +116,51 @@ def _cells(stones: pd.DataFrame, *, carats: bool, carat_classes: bool = False) -
     return cells.drop(columns="no_mass")
 
 
+class _Oracle:
+    """The exact-density oracle: the generator's site densities in the same parcel mixture test.
+
+    Its verdict: :func:`decide` with the untempered zone log10 LR, the mixed
+    statistic's chi-bar-square p-value (``0.5 P(chi2_1 > T)``) and no
+    unknown-origin test.
+    """
+
+    def __init__(self, model: FootprintModel, params, truth: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+        self.model = model
+        self.exact = ExactDensity(params, zones=model.zones)
+        index = {z: k for k, z in enumerate(model.zones)}
+        self.site_zone = np.array([index[z] for z, _ in self.exact.sites])
+        weight = np.asarray(self.exact.site_weights, dtype=float)
+        self.log_weight = np.zeros(len(weight))
+        for z in range(len(model.zones)):
+            m = self.site_zone == z
+            self.log_weight[m] = np.log(weight[m] / weight[m].sum())
+        self.declared = {p: index.get(z, -1)
+                         for p, z in zip(truth["parcel_id"], truth["declared_zone"], strict=True)}
+
+    def verdicts(self, stones: pd.DataFrame) -> pd.DataFrame:
+        frame = stones.sort_values("parcel_id", kind="stable")
+        codes, ids = pd.factorize(frame["parcel_id"], sort=False)
+        sizes = np.bincount(codes)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        ll = self.exact.log_p_stone_site(frame)
+        w = np.ones(len(ll))
+        n_zones = len(self.model.zones)
+        raw, _, shares, prepared = zone_evidence(ll, starts, w, self.site_zone, self.log_weight, n_zones, 2.0)
+        target = np.array([self.declared[p] for p in ids])
+        rows = np.arange(len(target))
+        other = raw.copy()
+        other[rows, target] = -np.inf
+        lr = (raw[rows, target] - other.max(axis=1)) / np.log(10.0)
+        own = np.stack(shares)[target, rows]
+        _, _, ratio, _ = mixed_evidence(prepared, starts, w, self.site_zone, target, own)
+        frac, _, _, stat = foreign_profile(ratio, starts, w, level=0.9)
+        p = np.where(stat > 0, 0.5 * chi2.sf(np.maximum(stat, 0.0), 1), 1.0)
+        ones = np.ones(len(target), dtype=bool)
+        verdict, _, _ = decide(self.model.thresholds, n_stones=sizes, declared_known=ones, has_declared=ones,
+                               log10_lr=lr, fraction=frac, mixed_p=p, novelty_p=np.ones(len(target)))
+        return pd.DataFrame({"verdict": verdict, "p": p, "stat": stat}, index=pd.Index(ids, name="parcel_id"))
+
+
 def _timed(func):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     out = func()
@@ -116,9 +182,10 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "demo-synthetic")
     args = parser.parse_args(argv)
     n_parcels = 40 if args.quick else 200
-    model = FootprintModel.load(ROOT / "models" / "demo-synthetic")
+    model = FootprintModel.load(args.model)
     params = load_params()
     stones, truth = generate_parcels(params, seed=11, n_parcels=n_parcels, size_range=(150, 1500))
     declared = truth[["parcel_id", "declared_zone"]]
@@ -196,6 +263,14 @@ def main(argv: list[str]) -> int:
         f"\n2. 25% subsamples of the {big['parcel_id'].nunique()} parcels of >= 400 stones "
         "(weight = total / described carats)"
     )
+    kinds = truth.set_index("parcel_id")["truth_kind"]
+    oracle = _Oracle(model, params, truth)
+    o_full = oracle.verdicts(big)
+    o_sub = oracle.verdicts(keep).loc[o_full.index]
+    judged = kinds.loc[o_full.index] != "out_of_reference"
+    t_cut = 4 * (norm.isf(float(model.thresholds["mixed_alpha"])) + norm.isf(0.05)) ** 2
+    clear = judged & ((o_full["p"] > 0.1) | (o_full["stat"] >= t_cut))
+    alpha_u = float(model.thresholds["unknown_alpha"])
     for label, full, sub in (
         ("assortment (size x quality x colour, carats)", _cells(big, carats=True), _cells(keep, carats=True)),
         ("stones, every field", big.assign(n_stones=1.0), keep.assign(n_stones=1.0)),
@@ -214,12 +289,72 @@ def main(argv: list[str]) -> int:
         verdicts = r_full_p["verdict"].value_counts().to_dict()
         print(f"   {label}: full-parcel verdicts {verdicts}")
         print(
-            f"      same verdict as the full parcel: sampling weight normalised to the described stones "
+            f"      same verdict as the full parcel: evidence of the described stones "
             f"(what classify does) {same_unw:.1%} (target >= 95%); evidence inflated by total/described "
             f"{same:.1%}"
         )
+        f_v = r_full_p.set_index("parcel_id")
+        s_v = r_unw.set_index("parcel_id").loc[f_v.index]
+        agree = f_v["verdict"] == s_v["verdict"]
+        kind = kinds.loc[f_v.index]
+        # Out-of-reference parcels: clear-cut when the full parcel's unknown-origin p is far from alpha.
+        far = (f_v["novelty_p"] < alpha_u / 10) | (f_v["novelty_p"] > 10 * alpha_u)
+        is_clear = clear.reindex(f_v.index).fillna(False).astype(bool) | ((kind == "out_of_reference") & far)
+        print("      full (rows) x subsample (columns) verdicts:")
+        table = pd.crosstab(f_v["verdict"], s_v["verdict"])
+        for line in table.to_string().splitlines():
+            print(f"         {line}")
+        print(
+            "      agreement by truth kind: "
+            + "; ".join(f"{k} {agree[kind == k].mean():.0%} of {int((kind == k).sum())}"
+                        for k in sorted(kind.unique()))
+        )
+        print(
+            f"      clear-cut full verdicts: {agree[is_clear].mean():.1%} of {int(is_clear.sum())} agree; "
+            f"borderline: {agree[~is_clear].mean():.1%} of {int((~is_clear).sum())}"
+        )
+        genuine = kind.isin(["pure_west", "pure_east"]) & truth.set_index("parcel_id").loc[
+            f_v.index, "declared_zone"].eq(truth.set_index("parcel_id").loc[f_v.index, "truth_zone"])
+        lost = s_v.loc[genuine & f_v["verdict"].eq("consistent") & ~agree, "verdict"].value_counts()
+        print(
+            f"      genuine parcels consistent in full, not in the subsample: {int(lost.sum())} "
+            f"{lost.to_dict()} of {int((genuine & f_v['verdict'].eq('consistent')).sum())}"
+        )
+    o_agree = o_full["verdict"] == o_sub["verdict"]
+    print(
+        f"   exact-density oracle (stones, every field; {int(judged.sum())} parcels in the reference zones): "
+        f"same verdict {o_agree[judged].mean():.1%}; clear-cut {o_agree[clear].mean():.1%} of "
+        f"{int(clear.sum())}, borderline {o_agree[judged & ~clear].mean():.1%} of "
+        f"{int((judged & ~clear).sum())}"
+    )
+    table = pd.crosstab(o_full.loc[judged, "verdict"], o_sub.loc[judged, "verdict"])
+    print("      oracle full (rows) x subsample (columns):")
+    for line in table.to_string().splitlines():
+        print(f"         {line}")
 
-    # 3. Valuation of parcels of >= 50 ct.
+    # 3. Genuine parcels described by their assortment only, against the same parcels stone by stone.
+    honest = truth["truth_kind"].isin(["pure_west", "pure_east"])
+    honest &= truth["declared_zone"] == truth["truth_zone"]
+    genuine_ids = truth.loc[honest, "parcel_id"]
+    gen = sized[sized["parcel_id"].isin(genuine_ids)]
+    print(f"\n3. the {len(genuine_ids)} genuine parcels (declared truthfully), described three ways")
+    for label, frame in (
+        ("stones, every field", gen.assign(n_stones=1.0)),
+        ("assortment + carats (size x quality x colour + mean mass)", _cells(gen, carats=True)),
+        ("assortment, no carats (size x quality x colour)", _cells(gen, carats=False)),
+    ):
+        cols = [c for c in frame.columns if c not in ("n_stones", "carats", "size_class")]
+        res, _ = model.assess_batch(
+            frame[cols], declared, per_stone=False, weights=frame["n_stones"].to_numpy(float)
+        )
+        p = res["novelty_p"].to_numpy(float)
+        print(
+            f"   {label:58s} consistent {(res['verdict'] == 'consistent').mean():6.1%}  "
+            f"unknown-origin p < 0.01 {np.mean(p < 0.01):5.1%}, < 0.05 {np.mean(p < 0.05):5.1%}, "
+            f"median {np.median(p):.2f}; {res['verdict'].value_counts().to_dict()}"
+        )
+
+    # 4. Valuation of parcels of >= 50 ct.
     book = read_price_book(synthetic_price_book_path()).as_of(None)
     # Stones with a mass, a quality and a colour: their true value is defined stone by stone.
     weighed_stones = sized[sized[["mass_ct", "quality", "colour"]].notna().all(axis=1)].reset_index(drop=True)
@@ -249,7 +384,7 @@ def main(argv: list[str]) -> int:
         rows.append((label, flagged))
     ratio = (true_value.loc[large] / expected.loc[large, "expected_value_usd"]).to_numpy()
     print(
-        f"\n3. valuation of the {n} parcels of >= 50 ct against the SYNTHETIC price book "
+        f"\n4. valuation of the {n} parcels of >= 50 ct against the SYNTHETIC price book "
         f"({len(val_cells)} cells valued in {t_val:.3f} s)"
     )
     print(

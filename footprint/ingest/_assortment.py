@@ -426,11 +426,17 @@ def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = 
     The reference store and the training reader take stones, not weighted
     cells (a weighted training path does not exist yet), so each cell of
     ``n`` stones becomes ``n`` records ``<lot>/cell<row>-<k>`` with the cell's
-    fields. No stone of a cell was weighed on its own: ``mass_ct`` stays
-    empty (the cell's carats go in ``notes``), and the size is the cell's
-    sieve class (a grainer or carat class becomes the DTC sieve of its mean
-    mass per stone, ``footprint/data/size_classes.csv``), which the model
-    reads for stones without a mass.
+    fields. A cell's carats are split evenly: ``mass_ct`` is the cell's mean
+    mass per stone (``carats / n_stones``; empty when the cell gives no
+    carats, a grainer or carat class's nominal mass is not stored as a
+    measurement), which is also what an assessed assortment cell brings as
+    evidence. No stone of a cell was weighed on its own, so every record says
+    so in ``notes``: ``assortment cell <id>: <n> stones, <c> ct, size class
+    <class>; mass_ct is the cell's mean per stone`` (a lab can tell these
+    records from stones weighed one by one, and select them on
+    ``notes``). The size is the cell's sieve class (a grainer or carat class
+    becomes the DTC sieve of its mean mass per stone,
+    ``footprint/data/size_classes.csv``).
 
     Parameters
     ----------
@@ -463,6 +469,7 @@ def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = 
         f"assortment cell {cid}: {n} stones"
         + (f", {c:g} ct" if np.isfinite(c) else "")
         + f", size class {size}"
+        + ("; mass_ct is the cell's mean per stone" if np.isfinite(c) else "; no mass (cell not weighed)")
         for cid, n, c, size in zip(
             rows["sample_id"].str.rsplit("-", n=1).str[0],
             rows["n_stones"],
@@ -475,7 +482,9 @@ def expand_reference_cells(cells: pd.DataFrame, extra_fields: Sequence[Field] = 
         f"{old}; {new}" if isinstance(old, str) and old else new
         for old, new in zip(rows["notes"], notes, strict=True)
     ]
-    rows["mass_ct"] = np.nan
+    counts_rows = rows["n_stones"].to_numpy(dtype=float)
+    weighed = np.isfinite(carats) & (counts_rows > 0)
+    rows["mass_ct"] = np.where(weighed, carats / np.maximum(counts_rows, 1), np.nan)
     out = rows.reindex(columns=names)
     out.attrs.update(cells.attrs)
     return out

@@ -279,10 +279,19 @@ class FootprintModel:
         frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
         lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
         mixed_p = null_p_values(statistic, sizes_w, cal.null_sizes, cal.mixed_null)
-        # Unknown origin: mean stone nonconformity (each stone against its best reference site).
-        nonconf = by_parcel(-sums_nov.max(axis=1))
+        # Unknown origin: mean stone nonconformity (each stone against its best reference site), on the
+        # reference scale of the fields each stone has (an assortment cell has three or four).
+        stone_nc = self.novelty.standardise(-sums_nov.max(axis=1), np.isfinite(X))
+        nonconf = by_parcel(stone_nc)
         mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
         parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
+        # A parcel described on an assortment pattern only meets the null of genuine parcels scored on
+        # those fields (its stones are more alike on three fields than on all of them).
+        pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), w, starts)
+        for k in np.unique(pattern[pattern >= 0]):
+            on = pattern == k
+            parcel_nov[on] = null_p_values(mean_nc[on], sizes_w[on], self.novelty.parcel_pattern_sizes_,
+                                           self.novelty.parcel_pattern_nulls_[k])
 
         verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,
@@ -327,7 +336,7 @@ class FootprintModel:
         stone_foreign = foreign_p[unsort]
         stone_zone_ll = self.layout.zone_logsumexp(site_ll)
         stone_p = np.exp(log_softmax(stone_zone_ll + prior, axis=1))
-        stone_novelty_p = self.novelty.p_values(-sums_nov.max(axis=1))
+        stone_novelty_p = self.novelty.p_values(stone_nc)
         stone_results = pd.DataFrame({
             "parcel_id": stones[parcel_col].astype(str).to_numpy(),
             "sample_id": stones["sample_id"].astype(str).to_numpy() if "sample_id" in stones else None,

@@ -30,6 +30,24 @@ jackknife+", the CV+ bound); measured on the bundled SYNTHETIC set they flag
 1.4 to 1.7% of fresh reference parcels at p < 0.01 and 5.2 to 5.6% at
 p < 0.05 (``benchmarks/bench_model.py``).
 
+**Stones measured on fewer fields.** A stone's score sums terms over the
+fields it has, so its distribution depends on WHICH fields it has: a parcel
+described only by its assortment (size class x quality x colour) scores on
+three or four fields, and compared with reference stones scored on all theirs
+it would read "unknown origin" for no reason. :meth:`NoveltyScorer.standardise`
+puts every stone's score on one reference scale by its pattern of observed
+fields (quantile mapping): its place among held-out reference stones measured
+on every field of the pattern and scored on those fields only (their other
+fields masked) is read off the reference calibration scores. The reference
+stones' own held-out scores go through the same map (``oof_standardised_``,
+from which the parcel layer builds its unknown-origin null), so a genuine
+parcel meets the same null whatever its fields. Nulls are stored for the
+patterns named at fit (training names the assortment fields, with and without
+the mean mass per stone) and for every pattern of 1% or more of the reference
+stones (the common full descriptions); any other pattern is simulated at assessment by masking a stored
+sample of held-out stones' per-field terms (``oof_terms_``, milliseconds per
+pattern).
+
 The same per-feature terms explain a stone's result (see
 :meth:`NoveltyScorer.feature_terms`): they are a naive, one-feature-at-a-time
 view, meant for "which features weighed most", not for the verdict.
@@ -48,9 +66,22 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities, categorical_mask
 from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
+from ._patterns import (
+    CACHE_PATTERNS,
+    KEEP_TERMS,
+    MIN_COMPLETE,
+    SIMULATED,
+    Scale,
+    common_patterns,
+    fit_pattern_parcel_nulls,
+    null_from_terms,
+    quantile_map,
+    simulated_nulls,
+    thin,
+)
 from ._stone import AcceptsMissingMixin, grouped_splits
 
-__all__ = ["NoveltyScorer"]
+__all__ = ["NoveltyScorer", "common_patterns", "fit_pattern_parcel_nulls"]
 
 #: Parcel sizes at which the parcel-score null distribution is tabulated.
 _NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
@@ -128,6 +159,28 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     tilt_hypotheses_ : list
         The unseen site of each "tilt" feature (see :mod:`._newsite`), None
         for the other features.
+    observed_ : ndarray of bool, shape (n_features,)
+        Features measured on at least one reference stone.
+    pattern_masks_ : ndarray of bool, shape (n_patterns, n_features)
+        Field patterns (restricted to ``observed_``) with a stored null.
+    pattern_nulls_ : list of ndarray
+        Sorted held-out scores, on each pattern's fields only, of the
+        reference stones measured on all of them (of every reference stone
+        when fewer than 50 are).
+    named_patterns_ : ndarray of bool, shape (n_named, n_features)
+        The patterns named at fit (``patterns``, restricted to ``observed_``).
+    pattern_oof_ : ndarray of float32, shape (n_named, n_samples)
+        Standardised held-out scores of the reference stones on each named
+        pattern's fields (NaN for stones lacking one of them).
+    parcel_pattern_sizes_, parcel_pattern_nulls_ :
+        Set by :func:`fit_pattern_parcel_nulls`: per named pattern, sorted
+        mean standardised scores of simulated genuine parcels of each size.
+    oof_standardised_ : ndarray of shape (n_samples,)
+        :attr:`oof_scores_` put on the reference scale by each stone's own
+        pattern (:meth:`standardise`); the parcel layer's null uses these.
+    oof_terms_ : ndarray of float32, shape (n_keep, n_features, n_sites)
+        Centred held-out per-field terms of a random sample of reference
+        stones (NaN = not measured): the null of any other pattern.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -186,7 +239,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                                numeric=self.numeric)
 
     def fit(self, X: Any, y: Any = None, groups: Any = None, parents: Any = None,
-            site_weights: Any = None) -> NoveltyScorer:
+            site_weights: Any = None, patterns: Any = None) -> NoveltyScorer:
         """Fit the site densities and the conformal calibration.
 
         Parameters
@@ -205,6 +258,9 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             weights, so that its p-values mean what they say for parcels drawn
             as the model's site-mixture prior says. Default: every lot equally
             likely.
+        patterns : array-like of bool, shape (n_patterns, n_features), optional
+            Field patterns whose null is computed from every held-out stone
+            (:meth:`standardise`); others are simulated from ``oof_terms_``.
         """
         self._validate_params()
         X = validate_data(self, X, ensure_all_finite="allow-nan")
@@ -235,6 +291,14 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         if not folds:
             folds = grouped_splits(sites, None, self.cv, self.random_state)
         scores = np.full(n, np.nan)
+        self.observed_ = np.isfinite(X).any(axis=0)
+        masks = np.zeros((0, X.shape[1]), dtype=bool)
+        if patterns is not None:
+            masks = np.atleast_2d(np.asarray(patterns, dtype=bool))
+            if masks.shape[1] != X.shape[1]:
+                raise ValueError(f"patterns must have {X.shape[1]} columns, got {masks.shape[1]}")
+        # Every held-out stone's centred per-field terms (float32: the nulls of any field pattern).
+        all_terms = np.full((n, X.shape[1], self.n_sites_), np.nan, dtype=np.float32)
         rng = np.random.default_rng(self.random_state)
         null: list[list[np.ndarray]] = [[] for _ in _NULL_SIZES]
         if folds:
@@ -243,6 +307,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 dens = self._densities(X[train], sites[train], mask)
                 centre = self._centre(dens, X[train], sites[train])
                 scores[test] = -self._site_sums(dens, centre, X[test]).max(axis=1)
+                all_terms[test] = self._centred_terms(dens, centre, X[test])
                 share = len(np.unique(lots[test])) / n_lots
                 for k, stats in enumerate(self._parcel_null(dens, X[test], lots[test], sites[test], rng,
                                                             max(1, round(self.n_null * share)),
@@ -250,6 +315,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                     null[k].append(stats)
         else:  # too little data to hold anything out: in-sample (optimistic) calibration
             scores = -self._site_sums(self.densities_, self.centre_, X).max(axis=1)
+            all_terms[:] = self._centred_terms(self.densities_, self.centre_, X)
             for k, stats in enumerate(self._parcel_null(self.densities_, X, lots, sites, rng, self.n_null,
                                                         weight_of_site)):
                 null[k].append(stats)
@@ -257,8 +323,173 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         self.calibration_scores_ = np.sort(scores)
         self.null_sizes_ = _NULL_SIZES.copy()
         self.null_scores_ = [np.sort(np.concatenate(parts)) for parts in null]
+        self._fit_patterns(all_terms, np.isfinite(scores), masks)
         self.offset_ = float(self.alpha)
         return self
+
+    @staticmethod
+    def _centred_terms(dens: BinnedDensities, centre: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Centred per-field terms ``log p_j(x_j | s) - c_j``, (n, n_features, n_sites), NaN if unmeasured."""
+        return np.stack([dens.terms(X, j) - centre[j] for j in range(X.shape[1])], axis=1).astype(np.float32)
+
+    _null_from_terms = staticmethod(null_from_terms)
+
+    def _fit_patterns(self, all_terms: np.ndarray, valid: np.ndarray, masks: np.ndarray) -> None:
+        """Store the pattern nulls, the kept terms, and the reference's standardised held-out scores."""
+        terms = all_terms[valid]
+        observed = np.isfinite(terms[:, :, 0])
+        filled = np.nan_to_num(terms, nan=0.0)
+        own, inverse, counts = np.unique(observed, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        # Stored: the named patterns and every pattern of at least 1% of the reference stones.
+        frequent = own[counts >= max(MIN_COMPLETE, 0.01 * len(terms))]
+        stored = np.unique(np.vstack([masks & self.observed_, frequent]), axis=0)
+        stored = stored[stored.any(axis=1)]
+        self.pattern_masks_ = stored
+        self.pattern_nulls_ = [thin(self._null_from_terms(terms, m, observed, filled)) for m in stored]
+        rng = np.random.default_rng(None if self.random_state is None else [int(self.random_state), 14])
+        keep = np.sort(rng.permutation(len(terms))[:KEEP_TERMS])
+        self.oof_terms_ = terms[keep]
+        # The reference stones' own held-out scores on the same scale (the parcel null is built from them):
+        # every pattern of theirs from all held-out stones, stored or not.
+        raw = self.oof_scores_[valid]
+        out = raw.copy()
+        ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
+        for k, mask in enumerate(own):
+            if mask.any():
+                idx = inverse == k
+                out[idx] = quantile_map(raw[idx], self._null_from_terms(terms, mask, observed, filled), ref)
+        self.oof_standardised_ = np.full(len(valid), np.nan)
+        self.oof_standardised_[valid] = out
+        # The named patterns' held-out scores of the stones that have all their fields (NaN for the
+        # others), standardised: what parcels described on those fields only are compared with
+        # (:func:`fit_pattern_parcel_nulls`).
+        named = np.unique(masks & self.observed_, axis=0) if len(masks) else masks
+        named = named[named.any(axis=1)] if len(named) else named
+        self.named_patterns_ = np.asarray(named, dtype=bool).reshape(-1, len(self.observed_))
+        pattern_oof = np.full((len(self.named_patterns_), len(valid)), np.nan, dtype=np.float32)
+        for k, mask in enumerate(self.named_patterns_):
+            complete = observed[:, mask].all(axis=1)
+            sums = np.einsum("mfs,f->ms", filled[complete], mask.astype(filled.dtype))
+            null = self._null_from_terms(terms, mask, observed, filled)
+            values = np.full(len(terms), np.nan)
+            values[complete] = quantile_map(-sums.max(axis=1).astype(float), null, ref)
+            pattern_oof[k, np.flatnonzero(valid)] = values
+        self.pattern_oof_ = pattern_oof
+
+    def _pattern_null(self, mask: np.ndarray) -> np.ndarray | None:
+        """Sorted reference null of stones observed on ``mask`` (None: no null, the score is kept)."""
+        return self._pattern_nulls(np.atleast_2d(mask))[0]
+
+    def _pattern_nulls(self, masks: np.ndarray) -> list[np.ndarray | None]:
+        """Sorted reference nulls of several field patterns: stored ones, else from ``oof_terms_``."""
+        masks = np.asarray(masks, dtype=bool) & self.observed_
+        out: list[np.ndarray | None] = [None] * len(masks)
+        stored = getattr(self, "pattern_masks_", None)
+        index = ({m.tobytes(): k for k, m in enumerate(np.asarray(stored, dtype=bool))}
+                 if stored is not None else {})
+        missing = []
+        cache = SIMULATED.setdefault(self, {})
+        for u, mask in enumerate(masks):
+            if not mask.any():
+                continue
+            hit = index.get(mask.tobytes())
+            if hit is not None:
+                out[u] = np.asarray(self.pattern_nulls_[hit], dtype=float)
+            elif mask.tobytes() in cache:
+                out[u] = cache[mask.tobytes()]
+            else:
+                missing.append(u)
+        terms = getattr(self, "oof_terms_", None)
+        if not missing or terms is None or not len(terms):
+            return out
+        for u, null in zip(missing, simulated_nulls(terms, masks[missing]), strict=True):
+            out[u] = null
+            if len(cache) < CACHE_PATTERNS:
+                cache[masks[u].tobytes()] = null
+        return out
+
+    def parcel_patterns(self, observed: np.ndarray, weights: np.ndarray, starts: np.ndarray,
+                        share: float = 0.9) -> np.ndarray:
+        """Per parcel on the named patterns' fields only, the pattern most of its stones have; else -1.
+
+        Parameters
+        ----------
+        observed : ndarray of bool, shape (n_stones, n_features)
+            Features of each stone, sorted by parcel.
+        weights : ndarray of shape (n_stones,)
+            Stones each row stands for.
+        starts : ndarray of shape (n_parcels,)
+            First row of each parcel.
+        share : float
+            Share of a parcel's stones (by weight) that must have no field
+            outside the named patterns' fields.
+        """
+        named = getattr(self, "named_patterns_", None)
+        out = np.full(len(starts), -1)
+        if named is None or not len(named) or getattr(self, "parcel_pattern_nulls_", None) is None:
+            return out
+        effective = np.asarray(observed, dtype=bool) & self.observed_
+        total = np.add.reduceat(weights, starts)
+        def inside(mask: np.ndarray) -> np.ndarray:
+            # Share of the stones with no field outside ``mask`` (a stone missing a colour still counts).
+            within = ~(effective & ~mask).any(axis=1) & effective.any(axis=1)
+            return np.add.reduceat(weights * within, starts) / np.maximum(total, 1e-300)
+
+        # An assortment parcel: nearly every stone described on the named fields only (cells with carats
+        # read the mass, cells without the sieve); its null is the pattern most of its stones have.
+        described = inside(named.any(axis=0)) >= share
+        shares = np.stack([inside(mask) for mask in named], axis=1)
+        out[described] = np.argmax(shares[described], axis=1)
+        return out
+
+    def standardise(self, scores: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Put stone nonconformity ``scores`` on the reference scale of their observed fields.
+
+        Parameters
+        ----------
+        scores : ndarray of shape (n_samples,)
+            :meth:`nonconformity` of the stones.
+        observed : ndarray of bool, shape (n_samples, n_features)
+            Which features each stone has (``np.isfinite(X)``).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``Q_ref(F_P(score))``: the reference calibration score at the
+            stone's quantile among held-out reference stones masked to its
+            pattern ``P`` (piecewise linear; beyond that null's range, the
+            tail's spread rescaled to the reference's). A stone with no
+            field the reference measured keeps its score; so do all stones
+            for a scorer fitted before field patterns existed.
+        """
+        scores = np.asarray(scores, dtype=float)
+        observed = np.asarray(observed, dtype=bool)
+        if not hasattr(self, "observed_") or scores.size == 0:
+            return scores
+        effective = observed & self.observed_
+        # One integer key per pattern (np.unique over rows of a bool matrix is slow on large batches).
+        packed = np.packbits(effective, axis=1)
+        keys = np.zeros(len(packed), dtype=np.uint64) if packed.shape[1] <= 8 else None
+        if keys is not None:
+            for k in range(packed.shape[1]):
+                keys = (keys << np.uint64(8)) | packed[:, k].astype(np.uint64)
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(effective, axis=0, return_index=True, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        nulls = self._pattern_nulls(effective[first])
+        ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
+        reference = Scale(ref)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(first)))])
+        out = scores.copy()
+        for k, null in enumerate(nulls):
+            if null is None or len(null) < 10:
+                continue
+            idx = order[bounds[k]:bounds[k + 1]]
+            out[idx] = quantile_map(scores[idx], null, reference)
+        return out
 
     @staticmethod
     def _null_draws(lots: np.ndarray, sites: np.ndarray, rng: np.random.Generator, n_draws: int,

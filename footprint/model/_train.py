@@ -46,7 +46,7 @@ from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
 from ._footprint import FootprintModel
-from ._novelty import NoveltyScorer
+from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
 from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
 from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
@@ -328,6 +328,11 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
              np.round([model.tau0, model.rho, model.parcel.interval_scale, model.parcel.interval_floor],
                       10).tobytes(),
              np.round(np.concatenate(model.parcel.mixed_null + model.parcel.novelty_null), 8).tobytes()]
+    # The unknown-origin nulls of stones and parcels described on fewer fields (issue 14).
+    novelty = model.novelty
+    for null in [*getattr(novelty, "pattern_nulls_", []),
+                 *(n for k in getattr(novelty, "parcel_pattern_nulls_", []) for n in k)]:
+        parts.append(np.round(np.asarray(null, dtype=float), 5).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -438,18 +443,25 @@ def train_frames(
     # Reference parcels for the null come from the sites as the model's prior says (equal zones,
     # the site weights within each): that is what "a parcel from a reference site" means here.
     site_prior = np.exp(layout.log_weight) / len(zones)
-    novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior)
+    # Nulls for stones measured on fewer fields (assortment cells, stones without spectra): issue 14.
+    names = [str(n) for n in features.get_feature_names_out()] + [""] * (X.shape[1] - len(features.columns_))
+    novelty.fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(), site_weights=site_prior,
+                patterns=common_patterns(names))
     # The parcel layer: export parcels of held-out lots (out-of-fold stone evidence and novelty scores).
     if len(cfg["parcel_sizes"]) != len(cfg["parcel_per_zone"]):
         raise InputError("parcel_sizes and parcel_per_zone must have the same length")
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
     calibration = fit_parcel_calibration(
-        oof_ll, novelty.oof_scores_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones), rng,
+        oof_ll, novelty.oof_standardised_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones),
+        rng,
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
         extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid])
     tau0, rho = calibration.tau0, calibration.rho
+    # Unknown-origin nulls of parcels described by their assortment only (issue 14).
+    fit_pattern_parcel_nulls(novelty, valid, lots[valid], y[valid], site_zone, log_weight,
+                             calibration.null_sizes, calibration.report["per_zone"], seed)
     logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
                 "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,
                 ", ".join(map(str, calibration.null_sizes)),

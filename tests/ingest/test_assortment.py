@@ -143,7 +143,33 @@ def test_reference_lots_by_assortment_are_stored_one_record_per_stone(tmp_path: 
     report = db.add(store, assortments=lots, by="test", n_jobs=1)
     assert report.added == 14 and report.rows_read == 2
     stones = db.list_samples(store)
-    assert len(stones) == 14 and stones["mass_ct"].isna().all()  # no stone of a cell was weighed alone
+    assert len(stones) == 14
+    # The cell's carats split evenly: the mean mass per stone, and the carats add back up per cell.
+    sieve = stones[stones["quality"] == "gem"]
+    assert len(sieve) == 12 and np.allclose(sieve["mass_ct"], 2.2 / 12)
+    assert np.isclose(sieve["mass_ct"].sum(), 2.2)
     grainers = stones[stones["quality"] == "near_gem"]
+    assert len(grainers) == 2 and np.allclose(grainers["mass_ct"], 1.0)
     assert set(grainers["sieve_class"]) == {"dtc:+21"}  # gr:4 (1 ct per stone) on the DTC sieve axis
     assert grainers["notes"].str.contains("2 stones, 2 ct, size class gr:4").all()
+    # Every record says it comes from an assortment cell and that its mass is a cell mean.
+    assert stones["notes"].str.contains("assortment cell").all()
+    assert stones["notes"].str.contains("mass_ct is the cell's mean per stone").all()
+
+
+def test_reference_cells_without_carats_store_no_mass(tmp_path: Path) -> None:
+    from footprint import db
+
+    lots = _write(
+        tmp_path,
+        "# SYNTHETIC\nlot_id,zone,size_class,quality,n_stones\n"
+        "L1,CAR-West,gr:4,gem,3\nL1,CAR-West,+9,gem,2\n",
+        "lots.csv",
+    )
+    store = tmp_path / "r.h5"
+    db.init(store, by="test")
+    assert db.add(store, assortments=lots, by="test", n_jobs=1).added == 5
+    stones = db.list_samples(store)
+    # A grainer's nominal mass is not a measurement: no mass stored, and the record says why.
+    assert stones["mass_ct"].isna().all()
+    assert stones["notes"].str.contains("no mass (cell not weighed)", regex=False).all()

@@ -107,3 +107,19 @@ def test_bad_weights_are_input_errors(demo_model, bad) -> None:
     stones = pd.DataFrame({"parcel_id": ["P", "P"], "sample_id": ["a", "b"], "quality": ["gem", "gem"]})
     with pytest.raises(InputError):
         demo_model.assess_batch(stones, weights=bad)
+
+
+def test_fractional_weights_count_as_their_sum(demo_model, export_parcels) -> None:
+    # Weights need not be integers (carat-based factors): two half-weight copies of every stone are the
+    # stone, so counts, the tempering and the size-tabulated nulls must all read the summed weight.
+    stones, truth = export_parcels
+    halves = pd.concat([stones, stones], ignore_index=True).sort_values("parcel_id", kind="stable")
+    halves["sample_id"] = [f"h{i}" for i in range(len(halves))]
+    whole, _ = demo_model.assess_batch(stones, truth, per_stone=False)
+    half, _ = demo_model.assess_batch(halves, truth, per_stone=False, weights=np.full(len(halves), 0.5))
+    _assert_same(whole, half)
+    # A weight of 1.5 per stone is a parcel half as large again: n_stones is the rounded summed weight.
+    more, _ = demo_model.assess_batch(stones, truth, per_stone=False, weights=np.full(len(stones), 1.5))
+    sizes = stones.groupby("parcel_id").size()
+    expected = np.rint(1.5 * sizes.loc[more["parcel_id"]]).to_numpy()
+    assert (more.set_index("parcel_id")["n_stones"].to_numpy() == expected).all()
