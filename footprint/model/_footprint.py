@@ -24,11 +24,11 @@ from ..exceptions import InputError, Problem
 from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
 from ._explain import site_share_intervals, sites_records, sites_text
 from ._novelty import NoveltyScorer
+from ._nulls import null_p_values, scaled_null_p_values
 from ._parcel import (
     ParcelCalibration,
     foreign_profile,
     mixed_evidence,
-    null_p_values,
     tempering,
     widen_interval,
     zone_evidence,
@@ -284,14 +284,16 @@ class FootprintModel:
         stone_nc = self.novelty.standardise(-sums_nov.max(axis=1), np.isfinite(X))
         nonconf = by_parcel(stone_nc)
         mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
-        parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
+        # Its null is short at the big sizes: read as a location-scale family (see _nulls).
+        parcel_nov = scaled_null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
         # A parcel described on an assortment pattern only meets the null of genuine parcels scored on
         # those fields (its stones are more alike on three fields than on all of them).
         pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), w, starts)
         for k in np.unique(pattern[pattern >= 0]):
             on = pattern == k
-            parcel_nov[on] = null_p_values(mean_nc[on], sizes_w[on], self.novelty.parcel_pattern_sizes_,
-                                           self.novelty.parcel_pattern_nulls_[k])
+            parcel_nov[on] = scaled_null_p_values(mean_nc[on], sizes_w[on],
+                                                  self.novelty.parcel_pattern_sizes_,
+                                                  self.novelty.parcel_pattern_nulls_[k])
 
         verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,

@@ -42,8 +42,12 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
 
 "unknown_origin" uses the mean stone nonconformity (``-max_s`` centred site
 log-density sum, :mod:`._novelty`): each stone is scored against its best
-reference site, so a mixture of reference sites is not strange, and its null
-is the same held-out genuine parcels at each size.
+reference site, so a mixture of reference sites is not strange, standardised
+to the reference scale of the fields each stone has (:mod:`._patterns`). Its
+null is the same held-out genuine parcels at each size, read as a
+location-scale family (:func:`._nulls.scaled_null_p_values`: few big parcels
+can be simulated, and a table of a dozen values cannot reach p < 0.01);
+parcels described on an assortment pattern only meet that pattern's null.
 """
 
 from __future__ import annotations
@@ -64,7 +68,6 @@ __all__ = [
     "fit_shares",
     "foreign_profile",
     "mixed_evidence",
-    "null_p_values",
     "tempering",
     "widen_interval",
     "zone_evidence",
@@ -674,32 +677,6 @@ def widen_interval(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, floo
 def tempering(sizes: np.ndarray, tau0: float, rho: float) -> np.ndarray:
     """Per-stone weight ``tau(n) = tau0 / (1 + rho (n - 1))`` of the zone evidence."""
     return tau0 / (1.0 + rho * (np.asarray(sizes, dtype=float) - 1.0))
-
-
-def null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: np.ndarray,
-                  null: list[np.ndarray]) -> np.ndarray:
-    """Upper-tail p-values of ``statistic`` against size-tabulated nulls, interpolated in log size.
-
-    Below the smallest tabulated size the smallest null is used, above the
-    largest the largest.
-    """
-    statistic = np.asarray(statistic, dtype=float)
-    sizes = np.asarray(sizes, dtype=float)
-    tail = np.empty((len(null_sizes), len(statistic)))
-    for k, values in enumerate(null):
-        above = len(values) - np.searchsorted(values, statistic, side="left")
-        tail[k] = (1.0 + above) / (len(values) + 1.0)
-    logn = np.log(np.clip(sizes, null_sizes[0], null_sizes[-1]))
-    grid = np.log(np.asarray(null_sizes, dtype=float))
-    hi = np.clip(np.searchsorted(grid, logn, side="left"), 1, len(grid) - 1) if len(grid) > 1 else np.zeros(
-        len(sizes), dtype=int)
-    if len(grid) == 1:
-        return tail[0]
-    lo = hi - 1
-    t = np.clip((logn - grid[lo]) / (grid[hi] - grid[lo]), 0.0, 1.0)
-    cols = np.arange(len(statistic))
-    # Interpolate log p-values: the tails shrink geometrically between sizes.
-    return np.exp((1 - t) * np.log(tail[lo, cols]) + t * np.log(tail[hi, cols]))
 
 
 @dataclass
