@@ -24,7 +24,9 @@ Every figure is measured in this run, beside its target, with PASS or MISS:
    previous model) on the same fresh parcels: parcel-25 accuracy within 0.2
    points and the same Cllr (within 2%).
 
-Usage: ``python benchmarks/bench_stones.py [--seed S] [--parcels N] [--no-bundled]``.
+Usage: ``python benchmarks/bench_stones.py [--seed S] [--parcels N] [--no-bundled] [--quick]``
+(``--quick``: 500 parcels a size and no bundled set, for iterating; the figures
+to report come from the full run).
 Exit code 0 unless something crashes: misses are printed as MISS.
 """
 
@@ -180,7 +182,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--parcels", type=int, default=2000, help="fresh parcels per size")
     parser.add_argument("--no-bundled", action="store_true", help="skip the bundled-set comparison (slow)")
     parser.add_argument("--only-bundled", action="store_true", help="run the bundled-set comparison only")
+    parser.add_argument("--quick", action="store_true",
+                        help="iterate fast: 500 parcels a size, no bundled set (reported figures come from the "
+                             "full run)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.parcels, args.no_bundled = min(args.parcels, 500), True
     from footprint.synth._realistic import RealisticSpec
 
     checks = []

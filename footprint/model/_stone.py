@@ -387,15 +387,14 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         gen = np.full((len(y), n_classes), np.nan)
         valid = np.zeros(len(y), dtype=bool)
         if joint_cols is not None:
-            template = self._joint(None).fit(X[:, joint_cols], y, groups=groups,
+            template = self._joint().fit(X[:, joint_cols], y, groups=groups,
                                              parents=_per_stone(parent_of, y))
-            chosen = {"n_components": template.n_components_, "background": template.background_}
         if folds:
             terms = np.zeros((len(y), n_terms, n_classes))
             for train, test in folds:
                 terms[test, :X.shape[1]] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
                 if joint_cols is not None:
-                    terms[test, -1] = self._joint(chosen).fit_widened(
+                    terms[test, -1] = template.fold_loglik(
                         X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
                         X[test][:, joint_cols])
                 valid[test] = np.isin(y[test], y[train])
@@ -424,12 +423,12 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         self.oof_proba_ = oof
         return self
 
-    def _joint(self, chosen: dict[str, Any] | None) -> Any:
+    def _joint(self) -> Any:
         from ._joint import JointMixture
 
-        chosen = chosen or {"n_components": self.joint_components, "background": "auto"}
-        return JointMixture(transforms=self.joint_transforms, random_state=self.random_state,
-                            cv=max(2, min(self.cv, 3)), **chosen)
+        return JointMixture(n_components=self.joint_components, background="auto",
+                            transforms=self.joint_transforms, random_state=self.random_state,
+                            cv=max(2, min(self.cv, 3)))
 
     def generative_scores(self, X: np.ndarray) -> np.ndarray:
         """``sum_j alpha_j log p_j(x_j | s)`` plus the joint block's weighted term, shape (n, n_classes)."""
