@@ -376,6 +376,14 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                 self.temperature_ = fit_temperature(raw[valid], y_enc[valid])
             oof[valid] = np.exp(log_softmax(raw[valid] / self.temperature_, axis=1))
         self.oof_proba_ = oof
+        if getattr(self, "_defer_refit", False):
+            # fit_partner refits only a partner it keeps (see refit_trees): a dropped one costs no final fit.
+            self._refit_data = (X, y_enc)
+            return self
+        return self.refit_trees(X, y_enc)
+
+    def refit_trees(self, X: np.ndarray, y_enc: np.ndarray) -> StoneClassifier:
+        """("hgb") Fit the final trees on all stones with the ``n_iter_`` iterations chosen on held-out lots."""
         self.estimator_ = self._trees(self.n_iter_).fit(X, y_enc)
         logger.debug("stone classifier: %d iterations, temperature %.3f", self.n_iter_, self.temperature_)
         return self
