@@ -205,7 +205,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-bundled", action="store_true", help="skip the bundled-set comparison (slow)")
     parser.add_argument("--only-bundled", action="store_true", help="run the bundled-set comparison only")
     parser.add_argument("--quick", action="store_true",
-                        help="iterate fast: 500 parcels a size, no bundled set (reported figures come from the "
+                        help="iterate fast: 500 parcels a size, no bundled set (reported figures come from "
+                             "the "
                              "full run)")
     args = parser.parse_args(argv)
     if args.quick:

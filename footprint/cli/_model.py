@@ -180,8 +180,9 @@ def train_command(
                    f"sites {', '.join(row['sites'])}")
     pairs = summary["training"].get("stone_model", {}).get("categorical_pairs")
     if pairs and pairs["tested"]:
-        dependent = "; ".join(f"{' x '.join(r['fields'])} (G={r['g']:.1f}, df={r['df']}, Holm p={r['p_holm']:.2g})"
-                              for r in pairs["dependent"]) or "none"
+        dependent = "; ".join(
+            f"{' x '.join(r['fields'])} (G={r['g']:.1f}, df={r['df']}, Holm p={r['p_holm']:.2g})"
+            for r in pairs["dependent"]) or "none"
         typer.echo(f"categorical pairs tested for dependence within site: {pairs['tested']}; dependent, "
                    f"modelled jointly: {dependent}")
     for warning in summary["training"].get("warnings", []):

@@ -103,7 +103,7 @@ def _patterns(Z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 
 def _kmeanspp(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k-means++ seeds: ``k`` rows of ``points``, each drawn with probability ~ squared distance to the chosen."""
+    """k-means++ seeds: ``k`` rows of ``points``, drawn with probability ~ squared distance to the chosen."""
     if len(points) <= k:
         return points.copy()
     chosen = [int(rng.integers(len(points)))]
@@ -370,7 +370,8 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         return pool, site
 
     def _levels_round(self, Z: np.ndarray, y: np.ndarray, n_classes: int, parent_of: np.ndarray,
-                      pool: _Mixtures, covs: np.ndarray, site: _Mixtures | None) -> tuple[_Mixtures, _Mixtures]:
+                      pool: _Mixtures, covs: np.ndarray, site: _Mixtures | None
+                      ) -> tuple[_Mixtures, _Mixtures]:
         """One round: zone mixtures around the pool's (with ``covs``), then site mixtures and covariances.
 
         The pooled fit's covariances hold the spread of the zones' and sites'
@@ -491,7 +492,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
 
     def fold_loglik(self, X: np.ndarray, y: np.ndarray, n_classes: int, parents: np.ndarray | None,
                     X_test: np.ndarray) -> np.ndarray:
-        """Refit on one fold's stones (classes coded ``0 .. n_classes - 1``, some may be absent) and score ``X_test``.
+        """Refit on one fold's stones (classes 0 .. n_classes - 1, some absent) and score ``X_test``.
 
         The fitted estimator is left unchanged: the fold's mixtures use its
         standardisation, point masses, number of components and background,
@@ -501,7 +502,8 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         without training stones gets the fold's pooled density (it carries no evidence).
         """
         check_is_fitted(self, "mixtures_")
-        Z, Zt = self._standardise(np.asarray(X, dtype=float)), self._standardise(np.asarray(X_test, dtype=float))
+        Z = self._standardise(np.asarray(X, dtype=float))
+        Zt = self._standardise(np.asarray(X_test, dtype=float))
         y = np.asarray(y, dtype=int)
         parent_of = np.zeros(n_classes, dtype=int)
         if parents is not None:

@@ -383,7 +383,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         return self.refit_trees(X, y_enc)
 
     def refit_trees(self, X: np.ndarray, y_enc: np.ndarray) -> StoneClassifier:
-        """("hgb") Fit the final trees on all stones with the ``n_iter_`` iterations chosen on held-out lots."""
+        """("hgb") Fit the final trees on all stones, ``n_iter_`` iterations (chosen on held-out lots)."""
         self.estimator_ = self._trees(self.n_iter_).fit(X, y_enc)
         logger.debug("stone classifier: %d iterations, temperature %.3f", self.n_iter_, self.temperature_)
         return self

@@ -413,7 +413,8 @@ def train_frames(
         joint_features=joint_cols, joint_transforms=joint_transforms,
         joint_components=cfg["joint_components"], partner=cfg["partner"],
         categorical_pairs=cfg["categorical_pairs"], feature_names=list(features.columns_) + [
-            f"{kind}_pc{k + 1}" for kind, emb in sorted(embeddings.items()) for k in range(emb.pca_.n_components_)],
+            f"{kind}_pc{k + 1}" for kind, emb in sorted(embeddings.items())
+            for k in range(emb.pca_.n_components_)],
     ).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(),
           thin_classes=[site_index[s] for s in sites_labels if s.split("/", 1)[0] in thin])
 

@@ -1,9 +1,8 @@
-"""Pairwise conditional independence of categorical fields within site: detected, modelled, not over-flagged."""
+"""Categorical fields' pairwise independence within site: detected, modelled, not over-flagged."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_softmax
 
 from footprint.model._pairs import check_pairs, pair_terms
 from footprint.model._stone import StoneClassifier
