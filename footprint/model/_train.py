@@ -78,6 +78,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Opt-in: calibrated HistGradientBoosting partner stacked with the generative model ("none":
     # off, the default; "auto": kept only where it lowers the held-out Cllr; "hgb": always).
     "partner": "none",
+    # Pairs of categorical fields tested for dependence within site on the reference; the dependent
+    # ones are modelled with a joint table per site ("none": no test). See _pairs.
+    "categorical_pairs": "auto",
     "learning_rate": 0.1,
     "max_iter": 150,
     "max_leaf_nodes": 15,
@@ -415,6 +418,9 @@ def train_frames(
         categorical_features=mask if mask.any() else None, cv=cfg["cv"], random_state=seed,
         joint_features=joint_cols, joint_transforms=joint_transforms,
         joint_components=cfg["joint_components"], partner=cfg["partner"],
+        categorical_pairs=cfg["categorical_pairs"], feature_names=list(features.columns_) + [
+            f"{kind}_pc{k + 1}" for kind, emb in sorted(embeddings.items())
+            for k in range(emb.pca_.n_components_)],
     ).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(),
           thin_classes=[site_index[s] for s in sites_labels if s.split("/", 1)[0] in thin])
 
@@ -521,6 +527,19 @@ def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:
     if joint is not None:
         out["joint_components"] = int(joint.n_components_)
         out["joint_background"] = float(joint.background_)
+    from ._pairs import LEVEL
+
+    report = getattr(classifier, "pair_report_", [])
+    alpha = getattr(classifier, "pair_alpha_", np.zeros(0))
+    out["categorical_pairs"] = {
+        "tested": len(report),
+        "dependent": [{"fields": r["fields"], "g": r["g"], "df": r["df"], "p_holm": r["p_holm"],
+                       "heldout_gain": r["heldout_gain"],
+                       "weight": float(alpha[k]) if k < len(alpha) else 0.0}
+                      for k, r in enumerate(x for x in report if x["dependent"])],
+        "level": LEVEL,
+        "flagged_not_confirmed": [r["fields"] for r in report if r["p_holm"] < LEVEL and not r["dependent"]],
+    }
     out["partner"] = getattr(classifier, "partner_", None) is not None
     out["stack"] = [float(v) for v in getattr(classifier, "stack_", [1.0, 0.0])]
     if hasattr(classifier, "partner_cllr_"):
