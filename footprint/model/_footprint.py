@@ -22,6 +22,7 @@ from scipy.special import log_softmax, logsumexp
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
 from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
+from ._fit_test import FitCells, fit_p_values, fit_statistic
 from ._novelty import NoveltyScorer
 from ._parcel import (
     ParcelCalibration,
@@ -79,6 +80,8 @@ class FootprintModel:
 
             raise ModelError("this model predates the parcel layer (footprint issue 12): retrain it")
         self.parcel = ParcelCalibration.from_parts(parts["parcel"])
+        # Population goodness-of-fit test (_fit_test); models saved before it have none: the test is skipped.
+        self.fit_cells = FitCells.from_parts(parts["fit_cells"]) if parts.get("fit_cells") else None
         self.thresholds: dict[str, Any] = dict(thresholds)
         self.manifest: dict[str, Any] = dict(manifest or {})
 
@@ -91,6 +94,7 @@ class FootprintModel:
             "site_zone": self.layout.site_zone, "log_prior": self.layout.log_prior,
             "log_weight": self.layout.log_weight, "tau0": self.tau0, "rho": self.rho,
             "parcel": self.parcel.to_parts(),
+            **({"fit_cells": self.fit_cells.to_parts()} if self.fit_cells is not None else {}),
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -271,8 +275,8 @@ class FootprintModel:
         # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
         rows_p = np.arange(len(target))
         own_shares = np.stack(zone_shares)[target, rows_p]
-        _, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
-                                                            target, own_shares)
+        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
+                                                               target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
         mixed_p = null_p_values(statistic, sizes_w, cal.null_sizes, cal.mixed_null)
@@ -280,10 +284,13 @@ class FootprintModel:
         nonconf = by_parcel(-sums_nov.max(axis=1))
         mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
         parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
+        # Population fit (_fit_test) against every reference site: the zone's mixture plus the foreign sites.
+        every_site = own_shares * (1 - f_em[:, None]) + foreign_sites
+        fit_p = self._fit_p(X, by_parcel, starts, w, sizes_w, every_site)
 
         verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,
-                                      mixed_p=mixed_p, novelty_p=parcel_nov)
+                                      mixed_p=mixed_p, novelty_p=parcel_nov, fit_p=fit_p)
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
         # Sites of the target zone the parcel resembles: shares of the zone's mixture (>= 5%).
@@ -306,6 +313,7 @@ class FootprintModel:
             **{f"p_{zone}": posterior[:, z] for z, zone in enumerate(self.zones)},
             "log10_lr": log10_lr, "alternative_zone": zone_names[other], "foreign_fraction": frac,
             "foreign_fraction_lo": lo, "foreign_fraction_hi": hi, "mixed_p": mixed_p, "novelty_p": parcel_nov,
+            "fit_p": fit_p,
             "flags": flags, "typical_sites": typical,
             "zones_consistent": consistent_sets, "wording": words,
             "thresholds_version": str(self.thresholds.get("version", "")),
@@ -337,6 +345,15 @@ class FootprintModel:
         else:
             contrib = None
         return results, stone_results, contrib
+
+    def _fit_p(self, X: np.ndarray, by_parcel: Any, starts: np.ndarray, w: np.ndarray, sizes_w: np.ndarray,
+               shares: np.ndarray) -> np.ndarray:
+        """Return the population fit p-values against ``shares`` (NaN when the model has no fit null)."""
+        cells, null = self.fit_cells, self.parcel.fit_null
+        if cells is None or null is None or X.shape[1] != len(cells.kinds):
+            return np.full(len(starts), np.nan)
+        g = fit_statistic(by_parcel(cells.cells(X)), starts, w, shares, cells.n_cells, tables=cells.tables)
+        return fit_p_values(g, sizes_w, self.parcel.null_sizes, null)
 
     def _shares_densities(self) -> bool:
         """Whether the classifier and the novelty scorer hold the same fitted densities.

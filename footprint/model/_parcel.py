@@ -430,6 +430,9 @@ class ParcelCalibration:
         Sorted mean stone nonconformity of held-out genuine parcels per size.
     report : dict
         Figures measured while fitting (for the manifest).
+    fit_null : list of ndarray or None
+        Sorted population goodness-of-fit statistics of held-out genuine
+        parcels per size (:mod:`._fit_test`); None for models saved before it.
     """
 
     prior_strength: float
@@ -440,13 +443,15 @@ class ParcelCalibration:
     mixed_null: list[np.ndarray]
     novelty_null: list[np.ndarray]
     report: dict[str, Any] = field(default_factory=dict)
+    fit_null: list[np.ndarray] | None = None
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (arrays, numbers) for the artefact."""
         return {"prior_strength": self.prior_strength, "tau0": self.tau0, "rho": self.rho,
                 "interval_scale": self.interval_scale, "null_sizes": np.asarray(self.null_sizes),
                 "mixed_null": [np.asarray(v) for v in self.mixed_null],
-                "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report)}
+                "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report),
+                **({"fit_null": [np.asarray(v) for v in self.fit_null]} if self.fit_null is not None else {})}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -455,4 +460,5 @@ class ParcelCalibration:
                    float(parts["interval_scale"]), np.asarray(parts["null_sizes"]),
                    [np.asarray(v) for v in parts["mixed_null"]],
                    [np.asarray(v) for v in parts["novelty_null"]],
-                   dict(parts.get("report") or {}))
+                   dict(parts.get("report") or {}),
+                   [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None)

@@ -118,7 +118,7 @@ def test_training_is_deterministic(reference, light):
 
 def test_verdict_rules_and_threshold_versions():
     t = load_thresholds()
-    assert t["version"] == "2" and t["min_parcel_stones"] == 25
+    assert t["version"] == "3" and t["min_parcel_stones"] == 25
     arr = np.array
     verdict, code, flags = decide(
         t, n_stones=arr([10, 30, 30, 30, 30, 30, 30, 30, 30]),
