@@ -34,7 +34,7 @@ from ._parcel import (
 )
 from ._site import SiteLayout
 from ._stone import StoneClassifier
-from ._verdict import decide, wordings
+from ._verdict import FIT_FAILED, decide, uses_fit_test, wordings
 
 __all__ = ["FootprintModel", "ParcelAssessment"]
 
@@ -304,6 +304,10 @@ class FootprintModel:
         words = wordings(code, declared=declared, best=[self.zones[b] for b in best],
                          consistent_sets=consistent_sets, n_stones=sizes, fraction=frac, lo=lo, hi=hi,
                          t=self.thresholds)
+        if fit_p is not None and uses_fit_test(self.thresholds):  # say which unknown-origin test fired
+            fired = (fit_p < float(self.thresholds["unknown_alpha"]) / 2) & np.array(
+                ["unknown_origin" in f for f in flags], dtype=bool)
+            words = [text + FIT_FAILED if fired[k] else text for k, text in enumerate(words)]
         zone_names = np.asarray(self.zones, dtype=object)
         # One constructor call (column by column insertion costs ~3 ms a batch).
         results = pd.DataFrame({

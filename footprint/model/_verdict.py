@@ -201,6 +201,11 @@ def unknown_origin_test(t: Mapping[str, Any], novelty_p: np.ndarray, fit_p: np.n
     return np.where(have, (novelty_p < alpha / 2) | (fit_p < alpha / 2), novelty_p < alpha)
 
 
+#: Added to the sentence of a parcel the population fit test flags as unknown origin.
+FIT_FAILED = ("; the parcel's stones, taken together, fit no mixture of the reference sites (population "
+              "test), though each may look like some reference stone")
+
+
 def wording(code: str, *, declared: str | None, best: str | None, consistent_zones: list[str],
             n_stones: int, fraction: float, lo: float, hi: float, t: Mapping[str, Any]) -> str:
     """Return the sentence an expert would write for a verdict code (English; reports translate)."""
