@@ -10,10 +10,9 @@ module tests the population.
 Every field ``j`` of the stone model is cut into a few cells (categories,
 frequent exact values, quantile ranges of the pooled reference values: see
 :class:`FitCells`), and every reference site ``s`` gives each cell a
-probability ``P_j(b | s)`` from its binned density (the stone classifier's
-:class:`~footprint.model._density.BinnedDensities`, whatever the form of each
-field: categories, histograms, tilted or normal continuous densities with
-point masses). Under "the stones come from the sites in shares ``pi``" the
+probability ``P_j(b | s)``: the site's cell frequencies, shrunk towards its
+zone's and the pool's as the stone model's densities are
+(:func:`cell_tables`). Under "the stones come from the sites in shares ``pi``" the
 cells of field ``j`` follow ``q_j(b) = sum_s pi_s P_j(b | s)``, and the
 parcel's G statistic (likelihood ratio of a free multinomial against it)::
 
@@ -32,8 +31,8 @@ test's meaning is the unknown-origin one.
 
 Its null is calibrated like the other parcel tests (:mod:`._parcel_calibration`):
 held-out genuine export parcels of each size, built from whole reference lots,
-each stone's cell probabilities taken from the fold model that did not see
-its lot (:func:`out_of_fold_cells`), so the null carries the lot-to-lot
+each stone's cell probabilities taken from the stones of the other folds of
+the stone classifier (whole lots: :func:`out_of_fold_cells`), so the null carries the lot-to-lot
 variation of the reference and the estimation error of the densities (both
 make ``G`` grow with ``n`` even for genuine parcels: the null is tabulated per
 size and never pooled across sizes).
@@ -45,11 +44,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
-from ._density import BinnedDensities
-
-__all__ = ["FitCells", "cell_probabilities", "fit_p_values", "fit_statistic", "out_of_fold_cells"]
+__all__ = ["FitCells", "cell_tables", "fit_p_values", "fit_statistic", "out_of_fold_cells"]
 
 #: Smallest pooled share of a cell: rarer categories / values are merged.
 _MIN_SHARE = 0.04
@@ -144,10 +140,9 @@ class FitCells:
             n_cells.append(len(spk) + len(cut_arr) + 1)
         return cls(kinds, code_cell, spikes, cuts, np.asarray(n_cells, dtype=int), [])
 
-    def with_tables(self, densities: BinnedDensities) -> FitCells:
-        """Return a copy holding ``densities``' cell probabilities (see :func:`cell_probabilities`)."""
-        return FitCells(self.kinds, self.code_cell, self.spikes, self.cuts, self.n_cells,
-                        cell_probabilities(densities, self))
+    def with_tables(self, tables: list[np.ndarray]) -> FitCells:
+        """Return a copy holding the sites' cell probabilities ``tables`` (see :func:`cell_tables`)."""
+        return FitCells(self.kinds, self.code_cell, self.spikes, self.cuts, self.n_cells, list(tables))
 
     # -- applying ----------------------------------------------------------------------
     def cells(self, X: np.ndarray) -> np.ndarray:
@@ -184,96 +179,75 @@ class FitCells:
                    [np.asarray(v, dtype=float) for v in parts["tables"]])
 
 
-def _below(edges: np.ndarray, masses: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Mass strictly below each point of a density uniform within bins.
+def cell_tables(codes: np.ndarray, sites: np.ndarray, n_sites: int, n_cells: np.ndarray,
+                parent_of_site: np.ndarray | None = None, shrinkage: float = 50.0,
+                parent_shrinkage: float = 5.0) -> list[np.ndarray]:
+    """``P_j(b | s)``: each site's cell frequencies, shrunk site -> zone -> pool as the densities are.
 
-    ``edges`` (n_bins + 1,), ``masses`` (n_sites, n_bins) -> (n_sites, len(points)).
-    """
-    width = np.maximum(np.diff(edges), 1e-300)
-    frac = np.clip((points[None, :] - edges[:-1, None]) / width[:, None], 0.0, 1.0)  # (n_bins, n_points)
-    return masses @ frac
+    The cells' probabilities are the reference stones' own frequencies (not
+    the stone model's smooth per-field densities, whose pooled shape can
+    differ from the data's by a few percent in a cell: a misfit every large
+    genuine parcel would show), with the shrinkage of
+    :class:`~footprint.model._density.BinnedDensities` (``shrinkage``
+    pseudo-stones towards the site's zone, ``parent_shrinkage`` from the zone
+    towards the pooled reference).
 
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_stones, n_fields)
+        Cells of the reference stones (:meth:`FitCells.cells`), -1 = not measured.
+    sites : ndarray of int, shape (n_stones,)
+        Site of each stone.
+    n_sites : int
+        Reference sites.
+    n_cells : ndarray of int
+        Cells per field.
+    parent_of_site : ndarray of int, optional
+        Zone of each site.
+    shrinkage, parent_shrinkage : float
+        Pseudo-stones of the two shrinkage levels.
 
-def cell_probabilities(dens: BinnedDensities, cells: FitCells) -> list[np.ndarray]:
-    """``P_j(b | s)`` of every field's cells under ``dens``, each (n_sites, n_cells), rows summing to 1.
-
-    ``dens`` may have been fitted on other stones than the cells (a fold of the
-    reference): its own bins, spikes and categories are mapped onto the cells
-    (a category it never saw falls in its "unseen" column; a frequent value that
-    is not one of its point masses gets the little continuous mass at it).
+    Returns
+    -------
+    list of ndarray, each (n_sites, n_cells[j]), rows summing to 1
     """
     out = []
-    S = dens.n_sites
-    for j, kind in enumerate(cells.kinds):
-        K = int(cells.n_cells[j])
-        mode = dens.modes[j]
-        prob = np.zeros((S, K))
-        if kind == "cat":
-            mass = np.exp(dens.log_mass[j])  # (S, n_codes): codes 0..m, then "unseen"
-            table = cells.code_cell[j]
-            for d in range(mass.shape[1]):
-                prob[:, int(table[min(d, len(table) - 1)])] += mass[:, d]
-        else:
-            spk, cut = cells.spikes[j], cells.cuts[j]
-            n_spk = len(spk)
-            if mode in ("tilt", "gauss"):
-                own_spikes = dens.edges[j]
-                spike_mass = np.exp(dens.tables[j])  # (S, n_own_spikes + 1): last = continuous share
-                cont_share = spike_mass[:, -1]
-                for k, v in enumerate(own_spikes):
-                    prob[:, _num_cell(cells, j, float(v))] += spike_mass[:, k]
-                points = np.concatenate([spk, cut])
-                if mode == "tilt":
-                    logits = (dens.base_log_mass(j)[None, :] + dens.coef[j] @ np.vstack(
-                        [dens.base_points[j], dens.base_points[j] ** 2]) - dens.log_norm[j][:, None])
-                    below = _below(dens.base_edges[j], np.exp(logits), points)
-                else:
-                    below = ndtr((points[None, :] - dens.mu[j][:, None]) / dens.sd[j][:, None])
-                # Continuous mass at the spike values is nil: the cells between cuts take it all.
-                cum = np.concatenate([np.zeros((S, 1)), below[:, n_spk:], np.ones((S, 1))], axis=1)
-                prob[:, n_spk:] += cont_share[:, None] * np.maximum(np.diff(cum, axis=1), 0.0)
-            else:  # "hist": quantile bins (-inf, e0), [e0, e1), ..., [e_last, inf)
-                edges = dens.edges[j]
-                mass = np.exp(dens.log_mass[j])
-                if len(edges) == 0:
-                    prob[:, n_spk] += mass[:, 0]
-                else:
-                    # The first bin is a point below everything, the last a point at e_last; inner bins
-                    # are uniform (exact for discrete values, which sit at the bins' lower edges).
-                    prob[:, _num_cell(cells, j, -np.inf)] += mass[:, 0]
-                    prob[:, _num_cell(cells, j, float(edges[-1]))] += mass[:, -1]
-                    if len(edges) >= 2:
-                        inner = mass[:, 1:-1]
-                        cum_cut = _below(edges, inner, cut)
-                        cum = np.concatenate([np.zeros((S, 1)), cum_cut, inner.sum(axis=1, keepdims=True)],
-                                             axis=1)
-                        prob[:, n_spk:] += np.maximum(np.diff(cum, axis=1), 0.0)
-        prob = np.maximum(prob, _FLOOR)
-        out.append(prob / prob.sum(axis=1, keepdims=True))
+    parent = np.zeros(n_sites, dtype=int) if parent_of_site is None else np.asarray(parent_of_site)
+    n_parents = int(parent.max()) + 1 if len(parent) else 1
+    for j, k in enumerate(np.asarray(n_cells, dtype=int)):
+        seen = codes[:, j] >= 0
+        counts = np.zeros((n_sites, k))
+        np.add.at(counts, (sites[seen], codes[seen, j]), 1.0)
+        pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * k)
+        parent_counts = np.zeros((n_parents, k))
+        np.add.at(parent_counts, parent, counts)
+        zone = (parent_counts + parent_shrinkage * pooled) / (parent_counts.sum(axis=1, keepdims=True)
+                                                              + parent_shrinkage)
+        table = (counts + shrinkage * zone[parent]) / (counts.sum(axis=1, keepdims=True) + shrinkage)
+        table = np.maximum(table, _FLOOR)
+        out.append(table / table.sum(axis=1, keepdims=True))
     return out
 
 
-def _num_cell(cells: FitCells, j: int, value: float) -> int:
-    spk = cells.spikes[j]
-    if len(spk) and np.any(spk == value):
-        return int(np.flatnonzero(spk == value)[0])
-    return int(len(spk) + np.searchsorted(cells.cuts[j], value, side="right"))
-
-
-def out_of_fold_cells(cells: FitCells, folds: list[tuple[np.ndarray, BinnedDensities]], X: np.ndarray,
-                      n_sites: int) -> np.ndarray:
-    """Each stone's per-site probability of its own cell, from the fold model that did not see it.
+def out_of_fold_cells(cells: FitCells, folds: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray,
+                      sites: np.ndarray, n_sites: int, parent_of_site: np.ndarray | None = None,
+                      shrinkage: float = 50.0, parent_shrinkage: float = 5.0) -> np.ndarray:
+    """Each stone's per-site probability of its own cells, from the stones of the other folds.
 
     Parameters
     ----------
     cells : FitCells
         The cells (no tables needed).
-    folds : list of (test_rows, densities)
-        The fold models of the stone classifier and the stones each did not see.
+    folds : list of (train_rows, test_rows)
+        Folds of whole lots (the stone classifier's).
     X : ndarray of shape (n_stones, n_fields)
         The reference stones.
+    sites : ndarray of int, shape (n_stones,)
+        Site of each stone.
     n_sites : int
         Reference sites.
+    parent_of_site, shrinkage, parent_shrinkage
+        As for :func:`cell_tables`.
 
     Returns
     -------
@@ -282,8 +256,9 @@ def out_of_fold_cells(cells: FitCells, folds: list[tuple[np.ndarray, BinnedDensi
     """
     out = np.full((X.shape[0], X.shape[1], n_sites), np.nan, dtype=np.float32)
     codes = cells.cells(X)
-    for test, dens in folds:
-        tables = cell_probabilities(dens, cells)
+    for train, test in folds:
+        tables = cell_tables(codes[train], sites[train], n_sites, cells.n_cells, parent_of_site, shrinkage,
+                             parent_shrinkage)
         for j, table in enumerate(tables):
             c = codes[test, j]
             out[test, j] = np.where((c >= 0)[:, None], table[:, np.maximum(c, 0)].T, 1.0)

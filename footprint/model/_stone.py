@@ -315,7 +315,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         fit_cells : FitCells, optional
             ("binned") cells of the population goodness-of-fit test
             (:mod:`._fit_test`): each stone's per-site probability of its own
-            cells under the fold model that did not see it is kept in
+            cells, from the folds that did not see its lot, is kept in
             ``oof_cells_`` (training passes it to the parcel calibration, then drops it).
         """
         self._validate_params()
@@ -398,12 +398,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             chosen = {"n_components": template.n_components_, "background": template.background_}
         if folds:
             terms = np.zeros((len(y), n_terms, n_classes))
-            fold_densities = []
             for train, test in folds:
-                fold_density = self._densities(X[train], y[train], parent_of)
-                terms[test, :X.shape[1]] = fold_density.all_terms(X[test])
-                if fit_cells is not None:
-                    fold_densities.append((test, fold_density))
+                terms[test, :X.shape[1]] = self._densities(X[train], y[train], parent_of).all_terms(X[test])
                 if joint_cols is not None:
                     terms[test, -1] = self._joint(chosen).fit_widened(
                         X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
@@ -412,7 +408,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             if fit_cells is not None:
                 from ._fit_test import out_of_fold_cells
 
-                self.oof_cells_ = out_of_fold_cells(fit_cells, fold_densities, X, n_classes)
+                self.oof_cells_ = out_of_fold_cells(fit_cells, folds, X, y, n_classes, parent_of,
+                                                    self.shrinkage, self.parent_shrinkage)
             if self.calibrate and valid.any():
                 alpha, self.n_iter_ = self._fit_alpha(terms[valid], y[valid])
             gen[valid] = np.einsum("njs,j->ns", terms[valid], alpha)

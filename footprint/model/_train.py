@@ -47,7 +47,7 @@ from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_d
 from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
-from ._fit_test import FitCells
+from ._fit_test import FitCells, cell_tables
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer
 from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
@@ -454,8 +454,10 @@ def train_frames(
     oof_cells = classifier.__dict__.pop("oof_cells_", None)
     fit_pieces = None
     if fit_cells is not None and oof_cells is not None:
-        fit_cells = fit_cells.with_tables(classifier.estimator_)
-        fit_pieces = (fit_cells.cells(X)[valid], oof_cells[valid], fit_cells.n_cells)
+        codes = fit_cells.cells(X)
+        fit_cells = fit_cells.with_tables(cell_tables(codes, y, n_sites, fit_cells.n_cells, site_zone,
+                                                      cfg["shrinkage"], cfg["parent_shrinkage"]))
+        fit_pieces = (codes[valid], oof_cells[valid], fit_cells.n_cells)
     calibration = fit_parcel_calibration(
         oof_ll, novelty.oof_scores_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones), rng,
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
