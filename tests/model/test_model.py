@@ -134,7 +134,7 @@ def test_verdict_rules_and_threshold_versions():
     # A topped-up parcel whose stones are also unlike every reference says both.
     assert flags[8] == "mixed;unknown_origin" and flags[1] == "" and flags[2] == "inconsistent;mixed"
     custom = load_thresholds(overrides={"min_parcel_stones": 5})
-    assert custom["version"] == "2+custom"
+    assert custom["version"] == "3+custom"
     with pytest.raises(InputError, match="consistent_log10_lr"):
         load_thresholds(overrides={"consistent_log10_lr": -2.0})
     with pytest.raises(InputError, match="unknown threshold"):
