@@ -302,30 +302,24 @@ def fit_statistic(codes: np.ndarray, starts: np.ndarray, weights: np.ndarray, sh
     seen = codes >= 0
     offset = np.concatenate([[0], np.cumsum(n_cells)[:-1]])
     total = int(np.sum(n_cells))
-    # Observed weighted counts per (parcel, field, cell): one bincount over all fields.
-    key = parcel[:, None] * total + offset[None, :] + np.maximum(codes, 0)
-    counts = np.bincount(key[seen], weights=np.broadcast_to(weights[:, None], codes.shape)[seen],
-                         minlength=P * total).reshape(P, total)
+    # Every (stone, field) as one index into the (parcel, field, cell) table; an unmeasured field
+    # points at its first cell with weight 0.
+    key = (parcel * total)[:, None] + offset[None, :] + np.where(seen, codes, 0)
+    w_seen = np.where(seen, weights[:, None], 0.0)
+    counts = np.bincount(key.ravel(), weights=w_seen.ravel(), minlength=P * total).reshape(P, total)
     field_of_cell = np.repeat(np.arange(F), n_cells)
     n_j = np.add.reduceat(counts, offset, axis=1)  # (P, F) stones measuring each field
     with np.errstate(divide="ignore", invalid="ignore"):
         free = np.where(counts > 0, counts * np.log(counts / n_j[:, field_of_cell]), 0.0)
     free_j = np.add.reduceat(free, offset, axis=1)
-    model_j = np.zeros((P, F))
-    pi = np.take(shares, parcel, axis=0) if stone_probs is not None else None
-    for j in range(F):
-        rows = np.flatnonzero(seen[:, j])
-        if not len(rows):
-            continue
-        if stone_probs is not None:
-            assert pi is not None
-            q = np.einsum("is,is->i", stone_probs[rows, j].astype(float), pi[rows])
-        else:
-            assert tables is not None
-            mix = shares @ tables[j]  # (P, n_cells): the parcel's expected cell shares
-            q = mix[parcel[rows], codes[rows, j]]
-        contrib = weights[rows] * np.log(np.maximum(q, _FLOOR))
-        model_j[:, j] = np.bincount(parcel[rows], weights=contrib, minlength=P)
+    if stone_probs is not None:
+        q = np.einsum("ifs,is->if", stone_probs, np.take(shares, parcel, axis=0).astype(stone_probs.dtype))
+    else:
+        assert tables is not None
+        mix = np.concatenate([shares @ t for t in tables], axis=1)  # (P, total): expected cell shares
+        q = mix.ravel()[key]
+    logq = np.where(seen, np.log(np.maximum(q, _FLOOR)), 0.0)
+    model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
     g = 2.0 * np.maximum(free_j - model_j, 0.0)
     return g if per_field else g.sum(axis=1)
 

@@ -3,8 +3,9 @@
 Genuine export parcels are simulated from whole held-out lots of one zone's
 sites in random Dirichlet shares, 25 to 10,000 stones, from per-stone
 out-of-fold quantities (never rescored); on them the zone evidence's tempering,
-the nulls of the "mixed" and "unknown origin" tests and the widening of the
-foreign-fraction interval are fitted.
+the nulls of the "mixed" and "unknown origin" tests (parcel novelty, and the
+population goodness of fit of :mod:`._fit_test` when ``fit_pieces`` are given)
+and the widening of the foreign-fraction interval are fitted.
 """
 
 from __future__ import annotations
