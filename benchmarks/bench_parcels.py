@@ -274,10 +274,65 @@ def main(argv: list[str]) -> int:
 
     _share_intervals(model, params, scale, checks)
 
+    _population_fit_block(model, params, rng, checks, scale)
+
     print("\ntarget checks (SYNTHETIC):")
     for name, value, target, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.3f} (target {target})")
     return 0
+
+
+# -- population fit (issue 12 item 4): a neighbour's production, each stone typical of some West site --
+FIT_SIZES = (50, 100, 400, 1500)
+
+
+def _population_fit_block(model, params, rng, checks, scale: float) -> None:
+    """SYNTHETIC Cameroon (CMR, a neighbour of western CAR) declared CAR-West, beside DRC-Kasai and genuine.
+
+    Printed: flagged (any flag) and unknown_origin rates; how often each unknown-origin test fires
+    (novelty p, population fit p, each at unknown_alpha / 2 under thresholds v3); genuine parcels' fit-test
+    false alarms; the exact-density oracle's separation of CMR from the West mixture (log LR of CMR's
+    density against the best mixture of West sites, same parcel layer, the generator's densities).
+    """
+    from footprint.model._parcel import zone_evidence
+    from footprint.synth import ExactDensity
+
+    flags = ["mixed", "inconsistent", "unknown_origin"]
+    west = "CAR-West"
+    alpha = float(model.thresholds["unknown_alpha"]) / 2
+    exact = ExactDensity(params, zones=[west, "CAR-East", "DRC-Kasai", "CMR"])
+    site_zone = np.asarray(exact._zone_of)
+    log_weight = np.log(exact.site_weights)
+    have_fit = model.parcel.fit_null is not None
+    print(f"\npopulation fit test (unknown origin = novelty p or fit p < {alpha:g}; fit null "
+          f"{'present' if have_fit else 'ABSENT: old model, novelty test only'}):")
+    for zone in ("CMR", "DRC-Kasai", west, "CAR-East"):
+        declared = zone if zone in (west, "CAR-East") else west
+        for size in FIT_SIZES:
+            count = max(8, int((40 if size < 1000 else 20) * scale))
+            stones, _ = _batch(params, rng, [(zone, size, {})] * count)
+            res = _assess(model, stones, declared)
+            flag = float(res["verdict"].isin(flags).mean())
+            unknown = float(res["flags"].str.contains("unknown_origin").mean())
+            nov = float((res["novelty_p"] < alpha).mean())
+            fit = float((res["fit_p"] < alpha).mean()) if "fit_p" in res else float("nan")
+            line = (f"  {zone:>9} declared {declared:<8} {size:>5} stones (n={count}): flagged {flag:.3f} "
+                    f"(se {_se(flag, count):.3f}), unknown_origin flag {unknown:.3f}; novelty fires "
+                    f"{nov:.3f}, fit fires {fit:.3f}")
+            if zone == "CMR":
+                ll = exact.log_p_stone_site(stones.drop(columns=["zone", "site"]))
+                codes, _ = pd.factorize(stones["parcel_id"], sort=False)
+                starts = np.concatenate([[0], np.cumsum(np.bincount(codes))[:-1]])
+                _, fit_ll, _, _ = zone_evidence(ll, starts, np.ones(len(ll)), site_zone, log_weight, 4, 2.0)
+                lr = fit_ll[:, 3] - fit_ll[:, 0]
+                line += (f"; oracle log10 LR CMR vs best West mixture: median "
+                         f"{np.median(lr) / np.log(10):.1f} ({np.mean(lr) / size:.2f} nats/stone)")
+            print(line, flush=True)
+            if zone == "CMR":
+                checks.append((f"CMR (out of reference) flagged at {size}", flag, ">= 0.95", flag >= 0.95))
+            elif zone in (west, "CAR-East"):
+                checks.append((f"genuine any flag at {size} (population-fit block)", flag, "<= 0.03",
+                               flag <= 0.03))
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ VALUE_RESULT_COLUMNS: tuple[str, ...] = (
 #: Parcel result columns that say why (issue 12): the mixed test's p-value, every flag raised, the declared
 #: (or best) zone's sites the parcel resembles with shares and 90% intervals, and the three fields that move
 #: the evidence most. Results files written before them lack them; readers treat them as optional.
-WHY_RESULT_COLUMNS: tuple[str, ...] = ("mixed_p", "flags", "typical_sites", "top_fields")
+WHY_RESULT_COLUMNS: tuple[str, ...] = ("mixed_p", "fit_p", "flags", "typical_sites", "top_fields")
 
 
 def result_columns(zones: Sequence[str]) -> list[str]:
@@ -180,7 +180,7 @@ def result_columns(zones: Sequence[str]) -> list[str]:
 
     ``parcel_id, n_stones, declared_zone, verdict, best_zone, p_<zone>...,
     log10_lr, foreign_fraction, foreign_fraction_lo, foreign_fraction_hi,
-    novelty_p``, then :data:`WHY_RESULT_COLUMNS` (``mixed_p, flags,
+    novelty_p``, then :data:`WHY_RESULT_COLUMNS` (``mixed_p, fit_p, flags,
     typical_sites, top_fields``).
     """
     return [

@@ -28,8 +28,8 @@ _CAVEAT = (
 CLASSIFY_HELP = (
     "Assess every parcel of a stones file against its declared zone.\n\n"
     "Writes RESULTS.csv (parcel_id, n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr, "
-    "foreign_fraction, foreign_fraction_lo, foreign_fraction_hi, novelty_p, mixed_p, flags, typical_sites "
-    "(the zone's sites with shares and 90% intervals), top_fields (the fields moving the evidence most)), "
+    "foreign_fraction, foreign_fraction_lo, foreign_fraction_hi, novelty_p, mixed_p, fit_p, flags, "
+    "typical_sites (the zone's sites with shares and 90% intervals), top_fields (the fields moving the evidence most)), "
     "optional per-stone results (parcel_id, sample_id, best_zone, p_<zone>..., novelty_p, p_foreign) and an "
     "HTML report, and <out>.audit.json "
     "(input, model and store hashes, thresholds, user, time, output hashes). Re-running on the same inputs "

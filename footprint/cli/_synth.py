@@ -81,8 +81,8 @@ def reference_cmd(
                                        help="Stones per lot (the bundled set: 40)."),
     photo_fraction: float = _PHOTO,
     lot_sd: float = typer.Option(0.0, "--lot-sd", min=0.0, max=1.0,
-                                 help="Lot-to-lot variation of the reference lots: each lot's centres move by "
-                                      "this many spreads (0: the bundled set, none; an estimate)."),
+                                 help="Lot-to-lot variation of the reference lots: each lot's centres move "
+                                      "by this many spreads (0: the bundled set, none; an estimate)."),
     parcels: int = typer.Option(30, "--parcels", min=0, help="Test export parcels (0: none)."),
     min_size: int = _MIN,
     max_size: int = _MAX,

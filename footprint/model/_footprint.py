@@ -23,6 +23,7 @@ from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_d
 from ..exceptions import InputError, Problem
 from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
 from ._explain import site_share_intervals, sites_records, sites_text
+from ._fit_test import FitCells, fit_statistic
 from ._novelty import NoveltyScorer
 from ._nulls import null_p_values, scaled_null_p_values
 from ._parcel import (
@@ -35,7 +36,7 @@ from ._parcel import (
 )
 from ._site import SiteLayout
 from ._stone import StoneClassifier
-from ._verdict import decide, wordings
+from ._verdict import FIT_FAILED, decide, uses_fit_test, wordings
 
 __all__ = ["FootprintModel", "ParcelAssessment"]
 
@@ -81,6 +82,8 @@ class FootprintModel:
 
             raise ModelError("this model predates the parcel layer (footprint issue 12): retrain it")
         self.parcel = ParcelCalibration.from_parts(parts["parcel"])
+        # Population goodness-of-fit test (_fit_test); models saved before it have none: the test is skipped.
+        self.fit_cells = FitCells.from_parts(parts["fit_cells"]) if parts.get("fit_cells") else None
         self.thresholds: dict[str, Any] = dict(thresholds)
         self.manifest: dict[str, Any] = dict(manifest or {})
 
@@ -93,6 +96,7 @@ class FootprintModel:
             "site_zone": self.layout.site_zone, "log_prior": self.layout.log_prior,
             "log_weight": self.layout.log_weight, "tau0": self.tau0, "rho": self.rho,
             "parcel": self.parcel.to_parts(),
+            **({"fit_cells": self.fit_cells.to_parts()} if self.fit_cells is not None else {}),
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -273,8 +277,8 @@ class FootprintModel:
         # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
         rows_p = np.arange(len(target))
         own_shares = np.stack(zone_shares)[target, rows_p]
-        _, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
-                                                            target, own_shares)
+        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
+                                                               target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
         lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
@@ -294,10 +298,13 @@ class FootprintModel:
             parcel_nov[on] = scaled_null_p_values(mean_nc[on], sizes_w[on],
                                                   self.novelty.parcel_pattern_sizes_,
                                                   self.novelty.parcel_pattern_nulls_[k])
+        # Population fit (_fit_test) against every reference site: the zone's mixture plus the foreign sites.
+        every_site = own_shares * (1 - f_em[:, None]) + foreign_sites
+        fit_p = self._fit_p(X, by_parcel, starts, w, sizes_w, every_site)
 
         verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,
-                                      mixed_p=mixed_p, novelty_p=parcel_nov)
+                                      mixed_p=mixed_p, novelty_p=parcel_nov, fit_p=fit_p)
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
@@ -313,6 +320,10 @@ class FootprintModel:
         words = wordings(code, declared=declared, best=[self.zones[b] for b in best],
                          consistent_sets=consistent_sets, n_stones=sizes, fraction=frac, lo=lo, hi=hi,
                          t=self.thresholds)
+        if fit_p is not None and uses_fit_test(self.thresholds):  # say which unknown-origin test fired
+            fired = (fit_p < float(self.thresholds["unknown_alpha"]) / 2) & np.array(
+                ["unknown_origin" in f for f in flags], dtype=bool)
+            words = [text + FIT_FAILED if fired[k] else text for k, text in enumerate(words)]
         zone_names = np.asarray(self.zones, dtype=object)
         # One constructor call (column by column insertion costs ~3 ms a batch).
         results = pd.DataFrame({
@@ -322,6 +333,7 @@ class FootprintModel:
             **{f"p_{zone}": posterior[:, z] for z, zone in enumerate(self.zones)},
             "log10_lr": log10_lr, "alternative_zone": zone_names[other], "foreign_fraction": frac,
             "foreign_fraction_lo": lo, "foreign_fraction_hi": hi, "mixed_p": mixed_p, "novelty_p": parcel_nov,
+            "fit_p": fit_p,
             "flags": flags, "typical_sites": typical,
             "site_shares": sites_records(site_post, [s for _, s in self.sites]),
             "zones_consistent": consistent_sets, "wording": words,
@@ -354,6 +366,18 @@ class FootprintModel:
         else:
             contrib = None
         return results, stone_results, contrib
+
+    def _fit_p(self, X: np.ndarray, by_parcel: Any, starts: np.ndarray, w: np.ndarray, sizes_w: np.ndarray,
+               shares: np.ndarray) -> np.ndarray:
+        """Return the population fit p-values against ``shares`` (NaN when the model has no fit null)."""
+        cells, null = self.fit_cells, self.parcel.fit_null
+        if cells is None or null is None or X.shape[1] != len(cells.kinds):
+            return np.full(len(starts), np.nan)
+        g = fit_statistic(by_parcel(cells.cells(X)), starts, w, shares, cells.n_cells, tables=cells.tables)
+        # Its null grows with size and is short at the big sizes: a location-scale family (see _nulls),
+        # whose tails at 25-100 stones are read from hundreds of simulated parcels, not from two moments.
+        p = scaled_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes_w, self.parcel.null_sizes, null)
+        return np.where(np.isfinite(g), p, np.nan)
 
     def _shares_densities(self) -> bool:
         """Whether the classifier and the novelty scorer hold the same fitted densities.

@@ -420,6 +420,9 @@ class ParcelCalibration:
         Standard deviation of the part of the foreign fraction's error that
         does not shrink with size (:func:`widen_interval`; 0 in models that
         predate it).
+    fit_null : list of ndarray or None
+        Sorted population goodness-of-fit statistics of held-out genuine
+        parcels per size (:mod:`._fit_test`); None for models saved before it.
     """
 
     prior_strength: float
@@ -431,6 +434,7 @@ class ParcelCalibration:
     novelty_null: list[np.ndarray]
     report: dict[str, Any] = field(default_factory=dict)
     interval_floor: float = 0.0
+    fit_null: list[np.ndarray] | None = None
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (arrays, numbers) for the artefact."""
@@ -438,7 +442,8 @@ class ParcelCalibration:
                 "interval_scale": self.interval_scale, "null_sizes": np.asarray(self.null_sizes),
                 "mixed_null": [np.asarray(v) for v in self.mixed_null],
                 "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report),
-                "interval_floor": self.interval_floor}
+                "interval_floor": self.interval_floor,
+                **({"fit_null": [np.asarray(v) for v in self.fit_null]} if self.fit_null is not None else {})}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -447,4 +452,5 @@ class ParcelCalibration:
                    float(parts["interval_scale"]), np.asarray(parts["null_sizes"]),
                    [np.asarray(v) for v in parts["mixed_null"]],
                    [np.asarray(v) for v in parts["novelty_null"]],
-                   dict(parts.get("report") or {}), float(parts.get("interval_floor", 0.0)))
+                   dict(parts.get("report") or {}), float(parts.get("interval_floor", 0.0)),
+                   [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None)

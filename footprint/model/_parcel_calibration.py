@@ -3,8 +3,9 @@
 Genuine export parcels are simulated from whole held-out lots of one zone's
 sites in random Dirichlet shares, 25 to 10,000 stones, from per-stone
 out-of-fold quantities (never rescored); on them the zone evidence's tempering,
-the nulls of the "mixed" and "unknown origin" tests and the widening of the
-foreign-fraction interval are fitted.
+the nulls of the "mixed" and "unknown origin" tests (parcel novelty, and the
+population goodness of fit of :mod:`._fit_test` when ``fit_pieces`` are given)
+and the widening of the foreign-fraction interval are fitted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax
 
 from ..exceptions import InsufficientDataError
+from ._fit_test import fit_statistic
 from ._parcel import (
     ParcelCalibration,
     foreign_profile,
@@ -104,7 +106,9 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
                            level: float = 0.90, sizes: tuple[int, ...] = CALIBRATION_SIZES,
                            per_zone: tuple[int, ...] = DEFAULT_PER_ZONE,
                            extra_parcels: list[np.ndarray] | None = None,
-                           fold: np.ndarray | None = None) -> ParcelCalibration:
+                           fold: np.ndarray | None = None,
+                           fit_pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                           ) -> ParcelCalibration:
     """Fit the parcel layer on held-out reference lots.
 
     Parameters
@@ -134,6 +138,10 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
         Cross-fitting fold that scored each stone (-1 where none): the
         topped-up parcels the interval is calibrated on are made of one
         fold's lots each.
+    fit_pieces : tuple, optional
+        ``(cells, stone_probs, n_cells)`` of the population goodness-of-fit
+        test (:mod:`._fit_test`; out-of-fold cell probabilities): its null,
+        ``fit_null``, is tabulated on the same parcels. None: no fit null.
 
     The nulls are pooled downwards: the null at size ``n`` holds the
     statistics of every tabulated size up to ``n``. Held-out parcels' mixed
@@ -161,11 +169,12 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     per_zone = tuple(max(4, int(round(per_zone[k] * thin))) for k in keep)
     mixed_null: list[np.ndarray] = []
     novelty_null: list[np.ndarray] = []
+    fit_null: list[np.ndarray] | None = [] if fit_pieces is not None else None
     fit_ll, fit_sizes, fit_truth = [], [], []
     report: dict[str, Any] = {"sizes": list(map(int, sizes)), "per_zone": list(map(int, per_zone)),
                               "zones_without_held_out_lots": [z for z in range(n_zones) if z not in seen]}
     for size, count in zip(sizes, per_zone, strict=True):
-        stats, novel = [], []
+        stats, novel, gof = [], [], []
         for z in seen:
             parcels = simulate_parcels(lots, zone_of_stone, site_of_stone, z, int(size), int(count), rng,
                                        weight)
@@ -174,9 +183,13 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
             zone_ll, _, shares, prepared = zone_evidence(site_ll[rows], starts, w, site_zone, log_weight,
                                                               n_zones, prior_strength)
             target = np.full(len(parcels), z)
-            _, _, ratio, _ = mixed_evidence(prepared, starts, w, site_zone, target, shares[z])
+            f_em, theta, ratio, _ = mixed_evidence(prepared, starts, w, site_zone, target, shares[z])
             t = foreign_profile(ratio, starts, w, level=level, interval=False)[3]
             stats.append(t)
+            if fit_pieces is not None:  # population fit (issue 12 item 4), against every reference site
+                every_site = shares[z] * (1 - f_em[:, None]) + theta
+                gof.append(fit_statistic(fit_pieces[0][rows], starts, w, every_site, fit_pieces[2],
+                                         stone_probs=fit_pieces[1][rows]))
             score = novelty_score[rows]
             novel.append(np.add.reduceat(np.nan_to_num(score), starts)
                          / np.maximum(np.add.reduceat(np.isfinite(score).astype(float), starts), 1.0))
@@ -185,6 +198,8 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
             fit_truth.append(target)
         mixed_null.append(np.sort(np.concatenate(stats + mixed_null[-1:])))
         novelty_null.append(np.sort(np.concatenate(novel)))
+        if fit_null is not None:
+            fit_null.append(np.sort(np.concatenate(gof)))
     if extra_parcels:
         rows, starts, n = _layout(extra_parcels)
         zone_ll, *_ = zone_evidence(site_ll[rows], starts, np.ones(len(rows)), site_zone, log_weight, n_zones,
@@ -209,7 +224,7 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     report.update({"tau0": tau0, "rho": rho, "interval_scale": scale, "interval_floor": floor,
                    "interval_coverage_fit": coverage})
     return ParcelCalibration(prior_strength, tau0, rho, scale, np.asarray(sizes), mixed_null, novelty_null,
-                             report, floor)
+                             report, floor, fit_null=fit_null)
 
 
 def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

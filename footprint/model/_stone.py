@@ -320,7 +320,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         )
 
     def fit(self, X: Any, y: Any, groups: Any = None, parents: Any = None,
-            thin_classes: Any = None) -> StoneClassifier:
+            thin_classes: Any = None, fit_cells: Any = None) -> StoneClassifier:
         """Fit on stones ``X`` with labels ``y``; folds are made of whole ``groups``.
 
         Parameters
@@ -337,6 +337,11 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             ("binned") classes with thin reference data (a zone of one or two
             lots): their evidence is widened (``widen_``) as far as held-out
             lots support.
+        fit_cells : FitCells, optional
+            ("binned") cells of the population goodness-of-fit test
+            (:mod:`._fit_test`): each stone's per-site probability of its own
+            cells, from the folds that did not see its lot, is kept in
+            ``oof_cells_`` (training passes it to the parcel calibration, then drops it).
         """
         self._validate_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
@@ -356,7 +361,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             thin = np.zeros(n_classes, dtype=bool)
             if thin_classes is not None:
                 thin = np.isin(self.classes_, np.asarray(thin_classes, dtype=self.classes_.dtype))
-            return self._fit_binned(X, y_enc, folds, parents, groups, thin)
+            return self._fit_binned(X, y_enc, folds, parents, groups, thin, fit_cells)
         self.n_iter_ = int(self.max_iter)
         self.temperature_ = 1.0
         oof = np.full((len(y_enc), n_classes), np.nan)
@@ -401,7 +406,8 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                                gauss_shrinkage=self.gauss_shrinkage)
 
     def _fit_binned(self, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                    parents: Any, groups: Any = None, thin: np.ndarray | None = None) -> StoneClassifier:
+                    parents: Any, groups: Any = None, thin: np.ndarray | None = None,
+                    fit_cells: Any = None) -> StoneClassifier:
         n_classes = len(self.classes_)
         parent_of = None
         if parents is not None:
@@ -453,6 +459,11 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                         X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
                         X[test][:, joint_cols])
                 valid[test] = np.isin(y[test], y[train])
+            if fit_cells is not None:
+                from ._fit_test import out_of_fold_cells
+
+                self.oof_cells_ = out_of_fold_cells(fit_cells, folds, X, y, n_classes, parent_of,
+                                                    self.shrinkage, self.parent_shrinkage)
             if self.calibrate and valid.any():
                 alpha, self.n_iter_ = self._fit_alpha(terms[valid], y[valid])
             gen[valid] = np.einsum("njs,j->ns", terms[valid], alpha)

@@ -27,7 +27,9 @@ Steps, in order:
 6. ``fit_parcel_calibration``: the parcel layer (:mod:`._parcel`) on export
    parcels built from held-out lots (out-of-fold stone evidence and novelty
    scores): tempering ``tau0``, ``rho``, the mixed-test and unknown-origin
-   nulls at 25 to 10,000 stones, the foreign-fraction interval scale.
+   nulls at 25 to 10,000 stones, the foreign-fraction interval scale, and
+   the null of the population goodness-of-fit test (:mod:`._fit_test`: its
+   cells' out-of-fold probabilities come from the stone classifier's folds).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_d
 from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
+from ._fit_test import FitCells, cell_tables
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
 from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
@@ -336,6 +339,8 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
     for null in [*getattr(novelty, "pattern_nulls_", []),
                  *(n for k in getattr(novelty, "parcel_pattern_nulls_", []) for n in k)]:
         parts.append(np.round(np.asarray(null, dtype=float), 5).tobytes())
+    if model.parcel.fit_null is not None:  # the population fit test (models before it have none)
+        parts.append(np.round(np.concatenate(model.parcel.fit_null), 6).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -410,6 +415,8 @@ def train_frames(
     site_zone = np.array([zones.index(s.split("/", 1)[0]) for s in sites_labels])
 
     joint_cols, joint_transforms = joint_block(features.columns_, cfg["joint_fields"])
+    # Cells of the population goodness-of-fit test (binned stone model only; see _fit_test).
+    fit_cells = FitCells.from_reference(X, mask) if cfg["method"] == "binned" else None
     classifier = StoneClassifier(
         method=cfg["method"], shrinkage=cfg["shrinkage"], parent_shrinkage=cfg["parent_shrinkage"],
         numeric=cfg["numeric"], gauss_shrinkage=cfg["gauss_shrinkage"],
@@ -422,7 +429,8 @@ def train_frames(
             f"{kind}_pc{k + 1}" for kind, emb in sorted(embeddings.items())
             for k in range(emb.pca_.n_components_)],
     ).fit(X, y, groups=lots, parents=frame["_zone"].to_numpy(),
-          thin_classes=[site_index[s] for s in sites_labels if s.split("/", 1)[0] in thin])
+          thin_classes=[site_index[s] for s in sites_labels if s.split("/", 1)[0] in thin],
+          fit_cells=fit_cells)
 
     n_sites = len(sites_labels)
     stone_share = np.bincount(y, minlength=n_sites) / len(y)
@@ -457,13 +465,22 @@ def train_frames(
     if len(cfg["parcel_sizes"]) != len(cfg["parcel_per_zone"]):
         raise InputError("parcel_sizes and parcel_per_zone must have the same length")
     thresholds = load_thresholds(cfg["thresholds_path"], cfg["thresholds"])
+    # Out-of-fold cell probabilities for the fit test's null, used here only (not kept in the model).
+    oof_cells = classifier.__dict__.pop("oof_cells_", None)
+    fit_pieces = None
+    if fit_cells is not None and oof_cells is not None:
+        codes = fit_cells.cells(X)
+        fit_cells = fit_cells.with_tables(cell_tables(codes, y, n_sites, fit_cells.n_cells, site_zone,
+                                                      cfg["shrinkage"], cfg["parent_shrinkage"]))
+        fit_pieces = (codes[valid], oof_cells[valid], fit_cells.n_cells)
     calibration = fit_parcel_calibration(
         oof_ll, novelty.oof_standardised_[valid], lots[valid], y[valid], site_zone, log_weight, len(zones),
         rng,
         prior_strength=float(cfg["share_prior_strength"]), level=float(thresholds["mixed_interval_level"]),
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
-        extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid])
+        extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid],
+        fit_pieces=fit_pieces)
     tau0, rho = calibration.tau0, calibration.rho
     # Unknown-origin nulls of parcels described by their assortment only (issue 14).
     fit_pattern_parcel_nulls(novelty, valid, lots[valid], y[valid], site_zone, log_weight,
@@ -477,6 +494,7 @@ def train_frames(
         "zones": zones, "sites": [s.split("/", 1) for s in sites_labels], "site_zone": site_zone,
         "log_prior": layout.log_prior, "log_weight": layout.log_weight, "tau0": tau0, "rho": rho,
         "parcel": calibration.to_parts(),
+        **({"fit_cells": fit_cells.to_parts()} if fit_pieces is not None and fit_cells is not None else {}),
     }
     model = FootprintModel(parts, thresholds)
     summary = {

@@ -1,6 +1,6 @@
 """Verdicts from versioned thresholds, worded the way footprint experts word them.
 
-The default thresholds (``footprint/data/thresholds_v2.json``) are ESTIMATES:
+The default thresholds (``footprint/data/thresholds_v3.json``) are ESTIMATES:
 no KP-published numeric thresholds exist (DOMAIN notes, section 5.7). Every
 threshold set carries a version, printed on reports and kept in the model's
 manifest.
@@ -25,6 +25,16 @@ applies):
 Every flag raised is also listed (``flags``: e.g. ``mixed;unknown_origin``
 for a topped-up parcel whose stones are also unlike every reference).
 
+Version 3 (the default) keeps the keys of version 2; "unknown origin" now
+has two calibrated tests, the parcel novelty test (stones unlike every
+reference site) and the population goodness-of-fit test (:mod:`._fit_test`:
+the stones, taken together, unlike any mixture of the reference sites, though
+each may look like some reference stone), each at ``unknown_alpha / 2``
+(Bonferroni), so together they still flag at most ``unknown_alpha`` of
+genuine parcels. A model saved before the fit test has no fit null: its
+parcels get the novelty test alone at ``unknown_alpha``. A version 2 set
+(``thresholds_v2.json``) still loads and keeps its meaning (novelty alone).
+
 A version 1 set (``thresholds_v1.json``) still loads: its
 ``novelty_alpha_parcel`` becomes ``unknown_alpha`` and ``mixed_alpha``
 takes the v2 default; ``mixed_fraction`` is no longer used.
@@ -42,7 +52,8 @@ import numpy as np
 
 from ..exceptions import InputError, Problem
 
-__all__ = ["VERDICTS", "decide", "load_thresholds", "wording", "wordings"]
+__all__ = ["VERDICTS", "decide", "load_thresholds", "unknown_origin_test", "uses_fit_test", "wording",
+           "wordings"]
 
 #: Verdict words, and what each means.
 VERDICTS = {
@@ -73,7 +84,7 @@ def load_thresholds(path: str | Path | None = None,
     Parameters
     ----------
     path : str or Path, optional
-        A JSON file with the same keys as ``footprint/data/thresholds_v2.json``
+        A JSON file with the same keys as ``footprint/data/thresholds_v3.json``
         (or a version 1 set, upgraded as the module docstring says).
     overrides : mapping, optional
         Values replacing those of the file. Changing a value without changing
@@ -85,9 +96,9 @@ def load_thresholds(path: str | Path | None = None,
         A key is unknown, a value is not a number in its range, or the
         consistent threshold is below the inconsistent one.
     """
-    source = str(path) if path is not None else "footprint/data/thresholds_v2.json"
+    source = str(path) if path is not None else "footprint/data/thresholds_v3.json"
     if path is None:
-        text = resources.files("footprint").joinpath("data/thresholds_v2.json").read_text("utf-8")
+        text = resources.files("footprint").joinpath("data/thresholds_v3.json").read_text("utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     try:
@@ -126,8 +137,17 @@ def load_thresholds(path: str | Path | None = None,
 
 def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.ndarray,
            has_declared: np.ndarray, log10_lr: np.ndarray, fraction: np.ndarray, mixed_p: np.ndarray,
-           novelty_p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           novelty_p: np.ndarray, fit_p: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised verdicts for many parcels.
+
+    ``fit_p`` is the population goodness-of-fit p-value (NaN or None where the
+    model has no fit null). Under a version 3 set (any version but 1 and 2) a
+    parcel is novel when ``min(novelty_p, fit_p) < unknown_alpha / 2``
+    (Bonferroni: the two unknown-origin tests together flag at most
+    ``unknown_alpha`` of genuine parcels); without a fit p-value, when
+    ``novelty_p < unknown_alpha``. Version 1 and 2 sets keep their meaning:
+    the novelty test alone.
 
     Returns
     -------
@@ -138,7 +158,7 @@ def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.nda
     """
     few = n_stones < t["min_parcel_stones"]
     unknown_decl = has_declared & ~declared_known
-    novel = novelty_p < t["unknown_alpha"]
+    novel = unknown_origin_test(t, novelty_p, fit_p)
     mixed = mixed_p < t["mixed_alpha"]
     low = log10_lr <= t["inconsistent_log10_lr"]
     high = log10_lr >= t["consistent_log10_lr"]
@@ -163,6 +183,27 @@ def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.nda
     flags = np.array([";".join(name for mask, name in parts if mask[k]) for k in range(len(code))],
                      dtype=object)
     return verdict, code, flags
+
+
+def uses_fit_test(t: Mapping[str, Any]) -> bool:
+    """Whether a threshold set's unknown-origin rule includes the population fit test (version 3 on)."""
+    return str(t.get("version", "")).split("+")[0] not in ("1", "2")
+
+
+def unknown_origin_test(t: Mapping[str, Any], novelty_p: np.ndarray, fit_p: np.ndarray | None) -> np.ndarray:
+    """Return the unknown-origin flags: novelty and (v3 on) population fit, ``unknown_alpha`` in all."""
+    alpha = float(t["unknown_alpha"])
+    novelty_p = np.asarray(novelty_p, dtype=float)
+    if fit_p is None or not uses_fit_test(t):
+        return novelty_p < alpha
+    fit_p = np.asarray(fit_p, dtype=float)
+    have = np.isfinite(fit_p)
+    return np.where(have, (novelty_p < alpha / 2) | (fit_p < alpha / 2), novelty_p < alpha)
+
+
+#: Added to the sentence of a parcel the population fit test flags as unknown origin.
+FIT_FAILED = ("; the parcel's stones, taken together, fit no mixture of the reference sites (population "
+              "test), though each may look like some reference stone")
 
 
 def wording(code: str, *, declared: str | None, best: str | None, consistent_zones: list[str],

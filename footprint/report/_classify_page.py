@@ -167,14 +167,21 @@ def _why_view(row: Mapping[str, Any], summary: Mapping[str, Any] | None, thresho
     fields = [{"field": f["field"], "share": f"{f['share']:.0%}", "width": round(100 * f["share"], 1),
                "supports": f["supports"], "log10": f"{f['log10']:+.2f}"} for f in why.get("fields", [])]
     tests = []
-    for key, alpha_key, text_key in (("mixed_p", "mixed_alpha", "why_mixed_p"),
-                                     ("novelty_p", "unknown_alpha", "why_unknown_p")):
+    # From thresholds version 3 the unknown-origin budget is split between the stone test and the
+    # population fit test (each at half of it); before, the stone test had it all.
+    fit = row.get("fit_p")
+    version = str(thresholds.get("version", "")).split("+")[0]
+    split = version not in ("1", "2") and fit is not None and fit == fit
+    unknown = thresholds.get("unknown_alpha")
+    half = unknown / 2 if split and isinstance(unknown, (int, float)) else unknown
+    for key, alpha, text_key in (("mixed_p", thresholds.get("mixed_alpha"), "why_mixed_p"),
+                                 ("novelty_p", half, "why_unknown_p" if not split else "why_unknown_split_p"),
+                                 ("fit_p", half, "why_fit_p")):
         value = row.get(key)
-        if value is None or value != value:  # blank (older results) or NaN (no measurement)
+        if value is None or value != value or (key == "fit_p" and not split):  # blank, NaN or not used
             continue
-        alpha = thresholds.get(alpha_key)
         tests.append(w[text_key].format(p=_num(value, "{:.3g}"), alpha=_num(alpha, "{:g}"),
-                                        one_in=_one_in(alpha)))
+                                        one_in=_one_in(unknown if split and key != "mixed_p" else alpha)))
     flags = [f for f in str(_text(row.get("flags")) or "").split(";") if f]
     is_mixed = "mixed" in flags or str(row.get("verdict")) == "mixed"
     stones = ([{"sample_id": s["sample_id"], "p": f"{s['p_foreign']:.3f}"}
@@ -218,7 +225,7 @@ def render_report(
         One row per parcel with the classify result columns (``parcel_id,
         n_stones, declared_zone, verdict, best_zone, p_<zone>..., log10_lr,
         foreign_fraction, foreign_fraction_lo, foreign_fraction_hi,
-        novelty_p``, and when present ``mixed_p, flags, typical_sites,
+        novelty_p``, and when present ``mixed_p, fit_p, flags, typical_sites,
         site_shares, alternative_zone``: the "why" block), in output order.
     zones : sequence of str
         The model's reference zones (order of the posterior bars).

@@ -138,6 +138,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "why_unknown_p": ("Unknown-origin test: p = {p}. A parcel is flagged "
                           "unknown origin when p < {alpha}: "
                           "at most 1 in {one_in} genuine parcels of the reference zones."),
+        "why_unknown_split_p": ("Unknown-origin test, stone by stone: p = {p}. A parcel is flagged unknown "
+                                "origin when p < {alpha} or the population test's p < {alpha}: together at "
+                                "most 1 in {one_in} genuine parcels of the reference zones."),
+        "why_fit_p": ("Population test (do the stones, taken together, fit a mixture of the reference "
+                      "sites?): p = {p}, flagged when p < {alpha}."),
         "why_flags": "Flags raised",
         "why_no_flags": "none",
         "why_foreign": ("Stones most likely foreign to {zone} (probability at "
@@ -279,6 +284,12 @@ _WORDS: dict[str, dict[str, str]] = {
                         "test signale au plus 1 lot authentique sur {one_in}."),
         "why_unknown_p": ("Test d'origine inconnue : p = {p}. Un lot est signalé d'origine inconnue si p < "
                           "{alpha} : au plus 1 lot authentique des zones de référence sur {one_in}."),
+        "why_unknown_split_p": ("Test d'origine inconnue, pierre par pierre : p = {p}. Un lot est signalé "
+                                "d'origine inconnue si p < {alpha} ou si le test de population donne p < "
+                                "{alpha} : ensemble, au plus 1 lot authentique des zones de référence sur "
+                                "{one_in}."),
+        "why_fit_p": ("Test de population (les pierres, prises ensemble, suivent-elles un mélange des sites "
+                      "de référence ?) : p = {p}, signalé si p < {alpha}."),
         "why_flags": "Signalements",
         "why_no_flags": "aucun",
         "why_foreign": ("Pierres les plus probablement étrangères à {zone} (probabilité selon le mélange "

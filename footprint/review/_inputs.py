@@ -180,7 +180,7 @@ def read_results(path: str | os.PathLike[str]) -> ClassifyResults:
     from ..ingest import read_plain_table
 
     # the columns classify writes for every model (the per-zone probability columns aside); the "why"
-    # columns (mixed_p, flags, typical_sites, top_fields) are optional: older results files lack them
+    # columns (mixed_p, fit_p, flags, typical_sites, top_fields) are optional: older results files lack them
     required = tuple(c for c in result_columns(()) if c not in WHY_RESULT_COLUMNS)
     table = read_plain_table(path, required=required, what="classify results file")
     file = table.file

@@ -36,8 +36,8 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from .._schema import sieve_to_mm
-from ._params import CATEGORICAL, ORDINAL, SiteParams, SynthParams
 from ._lots import lot_site
+from ._params import CATEGORICAL, ORDINAL, SiteParams, SynthParams
 
 __all__ = ["BUNDLED_LOTS_PER_SITE", "BUNDLED_STONES_PER_LOT", "FTIR_COLUMNS", "STONE_COLUMNS",
            "generate_parcels", "generate_reference", "sample_site_stones"]
@@ -219,7 +219,8 @@ def _lot_meta(rng: np.random.Generator, params: SynthParams) -> dict[str, Any]:
 
 def _generate_reference(params: SynthParams, *, seed: int, lots_per_site: int = BUNDLED_LOTS_PER_SITE,
                         stones_per_lot: int = BUNDLED_STONES_PER_LOT,
-                        zones: list[str] | None = None, lot_sd: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        zones: list[str] | None = None, lot_sd: float = 0.0
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(observed, truth)`` reference frames (see :func:`generate_reference`)."""
     rng = np.random.default_rng(seed)
     zones = params.reference_zones if zones is None else list(zones)

@@ -118,7 +118,7 @@ def test_training_is_deterministic(reference, light):
 
 def test_verdict_rules_and_threshold_versions():
     t = load_thresholds()
-    assert t["version"] == "2" and t["min_parcel_stones"] == 25
+    assert t["version"] == "3" and t["min_parcel_stones"] == 25
     arr = np.array
     verdict, code, flags = decide(
         t, n_stones=arr([10, 30, 30, 30, 30, 30, 30, 30, 30]),
@@ -134,7 +134,7 @@ def test_verdict_rules_and_threshold_versions():
     # A topped-up parcel whose stones are also unlike every reference says both.
     assert flags[8] == "mixed;unknown_origin" and flags[1] == "" and flags[2] == "inconsistent;mixed"
     custom = load_thresholds(overrides={"min_parcel_stones": 5})
-    assert custom["version"] == "2+custom"
+    assert custom["version"] == "3+custom"
     with pytest.raises(InputError, match="consistent_log10_lr"):
         load_thresholds(overrides={"consistent_log10_lr": -2.0})
     with pytest.raises(InputError, match="unknown threshold"):

@@ -115,7 +115,7 @@ def test_v1_thresholds_still_load():
     path = resources.files("footprint").joinpath("data/thresholds_v1.json")
     t = load_thresholds(str(path))
     assert t["version"] == "1" and t["unknown_alpha"] == t["novelty_alpha_parcel"] and "mixed_alpha" in t
-    assert load_thresholds()["version"] == "2"
+    assert load_thresholds()["version"] == "3"
 
 
 def test_interval_floor_widens_by_a_size_free_part():

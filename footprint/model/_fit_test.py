@@ -1,0 +1,325 @@
+"""Population goodness of fit: does a parcel, taken as a whole, look like a mixture of reference sites.
+
+The unknown-origin statistic of :mod:`._novelty` is a per-stone typicality:
+each stone against its best reference site. A parcel whose stones are each
+typical of SOME reference site, but whose population is not any mixture of
+them (a neighbouring country's mine, whose stones fall inside the reference's
+range in every field but with other frequencies), passes it at any size. This
+module tests the population.
+
+Every field ``j`` of the stone model is cut into a few cells (categories,
+frequent exact values, quantile ranges of the pooled reference values: see
+:class:`FitCells`), and every reference site ``s`` gives each cell a
+probability ``P_j(b | s)``: the site's cell frequencies, shrunk towards its
+zone's and the pool's as the stone model's densities are
+(:func:`cell_tables`). Under "the stones come from the sites in shares ``pi``" the
+cells of field ``j`` follow ``q_j(b) = sum_s pi_s P_j(b | s)``, and the
+parcel's G statistic (likelihood ratio of a free multinomial against it)::
+
+    G = 2 sum_j [ sum_b O_jb log(O_jb / n_j) - sum_i w_i log q_j(b_ij) ]
+
+summed over the fields each stone has (``O_jb`` = stones in cell ``b`` of
+field ``j``, ``n_j`` = stones measuring ``j``, ``w_i`` = stones row ``i``
+stands for: a row of weight ``w`` counts exactly as ``w`` identical rows).
+``G`` grows with ``n`` for a population shift no share vector ``pi`` absorbs.
+
+The shares are the parcel's fit over EVERY reference site (the declared
+zone's mixture plus the foreign sites of the "mixed" test), so a parcel
+topped up with stones of another reference zone is explained by the
+reference and only a population unlike every reference mixture fails: the
+test's meaning is the unknown-origin one.
+
+Its null is calibrated like the other parcel tests (:mod:`._parcel_calibration`):
+held-out genuine export parcels of each size, built from whole reference lots,
+each stone's cell probabilities taken from the stones of the other folds of
+the stone classifier (whole lots: :func:`out_of_fold_cells`), so the null carries the lot-to-lot
+variation of the reference and the estimation error of the densities (both
+make ``G`` grow with ``n`` even for genuine parcels: the null is tabulated per
+size, and read as a location-scale family, :func:`._nulls.scaled_null_p_values`,
+whose tails come from the simulated parcels themselves).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FitCells", "cell_tables", "fit_statistic", "out_of_fold_cells"]
+
+#: Smallest pooled share of a cell: rarer categories / values are merged.
+_MIN_SHARE = 0.04
+#: Quantile cells of the continuous part of a continuous field.
+_CONTINUOUS_CELLS = 6
+#: Frequent exact values (share of the measured values) get a cell of their own (as the densities do).
+_SPIKE_SHARE = 0.05
+#: Floor of a cell probability.
+_FLOOR = 1e-9
+
+
+@dataclass
+class FitCells:
+    """The cells of every field and the reference sites' probabilities of them.
+
+    Attributes
+    ----------
+    kinds : list of str
+        ``"cat"`` (category codes) or ``"num"`` per field.
+    code_cell : list of ndarray
+        ("cat") cell of each code ``0..K-1``; codes ``>= K - 1`` (unseen) take the last entry's cell.
+    spikes : list of ndarray
+        ("num") frequent exact values, one cell each (cells ``0..len(spikes)-1``).
+    cuts : list of ndarray
+        ("num") cut points of the other values: cell ``len(spikes) + searchsorted(cuts, x, "right")``.
+    n_cells : ndarray of int, shape (n_fields,)
+        Cells of each field.
+    tables : list of ndarray
+        Per field, ``P_j(b | s)`` of shape (n_sites, n_cells); empty until :meth:`with_tables`.
+    """
+
+    kinds: list[str]
+    code_cell: list[np.ndarray]
+    spikes: list[np.ndarray]
+    cuts: list[np.ndarray]
+    n_cells: np.ndarray
+    tables: list[np.ndarray]
+
+    # -- building ----------------------------------------------------------------------
+    @classmethod
+    def from_reference(cls, X: np.ndarray, categorical: np.ndarray, *, min_share: float = _MIN_SHARE,
+                       continuous_cells: int = _CONTINUOUS_CELLS) -> FitCells:
+        """Cells from the pooled reference values ``X`` (n_stones, n_fields), NaN = not measured.
+
+        Categories and the values of a field with at most 12 distinct values
+        (as the densities treat them) are merged in order until each cell
+        holds ``min_share`` of the measured values; frequent exact values of a
+        continuous field get their own cell and the others ``continuous_cells``
+        quantile ranges.
+        """
+        kinds, code_cell, spikes, cuts, n_cells = [], [], [], [], []
+        for j in range(X.shape[1]):
+            col = X[:, j]
+            values = col[np.isfinite(col)]
+            if categorical[j]:
+                codes = values.astype(int)
+                k = int(codes.max()) + 2 if len(codes) else 1
+                share = np.bincount(codes, minlength=k) / max(len(codes), 1)
+                frequent = share >= min_share
+                cell = np.full(k, -1)
+                cell[frequent] = np.arange(frequent.sum())
+                rare = int(frequent.sum())
+                cell[~frequent] = rare  # rare and unseen codes share one cell
+                kinds.append("cat")
+                code_cell.append(cell)
+                spikes.append(np.zeros(0))
+                cuts.append(np.zeros(0))
+                n_cells.append(rare + 1)
+                continue
+            kinds.append("num")
+            code_cell.append(np.zeros(0, dtype=int))
+            uniq, counts = np.unique(values, return_counts=True)
+            if len(uniq) <= 12:
+                # Discrete values: cut at a value whenever the cell so far holds min_share.
+                spk = np.zeros(0)
+                share = counts / max(len(values), 1)
+                after = share[::-1].cumsum()[::-1]  # share of the values from each one on
+                cut, acc = [], 0.0
+                for v, c, rest in zip(uniq, share, after, strict=True):
+                    if acc >= min_share and rest >= min_share:
+                        cut.append(v)
+                        acc = 0.0
+                    acc += c
+                cut_arr = np.asarray(cut, dtype=float)
+            else:
+                spk = np.sort(uniq[counts >= _SPIKE_SHARE * len(values)][:3])
+                cont = values[~np.isin(values, spk)]
+                q = np.linspace(0.0, 1.0, continuous_cells + 1)[1:-1]
+                cut_arr = np.unique(np.quantile(cont, q)) if len(cont) else np.zeros(0)
+            spikes.append(spk.astype(float))
+            cuts.append(cut_arr)
+            n_cells.append(len(spk) + len(cut_arr) + 1)
+        return cls(kinds, code_cell, spikes, cuts, np.asarray(n_cells, dtype=int), [])
+
+    def with_tables(self, tables: list[np.ndarray]) -> FitCells:
+        """Return a copy holding the sites' cell probabilities ``tables`` (see :func:`cell_tables`)."""
+        return FitCells(self.kinds, self.code_cell, self.spikes, self.cuts, self.n_cells, list(tables))
+
+    # -- applying ----------------------------------------------------------------------
+    def cells(self, X: np.ndarray) -> np.ndarray:
+        """Cell of every stone in every field, shape (n_stones, n_fields); -1 = not measured."""
+        out = np.full(X.shape, -1, dtype=np.int64)
+        for j, kind in enumerate(self.kinds):
+            col = X[:, j]
+            seen = np.isfinite(col)
+            v = col[seen]
+            if kind == "cat":
+                table = self.code_cell[j]
+                out[seen, j] = table[np.clip(v.astype(np.int64), 0, len(table) - 1)]
+                continue
+            spk, cut = self.spikes[j], self.cuts[j]
+            cell = len(spk) + np.searchsorted(cut, v, side="right")
+            if len(spk):
+                hit = np.isin(v, spk)
+                cell = np.where(hit, np.searchsorted(spk, v), cell)
+            out[seen, j] = cell
+        return out
+
+    def to_parts(self) -> dict[str, Any]:
+        """Plain-data form (lists of arrays) for the artefact."""
+        return {"kinds": list(self.kinds), "code_cell": [np.asarray(v) for v in self.code_cell],
+                "spikes": [np.asarray(v) for v in self.spikes], "cuts": [np.asarray(v) for v in self.cuts],
+                "n_cells": np.asarray(self.n_cells), "tables": [np.asarray(v) for v in self.tables]}
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, Any]) -> FitCells:
+        """Inverse of :meth:`to_parts`."""
+        return cls([str(k) for k in parts["kinds"]], [np.asarray(v) for v in parts["code_cell"]],
+                   [np.asarray(v, dtype=float) for v in parts["spikes"]],
+                   [np.asarray(v, dtype=float) for v in parts["cuts"]], np.asarray(parts["n_cells"]),
+                   [np.asarray(v, dtype=float) for v in parts["tables"]])
+
+
+def cell_tables(codes: np.ndarray, sites: np.ndarray, n_sites: int, n_cells: np.ndarray,
+                parent_of_site: np.ndarray | None = None, shrinkage: float = 50.0,
+                parent_shrinkage: float = 5.0) -> list[np.ndarray]:
+    """``P_j(b | s)``: each site's cell frequencies, shrunk site -> zone -> pool as the densities are.
+
+    The cells' probabilities are the reference stones' own frequencies (not
+    the stone model's smooth per-field densities, whose pooled shape can
+    differ from the data's by a few percent in a cell: a misfit every large
+    genuine parcel would show), with the shrinkage of
+    :class:`~footprint.model._density.BinnedDensities` (``shrinkage``
+    pseudo-stones towards the site's zone, ``parent_shrinkage`` from the zone
+    towards the pooled reference).
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_stones, n_fields)
+        Cells of the reference stones (:meth:`FitCells.cells`), -1 = not measured.
+    sites : ndarray of int, shape (n_stones,)
+        Site of each stone.
+    n_sites : int
+        Reference sites.
+    n_cells : ndarray of int
+        Cells per field.
+    parent_of_site : ndarray of int, optional
+        Zone of each site.
+    shrinkage, parent_shrinkage : float
+        Pseudo-stones of the two shrinkage levels.
+
+    Returns
+    -------
+    list of ndarray, each (n_sites, n_cells[j]), rows summing to 1
+    """
+    out = []
+    parent = np.zeros(n_sites, dtype=int) if parent_of_site is None else np.asarray(parent_of_site)
+    n_parents = int(parent.max()) + 1 if len(parent) else 1
+    for j, k in enumerate(np.asarray(n_cells, dtype=int)):
+        seen = codes[:, j] >= 0
+        counts = np.zeros((n_sites, k))
+        np.add.at(counts, (sites[seen], codes[seen, j]), 1.0)
+        pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * k)
+        parent_counts = np.zeros((n_parents, k))
+        np.add.at(parent_counts, parent, counts)
+        zone = (parent_counts + parent_shrinkage * pooled) / (parent_counts.sum(axis=1, keepdims=True)
+                                                              + parent_shrinkage)
+        table = (counts + shrinkage * zone[parent]) / (counts.sum(axis=1, keepdims=True) + shrinkage)
+        table = np.maximum(table, _FLOOR)
+        out.append(table / table.sum(axis=1, keepdims=True))
+    return out
+
+
+def out_of_fold_cells(cells: FitCells, folds: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray,
+                      sites: np.ndarray, n_sites: int, parent_of_site: np.ndarray | None = None,
+                      shrinkage: float = 50.0, parent_shrinkage: float = 5.0) -> np.ndarray:
+    """Each stone's per-site probability of its own cells, from the stones of the other folds.
+
+    Parameters
+    ----------
+    cells : FitCells
+        The cells (no tables needed).
+    folds : list of (train_rows, test_rows)
+        Folds of whole lots (the stone classifier's).
+    X : ndarray of shape (n_stones, n_fields)
+        The reference stones.
+    sites : ndarray of int, shape (n_stones,)
+        Site of each stone.
+    n_sites : int
+        Reference sites.
+    parent_of_site, shrinkage, parent_shrinkage
+        As for :func:`cell_tables`.
+
+    Returns
+    -------
+    ndarray of shape (n_stones, n_fields, n_sites), float32
+        ``P_j(b_ij | s)`` (1 where the field is not measured; NaN for a stone in no fold).
+    """
+    out = np.full((X.shape[0], X.shape[1], n_sites), np.nan, dtype=np.float32)
+    codes = cells.cells(X)
+    for train, test in folds:
+        tables = cell_tables(codes[train], sites[train], n_sites, cells.n_cells, parent_of_site, shrinkage,
+                             parent_shrinkage)
+        for j, table in enumerate(tables):
+            c = codes[test, j]
+            out[test, j] = np.where((c >= 0)[:, None], table[:, np.maximum(c, 0)].T, 1.0)
+    return out
+
+
+def fit_statistic(codes: np.ndarray, starts: np.ndarray, weights: np.ndarray, shares: np.ndarray,
+                  n_cells: np.ndarray, *, tables: list[np.ndarray] | None = None,
+                  stone_probs: np.ndarray | None = None, per_field: bool = False) -> np.ndarray:
+    """Return the parcels' G statistics (see the module docstring), all parcels at once.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_stones, n_fields)
+        Cells (:meth:`FitCells.cells`), stones sorted by parcel; -1 = not measured.
+    starts : ndarray of shape (n_parcels,)
+        First stone of each parcel.
+    weights : ndarray of shape (n_stones,)
+        Stones each row stands for.
+    shares : ndarray of shape (n_parcels, n_sites)
+        The mixture each parcel is tested against.
+    n_cells : ndarray of int, shape (n_fields,)
+        Cells per field.
+    tables : list of ndarray, optional
+        ``P_j(b | s)`` per field (the model's own): the parcel's mixture
+        ``q_j = shares @ P_j`` is formed per parcel, then read per stone.
+    stone_probs : ndarray of shape (n_stones, n_fields, n_sites), optional
+        Each stone's own ``P_j(b_ij | s)`` (out-of-fold, for the calibration);
+        used instead of ``tables``.
+    per_field : bool
+        Return the (n_parcels, n_fields) contributions instead of their sum.
+
+    Returns
+    -------
+    ndarray of shape (n_parcels,) or (n_parcels, n_fields)
+    """
+    n, F = codes.shape
+    P = len(starts)
+    sizes = np.diff(np.append(starts, n))
+    parcel = np.repeat(np.arange(P), sizes)
+    seen = codes >= 0
+    offset = np.concatenate([[0], np.cumsum(n_cells)[:-1]])
+    total = int(np.sum(n_cells))
+    # Every (stone, field) as one index into the (parcel, field, cell) table; an unmeasured field
+    # points at its first cell with weight 0.
+    key = (parcel * total)[:, None] + offset[None, :] + np.where(seen, codes, 0)
+    w_seen = np.where(seen, weights[:, None], 0.0)
+    counts = np.bincount(key.ravel(), weights=w_seen.ravel(), minlength=P * total).reshape(P, total)
+    field_of_cell = np.repeat(np.arange(F), n_cells)
+    n_j = np.add.reduceat(counts, offset, axis=1)  # (P, F) stones measuring each field
+    with np.errstate(divide="ignore", invalid="ignore"):
+        free = np.where(counts > 0, counts * np.log(counts / n_j[:, field_of_cell]), 0.0)
+    free_j = np.add.reduceat(free, offset, axis=1)
+    if stone_probs is not None:
+        q = np.einsum("ifs,is->if", stone_probs, np.take(shares, parcel, axis=0).astype(stone_probs.dtype))
+    else:
+        assert tables is not None
+        mix = np.concatenate([shares @ t for t in tables], axis=1)  # (P, total): expected cell shares
+        q = mix.ravel()[key]
+    logq = np.where(seen, np.log(np.maximum(q, _FLOOR)), 0.0)
+    model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
+    g = 2.0 * np.maximum(free_j - model_j, 0.0)
+    return g if per_field else g.sum(axis=1)
