@@ -7,14 +7,18 @@ simulated (a zone's held-out lots run out), so the tables are short at the
 big sizes: 40 values at 1,500 stones cannot give a p-value below 1/41.
 
 - :func:`null_p_values` reads each table as it is, interpolating log p in
-  log size (the mixed test: its tables are pooled downwards at fitting,
-  its statistic does not grow with size);
+  log size (the mixed test, whose tables are pooled downwards at fitting
+  because its statistic does not grow with size; and the stone-by-stone
+  unknown-origin test, which therefore cannot flag parcels of more than
+  ~800 stones);
 - :func:`scaled_null_p_values` treats the tables as one location-scale
-  family: each size has its own median and spread (a mean of ``n`` stone
-  scores narrows as ``n`` grows), the standardised values of all sizes up to
-  the parcel's are pooled for the tail. Smaller parcels' standardised means
-  have the heavier tails, so the pooling is conservative, and the tail of
-  a big parcel is read from hundreds of values rather than a dozen.
+  family: each size has its own median and spread, the standardised values
+  of all sizes up to the parcel's are pooled for the tail, so the tail of a
+  big parcel is read from hundreds of values rather than a dozen. Used for
+  the population fit test, whose statistic grows with size. (Tried on the
+  stone-by-stone unknown-origin test, it flagged 15% of genuine 1,500-stone
+  parcels: a mean of 1,500 stone scores has so small a spread among the
+  held-out parcels that a fresh parcel's offset from them looks extreme.)
 """
 
 from __future__ import annotations

@@ -45,9 +45,13 @@ log-density sum, :mod:`._novelty`): each stone is scored against its best
 reference site, so a mixture of reference sites is not strange, standardised
 to the reference scale of the fields each stone has (:mod:`._patterns`). Its
 null is the same held-out genuine parcels at each size, read as a
-location-scale family (:func:`._nulls.scaled_null_p_values`: few big parcels
-can be simulated, and a table of a dozen values cannot reach p < 0.01);
-parcels described on an assortment pattern only meet that pattern's null.
+the tables as they are (:func:`._nulls.null_p_values`: few big parcels can
+be simulated, so above ~800 stones this test cannot reach p < 0.01, and read
+as a location-scale family it raised false alarms on genuine 1,500-stone
+parcels); parcels described on an assortment pattern only meet that
+pattern's null. From thresholds version 3 the population goodness-of-fit test
+(:mod:`._fit_test`, ``fit_p``) shares the unknown-origin budget and carries
+it at the big sizes.
 """
 
 from __future__ import annotations
