@@ -28,6 +28,7 @@ RESULT_COLUMNS = [
     "foreign_fraction_hi",
     "novelty_p",
     "mixed_p",
+    "fit_p",
     "flags",
     "typical_sites",
     "top_fields",
