@@ -101,6 +101,29 @@ def _fit_tilt(log_base: np.ndarray, T: np.ndarray, target: np.ndarray, ridge: fl
     return coef
 
 
+def shrunk_frequencies(counts: np.ndarray, parent_of_site: np.ndarray | None, shrinkage: float,
+                       parent_shrinkage: float) -> np.ndarray:
+    """Per-site cell frequencies shrunk site -> parent (zone) -> pool, shape of ``counts``.
+
+    ``counts`` is sites x cells. The pool is the pooled frequencies with half a
+    stone added to every cell; a site borrows ``shrinkage`` pseudo-stones from
+    its zone (a thin site borrows from its zone first, since sites of a zone
+    are alike), the zone ``parent_shrinkage`` from the pool. Without
+    ``parent_of_site`` a site borrows from the pool directly. The per-field
+    densities, the categorical pairs and the population fit test all shrink
+    this way.
+    """
+    pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * counts.shape[1])
+    prior = np.broadcast_to(pooled, counts.shape)
+    if parent_of_site is not None:
+        parent_counts = np.zeros((int(parent_of_site.max()) + 1, counts.shape[1]))
+        np.add.at(parent_counts, parent_of_site, counts)
+        parent = (parent_counts + parent_shrinkage * pooled) / (
+            parent_counts.sum(axis=1, keepdims=True) + parent_shrinkage)
+        prior = parent[parent_of_site]
+    return (counts + shrinkage * prior) / (counts.sum(axis=1, keepdims=True) + shrinkage)
+
+
 class BinnedDensities:
     """Per-class, per-feature log-density lookup tables (plain data, fitted once).
 
@@ -208,16 +231,7 @@ class BinnedDensities:
         shrinkage, parent_of_site, parent_shrinkage = self._shrink
         counts = np.zeros((self.n_sites, n_bins))
         np.add.at(counts, (where, bins), 1.0)
-        pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * n_bins)
-        prior = np.broadcast_to(pooled, counts.shape)
-        if parent_of_site is not None:
-            # Two-level shrinkage: a thin site borrows from its zone first, since sites of a zone are alike.
-            parent_counts = np.zeros((int(parent_of_site.max()) + 1, n_bins))
-            np.add.at(parent_counts, parent_of_site, counts)
-            parent = (parent_counts + parent_shrinkage * pooled) / (
-                parent_counts.sum(axis=1, keepdims=True) + parent_shrinkage)
-            prior = parent[parent_of_site]
-        return (counts + shrinkage * prior) / (counts.sum(axis=1, keepdims=True) + shrinkage)
+        return shrunk_frequencies(counts, parent_of_site, shrinkage, parent_shrinkage)
 
     def _gaussian(self, values: np.ndarray, where: np.ndarray, parent_of_site: np.ndarray | None,
                   shrinkage: float, parent_shrinkage: float

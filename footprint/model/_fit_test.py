@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from ._density import shrunk_frequencies
+
 __all__ = ["FitCells", "cell_tables", "fit_statistic", "out_of_fold_cells"]
 
 #: Smallest pooled share of a cell: rarer categories / values are merged.
@@ -214,18 +216,11 @@ def cell_tables(codes: np.ndarray, sites: np.ndarray, n_sites: int, n_cells: np.
     """
     out = []
     parent = np.zeros(n_sites, dtype=int) if parent_of_site is None else np.asarray(parent_of_site)
-    n_parents = int(parent.max()) + 1 if len(parent) else 1
     for j, k in enumerate(np.asarray(n_cells, dtype=int)):
         seen = codes[:, j] >= 0
         counts = np.zeros((n_sites, k))
         np.add.at(counts, (sites[seen], codes[seen, j]), 1.0)
-        pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * k)
-        parent_counts = np.zeros((n_parents, k))
-        np.add.at(parent_counts, parent, counts)
-        zone = (parent_counts + parent_shrinkage * pooled) / (parent_counts.sum(axis=1, keepdims=True)
-                                                              + parent_shrinkage)
-        table = (counts + shrinkage * zone[parent]) / (counts.sum(axis=1, keepdims=True) + shrinkage)
-        table = np.maximum(table, _FLOOR)
+        table = np.maximum(shrunk_frequencies(counts, parent, shrinkage, parent_shrinkage), _FLOOR)
         out.append(table / table.sum(axis=1, keepdims=True))
     return out
 

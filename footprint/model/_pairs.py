@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2
 
+from ._density import shrunk_frequencies
 from ._folds import grouped_splits
 
 __all__ = ["check_pairs", "fit_pair_tables", "pair_terms"]
@@ -91,19 +92,9 @@ def _table(a: np.ndarray, b: np.ndarray, site: np.ndarray, n_a: int, n_b: int, n
     ``p(a, b | s)`` is the site's cell frequencies shrunk towards its zone's,
     the zone's towards the pooled ones (half a stone added to every pooled cell).
     """
-    cells = n_a * n_b
-    counts = np.zeros((n_sites, cells))
+    counts = np.zeros((n_sites, n_a * n_b))
     np.add.at(counts, (site, a * n_b + b), 1.0)
-    pooled = (counts.sum(axis=0) + 0.5) / (counts.sum() + 0.5 * cells)
-    prior = np.broadcast_to(pooled, counts.shape)
-    if parent_of is not None:
-        parent_counts = np.zeros((int(parent_of.max()) + 1, cells))
-        np.add.at(parent_counts, parent_of, counts)
-        parent = (parent_counts + parent_shrinkage * pooled) / (
-            parent_counts.sum(axis=1, keepdims=True) + parent_shrinkage)
-        prior = parent[parent_of]
-    joint = ((counts + shrinkage * prior) / (counts.sum(axis=1, keepdims=True) + shrinkage)).reshape(
-        n_sites, n_a, n_b)
+    joint = shrunk_frequencies(counts, parent_of, shrinkage, parent_shrinkage).reshape(n_sites, n_a, n_b)
     return np.log(joint) - np.log(joint.sum(axis=2, keepdims=True)) - np.log(joint.sum(axis=1, keepdims=True))
 
 
