@@ -390,10 +390,13 @@ class FootprintModel:
         if getattr(self, "_shared", None) is None:
             a = getattr(self.classifier, "estimator_", None)
             b = getattr(self.novelty, "densities_", None)
-            # A joint block, pair tables or a stacked partner add terms the novelty densities do not hold.
+            # A joint block or a stacked partner add terms the novelty densities do not hold (pair
+            # tables do too, but they are added to the classifier's scores below, as generative_scores does).
+            # Thin zones' widening is applied by the classifier's own path only.
+            widen = getattr(self.classifier, "widen_", None)
             extra = (getattr(self.classifier, "joint_", None) is not None
                      or getattr(self.classifier, "partner_", None) is not None
-                     or bool(getattr(self.classifier, "pair_tables_", None)))
+                     or (widen is not None and bool(np.any(np.asarray(widen) != 1.0))))
             same = (self.classifier.method == "binned" and a is not None and b is not None
                     and a.modes == b.modes and a.n_sites == b.n_sites and not extra)
             if same:
@@ -448,7 +451,9 @@ class FootprintModel:
             if alpha[j] != 0:
                 np.multiply(alpha[j], terms, out=part[:m])
                 scores += _spread(part, m, where, spread)
-        return log_softmax(scores + self.classifier.log_prior_, axis=1), sums, scores, pieces
+        pairs = self.classifier.pair_scores(X)
+        generative = scores if pairs is None else scores + pairs
+        return log_softmax(generative + self.classifier.log_prior_, axis=1), sums, scores, pieces
 
     def _declared(self, parcel_ids: pd.Index, stones: pd.DataFrame, parcels: pd.DataFrame | None,
                   declared_zone: str | Mapping[str, str] | None, parcel_col: str,

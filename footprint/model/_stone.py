@@ -513,14 +513,21 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
     def generative_scores(self, X: np.ndarray) -> np.ndarray:
         """``sum_j alpha_j log p_j(x_j | s)`` plus the joint block's weighted term, shape (n, n_classes)."""
         scores = self.estimator_.summed(X, self.alpha_)
-        tables = getattr(self, "pair_tables_", None)
-        if tables:
-            scores = scores + np.einsum("nps,p->ns", self._pair_terms(X, tables), self.pair_alpha_)
+        pairs = self.pair_scores(X)
+        if pairs is not None:
+            scores = scores + pairs
         joint = getattr(self, "joint_", None)
         if joint is not None and self.joint_alpha_ != 0:
             scores = scores + self.joint_alpha_ * np.nan_to_num(
                 joint.site_loglik(X[:, _joint_columns(self.joint_features, X.shape[1])]))
         return scores
+
+    def pair_scores(self, X: np.ndarray) -> np.ndarray | None:
+        """Weighted interaction terms of the modelled categorical pairs, shape (n, n_classes), or None."""
+        tables = getattr(self, "pair_tables_", None)
+        if not tables:
+            return None
+        return np.einsum("nps,p->ns", self._pair_terms(X, tables), self.pair_alpha_)
 
     def _fit_alpha(self, terms: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
         rows = np.arange(len(y))
