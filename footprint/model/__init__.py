@@ -38,6 +38,7 @@ _WHERE = {
     "evaluate_frames": "._evaluate",
     "explain_fields": "._explain",
     "load_thresholds": "._verdict",
+    "unknown_alphas": "._verdict",
     "read_site_weights": "._train",
     "train": "._workflow",
     "train_frames": "._train",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._train import train_frames as train_frames
     from ._verdict import VERDICTS as VERDICTS
     from ._verdict import load_thresholds as load_thresholds
+    from ._verdict import unknown_alphas as unknown_alphas
     from ._workflow import train as train
 
 

@@ -36,7 +36,7 @@ from ._parcel import (
 )
 from ._site import SiteLayout
 from ._stone import StoneClassifier
-from ._verdict import FIT_FAILED, decide, uses_fit_test, wordings
+from ._verdict import FIT_FAILED, decide, unknown_alphas, wordings
 
 __all__ = ["FootprintModel", "ParcelAssessment"]
 
@@ -322,9 +322,9 @@ class FootprintModel:
         words = wordings(code, declared=declared, best=[self.zones[b] for b in best],
                          consistent_sets=consistent_sets, n_stones=sizes, fraction=frac, lo=lo, hi=hi,
                          t=self.thresholds)
-        if fit_p is not None and uses_fit_test(self.thresholds):  # say which unknown-origin test fired
-            fired = (fit_p < float(self.thresholds["unknown_alpha"]) / 2) & np.array(
-                ["unknown_origin" in f for f in flags], dtype=bool)
+        fit_alpha = unknown_alphas(self.thresholds)[1]
+        if fit_p is not None and fit_alpha is not None:  # say which unknown-origin test fired
+            fired = (fit_p < fit_alpha) & np.array(["unknown_origin" in f for f in flags], dtype=bool)
             words = [text + FIT_FAILED if fired[k] else text for k, text in enumerate(words)]
         zone_names = np.asarray(self.zones, dtype=object)
         # One constructor call (column by column insertion costs ~3 ms a batch).

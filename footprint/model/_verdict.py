@@ -190,15 +190,29 @@ def uses_fit_test(t: Mapping[str, Any]) -> bool:
     return str(t.get("version", "")).split("+")[0] not in ("1", "2")
 
 
-def unknown_origin_test(t: Mapping[str, Any], novelty_p: np.ndarray, fit_p: np.ndarray | None) -> np.ndarray:
-    """Return the unknown-origin flags: novelty and (v3 on) population fit, ``unknown_alpha`` in all."""
+def unknown_alphas(t: Mapping[str, Any]) -> tuple[float, float | None]:
+    """Levels of the stone-by-stone and the population unknown-origin tests, ``unknown_alpha`` in all.
+
+    Version 3 on: half of it each; before: all of it for the stone-by-stone
+    test and no population test (None).
+    """
     alpha = float(t["unknown_alpha"])
+    return (alpha / 2, alpha / 2) if uses_fit_test(t) else (alpha, None)
+
+
+def unknown_origin_test(t: Mapping[str, Any], novelty_p: np.ndarray, fit_p: np.ndarray | None) -> np.ndarray:
+    """Return the unknown-origin flags: novelty and (v3 on) population fit, ``unknown_alpha`` in all.
+
+    A parcel without a population p-value (NaN: a model saved before the test)
+    meets the stone-by-stone test at the whole ``unknown_alpha``.
+    """
     novelty_p = np.asarray(novelty_p, dtype=float)
-    if fit_p is None or not uses_fit_test(t):
-        return novelty_p < alpha
+    alone = novelty_p < float(t["unknown_alpha"])
+    novelty_alpha, fit_alpha = unknown_alphas(t)
+    if fit_p is None or fit_alpha is None:
+        return alone
     fit_p = np.asarray(fit_p, dtype=float)
-    have = np.isfinite(fit_p)
-    return np.where(have, (novelty_p < alpha / 2) | (fit_p < alpha / 2), novelty_p < alpha)
+    return np.where(np.isfinite(fit_p), (novelty_p < novelty_alpha) | (fit_p < fit_alpha), alone)
 
 
 #: Added to the sentence of a parcel the population fit test flags as unknown origin.

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..classify import DEFAULT_MAX_DETAIL, ReportInputs
+from ..model import unknown_alphas
 from ._figures import CLASSIFY_PANELS, footprint_figure
 from ._i18n import short_verdict, verdict_text, words
 from ._pages import (
@@ -168,15 +169,15 @@ def _why_view(row: Mapping[str, Any], summary: Mapping[str, Any] | None, thresho
                "supports": f["supports"], "log10": f"{f['log10']:+.2f}"} for f in why.get("fields", [])]
     tests = []
     # From thresholds version 3 the unknown-origin budget is split between the stone test and the
-    # population fit test (each at half of it); before, the stone test had it all.
+    # population fit test (model.unknown_alphas); a parcel without a fit p meets the stone test at all of it.
     fit = row.get("fit_p")
-    version = str(thresholds.get("version", "")).split("+")[0]
-    split = version not in ("1", "2") and fit is not None and fit == fit
+    novelty_alpha, fit_alpha = unknown_alphas(thresholds) if "unknown_alpha" in thresholds else (None, None)
+    split = fit_alpha is not None and fit is not None and fit == fit
     unknown = thresholds.get("unknown_alpha")
-    half = unknown / 2 if split and isinstance(unknown, (int, float)) else unknown
     for key, alpha, text_key in (("mixed_p", thresholds.get("mixed_alpha"), "why_mixed_p"),
-                                 ("novelty_p", half, "why_unknown_p" if not split else "why_unknown_split_p"),
-                                 ("fit_p", half, "why_fit_p")):
+                                 ("novelty_p", novelty_alpha if split else unknown,
+                                  "why_unknown_split_p" if split else "why_unknown_p"),
+                                 ("fit_p", fit_alpha, "why_fit_p")):
         value = row.get(key)
         if value is None or value != value or (key == "fit_p" and not split):  # blank, NaN or not used
             continue
