@@ -27,7 +27,7 @@ from ._generate import apply_missingness, sample_site_stones
 from ._lots import lot_site
 from ._params import SiteParams, SynthParams
 
-__all__ = ["generate_export_parcel", "lot_site"]
+__all__ = ["generate_export_parcel"]
 
 def _site_stones(sites: list[SiteParams], counts: np.ndarray, params: SynthParams, lot_size: int,
                  lot_sd: float, rng: np.random.Generator) -> pd.DataFrame:

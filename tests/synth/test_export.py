@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from footprint.synth import load_params
-from footprint.synth._export import generate_export_parcel, lot_site
+from footprint.synth._export import generate_export_parcel
+from footprint.synth._lots import lot_site
 
 
 @pytest.fixture(scope="module")
