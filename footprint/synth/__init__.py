@@ -35,7 +35,7 @@ from ._generate import (
     sample_site_stones,
 )
 from ._kpstats import generate_kp_stats, write_kp_stats  # SYNTHETIC KP statistics (issue 16)
-from ._params import SiteParams, SynthParams, load_params
+from ._params import PriceShape, SiteParams, SynthParams, load_params
 from ._realistic import RealisticDensity, RealisticSpec, generate_realistic, write_realistic_set
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "STONE_COLUMNS",
     "ExactDensity",
     "RealisticDensity",
+    "PriceShape",
     "RealisticSpec",
     "SiteParams",
     "SynthParams",

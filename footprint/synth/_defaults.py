@@ -167,27 +167,23 @@ def _cameroon() -> dict[str, tuple[Any, str]]:
     return cmr
 
 
-#: zone -> (country ISO3, is a reference zone, price $/ct (value, source), sites {site: (weight, code)})
+#: zone -> (country ISO3, is a reference zone, sites {site: (weight, code)})
 _ZONES: dict[str, dict[str, Any]] = {
     "CAR-West": {
         "country": "CAF", "reference": True, "centre": _WEST,
-        "price": (227.0, "DOMAIN.md 2.2: CAR ~$227/ct, 2019 KP statistics (Delve)"),
         "sites": {"Berberati": (0.30, "BER"), "Carnot": (0.20, "CAR"), "Nola": (0.20, "NOL"),
                   "Boda": (0.15, "BOD"), "Gadzi": (0.15, "GAD")},
     },
     "CAR-East": {
         "country": "CAF", "reference": True, "centre": _east(),
-        "price": (169.0, "DOMAIN.md 2.2: CAR ~$169/ct, 2012 exports (no W/E split found)"),
         "sites": {"Bria": (0.45, "BRI"), "Sam-Ouandja": (0.35, "SAM"), "Ouadda": (0.20, "OUA")},
     },
     "DRC-Kasai": {
         "country": "COD", "reference": False, "centre": _kasai(),
-        "price": (17.0, "DOMAIN.md 2.4: DRC $16-18/ct"),
         "sites": {"Tshikapa": (0.6, "TSH"), "Mbuji-Mayi": (0.4, "MBU")},
     },
     "CMR": {
         "country": "CMR", "reference": False, "centre": _cameroon(),
-        "price": (180.0, "DOMAIN.md 4.4: Cameroon first export ~$180/ct"),
         "sites": {"Mobilong": (1.0, "MOB")},
     },
 }
@@ -225,6 +221,30 @@ def _draw_site(rng: np.random.Generator, centre: dict[str, tuple[Any, str]]) -> 
     return out
 
 
+def _price_book_shape() -> dict[str, Any]:
+    """Return the SYNTHETIC price book's shape, the one home of the bundled book and the declared values."""
+    rises = ("estimate: rough value per carat rises steeply with stone size and quality (price "
+             "books by size, quality and colour: KP valuation forums 2016, DOMAIN.md 5 item 6)")
+    return {
+        "description": ("SYNTHETIC, NOT real prices: usd_per_ct = base x (carats per stone / ref_ct)"
+                        "^exponent x quality factor x colour factor. footprint/data/"
+                        "price_book_synthetic.csv is this shape at each size class's nominal carats "
+                        "(footprint/data/size_classes.csv); a test keeps the two equal. Unknown "
+                        "qualities price as near_gem, unknown colours as other."),
+        "base_usd_per_ct": _v(140.0, "estimate: puts the synthetic CAR-West parcels at about US$200/ct, "
+                                     "inside the published CAR averages ($169/ct 2012, $227/ct 2019 KP; "
+                                     "DOMAIN.md 2.2)"),
+        "ref_ct": _v(0.2, "estimate: the stone mass at which the base applies"),
+        "exponent": _v(0.8, rises),
+        "quality": _v({"gem": 1.0, "near_gem": 0.3, "industrial": 0.03},
+                      "estimate: gem vs industrial goods, CAR ~US$170-230/ct against DRC ~US$16-18/ct "
+                      "(DOMAIN.md 2.2 and 4.4)"),
+        "colour": _v({"colourless": 1.0, "light_yellow": 0.8, "green": 0.75, "yellow": 0.6,
+                      "light_brown": 0.55, "other": 0.5, "grey": 0.4, "brown": 0.35}, rises),
+        "band_factor": _v(1.25, "estimate: the book's low and high are usd_per_ct / 1.25 and x 1.25"),
+    }
+
+
 def _global_block() -> dict[str, Any]:
     return {
         "recovery_cutoff_ct": _v(0.03, "DOMAIN.md 4.2: ESTIMATE ~0.02-0.05 ct (1-1.5 mm jig/sieve recovery)"),
@@ -236,6 +256,7 @@ def _global_block() -> dict[str, Any]:
             "grams_per_ct": _v(0.2, "metric carat definition"),
             "shape_factor": _v(1.0, "estimate: volume / sphere-of-sieve-diameter volume"),
         },
+        "price_book_shape": _price_book_shape(),
         "carbonado_colour": _v(_cats(grey=0.75, other=0.2, brown=0.05),
                                "estimate: carbonado is black to dark grey polycrystalline diamond "
                                "(jsjgeology); 'other' stands for black"),
@@ -266,7 +287,6 @@ def _global_block() -> dict[str, Any]:
             "cleaning_state": _v({"unwashed": 0.5, "acid_rinsed": 0.3, "acid_boiled": 0.2},
                                  "estimate; WDC 2007: three appearances (deep boiled, rinsed, unwashed)"),
             "collected_years": _v([2016, 2024], "DOMAIN.md 2.3: compliant zones from 2016"),
-            "price_sd_ln": _v(0.25, "estimate: parcel-to-parcel spread of $/ct"),
         },
         "site_spread": {
             "dirichlet_kappa": _v(_DIRICHLET_KAPPA, "estimate"),
@@ -304,7 +324,6 @@ def build_default_params(seed: int = SITE_SEED) -> dict[str, Any]:
         zones[zone] = {
             "country": spec["country"],
             "reference": spec["reference"],
-            "price_usd_per_ct": _v(spec["price"][0], spec["price"][1]),
             "centre": {name: _v(val, src) for name, (val, src) in centre.items()},
             "sites": sites,
         }

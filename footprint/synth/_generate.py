@@ -323,12 +323,6 @@ def _parcel_sizes(rng: np.random.Generator, n: int, size_range: tuple[int, int])
     return np.clip(sizes, lo, hi)
 
 
-#: The bundled SYNTHETIC price book's shape (footprint/data/price_book_synthetic.csv, its header):
-#: US$/ct = 140 x (carats per stone / 0.2)^0.8 x quality factor x colour factor (ESTIMATE).
-_BOOK_BASE, _BOOK_REF_CT, _BOOK_EXPONENT = 140.0, 0.2, 0.8
-_BOOK_QUALITY = {"gem": 1.0, "near_gem": 0.3, "industrial": 0.03}
-_BOOK_COLOUR = {"colourless": 1.0, "light_yellow": 0.8, "green": 0.75, "yellow": 0.6, "light_brown": 0.55,
-                "other": 0.5, "grey": 0.4, "brown": 0.35}
 #: Honest declarations scatter around the price book by this log-normal spread (estimate).
 _DECLARED_SD_LN = 0.1
 #: Share of parcels declared 40% under, and 50% over, their price-book value (estimate: the demo's cases
@@ -336,12 +330,10 @@ _DECLARED_SD_LN = 0.1
 _UNDER_SHARE, _OVER_SHARE = 0.1, 0.05
 
 
-def _book_value(truth: pd.DataFrame) -> float:
+def _book_value(truth: pd.DataFrame, params: SynthParams) -> float:
     """Price-book value (US$) of a parcel's true stones, each at its own mass, quality and colour."""
     mass = truth["mass_ct"].to_numpy(dtype=float)
-    quality = truth["quality"].map(_BOOK_QUALITY).fillna(_BOOK_QUALITY["near_gem"]).to_numpy(dtype=float)
-    colour = truth["colour"].map(_BOOK_COLOUR).fillna(_BOOK_COLOUR["other"]).to_numpy(dtype=float)
-    per_ct = _BOOK_BASE * (mass / _BOOK_REF_CT) ** _BOOK_EXPONENT * quality * colour
+    per_ct = params.price_shape.usd_per_ct(mass, truth["quality"].to_numpy(), truth["colour"].to_numpy())
     return float(np.nansum(mass * per_ct))
 
 
@@ -395,7 +387,8 @@ def _generate_parcels(params: SynthParams, *, seed: int, n_parcels: int = 30,
             "exporter": str(rng.choice(_EXPORTERS)),
             "export_date": _dt.date(year, mon, int(rng.integers(1, 29))).isoformat(),
             "n_stones": int(size), "total_carats": round(carats, 3),
-            "declared_value_usd": round(_book_value(truth) * honest * factor, 2), "cleaning_state": cleaning,
+            "declared_value_usd": round(_book_value(truth, params) * honest * factor, 2),
+            "cleaning_state": cleaning,
             "truth_kind": kind, "truth_zone": main.zone, "truth_site": main.site,
             "truth_foreign_zone": foreign.zone if foreign else None,
             "truth_foreign_site": foreign.site if foreign else None,

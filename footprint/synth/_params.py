@@ -22,7 +22,7 @@ import numpy as np
 from .._schema import get_field, sieve_to_mm
 from ..exceptions import InputError, Problem
 
-__all__ = ["CATEGORICAL", "ORDINAL", "SiteParams", "SynthParams", "load_params"]
+__all__ = ["CATEGORICAL", "ORDINAL", "PriceShape", "SiteParams", "SynthParams", "load_params"]
 
 #: Categorical stone fields and their vocabularies (schema v1 order).
 CATEGORICAL: dict[str, tuple[str, ...]] = {
@@ -75,6 +75,39 @@ class SiteParams:
 
 
 @dataclass(frozen=True)
+class PriceShape:
+    """The SYNTHETIC price book's shape (``price_book_shape`` in ``synth_params.json``).
+
+    ``usd_per_ct = base x (carats per stone / ref_ct) ** exponent x quality factor x colour factor``:
+    the bundled ``price_book_synthetic.csv`` is this shape at each size class's nominal carats, and
+    the generator's declared values price each true stone with it, so the two cannot drift apart.
+
+    Attributes
+    ----------
+    base_usd_per_ct, ref_ct, exponent : float
+        US$/ct of a ``ref_ct`` stone of factor 1, and how steeply it rises with mass.
+    quality, colour : dict of str to float
+        Multiplicative factors; unknown qualities price as ``near_gem``, unknown colours as ``other``.
+    band_factor : float
+        The book's ``low`` and ``high`` are ``usd_per_ct`` divided and multiplied by it.
+    """
+
+    base_usd_per_ct: float
+    ref_ct: float
+    exponent: float
+    quality: dict[str, float]
+    colour: dict[str, float]
+    band_factor: float
+
+    def usd_per_ct(self, mass_ct: np.ndarray, quality: np.ndarray, colour: np.ndarray) -> np.ndarray:
+        """US$ per carat of stones of these masses, qualities and colours (NaN where the mass is)."""
+        q = np.array([self.quality.get(str(v), self.quality["near_gem"]) for v in quality], dtype=float)
+        c = np.array([self.colour.get(str(v), self.colour["other"]) for v in colour], dtype=float)
+        mass = np.asarray(mass_ct, dtype=float)
+        return self.base_usd_per_ct * (mass / self.ref_ct) ** self.exponent * q * c
+
+
+@dataclass(frozen=True)
 class SynthParams:
     """Parsed generator parameters.
 
@@ -94,12 +127,12 @@ class SynthParams:
         FTIR nitrogen detection limit; below it a stone is type IIa.
     type_cuts : (float, float)
         %B limits of IaA and IaB.
-    prices : dict of str to float
-        Typical $/ct of each zone.
+    price_shape : PriceShape
+        The SYNTHETIC price book's shape (declared values of synthetic parcels).
     carbonado_colour : ndarray
         Colour shares of carbonado stones (schema colour order).
     provenance : dict
-        Labs, cleaning states, years and price spread for provenance fields.
+        Labs, cleaning states and years for provenance fields.
     """
 
     document: dict[str, Any]
@@ -109,7 +142,7 @@ class SynthParams:
     missing: dict[str, float]
     n_min_ppm: float
     type_cuts: tuple[float, float]
-    prices: dict[str, float]
+    price_shape: PriceShape
     carbonado_colour: np.ndarray
     provenance: dict[str, Any] = field(repr=False)
 
@@ -149,6 +182,15 @@ def _shares(mapping: dict[str, float], vocab: tuple[str, ...]) -> np.ndarray:
     """Shares in vocabulary order (absent words get 0), normalised to sum 1."""
     out = np.array([float(mapping.get(word, 0.0)) for word in vocab])
     return out / out.sum()
+
+
+def _price_shape(block: dict[str, Any]) -> PriceShape:
+    return PriceShape(
+        base_usd_per_ct=float(_val(block["base_usd_per_ct"])), ref_ct=float(_val(block["ref_ct"])),
+        exponent=float(_val(block["exponent"])),
+        quality={k: float(v) for k, v in _val(block["quality"]).items()},
+        colour={k: float(v) for k, v in _val(block["colour"]).items()},
+        band_factor=float(_val(block["band_factor"])))
 
 
 def _sieve_edges(doc: dict[str, Any]) -> np.ndarray:
@@ -209,7 +251,7 @@ def _parse(doc: dict[str, Any], path: str) -> SynthParams:
         sieve_edges_ct=_sieve_edges(doc),
         missing={k: float(_val(v)) for k, v in doc["missing_probability"].items() if k != "description"},
         n_min_ppm=float(_val(doc["n_min_ppm"])), type_cuts=(float(cuts[0]), float(cuts[1])),
-        prices={z: float(_val(b["price_usd_per_ct"])) for z, b in doc["zones"].items()},
+        price_shape=_price_shape(doc["price_book_shape"]),
         carbonado_colour=_shares(_val(doc["carbonado_colour"]), CATEGORICAL["colour"]),
         provenance=prov,
     )
