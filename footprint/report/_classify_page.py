@@ -157,6 +157,37 @@ def _site_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _blank(value: Any) -> bool:
+    return value is None or value != value  # None or NaN
+
+
+def _test_sentence(w: Mapping[str, str], key: str, p: Any, alpha: Any, budget: Any) -> str:
+    """One test's sentence: its p-value, its alpha and the "1 in N genuine parcels" of its budget."""
+    return w[key].format(p=_num(p, "{:.3g}"), alpha=_num(alpha, "{:g}"), one_in=_one_in(budget))
+
+
+def _test_sentences(row: Mapping[str, Any], thresholds: Mapping[str, Any], w: Mapping[str, str]) -> list[str]:
+    """Say what each calibrated test of a parcel found: mixed, unknown origin and the population fit.
+
+    From thresholds version 3 the unknown-origin budget is split between the stone-by-stone test and
+    the population fit test (:func:`~footprint.model.unknown_alphas`); a parcel without a fit p-value
+    meets the stone-by-stone test at the whole budget.
+    """
+    out = []
+    mixed = thresholds.get("mixed_alpha")
+    if not _blank(row.get("mixed_p")):
+        out.append(_test_sentence(w, "why_mixed_p", row["mixed_p"], mixed, mixed))
+    unknown = thresholds.get("unknown_alpha")
+    novelty_alpha, fit_alpha = unknown_alphas(thresholds) if "unknown_alpha" in thresholds else (None, None)
+    split = fit_alpha is not None and not _blank(row.get("fit_p"))
+    if not _blank(row.get("novelty_p")):
+        key, alpha = ("why_unknown_split_p", novelty_alpha) if split else ("why_unknown_p", unknown)
+        out.append(_test_sentence(w, key, row["novelty_p"], alpha, unknown))
+    if split:
+        out.append(_test_sentence(w, "why_fit_p", row["fit_p"], fit_alpha, unknown))
+    return out
+
+
 def _why_view(row: Mapping[str, Any], summary: Mapping[str, Any] | None, thresholds: Mapping[str, Any],
               lang: str, thin: Mapping[str, Any]) -> dict[str, Any]:
     """Return what the "why" block of a parcel shows (issue 12): fields, sites, tests, stones, thin zones."""
@@ -167,22 +198,7 @@ def _why_view(row: Mapping[str, Any], summary: Mapping[str, Any] | None, thresho
     alternative = why.get("alternative") or _text(row.get("alternative_zone")) or ""
     fields = [{"field": f["field"], "share": f"{f['share']:.0%}", "width": round(100 * f["share"], 1),
                "supports": f["supports"], "log10": f"{f['log10']:+.2f}"} for f in why.get("fields", [])]
-    tests = []
-    # From thresholds version 3 the unknown-origin budget is split between the stone test and the
-    # population fit test (model.unknown_alphas); a parcel without a fit p meets the stone test at all of it.
-    fit = row.get("fit_p")
-    novelty_alpha, fit_alpha = unknown_alphas(thresholds) if "unknown_alpha" in thresholds else (None, None)
-    split = fit_alpha is not None and fit is not None and fit == fit
-    unknown = thresholds.get("unknown_alpha")
-    for key, alpha, text_key in (("mixed_p", thresholds.get("mixed_alpha"), "why_mixed_p"),
-                                 ("novelty_p", novelty_alpha if split else unknown,
-                                  "why_unknown_split_p" if split else "why_unknown_p"),
-                                 ("fit_p", fit_alpha, "why_fit_p")):
-        value = row.get(key)
-        if value is None or value != value or (key == "fit_p" and not split):  # blank, NaN or not used
-            continue
-        tests.append(w[text_key].format(p=_num(value, "{:.3g}"), alpha=_num(alpha, "{:g}"),
-                                        one_in=_one_in(unknown if split and key != "mixed_p" else alpha)))
+    tests = _test_sentences(row, thresholds, w)
     flags = [f for f in str(_text(row.get("flags")) or "").split(";") if f]
     is_mixed = "mixed" in flags or str(row.get("verdict")) == "mixed"
     stones = ([{"sample_id": s["sample_id"], "p": f"{s['p_foreign']:.3f}"}

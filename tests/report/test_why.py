@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 
@@ -218,3 +219,19 @@ def test_classify_report_inputs_carry_the_models_thin_zones(inputs):
     html = render_classify_report(run)
     note = "Reference zone CAR-West is thin: 30 stones from 1 lot(s); its evidence was widened x2.50"
     assert html.count(note) == 1 + 3  # the top of the page and each parcel declared CAR-West
+
+
+def test_version_3_splits_the_unknown_origin_budget_between_the_two_tests(inputs):
+    """Thresholds v3: stone-by-stone and population tests at half the budget each, read as 1 in 100 together."""
+    v3 = {**THRESHOLDS, "version": "3"}
+    results = _results().assign(fit_p=[0.7, np.nan, 0.0031])
+    page = html.unescape(_render({**inputs, "meta": {**inputs["meta"], "thresholds": v3}}, "en", results))
+    consistent, mixed, low_fit = _block(page, "W-1"), _block(page, "M-2"), _block(page, "O-3")
+    assert ("Unknown-origin test, stone by stone: p = 0.6. A parcel is flagged unknown origin when p < 0.005 "
+            "or the population test's p < 0.005: together at most 1 in 100 genuine parcels") in consistent
+    assert "Population test (do the stones, taken together, fit a mixture" in consistent
+    assert "p = 0.7, flagged when p < 0.005." in consistent
+    assert "p = 0.0031, flagged when p < 0.005." in low_fit
+    # no fit p-value (an older model, or an assortment-only parcel): the stone test holds the whole budget
+    assert "Population test" not in mixed
+    assert "Unknown-origin test: p = 0.09. A parcel is flagged unknown origin when p < 0.01" in mixed
