@@ -352,3 +352,31 @@ def test_refused_data_types(data_type):
 
     with pytest.raises(ValueError, match="not"):
         detect_kind(data_type)
+
+
+@pytest.mark.skipif(not ALL_FILES, reason="../shared/jcamp-dx not available")
+def test_plain_affn_tables_decode_as_jcamp_decodes_them_whole():
+    """The AFFN fast path (header by jcamp, numbers split in C) equals jcamp's own decode, file by file."""
+    import jcamp
+
+    from footprint.ingest import _jcamp
+
+    fast = 0
+    for path in ALL_FILES:
+        lines, _ = _jcamp.preprocess(path.read_bytes())
+        if _jcamp._affn_table(lines) is None:
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) as printed:
+                whole = jcamp.read(lines)
+        except Exception:  # noqa: BLE001 - files jcamp cannot read are covered by the refusal tests
+            continue
+        ours, messages = _jcamp._decode(lines)
+        fast += 1
+        assert np.array_equal(np.asarray(ours["y"], dtype=float), np.asarray(whole["y"], dtype=float)), path
+        assert np.array_equal(np.asarray(ours["x"]), np.asarray(whole["x"])), path
+        assert {k: str(v) for k, v in ours.items() if k not in ("x", "y")} == \
+            {k: str(v) for k, v in whole.items() if k not in ("x", "y")}, path
+        checks = [m for m in printed.getvalue().splitlines() if "Check failed" in m]
+        assert messages.splitlines() == checks, path
+    assert fast >= 50  # most instrument exports are plain AFFN tables
