@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,53 @@ def _check_weights(weights: Any, n: int) -> np.ndarray:
         raise InputError("weights must be finite and > 0",
                          [Problem(None, k + 1, "weights", float(w[k]), "must be a finite number > 0")])
     return w
+
+
+def _sampling_rows(sampling: Any, parcel_of_row: pd.Series, n: int) -> np.ndarray | None:
+    """Per row, the sampling weight (stones of the parcel each described stone stands for), or None.
+
+    ``sampling`` is None, a mapping parcel_id -> weight (parcels not named: 1),
+    or one number per row; every weight must be a finite number >= 1 (the
+    inverse of a stone's chance of being described).
+    """
+    if sampling is None:
+        return None
+    if isinstance(sampling, Mapping):
+        given = {str(k): v for k, v in sampling.items()}
+        values = parcel_of_row.astype(str).map(given)
+        s = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        s = np.where(values.isna().to_numpy(), 1.0, s)
+    else:
+        s = np.asarray(sampling, dtype=float)
+        if s.shape != (n,):
+            raise InputError("sampling must give one number per stone row or per parcel",
+                             [Problem(None, None, "sampling", s.shape, f"shape must be ({n},)")])
+    bad = ~(np.isfinite(s) & (s >= 1.0 - 1e-9))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError("sampling weights must be finite and >= 1 (total / described)",
+                         [Problem(None, k + 1, "sampling", float(s[k]), "must be a finite number >= 1")])
+    s = np.maximum(s, 1.0)
+    return None if bool(np.all(s == 1.0)) else s
+
+
+def _effective_size(w: np.ndarray, s: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each parcel's estimated full size and effective sample size, and the test weights of its rows.
+
+    ``w`` stones per row and ``s`` sampling weights per row, sorted by parcel.
+    The full parcel is estimated at ``N = sum_i w_i s_i`` stones; the
+    described stones carry the information of ``n_eff = N^2 / sum_i w_i s_i^2``
+    stones (Kish's effective sample size: the described count ``m`` when
+    every stone has the same weight). Returns ``(N, n_eff)`` per parcel and
+    per row ``w_i s_i n_eff / N`` (summing to ``n_eff``; ``w_i`` itself for
+    one weight per parcel).
+    """
+    ws = w * s
+    full = np.add.reduceat(ws, starts)
+    n_eff = full**2 / np.maximum(np.add.reduceat(ws * s, starts), 1e-300)
+    sizes = np.diff(np.append(starts, len(w)))
+    test = ws * np.repeat(n_eff / np.maximum(full, 1e-300), sizes)
+    return np.stack([full, n_eff]), test
 
 
 def _zone_sets(within: np.ndarray, zones: list[str]) -> list[str]:

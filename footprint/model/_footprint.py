@@ -21,9 +21,17 @@ from scipy.special import log_softmax, logsumexp
 
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
-from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
+from ._assessment import (
+    ParcelAssessment,
+    _check_weights,
+    _effective_size,
+    _parcel_sorter,
+    _sampling_rows,
+    _spread,
+    _zone_sets,
+)
 from ._explain import site_share_intervals, sites_records, sites_text
-from ._fit_test import FitCells, fit_statistic
+from ._fit_test import FitCells, cell_sizes_for_fit, fit_statistic
 from ._novelty import NoveltyScorer
 from ._nulls import null_p_values, scaled_null_p_values
 from ._parcel import (
@@ -175,6 +183,8 @@ class FootprintModel:
         X: np.ndarray | None = None,
         per_stone: bool = True,
         weights: Any = None,
+        sampling: Any = None,
+        mean_mass: bool = False,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Assess many parcels at once.
 
@@ -210,6 +220,26 @@ class FootprintModel:
             weight). A row of weight ``w`` contributes ``w`` times its stone
             log-likelihood to its parcel's evidence, and parcel sizes are the
             summed weights. Default: 1 per row.
+        sampling : mapping or array-like of shape (n_rows,), optional
+            Sampling weights of parcels described by a subsample: parcel_id ->
+            stones of the parcel per described stone (``total_carats /
+            described_carats``; parcels not named: 1), or one weight >= 1 per
+            row (a stratified description). The described stones stand for a
+            parcel of ``N = sum(weights * sampling)`` stones but carry the
+            information of ``n_eff`` described stones (Kish's effective size;
+            the described count for one weight per parcel): the zone evidence,
+            posterior and site shares estimate the full parcel's (zone
+            log-likelihoods summed with ``weights * sampling`` and tempered at
+            ``N``), while the mixed, unknown-origin and population fit tests,
+            the foreign fraction and its interval are those of the described
+            stones, read at ``n_eff`` (module ``footprint.model`` docs,
+            "Subsamples"). ``n_stones`` reports the described stones.
+        mean_mass : bool
+            Rows of weight > 1 carry their stones' mean mass (assortment
+            cells: ``carats / n_stones``), not a mass each of them has: the
+            population fit test then reads their size class, not the mass
+            (:func:`._fit_test.cell_sizes_for_fit`). Default: the row's
+            stones are identical, mass included.
 
         Returns
         -------
@@ -222,14 +252,15 @@ class FootprintModel:
         """
         results, stone_results, _ = self._run(
             stones, parcels, declared_zone=declared_zone, derived_ftir=derived_ftir, spectra=spectra,
-            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone, weights=weights)
+            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone, weights=weights,
+            sampling=sampling, mean_mass=mean_mass)
         return results, stone_results
 
     def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
              declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
              spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
-             X: np.ndarray | None, per_stone: bool = True, weights: Any = None
-             ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+             X: np.ndarray | None, per_stone: bool = True, weights: Any = None, sampling: Any = None,
+             mean_mass: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
         if parcel_col not in stones.columns:
             raise InputError("stones to assess need a parcel column",
                              [Problem(None, None, parcel_col, None, "column missing")])
@@ -252,12 +283,20 @@ class FootprintModel:
         w = by_parcel(w_rows)
         sizes_w = np.add.reduceat(w, starts)
         sizes = np.rint(sizes_w).astype(int) if weights is not None else rows_per
+        # A described subsample (issue 14): point estimates of the full parcel (weights w_full, size
+        # full_n), tests and the foreign fraction on the described stones (weights w_test, size n_eff).
+        s_rows = _sampling_rows(sampling, stones[parcel_col], len(stones))
+        w_full, w_test, full_n, n_eff, judged_n = w, w, sizes_w, sizes_w, sizes
+        if s_rows is not None:
+            (full_n, n_eff), w_test = _effective_size(w, by_parcel(s_rows), starts)
+            w_full, judged_n = w * by_parcel(s_rows), np.rint(n_eff).astype(int)
         cal = self.parcel
         # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
         # variation.
-        zone_raw, fit, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
-                                                           self.layout.log_weight, Z, cal.prior_strength)
-        zone_ll = (tempering(sizes_w, cal.tau0, cal.rho)[:, None]
+        zone_raw, fit, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w_full,
+                                                           self.layout.site_zone, self.layout.log_weight, Z,
+                                                           cal.prior_strength)
+        zone_ll = (tempering(full_n, cal.tau0, cal.rho)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
@@ -277,43 +316,47 @@ class FootprintModel:
         # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
         rows_p = np.arange(len(target))
         own_shares = np.stack(zone_shares)[target, rows_p]
-        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
-                                                               target, own_shares)
+        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w_test,
+                                                               self.layout.site_zone, target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
-        frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
+        frac, lo, hi, statistic = foreign_profile(ratio, starts, w_test, level=level,
+                                                  scale=cal.interval_scale)
         lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
-        mixed_p = null_p_values(statistic, sizes_w, cal.null_sizes, cal.mixed_null)
+        mixed_p = null_p_values(statistic, n_eff, cal.null_sizes, cal.mixed_null)
         # Unknown origin: mean stone nonconformity (each stone against its best reference site), on the
         # reference scale of the fields each stone has (an assortment cell has three or four).
         stone_nc = self.novelty.standardise(-sums_nov.max(axis=1), np.isfinite(X))
         nonconf = by_parcel(stone_nc)
-        mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
+        mean_nc = np.add.reduceat(w_test * nonconf, starts) / np.maximum(n_eff, 1e-300)
         # Its tables are read as they are: at 800+ stones they are too short to reach p < 0.01, and read
         # as a location-scale family they flagged 15% of genuine 1,500-stone parcels (bench_parcels: the
         # held-out parcels' spread of a mean of 1,500 scores is narrower than a fresh parcel's offset).
         # Big parcels unlike the reference are the population fit test's (fit_p, below).
-        parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
+        parcel_nov = null_p_values(mean_nc, n_eff, cal.null_sizes, cal.novelty_null)
         # A parcel described on an assortment pattern only meets the null of genuine parcels scored on
         # those fields (its stones are more alike on three fields than on all of them).
-        pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), w, starts)
+        pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), w_test, starts)
         for k in np.unique(pattern[pattern >= 0]):
             on = pattern == k
-            parcel_nov[on] = null_p_values(mean_nc[on], sizes_w[on], self.novelty.parcel_pattern_sizes_,
+            parcel_nov[on] = null_p_values(mean_nc[on], n_eff[on], self.novelty.parcel_pattern_sizes_,
                                            self.novelty.parcel_pattern_nulls_[k])
         # Population fit (_fit_test) against every reference site: the zone's mixture plus the foreign sites.
         every_site = own_shares * (1 - f_em[:, None]) + foreign_sites
-        fit_p = self._fit_p(X, by_parcel, starts, w, sizes_w, every_site)
+        X_fit = cell_sizes_for_fit(X, stones, w_rows, self.features, self.feature_names) if mean_mass else X
+        fit_p = self._fit_p(X_fit, by_parcel, starts, w_test, n_eff, every_site)
 
-        verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
+        verdict, code, flags = decide(self.thresholds, n_stones=judged_n, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,
                                       mixed_p=mixed_p, novelty_p=parcel_nov, fit_p=fit_p)
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
-        tau = tempering(sizes_w, cal.tau0, cal.rho)
-        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, w, self.layout.site_zone,
+        # (A subsample's shares are the full parcel's estimate, their intervals as wide as n_eff stones give.)
+        tau = tempering(full_n, cal.tau0, cal.rho)
+        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, w_full, self.layout.site_zone,
                                          self.layout.log_weight, target, own_shares, fit[rows_p, target],
-                                         prior_strength=cal.prior_strength, tau=tau, deflate=tau / cal.tau0,
+                                         prior_strength=cal.prior_strength, tau=tau,
+                                         deflate=tau / cal.tau0 * n_eff / np.maximum(full_n, 1e-300),
                                          level=level)
         typical = sites_text(site_post, [s for _, s in self.sites])
         cut = float(self.thresholds["inconsistent_log10_lr"])
