@@ -47,9 +47,11 @@ from typing import Any
 import numpy as np
 
 from ._density import shrunk_frequencies
+from ._nulls import scaled_null_p_values
 from ._patterns import MASS_FEATURE
 
-__all__ = ["FitCells", "cell_sizes_for_fit", "cell_tables", "fit_statistic", "out_of_fold_cells"]
+__all__ = ["FitCells", "cell_sizes_for_fit", "cell_tables", "fit_p_values", "fit_statistic",
+           "out_of_fold_cells"]
 
 #: Smallest pooled share of a cell: rarer categories / values are merged.
 _MIN_SHARE = 0.04
@@ -359,3 +361,34 @@ def cell_sizes_for_fit(X: np.ndarray, stones: Any, stones_per_row: np.ndarray, f
         rows = stones[several].assign(mass_ct=np.nan)
         X[several, names.index("sieve_mm")] = features.transform(rows)[:, names.index("sieve_mm")]
     return X
+
+
+def fit_p_values(cells: FitCells | None, parcel: Any, X: np.ndarray, starts: np.ndarray, w: np.ndarray,
+                 sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Return the parcels' population fit p-values against ``shares`` (NaN when the model has no fit null).
+
+    Parameters
+    ----------
+    cells : FitCells or None
+        The model's cells and tables (None: a model without the test).
+    parcel : ParcelCalibration
+        Its ``fit_null`` and ``null_sizes``.
+    X : ndarray of shape (n_rows, n_features)
+        Feature rows sorted by parcel (:func:`cell_sizes_for_fit` for assortment cells).
+    starts : ndarray of shape (n_parcels,)
+        First row of each parcel.
+    w : ndarray of shape (n_rows,)
+        Stones each row stands for (a subsample's test weights).
+    sizes : ndarray of shape (n_parcels,)
+        Size the null is read at.
+    shares : ndarray of shape (n_parcels, n_sites)
+        The mixture each parcel is tested against.
+    """
+    null = parcel.fit_null
+    if cells is None or null is None or X.shape[1] != len(cells.kinds):
+        return np.full(len(starts), np.nan)
+    g = fit_statistic(cells.cells(X), starts, w, shares, cells.n_cells, tables=cells.tables)
+    # Its null grows with size and is short at the big sizes: a location-scale family (see _nulls),
+    # whose tails at 25-100 stones are read from hundreds of simulated parcels, not from two moments.
+    p = scaled_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes, parcel.null_sizes, null)
+    return np.where(np.isfinite(g), p, np.nan)
