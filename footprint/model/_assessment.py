@@ -165,9 +165,9 @@ def _sampling_rows(sampling: Any, parcel_of_row: pd.Series, n: int) -> np.ndarra
         return None
     if isinstance(sampling, Mapping):
         given = {str(k): v for k, v in sampling.items()}
-        values = parcel_of_row.astype(str).map(given)
-        s = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        s = np.where(values.isna().to_numpy(), 1.0, s)
+        ids = parcel_of_row.astype(str)
+        s = pd.to_numeric(ids.map(given), errors="coerce").to_numpy(dtype=float)
+        s = np.where(ids.isin(list(given)).to_numpy(), s, 1.0)
     else:
         s = np.asarray(sampling, dtype=float)
         if s.shape != (n,):

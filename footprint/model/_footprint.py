@@ -299,7 +299,11 @@ class FootprintModel:
 
         # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
         rows_p = np.arange(len(target))
-        own_shares = np.stack(zone_shares)[target, rows_p]
+        # (A subsample's tests start from the described stones' own zone fit.)
+        lay = self.layout
+        test_fit = zone_shares if wt is wf else zone_evidence(site_ll_sorted, starts, wt, lay.site_zone,
+                                                               lay.log_weight, Z, cal.prior_strength)[2]
+        own_shares = np.stack(test_fit)[target, rows_p]
         f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, wt, self.layout.site_zone,
                                                                target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
@@ -336,8 +340,9 @@ class FootprintModel:
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
         # (A subsample's shares estimate the full parcel's, their intervals as wide as n_eff stones give.)
         tau = tempering(n_full, cal.tau0, cal.rho)
-        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, wf, self.layout.site_zone,
-                                         self.layout.log_weight, target, own_shares, fit[rows_p, target],
+        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, wf, lay.site_zone,
+                                         lay.log_weight, target, np.stack(zone_shares)[target, rows_p],
+                                         fit[rows_p, target],
                                          prior_strength=cal.prior_strength, tau=tau,
                                          deflate=tau / cal.tau0 * n_eff / n_full, level=level)
         typical = sites_text(site_post, [s for _, s in self.sites])
