@@ -324,6 +324,12 @@ def main(argv: list[str]) -> int:
                  + np.where(is_clear[~agree], ", clear-cut", "") + ")").value_counts()
         print("      disagreements, full -> subsample (truth kind): "
               + ("; ".join(f"{k} {v}" for k, v in pairs.items()) or "none"))
+        missed = (kind == "out_of_reference") & f_v["verdict"].eq("unknown_origin") & ~agree
+        if missed.any():
+            by_fit = (f_v.loc[missed, "fit_p"] < alpha_u / 2) & (f_v.loc[missed, "novelty_p"] >= alpha_u / 2)
+            print(f"      out-of-reference parcels unknown in full, not in the subsample {int(missed.sum())};"
+                  f" {int(by_fit.sum())} flagged in full by the population fit test alone (subsample fit p "
+                  f"median {s_v.loc[missed, 'fit_p'].median():.2f}; the clear-cut rule reads the novelty p)")
         print(
             f"      clear-cut full verdicts: {agree[is_clear].mean():.1%} of {int(is_clear.sum())} agree; "
             f"borderline: {agree[~is_clear].mean():.1%} of {int((~is_clear).sum())}"
