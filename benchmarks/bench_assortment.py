@@ -276,7 +276,7 @@ def main(argv: list[str]) -> int:
     clear = judged & ((o_full["p"] > 0.1) | (o_full["stat"] >= t_cut))
     alpha_u = float(model.thresholds["unknown_alpha"])
     o_agree = o_full["verdict"] == o_sub["verdict"]
-    o_kind = kinds.loc[o_full.index]
+    o_kind = kinds.loc[o_full.index].where(judged, "")  # the oracle has no unknown-origin test
     for label, full, sub, cells in (
         ("assortment + carats (size x quality x colour, mean mass)", _cells(big, carats=True),
          _cells(keep, carats=True), True),
