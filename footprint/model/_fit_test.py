@@ -48,7 +48,6 @@ import numpy as np
 
 from ._density import shrunk_frequencies
 from ._nulls import scaled_null_p_values
-from ._patterns import MASS_FEATURE
 
 __all__ = ["FitCells", "cell_sizes_for_fit", "cell_tables", "fit_p_values", "fit_statistic",
            "out_of_fold_cells"]
@@ -324,7 +323,7 @@ def fit_statistic(codes: np.ndarray, starts: np.ndarray, weights: np.ndarray, sh
 
 
 def cell_sizes_for_fit(X: np.ndarray, stones: Any, stones_per_row: np.ndarray, features: Any,
-                       names: list[str]) -> np.ndarray:
+                       names: list[str], mass: str = "log10_mass_ct") -> np.ndarray:
     """Return the feature rows the fit test reads: a cell's size class, never its mean mass.
 
     A row standing for several stones (an assortment cell, ``stones_per_row``
@@ -351,12 +350,15 @@ def cell_sizes_for_fit(X: np.ndarray, stones: Any, stones_per_row: np.ndarray, f
         The model's fitted stone features (the first columns of ``X``).
     names : list of str
         Feature names of ``X``.
+    mass : str
+        Name of the mass feature (``_patterns.MASS_FEATURE``; not imported
+        from there: ``_patterns`` reaches the calibration, which imports this module).
     """
     several = np.asarray(stones_per_row) > 1
-    if not several.any() or MASS_FEATURE not in names:
+    if not several.any() or mass not in names:
         return X
     X = X.copy()
-    X[several, names.index(MASS_FEATURE)] = np.nan
+    X[several, names.index(mass)] = np.nan
     if "sieve_mm" in names and "sieve_class" in stones.columns:
         rows = stones[several].assign(mass_ct=np.nan)
         X[several, names.index("sieve_mm")] = features.transform(rows)[:, names.index("sieve_mm")]

@@ -93,7 +93,12 @@ def test_bad_sampling_weights_are_input_errors(demo_model, bad) -> None:
 
 
 def test_cells_mean_mass_is_not_read_by_the_fit_test(demo_model) -> None:
+    import inspect
+
     from footprint.model._fit_test import cell_sizes_for_fit
+    from footprint.model._patterns import MASS_FEATURE
+
+    assert inspect.signature(cell_sizes_for_fit).parameters["mass"].default == MASS_FEATURE
 
     rows = pd.DataFrame({"parcel_id": ["P"] * 3, "sample_id": ["a", "b", "c"],
                          "sieve_class": ["dtc:+11", "dtc:+11", "dtc:+7"], "mass_ct": [0.2, 0.21, 0.06],
