@@ -243,7 +243,8 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     # Per-stone results are only computed when they are written (--stones-out) or the report details
     # some of the chunk's parcels (their stones most likely foreign).
     X = model.matrix(stones)
-    results, stone_results = model.assess_batch(stones, parcels, weights=weights, X=X,
+    results, stone_results = model.assess_batch(stones, parcels, weights=weights, sampling=sampling or None,
+                                                mean_mass=weights is not None, X=X,
                                                 per_stone=ctx.stone_lines or bool(task.summarise))
     results, fields = _why_fields(model, X, stones, results, weights)
     results = _without_evidence(results, stones)

@@ -379,22 +379,21 @@ def row_weights(
 
     A parcel described by a subsample (parcels file ``total_carats`` above
     the described carats) has the sampling weight ``total / described``
-    (:func:`sampling_weights`). It scales what is *counted* (stones and
-    carats of the whole parcel, its expected value), but it enters the
-    evidence **normalised to the described stones**: weights ``w_i s_i /
-    mean(s)`` per parcel, which for one sampling weight per parcel leaves the
-    evidence of the stones actually described. Inflating the evidence by
-    ``total / described`` would pretend to four times the information of a
-    25 % subsample: its log-likelihood ratio keeps the full parcel's mean but
-    with four times its variance, and the unknown-origin test reads the
-    amplified sampling noise as a misfit (measured in
-    ``benchmarks/bench_assortment.py``: same verdict as the full parcel on
-    42 % of parcels when inflated, 92 % normalised).
+    (:func:`sampling_weights`), returned per parcel for
+    :meth:`FootprintModel.assess_batch` ``sampling``: the zone evidence
+    estimates the full parcel's (``total / described`` times the described
+    stones' log-likelihoods, tempered at the full size), while the tests and
+    the foreign fraction keep the sampling error of the described stones
+    (read at their count; not the inflated weights, which would pretend to
+    four times the information of a 25 % subsample and made the
+    unknown-origin tests read the amplified sampling noise as a misfit).
+    It also scales what is *counted* (stones and carats of the whole parcel,
+    its expected value).
 
     Returns
     -------
     weights : ndarray or None
-        None when every row is one stone (the unweighted path).
+        Stones per row; None when every row is one stone (the unweighted path).
     sampling : dict
         parcel_id -> sampling weight, for the parcels that have one (not 1).
     problems : list of Problem
@@ -416,7 +415,6 @@ def row_weights(
     )
     sampling, problems = sampling_weights(frame, parcels, file=file)
     sampling = sampling[sampling != 1.0]
-    # One sampling weight per parcel: normalised to the described stones, it is 1 for every row.
     return (base if has_cells else None), {str(k): float(v) for k, v in sampling.items()}, problems
 
 

@@ -47,8 +47,10 @@ from typing import Any
 import numpy as np
 
 from ._density import shrunk_frequencies
+from ._nulls import scaled_null_p_values
 
-__all__ = ["FitCells", "cell_tables", "fit_statistic", "out_of_fold_cells"]
+__all__ = ["FitCells", "cell_sizes_for_fit", "cell_tables", "fit_p_values", "fit_statistic",
+           "out_of_fold_cells"]
 
 #: Smallest pooled share of a cell: rarer categories / values are merged.
 _MIN_SHARE = 0.04
@@ -318,3 +320,77 @@ def fit_statistic(codes: np.ndarray, starts: np.ndarray, weights: np.ndarray, sh
     model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
     g = 2.0 * np.maximum(free_j - model_j, 0.0)
     return g if per_field else g.sum(axis=1)
+
+
+def cell_sizes_for_fit(X: np.ndarray, stones: Any, stones_per_row: np.ndarray, features: Any,
+                       names: list[str], mass: str = "log10_mass_ct") -> np.ndarray:
+    """Return the feature rows the fit test reads: a cell's size class, never its mean mass.
+
+    A row standing for several stones (an assortment cell, ``stones_per_row``
+    > 1) carries their mean mass (``carats / n_stones``), which none of them
+    need have: read as a mass it puts every stone of the cell in one mass
+    cell where their own masses spread over two or three, a misfit that grows
+    with the parcel (genuine 1,000-stone assortments with carats failed the
+    test at p < 0.001, bench_assortment). Nor is a cell's carats being blank
+    (whose sieve the features then read instead) a random draw, as a stone's
+    missing mass is: big cells lack it more often. So for every cell the
+    mass is not read and the sieve class is (exact; none for grainer and
+    carat classes); the zone evidence and the novelty test still read the
+    mean mass. Stones (one per row) are read as they are.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        :meth:`FootprintModel.matrix` of ``stones`` (returned as is when no row is a cell).
+    stones : DataFrame
+        The rows (``sieve_class`` read when present).
+    stones_per_row : ndarray of shape (n_rows,)
+        Stones each row stands for.
+    features : StoneFeatures
+        The model's fitted stone features (the first columns of ``X``).
+    names : list of str
+        Feature names of ``X``.
+    mass : str
+        Name of the mass feature (``_patterns.MASS_FEATURE``; not imported
+        from there: ``_patterns`` reaches the calibration, which imports this module).
+    """
+    several = np.asarray(stones_per_row) > 1
+    if not several.any() or mass not in names:
+        return X
+    X = X.copy()
+    X[several, names.index(mass)] = np.nan
+    if "sieve_mm" in names and "sieve_class" in stones.columns:
+        rows = stones[several].assign(mass_ct=np.nan)
+        X[several, names.index("sieve_mm")] = features.transform(rows)[:, names.index("sieve_mm")]
+    return X
+
+
+def fit_p_values(cells: FitCells | None, parcel: Any, X: np.ndarray, starts: np.ndarray, w: np.ndarray,
+                 sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Return the parcels' population fit p-values against ``shares`` (NaN when the model has no fit null).
+
+    Parameters
+    ----------
+    cells : FitCells or None
+        The model's cells and tables (None: a model without the test).
+    parcel : ParcelCalibration
+        Its ``fit_null`` and ``null_sizes``.
+    X : ndarray of shape (n_rows, n_features)
+        Feature rows sorted by parcel (:func:`cell_sizes_for_fit` for assortment cells).
+    starts : ndarray of shape (n_parcels,)
+        First row of each parcel.
+    w : ndarray of shape (n_rows,)
+        Stones each row stands for (a subsample's test weights).
+    sizes : ndarray of shape (n_parcels,)
+        Size the null is read at.
+    shares : ndarray of shape (n_parcels, n_sites)
+        The mixture each parcel is tested against.
+    """
+    null = parcel.fit_null
+    if cells is None or null is None or X.shape[1] != len(cells.kinds):
+        return np.full(len(starts), np.nan)
+    g = fit_statistic(cells.cells(X), starts, w, shares, cells.n_cells, tables=cells.tables)
+    # Its null grows with size and is short at the big sizes: a location-scale family (see _nulls),
+    # whose tails at 25-100 stones are read from hundreds of simulated parcels, not from two moments.
+    p = scaled_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes, parcel.null_sizes, null)
+    return np.where(np.isfinite(g), p, np.nan)

@@ -21,11 +21,19 @@ from scipy.special import log_softmax, logsumexp
 
 from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_derived_ftir
 from ..exceptions import InputError, Problem
-from ._assessment import ParcelAssessment, _check_weights, _parcel_sorter, _spread, _zone_sets
+from ._assessment import (
+    ParcelAssessment,
+    _check_weights,
+    _declared_zones,
+    _parcel_sorter,
+    _spread,
+    _subsample,
+    _zone_sets,
+)
 from ._explain import site_share_intervals, sites_records, sites_text
-from ._fit_test import FitCells, fit_statistic
+from ._fit_test import FitCells, cell_sizes_for_fit, fit_p_values
 from ._novelty import NoveltyScorer
-from ._nulls import null_p_values, scaled_null_p_values
+from ._nulls import null_p_values
 from ._parcel import (
     ParcelCalibration,
     foreign_profile,
@@ -175,6 +183,8 @@ class FootprintModel:
         X: np.ndarray | None = None,
         per_stone: bool = True,
         weights: Any = None,
+        sampling: Any = None,
+        mean_mass: bool = False,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Assess many parcels at once.
 
@@ -210,6 +220,15 @@ class FootprintModel:
             weight). A row of weight ``w`` contributes ``w`` times its stone
             log-likelihood to its parcel's evidence, and parcel sizes are the
             summed weights. Default: 1 per row.
+        sampling : mapping or array-like of shape (n_rows,), optional
+            Parcels described by a subsample: parcel_id -> stones per described
+            stone (``total / described`` carats; others 1), or a weight >= 1 per
+            row. The zone evidence estimates the full parcel's, the tests keep
+            the described stones' sampling error (:mod:`._assessment`, "Subsamples").
+        mean_mass : bool
+            Rows of weight > 1 carry their stones' mean mass (assortment cells),
+            which the population fit test does not read as theirs
+            (:func:`._fit_test.cell_sizes_for_fit`). Default: identical stones.
 
         Returns
         -------
@@ -222,14 +241,15 @@ class FootprintModel:
         """
         results, stone_results, _ = self._run(
             stones, parcels, declared_zone=declared_zone, derived_ftir=derived_ftir, spectra=spectra,
-            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone, weights=weights)
+            explain=explain and per_stone, parcel_col=parcel_col, X=X, per_stone=per_stone, weights=weights,
+            sampling=sampling, mean_mass=mean_mass)
         return results, stone_results
 
     def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
              declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
              spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
-             X: np.ndarray | None, per_stone: bool = True, weights: Any = None
-             ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+             X: np.ndarray | None, per_stone: bool = True, weights: Any = None, sampling: Any = None,
+             mean_mass: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
         if parcel_col not in stones.columns:
             raise InputError("stones to assess need a parcel column",
                              [Problem(None, None, parcel_col, None, "column missing")])
@@ -252,17 +272,20 @@ class FootprintModel:
         w = by_parcel(w_rows)
         sizes_w = np.add.reduceat(w, starts)
         sizes = np.rint(sizes_w).astype(int) if weights is not None else rows_per
+        # A described subsample: the full parcel's estimates (weights wf, size n_full), tests with the
+        # described stones' sampling error (wt, n_eff; _assessment "Subsamples").
+        wf, wt, n_full, n_eff, judged = _subsample(w, sampling, stones[parcel_col], by_parcel, starts,
+                                                   sizes_w, sizes)
         cal = self.parcel
-        # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
-        # variation.
-        zone_raw, fit, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
-                                                           self.layout.log_weight, Z, cal.prior_strength)
-        zone_ll = (tempering(sizes_w, cal.tau0, cal.rho)[:, None]
+        # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered (lot-to-lot variation).
+        zone_raw, fit, zone_shares, prepared = zone_evidence(
+            site_ll_sorted, starts, wf, self.layout.site_zone, self.layout.log_weight, Z, cal.prior_strength)
+        zone_ll = (tempering(n_full, cal.tau0, cal.rho)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
 
-        declared = self._declared(parcel_ids, stones, parcels, declared_zone, parcel_col, codes)
+        declared = _declared_zones(parcel_ids, stones, parcels, declared_zone, codes)
         zone_index = {z: k for k, z in enumerate(self.zones)}
         has_decl = np.array([d is not None for d in declared])
         decl_idx = np.array([zone_index.get(d, -1) if d is not None else -1 for d in declared])
@@ -276,45 +299,52 @@ class FootprintModel:
 
         # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
         rows_p = np.arange(len(target))
-        own_shares = np.stack(zone_shares)[target, rows_p]
-        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, w, self.layout.site_zone,
+        # (A subsample's tests start from the described stones' own zone fit.)
+        lay = self.layout
+        test_fit = zone_shares if wt is wf else zone_evidence(site_ll_sorted, starts, wt, lay.site_zone,
+                                                               lay.log_weight, Z, cal.prior_strength)[2]
+        own_shares = np.stack(test_fit)[target, rows_p]
+        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, wt, self.layout.site_zone,
                                                                target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
-        frac, lo, hi, statistic = foreign_profile(ratio, starts, w, level=level, scale=cal.interval_scale)
+        frac, lo, hi, statistic = foreign_profile(ratio, starts, wt, level=level, scale=cal.interval_scale)
         lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
-        mixed_p = null_p_values(statistic, sizes_w, cal.null_sizes, cal.mixed_null)
+        mixed_p = null_p_values(statistic, n_eff, cal.null_sizes, cal.mixed_null)
         # Unknown origin: mean stone nonconformity (each stone against its best reference site), on the
         # reference scale of the fields each stone has (an assortment cell has three or four).
         stone_nc = self.novelty.standardise(-sums_nov.max(axis=1), np.isfinite(X))
         nonconf = by_parcel(stone_nc)
-        mean_nc = np.add.reduceat(w * nonconf, starts) / np.maximum(sizes_w, 1e-300)
+        mean_nc = np.add.reduceat(wt * nonconf, starts) / np.maximum(n_eff, 1e-300)
         # Its tables are read as they are: at 800+ stones they are too short to reach p < 0.01, and read
         # as a location-scale family they flagged 15% of genuine 1,500-stone parcels (bench_parcels: the
         # held-out parcels' spread of a mean of 1,500 scores is narrower than a fresh parcel's offset).
         # Big parcels unlike the reference are the population fit test's (fit_p, below).
-        parcel_nov = null_p_values(mean_nc, sizes_w, cal.null_sizes, cal.novelty_null)
+        parcel_nov = null_p_values(mean_nc, n_eff, cal.null_sizes, cal.novelty_null)
         # A parcel described on an assortment pattern only meets the null of genuine parcels scored on
         # those fields (its stones are more alike on three fields than on all of them).
-        pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), w, starts)
+        pattern = self.novelty.parcel_patterns(by_parcel(np.isfinite(X)), wt, starts)
         for k in np.unique(pattern[pattern >= 0]):
             on = pattern == k
-            parcel_nov[on] = null_p_values(mean_nc[on], sizes_w[on], self.novelty.parcel_pattern_sizes_,
+            parcel_nov[on] = null_p_values(mean_nc[on], n_eff[on], self.novelty.parcel_pattern_sizes_,
                                            self.novelty.parcel_pattern_nulls_[k])
         # Population fit (_fit_test) against every reference site: the zone's mixture plus the foreign sites.
         every_site = own_shares * (1 - f_em[:, None]) + foreign_sites
-        fit_p = self._fit_p(X, by_parcel, starts, w, sizes_w, every_site)
+        X_fit = cell_sizes_for_fit(X, stones, w_rows, self.features, self.feature_names) if mean_mass else X
+        fit_p = fit_p_values(self.fit_cells, self.parcel, by_parcel(X_fit), starts, wt, n_eff, every_site)
 
-        verdict, code, flags = decide(self.thresholds, n_stones=sizes, declared_known=known,
+        verdict, code, flags = decide(self.thresholds, n_stones=judged, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,
                                       mixed_p=mixed_p, novelty_p=parcel_nov, fit_p=fit_p)
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
-        tau = tempering(sizes_w, cal.tau0, cal.rho)
-        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, w, self.layout.site_zone,
-                                         self.layout.log_weight, target, own_shares, fit[rows_p, target],
-                                         prior_strength=cal.prior_strength, tau=tau, deflate=tau / cal.tau0,
-                                         level=level)
+        # (A subsample's shares estimate the full parcel's, their intervals as wide as n_eff stones give.)
+        tau = tempering(n_full, cal.tau0, cal.rho)
+        site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, wf, lay.site_zone,
+                                         lay.log_weight, target, np.stack(zone_shares)[target, rows_p],
+                                         fit[rows_p, target],
+                                         prior_strength=cal.prior_strength, tau=tau,
+                                         deflate=tau / cal.tau0 * n_eff / n_full, level=level)
         typical = sites_text(site_post, [s for _, s in self.sites])
         cut = float(self.thresholds["inconsistent_log10_lr"])
         top = zone_ll.max(axis=1, keepdims=True)
@@ -368,18 +398,6 @@ class FootprintModel:
         else:
             contrib = None
         return results, stone_results, contrib
-
-    def _fit_p(self, X: np.ndarray, by_parcel: Any, starts: np.ndarray, w: np.ndarray, sizes_w: np.ndarray,
-               shares: np.ndarray) -> np.ndarray:
-        """Return the population fit p-values against ``shares`` (NaN when the model has no fit null)."""
-        cells, null = self.fit_cells, self.parcel.fit_null
-        if cells is None or null is None or X.shape[1] != len(cells.kinds):
-            return np.full(len(starts), np.nan)
-        g = fit_statistic(by_parcel(cells.cells(X)), starts, w, shares, cells.n_cells, tables=cells.tables)
-        # Its null grows with size and is short at the big sizes: a location-scale family (see _nulls),
-        # whose tails at 25-100 stones are read from hundreds of simulated parcels, not from two moments.
-        p = scaled_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes_w, self.parcel.null_sizes, null)
-        return np.where(np.isfinite(g), p, np.nan)
 
     def _shares_densities(self) -> bool:
         """Whether the classifier and the novelty scorer hold the same fitted densities.
@@ -454,26 +472,6 @@ class FootprintModel:
         pairs = self.classifier.pair_scores(X)
         generative = scores if pairs is None else scores + pairs
         return log_softmax(generative + self.classifier.log_prior_, axis=1), sums, scores, pieces
-
-    def _declared(self, parcel_ids: pd.Index, stones: pd.DataFrame, parcels: pd.DataFrame | None,
-                  declared_zone: str | Mapping[str, str] | None, parcel_col: str,
-                  codes: np.ndarray) -> list[str | None]:
-        found: dict[str, Any] = {}
-        if "declared_zone" in stones.columns:
-            first = pd.Series(stones["declared_zone"].to_numpy()).groupby(codes).first()
-            found.update({str(parcel_ids[k]): v for k, v in first.items()})
-        if isinstance(declared_zone, str):
-            found.update(dict.fromkeys(map(str, parcel_ids), declared_zone))
-        elif isinstance(declared_zone, Mapping):
-            found.update({str(k): v for k, v in declared_zone.items()})
-        if parcels is not None and "declared_zone" in parcels.columns:
-            found.update(dict(zip(parcels["parcel_id"].astype(str), parcels["declared_zone"], strict=False)))
-        out: list[str | None] = []
-        for pid in parcel_ids:
-            value = found.get(str(pid))
-            out.append(None if value is None or (isinstance(value, float) and np.isnan(value))
-                       or str(value).strip() == "" else str(value).strip())
-        return out
 
     def _contributions(self, X: np.ndarray, target: np.ndarray, other: np.ndarray) -> np.ndarray:
         """Naive per-feature log10 evidence for ``target`` against ``other`` zone, shape (n, n_features).

@@ -28,7 +28,8 @@ are guaranteed to flag at most twice the nominal share of reference parcels
 (Barber, Candes, Ramdas & Tibshirani 2021, "Predictive inference with the
 jackknife+", the CV+ bound); measured on the bundled SYNTHETIC set they flag
 1.4 to 1.7% of fresh reference parcels at p < 0.01 and 5.2 to 5.6% at
-p < 0.05 (``benchmarks/bench_model.py``).
+p < 0.05 (``benchmarks/bench_model.py``). The parcel statistic, its p-values and its null
+draws live in :mod:`._novelty_parcel` (:class:`~._novelty_parcel.ParcelNoveltyMixin`).
 
 **Stones measured on fewer fields.** A stone's score sums terms over the
 fields it has, so its distribution depends on WHICH fields it has: a parcel
@@ -65,7 +66,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import BinnedDensities, categorical_mask
-from ._newsite import new_site_parts, new_site_statistic, tilt_hypotheses
+from ._newsite import tilt_hypotheses
+from ._novelty_parcel import NULL_SIZES, ParcelNoveltyMixin
 from ._patterns import (
     CACHE_PATTERNS,
     KEEP_TERMS,
@@ -83,34 +85,7 @@ from ._stone import AcceptsMissingMixin, grouped_splits
 
 __all__ = ["NoveltyScorer", "common_patterns", "fit_pattern_parcel_nulls"]
 
-#: Parcel sizes at which the parcel-score null distribution is tabulated.
-_NULL_SIZES = np.array([1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300])
-
-
-def _draw_subsets(codes: np.ndarray, chosen: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Rows (len(chosen), size) of random different members of group ``chosen[i]`` of ``codes``.
-
-    A group smaller than ``size`` gives all its members, then repeats.
-    """
-    if len(chosen) == 0:
-        return np.zeros((0, size), dtype=int)
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    width = int(counts[chosen].max())
-    # A random permutation of each chosen group: random keys, padding sorted last.
-    keys = rng.random((len(chosen), width))
-    keys[np.arange(width)[None, :] >= counts[chosen][:, None]] = np.inf
-    take = min(size, width)
-    pos = np.argsort(keys, axis=1)[:, :take]
-    if size > take:
-        pos = np.hstack([pos, np.full((len(chosen), size - take), width)])
-    short = pos >= counts[chosen][:, None]
-    refill = (rng.random(pos.shape) * counts[chosen][:, None]).astype(int)
-    return order[starts[chosen][:, None] + np.where(short, refill, pos)]
-
-
-class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
+class NoveltyScorer(ParcelNoveltyMixin, AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     """Conformal unknown-origin scorer for stones and parcels.
 
     Parameters
@@ -300,7 +275,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         # Every held-out stone's centred per-field terms (float32: the nulls of any field pattern).
         all_terms = np.full((n, X.shape[1], self.n_sites_), np.nan, dtype=np.float32)
         rng = np.random.default_rng(self.random_state)
-        null: list[list[np.ndarray]] = [[] for _ in _NULL_SIZES]
+        null: list[list[np.ndarray]] = [[] for _ in NULL_SIZES]
         if folds:
             n_lots = len(np.unique(lots))
             for train, test in folds:
@@ -321,7 +296,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
                 null[k].append(stats)
         self.oof_scores_ = scores
         self.calibration_scores_ = np.sort(scores)
-        self.null_sizes_ = _NULL_SIZES.copy()
+        self.null_sizes_ = NULL_SIZES.copy()
         self.null_scores_ = [np.sort(np.concatenate(parts)) for parts in null]
         self._fit_patterns(all_terms, np.isfinite(scores), masks)
         self.offset_ = float(self.alpha)
@@ -491,57 +466,6 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
             out[idx] = quantile_map(scores[idx], null, reference)
         return out
 
-    @staticmethod
-    def _null_draws(lots: np.ndarray, sites: np.ndarray, rng: np.random.Generator, n_draws: int,
-                    site_weights: np.ndarray | None = None) -> list[np.ndarray]:
-        """Index arrays (n_draws, size) of reference parcels, one per tabulated size.
-
-        A parcel comes from ONE lot (stones of a lot are alike), chosen with
-        probability ``site_weights[site] / lots of the site`` (every lot alike
-        when no weights are given): different stones of the lot when it has
-        enough. A parcel larger than its lot takes different stones of the
-        lot's site (its other lots); only a parcel larger than all its site's
-        stones repeats some (which widens the null, so the test errs on the
-        side of "not novel"). Padding a small lot with its own stones again
-        would count their evidence twice and make every large reference
-        parcel look stranger than it is.
-        """
-        lot_codes = np.unique(lots, return_inverse=True)[1]
-        lot_counts = np.bincount(lot_codes)
-        lot_site = np.zeros(len(lot_counts), dtype=int)
-        lot_site[lot_codes] = sites
-        if site_weights is None:
-            chance = np.ones(len(lot_counts))
-        else:
-            lots_of_site = np.bincount(lot_site, minlength=len(site_weights))
-            chance = site_weights[lot_site] / np.maximum(lots_of_site[lot_site], 1)
-        if not chance.sum() > 0:
-            chance = np.ones(len(lot_counts))
-        chance = chance / chance.sum()
-        present, site_codes = np.unique(sites, return_inverse=True)
-        site_of_lot = np.searchsorted(present, lot_site)  # each lot's site among those present
-        out = []
-        for size in _NULL_SIZES:
-            lot = rng.choice(len(lot_counts), size=n_draws, p=chance)
-            rows = np.empty((n_draws, int(size)), dtype=int)
-            small = lot_counts[lot] < size
-            rows[~small] = _draw_subsets(lot_codes, lot[~small], int(size), rng)
-            if small.any():
-                rows[small] = _draw_subsets(site_codes, site_of_lot[lot[small]], int(size), rng)
-            out.append(rows)
-        return out
-
-    def _parcel_null(self, dens: BinnedDensities, X: np.ndarray, lots: np.ndarray, sites: np.ndarray,
-                     rng: np.random.Generator, n_draws: int,
-                     site_weights: np.ndarray | None) -> list[np.ndarray]:
-        parts = new_site_parts(dens, X, self.feature_weights_, self.concentration)
-        out = []
-        for draws in self._null_draws(lots, sites, rng, n_draws, site_weights):
-            sizes = np.full(draws.shape[0], draws.shape[1])
-            starts = np.arange(0, draws.size, draws.shape[1])
-            out.append(new_site_statistic(parts, draws.ravel(), starts, sizes))
-        return out
-
     def site_sums(self, X: Any) -> np.ndarray:
         """Centred log-density sums per site, shape (n_samples, n_sites)."""
         check_is_fitted(self, "densities_")
@@ -569,66 +493,6 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """+1 for stones like the reference, -1 for novel ones (p-value < alpha)."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
-
-    def parcel_statistic(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
-                         site_scores: np.ndarray | None = None,
-                         pieces: list[Any] | None = None, weights: np.ndarray | None = None) -> np.ndarray:
-        """Log Bayes factor "unseen site" vs "a reference site" of contiguous parcels (higher = stranger).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_stones, n_features)
-            Features of the stones, sorted by parcel.
-        starts, sizes : ndarray of shape (n_parcels,)
-            First row and number of stones of each parcel.
-        site_scores : ndarray of shape (n_stones, n_sites), optional
-            ``sum_j feature_weights_[j] * log p_j(x_j | s)`` from densities
-            equal to :attr:`densities_`, when the caller has computed it
-            (the stone classifier's raw scores); saves computing it again.
-        pieces : list, optional
-            Per feature, ``(index, shared)`` of
-            :meth:`BinnedDensities.feature_pieces` of :attr:`densities_` for the
-            same stones (None where not computed).
-        weights : ndarray of shape (n_stones,), optional
-            Stones each row stands for (counts and sums weighted).
-        """
-        check_is_fitted(self, "null_scores_")
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        parts = new_site_parts(self.densities_, X, self.feature_weights_, self.concentration,
-                               known=site_scores, pieces=pieces,
-                               hypotheses=getattr(self, "tilt_hypotheses_", None))
-        return new_site_statistic(parts, np.arange(X.shape[0]), np.asarray(starts), np.asarray(sizes),
-                                  weights=weights)
-
-    def parcel_p_values(self, X: Any, starts: np.ndarray, sizes: np.ndarray,
-                        site_scores: np.ndarray | None = None, pieces: list[Any] | None = None,
-                        weights: np.ndarray | None = None) -> np.ndarray:
-        """Parcel-level unknown-origin p-values for parcels laid out contiguously in ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_stones, n_features)
-            Features of the stones, sorted by parcel.
-        starts, sizes : ndarray of shape (n_parcels,)
-            First row and number of stones of each parcel.
-        site_scores, pieces : optional
-            See :meth:`parcel_statistic`.
-        weights : ndarray of shape (n_stones,), optional
-            Stones each row stands for; the null is read at the parcel's stone count.
-        """
-        statistic = self.parcel_statistic(X, starts, sizes, site_scores, pieces, weights=weights)
-        if weights is not None:
-            sizes = np.add.reduceat(np.asarray(weights, dtype=float), np.asarray(starts))
-        # The null of the largest tabulated size not above n: for n between
-        # grid sizes this is the nearest smaller reference parcel.
-        row = np.clip(np.searchsorted(self.null_sizes_, sizes, side="right") - 1, 0, None)
-        out = np.empty(len(statistic))
-        for k in np.unique(row):
-            null = self.null_scores_[k]
-            idx = row == k
-            above = len(null) - np.searchsorted(null, statistic[idx], side="left")
-            out[idx] = (1.0 + above) / (len(null) + 1.0)
-        return out
 
     def feature_terms(self, X: Any) -> np.ndarray:
         """Per-feature centred log-density terms, shape (n_samples, n_features, n_sites); NaN = unmeasured."""
