@@ -257,7 +257,7 @@ class FootprintModel:
         # variation.
         zone_raw, fit, zone_shares, prepared = zone_evidence(site_ll_sorted, starts, w, self.layout.site_zone,
                                                            self.layout.log_weight, Z, cal.prior_strength)
-        zone_ll = (tempering(sizes_w, cal.tau0, cal.rho)[:, None]
+        zone_ll = (cal.tempering(sizes_w)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
@@ -310,7 +310,7 @@ class FootprintModel:
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
-        tau = tempering(sizes_w, cal.tau0, cal.rho)
+        tau = tempering(sizes_w, cal.tau0, cal.rho)  # the site-share intervals keep the design-effect form
         site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, w, self.layout.site_zone,
                                          self.layout.log_weight, target, own_shares, fit[rows_p, target],
                                          prior_strength=cal.prior_strength, tau=tau, deflate=tau / cal.tau0,

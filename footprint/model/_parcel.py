@@ -395,9 +395,30 @@ def widen_interval(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, floo
     return np.minimum(lo, low), np.maximum(hi, high)
 
 
-def tempering(sizes: np.ndarray, tau0: float, rho: float) -> np.ndarray:
-    """Per-stone weight ``tau(n) = tau0 / (1 + rho (n - 1))`` of the zone evidence."""
-    return tau0 / (1.0 + rho * (np.asarray(sizes, dtype=float) - 1.0))
+def tempering(sizes: np.ndarray, tau0: float, rho: float,
+              table: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per-stone weight of the zone evidence at each parcel size.
+
+    ``tau(n) = tau0 / (1 + rho (n - 1))`` (the survey design effect), unless
+    a ``table`` ``(sizes, taus)`` of held-out per-size fits is given: then
+    ``tau`` is interpolated in ``log n`` between its sizes, constant below the
+    smallest, and above the largest follows the design-effect form from the
+    table's last value (continuous; the sizes where held-out parcels are all
+    told apart carry no information on ``tau``, see
+    ``_parcel_calibration._fit_tempering``).
+    """
+    n = np.asarray(sizes, dtype=float)
+    design = tau0 / (1.0 + rho * (n - 1.0))
+    if table is None or len(table[0]) == 0:
+        return design
+    at, taus = np.asarray(table[0], dtype=float), np.asarray(table[1], dtype=float)
+    last = tau0 / (1.0 + rho * (at[-1] - 1.0))
+    inside = np.interp(np.log(np.maximum(n, 1.0)), np.log(at), taus)
+    return np.where(n > at[-1], design * (taus[-1] / last), inside)
+
+
+def _table(parts: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    return None if parts is None else (np.asarray(parts[0], dtype=float), np.asarray(parts[1], dtype=float))
 
 
 @dataclass
@@ -427,6 +448,10 @@ class ParcelCalibration:
     fit_null : list of ndarray or None
         Sorted population goodness-of-fit statistics of held-out genuine
         parcels per size (:mod:`._fit_test`); None for models saved before it.
+    tau_table : tuple of ndarray or None
+        ``(sizes, taus)``: the tempering fitted at each size where held-out
+        parcels measure it (:func:`tempering`); None: the ``tau0, rho`` form
+        alone (models saved before it).
     """
 
     prior_strength: float
@@ -439,6 +464,11 @@ class ParcelCalibration:
     report: dict[str, Any] = field(default_factory=dict)
     interval_floor: float = 0.0
     fit_null: list[np.ndarray] | None = None
+    tau_table: tuple[np.ndarray, np.ndarray] | None = None
+
+    def tempering(self, sizes: np.ndarray) -> np.ndarray:
+        """Per-stone weight of the zone evidence for parcels of ``sizes`` stones (:func:`tempering`)."""
+        return tempering(sizes, self.tau0, self.rho, self.tau_table)
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (arrays, numbers) for the artefact."""
@@ -447,7 +477,9 @@ class ParcelCalibration:
                 "mixed_null": [np.asarray(v) for v in self.mixed_null],
                 "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report),
                 "interval_floor": self.interval_floor,
-                **({"fit_null": [np.asarray(v) for v in self.fit_null]} if self.fit_null is not None else {})}
+                **({"fit_null": [np.asarray(v) for v in self.fit_null]} if self.fit_null is not None else {}),
+                **({"tau_table": [np.asarray(v, dtype=float) for v in self.tau_table]}
+                   if self.tau_table is not None else {})}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -457,4 +489,5 @@ class ParcelCalibration:
                    [np.asarray(v) for v in parts["mixed_null"]],
                    [np.asarray(v) for v in parts["novelty_null"]],
                    dict(parts.get("report") or {}), float(parts.get("interval_floor", 0.0)),
-                   [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None)
+                   [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None,
+                   _table(parts.get("tau_table")))
