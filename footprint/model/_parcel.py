@@ -401,11 +401,14 @@ def tempering(sizes: np.ndarray, tau0: float, rho: float,
 
     ``tau(n) = tau0 / (1 + rho (n - 1))`` (the survey design effect), unless
     a ``table`` ``(sizes, taus)`` of held-out per-size fits is given: then
-    ``tau`` is interpolated in ``log n`` between its sizes, constant below the
-    smallest, and above the largest follows the design-effect form from the
-    table's last value (continuous; the sizes where held-out parcels are all
-    told apart carry no information on ``tau``, see
-    ``_parcel_calibration._fit_tempering``).
+    ``tau`` is interpolated in ``log n`` between its sizes and constant below
+    the smallest. Above the largest ``n_t`` it returns to the form within one
+    doubling of the size: ``tau = form(n) * r ** max(0, 1 - log2(n / n_t))``,
+    ``r`` the table's last value over the form's there (continuous; the
+    sizes beyond the table are those where held-out parcels are nearly all
+    told apart, which say little about ``tau``, see
+    ``_parcel_calibration._fit_tempering``, so the form fitted over every
+    size holds there as before).
     """
     n = np.asarray(sizes, dtype=float)
     design = tau0 / (1.0 + rho * (n - 1.0))
@@ -414,7 +417,8 @@ def tempering(sizes: np.ndarray, tau0: float, rho: float,
     at, taus = np.asarray(table[0], dtype=float), np.asarray(table[1], dtype=float)
     last = tau0 / (1.0 + rho * (at[-1] - 1.0))
     inside = np.interp(np.log(np.maximum(n, 1.0)), np.log(at), taus)
-    return np.where(n > at[-1], design * (taus[-1] / last), inside)
+    fade = np.clip(1.0 - np.log2(np.maximum(n, at[-1]) / at[-1]), 0.0, 1.0)
+    return np.where(n > at[-1], design * (taus[-1] / last) ** fade, inside)
 
 
 def _table(parts: Any) -> tuple[np.ndarray, np.ndarray] | None:

@@ -41,10 +41,9 @@ _TOPUP_FRACTIONS = (0.05, 0.1, 0.15, 0.3)
 _TOPUP_SIZES = (50, 100, 400, 800)
 #: Grids of the interval widening (factor on the chi-square cut; floor of the foreign fraction's error).
 _SCALE_GRID = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
-#: Held-out parcels of one size needed to refit its tempering, and the mean log loss (nats) below which the
-#: size is all told apart (no information on the tempering; the design-effect form is kept there).
-_TAU_MIN_PARCELS = 100
-_TAU_MIN_LOSS = 1e-3
+#: Held-out parcels of one size judged wrong needed to refit its tempering (fewer: the size is nearly all
+#: told apart, which says little about the tempering; the design-effect form is kept there).
+_TAU_MIN_ERRORS = 20
 _FLOOR_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035,
                0.04)
 
@@ -246,9 +245,9 @@ def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray
     decide the compromise (on the bundled set it tempered parcels of 25 by
     0.85 where their own held-out optimum is 1.0). So the weight is then
     refitted at each size whose held-out parcels measure it (at least
-    ``_TAU_MIN_PARCELS`` parcels and a mean log loss of at least
-    ``_TAU_MIN_LOSS`` nats: where every parcel is told apart, any weight above
-    some value scores the same and the form is kept), at most 1 (tempering
+    ``_TAU_MIN_ERRORS`` of them judged wrong: where nearly every parcel is told
+    apart, any weight above some value scores the same and one or two
+    confident errors would decide it; the form is kept there), at most 1 (tempering
     deflates evidence that stones of a lot share; near-separable sizes, whose
     few errors have small margins, would otherwise ask for weights far above
     1). Returns ``tau0``,
@@ -275,16 +274,13 @@ def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray
     at, taus = [], []
     for k, n in enumerate(values):
         on = inverse == k
-        if counts[k] < _TAU_MIN_PARCELS:
-            continue
         c, t = centred[on], truth[on]
+        if int((np.argmax(c, axis=1) != t).sum()) < _TAU_MIN_ERRORS:
+            continue
 
         def size_loss(tau: float, c: np.ndarray = c, t: np.ndarray = t) -> float:
             return float(-log_softmax(tau * c, axis=1)[np.arange(len(t)), t].mean())
 
-        form = float(tempering(np.array([n]), tau0, rho)[0])
-        if size_loss(form) < _TAU_MIN_LOSS:
-            continue
         fit = minimize_scalar(size_loss, bounds=(0.02, 1.0), method="bounded", options={"xatol": 1e-4})
         at.append(float(n))
         taus.append(float(fit.x))

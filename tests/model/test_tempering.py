@@ -25,13 +25,18 @@ def test_table_interpolates_and_continues_the_form():
 
     tau0, rho = 0.9, 0.001
     table = (np.array([5.0, 25.0]), np.array([0.8, 1.0]))
-    got = tempering(np.array([1.0, 5.0, 25.0, 11.18033988749895, 26.0, 1000.0]), tau0, rho, table)
+    sizes = np.array([1.0, 5.0, 25.0, 11.18033988749895, 25.0001, 50.0, 1000.0, 35.35533905932738])
+    got = tempering(sizes, tau0, rho, table)
     assert got[0] == pytest.approx(0.8) and got[1] == pytest.approx(0.8) and got[2] == pytest.approx(1.0)
     assert got[3] == pytest.approx(0.9)  # halfway in log n
-    form = tempering(np.array([25.0, 26.0, 1000.0]), tau0, rho)
-    # Above the table: the design-effect form, scaled to meet the table's last value (continuous).
-    assert got[4] == pytest.approx(form[1] / form[0]) and got[5] == pytest.approx(form[2] / form[0])
-    assert got[4] < got[2]
+    form = tempering(sizes, tau0, rho)
+    # Above the table: continuous at its last size, back to the form one doubling later, the form beyond.
+    assert got[4] == pytest.approx(1.0, abs=1e-4)
+    assert got[5] == pytest.approx(form[5]) and got[6] == pytest.approx(form[6])
+    assert got[7] == pytest.approx(form[7] * np.sqrt(1.0 / form[2]))  # half a doubling: half the ratio in log
+    # The evidence a parcel carries, n tau(n), still grows with its size.
+    grid = np.geomspace(1, 10_000, 400)
+    assert np.all(np.diff(grid * tempering(grid, tau0, rho, table)) > 0)
     # No table, or an empty one: the form alone.
     assert np.array_equal(tempering(np.array([3.0, 40.0]), tau0, rho),
                           tempering(np.array([3.0, 40.0]), tau0, rho, (np.array([]), np.array([]))))
@@ -59,13 +64,14 @@ def test_per_size_refit_follows_each_size_and_skips_separable_ones():
 
     rng = np.random.default_rng(3)
     blocks = [(1, 3000, 1.0, 0.7), (5, 3000, 2.0, 0.7), (25, 3000, 3.0, 1.0),
-              (400, 300, 200.0, 1.0)]  # the last one separable: every parcel told apart
+              (400, 300, 200.0, 1.0)]  # the last one: every parcel told apart but one, confidently wrong
     zl, sizes, truth = [], [], []
     for n, count, scale, tau in blocks:
         z, t = _parcels(rng, count, scale, tau)
         if n == 400:
             t = np.zeros(count, dtype=int)
             z[:, 0] = np.abs(z[:, 0]) + 50.0
+            z[0, 0] = -30.0  # one confident error would ask for a tiny weight: too few to refit on
         zl.append(z)
         sizes.append(np.full(count, n))
         truth.append(t)
