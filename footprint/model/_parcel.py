@@ -24,7 +24,8 @@ sites in random Dirichlet shares, 25 to 10,000 stones), simulated from
 per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_parcels`):
 
 1. the zone log-likelihood ratio is tempered, ``tau(n) = tau0 / (1 + rho (n -
-   1))`` (the survey design effect), fitted by held-out parcel log loss;
+   1))`` (the survey design effect), fitted by held-out parcel log loss, then
+   refitted at each size whose held-out parcels measure it (:func:`tempering`);
 2. "mixed" is a generalised likelihood-ratio test of "every stone from the
    declared zone, any mix of its sites" against "some stones from the sites
    of other zones": ``T = 2 [l(all sites) - l(declared zone's sites)]``. Its
