@@ -220,6 +220,26 @@ def learning_curve(params, exact, rng, n_parcels: int = 3000) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _oracle_parcels(model, exact, stones: pd.DataFrame) -> np.ndarray:
+    """Diagnostic: the EXACT stone site log-likelihoods through the model's own parcel layer.
+
+    ``stones`` sorted by parcel. What a perfect stone model reaches with this parcel layer (site
+    mixture with the shares integrated out, averaged with "one site"; tempering fitted on held-out
+    lots): oracle vs Bayes is the parcel layer's cost on these one-site parcels, model vs oracle the
+    stone model's.
+    """
+    from footprint.model._parcel import zone_evidence
+
+    order = [list(map(tuple, exact.sites)).index(tuple(s)) for s in model.sites]
+    site_ll = exact.log_p_stone_site(stones)[:, order]
+    site_ll = np.where(np.isfinite(site_ll), site_ll, -1e300)
+    _, starts, sizes = np.unique(stones["parcel_id"].to_numpy(), return_index=True, return_counts=True)
+    zone_ll, *_ = zone_evidence(site_ll, starts, np.ones(len(stones)), model.layout.site_zone,
+                                model.layout.log_weight, len(model.zones), model.parcel.prior_strength)
+    tau = model.parcel.tempering(sizes.astype(float))
+    return tau[:, None] * (zone_ll - zone_ll.max(axis=1, keepdims=True))
+
+
 def _parcel_statistic(model, frame: pd.DataFrame, size: int) -> np.ndarray:
     """Unknown-origin statistic of parcels of ``size`` stones laid out contiguously in ``frame``."""
     frame = frame.sort_values("parcel_id", kind="stable")
@@ -263,8 +283,10 @@ def main(argv: list[str]) -> int:
         post = res[[f"p_{z}" for z in model.zones]].to_numpy()
         ll = np.log(np.clip(post, 1e-300, None))
         bayes = exact.log_p_parcel_zone(stones).reindex(np.arange(n_parcels)).to_numpy()
+        oracle = _oracle_parcels(model, exact, stones)
         row = {"size": size, "n": n_parcels, "model_acc": _acc(ll, truth), "bayes_acc": _acc(bayes, truth),
-               "model_cllr": _cllr(ll, truth), "bayes_cllr": _cllr(bayes, truth)}
+               "model_cllr": _cllr(ll, truth), "bayes_cllr": _cllr(bayes, truth),
+               "oracle_acc": _acc(oracle, truth), "oracle_cllr": _cllr(oracle, truth)}
         if size == 1:
             stone_p = per_stone[[f"p_{z}" for z in model.zones]].to_numpy()
             stone_truth = truth[stones["parcel_id"].to_numpy()]
@@ -283,7 +305,8 @@ def main(argv: list[str]) -> int:
 
     table = pd.DataFrame(rows).set_index("size")
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 4):
-        print("\nparcel figures on fresh SYNTHETIC parcels (accuracy, Cllr in bits; size 1 = single stones):")
+        print("\nparcel figures on fresh SYNTHETIC parcels (accuracy, Cllr in bits; size 1 = single stones;"
+              " oracle = exact stone densities through the model's parcel layer):")
         print(table.to_string())
     r1, r25 = table.loc[1], table.loc[25]
     checks.append(("stone accuracy vs Bayes ceiling (points)", 100 * (r1.model_acc - r1.bayes_acc),

@@ -100,13 +100,13 @@ def _oracle_parcels(model, dens, values: np.ndarray, size: int) -> np.ndarray:
     on held-out lots): the gap between it and Bayes is the parcel layer's, the gap between the model
     and it the stone model's.
     """
-    from footprint.model._parcel import tempering, zone_evidence
+    from footprint.model._parcel import zone_evidence
 
     site_ll = dens.stone_site_loglik(values)
     starts = np.arange(0, len(values), size)
     zone_ll, *_ = zone_evidence(site_ll, starts, np.ones(len(values)), model.layout.site_zone,
                                 model.layout.log_weight, len(model.zones), model.parcel.prior_strength)
-    tau = tempering(np.full(len(starts), float(size)), model.parcel.tau0, model.parcel.rho)
+    tau = model.parcel.tempering(np.full(len(starts), float(size)))
     return tau[:, None] * (zone_ll - zone_ll.max(axis=1, keepdims=True))
 
 

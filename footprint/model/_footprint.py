@@ -277,10 +277,11 @@ class FootprintModel:
         wf, wt, n_full, n_eff, judged = _subsample(w, sampling, stones[parcel_col], by_parcel, starts,
                                                    sizes_w, sizes)
         cal = self.parcel
-        # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered (lot-to-lot variation).
+        # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
+        # variation (a table by size where held-out parcels measure it).
         zone_raw, fit, zone_shares, prepared = zone_evidence(
             site_ll_sorted, starts, wf, self.layout.site_zone, self.layout.log_weight, Z, cal.prior_strength)
-        zone_ll = (tempering(n_full, cal.tau0, cal.rho)[:, None]
+        zone_ll = (cal.tempering(n_full)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))
         best = np.argmax(zone_ll + prior, axis=1)
@@ -338,7 +339,8 @@ class FootprintModel:
         both = (verdict == "mixed") & np.array(["unknown_origin" in f for f in flags], dtype=bool)
         code = np.where(both, "mixed+unknown_origin", code).astype(object)
         # Sites of the target zone the parcel resembles: posterior shares with intervals (>= 5%; _explain).
-        # (A subsample's shares estimate the full parcel's, their intervals as wide as n_eff stones give.)
+        # (A subsample's shares estimate the full parcel's, their intervals as wide as n_eff stones give;
+        # the site-share intervals keep the design-effect form of the tempering.)
         tau = tempering(n_full, cal.tau0, cal.rho)
         site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, wf, lay.site_zone,
                                          lay.log_weight, target, np.stack(zone_shares)[target, rows_p],

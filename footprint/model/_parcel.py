@@ -24,7 +24,8 @@ sites in random Dirichlet shares, 25 to 10,000 stones), simulated from
 per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_parcels`):
 
 1. the zone log-likelihood ratio is tempered, ``tau(n) = tau0 / (1 + rho (n -
-   1))`` (the survey design effect), fitted by held-out parcel log loss;
+   1))`` (the survey design effect), fitted by held-out parcel log loss, then
+   refitted at each size whose held-out parcels measure it (:func:`tempering`);
 2. "mixed" is a generalised likelihood-ratio test of "every stone from the
    declared zone, any mix of its sites" against "some stones from the sites
    of other zones": ``T = 2 [l(all sites) - l(declared zone's sites)]``. Its
@@ -395,9 +396,34 @@ def widen_interval(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, floo
     return np.minimum(lo, low), np.maximum(hi, high)
 
 
-def tempering(sizes: np.ndarray, tau0: float, rho: float) -> np.ndarray:
-    """Per-stone weight ``tau(n) = tau0 / (1 + rho (n - 1))`` of the zone evidence."""
-    return tau0 / (1.0 + rho * (np.asarray(sizes, dtype=float) - 1.0))
+def tempering(sizes: np.ndarray, tau0: float, rho: float,
+              table: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per-stone weight of the zone evidence at each parcel size.
+
+    ``tau(n) = tau0 / (1 + rho (n - 1))`` (the survey design effect), unless
+    a ``table`` ``(sizes, taus)`` of held-out per-size fits is given: then
+    ``tau`` is interpolated in ``log n`` between its sizes and constant below
+    the smallest. Above the largest ``n_t`` it returns to the form within one
+    doubling of the size: ``tau = form(n) * r ** max(0, 1 - log2(n / n_t))``,
+    ``r`` the table's last value over the form's there (continuous; the
+    sizes beyond the table are those where held-out parcels are nearly all
+    told apart, which say little about ``tau``, see
+    ``_parcel_calibration._fit_tempering``, so the form fitted over every
+    size holds there as before).
+    """
+    n = np.asarray(sizes, dtype=float)
+    design = tau0 / (1.0 + rho * (n - 1.0))
+    if table is None or len(table[0]) == 0:
+        return design
+    at, taus = np.asarray(table[0], dtype=float), np.asarray(table[1], dtype=float)
+    last = tau0 / (1.0 + rho * (at[-1] - 1.0))
+    inside = np.interp(np.log(np.maximum(n, 1.0)), np.log(at), taus)
+    fade = np.clip(1.0 - np.log2(np.maximum(n, at[-1]) / at[-1]), 0.0, 1.0)
+    return np.where(n > at[-1], design * (taus[-1] / last) ** fade, inside)
+
+
+def _table(parts: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    return None if parts is None else (np.asarray(parts[0], dtype=float), np.asarray(parts[1], dtype=float))
 
 
 @dataclass
@@ -427,6 +453,10 @@ class ParcelCalibration:
     fit_null : list of ndarray or None
         Sorted population goodness-of-fit statistics of held-out genuine
         parcels per size (:mod:`._fit_test`); None for models saved before it.
+    tau_table : tuple of ndarray or None
+        ``(sizes, taus)``: the tempering fitted at each size where held-out
+        parcels measure it (:func:`tempering`); None: the ``tau0, rho`` form
+        alone (models saved before it).
     """
 
     prior_strength: float
@@ -439,6 +469,11 @@ class ParcelCalibration:
     report: dict[str, Any] = field(default_factory=dict)
     interval_floor: float = 0.0
     fit_null: list[np.ndarray] | None = None
+    tau_table: tuple[np.ndarray, np.ndarray] | None = None
+
+    def tempering(self, sizes: np.ndarray) -> np.ndarray:
+        """Per-stone weight of the zone evidence for parcels of ``sizes`` stones (:func:`tempering`)."""
+        return tempering(sizes, self.tau0, self.rho, self.tau_table)
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (arrays, numbers) for the artefact."""
@@ -447,7 +482,9 @@ class ParcelCalibration:
                 "mixed_null": [np.asarray(v) for v in self.mixed_null],
                 "novelty_null": [np.asarray(v) for v in self.novelty_null], "report": dict(self.report),
                 "interval_floor": self.interval_floor,
-                **({"fit_null": [np.asarray(v) for v in self.fit_null]} if self.fit_null is not None else {})}
+                **({"fit_null": [np.asarray(v) for v in self.fit_null]} if self.fit_null is not None else {}),
+                **({"tau_table": [np.asarray(v, dtype=float) for v in self.tau_table]}
+                   if self.tau_table is not None else {})}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -457,4 +494,5 @@ class ParcelCalibration:
                    [np.asarray(v) for v in parts["mixed_null"]],
                    [np.asarray(v) for v in parts["novelty_null"]],
                    dict(parts.get("report") or {}), float(parts.get("interval_floor", 0.0)),
-                   [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None)
+                   [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None,
+                   _table(parts.get("tau_table")))

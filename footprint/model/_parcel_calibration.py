@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
 
 from ..exceptions import InsufficientDataError
@@ -41,6 +41,9 @@ _TOPUP_FRACTIONS = (0.05, 0.1, 0.15, 0.3)
 _TOPUP_SIZES = (50, 100, 400, 800)
 #: Grids of the interval widening (factor on the chi-square cut; floor of the foreign fraction's error).
 _SCALE_GRID = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
+#: Held-out parcels of one size judged wrong needed to refit its tempering (fewer: the size is nearly all
+#: told apart, which says little about the tempering; the design-effect form is kept there).
+_TAU_MIN_ERRORS = 20
 _FLOOR_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035,
                0.04)
 
@@ -213,24 +216,45 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
         logger.warning("parcel layer: only zone(s) %s have held-out lots; tempering and the foreign-fraction "
                        "interval scale are not measured (tau0 = 1, rho = 0, scale 1)", seen)
         tau0, rho, scale, floor, coverage = 1.0, 0.0, 1.0, 0.0, None
+        tau_table = None
         report["measured"] = False
     else:
-        tau0, rho = _fit_tempering(np.vstack(fit_ll), np.concatenate(fit_sizes), np.concatenate(fit_truth))
+        tau0, rho, tau_table = _fit_tempering(np.vstack(fit_ll), np.concatenate(fit_sizes),
+                                              np.concatenate(fit_truth))
         scale, floor, coverage = _fit_interval_scale(site_ll, lots, zone_of_stone, site_of_stone, site_zone,
                                               log_weight, n_zones, rng, prior_strength, level,
                                               tuple(n for n in _TOPUP_SIZES if n <= max(sizes))
                                               or (sizes[0],),
                                               per_cell=max(2, int(round(30 * thin))), fold=fold)
-    report.update({"tau0": tau0, "rho": rho, "interval_scale": scale, "interval_floor": floor,
-                   "interval_coverage_fit": coverage})
+    by_size = (None if tau_table is None
+               else {str(int(n)): round(float(v), 4) for n, v in zip(*tau_table, strict=True)})
+    report.update({"tau0": tau0, "rho": rho, "tau_by_size": by_size, "interval_scale": scale,
+                   "interval_floor": floor, "interval_coverage_fit": coverage})
     return ParcelCalibration(prior_strength, tau0, rho, scale, np.asarray(sizes), mixed_null, novelty_null,
-                             report, floor, fit_null=fit_null)
+                             report, floor, fit_null=fit_null, tau_table=tau_table)
 
 
-def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """``tau0, rho`` minimising the held-out parcel log loss, every size weighing equally."""
+def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray
+                   ) -> tuple[float, float, tuple[np.ndarray, np.ndarray]]:
+    """Tempering of the zone evidence by held-out parcel log loss.
+
+    First ``tau0, rho`` of the design-effect form, every size weighing
+    equally. That form cannot follow every size at once: the single-lot
+    parcels of a few stones and the export parcels of 25+ (mixed sites) want
+    different weights, and the smallest sizes, whose log loss is largest,
+    decide the compromise (on the bundled set it tempered parcels of 25 by
+    0.85 where their own held-out optimum is 1.0). So the weight is then
+    refitted at each size whose held-out parcels measure it (at least
+    ``_TAU_MIN_ERRORS`` of them judged wrong: where nearly every parcel is told
+    apart, any weight above some value scores the same and one or two
+    confident errors would decide it; the form is kept there), at most 1 (tempering
+    deflates evidence that stones of a lot share; near-separable sizes, whose
+    few errors have small margins, would otherwise ask for weights far above
+    1). Returns ``tau0``,
+    ``rho`` and the table ``(sizes, taus)`` (see :func:`._parcel.tempering`).
+    """
     rows = np.arange(len(truth))
-    _, inverse, counts = np.unique(sizes, return_inverse=True, return_counts=True)
+    values, inverse, counts = np.unique(sizes, return_inverse=True, return_counts=True)
     weight = 1.0 / counts[inverse]
     weight /= weight.sum()
     centred = zone_ll - zone_ll.max(axis=1, keepdims=True)
@@ -246,7 +270,23 @@ def _fit_tempering(zone_ll: np.ndarray, sizes: np.ndarray, truth: np.ndarray) ->
 
     best = minimize(loss, x0=np.array([0.0, -4.0]), method="Nelder-Mead",
                     options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 400})
-    return unpack(best.x)
+    tau0, rho = unpack(best.x)
+    at, taus = [], []
+    for k, n in enumerate(values):
+        on = inverse == k
+        c, t = centred[on], truth[on]
+        if int((np.argmax(c, axis=1) != t).sum()) < _TAU_MIN_ERRORS:
+            continue
+
+        def size_loss(tau: float, c: np.ndarray = c, t: np.ndarray = t) -> float:
+            return float(-log_softmax(tau * c, axis=1)[np.arange(len(t)), t].mean())
+
+        fit = minimize_scalar(size_loss, bounds=(0.02, 1.0), method="bounded", options={"xatol": 1e-4})
+        at.append(float(n))
+        taus.append(float(fit.x))
+    logger.info("parcel layer: tempering tau0 %.3f rho %.5f; refitted per size %s", tau0, rho,
+                {int(n): round(v, 3) for n, v in zip(at, taus, strict=True)})
+    return tau0, rho, (np.asarray(at), np.asarray(taus))
 
 
 def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.ndarray,

@@ -341,6 +341,8 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
         parts.append(np.round(np.asarray(null, dtype=float), 5).tobytes())
     if model.parcel.fit_null is not None:  # the population fit test (models before it have none)
         parts.append(np.round(np.concatenate(model.parcel.fit_null), 6).tobytes())
+    if model.parcel.tau_table is not None:  # the per-size tempering (models before it have none)
+        parts.append(np.round(np.concatenate(model.parcel.tau_table), 8).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
