@@ -30,7 +30,11 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
    of other zones": ``T = 2 [l(all sites) - l(declared zone's sites)]``. Its
    null distribution is the held-out genuine parcels' ``T`` at each size
    (interpolated in log size), so the p-value carries the lot-to-lot
-   variation of the reference and the estimation error of the densities;
+   variation of the reference and the estimation error of the densities.
+   It is tabulated per declared zone (:meth:`ParcelCalibration.mixed_p_values`):
+   the alternative frees the shares of the other zones' sites, so a zone
+   facing more foreign sites has a heavier-tailed null, and a pooled null
+   under-flags one zone and over-flags the other;
 3. the foreign fraction ``f`` (share of the mixture on other zones' sites)
    gets a profile-likelihood interval whose chi-square cut is scaled by a
    factor, with a size-free error floor added in quadrature
