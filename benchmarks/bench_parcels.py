@@ -229,7 +229,8 @@ def main(argv: list[str]) -> int:
                                   & (truth <= res["foreign_fraction_hi"])))
             mae_se = float(np.std(np.abs(res["foreign_fraction"] - truth)) / np.sqrt(n_par))
             print(f"  {size:>5} stones, {frac:.0%} (n={n_par}): detected {det:.3f} "
-                  f"(se {_se(det, n_par):.3f}), oracle {o_det:.3f} (se {_se(o_det, n_par):.3f}); "
+                  f"(se {_se(det, n_par):.3f}), oracle {o_det:.3f} (se {_se(o_det, n_par):.3f}) at the "
+                  f"model's false-alarm rate {fa:.3f} ({n_par} genuine parcels); "
                   f"fraction MAE {mae:.3f} (se {mae_se:.3f}; "
                   f"oracle {np.mean(np.abs(o_frac - truth)):.3f}); 90% interval covers {cover:.3f} "
                   f"(se {_se(cover, n_par):.3f})")

@@ -38,6 +38,7 @@ _WHERE = {
     "evaluate_frames": "._evaluate",
     "explain_fields": "._explain",
     "load_thresholds": "._verdict",
+    "mixed_alpha_at": "._verdict",
     "unknown_alphas": "._verdict",
     "read_site_weights": "._train",
     "train": "._workflow",
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from ._train import train_frames as train_frames
     from ._verdict import VERDICTS as VERDICTS
     from ._verdict import load_thresholds as load_thresholds
+    from ._verdict import mixed_alpha_at as mixed_alpha_at
     from ._verdict import unknown_alphas as unknown_alphas
     from ._workflow import train as train
 

@@ -310,7 +310,7 @@ class FootprintModel:
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, wt, level=level, scale=cal.interval_scale)
         lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
-        mixed_p = null_p_values(statistic, n_eff, cal.null_sizes, cal.mixed_null)
+        mixed_p = cal.mixed_p_values(statistic, n_eff, target)
         # Unknown origin: mean stone nonconformity (each stone against its best reference site), on the
         # reference scale of the fields each stone has (an assortment cell has three or four).
         stone_nc = self.novelty.standardise(-sums_nov.max(axis=1), np.isfinite(X))

@@ -1,6 +1,6 @@
 """Verdicts from versioned thresholds, worded the way footprint experts word them.
 
-The default thresholds (``footprint/data/thresholds_v3.json``) are ESTIMATES:
+The default thresholds (``footprint/data/thresholds_v4.json``) are ESTIMATES:
 no KP-published numeric thresholds exist (DOMAIN notes, section 5.7). Every
 threshold set carries a version, printed on reports and kept in the model's
 manifest.
@@ -25,7 +25,7 @@ applies):
 Every flag raised is also listed (``flags``: e.g. ``mixed;unknown_origin``
 for a topped-up parcel whose stones are also unlike every reference).
 
-Version 3 (the default) keeps the keys of version 2; "unknown origin" now
+Version 3 keeps the keys of version 2; "unknown origin" now
 has two calibrated tests, the parcel novelty test (stones unlike every
 reference site) and the population goodness-of-fit test (:mod:`._fit_test`:
 the stones, taken together, unlike any mixture of the reference sites, though
@@ -34,6 +34,16 @@ each may look like some reference stone), each at ``unknown_alpha / 2``
 genuine parcels. A model saved before the fit test has no fit null: its
 parcels get the novelty test alone at ``unknown_alpha``. A version 2 set
 (``thresholds_v2.json``) still loads and keeps its meaning (novelty alone).
+
+Version 4 (the default) keeps the meaning of every version 3 key and
+makes the mixed test's level depend on the parcel size: ``mixed_alpha``
+(0.02) from ``small_parcel_stones`` (50) stones on, ``mixed_alpha_small``
+(0.01) below, so that every flag together (mixed, unknown origin at
+``unknown_alpha``, and the chance "inconsistent" verdicts weak evidence gives
+the smallest parcels) stays at most 3 in 100 genuine parcels. The mixed
+p-value is read against the declared zone's own held-out genuine parcels
+(:meth:`._parcel.ParcelCalibration.mixed_p_values`). A version 2 or 3 set
+keeps one level at every size (``mixed_alpha_small = mixed_alpha``).
 
 A version 1 set (``thresholds_v1.json``) still loads: its
 ``novelty_alpha_parcel`` becomes ``unknown_alpha`` and ``mixed_alpha``
@@ -52,8 +62,8 @@ import numpy as np
 
 from ..exceptions import InputError, Problem
 
-__all__ = ["VERDICTS", "decide", "load_thresholds", "unknown_origin_test", "uses_fit_test", "wording",
-           "wordings"]
+__all__ = ["VERDICTS", "decide", "load_thresholds", "mixed_alpha_at", "unknown_origin_test", "uses_fit_test",
+           "wording", "wordings"]
 
 #: Verdict words, and what each means.
 VERDICTS = {
@@ -73,19 +83,20 @@ _COMMON = {
 }
 _NUMERIC_V1 = {**_COMMON, "mixed_fraction": (0.0, 1.0), "novelty_alpha_parcel": (0.0, 0.5)}
 _NUMERIC = {**_COMMON, "mixed_alpha": (0.0, 0.5), "unknown_alpha": (0.0, 0.5)}
+_NUMERIC_V4 = {**_NUMERIC, "mixed_alpha_small": (0.0, 0.5), "small_parcel_stones": (0, 100000)}
 #: v2 default of the mixed test's level, used when a v1 set is loaded.
 _V1_MIXED_ALPHA = 0.01
 
 
 def load_thresholds(path: str | Path | None = None,
                     overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Read a threshold set (the bundled v2 by default) and apply ``overrides``.
+    """Read a threshold set (the bundled v4 by default) and apply ``overrides``.
 
     Parameters
     ----------
     path : str or Path, optional
-        A JSON file with the same keys as ``footprint/data/thresholds_v3.json``
-        (or a version 1 set, upgraded as the module docstring says).
+        A JSON file with the same keys as ``footprint/data/thresholds_v4.json``
+        (or a version 1, 2 or 3 set, read as the module docstring says).
     overrides : mapping, optional
         Values replacing those of the file. Changing a value without changing
         ``version`` marks the version as ``<version>+custom``.
@@ -96,9 +107,9 @@ def load_thresholds(path: str | Path | None = None,
         A key is unknown, a value is not a number in its range, or the
         consistent threshold is below the inconsistent one.
     """
-    source = str(path) if path is not None else "footprint/data/thresholds_v3.json"
+    source = str(path) if path is not None else "footprint/data/thresholds_v4.json"
     if path is None:
-        text = resources.files("footprint").joinpath("data/thresholds_v3.json").read_text("utf-8")
+        text = resources.files("footprint").joinpath("data/thresholds_v4.json").read_text("utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     try:
@@ -110,8 +121,10 @@ def load_thresholds(path: str | Path | None = None,
         data.update(overrides)
         if changed and "version" not in overrides:
             data["version"] = f"{data.get('version', '?')}+custom"
-    v1 = str(data.get("version", "")).split("+")[0] == "1"
-    numeric = _NUMERIC_V1 if v1 else _NUMERIC
+    major = str(data.get("version", "")).split("+")[0]
+    v1 = major == "1"
+    before_v4 = major in ("1", "2", "3")
+    numeric = _NUMERIC_V1 if v1 else _NUMERIC if before_v4 else _NUMERIC_V4
     problems = []
     for key in data:
         if key not in numeric and key not in ("name", "version", "status", "zone_priors", "notes"):
@@ -132,7 +145,24 @@ def load_thresholds(path: str | Path | None = None,
     if v1:  # the v2 keys a v1 set stands for
         data["unknown_alpha"] = data["novelty_alpha_parcel"]
         data["mixed_alpha"] = _V1_MIXED_ALPHA
+    if before_v4:  # one level of the mixed test at every size
+        data["mixed_alpha_small"] = data["mixed_alpha"]
+        data["small_parcel_stones"] = 0
+    data["small_parcel_stones"] = int(data["small_parcel_stones"])
     return data
+
+
+def mixed_alpha_at(t: Mapping[str, Any], n_stones: np.ndarray | float) -> np.ndarray:
+    """Level of the mixed test for parcels of ``n_stones`` stones (summed weights).
+
+    ``mixed_alpha_small`` below ``small_parcel_stones`` stones, ``mixed_alpha``
+    from there on (version 4); one level at every size for earlier sets (and
+    for a set given as a plain mapping without the version 4 keys).
+    """
+    n = np.asarray(n_stones, dtype=float)
+    big = float(t["mixed_alpha"])
+    small = float(t.get("mixed_alpha_small", big))
+    return np.where(n < float(t.get("small_parcel_stones", 0)), small, big)
 
 
 def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.ndarray,
@@ -159,7 +189,7 @@ def decide(t: Mapping[str, Any], *, n_stones: np.ndarray, declared_known: np.nda
     few = n_stones < t["min_parcel_stones"]
     unknown_decl = has_declared & ~declared_known
     novel = unknown_origin_test(t, novelty_p, fit_p)
-    mixed = mixed_p < t["mixed_alpha"]
+    mixed = mixed_p < mixed_alpha_at(t, n_stones)
     low = log10_lr <= t["inconsistent_log10_lr"]
     high = log10_lr >= t["consistent_log10_lr"]
     assign = log10_lr >= t["assign_log10_lr"]

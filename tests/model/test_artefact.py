@@ -25,7 +25,7 @@ def test_round_trip_gives_identical_results(model, saved_model, heldout, lot_par
                 "thresholds", "thresholds_version", "source", "synthetic", "classes"):
         assert key in manifest
     assert manifest["synthetic"] is True and "SYNTHETIC" in manifest["label"]
-    assert manifest["thresholds"]["version"] == "3"
+    assert manifest["thresholds"]["version"] == "4"
     # The file never needs pickle: it holds only allow-listed types.
     import skops.io as sio
 

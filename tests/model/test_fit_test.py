@@ -182,13 +182,16 @@ def test_unknown_origin_rule_by_threshold_version():
     from footprint.model import load_thresholds
     from footprint.model._verdict import unknown_origin_test
 
-    v3 = load_thresholds()
+    v3 = load_thresholds(str(resources.files("footprint").joinpath("data/thresholds_v3.json")))
     v2 = load_thresholds(str(resources.files("footprint").joinpath("data/thresholds_v2.json")))
     assert v3["version"] == "3" and v2["version"] == "2" and v3["unknown_alpha"] == 0.01
+    v4 = load_thresholds()  # the default: the same unknown-origin rule as v3
+    assert v4["version"] == "4" and v4["unknown_alpha"] == v3["unknown_alpha"]
     novelty = np.array([0.008, 0.5, 0.5, 0.004, 0.008])
     fit = np.array([0.5, 0.001, 0.02, 0.5, np.nan])
     # v3: either test below alpha / 2 (Bonferroni); no fit p-value (old model): novelty at alpha.
     assert unknown_origin_test(v3, novelty, fit).tolist() == [False, True, False, True, True]
+    assert unknown_origin_test(v4, novelty, fit).tolist() == [False, True, False, True, True]
     # v2 keeps its meaning: the novelty test alone at alpha.
     assert unknown_origin_test(v2, novelty, fit).tolist() == [True, False, False, True, True]
     assert unknown_origin_test(v3, novelty, None).tolist() == [True, False, False, True, True]

@@ -118,7 +118,7 @@ def test_training_is_deterministic(reference, light):
 
 def test_verdict_rules_and_threshold_versions():
     t = load_thresholds()
-    assert t["version"] == "3" and t["min_parcel_stones"] == 25
+    assert t["version"] == "4" and t["min_parcel_stones"] == 25
     arr = np.array
     verdict, code, flags = decide(
         t, n_stones=arr([10, 30, 30, 30, 30, 30, 30, 30, 30]),
@@ -134,13 +134,47 @@ def test_verdict_rules_and_threshold_versions():
     # A topped-up parcel whose stones are also unlike every reference says both.
     assert flags[8] == "mixed;unknown_origin" and flags[1] == "" and flags[2] == "inconsistent;mixed"
     custom = load_thresholds(overrides={"min_parcel_stones": 5})
-    assert custom["version"] == "3+custom"
+    assert custom["version"] == "4+custom"
     with pytest.raises(InputError, match="consistent_log10_lr"):
         load_thresholds(overrides={"consistent_log10_lr": -2.0})
     with pytest.raises(InputError, match="unknown threshold"):
         load_thresholds(overrides={"bogus": 1})
     with pytest.raises(InputError, match="mixed_alpha"):
         load_thresholds(overrides={"mixed_alpha": 0.9})
+    with pytest.raises(InputError, match="mixed_alpha_small"):
+        load_thresholds(overrides={"mixed_alpha_small": -0.1})
+
+
+def test_mixed_level_depends_on_parcel_size():
+    """Thresholds v4: mixed_alpha_small below small_parcel_stones stones, mixed_alpha from there on."""
+    from importlib import resources
+
+    from footprint.model import mixed_alpha_at
+
+    t = load_thresholds()
+    assert (t["mixed_alpha_small"], t["mixed_alpha"], t["small_parcel_stones"]) == (0.01, 0.02, 50)
+    # Every flag together stays within 3 in 100 genuine parcels: mixed plus unknown origin.
+    assert t["mixed_alpha"] + t["unknown_alpha"] <= 0.03
+    np.testing.assert_array_equal(mixed_alpha_at(t, np.array([25, 49, 49.5, 50, 5000])),
+                                  [0.01, 0.01, 0.01, 0.02, 0.02])
+    arr = np.array
+    n = arr([30, 60, 30, 60])
+    verdict, _, flags = decide(t, n_stones=n, declared_known=arr([True] * 4), has_declared=arr([True] * 4),
+                               log10_lr=arr([3.0] * 4), fraction=arr([0.1] * 4),
+                               mixed_p=arr([0.015, 0.015, 0.005, 0.025]), novelty_p=arr([0.5] * 4))
+    assert list(verdict) == ["consistent", "mixed", "mixed", "consistent"]
+    # Versions 2 and 3 keep one level at every size.
+    v3 = load_thresholds(str(resources.files("footprint").joinpath("data/thresholds_v3.json")))
+    assert v3["mixed_alpha_small"] == v3["mixed_alpha"] == 0.01
+    np.testing.assert_array_equal(mixed_alpha_at(v3, np.array([25, 5000])), [0.01, 0.01])
+    verdict, _, _ = decide(v3, n_stones=n, declared_known=arr([True] * 4), has_declared=arr([True] * 4),
+                           log10_lr=arr([3.0] * 4), fraction=arr([0.1] * 4),
+                           mixed_p=arr([0.015, 0.015, 0.005, 0.025]), novelty_p=arr([0.5] * 4))
+    assert list(verdict) == ["consistent", "consistent", "mixed", "consistent"]
+    # A v3 set does not take the v4 keys' meaning silently: they are unknown there.
+    with pytest.raises(InputError, match="unknown threshold"):
+        load_thresholds(str(resources.files("footprint").joinpath("data/thresholds_v3.json")),
+                        overrides={"small_parcel_stones": 100})
 
 
 def test_parcel_probabilities_are_calibrated(model, heldout, lot_parcels):

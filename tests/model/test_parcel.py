@@ -82,11 +82,22 @@ def test_halves_of_two_west_sites_are_consistent(model, params):
     assert abs(sum(v[0] for v in shares.values()) - 1.0) < 1e-6
 
 
-def test_mixed_p_value_calibrated_on_heldout_genuine_parcels(model, params):
-    """Genuine multi-site West parcels never seen in training: mixed p-values not too small too often."""
-    frames = [_export(params, "CAR-West", int(size), 100 + k)[0]
+@pytest.mark.parametrize("zone", [
+    "CAR-West",
+    # KNOWN FAILURE, kept visible: with this test's thin reference (5 lots a site) genuine CAR-East parcels
+    # reach p < 0.01 10% of the time, with the pooled null as with the per-zone one (the held-out parcels,
+    # drawn again and again from the same five lots, do not carry the final model's density errors). At the
+    # bundled size (120 lots a site) both zones are calibrated (bench_parcels). Strict: passing is news.
+    pytest.param("CAR-East", marks=pytest.mark.xfail(strict=True, reason="thin reference: light East null")),
+])
+def test_mixed_p_value_calibrated_on_heldout_genuine_parcels(model, params, zone):
+    """Genuine multi-site parcels never seen in training: mixed p-values not too small too often.
+
+    Each zone meets its own null (CAR-East's, facing five West sites, is heavier than CAR-West's).
+    """
+    frames = [_export(params, zone, int(size), 100 + k)[0]
               for k, size in enumerate(np.tile([30, 60, 120], 40))]
-    res, _ = model.assess_batch(pd.concat(frames, ignore_index=True), declared_zone="CAR-West",
+    res, _ = model.assess_batch(pd.concat(frames, ignore_index=True), declared_zone=zone,
                                 per_stone=False)
     p = res["mixed_p"].to_numpy()
     n = len(p)
@@ -115,7 +126,7 @@ def test_v1_thresholds_still_load():
     path = resources.files("footprint").joinpath("data/thresholds_v1.json")
     t = load_thresholds(str(path))
     assert t["version"] == "1" and t["unknown_alpha"] == t["novelty_alpha_parcel"] and "mixed_alpha" in t
-    assert load_thresholds()["version"] == "3"
+    assert load_thresholds()["version"] == "4"
 
 
 def test_interval_floor_widens_by_a_size_free_part():
@@ -144,3 +155,42 @@ def test_fitted_interval_covers_heldout_topups_at_every_size(model):
     report = model.parcel.report
     assert report["interval_scale"] >= 1.0 and report["interval_floor"] >= 0.0
     assert report["interval_coverage_fit"] is not None and report["interval_coverage_fit"] >= 0.85
+
+
+def test_mixed_null_per_declared_zone():
+    """Each parcel's mixed statistic meets its target zone's own null (the pooled one if it has none)."""
+    from footprint.model._parcel import ParcelCalibration
+
+    sizes = np.array([25, 100])
+    light = [np.linspace(0, 5, 101), np.linspace(0, 5, 201)]  # zone 0
+    heavy = [np.linspace(0, 10, 101), np.linspace(0, 10, 201)]  # zone 1
+    pooled = [np.sort(np.concatenate([a, b])) for a, b in zip(light, heavy, strict=True)]
+    cal = ParcelCalibration(2.0, 1.0, 0.0, 1.0, sizes, pooled, [np.zeros(3)] * 2,
+                            mixed_null_zone=[light, heavy, []])
+    stat = np.array([4.975, 4.975, 4.975, 9.975])
+    p = cal.mixed_p_values(stat, np.array([25, 25, 25, 25]), np.array([0, 1, 2, 1]))
+    assert p[0] == pytest.approx(2 / 102) and p[1] == pytest.approx(52 / 102)
+    assert p[2] == pytest.approx((1 + 52) / 203)  # zone 2 has no held-out lots: the pooled null
+    assert p[3] == pytest.approx(2 / 102)
+    # Saved and loaded; a model saved before the per-zone nulls reads the pooled null for every zone.
+    again = ParcelCalibration.from_parts(cal.to_parts())
+    np.testing.assert_array_equal(again.mixed_p_values(stat, np.full(4, 25), np.array([0, 1, 2, 1])), p)
+    old = cal.to_parts()
+    del old["mixed_null_zone"]
+    np.testing.assert_allclose(ParcelCalibration.from_parts(old).mixed_p_values(stat, np.full(4, 25),
+                                                                                np.array([0, 1, 2, 1])),
+                               [53 / 203, 53 / 203, 53 / 203, 2 / 203])
+
+
+def test_trained_model_holds_each_zone_null(model):
+    """Training tabulates every zone's own mixed null, pooled downwards; the pooled null is their union."""
+    cal = model.parcel
+    assert cal.mixed_null_zone is not None and len(cal.mixed_null_zone) == len(model.zones)
+    for tables in cal.mixed_null_zone:
+        assert len(tables) == len(cal.null_sizes)
+        assert all(len(a) <= len(b) for a, b in zip(tables[:-1], tables[1:], strict=False))
+        # At the smallest size at least a thousand parcels: the 1% tail is read from ten values or more.
+        assert len(tables[0]) >= 1000 * min(1.0, 2.0 / len(model.zones))
+    for k in range(len(cal.null_sizes)):
+        np.testing.assert_array_equal(cal.mixed_null[k],
+                                      np.sort(np.concatenate([t[k] for t in cal.mixed_null_zone])))
