@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..classify import DEFAULT_MAX_DETAIL, ReportInputs
-from ..model import unknown_alphas
+from ..model import mixed_alpha_at, unknown_alphas
 from ._figures import CLASSIFY_PANELS, footprint_figure
 from ._i18n import short_verdict, verdict_text, words
 from ._pages import (
@@ -171,10 +171,13 @@ def _test_sentences(row: Mapping[str, Any], thresholds: Mapping[str, Any], w: Ma
 
     From thresholds version 3 the unknown-origin budget is split between the stone-by-stone test and
     the population fit test (:func:`~footprint.model.unknown_alphas`); a parcel without a fit p-value
-    meets the stone-by-stone test at the whole budget.
+    meets the stone-by-stone test at the whole budget. From version 4 the mixed test's level
+    depends on the parcel's size (:func:`~footprint.model.mixed_alpha_at`).
     """
     out = []
     mixed = thresholds.get("mixed_alpha")
+    if mixed is not None and not _blank(row.get("n_stones")):  # from thresholds v4 the level depends on size
+        mixed = float(mixed_alpha_at(thresholds, float(row["n_stones"])))
     if not _blank(row.get("mixed_p")):
         out.append(_test_sentence(w, "why_mixed_p", row["mixed_p"], mixed, mixed))
     unknown = thresholds.get("unknown_alpha")

@@ -235,3 +235,13 @@ def test_version_3_splits_the_unknown_origin_budget_between_the_two_tests(inputs
     # no fit p-value (an older model, or an assortment-only parcel): the stone test holds the whole budget
     assert "Population test" not in mixed
     assert "Unknown-origin test: p = 0.09. A parcel is flagged unknown origin when p < 0.01" in mixed
+
+
+def test_version_4_states_the_mixed_level_of_the_parcels_size(inputs):
+    """Thresholds v4: 0.02 from 50 stones, 0.01 below; each parcel's sentence gives its own level."""
+    v4 = {**THRESHOLDS, "version": "4", "mixed_alpha": 0.02, "mixed_alpha_small": 0.01,
+          "small_parcel_stones": 50}
+    results = _results().assign(n_stones=[400, 30, 100])
+    page = html.unescape(_render({**inputs, "meta": {**inputs["meta"], "thresholds": v4}}, "en", results))
+    assert "flagged mixed when p < 0.02: the test flags at most 1 in 50 genuine parcels" in _block(page, "W-1")
+    assert "flagged mixed when p < 0.01: the test flags at most 1 in 100 genuine parcels" in _block(page, "M-2")
