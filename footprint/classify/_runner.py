@@ -152,17 +152,6 @@ def _without_evidence(results: pd.DataFrame, stones: pd.DataFrame) -> pd.DataFra
     return results
 
 
-def _why_fields(model: Any, X: np.ndarray, stones: pd.DataFrame, results: pd.DataFrame,
-                weights: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Add ``top_fields`` to the results; return them and the per-field evidence (parcels x fields)."""
-    from ..model import explain_fields
-
-    codes, ids = pd.factorize(stones["parcel_id"].astype(str), sort=False)
-    order = pd.Index(results["parcel_id"].astype(str)).get_indexer(ids)
-    evidence, text = explain_fields(model, X, order[codes], results, weights)
-    return results.assign(top_fields=text), evidence
-
-
 def _add_why(summaries: dict[str, Any], results: pd.DataFrame, fields: np.ndarray,
              stone_results: pd.DataFrame, names: list[str]) -> None:
     """Put the "why" of each report-detailed parcel in its summary (small, JSON-ready).
@@ -243,9 +232,9 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     # Per-stone results are only computed when they are written (--stones-out) or the report details
     # some of the chunk's parcels (their stones most likely foreign).
     X = model.matrix(stones)
-    results, stone_results = model.assess_batch(stones, parcels, weights=weights, X=X,
-                                                per_stone=ctx.stone_lines or bool(task.summarise))
-    results, fields = _why_fields(model, X, stones, results, weights)
+    # ``top_fields`` and the per-field evidence of the "why" block come from the same pass.
+    results, stone_results, fields = model.assess_batch_fields(
+        stones, parcels, weights=weights, X=X, per_stone=ctx.stone_lines or bool(task.summarise))
     results = _without_evidence(results, stones)
     summaries = {}
     if task.summarise:

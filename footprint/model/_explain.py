@@ -47,8 +47,8 @@ from scipy.stats import beta as beta_dist
 
 from ._parcel import _log_dirichlet
 
-__all__ = ["SiteShares", "explain_fields", "field_text", "parcel_field_evidence", "site_share_intervals",
-           "sites_records", "sites_text"]
+__all__ = ["SiteShares", "add_zone_field_sums", "explain_fields", "field_evidence_from_sums", "field_text",
+           "parcel_field_evidence", "site_share_intervals", "sites_records", "sites_text"]
 
 _LN10 = np.log(10.0)
 #: Stones per block of the per-field evidence (the terms are stones x fields x sites).
@@ -266,6 +266,58 @@ def parcel_field_evidence(model: Any, X: np.ndarray, parcel: np.ndarray, target:
         for j in range(X.shape[1]):
             out[:, j] += np.bincount(parcel[part], weights=contrib[:, j], minlength=n_parcels)
     return out
+
+
+def add_zone_field_sums(terms: np.ndarray, seen: np.ndarray, j: int,
+                        field_sums: tuple[np.ndarray, np.ndarray, np.ndarray], log_weight: np.ndarray,
+                        site_zone: np.ndarray) -> None:
+    """Add field ``j``'s weighted zone log densities of the stones ``seen`` to their parcels' sums.
+
+    ``out[p, j, z] += sum_i w_i logsumexp_{s in z} (t_is + log_weight_s)`` over
+    parcel ``p``'s stones that have the field: its per-site terms mixed over
+    the zone's sites with the production weights, as
+    :func:`parcel_field_evidence` mixes them. The evidence is linear in these
+    sums (:func:`field_evidence_from_sums`), so they are reduced per parcel
+    as the stone evidence produces each field's terms, and no stones x fields
+    x sites array is kept.
+
+    Parameters
+    ----------
+    terms : ndarray of shape (n_seen, n_sites)
+        Field ``j``'s per-site log-density terms of the stones that have it.
+    seen : ndarray of bool, shape (n_stones,)
+        Which stones have the field.
+    j : int
+        Field column.
+    field_sums : tuple
+        ``(parcel, weights, out)``: parcel code and weight of every stone,
+        and the sums, shape (n_parcels, n_features, n_zones), updated in place.
+    log_weight, site_zone : ndarray of shape (n_sites,)
+        Within-zone log production weight and zone of each site.
+    """
+    parcel, weights, out = field_sums
+    codes, w = parcel[seen], weights[seen]
+    for z in range(out.shape[2]):
+        idx = np.flatnonzero(site_zone == z)
+        if not len(idx):
+            continue
+        part = terms[:, idx] + log_weight[idx]
+        top = part.max(axis=1)
+        np.subtract(part, top[:, None], out=part)
+        np.exp(part, out=part)
+        zone_log = np.log(part.sum(axis=1)) + top
+        out[:, j, z] += np.bincount(codes, weights=w * zone_log, minlength=out.shape[0])
+
+
+def field_evidence_from_sums(sums: np.ndarray, target: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Per-field log10 evidence of each parcel from :func:`add_zone_field_sums`' sums (n_parcels, n_features).
+
+    Equal to :func:`parcel_field_evidence` to rounding; 0 where the target is the other zone.
+    """
+    rows = np.arange(len(target))
+    evidence = (sums[rows, :, target] - sums[rows, :, other]) / _LN10
+    evidence[np.asarray(target) == np.asarray(other)] = 0.0
+    return evidence
 
 
 def field_text(evidence: np.ndarray, names: Sequence[str], target_names: Sequence[str],
