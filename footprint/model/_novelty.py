@@ -76,6 +76,7 @@ from ._patterns import (
     fit_pattern_parcel_nulls,
     null_from_terms,
     quantile_map,
+    quantile_map_groups,
     simulated_nulls,
     thin,
 )
@@ -480,16 +481,7 @@ class NoveltyScorer(AcceptsMissingMixin, OutlierMixin, BaseEstimator):
         inverse = np.asarray(inverse).reshape(-1)
         nulls = self._pattern_nulls(effective[first])
         ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
-        reference = Scale(ref)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(first)))])
-        out = scores.copy()
-        for k, null in enumerate(nulls):
-            if null is None or len(null) < 10:
-                continue
-            idx = order[bounds[k]:bounds[k + 1]]
-            out[idx] = quantile_map(scores[idx], null, reference)
-        return out
+        return quantile_map_groups(scores, inverse, nulls, Scale(ref))
 
     @staticmethod
     def _null_draws(lots: np.ndarray, sites: np.ndarray, rng: np.random.Generator, n_draws: int,
