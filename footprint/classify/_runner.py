@@ -60,6 +60,8 @@ class RunContext:
     derived_ftir: pd.DataFrame | None = None
     #: write per-stone result lines (``--stones-out``); otherwise they stay in the worker
     stone_lines: bool = False
+    #: send the columns only the report reads (site shares, consistent zones, alternative zone)
+    report_columns: bool = True
     #: issue 14: the price book (valuation columns added to the results) and the parcels file's name
     price_book: Any = None
     parcels_file: str | None = None
@@ -243,7 +245,8 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
             summaries[str(pid)] = summarise(group, label=str(pid))
         _add_why(summaries, results, fields, stone_results, model.feature_names)
     zones = list(model.zones)
-    extras = [c for c in ("zones_consistent", "site_shares", "alternative_zone") if c in results.columns]
+    extras = [c for c in ("zones_consistent", "site_shares", "alternative_zone")
+              if c in results.columns and ctx.report_columns]
     columns = result_columns(zones) + (list(VALUE_RESULT_COLUMNS) if ctx.price_book is not None else [])
     if ctx.price_book is not None:
         from ..valuation import cells_from_stones, value_parcels
