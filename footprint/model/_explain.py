@@ -209,13 +209,12 @@ def sites_text(shares: SiteShares, site_names: Sequence[str], *, minimum: float 
     Sites are in decreasing share; the figures are percentages of the parcel's
     own-zone stones with the interval of :func:`site_share_intervals`.
     """
-    out = []
-    for k in range(shares.mean.shape[0]):
-        row = shares.mean[k]
-        parts = [f"{site_names[s]} {row[s]:.0%} ({100 * shares.lo[k, s]:.0f}-{100 * shares.hi[k, s]:.0f}%)"
-                 for s in np.argsort(-row, kind="stable") if row[s] >= minimum]
-        out.append("; ".join(parts))
-    return out
+    # One stable sort of every parcel's row at once, then plain Python floats (no array call per parcel).
+    order = np.argsort(-shares.mean, axis=1, kind="stable").tolist()
+    means, los, his = shares.mean.tolist(), (100 * shares.lo).tolist(), (100 * shares.hi).tolist()
+    return ["; ".join(f"{site_names[s]} {row[s]:.0%} ({lo[s]:.0f}-{hi[s]:.0f}%)"
+                      for s in idx if row[s] >= minimum)
+            for idx, row, lo, hi in zip(order, means, los, his, strict=True)]
 
 
 def parcel_field_evidence(model: Any, X: np.ndarray, parcel: np.ndarray, target: np.ndarray,
@@ -327,29 +326,31 @@ def field_text(evidence: np.ndarray, names: Sequence[str], target_names: Sequenc
     ``"log1p_n_total_ppm 48% (CAR-West); morphology 21% (CAR-East)"``: each
     field's share of ``sum_j |e_j|`` and the zone it supports.
     """
+    size = np.abs(evidence)
+    totals = [float(size[i].sum()) for i in range(len(size))]  # each row summed as one row (same rounding)
+    order = np.argsort(-size, axis=1, kind="stable")[:, :k].tolist()
+    rows, sizes = evidence.tolist(), size.tolist()
     out = []
-    for row, t, o in zip(evidence, target_names, other_names, strict=True):
-        total = np.abs(row).sum()
+    for row, mag, idx, total, t, o in zip(rows, sizes, order, totals, target_names, other_names, strict=True):
         if not total > 0:
             out.append("")
             continue
-        parts = [f"{names[j]} {abs(row[j]) / total:.0%} ({t if row[j] > 0 else o})"
-                 for j in np.argsort(-np.abs(row), kind="stable")[:k] if row[j] != 0]
-        out.append("; ".join(parts))
+        out.append("; ".join(f"{names[j]} {mag[j] / total:.0%} ({t if row[j] > 0 else o})"
+                             for j in idx if row[j] != 0))
     return out
 
 
 def sites_records(shares: SiteShares, site_names: Sequence[str]
                   ) -> list[list[tuple[str, float, float, float]]]:
     """Per parcel, ``(site, share, lo, hi)`` for every site of its target zone, in decreasing share."""
-    out = []
-    for k in range(shares.mean.shape[0]):
-        row = shares.mean[k]
-        inside = np.flatnonzero(shares.in_zone[k])
-        order = inside[np.argsort(-row[inside], kind="stable")]
-        out.append([(str(site_names[s]), float(row[s]), float(shares.lo[k, s]), float(shares.hi[k, s]))
-                    for s in order])
-    return out
+    # Sites outside the zone sort last (stable: ties keep site order, as sorting the zone's sites alone).
+    key = np.where(shares.in_zone, -shares.mean, np.inf)
+    order = np.argsort(key, axis=1, kind="stable").tolist()
+    counts = shares.in_zone.sum(axis=1).tolist()
+    names = [str(n) for n in site_names]
+    means, los, his = shares.mean.tolist(), shares.lo.tolist(), shares.hi.tolist()
+    return [[(names[s], row[s], lo[s], hi[s]) for s in idx[:c]]
+            for idx, c, row, lo, hi in zip(order, counts, means, los, his, strict=True)]
 
 
 def explain_fields(model: Any, X: np.ndarray, parcel: np.ndarray, results: Any,

@@ -180,10 +180,13 @@ def quantile_map_groups(values: np.ndarray, group: np.ndarray, sources: list[np.
     order = np.argsort(group, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(sources)))])
     # Per group: its last sample value <= each value (np.interp's bracket), then everything at once.
-    below = np.empty(len(values), dtype=np.intp)
+    in_order = values[order]
+    found = np.zeros(len(values), dtype=np.intp)
     for k in np.flatnonzero(use & (bounds[1:] > bounds[:-1])).tolist():
-        idx = order[bounds[k]:bounds[k + 1]]
-        below[idx] = np.searchsorted(arrays[k], values[idx], side="right") - 1
+        a, b = bounds[k], bounds[k + 1]
+        found[a:b] = arrays[k].searchsorted(in_order[a:b], side="right")
+    below = np.empty(len(values), dtype=np.intp)
+    below[order] = found - 1
     rows = use[group]
     x, g = values[rows], group[rows]
     n, off, j = sizes[g], offsets[g], below[rows]
