@@ -310,11 +310,13 @@ def fit_statistic(codes: np.ndarray, starts: np.ndarray, weights: np.ndarray, sh
     free_j = np.add.reduceat(free, offset, axis=1)
     if stone_probs is not None:
         q = np.einsum("ifs,is->if", stone_probs, np.take(shares, parcel, axis=0).astype(stone_probs.dtype))
+        logq = np.where(seen, np.log(np.maximum(q, _FLOOR)), 0.0)
+        model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
     else:
         assert tables is not None
         mix = np.concatenate([shares @ t for t in tables], axis=1)  # (P, total): expected cell shares
-        q = mix.ravel()[key]
-    logq = np.where(seen, np.log(np.maximum(q, _FLOOR)), 0.0)
-    model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
+        # Every stone of a cell has the cell's log share: the weighted cell counts carry the sum.
+        log_mix = np.log(np.maximum(mix, _FLOOR))
+        model_j = np.add.reduceat(np.where(counts > 0, counts * log_mix, 0.0), offset, axis=1)
     g = 2.0 * np.maximum(free_j - model_j, 0.0)
     return g if per_field else g.sum(axis=1)
