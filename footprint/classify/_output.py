@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import needs_neutralising, write_csv
+from .._io import FORMULA_PREFIXES, write_csv
 
 __all__ = [
     "DEFAULT_MAX_DETAIL",
@@ -308,6 +308,9 @@ def _csv_lines(frame: pd.DataFrame) -> str:
 
 #: Characters that make the csv module quote a cell (delimiter, quote, line ends).
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+#: A cell starting like a spreadsheet formula (:data:`footprint._io.FORMULA_PREFIXES`), in cells joined by
+#: line ends (cells without line ends: each one starts after one).
+_FORMULA_START = re.compile("\n[" + "".join(re.escape(c) for c in FORMULA_PREFIXES) + "]")
 
 
 def _csv_cells(column: pd.Series) -> list[str] | None:
@@ -329,7 +332,7 @@ def _csv_cells(column: pd.Series) -> list[str] | None:
         cells = ["" if value is None or (isinstance(value, float) and value != value) else value
                  for value in column.to_numpy(dtype=object).tolist()]
         if not all(type(cell) is str for cell in cells) or _NEEDS_QUOTES.search("".join(cells)) \
-                or needs_neutralising(cells):
+                or _FORMULA_START.search("\n" + "\n".join(cells)):
             return None  # quoting or formula neutralising: the slow, complete writer
         return cells
     return None
