@@ -150,22 +150,23 @@ class FitCells:
     # -- applying ----------------------------------------------------------------------
     def cells(self, X: np.ndarray) -> np.ndarray:
         """Cell of every stone in every field, shape (n_stones, n_fields); -1 = not measured."""
-        out = np.full(X.shape, -1, dtype=np.int64)
+        # Field by field over contiguous rows (a column of X is strided), every stone at once; unmeasured
+        # values stand in as 0 and get -1 at the end.
+        fields = np.ascontiguousarray(np.asarray(X, dtype=float).T)
+        out = np.empty(fields.shape, dtype=np.int64)
         for j, kind in enumerate(self.kinds):
-            col = X[:, j]
-            seen = np.isfinite(col)
-            v = col[seen]
+            seen = np.isfinite(fields[j])
+            v = np.where(seen, fields[j], 0.0)
             if kind == "cat":
                 table = self.code_cell[j]
-                out[seen, j] = table[np.clip(v.astype(np.int64), 0, len(table) - 1)]
-                continue
-            spk, cut = self.spikes[j], self.cuts[j]
-            cell = len(spk) + np.searchsorted(cut, v, side="right")
-            if len(spk):
-                hit = np.isin(v, spk)
-                cell = np.where(hit, np.searchsorted(spk, v), cell)
-            out[seen, j] = cell
-        return out
+                cell = table[np.clip(v.astype(np.int64), 0, len(table) - 1)]
+            else:
+                spk, cut = self.spikes[j], self.cuts[j]
+                cell = len(spk) + np.searchsorted(cut, v, side="right")
+                if len(spk):
+                    cell = np.where(np.isin(v, spk), np.searchsorted(spk, v), cell)
+            out[j] = np.where(seen, cell, -1)
+        return out.T
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (lists of arrays) for the artefact."""
