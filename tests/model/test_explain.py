@@ -117,3 +117,17 @@ def test_fields_from_the_stone_evidence_equal_explain_fields(model, assessed):
     np.testing.assert_allclose(evidence, expected, rtol=1e-9, atol=1e-9)
     assert fast_results["top_fields"].tolist() == text
     pd.testing.assert_frame_equal(fast_results.drop(columns=["top_fields"]), slow_results)
+
+
+def test_fields_without_shared_densities_fall_back_to_explain_fields(model, assessed):
+    """A model whose classifier and novelty scorer hold different densities computes the evidence from X."""
+    import copy
+
+    frame, X, _, _ = assessed
+    unshared = copy.copy(model)
+    unshared._shared = False  # as for a joint block, a stacked partner or widened thin zones
+    results, _, evidence = unshared.assess_batch_fields(frame, declared_zone="CAR-West", X=X, per_stone=False)
+    codes = pd.factorize(frame["parcel_id"], sort=False)[0]
+    expected, text = explain_fields(unshared, X, codes, results.drop(columns=["top_fields"]))
+    np.testing.assert_allclose(evidence, expected, rtol=1e-12, atol=1e-12)
+    assert results["top_fields"].tolist() == text
