@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import needs_neutralising, write_csv
+from .._io import FORMULA_PREFIXES, write_csv
 
 __all__ = [
     "DEFAULT_MAX_DETAIL",
@@ -34,6 +34,57 @@ logger = logging.getLogger(__name__)
 # -- the run ------------------------------------------------------------------------
 
 
+class ResultParts:
+    """The parcel results of a run, chunk by chunk, in file order, in memory that does not grow with the file.
+
+    A report renders every parcel from every column, so its parts are kept as
+    frames. Otherwise each chunk's rows (the output columns only) are kept
+    pickled and zlib-compressed (tens of bytes a parcel, where the frame held
+    over a kilobyte: 200,000 parcels of a 5-million-stone file held 300 MB)
+    and rebuilt only when :attr:`ClassifyRun.results` is read; the verdict
+    counts are kept as the chunks arrive.
+
+    Parameters
+    ----------
+    columns : list of str
+        The output columns.
+    frames : bool
+        Keep whole frames (every column, for a report).
+    """
+
+    def __init__(self, columns: Sequence[str], *, frames: bool) -> None:
+        self.columns = list(columns)
+        self.frames = frames
+        self.verdicts: dict[str, int] = {}
+        self.n_parcels = 0
+        self._parts: list[Any] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Keep one chunk's result rows."""
+        import pickle
+        import zlib
+
+        for verdict, count in frame["verdict"].astype(str).value_counts(sort=False).items():
+            self.verdicts[str(verdict)] = self.verdicts.get(str(verdict), 0) + int(count)
+        self.n_parcels += len(frame)
+        if self.frames:
+            self._parts.append(frame)
+        else:
+            rows = frame.reindex(columns=self.columns)
+            self._parts.append(zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1))
+
+    def frame(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every kept row as one frame (``columns``: default every kept column)."""
+        import pickle
+        import zlib
+
+        # Only this process's own pickles (never a file): loading them runs nothing foreign.
+        parts = [p if isinstance(p, pd.DataFrame) else pickle.loads(zlib.decompress(p))  # noqa: S301
+                 for p in self._parts]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=self.columns)
+        return out.reindex(columns=list(columns)) if columns is not None else out
+
+
 @dataclass
 class ClassifyRun:
     """The outcome of :func:`classify`.
@@ -41,7 +92,12 @@ class ClassifyRun:
     Attributes
     ----------
     results : DataFrame
-        One row per parcel (the output columns), in file order.
+        One row per parcel (the output columns), in file order; built from
+        the run's compact parts when first read.
+    n_parcels : int
+        Parcels classified.
+    verdicts : dict
+        Parcels per verdict.
     n_stones : int
         Stones read.
     exit_code : int
@@ -56,7 +112,7 @@ class ClassifyRun:
         Warnings raised during the run.
     """
 
-    results: pd.DataFrame
+    parts: ResultParts
     n_stones: int
     exit_code: int
     outputs: list[Path]
@@ -64,6 +120,24 @@ class ClassifyRun:
     synthetic: bool
     warnings: list[str]
     stones_path: Path | None = None
+    _results: pd.DataFrame | None = None
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """One row per parcel (the output columns), in file order."""
+        if self._results is None:
+            self._results = self.parts.frame(self.parts.columns)
+        return self._results
+
+    @property
+    def n_parcels(self) -> int:
+        """Parcels classified."""
+        return self.parts.n_parcels
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        """Parcels per verdict."""
+        return dict(self.parts.verdicts)
 
 
 @dataclass
@@ -234,6 +308,9 @@ def _csv_lines(frame: pd.DataFrame) -> str:
 
 #: Characters that make the csv module quote a cell (delimiter, quote, line ends).
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+#: A cell starting like a spreadsheet formula (:data:`footprint._io.FORMULA_PREFIXES`), in cells joined by
+#: line ends (cells without line ends: each one starts after one).
+_FORMULA_START = re.compile("\n[" + "".join(re.escape(c) for c in FORMULA_PREFIXES) + "]")
 
 
 def _csv_cells(column: pd.Series) -> list[str] | None:
@@ -255,7 +332,7 @@ def _csv_cells(column: pd.Series) -> list[str] | None:
         cells = ["" if value is None or (isinstance(value, float) and value != value) else value
                  for value in column.to_numpy(dtype=object).tolist()]
         if not all(type(cell) is str for cell in cells) or _NEEDS_QUOTES.search("".join(cells)) \
-                or needs_neutralising(cells):
+                or _FORMULA_START.search("\n" + "\n".join(cells)):
             return None  # quoting or formula neutralising: the slow, complete writer
         return cells
     return None

@@ -21,6 +21,7 @@ from ._output import (
     VALUE_RESULT_COLUMNS,
     ClassifyRun,
     ReportInputs,
+    ResultParts,
     _is_synthetic,
     _model_identity,
     _write_csv,
@@ -218,6 +219,7 @@ def classify(
         parcels=parcels_df,
         derived_ftir=derived,
         stone_lines=stones_out is not None,
+        report_columns=bool(report),
         parcels_file=os.fspath(parcels) if parcels is not None else None,
     )
     if price_book is not None:
@@ -259,7 +261,9 @@ def classify(
             yield task
 
     out = Path(out)
-    result_parts: list[pd.DataFrame] = []
+    # The report renders every parcel from every column; otherwise the rows are kept compressed.
+    result_parts = ResultParts(result_columns(zones) + value_columns, frames=bool(report))
+    unseen = set(parcels_df["parcel_id"].astype(str)) if parcels_df is not None else set()
     summaries: dict[str, dict[str, Any]] = {}
     spectra_used: set[str] = set()
     synthetic = _is_synthetic(model)
@@ -283,7 +287,8 @@ def classify(
                     continue
                 assert chunk.results is not None  # set when no problems
                 synthetic = synthetic or chunk.synthetic
-                result_parts.append(chunk.results)
+                result_parts.add(chunk.results)
+                unseen.difference_update(chunk.results["parcel_id"].astype(str))
                 n_stones += chunk.n_stones
                 results_fh.write(chunk.results_csv)
                 if stones_fh is not None:
@@ -298,13 +303,9 @@ def classify(
             unique = list(dict.fromkeys(problems))
             ordered = sorted(unique, key=lambda p: -1 if p.row is None else p.row)
             raise SchemaError(f"{file}: the stones file breaks the schema", ordered)
-        results = (
-            pd.concat(result_parts, ignore_index=True)
-            if result_parts
-            else pd.DataFrame(columns=result_columns(zones))
-        )
         run = _finish(
-            tx, finals, results=results, zones=zones, model=model, model_dir=model_dir, stones=stones,
+            tx, finals, parts=result_parts, unseen=unseen, zones=zones, model=model, model_dir=model_dir,
+            stones=stones,
             stones_digest=stones_digest, parcels=parcels, parcels_df=parcels_df, spectra=spectra,
             derived=derived, spectra_used=spectra_used, summaries=summaries, report=report,
             render_report=render_report, db=db, store_path=store_path, store=store, lang=lang,
@@ -317,7 +318,7 @@ def classify(
     return run
 
 
-def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: pd.DataFrame,
+def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, parts: ResultParts, unseen: set[str],
             zones: list[str], model: Any, model_dir: Any, stones: Any, stones_digest: Callable[[], str],
             parcels: Any, parcels_df: pd.DataFrame | None, spectra: Any, derived: pd.DataFrame | None,
             spectra_used: set[str], summaries: dict[str, Any], report: Any,
@@ -337,12 +338,13 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
                 f"{len(unused)} spectra name no stone of the stones file: {', '.join(unused[:10])}"
             )
     if parcels_df is not None:
-        missing = sorted(set(parcels_df["parcel_id"]) - set(results["parcel_id"].astype(str)))
+        missing = sorted(unseen)
         if missing:
             warnings.append(
                 f"{len(missing)} parcels of the parcels file have no stones: {', '.join(missing[:10])}"
             )
-    needs_review = bool((results["verdict"] != "consistent").any()) if len(results) else False
+    counts = dict(sorted(parts.verdicts.items(), key=lambda kv: -kv[1]))  # as value_counts() orders them
+    needs_review = any(v != "consistent" for v in counts)
     identity = _model_identity(model, os.fspath(model_dir))
     thresholds = dict(getattr(model, "thresholds", {}) or {})
     outputs = [p for p in (finals["--out"], finals["--stones-out"]) if p is not None]
@@ -353,6 +355,7 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
         synthetic = synthetic or bool(store_meta.get("synthetic"))
         if store_meta.get("matches_model") is False:
             warnings.append(f"{store_meta.get('path')}: {STORE_MISMATCH}")
+        results = parts.frame()
         photos = parcel_photos(images, results["parcel_id"].astype(str).tolist()) if images else None
         thin = dict((getattr(model, "manifest", {}) or {}).get("training", {}).get("thin_zones") or {})
         inputs = ReportInputs(results, zones, summaries, parcels_df, reference, identity, store_meta,
@@ -361,7 +364,6 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
         outputs.append(Path(report))
     for message in warnings:
         logger.warning(message)
-    counts = results["verdict"].value_counts().to_dict() if len(results) else {}
     inputs_record = hash_inputs({"stones": stones, "assortment": assortment, "price_book": price_book,
                                  "parcels": parcels, "spectra": spectra},
                                 digests={"stones" if stones is not None else "assortment": stones_digest})
@@ -389,7 +391,7 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
             "accept_unverified_store": bool(accept_unverified_store),
         },
         summary={
-            "parcels": len(results),
+            "parcels": parts.n_parcels,
             "stones": n_stones,
             "verdicts": counts,
             "synthetic": synthetic,
@@ -403,7 +405,7 @@ def _finish(tx: OutputTransaction, finals: dict[str, Path | None], *, results: p
     del audit
     tx.publish()
     return ClassifyRun(
-        results=results.reindex(columns=result_columns(zones) + value_columns),
+        parts=parts,
         n_stones=n_stones,
         exit_code=6 if needs_review else 0,
         outputs=[*outputs, audit_final],

@@ -60,6 +60,8 @@ class RunContext:
     derived_ftir: pd.DataFrame | None = None
     #: write per-stone result lines (``--stones-out``); otherwise they stay in the worker
     stone_lines: bool = False
+    #: send the columns only the report reads (site shares, consistent zones, alternative zone)
+    report_columns: bool = True
     #: issue 14: the price book (valuation columns added to the results) and the parcels file's name
     price_book: Any = None
     parcels_file: str | None = None
@@ -152,17 +154,6 @@ def _without_evidence(results: pd.DataFrame, stones: pd.DataFrame) -> pd.DataFra
     return results
 
 
-def _why_fields(model: Any, X: np.ndarray, stones: pd.DataFrame, results: pd.DataFrame,
-                weights: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Add ``top_fields`` to the results; return them and the per-field evidence (parcels x fields)."""
-    from ..model import explain_fields
-
-    codes, ids = pd.factorize(stones["parcel_id"].astype(str), sort=False)
-    order = pd.Index(results["parcel_id"].astype(str)).get_indexer(ids)
-    evidence, text = explain_fields(model, X, order[codes], results, weights)
-    return results.assign(top_fields=text), evidence
-
-
 def _add_why(summaries: dict[str, Any], results: pd.DataFrame, fields: np.ndarray,
              stone_results: pd.DataFrame, names: list[str]) -> None:
     """Put the "why" of each report-detailed parcel in its summary (small, JSON-ready).
@@ -243,10 +234,10 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
     # Per-stone results are only computed when they are written (--stones-out) or the report details
     # some of the chunk's parcels (their stones most likely foreign).
     X = model.matrix(stones)
-    results, stone_results = model.assess_batch(stones, parcels, weights=weights, sampling=sampling or None,
-                                                mean_mass=weights is not None, X=X,
-                                                per_stone=ctx.stone_lines or bool(task.summarise))
-    results, fields = _why_fields(model, X, stones, results, weights)
+    # ``top_fields`` and the per-field evidence of the "why" block come from the same pass.
+    results, stone_results, fields = model.assess_batch_fields(
+        stones, parcels, weights=weights, sampling=sampling or None, mean_mass=weights is not None, X=X,
+        per_stone=ctx.stone_lines or bool(task.summarise))
     results = _without_evidence(results, stones)
     summaries = {}
     if task.summarise:
@@ -255,7 +246,8 @@ def process_chunk(task: ChunkTask, ctx: RunContext) -> ChunkResult:
             summaries[str(pid)] = summarise(group, label=str(pid))
         _add_why(summaries, results, fields, stone_results, model.feature_names)
     zones = list(model.zones)
-    extras = [c for c in ("zones_consistent", "site_shares", "alternative_zone") if c in results.columns]
+    extras = [c for c in ("zones_consistent", "site_shares", "alternative_zone")
+              if c in results.columns and ctx.report_columns]
     columns = result_columns(zones) + (list(VALUE_RESULT_COLUMNS) if ctx.price_book is not None else [])
     if ctx.price_book is not None:
         from ..valuation import cells_from_stones, value_parcels

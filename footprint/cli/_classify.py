@@ -238,9 +238,9 @@ def classify_command(
             payload["stones"] = pd.read_csv(run.stones_path).to_dict("records")
         emit_json(payload)
     elif not quiet:
-        counts = run.results["verdict"].value_counts().sort_index()
+        counts = dict(sorted(run.verdicts.items()))  # (not run.results: rebuilding every row costs memory)
         typer.echo(
-            f"{len(run.results)} parcels, {run.n_stones} stones: "
+            f"{run.n_parcels} parcels, {run.n_stones} stones: "
             + ", ".join(f"{v} {n}" for v, n in counts.items()),
             err=True,
         )

@@ -47,8 +47,8 @@ from scipy.stats import beta as beta_dist
 
 from ._parcel import _log_dirichlet
 
-__all__ = ["SiteShares", "explain_fields", "field_text", "parcel_field_evidence", "site_share_intervals",
-           "sites_records", "sites_text"]
+__all__ = ["SiteShares", "add_zone_field_sums", "explain_fields", "field_evidence_from_sums", "field_text",
+           "parcel_field_evidence", "site_share_intervals", "sites_records", "sites_text"]
 
 _LN10 = np.log(10.0)
 #: Stones per block of the per-field evidence (the terms are stones x fields x sites).
@@ -209,13 +209,12 @@ def sites_text(shares: SiteShares, site_names: Sequence[str], *, minimum: float 
     Sites are in decreasing share; the figures are percentages of the parcel's
     own-zone stones with the interval of :func:`site_share_intervals`.
     """
-    out = []
-    for k in range(shares.mean.shape[0]):
-        row = shares.mean[k]
-        parts = [f"{site_names[s]} {row[s]:.0%} ({100 * shares.lo[k, s]:.0f}-{100 * shares.hi[k, s]:.0f}%)"
-                 for s in np.argsort(-row, kind="stable") if row[s] >= minimum]
-        out.append("; ".join(parts))
-    return out
+    # One stable sort of every parcel's row at once, then plain Python floats (no array call per parcel).
+    order = np.argsort(-shares.mean, axis=1, kind="stable").tolist()
+    means, los, his = shares.mean.tolist(), (100 * shares.lo).tolist(), (100 * shares.hi).tolist()
+    return ["; ".join(f"{site_names[s]} {row[s]:.0%} ({lo[s]:.0f}-{hi[s]:.0f}%)"
+                      for s in idx if row[s] >= minimum)
+            for idx, row, lo, hi in zip(order, means, los, his, strict=True)]
 
 
 def parcel_field_evidence(model: Any, X: np.ndarray, parcel: np.ndarray, target: np.ndarray,
@@ -268,6 +267,58 @@ def parcel_field_evidence(model: Any, X: np.ndarray, parcel: np.ndarray, target:
     return out
 
 
+def add_zone_field_sums(terms: np.ndarray, seen: np.ndarray, j: int,
+                        field_sums: tuple[np.ndarray, np.ndarray, np.ndarray], log_weight: np.ndarray,
+                        site_zone: np.ndarray) -> None:
+    """Add field ``j``'s weighted zone log densities of the stones ``seen`` to their parcels' sums.
+
+    ``out[p, j, z] += sum_i w_i logsumexp_{s in z} (t_is + log_weight_s)`` over
+    parcel ``p``'s stones that have the field: its per-site terms mixed over
+    the zone's sites with the production weights, as
+    :func:`parcel_field_evidence` mixes them. The evidence is linear in these
+    sums (:func:`field_evidence_from_sums`), so they are reduced per parcel
+    as the stone evidence produces each field's terms, and no stones x fields
+    x sites array is kept.
+
+    Parameters
+    ----------
+    terms : ndarray of shape (n_seen, n_sites)
+        Field ``j``'s per-site log-density terms of the stones that have it.
+    seen : ndarray of bool, shape (n_stones,)
+        Which stones have the field.
+    j : int
+        Field column.
+    field_sums : tuple
+        ``(parcel, weights, out)``: parcel code and weight of every stone,
+        and the sums, shape (n_parcels, n_features, n_zones), updated in place.
+    log_weight, site_zone : ndarray of shape (n_sites,)
+        Within-zone log production weight and zone of each site.
+    """
+    parcel, weights, out = field_sums
+    codes, w = parcel[seen], weights[seen]
+    for z in range(out.shape[2]):
+        idx = np.flatnonzero(site_zone == z)
+        if not len(idx):
+            continue
+        part = terms[:, idx] + log_weight[idx]
+        top = part.max(axis=1)
+        np.subtract(part, top[:, None], out=part)
+        np.exp(part, out=part)
+        zone_log = np.log(part.sum(axis=1)) + top
+        out[:, j, z] += np.bincount(codes, weights=w * zone_log, minlength=out.shape[0])
+
+
+def field_evidence_from_sums(sums: np.ndarray, target: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Per-field log10 evidence of each parcel from :func:`add_zone_field_sums`' sums (n_parcels, n_features).
+
+    Equal to :func:`parcel_field_evidence` to rounding; 0 where the target is the other zone.
+    """
+    rows = np.arange(len(target))
+    evidence = (sums[rows, :, target] - sums[rows, :, other]) / _LN10
+    evidence[np.asarray(target) == np.asarray(other)] = 0.0
+    return evidence
+
+
 def field_text(evidence: np.ndarray, names: Sequence[str], target_names: Sequence[str],
                other_names: Sequence[str], *, k: int = 3) -> list[str]:
     """Per parcel, the ``k`` fields with the largest share of the summed absolute per-field evidence.
@@ -275,29 +326,31 @@ def field_text(evidence: np.ndarray, names: Sequence[str], target_names: Sequenc
     ``"log1p_n_total_ppm 48% (CAR-West); morphology 21% (CAR-East)"``: each
     field's share of ``sum_j |e_j|`` and the zone it supports.
     """
+    size = np.abs(evidence)
+    totals = [float(size[i].sum()) for i in range(len(size))]  # each row summed as one row (same rounding)
+    order = np.argsort(-size, axis=1, kind="stable")[:, :k].tolist()
+    rows, sizes = evidence.tolist(), size.tolist()
     out = []
-    for row, t, o in zip(evidence, target_names, other_names, strict=True):
-        total = np.abs(row).sum()
+    for row, mag, idx, total, t, o in zip(rows, sizes, order, totals, target_names, other_names, strict=True):
         if not total > 0:
             out.append("")
             continue
-        parts = [f"{names[j]} {abs(row[j]) / total:.0%} ({t if row[j] > 0 else o})"
-                 for j in np.argsort(-np.abs(row), kind="stable")[:k] if row[j] != 0]
-        out.append("; ".join(parts))
+        out.append("; ".join(f"{names[j]} {mag[j] / total:.0%} ({t if row[j] > 0 else o})"
+                             for j in idx if row[j] != 0))
     return out
 
 
 def sites_records(shares: SiteShares, site_names: Sequence[str]
                   ) -> list[list[tuple[str, float, float, float]]]:
     """Per parcel, ``(site, share, lo, hi)`` for every site of its target zone, in decreasing share."""
-    out = []
-    for k in range(shares.mean.shape[0]):
-        row = shares.mean[k]
-        inside = np.flatnonzero(shares.in_zone[k])
-        order = inside[np.argsort(-row[inside], kind="stable")]
-        out.append([(str(site_names[s]), float(row[s]), float(shares.lo[k, s]), float(shares.hi[k, s]))
-                    for s in order])
-    return out
+    # Sites outside the zone sort last (stable: ties keep site order, as sorting the zone's sites alone).
+    key = np.where(shares.in_zone, -shares.mean, np.inf)
+    order = np.argsort(key, axis=1, kind="stable").tolist()
+    counts = shares.in_zone.sum(axis=1).tolist()
+    names = [str(n) for n in site_names]
+    means, los, his = shares.mean.tolist(), shares.lo.tolist(), shares.hi.tolist()
+    return [[(names[s], row[s], lo[s], hi[s]) for s in idx[:c]]
+            for idx, c, row, lo, hi in zip(order, counts, means, los, his, strict=True)]
 
 
 def explain_fields(model: Any, X: np.ndarray, parcel: np.ndarray, results: Any,

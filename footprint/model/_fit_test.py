@@ -152,22 +152,23 @@ class FitCells:
     # -- applying ----------------------------------------------------------------------
     def cells(self, X: np.ndarray) -> np.ndarray:
         """Cell of every stone in every field, shape (n_stones, n_fields); -1 = not measured."""
-        out = np.full(X.shape, -1, dtype=np.int64)
+        # Field by field over contiguous rows (a column of X is strided), every stone at once; unmeasured
+        # values stand in as 0 and get -1 at the end.
+        fields = np.ascontiguousarray(np.asarray(X, dtype=float).T)
+        out = np.empty(fields.shape, dtype=np.int64)
         for j, kind in enumerate(self.kinds):
-            col = X[:, j]
-            seen = np.isfinite(col)
-            v = col[seen]
+            seen = np.isfinite(fields[j])
+            v = np.where(seen, fields[j], 0.0)
             if kind == "cat":
                 table = self.code_cell[j]
-                out[seen, j] = table[np.clip(v.astype(np.int64), 0, len(table) - 1)]
-                continue
-            spk, cut = self.spikes[j], self.cuts[j]
-            cell = len(spk) + np.searchsorted(cut, v, side="right")
-            if len(spk):
-                hit = np.isin(v, spk)
-                cell = np.where(hit, np.searchsorted(spk, v), cell)
-            out[seen, j] = cell
-        return out
+                cell = table[np.clip(v.astype(np.int64), 0, len(table) - 1)]
+            else:
+                spk, cut = self.spikes[j], self.cuts[j]
+                cell = len(spk) + np.searchsorted(cut, v, side="right")
+                if len(spk):
+                    cell = np.where(np.isin(v, spk), np.searchsorted(spk, v), cell)
+            out[j] = np.where(seen, cell, -1)
+        return out.T
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form (lists of arrays) for the artefact."""
@@ -312,12 +313,14 @@ def fit_statistic(codes: np.ndarray, starts: np.ndarray, weights: np.ndarray, sh
     free_j = np.add.reduceat(free, offset, axis=1)
     if stone_probs is not None:
         q = np.einsum("ifs,is->if", stone_probs, np.take(shares, parcel, axis=0).astype(stone_probs.dtype))
+        logq = np.where(seen, np.log(np.maximum(q, _FLOOR)), 0.0)
+        model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
     else:
         assert tables is not None
         mix = np.concatenate([shares @ t for t in tables], axis=1)  # (P, total): expected cell shares
-        q = mix.ravel()[key]
-    logq = np.where(seen, np.log(np.maximum(q, _FLOOR)), 0.0)
-    model_j = np.add.reduceat(w_seen * logq, starts, axis=0) if n else np.zeros((P, F))
+        # Every stone of a cell has the cell's log share: the weighted cell counts carry the sum.
+        log_mix = np.log(np.maximum(mix, _FLOOR))
+        model_j = np.add.reduceat(np.where(counts > 0, counts * log_mix, 0.0), offset, axis=1)
     g = 2.0 * np.maximum(free_j - model_j, 0.0)
     return g if per_field else g.sum(axis=1)
 

@@ -30,7 +30,15 @@ from ._assessment import (
     _subsample,
     _zone_sets,
 )
-from ._explain import site_share_intervals, sites_records, sites_text
+from ._explain import (
+    add_zone_field_sums,
+    field_evidence_from_sums,
+    field_text,
+    parcel_field_evidence,
+    site_share_intervals,
+    sites_records,
+    sites_text,
+)
 from ._fit_test import FitCells, cell_sizes_for_fit, fit_p_values
 from ._novelty import NoveltyScorer
 from ._nulls import null_p_values
@@ -245,11 +253,49 @@ class FootprintModel:
             sampling=sampling, mean_mass=mean_mass)
         return results, stone_results
 
+    def assess_batch_fields(self, stones: pd.DataFrame, parcels: pd.DataFrame | None = None,
+                            **options: Any) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """:meth:`assess_batch` with the per-field evidence of every parcel, in one pass.
+
+        The evidence is :func:`footprint.model.explain_fields`' (each field's
+        log10 evidence for the declared, else best, zone against the
+        alternative zone, summed over the parcel's stones), read from the
+        per-field terms the stone evidence computes anyway (equal to rounding).
+
+        Parameters
+        ----------
+        stones, parcels :
+            As for :meth:`assess_batch`.
+        **options :
+            :meth:`assess_batch`'s keywords (``declared_zone``, ``derived_ftir``,
+            ``spectra``, ``parcel_col``, ``X``, ``per_stone``, ``weights``, ``sampling``,
+            ``mean_mass``).
+
+        Returns
+        -------
+        results : DataFrame
+            :meth:`assess_batch`'s results with ``top_fields`` (:func:`._explain.field_text`).
+        stone_results : DataFrame
+            As :meth:`assess_batch` (without ``top_features``).
+        evidence : ndarray of shape (n_parcels, n_features)
+            Per-field log10 evidence, rows in the order of ``results``.
+        """
+        fields: list[np.ndarray] = []
+        options = {"declared_zone": None, "derived_ftir": None, "spectra": None, "parcel_col": "parcel_id",
+                   "X": None, **options}
+        results, stone_results, _ = self._run(stones, parcels, explain=False, fields=fields, **options)
+        evidence = fields[0]
+        text = field_text(evidence, self.feature_names, [self.zones[t] for t in fields[1]],
+                          [self.zones[o] for o in fields[2]])
+        return results.assign(top_fields=text), stone_results, evidence
+
     def _run(self, stones: pd.DataFrame, parcels: pd.DataFrame | None, *,
              declared_zone: str | Mapping[str, str] | None, derived_ftir: pd.DataFrame | None,
              spectra: Mapping[str, tuple[Any, Any, Any]] | None, explain: bool, parcel_col: str,
              X: np.ndarray | None, per_stone: bool = True, weights: Any = None, sampling: Any = None,
-             mean_mass: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+             mean_mass: bool = False, fields: list[np.ndarray] | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+        """Assess the parcels; ``fields`` (a list) gets the per-field evidence, target and other zone."""
         if parcel_col not in stones.columns:
             raise InputError("stones to assess need a parcel column",
                              [Problem(None, None, parcel_col, None, "column missing")])
@@ -259,12 +305,15 @@ class FootprintModel:
             X = self.matrix(stones, derived_ftir=derived_ftir, spectra=spectra)
         Z = len(self.zones)
         w_rows = np.ones(len(stones)) if weights is None else _check_weights(weights, len(stones))
-        log_proba, sums_nov, site_scores, pieces = self._stone_evidence(X, novelty=True)
+        codes, parcel_ids = pd.factorize(stones[parcel_col].astype(str), sort=False)
+        # Per parcel, field and zone: the weighted sum of the field's zone log density (see _field_zone).
+        field_zone = np.zeros((len(parcel_ids), X.shape[1], Z)) if fields is not None else None
+        log_proba, sums_nov, site_scores, pieces = self._stone_evidence(
+            X, novelty=True, field_sums=None if field_zone is None else (codes, w_rows, field_zone))
         assert sums_nov is not None
         site_ll = self.layout.stone_site_loglik(log_proba)
         prior = self._zone_log_prior()
 
-        codes, parcel_ids = pd.factorize(stones[parcel_col].astype(str), sort=False)
         rows_per = np.bincount(codes, minlength=len(parcel_ids))
         starts = np.concatenate([[0], np.cumsum(rows_per)[:-1]])
         by_parcel = _parcel_sorter(codes)
@@ -297,6 +346,8 @@ class FootprintModel:
         masked[np.arange(len(target)), target] = -np.inf
         other = np.argmax(masked, axis=1) if Z > 1 else target
         log10_lr = (zone_ll[np.arange(len(target)), target] - masked.max(axis=1)) / _LN10
+        if fields is not None:
+            fields += [self._field_evidence(X, codes, w_rows, field_zone, target, other), target, other]
 
         # Foreign stones: the target zone's mixture against it plus other zones' sites (see _parcel).
         rows_p = np.arange(len(target))
@@ -427,7 +478,8 @@ class FootprintModel:
             self._shared = bool(same)
         return bool(self._shared)
 
-    def _stone_evidence(self, X: np.ndarray, *, novelty: bool = True
+    def _stone_evidence(self, X: np.ndarray, *, novelty: bool = True,
+                        field_sums: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, list[Any] | None]:
         """Classifier site log-probabilities, centred novelty sums, raw site scores; all (n, n_sites).
 
@@ -438,6 +490,11 @@ class FootprintModel:
         densities are not shared and the novelty scorer computes its own),
         and so are the per-feature bins and shared parts found on the way
         (the fourth item: ``(index, shared)`` per feature, None where skipped).
+
+        With ``field_sums = (parcel, weights, out)``, also adds each field's
+        zone log densities to its parcel's sums (:func:`._explain.add_zone_field_sums`)
+        from the terms computed here; ``out`` is left untouched when the
+        densities are not shared (then see :meth:`_field_evidence`).
         """
         if not self._shares_densities() or X.shape[1] != self.classifier.n_features_in_:
             return (self.classifier.predict_log_proba(X), self.novelty.site_sums(X) if novelty else None,
@@ -452,12 +509,14 @@ class FootprintModel:
         spread = np.empty_like(scores)
         pieces: list[Any] = [None] * X.shape[1]
         for j in range(X.shape[1]):
-            if alpha[j] == 0 and sums is None:
+            if alpha[j] == 0 and sums is None and field_sums is None:
                 continue  # the feature weighs nothing in the classifier
             seen, terms, index, shared = dens.feature_pieces(X, j)
             pieces[j] = (index, shared)
             if terms is None:
                 continue
+            if field_sums is not None:
+                add_zone_field_sums(terms, seen, j, field_sums, self.layout.log_weight, self.layout.site_zone)
             m = terms.shape[0]
             # Stones without the feature add +0.0, which leaves every sum unchanged
             # (a sum that starts at +0.0 is never -0.0): the same additions in the
@@ -474,6 +533,13 @@ class FootprintModel:
         pairs = self.classifier.pair_scores(X)
         generative = scores if pairs is None else scores + pairs
         return log_softmax(generative + self.classifier.log_prior_, axis=1), sums, scores, pieces
+
+    def _field_evidence(self, X: np.ndarray, codes: np.ndarray, w: np.ndarray, field_zone: np.ndarray | None,
+                        target: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """Per-field log10 evidence per parcel: from the stone evidence's sums, else from ``X`` (_explain)."""
+        if field_zone is None or not self._shares_densities() or X.shape[1] != self.classifier.n_features_in_:
+            return parcel_field_evidence(self, X, codes, target, other, w)
+        return field_evidence_from_sums(field_zone, target, other)
 
     def _contributions(self, X: np.ndarray, target: np.ndarray, other: np.ndarray) -> np.ndarray:
         """Naive per-feature log10 evidence for ``target`` against ``other`` zone, shape (n, n_features).

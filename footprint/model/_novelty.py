@@ -78,6 +78,7 @@ from ._patterns import (
     fit_pattern_parcel_nulls,
     null_from_terms,
     quantile_map,
+    quantile_map_groups,
     simulated_nulls,
     thin,
 )
@@ -455,16 +456,7 @@ class NoveltyScorer(ParcelNoveltyMixin, AcceptsMissingMixin, OutlierMixin, BaseE
         inverse = np.asarray(inverse).reshape(-1)
         nulls = self._pattern_nulls(effective[first])
         ref = self.calibration_scores_[np.isfinite(self.calibration_scores_)]
-        reference = Scale(ref)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(first)))])
-        out = scores.copy()
-        for k, null in enumerate(nulls):
-            if null is None or len(null) < 10:
-                continue
-            idx = order[bounds[k]:bounds[k + 1]]
-            out[idx] = quantile_map(scores[idx], null, reference)
-        return out
+        return quantile_map_groups(scores, inverse, nulls, Scale(ref))
 
     def site_sums(self, X: Any) -> np.ndarray:
         """Centred log-density sums per site, shape (n_samples, n_sites)."""

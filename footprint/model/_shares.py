@@ -68,10 +68,11 @@ class _Batch:
     """The stones of some parcels (all, or those still iterating), for EM steps.
 
     Parcels below :data:`_BIG` rows are summed together (one gather and
-    ``np.add.reduceat`` over all of them); bigger ones one by one with
-    ``np.einsum`` matrix-vector products (single-threaded and in a fixed
-    order, so a parcel's sums depend on its own rows only, whatever else is
-    in the batch or how many threads run).
+    ``np.add.reduceat`` over all of them); bigger ones one by one, their
+    evidence held site by site, with elementwise sums and ``np.einsum``
+    along its rows (single-threaded and in a fixed order, so a parcel's sums
+    depend on its own rows only, whatever else is in the batch or how many
+    threads run).
     """
 
     def __init__(self, evidence: np.ndarray, weights: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
@@ -81,8 +82,9 @@ class _Batch:
         self.n, self.rows = len(ids), int(sz.sum())
         big = sz >= _BIG
         self.big = np.flatnonzero(big)
-        self.segments = [(evidence[starts[i]:starts[i] + sizes[i]], weights[starts[i]:starts[i] + sizes[i]])
-                         for i in ids[big].tolist()]
+        # Big parcels' evidence site by site (one contiguous row per site): the sums below run along rows.
+        self.segments = [(np.ascontiguousarray(evidence[starts[i]:starts[i] + sizes[i]].T),
+                          weights[starts[i]:starts[i] + sizes[i]]) for i in ids[big].tolist()]
         self.small = np.flatnonzero(~big)
         if idx is None and not big.any():
             self.evidence, self.weights, self.starts = evidence, weights, starts
@@ -119,13 +121,19 @@ class _Batch:
                 r = self.evidence * (np.sqrt(self.weights) / density)[:, None]
                 outer = (r[:, :, None] * r[:, None, :]).reshape(len(r), k * k)
                 hess[self.small] = np.add.reduceat(outer, self.starts, axis=0).reshape(-1, k, k)
-        for j, (ev, w) in zip(self.big.tolist(), self.segments, strict=True):
-            density = np.maximum(np.einsum("ij,j->i", ev, theta[j]), 1e-300)
+        for j, (ev_t, w) in zip(self.big.tolist(), self.segments, strict=True):
+            # Site by site over contiguous rows (a tenth of the time of einsum over the (stones, sites)
+            # layout for a zone's few sites); still single-threaded and in a fixed order.
+            th = theta[j]
+            density = ev_t[0] * th[0]
+            for s in range(1, k):
+                density += ev_t[s] * th[s]
+            np.maximum(density, 1e-300, out=density)
             objective[j] = np.einsum("i,i->", w, np.log(density))
-            pull[j] = np.einsum("i,ij->j", w / density, ev)
+            pull[j] = np.einsum("ji,i->j", ev_t, w / density)
             if hess is not None:
-                r = ev * (np.sqrt(w) / density)[:, None]
-                hess[j] = np.einsum("ij,ik->jk", r, r)
+                r_t = ev_t * (np.sqrt(w) / density)[None, :]
+                hess[j] = np.einsum("ji,ki->jk", r_t, r_t)
         if hessian is not None and hess is not None:
             hessian.append(hess)
         with np.errstate(divide="ignore"):

@@ -91,3 +91,14 @@ def test_background_hash_reports_a_missing_file(tmp_path: Path) -> None:
     digest = hash_in_background(tmp_path / "gone.csv")
     with pytest.raises(FileNotFoundError):
         digest()
+
+
+def test_csv_lines_neutralise_formula_cells_as_the_writer_does():
+    from footprint.classify._output import _csv_lines, _write_csv
+
+    cases = (["a", "=b"], ["a", "b"], ["+1", "x"], ["x", "\tq"], ["a-b", "c@d"], ["-", "ok"], ["@x", "y"])
+    for cells in cases:
+        frame = pd.DataFrame({"text": cells, "value": [1.5, 2.0]})
+        buffer = io.StringIO()
+        _write_csv(frame, buffer, False)
+        assert _csv_lines(frame) == buffer.getvalue(), cells

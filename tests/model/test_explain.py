@@ -101,3 +101,33 @@ def test_east_parcel_declared_west_fields_point_east(model, params):
     assert evidence.sum() < 0 and "(CAR-East)" in text[0]
     # most stones are foreign to the declared zone
     assert per_stone["p_foreign"].between(0, 1).all() and per_stone["p_foreign"].mean() > 0.5
+
+
+def test_fields_from_the_stone_evidence_equal_explain_fields(model, assessed):
+    """``assess_batch_fields`` reads the per-field evidence from the stone evidence's own terms."""
+    assert model._shares_densities()  # the pass-through path, not the fallback
+    frame, X, results, _ = assessed
+    codes = pd.factorize(frame["parcel_id"], sort=False)[0]
+    weights = 1.0 + (np.arange(len(frame)) % 3)
+    slow_results, _ = model.assess_batch(frame, declared_zone="CAR-West", X=X, weights=weights,
+                                         per_stone=False)
+    expected, text = explain_fields(model, X, codes, slow_results, weights)
+    fast_results, _, evidence = model.assess_batch_fields(frame, declared_zone="CAR-West", X=X,
+                                                          weights=weights, per_stone=False)
+    np.testing.assert_allclose(evidence, expected, rtol=1e-9, atol=1e-9)
+    assert fast_results["top_fields"].tolist() == text
+    pd.testing.assert_frame_equal(fast_results.drop(columns=["top_fields"]), slow_results)
+
+
+def test_fields_without_shared_densities_fall_back_to_explain_fields(model, assessed):
+    """A model whose classifier and novelty scorer hold different densities computes the evidence from X."""
+    import copy
+
+    frame, X, _, _ = assessed
+    unshared = copy.copy(model)
+    unshared._shared = False  # as for a joint block, a stacked partner or widened thin zones
+    results, _, evidence = unshared.assess_batch_fields(frame, declared_zone="CAR-West", X=X, per_stone=False)
+    codes = pd.factorize(frame["parcel_id"], sort=False)[0]
+    expected, text = explain_fields(unshared, X, codes, results.drop(columns=["top_fields"]))
+    np.testing.assert_allclose(evidence, expected, rtol=1e-12, atol=1e-12)
+    assert results["top_fields"].tolist() == text

@@ -148,3 +148,23 @@ def test_genuine_assortment_parcels_read_as_their_stones_do(model, genuine_parce
         assert not (res["verdict"] == "unknown_origin").any(), name
         consistent[name] = float((res["verdict"] == "consistent").mean())
     assert min(consistent.values()) >= consistent["stones"] - 0.15, consistent
+
+
+def test_quantile_map_groups_equals_quantile_map_group_by_group():
+    from footprint.model._patterns import Scale, quantile_map, quantile_map_groups
+
+    rng = np.random.default_rng(3)
+    target = Scale(np.sort(rng.normal(size=3000)))
+    # samples with ties (few-field patterns score on a lattice), a short one left alone, and none
+    sources = [np.sort(rng.gamma(2.0, size=2000)), np.sort(np.round(rng.normal(size=500), 1)),
+               np.sort(rng.normal(size=5)), None, np.sort(rng.normal(3.0, 2.0, size=137))]
+    group = rng.integers(0, len(sources), 4000)
+    values = rng.normal(1.0, 3.0, size=4000)
+    values[:50] = sources[1][rng.integers(0, 500, 50)]  # exactly on sample values
+    values[np.flatnonzero(group == 1)[:5]] = [sources[1][0], sources[1][-1], -50.0, 50.0, np.nan]
+    out = quantile_map_groups(values, group, sources, target)
+    for k, source in enumerate(sources):
+        idx = group == k
+        short = source is None or len(source) < 10
+        expected = values[idx] if short else quantile_map(values[idx], source, target)
+        np.testing.assert_allclose(out[idx], expected, rtol=1e-12, atol=1e-12)

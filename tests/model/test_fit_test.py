@@ -195,3 +195,27 @@ def test_unknown_origin_rule_by_threshold_version():
     # v2 keeps its meaning: the novelty test alone at alpha.
     assert unknown_origin_test(v2, novelty, fit).tolist() == [True, False, False, True, True]
     assert unknown_origin_test(v3, novelty, None).tolist() == [True, False, False, True, True]
+
+
+def test_cell_counts_carry_the_model_term():
+    """The tables path sums ``counts x log share`` per cell; the same as each stone's own log share."""
+    from footprint.model._fit_test import fit_statistic
+
+    rng = np.random.default_rng(5)
+    n_cells = np.array([3, 5, 2])
+    n_sites, n = 4, 600
+    tables = [rng.dirichlet(np.ones(k), size=n_sites) for k in n_cells]
+    codes = np.stack([rng.integers(0, k, n) for k in n_cells], axis=1)
+    codes[rng.random(codes.shape) < 0.2] = -1  # unmeasured fields
+    starts = np.array([0, 10, 250, 251])
+    weights = rng.integers(1, 4, n).astype(float)
+    shares = rng.dirichlet(np.ones(n_sites), size=len(starts))
+    per_stone = np.ones((n, len(n_cells), n_sites))
+    for j, table in enumerate(tables):
+        seen = codes[:, j] >= 0
+        per_stone[seen, j] = table[:, codes[seen, j]].T
+    for per_field in (False, True):
+        a = fit_statistic(codes, starts, weights, shares, n_cells, tables=tables, per_field=per_field)
+        b = fit_statistic(codes, starts, weights, shares, n_cells, stone_probs=per_stone, per_field=per_field)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    assert (a > 0).any()

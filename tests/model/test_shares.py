@@ -1,0 +1,36 @@
+"""Site-share EM (model._shares): big parcels' site-by-site sums give the fit the batched sums give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from footprint.model import _shares
+from footprint.model._shares import fit_shares
+
+
+def _evidence(rng: np.random.Generator, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    means = rng.normal(size=(k, 3))
+    site = rng.choice(k, size=n, p=rng.dirichlet(np.ones(k)))
+    x = means[site] + rng.normal(size=(n, 3))
+    site_ll = -0.5 * ((x[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+    return _shares._prepare(site_ll)
+
+
+@pytest.mark.parametrize("prior_above_flat", [True, False])
+def test_big_parcel_path_equals_the_batched_path(monkeypatch, prior_above_flat):
+    rng = np.random.default_rng(11)
+    evidence, top = _evidence(rng, 3000 + 40, 5)
+    starts = np.array([0, 3000])  # one big parcel and a small one
+    weights = rng.integers(1, 3, len(evidence)).astype(float)
+    allowed = np.ones((2, 5), dtype=bool)
+    prior = np.full((2, 5), 1.5 if prior_above_flat else 1.0)
+    big = fit_shares(evidence, top, starts, weights, allowed, prior)
+    monkeypatch.setattr(_shares, "_BIG", 10**9)  # every parcel through the batched sums
+    batched = fit_shares(evidence, top, starts, weights, allowed, prior)
+    np.testing.assert_allclose(big.shares, batched.shares, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(big.loglik, batched.loglik, rtol=1e-9)
+    np.testing.assert_allclose(big.counts, batched.counts, rtol=1e-9, atol=1e-9)
+    # the big parcel's fit depends on its own rows only
+    alone = fit_shares(evidence[:3000], top[:3000], np.array([0]), weights[:3000], allowed[:1], prior[:1])
+    np.testing.assert_allclose(alone.shares[0], big.shares[0], rtol=1e-9, atol=1e-9)
