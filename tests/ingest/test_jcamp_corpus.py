@@ -359,12 +359,12 @@ def test_plain_affn_tables_decode_as_jcamp_decodes_them_whole():
     """The AFFN fast path (header by jcamp, numbers split in C) equals jcamp's own decode, file by file."""
     import jcamp
 
-    from footprint.ingest import _jcamp
+    from footprint.ingest import _affn, _jcamp
 
     fast = 0
     for path in ALL_FILES:
         lines, _ = _jcamp.preprocess(path.read_bytes())
-        if _jcamp._affn_table(lines) is None:
+        if _affn.affn_table(lines) is None:
             continue
         try:
             with contextlib.redirect_stdout(io.StringIO()) as printed:
