@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _checks import binomial_se as _se
+from _checks import print_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,10 +40,6 @@ from footprint.synth._export import generate_export_parcel  # noqa: E402
 FLAGS = ("mixed", "inconsistent", "unknown_origin")
 GENUINE = ((25, 80), (50, 80), (100, 80), (400, 60), (1500, 24), (5000, 10))
 WEST, EAST = "CAR-West", "CAR-East"
-
-
-def _se(p: float, n: int) -> float:
-    return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
 def _assess(model, params, rng, zone: str, size: int, count: int, declared: str, lot_sd: float,
@@ -78,7 +76,8 @@ def _world(lot_sd: float, scale: float, checks: list[tuple[str, float, str, bool
         n = len(res)
         cons = float((res["verdict"] == "consistent").mean())
         flag = float(res["verdict"].isin(FLAGS).mean())
-        print(f"  {size:>5} stones (n={n}): consistent {cons:.3f} (se {_se(cons, n):.3f}), any flag {flag:.3f} "
+        print(f"  {size:>5} stones (n={n}): consistent {cons:.3f} (se {_se(cons, n):.3f}), "
+              f"any flag {flag:.3f} "
               f"(se {_se(flag, n):.3f}); {res['verdict'].value_counts().to_dict()}")
         if size >= 100:
             checks.append((f"lot_sd {lot_sd:g}: genuine consistent at {size}", cons, ">= 0.95", cons >= 0.95))
@@ -99,7 +98,8 @@ def _world(lot_sd: float, scale: float, checks: list[tuple[str, float, str, bool
             mae = float(np.mean(np.abs(res["foreign_fraction"].to_numpy(float) - truth)))
             cover = float(np.mean((res["foreign_fraction_lo"].to_numpy(float) <= truth)
                                   & (truth <= res["foreign_fraction_hi"].to_numpy(float))))
-            print(f"  {size:>5} stones, {frac:.0%}: detected {det:.3f} (se {_se(det, count):.3f}); fraction MAE "
+            print(f"  {size:>5} stones, {frac:.0%}: detected {det:.3f} (se {_se(det, count):.3f}); "
+                  "fraction MAE "
                   f"{mae:.3f}; 90% interval covers {cover:.3f} (n={count})")
             checks.append((f"lot_sd {lot_sd:g}: top-up {frac:.0%} at {size} detected", det, ">= 0.90",
                            det >= 0.90))
@@ -113,9 +113,8 @@ def main(argv: list[str]) -> int:
     checks: list[tuple[str, float, str, bool]] = []
     for lot_sd in args.lot_sd:
         _world(lot_sd, 0.25 if args.quick else 1.0, checks)
-    print("\ntarget checks (SYNTHETIC, lot-to-lot variation in the reference and in the exports):")
-    for name, value, target, ok in checks:
-        print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.3f} (target {target})")
+    print_checks("\ntarget checks (SYNTHETIC, lot-to-lot variation in the reference and in the exports):",
+                 checks)
     return 0
 
 

@@ -42,6 +42,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _checks import print_checks
 from scipy.special import log_softmax
 
 SIZES = (1, 5, 10, 25, 50)
@@ -406,9 +407,7 @@ def main(argv: list[str]) -> int:
                   "AUROC of out-of-reference parcels of 25 against reference ones):")
             print(curve.to_string(index=False))
 
-    print("\ntarget checks (SYNTHETIC):")
-    for name, value, target, ok in checks:
-        print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.3f} (target {target})")
+    print_checks("\ntarget checks (SYNTHETIC):", checks)
     return 0
 
 

@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 import pandas as pd
+from _checks import binomial_se as _se
+from _checks import check_line, print_checks
 
 GENUINE_SIZES = (25, 50, 100, 400, 1500, 5000)
 GENUINE_COUNT = (200, 200, 200, 120, 60, 40)
@@ -34,10 +36,6 @@ FA_COUNT = {50: 600, 100: 600, 400: 400, 1500: 120}
 LEFT_OUT_COUNT = {50: 120, 400: 100, 1500: 30}
 TOPUP_SIZES = (50, 100, 400, 1500)
 TOPUP_FRACTIONS = (0.05, 0.10, 0.15, 0.30)
-
-
-def _se(p: float, n: int) -> float:
-    return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
 def _batch(params, rng, specs):
@@ -163,8 +161,7 @@ def main(argv: list[str]) -> int:
     rng = np.random.default_rng(2024)
     checks: list[tuple[str, float, str, bool]] = []
     if args.only_cost:
-        name, value, target, ok = _cost(model, params, rng)
-        print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.3f} (target {target})")
+        print(check_line(_cost(model, params, rng)))
         return 0
     west, east = "CAR-West", "CAR-East"
 
@@ -281,9 +278,7 @@ def main(argv: list[str]) -> int:
 
     _population_fit_block(model, params, rng, checks, scale)
 
-    print("\ntarget checks (SYNTHETIC):")
-    for name, value, target, ok in checks:
-        print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.3f} (target {target})")
+    print_checks("\ntarget checks (SYNTHETIC):", checks)
     return 0
 
 

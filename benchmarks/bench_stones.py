@@ -46,6 +46,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
+from _checks import print_checks
 from scipy.special import log_softmax
 
 SIZES = (1, 5, 10, 25)
@@ -257,9 +258,7 @@ def _bundled_checks(checks: list, args) -> None:
 
 
 def _print_checks(checks: list, t0: float) -> None:
-    print(f"\nstone benchmark ({time.perf_counter() - t0:.0f} s): must-show items")
-    for name, value, target, ok in checks:
-        print(f"  {'PASS' if ok else 'MISS'}  {name}: {value:.4f} (target {target})")
+    print_checks(f"\nstone benchmark ({time.perf_counter() - t0:.0f} s): must-show items", checks, digits=4)
 
 
 if __name__ == "__main__":
