@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["affn_table", "decode_affn"]
+__all__ = ["affn_table", "decode_affn", "label_of"]
 
 #: A plain AFFN data line once exponents are set aside: digits, signs, points and separators only.
 _AFFN_LINE = re.compile(r"[0-9.+\-,;\s]*")
@@ -24,6 +24,11 @@ _AFFN_EXPONENT = re.compile(r"(?<=[0-9.])[Ee][+\-]?(?=[0-9])")
 #: Labels of files that are not one plain table: jcamp decodes them whole.
 _NOT_ONE_AFFN_TABLE = ("BLOCKS", "NTUPLES", "XYPOINTS", "PEAKTABLE", "DATATABLE")
 _AFFN_NUMBER = re.compile(r"[+\-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[Ee][+\-]?[0-9]+)?")
+
+
+def label_of(line: str) -> str:
+    """Return the label of a ``##LABEL=`` line as JCAMP-DX compares labels: upper case, no blanks."""
+    return line[2:].split("=", 1)[0].strip().upper().replace(" ", "")
 
 
 def affn_table(lines: list[str]) -> tuple[list[str], list[str]] | None:
@@ -37,7 +42,7 @@ def affn_table(lines: list[str]) -> tuple[list[str], list[str]] | None:
     for i, line in enumerate(lines):
         if not line.startswith("##"):
             continue
-        label = line[2:].split("=", 1)[0].strip().upper().replace(" ", "")
+        label = label_of(line)
         if label in _NOT_ONE_AFFN_TABLE or (label == "XYDATA" and start >= 0):
             return None
         if label == "XYDATA":

@@ -56,7 +56,7 @@ import numpy as np
 from .._json import json_default
 from .._types import Spectrum
 from ..exceptions import Problem, SpectrumError
-from ._affn import affn_table, decode_affn
+from ._affn import affn_table, decode_affn, label_of
 
 __all__ = [
     "KINDS",
@@ -176,7 +176,7 @@ def preprocess(raw: bytes) -> tuple[list[str], list[str]]:
             if "$$" in stripped:
                 stripped = _strip_comment(stripped)
                 fixes.add("removed inline $$ comments")
-            label = stripped[2:].split("=", 1)[0].strip().upper().replace(" ", "")
+            label = label_of(stripped)
             in_xydata = label in ("XYDATA", "DATATABLE") and "++" in stripped
             lines.append(stripped + "\n")
             continue
