@@ -343,9 +343,13 @@ class FootprintModel(StoneEvidenceMixin):
         rows_p = np.arange(len(target))
         # (A subsample's tests start from the described stones' own zone fit.)
         lay = self.layout
-        test_fit = zone_shares if wt is wf else zone_evidence(site_ll_sorted, starts, wt, lay.site_zone,
-                                                               lay.log_weight, Z, cal.prior_strength)[2]
-        own_shares = np.stack(test_fit)[target, rows_p]
+        target_shares = np.stack(zone_shares)[target, rows_p]
+        if wt is wf:
+            own_shares = target_shares
+        else:
+            own_fit = zone_evidence(site_ll_sorted, starts, wt, lay.site_zone, lay.log_weight, Z,
+                                    cal.prior_strength)[2]
+            own_shares = np.stack(own_fit)[target, rows_p]
         f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, wt, self.layout.site_zone,
                                                                target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
@@ -384,8 +388,7 @@ class FootprintModel(StoneEvidenceMixin):
         # the site-share intervals keep the design-effect form of the tempering.)
         tau = tempering(n_full, cal.tau0, cal.rho)
         site_post = site_share_intervals(prepared[0], site_ll_sorted, starts, wf, lay.site_zone,
-                                         lay.log_weight, target, np.stack(zone_shares)[target, rows_p],
-                                         fit[rows_p, target],
+                                         lay.log_weight, target, target_shares, fit[rows_p, target],
                                          prior_strength=cal.prior_strength, tau=tau,
                                          deflate=tau / cal.tau0 * n_eff / n_full, level=level)
         typical = sites_text(site_post, [s for _, s in self.sites])
