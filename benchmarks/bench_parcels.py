@@ -25,7 +25,7 @@ from _checks import binomial_se as _se
 from _checks import check_line, print_checks
 
 GENUINE_SIZES = (25, 50, 100, 400, 1500, 5000)
-GENUINE_COUNT = (200, 200, 200, 120, 60, 40)
+GENUINE_COUNT = (200, 200, 200, 120, 60, 100)
 #: Parcels per cell elsewhere: other zone and DRC by size, top-ups by size, the left-out site by size.
 OTHER_COUNT = {50: 200, 400: 100, 1500: 30}
 DRC_COUNT = {50: 200, 400: 100}

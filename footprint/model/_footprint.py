@@ -376,7 +376,8 @@ class FootprintModel(StoneEvidenceMixin):
         # Population fit (_fit_test) against every reference site: the zone's mixture plus the foreign sites.
         every_site = own_shares * (1 - f_em[:, None]) + foreign_sites
         X_fit = cell_sizes_for_fit(X, stones, w_rows, self.features, self.feature_names) if mean_mass else X
-        fit_p = fit_p_values(self.fit_cells, self.parcel, by_parcel(X_fit), starts, wt, n_eff, every_site)
+        fit_p = fit_p_values(self.fit_cells, self.parcel, by_parcel(X_fit), starts, wt, n_eff, every_site,
+                             target)
 
         verdict, code, flags = decide(self.thresholds, n_stones=judged, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,

@@ -7,8 +7,10 @@ simulated (a zone's held-out lots run out), so the tables are short at the
 big sizes: 40 values at 1,500 stones cannot give a p-value below 1/41.
 
 - :func:`null_p_values` reads each table as it is, interpolating log p in
-  log size (the mixed test, whose tables are pooled downwards at fitting
-  because its statistic does not grow with size; and the stone-by-stone
+  log size (the mixed test, whose tables are pooled downwards at fitting,
+  and above the sizes one cross-fitting fold's lots measure are stretched by
+  the largest growth with size those sizes allow: :func:`fit_growth`,
+  :func:`grown_null_p_values`; and the stone-by-stone
   unknown-origin test, which therefore cannot flag parcels of more than
   ~800 stones);
 - :func:`scaled_null_p_values` treats the tables as one location-scale
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["null_p_values", "scaled_null_p_values"]
+__all__ = ["fit_growth", "grown_null_p_values", "null_p_values", "scaled_null_p_values"]
 
 
 def null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: np.ndarray,
@@ -106,3 +108,77 @@ def scaled_null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: n
         above = len(table) - np.searchsorted(table, z[on], side="left")
         out[on] = (1.0 + above) / (len(table) + 1.0)
     return out
+
+
+def fit_growth(sizes: np.ndarray, fold_means: list[np.ndarray], table_mean: float) -> np.ndarray:
+    """Fit the conservative growth of a parcel statistic's null with size, beyond the measured sizes.
+
+    Held-out genuine parcels that mix cross-fitting folds average several
+    fold models' density errors, which a real parcel, scored by the one final
+    model, does not: a misfit of the declared zone's sites that the foreign
+    sites partly absorb makes a genuine parcel's ``T`` grow linearly in ``n``
+    (``T ~ chi-bar-square + n * lambda``), and mixing folds hides it. Parcels
+    of one fold's lots (each scored by one model, no lot reused) measure it,
+    but only up to the sizes one fold's lots fill. So the slope of ``T``'s
+    mean in ``n`` is fitted on such parcels (weighted least squares on each
+    size's mean over the folds, its standard error from the spread of the
+    fold means: the model's error is per fold), its upper two-standard-error
+    bound is kept (never below 0: the largest growth these sizes do not rule
+    out), and the null above the largest of them is stretched by it
+    (:func:`grown_null_p_values`).
+
+    Parameters
+    ----------
+    sizes : ndarray of shape (n_sizes,)
+        Increasing sizes measured on one-fold parcels (two or more).
+    fold_means : list of ndarray
+        Per size, the mean ``T`` of each fold's parcels.
+    table_mean : float
+        Mean of the tabulated null at the largest of ``sizes`` (what a
+        parcel's statistic is compared with there).
+
+    Returns
+    -------
+    ndarray of shape (3,)
+        ``(n_star, mean_star, slope)``: the largest size, ``table_mean`` and
+        the slope's upper bound.
+    """
+    x = np.asarray(sizes, dtype=float)
+    y = np.array([np.mean(v) for v in fold_means])
+    se = np.array([np.std(v, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan for v in fold_means])
+    n_star, mean_star = float(x[-1]), float(max(table_mean, 1e-6))
+    ok = np.isfinite(se) & np.isfinite(y)
+    if ok.sum() < 2:
+        return np.array([n_star, mean_star, 0.0])
+    w = 1.0 / np.maximum(se[ok], 1e-3 + 0.01 * np.abs(y[ok])) ** 2
+    x, y = x[ok], y[ok]
+    xm, ym = np.sum(w * x) / w.sum(), np.sum(w * y) / w.sum()
+    sxx = float(np.sum(w * (x - xm) ** 2))
+    if sxx <= 0:
+        return np.array([n_star, mean_star, 0.0])
+    slope = float(np.sum(w * (x - xm) * (y - ym)) / sxx)
+    # Scatter of the sizes' means beyond their standard errors (the sizes share lots) widens the bound.
+    resid = y - ym - slope * (x - xm)
+    inflate = max(1.0, float(np.sum(w * resid**2)) / max(len(x) - 2, 1))
+    return np.array([n_star, mean_star, max(0.0, slope + 2.0 * float(np.sqrt(inflate / sxx)))])
+
+
+def grown_null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: np.ndarray,
+                        null: list[np.ndarray], growth: np.ndarray | None) -> np.ndarray:
+    """:func:`null_p_values`, with the null stretched beyond its measured sizes by ``growth``.
+
+    A parcel of ``n`` stones above ``n_star`` has its statistic divided by
+    ``g(n) = 1 + slope (n - n_star) / mean_star`` and is read against the
+    table at ``n_star`` (see :func:`fit_growth`); tables above ``n_star``
+    (parcels that reused lots) are not read. ``growth`` None: as
+    :func:`null_p_values`.
+    """
+    if growth is None:
+        return null_p_values(statistic, sizes, null_sizes, null)
+    n_star, mean_star, slope = (float(v) for v in growth)
+    statistic = np.asarray(statistic, dtype=float)
+    sizes = np.asarray(sizes, dtype=float)
+    keep = int(np.searchsorted(np.asarray(null_sizes, dtype=float), n_star, side="right"))
+    factor = 1.0 + slope * np.maximum(sizes - n_star, 0.0) / mean_star
+    return null_p_values(statistic / factor, np.minimum(sizes, n_star), np.asarray(null_sizes)[:keep],
+                         null[:keep])

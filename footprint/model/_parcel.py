@@ -31,7 +31,10 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
    of other zones": ``T = 2 [l(all sites) - l(declared zone's sites)]``. Its
    null distribution is the held-out genuine parcels' ``T`` at each size
    (interpolated in log size), so the p-value carries the lot-to-lot
-   variation of the reference and the estimation error of the densities.
+   variation of the reference and the estimation error of the densities;
+   above the sizes parcels of one cross-fitting fold's lots measure, it is
+   stretched by the largest linear growth of ``T`` with size they allow
+   (one model's density misfit makes ``T`` grow with ``n``: ``mixed_growth``).
    It is tabulated per declared zone (:meth:`ParcelCalibration.mixed_p_values`):
    the alternative frees the shares of the other zones' sites, so a zone
    facing more foreign sites has a heavier-tailed null, and a pooled null
@@ -69,7 +72,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 from scipy.stats import chi2, norm
 
-from ._nulls import null_p_values
+from ._nulls import grown_null_p_values, null_p_values
 from ._shares import _prepare, _segments, fit_shares
 
 logger = logging.getLogger(__name__)
@@ -473,6 +476,24 @@ class ParcelCalibration:
         (with the bundled SYNTHETIC zones, CAR-East parcels, facing five West
         sites, reached p < 0.01 3.3% of the time against the pooled null at
         25 stones, CAR-West parcels, facing three East sites, 1%).
+    fit_null_zone : list of list of ndarray or None
+        Per reference zone, the sorted population fit statistics of its own
+        held-out genuine parcels per size (not pooled downwards; an empty list
+        for a zone without held-out lots). The population fit test reads them
+        as a zone offset on the pooled ``fit_null`` (:func:`._fit_test.fit_p_values`):
+        the genuine parcels of one zone fit its mixture less well than the
+        other's do (bundled SYNTHETIC set: CAR-West's G about 0.3 spreads
+        above CAR-East's at every size), so the pooled null alone made CAR-West
+        parcels fail it twice as often as its level. None for models saved before it.
+    mixed_growth : ndarray of shape (n_zones + 1, 3) or None
+        Per zone (last row: the pooled null), ``(n_star, mean_star, slope)``
+        of :func:`._nulls.fit_growth`: the mixed null is read as tabulated up
+        to ``n_star`` stones (the largest size the zone's held-out lots fill
+        without reusing a lot) and stretched above it by the largest linear
+        growth of the statistic the measured sizes allow
+        (:func:`._nulls.grown_null_p_values`); a NaN row: as tabulated. None
+        for models saved before it (the largest tabulated null reused above
+        the largest size).
     """
 
     prior_strength: float
@@ -487,6 +508,14 @@ class ParcelCalibration:
     fit_null: list[np.ndarray] | None = None
     tau_table: tuple[np.ndarray, np.ndarray] | None = None
     mixed_null_zone: list[list[np.ndarray]] | None = None
+    mixed_growth: np.ndarray | None = None
+    fit_null_zone: list[list[np.ndarray]] | None = None
+
+    def _growth(self, row: int) -> np.ndarray | None:
+        if self.mixed_growth is None:
+            return None
+        g = np.asarray(self.mixed_growth[row], dtype=float)
+        return g if np.isfinite(g).all() else None
 
     def tempering(self, sizes: np.ndarray) -> np.ndarray:
         """Per-stone weight of the zone evidence for parcels of ``sizes`` stones (:func:`tempering`)."""
@@ -497,18 +526,19 @@ class ParcelCalibration:
 
         Each parcel meets its target zone's own null (``mixed_null_zone``)
         where the model has one, else the pooled ``mixed_null``; both are read
-        by :func:`._nulls.null_p_values` (interpolated in log size).
+        by :func:`._nulls.null_p_values` (interpolated in log size), above
+        the measured sizes stretched by ``mixed_growth``.
         """
         statistic = np.asarray(statistic, dtype=float)
         sizes = np.asarray(sizes, dtype=float)
-        p = null_p_values(statistic, sizes, self.null_sizes, self.mixed_null)
+        p = grown_null_p_values(statistic, sizes, self.null_sizes, self.mixed_null, self._growth(-1))
         if self.mixed_null_zone is None:
             return p
         target = np.asarray(target)
         for z, tables in enumerate(self.mixed_null_zone):
             on = target == z
             if len(tables) and on.any():
-                p[on] = null_p_values(statistic[on], sizes[on], self.null_sizes, tables)
+                p[on] = grown_null_p_values(statistic[on], sizes[on], self.null_sizes, tables, self._growth(z))
         return p
 
     def to_parts(self) -> dict[str, Any]:
@@ -522,7 +552,11 @@ class ParcelCalibration:
                 **({"tau_table": [np.asarray(v, dtype=float) for v in self.tau_table]}
                    if self.tau_table is not None else {}),
                 **({"mixed_null_zone": [[np.asarray(v) for v in tables] for tables in self.mixed_null_zone]}
-                   if self.mixed_null_zone is not None else {})}
+                   if self.mixed_null_zone is not None else {}),
+                **({"mixed_growth": np.asarray(self.mixed_growth, dtype=float)}
+                   if self.mixed_growth is not None else {}),
+                **({"fit_null_zone": [[np.asarray(v) for v in tables] for tables in self.fit_null_zone]}
+                   if self.fit_null_zone is not None else {})}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -535,4 +569,8 @@ class ParcelCalibration:
                    [np.asarray(v) for v in parts["fit_null"]] if parts.get("fit_null") is not None else None,
                    _table(parts.get("tau_table")),
                    [[np.asarray(v) for v in tables] for tables in parts["mixed_null_zone"]]
-                   if parts.get("mixed_null_zone") is not None else None)
+                   if parts.get("mixed_null_zone") is not None else None,
+                   np.asarray(parts["mixed_growth"], dtype=float) if parts.get("mixed_growth") is not None
+                   else None,
+                   [[np.asarray(v) for v in tables] for tables in parts["fit_null_zone"]]
+                   if parts.get("fit_null_zone") is not None else None)

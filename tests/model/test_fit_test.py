@@ -219,3 +219,66 @@ def test_cell_counts_carry_the_model_term():
         b = fit_statistic(codes, starts, weights, shares, n_cells, stone_probs=per_stone, per_field=per_field)
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
     assert (a > 0).any()
+
+
+def test_fit_null_read_per_declared_zone():
+    """A zone whose genuine parcels sit above the pooled null meets its own level, not the pooled one."""
+    from footprint.model._fit_test import fit_p_values, zone_offsets
+    from footprint.model._parcel import ParcelCalibration
+
+    rng = np.random.default_rng(0)
+    sizes = np.array([25, 100, 400])
+    low = [np.sort(rng.normal(70, 10, 400)) for _ in sizes]  # zone 0's genuine parcels
+    high = [np.sort(rng.normal(80, 10, 400)) for _ in sizes]  # zone 1's: one spread higher
+    pooled = [np.sort(np.concatenate([a, b])) for a, b in zip(low, high, strict=True)]
+    cal = ParcelCalibration(2.0, 1.0, 0.0, 1.0, sizes, pooled, [np.zeros(3)] * 3, fit_null=pooled,
+                            fit_null_zone=[low, high, []])
+    offsets = zone_offsets(pooled, [low, high, []])
+    assert offsets[0] == pytest.approx(-5, abs=1.5) and offsets[1] == pytest.approx(5, abs=1.5)
+    assert np.isnan(offsets[2])
+
+    class _Cells:  # one field, two cells: the statistic is then set by the parcels' own cells
+        kinds = ["cat"]
+
+    fresh_high = rng.normal(80, 10, 4000)
+    fresh_low = rng.normal(70, 10, 4000)
+
+    def p_of(stat, target):
+        from footprint.model import _fit_test
+
+        keep = _fit_test.fit_statistic
+        _fit_test.fit_statistic = lambda *a, **k: stat
+        try:
+            cells = _Cells()
+            cells.cells = lambda X: X
+            cells.n_cells = np.array([2])
+            cells.tables = []
+            X = np.zeros((len(stat), 1))
+            return fit_p_values(cells, cal, X, np.arange(len(stat)), np.ones(len(stat)),
+                                np.full(len(stat), 100.0), np.ones((len(stat), 1)), target)
+        finally:
+            _fit_test.fit_statistic = keep
+
+    pooled_high = p_of(fresh_high, None)
+    own_high = p_of(fresh_high, np.ones(len(fresh_high), dtype=int))
+    own_low = p_of(fresh_low, np.zeros(len(fresh_low), dtype=int))
+    # read against the pooled null the high zone fails at several times its level; per zone, at its level
+    assert np.mean(pooled_high < 0.01) > 0.025
+    for p in (own_high, own_low):
+        assert 0.003 <= np.mean(p < 0.01) <= 0.02
+    # a zone without tables (no held-out lots) reads the zones' common footing unshifted: between them
+    some = fresh_high[:50]
+    p_none = p_of(some, np.full(50, 2))
+    assert (p_of(some, np.zeros(50, dtype=int)) <= p_none + 1e-12).all()
+    assert (p_none <= p_of(some, np.ones(50, dtype=int)) + 1e-12).all()
+    # saved and loaded
+    again = ParcelCalibration.from_parts(cal.to_parts())
+    assert again.fit_null_zone is not None and len(again.fit_null_zone[1]) == len(sizes)
+
+
+def test_trained_model_holds_each_zone_fit_null(model):
+    cal = model.parcel
+    assert cal.fit_null_zone is not None and len(cal.fit_null_zone) == len(model.zones)
+    for k in range(len(cal.null_sizes)):
+        np.testing.assert_array_equal(cal.fit_null[k],
+                                      np.sort(np.concatenate([t[k] for t in cal.fit_null_zone if len(t)])))
