@@ -387,7 +387,8 @@ def zone_offsets(null: list[np.ndarray], null_zone: list[list[np.ndarray]]) -> n
         if not len(tables):
             continue
         count = np.array([len(v) for v in tables], dtype=float)
-        gap = np.array([np.median(v) - np.median(p) if len(v) else 0.0 for v, p in zip(tables, null, strict=True)])
+        gap = np.array([np.median(v) - np.median(p) if len(v) else 0.0
+                        for v, p in zip(tables, null, strict=True)])
         out[z] = float(np.sum(count * gap) / max(count.sum(), 1.0))
     return out
 

@@ -72,7 +72,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 from scipy.stats import chi2, norm
 
-from ._nulls import grown_null_p_values, null_p_values
+from ._nulls import grown_null_p_values
 from ._shares import _prepare, _segments, fit_shares
 
 logger = logging.getLogger(__name__)
@@ -538,7 +538,8 @@ class ParcelCalibration:
         for z, tables in enumerate(self.mixed_null_zone):
             on = target == z
             if len(tables) and on.any():
-                p[on] = grown_null_p_values(statistic[on], sizes[on], self.null_sizes, tables, self._growth(z))
+                p[on] = grown_null_p_values(statistic[on], sizes[on], self.null_sizes, tables,
+                                            self._growth(z))
         return p
 
     def to_parts(self) -> dict[str, Any]:

@@ -268,15 +268,16 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
                            sizes, fold, rng, prior_strength, level, mixed_null_zone, mixed_null,
                            max(2, int(round(GROWTH_PARCELS * thin))))
     if growth is not None:
-        report["mixed_growth"] = {("pooled" if r == n_zones else str(r)): [round(float(v), 6) for v in growth[r]]
-                                  for r in [*seen, n_zones]}
+        report["mixed_growth"] = {("pooled" if r == n_zones else str(r)):
+                                  [round(float(v), 6) for v in growth[r]] for r in [*seen, n_zones]}
     by_size = (None if tau_table is None
                else {str(int(n)): round(float(v), 4) for n, v in zip(*tau_table, strict=True)})
     report.update({"tau0": tau0, "rho": rho, "tau_by_size": by_size, "interval_scale": scale,
                    "interval_floor": floor, "interval_coverage_fit": coverage})
     return ParcelCalibration(prior_strength, tau0, rho, scale, np.asarray(sizes), mixed_null, novelty_null,
-                             report, floor, fit_null=fit_null, fit_null_zone=fit_null_zone, tau_table=tau_table,
-                             mixed_null_zone=mixed_null_zone, mixed_growth=growth)
+                             report, floor, fit_null=fit_null, tau_table=tau_table,
+                             mixed_null_zone=mixed_null_zone,
+                             mixed_growth=growth, fit_null_zone=fit_null_zone)
 
 
 def _mixed_growth(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.ndarray, site_of_stone: np.ndarray,

@@ -65,7 +65,7 @@ def test_growth_fitted_on_small_sizes_keeps_big_parcels_at_their_level() -> None
         fresh = _growing(rng, size, 3000, lam)
         p_grown = grown_null_p_values(fresh, np.full(len(fresh), size), measured, tables, growth)
         p_flat = null_p_values(fresh, np.full(len(fresh), size), measured, tables)
-        # the table of 800 stones read as it is flags far too many big genuine parcels; stretched, at most alpha
+        # the table of 800 stones read as it is flags far too many big genuine parcels; stretched, alpha
         assert np.mean(p_flat < 0.02) > 0.05
         assert np.mean(p_grown < 0.02) <= 0.02 + 0.01
     # at and below the measured sizes nothing changes
