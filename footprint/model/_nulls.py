@@ -110,7 +110,8 @@ def scaled_null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: n
     return out
 
 
-def fit_growth(sizes: np.ndarray, fold_means: list[np.ndarray], table_mean: float) -> np.ndarray:
+def fit_growth(sizes: np.ndarray, fold_means: list[np.ndarray], table_mean: float, *,
+               n_se: float = 2.0) -> np.ndarray:
     """Fit the conservative growth of a parcel statistic's null with size, beyond the measured sizes.
 
     Held-out genuine parcels that mix cross-fitting folds average several
@@ -136,6 +137,8 @@ def fit_growth(sizes: np.ndarray, fold_means: list[np.ndarray], table_mean: floa
     table_mean : float
         Mean of the tabulated null at the largest of ``sizes`` (what a
         parcel's statistic is compared with there).
+    n_se : float
+        Standard errors added to the fitted slope.
 
     Returns
     -------
@@ -160,7 +163,7 @@ def fit_growth(sizes: np.ndarray, fold_means: list[np.ndarray], table_mean: floa
     # Scatter of the sizes' means beyond their standard errors (the sizes share lots) widens the bound.
     resid = y - ym - slope * (x - xm)
     inflate = max(1.0, float(np.sum(w * resid**2)) / max(len(x) - 2, 1))
-    return np.array([n_star, mean_star, max(0.0, slope + 2.0 * float(np.sqrt(inflate / sxx)))])
+    return np.array([n_star, mean_star, max(0.0, slope + n_se * float(np.sqrt(inflate / sxx)))])
 
 
 def grown_null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: np.ndarray,
