@@ -61,7 +61,7 @@ SHARE = 0.9
 
 
 def _sub_cells(cells: FitCells, fields: np.ndarray) -> FitCells:
-    """The cells of ``fields`` only (tables, when ``cells`` has them, too)."""
+    """Return the cells of ``fields`` only (tables, when ``cells`` has them, too)."""
     pick = [int(j) for j in fields]
     return FitCells([cells.kinds[j] for j in pick], [cells.code_cell[j] for j in pick],
                     [cells.spikes[j] for j in pick], [cells.cuts[j] for j in pick],
@@ -141,7 +141,7 @@ class AssortmentFit:
     null: list[np.ndarray]
 
     def applies(self, X: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Per parcel (rows sorted by parcel), whether nearly all its stones have only the assortment's fields."""
+        """Per parcel (rows sorted by parcel): do nearly all its stones have only the assortment's fields."""
         observed = np.isfinite(X)
         inside = np.zeros(X.shape[1], dtype=bool)
         inside[self.fields] = True
@@ -151,7 +151,7 @@ class AssortmentFit:
 
     def p_values(self, X: np.ndarray, starts: np.ndarray, w: np.ndarray, sizes: np.ndarray,
                  shares: np.ndarray) -> np.ndarray:
-        """Population fit p-values on the assortment's fields (NaN for parcels it does not apply to).
+        """Return population fit p-values on the assortment's fields (NaN where it does not apply).
 
         Parameters
         ----------
@@ -178,7 +178,8 @@ class AssortmentFit:
     def from_parts(cls, parts: dict[str, Any]) -> AssortmentFit:
         """Inverse of :meth:`to_parts`."""
         return cls(np.asarray(parts["fields"], dtype=int), FitCells.from_parts(parts["cells"]),
-                   np.asarray(parts["sizes"], dtype=float), [np.asarray(v, dtype=float) for v in parts["null"]])
+                   np.asarray(parts["sizes"], dtype=float),
+                   [np.asarray(v, dtype=float) for v in parts["null"]])
 
 
 def fit_assortment_null(fit_cells: FitCells, X_sized: np.ndarray, names: list[str], y: np.ndarray,

@@ -92,8 +92,8 @@ class FootprintModel(StoneEvidenceMixin):
         # Population goodness-of-fit test (_fit_test); models saved before it have none: the test is skipped.
         self.fit_cells = FitCells.from_parts(parts["fit_cells"]) if parts.get("fit_cells") else None
         # Its null on the assortment's fields (_fit_patterns); models saved before it read the all-field null.
-        self.assortment_fit = (AssortmentFit.from_parts(parts["assortment_fit"]) if parts.get("assortment_fit")
-                               else None)
+        self.assortment_fit = (AssortmentFit.from_parts(parts["assortment_fit"])
+                               if parts.get("assortment_fit") else None)
         self.thresholds: dict[str, Any] = dict(thresholds)
         self.manifest: dict[str, Any] = dict(manifest or {})
 
@@ -366,7 +366,7 @@ class FootprintModel(StoneEvidenceMixin):
             own_fit = zone_evidence(site_ll_test, starts, wt, lay.site_zone, lay.log_weight, Z,
                                     cal.prior_strength)
             own_shares, test_prepared = np.stack(own_fit[2])[target, rows_p], own_fit[3]
-        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(test_prepared, starts, wt, self.layout.site_zone,
+        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(test_prepared, starts, wt, lay.site_zone,
                                                                target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, wt, level=level, scale=cal.interval_scale)

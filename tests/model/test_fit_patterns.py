@@ -70,7 +70,8 @@ def test_sized_rows_put_the_size_class_in_place_of_the_mass(model) -> None:
     X = model.matrix(rows)
     mass, sieve = names.index("log10_mass_ct"), names.index("sieve_mm")
     out = sized_rows(X, rows, model.features, names)
-    assert np.isnan(out[:2, mass]).all() and np.isfinite(out[:2, sieve]).all() and out[0, sieve] > out[1, sieve]
+    assert np.isnan(out[:2, mass]).all() and np.isfinite(out[:2, sieve]).all()
+    assert out[0, sieve] > out[1, sieve]
     np.testing.assert_array_equal(out[2], X[2])  # no size class: the mass is kept
     np.testing.assert_array_equal(np.delete(out, [mass, sieve], axis=1), np.delete(X, [mass, sieve], axis=1))
     assert sized_rows(X, rows, model.features, names, every_row=False) is X
@@ -108,7 +109,8 @@ def test_assortment_parcels_read_their_own_null(model, parcels) -> None:
     assert np.median(own["fit_p"][outside]) < np.median(every["fit_p"][outside])
     # Only the fit p-value moves.
     for name in ("log10_lr", "mixed_p", "novelty_p", "foreign_fraction"):
-        np.testing.assert_allclose(own[name].astype(float), every[name].astype(float), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(own[name].astype(float), every[name].astype(float), rtol=1e-12,
+                                   err_msg=name)
 
 
 def test_cells_with_carats_are_tested_on_their_size_class(model, parcels) -> None:
