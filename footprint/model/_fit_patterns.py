@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..exceptions import InputError
 from ._fit_test import FitCells, cell_tables, fit_statistic, out_of_fold_cells
 from ._nulls import scaled_null_p_values
 
@@ -69,8 +70,24 @@ def _sub_cells(cells: FitCells, fields: np.ndarray) -> FitCells:
                     np.asarray(cells.n_cells)[pick], [cells.tables[j] for j in pick] if cells.tables else [])
 
 
+def _on_dtc(labels: pd.Series) -> pd.Series:
+    """Size classes as the DTC sieve of their nominal mass (None where unreadable or not a sieve)."""
+    from ..ingest import parse_size_class, sieve_for_carats
+
+    def one(value: Any) -> Any:
+        try:
+            size = parse_size_class(value)
+        except (ValueError, TypeError, KeyError, InputError):
+            return None
+        return sieve_for_carats(size.ct_nominal) if size.sieve is not None else None
+
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    table = np.array([one(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=labels.index, dtype=object)
+
+
 def sized_rows(X: np.ndarray, stones: pd.DataFrame, features: Any, names: list[str], *,
-               every_row: bool = True, sieve_of_mass: bool = False) -> np.ndarray:
+               every_row: bool = True, sieve_of_mass: bool = False, dtc: bool = False) -> np.ndarray:
     """Feature rows with a size class in place of a mass (the rows the assortment's fit test reads).
 
     Parameters
@@ -91,6 +108,11 @@ def sized_rows(X: np.ndarray, stones: pd.DataFrame, features: Any, names: list[s
     sieve_of_mass : bool
         Rows with a mass but no sieve class get the DTC sieve of their mass
         (reference stones).
+    dtc : bool
+        Put every sieve on the DTC system (the DTC sieve of its nominal
+        mass: ``mm:2.50`` and ``dtc:+10`` fall in one cell of the fit test
+        only when both read as DTC sieves; reference lots sieved on mm
+        sieves and export parcels on DTC sieves must meet in the same cells).
     """
     if not every_row or "sieve_mm" not in names:
         return X
@@ -101,6 +123,8 @@ def sized_rows(X: np.ndarray, stones: pd.DataFrame, features: Any, names: list[s
     sieve = (stones["sieve_class"].astype(object) if "sieve_class" in stones.columns
              else pd.Series([None] * len(stones), index=stones.index, dtype=object))
     sieve = sieve.where(sieve.notna(), None)
+    if dtc:
+        sieve = _on_dtc(sieve)
     if sieve_of_mass:
         from ..ingest import sieve_for_carats
 

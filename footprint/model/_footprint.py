@@ -395,7 +395,8 @@ class FootprintModel(StoneEvidenceMixin):
         fit_p = fit_p_values(self.fit_cells, self.parcel, by_parcel(X_fit), starts, wt, n_eff, every_site)
         if self.assortment_fit is not None and self.fit_cells is not None:
             # Parcels described on the assortment's fields only: their own null (_fit_patterns).
-            on_fields = self.assortment_fit.p_values(by_parcel(X_sized), starts, wt, n_eff, every_site)
+            X_dtc = sized_rows(X, stones, self.features, self.feature_names, dtc=True)
+            on_fields = self.assortment_fit.p_values(by_parcel(X_dtc), starts, wt, n_eff, every_site)
             fit_p = np.where(np.isfinite(on_fields), on_fields, fit_p)
 
         verdict, code, flags = decide(self.thresholds, n_stones=judged, declared_known=known,

@@ -494,7 +494,7 @@ def train_frames(
     assortment_fit = None
     if fit_pieces is not None and fit_cells is not None:
         assortment_fit = fit_assortment_null(
-            fit_cells, sized_rows(X, frame, features, names, sieve_of_mass=True), names, y,
+            fit_cells, sized_rows(X, frame, features, names, sieve_of_mass=True, dtc=True), names, y,
             getattr(classifier, "oof_fold_", np.full(len(y), -1)), valid, lots[valid], site_zone,
             log_weight, len(zones), calibration.null_sizes, calibration.report["per_zone"],
             prior_strength=float(cfg["share_prior_strength"]), shrinkage=cfg["shrinkage"],
