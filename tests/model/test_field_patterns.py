@@ -150,7 +150,8 @@ def test_genuine_assortment_parcels_read_as_their_stones_do(model, genuine_parce
         # these parcels may fall to it, not more.
         assert (res["verdict"] == "unknown_origin").sum() <= 1, name
         consistent[name] = float((res["verdict"] == "consistent").mean())
-    assert min(consistent.values()) >= consistent["stones"] - 0.15, consistent
+    # (The one chance unknown-origin flag allowed above counts against the margin on its own.)
+    assert min(consistent.values()) >= consistent["stones"] - 0.15 - 1 / len(declared), consistent
 
 
 def test_quantile_map_groups_equals_quantile_map_group_by_group():

@@ -84,6 +84,20 @@ def test_sized_rows_put_the_size_class_in_place_of_the_mass(model) -> None:
     assert ref[2, sieve] == pytest.approx(own[0, sieve])
 
 
+def test_sizes_read_as_dtc_sieves(model) -> None:
+    from footprint.ingest import parse_size_class, sieve_for_carats
+
+    rows = pd.DataFrame({"sieve_class": ["mm:2.50", sieve_for_carats(parse_size_class("mm:2.50").ct_nominal),
+                                         "gr:4"], "quality": ["gem"] * 3})
+    names = model.feature_names
+    X = model.matrix(rows)
+    sieve = names.index("sieve_mm")
+    assert X[0, sieve] != X[1, sieve]  # two systems, two apertures
+    out = sized_rows(X, rows, model.features, names, dtc=True)
+    assert out[0, sieve] == out[1, sieve]  # one DTC sieve
+    assert np.isnan(out[2, sieve])  # a grainer is no sieve
+
+
 def test_stone_parcels_are_unchanged(model, parcels) -> None:
     stones, truth = parcels
     without = copy.copy(model)
