@@ -62,6 +62,8 @@ from scipy.stats import chi2, norm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _checks import binomial_se  # noqa: E402
+
 from footprint.ingest import sieve_for_carats  # noqa: E402
 from footprint.model import FootprintModel  # noqa: E402
 from footprint.model._parcel import foreign_profile, mixed_evidence, zone_evidence  # noqa: E402
@@ -251,10 +253,20 @@ def main(argv: list[str]) -> int:
         f"verdicts the same on {info['verdicts_same']:.1%}"
     )
 
-    # 2. 25 % subsample of parcels of >= 400 stones, weighted by total / described carats.
+    # 2. 25 % subsample of parcels of >= 400 stones, weighted by total / described carats. The bench's
+    # parcels, then (to lower the standard error) as many again from another seed of the same generator,
+    # appended after them: the bench's own parcels and their subsamples are drawn as before.
     rng = np.random.default_rng(5)
-    size = sized.groupby("parcel_id")["sample_id"].transform("size")
-    big = sized[size >= 400]
+    more, more_truth = generate_parcels(params, seed=12, n_parcels=n_parcels, size_range=(150, 1500))
+    more = _sized(more)
+    for frame in (more, more_truth):
+        frame["parcel_id"] = frame["parcel_id"].astype(str) + "-b"
+    more["sample_id"] = more["sample_id"].astype(str) + "-b"
+    truth = pd.concat([truth, more_truth], ignore_index=True)
+    declared = truth[["parcel_id", "declared_zone"]]
+    both = pd.concat([sized, more], ignore_index=True)
+    size = both.groupby("parcel_id")["sample_id"].transform("size")
+    big = both[size >= 400]
     picked = [
         np.sort(rng.choice(idx, max(1, round(0.25 * len(idx))), replace=False))
         for idx in big.groupby("parcel_id", sort=False).indices.values()
@@ -263,9 +275,11 @@ def main(argv: list[str]) -> int:
     weighed = big["mass_ct"].groupby(big["parcel_id"]).sum()
     described = keep["mass_ct"].groupby(keep["parcel_id"]).sum()
     factor = (weighed / described).to_dict()
+    n_own = int((sized.groupby("parcel_id").size() >= 400).sum())
     print(
         f"\n2. 25% subsamples of the {big['parcel_id'].nunique()} parcels of >= 400 stones "
-        "(weight = total / described carats)"
+        f"({n_own} of the bench's, {big['parcel_id'].nunique() - n_own} more from seed 12; "
+        "weight = total / described carats)"
     )
     kinds = truth.set_index("parcel_id")["truth_kind"]
     oracle = _Oracle(model, params, truth)
@@ -298,9 +312,13 @@ def main(argv: list[str]) -> int:
         same_unw = _compare(r_full_p, r_unw)["verdicts_same"]
         verdicts = r_full_p["verdict"].value_counts().to_dict()
         print(f"   {label}: full-parcel verdicts {verdicts}")
+        own = ~r_full_p["parcel_id"].astype(str).str.endswith("-b").to_numpy()
+        sub_verdict = r_sub.set_index("parcel_id").loc[r_full_p["parcel_id"], "verdict"].to_numpy()
+        own_same = float((r_full_p["verdict"].to_numpy() == sub_verdict)[own].mean())
         print(
             f"      same verdict as the full parcel with the sampling weight (classify) {same:.1%} "
-            f"(target >= 95%); described stones' evidence alone {same_unw:.1%}  ({t_sub:.2f} s)"
+            f"+- {binomial_se(same, len(r_full_p)):.1%} (target >= 95%; the bench's {int(own.sum())} parcels "
+            f"alone {own_same:.1%}); described stones' evidence alone {same_unw:.1%}  ({t_sub:.2f} s)"
         )
         f_v = r_full_p.set_index("parcel_id")
         s_v = r_sub.set_index("parcel_id").loc[f_v.index]
@@ -334,6 +352,19 @@ def main(argv: list[str]) -> int:
             f"      clear-cut full verdicts: {agree[is_clear].mean():.1%} of {int(is_clear.sum())} agree; "
             f"borderline: {agree[~is_clear].mean():.1%} of {int((~is_clear).sum())}"
         )
+        # Beside the oracle, on the parcels it judges (the reference zones): the weighted reading, the
+        # described stones' evidence alone (n = m) and the oracle, overall, clear-cut and borderline.
+        u_v = r_unw.set_index("parcel_id").loc[f_v.index]
+        agree_unw = f_v["verdict"] == u_v["verdict"]
+        ref = judged.reindex(f_v.index).fillna(False).astype(bool)
+        cc = clear.reindex(f_v.index).fillna(False).astype(bool)
+        parts = []
+        for name, on in (("all", ref), ("clear-cut", ref & cc), ("borderline", ref & ~cc)):
+            o_on = on.reindex(o_agree.index).fillna(False).astype(bool)
+            parts.append(f"{name} {agree[on].mean():.1%} / {agree_unw[on].mean():.1%} / "
+                         f"{o_agree[o_on].mean():.1%} of {int(on.sum())}")
+        print("      reference-zone parcels, weighted / described alone (n = m) / oracle: "
+              + "; ".join(parts))
         genuine = kind.isin(["pure_west", "pure_east"]) & truth.set_index("parcel_id").loc[
             f_v.index, "declared_zone"].eq(truth.set_index("parcel_id").loc[f_v.index, "truth_zone"])
         lost = s_v.loc[genuine & f_v["verdict"].eq("consistent") & ~agree, "verdict"].value_counts()
@@ -353,6 +384,8 @@ def main(argv: list[str]) -> int:
         print(f"         {line}")
 
     # 3. Genuine parcels described by their assortment only, against the same parcels stone by stone.
+    truth = truth.iloc[: len(truth) - len(more_truth)]  # the bench's own parcels
+    declared = truth[["parcel_id", "declared_zone"]]
     honest = truth["truth_kind"].isin(["pure_west", "pure_east"])
     honest &= truth["declared_zone"] == truth["truth_zone"]
     genuine_ids = truth.loc[honest, "parcel_id"]

@@ -23,6 +23,18 @@ sampling error of ``m`` stones. So:
   times it would fire on sampling noise). The minimum-size rule reads
   ``n_eff`` too; ``n_stones`` reports the described stones.
 
+Assortments (cells of ``n`` stones; ``mean_mass=True`` when the cells carry
+carats): the tests read each cell's size class, quality and colour, never
+its mean mass (``_fit_patterns.sized_rows``): ``n`` stones put at one mass
+are not ``n`` independent masses, and a subsample's cells are smaller than
+the full parcel's (a one-stone cell's mean mass is its mass), so read as
+masses the subsample and the full parcel would be tested on different
+fields. The zone evidence reads the mean mass. The population fit test of
+a parcel described on the assortment's fields is read against a null
+tabulated on those fields (``_fit_patterns.AssortmentFit``, built at
+training), not the all-field one, against which a quarter of an
+out-of-reference parcel's stones had no power.
+
 The finite-population correction: the subsample's fraction estimate differs
 from the one the full parcel would give by an error of variance ``(1 - m /
 N) V / m`` (``V`` the per-stone variance; the stones not described are what

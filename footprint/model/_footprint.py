@@ -31,6 +31,7 @@ from ._assessment import (
 )
 from ._evidence import StoneEvidenceMixin
 from ._explain import field_text, site_share_intervals, sites_records, sites_text
+from ._fit_patterns import AssortmentFit, sized_rows
 from ._fit_test import FitCells, cell_sizes_for_fit, fit_p_values
 from ._novelty import NoveltyScorer
 from ._nulls import null_p_values
@@ -90,6 +91,9 @@ class FootprintModel(StoneEvidenceMixin):
         self.parcel = ParcelCalibration.from_parts(parts["parcel"])
         # Population goodness-of-fit test (_fit_test); models saved before it have none: the test is skipped.
         self.fit_cells = FitCells.from_parts(parts["fit_cells"]) if parts.get("fit_cells") else None
+        # Its null on the assortment's fields (_fit_patterns); models saved before it read the all-field null.
+        self.assortment_fit = (AssortmentFit.from_parts(parts["assortment_fit"])
+                               if parts.get("assortment_fit") else None)
         self.thresholds: dict[str, Any] = dict(thresholds)
         self.manifest: dict[str, Any] = dict(manifest or {})
 
@@ -103,6 +107,7 @@ class FootprintModel(StoneEvidenceMixin):
             "log_weight": self.layout.log_weight, "tau0": self.tau0, "rho": self.rho,
             "parcel": self.parcel.to_parts(),
             **({"fit_cells": self.fit_cells.to_parts()} if self.fit_cells is not None else {}),
+            **({"assortment_fit": self.assortment_fit.to_parts()} if self.assortment_fit is not None else {}),
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -344,13 +349,24 @@ class FootprintModel(StoneEvidenceMixin):
         # (A subsample's tests start from the described stones' own zone fit.)
         lay = self.layout
         target_shares = np.stack(zone_shares)[target, rows_p]
-        if wt is wf:
+        # Assortment cells with carats: the tests read each cell's size class, not its mean mass. The n
+        # stones of a cell put at one mass are not n independent masses (the tests' nulls assume they
+        # are), and a described subsample's cells hold fewer stones than the full parcel's (a one-stone
+        # cell's mean is its mass): read as masses, the subsample's tests and the full parcel's would
+        # read different fields. On the size class both read the same (_fit_patterns.sized_rows). The
+        # zone evidence (log10 LR, posterior, site shares) still reads the mean mass.
+        X_sized = sized_rows(X, stones, self.features, self.feature_names) if mean_mass else X
+        site_ll_test = site_ll_sorted
+        if X_sized is not X:
+            site_ll_test = by_parcel(lay.stone_site_loglik(self._stone_evidence(X_sized, novelty=False)[0]))
+        test_prepared = prepared
+        if wt is wf and site_ll_test is site_ll_sorted:
             own_shares = target_shares
         else:
-            own_fit = zone_evidence(site_ll_sorted, starts, wt, lay.site_zone, lay.log_weight, Z,
-                                    cal.prior_strength)[2]
-            own_shares = np.stack(own_fit)[target, rows_p]
-        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(prepared, starts, wt, self.layout.site_zone,
+            own_fit = zone_evidence(site_ll_test, starts, wt, lay.site_zone, lay.log_weight, Z,
+                                    cal.prior_strength)
+            own_shares, test_prepared = np.stack(own_fit[2])[target, rows_p], own_fit[3]
+        f_em, foreign_sites, ratio, foreign_p = mixed_evidence(test_prepared, starts, wt, lay.site_zone,
                                                                target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, wt, level=level, scale=cal.interval_scale)
@@ -378,6 +394,11 @@ class FootprintModel(StoneEvidenceMixin):
         X_fit = cell_sizes_for_fit(X, stones, w_rows, self.features, self.feature_names) if mean_mass else X
         fit_p = fit_p_values(self.fit_cells, self.parcel, by_parcel(X_fit), starts, wt, n_eff, every_site,
                              target)
+        if self.assortment_fit is not None and self.fit_cells is not None:
+            # Parcels described on the assortment's fields only: their own null (_fit_patterns).
+            X_dtc = sized_rows(X, stones, self.features, self.feature_names, dtc=True)
+            on_fields = self.assortment_fit.p_values(by_parcel(X_dtc), starts, wt, n_eff, every_site)
+            fit_p = np.where(np.isfinite(on_fields), on_fields, fit_p)
 
         verdict, code, flags = decide(self.thresholds, n_stones=judged, declared_known=known,
                                       has_declared=has_decl, log10_lr=log10_lr, fraction=frac,

@@ -47,6 +47,7 @@ from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_d
 from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
+from ._fit_patterns import fit_assortment_null, sized_rows
 from ._fit_test import FitCells, cell_tables
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
@@ -343,6 +344,8 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
         parts.append(np.round(np.concatenate(model.parcel.fit_null), 6).tobytes())
     if model.parcel.tau_table is not None:  # the per-size tempering (models before it have none)
         parts.append(np.round(np.concatenate(model.parcel.tau_table), 8).tobytes())
+    if model.assortment_fit is not None:  # the assortment's population fit test (issue 14)
+        parts.append(np.round(np.concatenate(model.assortment_fit.null), 6).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -487,6 +490,15 @@ def train_frames(
     # Unknown-origin nulls of parcels described by their assortment only (issue 14).
     fit_pattern_parcel_nulls(novelty, valid, lots[valid], y[valid], site_zone, log_weight,
                              calibration.null_sizes, calibration.report["per_zone"], seed)
+    # The population fit test of parcels described by their assortment: its null on those fields (issue 14).
+    assortment_fit = None
+    if fit_pieces is not None and fit_cells is not None:
+        assortment_fit = fit_assortment_null(
+            fit_cells, sized_rows(X, frame, features, names, sieve_of_mass=True, dtc=True), names, y,
+            getattr(classifier, "oof_fold_", np.full(len(y), -1)), valid, lots[valid], site_zone,
+            log_weight, len(zones), calibration.null_sizes, calibration.report["per_zone"],
+            prior_strength=float(cfg["share_prior_strength"]), shrinkage=cfg["shrinkage"],
+            parent_shrinkage=cfg["parent_shrinkage"], seed=seed)
     logger.info("parcel layer: tau0=%.3f rho=%.5f interval scale %.2f (held-out export parcels of %s stones "
                 "and single-lot parcels of %s)", tau0, rho, calibration.interval_scale,
                 ", ".join(map(str, calibration.null_sizes)),
@@ -497,6 +509,7 @@ def train_frames(
         "log_prior": layout.log_prior, "log_weight": layout.log_weight, "tau0": tau0, "rho": rho,
         "parcel": calibration.to_parts(),
         **({"fit_cells": fit_cells.to_parts()} if fit_pieces is not None and fit_cells is not None else {}),
+        **({"assortment_fit": assortment_fit.to_parts()} if assortment_fit is not None else {}),
     }
     model = FootprintModel(parts, thresholds)
     summary = {
