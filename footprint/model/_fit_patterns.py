@@ -42,15 +42,14 @@ other parcel keeps the all-field test unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
-from ._fit_test import FitCells, cell_tables, fit_statistic, out_of_fold_cells
-from ._nulls import scaled_null_p_values
+from ._fit_test import FitCells, cell_tables, fit_statistic, out_of_fold_cells, zone_null_p_values
 
 __all__ = ["ASSORTMENT_FIT_FEATURES", "AssortmentFit", "fit_assortment_null", "sized_rows"]
 
@@ -158,12 +157,17 @@ class AssortmentFit:
         Tabulated parcel sizes.
     null : list of ndarray
         G statistics of simulated genuine parcels per size.
+    null_zone : list of list of ndarray
+        The same per zone (``null_zone[z][k]``); empty for a zone without
+        held-out parcels, or for a model saved before they were kept (the
+        pooled ``null`` is read then).
     """
 
     fields: np.ndarray
     cells: FitCells
     sizes: np.ndarray
     null: list[np.ndarray]
+    null_zone: list[list[np.ndarray]] = field(default_factory=list)
 
     def applies(self, X: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Per parcel (rows sorted by parcel): do nearly all its stones have only the assortment's fields."""
@@ -175,15 +179,17 @@ class AssortmentFit:
         return np.add.reduceat(w * within, starts) / np.maximum(total, 1e-300) >= SHARE
 
     def p_values(self, X: np.ndarray, starts: np.ndarray, w: np.ndarray, sizes: np.ndarray,
-                 shares: np.ndarray) -> np.ndarray:
+                 shares: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
         """Return population fit p-values on the assortment's fields (NaN where it does not apply).
 
         Parameters
         ----------
         X : ndarray of shape (n_rows, n_features)
             Feature rows sorted by parcel (:func:`sized_rows` for assortment cells).
-        starts, w, sizes, shares
-            As for :func:`._fit_test.fit_p_values`.
+        starts, w, sizes, shares, target
+            As for :func:`._fit_test.fit_p_values`: with ``target`` each
+            parcel is read against its declared zone's genuine parcels
+            (:func:`._fit_test.zone_null_p_values`).
         """
         out = np.full(len(starts), np.nan)
         on = self.applies(X, w, starts)
@@ -191,20 +197,23 @@ class AssortmentFit:
             return out
         g = fit_statistic(self.cells.cells(X[:, self.fields]), starts, w, shares, self.cells.n_cells,
                           tables=self.cells.tables)
-        p = scaled_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes, self.sizes, self.null)
+        p = zone_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes, self.sizes, self.null,
+                               self.null_zone, target)
         return np.where(on & np.isfinite(g), p, np.nan)
 
     def to_parts(self) -> dict[str, Any]:
         """Plain-data form for the artefact."""
         return {"fields": np.asarray(self.fields), "cells": self.cells.to_parts(),
-                "sizes": np.asarray(self.sizes), "null": [np.asarray(v) for v in self.null]}
+                "sizes": np.asarray(self.sizes), "null": [np.asarray(v) for v in self.null],
+                "null_zone": [[np.asarray(v) for v in tables] for tables in self.null_zone]}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> AssortmentFit:
         """Inverse of :meth:`to_parts`."""
         return cls(np.asarray(parts["fields"], dtype=int), FitCells.from_parts(parts["cells"]),
                    np.asarray(parts["sizes"], dtype=float),
-                   [np.asarray(v, dtype=float) for v in parts["null"]])
+                   [np.asarray(v, dtype=float) for v in parts["null"]],
+                   [[np.asarray(v, dtype=float) for v in tables] for tables in parts.get("null_zone", [])])
 
 
 def fit_assortment_null(fit_cells: FitCells, X_sized: np.ndarray, names: list[str], y: np.ndarray,
@@ -266,6 +275,7 @@ def fit_assortment_null(fit_cells: FitCells, X_sized: np.ndarray, names: list[st
     rng = np.random.default_rng(None if seed is None else [int(seed), 14, 2])
     weight = np.exp(log_weight)
     null: list[np.ndarray] = []
+    null_zone: list[list[np.ndarray]] = [[] for _ in range(n_zones)]
     for size, count in zip(np.asarray(sizes, dtype=int), per_zone, strict=True):
         gof = []
         for z in np.unique(zone_of_stone):
@@ -282,5 +292,6 @@ def fit_assortment_null(fit_cells: FitCells, X_sized: np.ndarray, names: list[st
             g = fit_statistic(codes[rows], starts, np.where(ok, 1.0, 0.0), every_site, cells.n_cells,
                               stone_probs=np.where(ok[:, None, None], probs[rows], 1.0))
             gof.append(g)
+            null_zone[int(z)].append(np.sort(g))
         null.append(np.sort(np.concatenate(gof)))
-    return AssortmentFit(fields, cells, np.asarray(sizes, dtype=float), null)
+    return AssortmentFit(fields, cells, np.asarray(sizes, dtype=float), null, null_zone)

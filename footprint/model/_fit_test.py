@@ -56,7 +56,7 @@ from ._density import shrunk_frequencies
 from ._nulls import scaled_null_p_values
 
 __all__ = ["FitCells", "cell_sizes_for_fit", "cell_tables", "fit_p_values", "fit_statistic",
-           "out_of_fold_cells", "zone_offsets"]
+           "out_of_fold_cells", "zone_null_p_values", "zone_offsets"]
 
 #: Smallest pooled share of a cell: rarer categories / values are merged.
 _MIN_SHARE = 0.04
@@ -393,6 +393,31 @@ def zone_offsets(null: list[np.ndarray], null_zone: list[list[np.ndarray]]) -> n
     return out
 
 
+def zone_null_p_values(statistic: np.ndarray, sizes: np.ndarray, null_sizes: np.ndarray,
+                       null: list[np.ndarray], null_zone: list[list[np.ndarray]] | None,
+                       target: np.ndarray | None) -> np.ndarray:
+    """Upper-tail p-values of fit statistics, each read against its declared zone's genuine parcels.
+
+    With per-zone tables (``null_zone[z][k]``: zone ``z``'s genuine parcels at
+    tabulated size ``k``) and a ``target`` zone per parcel, every zone's
+    values are moved onto one footing by its offset (:func:`zone_offsets`)
+    and pooled; a parcel's statistic, less its zone's offset, is read against
+    that pool. The pool keeps the pooled null's shape and size trend, read
+    from both zones' parcels, at each zone's own level. Without them: the
+    pooled ``null`` as it is.
+    """
+    if target is None or not null_zone:
+        return scaled_null_p_values(statistic, sizes, null_sizes, null)
+    offsets = zone_offsets(null, null_zone)
+    shifted = [np.concatenate([np.asarray(tables[k]) - offsets[z] for z, tables in enumerate(null_zone)
+                               if len(tables)] or [np.asarray(null[k])]) for k in range(len(null))]
+    target = np.asarray(target)
+    shift = np.where((target >= 0) & (target < len(offsets)),
+                     offsets[np.clip(target, 0, len(offsets) - 1)], np.nan)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    return scaled_null_p_values(statistic - shift, sizes, null_sizes, shifted)
+
+
 def fit_p_values(cells: FitCells | None, parcel: Any, X: np.ndarray, starts: np.ndarray, w: np.ndarray,
                  sizes: np.ndarray, shares: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
     """Return the parcels' population fit p-values against ``shares`` (NaN when the model has no fit null).
@@ -427,18 +452,6 @@ def fit_p_values(cells: FitCells | None, parcel: Any, X: np.ndarray, starts: np.
     g = fit_statistic(cells.cells(X), starts, w, shares, cells.n_cells, tables=cells.tables)
     # Its null grows with size and is short at the big sizes: a location-scale family (see _nulls),
     # whose tails at 25-100 stones are read from hundreds of simulated parcels, not from two moments.
-    g0 = np.where(np.isfinite(g), g, 0.0)
-    null_zone = getattr(parcel, "fit_null_zone", None)
-    if target is None or not null_zone:
-        p = scaled_null_p_values(g0, sizes, parcel.null_sizes, null)
-        return np.where(np.isfinite(g), p, np.nan)
-    offsets = zone_offsets(null, null_zone)
-    # Every zone's genuine parcels on one footing: each zone's values less its offset, then pooled.
-    shifted = [np.concatenate([np.asarray(tables[k]) - offsets[z] for z, tables in enumerate(null_zone)
-                               if len(tables)] or [np.asarray(null[k])]) for k in range(len(null))]
-    target = np.asarray(target)
-    shift = np.where((target >= 0) & (target < len(offsets)),
-                     offsets[np.clip(target, 0, len(offsets) - 1)], np.nan)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
-    p = scaled_null_p_values(g0 - shift, sizes, parcel.null_sizes, shifted)
+    p = zone_null_p_values(np.where(np.isfinite(g), g, 0.0), sizes, parcel.null_sizes, null,
+                           getattr(parcel, "fit_null_zone", None), target)
     return np.where(np.isfinite(g), p, np.nan)

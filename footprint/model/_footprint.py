@@ -397,7 +397,8 @@ class FootprintModel(StoneEvidenceMixin):
         if self.assortment_fit is not None and self.fit_cells is not None:
             # Parcels described on the assortment's fields only: their own null (_fit_patterns).
             X_dtc = sized_rows(X, stones, self.features, self.feature_names, dtc=True)
-            on_fields = self.assortment_fit.p_values(by_parcel(X_dtc), starts, wt, n_eff, every_site)
+            on_fields = self.assortment_fit.p_values(by_parcel(X_dtc), starts, wt, n_eff, every_site,
+                                                     target)
             fit_p = np.where(np.isfinite(on_fields), on_fields, fit_p)
 
         verdict, code, flags = decide(self.thresholds, n_stones=judged, declared_known=known,

@@ -143,3 +143,29 @@ def test_cells_with_carats_are_tested_on_their_size_class(model, parcels) -> Non
     q_ct = _assess(model, _cells(quarter, carats=True), truth, mean_mass=True, sampling=factor)
     q_no = _assess(model, _cells(quarter, carats=False), truth, sampling=factor)
     np.testing.assert_allclose(q_ct["mixed_p"], q_no["mixed_p"], rtol=1e-9, atol=1e-12)
+
+
+def test_assortment_null_kept_per_zone_and_read_per_declared_zone(model) -> None:
+    fit = model.assortment_fit
+    assert len(fit.null_zone) == len(model.zones)
+    for k in range(len(fit.sizes)):  # the pooled null is both zones' genuine parcels together
+        np.testing.assert_array_equal(
+            fit.null[k], np.sort(np.concatenate([t[k] for t in fit.null_zone if len(t)])))
+    # A statistic at a zone's own median reads near p = 0.5 against that zone, wherever the pool sits.
+    from footprint.model._fit_test import zone_null_p_values
+
+    k = len(fit.sizes) // 2
+    for z, tables in enumerate(fit.null_zone):
+        if not len(tables):
+            continue
+        p = zone_null_p_values(np.array([np.median(tables[k])]), np.array([fit.sizes[k]]), fit.sizes,
+                               fit.null, fit.null_zone, np.array([z]))
+        assert 0.35 <= p[0] <= 0.65
+    # A model saved before the per-zone tables were kept loads and reads the pooled null.
+    parts = fit.to_parts()
+    parts.pop("null_zone")
+    old = AssortmentFit.from_parts(parts)
+    assert old.null_zone == []
+    stat, size = np.array([np.quantile(fit.null[k], 0.99)]), np.array([fit.sizes[k]])
+    np.testing.assert_allclose(zone_null_p_values(stat, size, fit.sizes, fit.null, [], np.array([0])),
+                               zone_null_p_values(stat, size, fit.sizes, fit.null, None, None))
