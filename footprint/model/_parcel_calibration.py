@@ -348,19 +348,26 @@ def _fold_pools(folds: list[np.ndarray], zone_of_stone: np.ndarray, seen: list[i
     return pools or [zone_of_stone]
 
 
-def _draw_lots(lots: np.ndarray, pool: np.ndarray, site_of_stone: np.ndarray, zone: int, size: int,
-               rng: np.random.Generator, site_weight: np.ndarray) -> np.ndarray:
-    """One genuine part of ``size`` stones of ``zone`` from whole lots of ``pool``, each lot at most once.
+def _lot_table(lots: np.ndarray, pool: np.ndarray, site_of_stone: np.ndarray,
+               zone: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Return the lots of ``zone`` in ``pool`` (stone indices of each) and the site of each lot."""
+    in_zone = np.flatnonzero(pool == zone)
+    codes, index = np.unique(lots[in_zone], return_inverse=True)
+    order = np.argsort(index, kind="stable")
+    members = np.split(in_zone[order], np.cumsum(np.bincount(index, minlength=len(codes)))[:-1])
+    return members, np.array([site_of_stone[m[0]] for m in members])
+
+
+def _draw_lots(table: tuple[list[np.ndarray], np.ndarray], size: int, rng: np.random.Generator,
+               site_weight: np.ndarray) -> np.ndarray:
+    """One genuine part of ``size`` stones, whole lots of ``table`` (:func:`_lot_table`) each used once.
 
     Site shares as in :func:`simulate_parcels` (one site by production share half the time, else
     Dirichlet(1) over a random subset of two or more sites); a site that runs out of lots passes its
     remaining stones to the zone's other lots (random order). Lots are reused only when the pool holds
     fewer than ``size`` stones of the zone (see :func:`_fold_pools`).
     """
-    in_zone = np.flatnonzero(pool == zone)
-    codes, index = np.unique(lots[in_zone], return_inverse=True)
-    members = [in_zone[index == k] for k in range(len(codes))]
-    lot_site = np.array([site_of_stone[m[0]] for m in members])
+    members, lot_site = table
     sites = np.unique(lot_site)
     weight = np.asarray(site_weight, dtype=float)[sites]
     weight = weight / weight.sum()
@@ -426,15 +433,16 @@ def _held_out_topups(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.nd
         folds = [np.flatnonzero(fold == k) for k in np.unique(fold[fold >= 0])] or folds
     for size in topup_sizes:
         pools = _fold_pools(folds, zone_of_stone, seen, size)
+        tables = {(k, z): _lot_table(lots, pool, site_of_stone, z)
+                  for k, pool in enumerate(pools) for z in seen}
         for z in seen:
             others = [o for o in seen if o != z]
             for frac in _TOPUP_FRACTIONS:
                 n_foreign = max(1, int(round(frac * size)))
                 for k in rng.integers(len(pools), size=per_cell):
-                    pool = pools[k]
-                    own = _draw_lots(lots, pool, site_of_stone, z, size - n_foreign, rng, weight)
+                    own = _draw_lots(tables[int(k), z], size - n_foreign, rng, weight)
                     o = others[int(rng.integers(len(others)))]
-                    foreign = _draw_lots(lots, pool, site_of_stone, o, n_foreign, rng, weight)
+                    foreign = _draw_lots(tables[int(k), o], n_foreign, rng, weight)
                     parcels.append(rng.permutation(np.concatenate([own, foreign])))
                     truth.append(n_foreign / size)
                     target.append(z)
