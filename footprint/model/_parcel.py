@@ -43,7 +43,10 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
    shrink with ``n``), both fitted so that 90% intervals cover the truth 90%
    of the time at each size on held-out topped-up parcels, each made of one
    cross-fitting fold's lots (so that, as for a real parcel and the final
-   model, one model's density errors are shared by all its stones).
+   model, one model's density errors are shared by all its stones; folds are
+   grouped only where one holds too few stones, and no lot is used twice in
+   a parcel), at 50 to 1,500 stones; then a factor on the half-widths per
+   size (``interval_table``, interpolated in log size: :func:`interval_factor`).
 
 "unknown_origin" uses the mean stone nonconformity (``-max_s`` centred site
 log-density sum, :mod:`._novelty`): each stone is scored against its best
