@@ -407,8 +407,9 @@ def _held_out_topups(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.nd
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Topped-up parcels of held-out lots and their per-stone foreign log ratios.
 
-    Each zone's genuine parcels (:func:`simulate_parcels`) at each of ``topup_sizes``, ``per_cell`` at
-    each foreign fraction of ``_TOPUP_FRACTIONS``, topped up with another zone's stones. ``fold``
+    Each zone's genuine parts (:func:`_draw_lots`) at each of ``topup_sizes``, ``per_cell`` at each
+    foreign fraction of ``_TOPUP_FRACTIONS`` (two to four times as many below 800 stones), topped up with
+    another zone's stones. ``fold``
     (cross-fitting fold of each stone, -1 where none) makes each parcel of one fold's lots (see below).
 
     Returns ``log_ratio, starts, weights`` (as :func:`._parcel.foreign_profile` takes them), the true
@@ -439,7 +440,9 @@ def _held_out_topups(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.nd
             others = [o for o in seen if o != z]
             for frac in _TOPUP_FRACTIONS:
                 n_foreign = max(1, int(round(frac * size)))
-                for k in rng.integers(len(pools), size=per_cell):
+                # More parcels at the small sizes (cheap in stones): each size's coverage, which sets its
+                # factor, is then read from 320 parcels or more rather than 8 * per_cell.
+                for k in rng.integers(len(pools), size=per_cell * min(4, max(1, 800 // size))):
                     own = _draw_lots(tables[int(k), z], size - n_foreign, rng, weight)
                     o = others[int(rng.integers(len(others)))]
                     foreign = _draw_lots(tables[int(k), o], n_foreign, rng, weight)
