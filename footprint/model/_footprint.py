@@ -370,7 +370,7 @@ class FootprintModel(StoneEvidenceMixin):
                                                                target, own_shares)
         level = float(self.thresholds["mixed_interval_level"])
         frac, lo, hi, statistic = foreign_profile(ratio, starts, wt, level=level, scale=cal.interval_scale)
-        lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level)
+        lo, hi = widen_interval(frac, lo, hi, cal.interval_floor, level, cal.interval_factor(n_eff))
         mixed_p = cal.mixed_p_values(statistic, n_eff, target)
         # Unknown origin: mean stone nonconformity (each stone against its best reference site), on the
         # reference scale of the fields each stone has (an assortment cell has three or four).

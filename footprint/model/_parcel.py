@@ -46,7 +46,10 @@ per-stone quantities rather than rescored (:func:`._parcel_calibration.simulate_
    shrink with ``n``), both fitted so that 90% intervals cover the truth 90%
    of the time at each size on held-out topped-up parcels, each made of one
    cross-fitting fold's lots (so that, as for a real parcel and the final
-   model, one model's density errors are shared by all its stones).
+   model, one model's density errors are shared by all its stones; folds are
+   grouped only where one holds too few stones, and no lot is used twice in
+   a parcel), at 50 to 1,500 stones; then a factor on the half-widths per
+   size (``interval_table``, interpolated in log size: :func:`interval_factor`).
 
 "unknown_origin" uses the mean stone nonconformity (``-max_s`` centred site
 log-density sum, :mod:`._novelty`): each stone is scored against its best
@@ -80,6 +83,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ParcelCalibration",
     "foreign_profile",
+    "interval_factor",
     "mixed_evidence",
     "tempering",
     "widen_interval",
@@ -385,23 +389,40 @@ def foreign_profile(log_ratio: np.ndarray, starts: np.ndarray, weights: np.ndarr
 
 
 def widen_interval(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float,
-                   level: float) -> tuple[np.ndarray, np.ndarray]:
+                   level: float, factor: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Add an error part that does not shrink with the parcel size to the profile interval.
 
     The error of ``f_hat`` has a part that does not fall with ``n`` (lot-to-lot
     variation, misfit of the site densities), which a profile interval, of
     width ``~ 1 / sqrt(n)``, misses at large sizes. Each side's half-width
-    becomes ``sqrt(h**2 + (z floor)**2)`` (``z`` the normal quantile of
-    ``level``, ``floor`` the standard deviation of that part, calibrated on
-    held-out topped-up parcels), clipped to ``[0, 1]``. ``floor = 0`` returns
-    the interval unchanged.
+    becomes ``factor * sqrt(h**2 + (z floor)**2)`` (``z`` the normal quantile of
+    ``level``, ``floor`` the standard deviation of that part, ``factor`` the
+    per-size correction of :func:`interval_factor`, both calibrated on
+    held-out topped-up parcels), clipped to ``[0, 1]``. ``floor = 0`` and
+    ``factor = 1`` return the interval unchanged.
     """
-    if floor <= 0:
+    factor = np.asarray(factor, dtype=float)
+    if floor <= 0 and np.all(factor == 1.0):
         return low, high
-    extra = (norm.ppf(0.5 + 0.5 * level) * floor) ** 2
-    lo = np.clip(estimate - np.sqrt((estimate - low) ** 2 + extra), 0.0, 1.0)
-    hi = np.clip(estimate + np.sqrt((high - estimate) ** 2 + extra), 0.0, 1.0)
-    return np.minimum(lo, low), np.maximum(hi, high)
+    extra = (norm.ppf(0.5 + 0.5 * level) * max(floor, 0.0)) ** 2
+    lo = np.clip(estimate - factor * np.sqrt((estimate - low) ** 2 + extra), 0.0, 1.0)
+    hi = np.clip(estimate + factor * np.sqrt((high - estimate) ** 2 + extra), 0.0, 1.0)
+    return lo, hi
+
+
+def interval_factor(sizes: np.ndarray, table: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Per-size factor on the foreign-fraction interval's half-widths (:func:`widen_interval`).
+
+    ``table`` ``(sizes, factors)`` holds the factors fitted on held-out topped-up
+    parcels of each size (``_parcel_calibration._fit_interval_scale``);
+    between its sizes the factor is interpolated in ``log n``, and held
+    constant beyond them. None (models saved before it): 1 everywhere.
+    """
+    n = np.asarray(sizes, dtype=float)
+    if table is None or len(table[0]) == 0:
+        return np.ones(n.shape)
+    at, factors = np.asarray(table[0], dtype=float), np.asarray(table[1], dtype=float)
+    return np.interp(np.log(np.maximum(n, 1.0)), np.log(at), factors)
 
 
 def tempering(sizes: np.ndarray, tau0: float, rho: float,
@@ -494,6 +515,11 @@ class ParcelCalibration:
         (:func:`._nulls.grown_null_p_values`); a NaN row: as tabulated. None
         for models saved before it (the largest tabulated null reused above
         the largest size).
+    interval_table : tuple of ndarray or None
+        ``(sizes, factors)``: per-size factor on the foreign-fraction
+        interval's half-widths (:func:`interval_factor`), fitted on held-out
+        topped-up parcels of each size. None for models saved before it
+        (factor 1: the pooled scale and floor alone).
     """
 
     prior_strength: float
@@ -510,6 +536,11 @@ class ParcelCalibration:
     mixed_null_zone: list[list[np.ndarray]] | None = None
     mixed_growth: np.ndarray | None = None
     fit_null_zone: list[list[np.ndarray]] | None = None
+    interval_table: tuple[np.ndarray, np.ndarray] | None = None
+
+    def interval_factor(self, sizes: np.ndarray) -> np.ndarray:
+        """Per-size factor on the foreign-fraction interval's half-widths (:func:`interval_factor`)."""
+        return interval_factor(sizes, self.interval_table)
 
     def _growth(self, row: int) -> np.ndarray | None:
         if self.mixed_growth is None:
@@ -557,7 +588,9 @@ class ParcelCalibration:
                 **({"mixed_growth": np.asarray(self.mixed_growth, dtype=float)}
                    if self.mixed_growth is not None else {}),
                 **({"fit_null_zone": [[np.asarray(v) for v in tables] for tables in self.fit_null_zone]}
-                   if self.fit_null_zone is not None else {})}
+                   if self.fit_null_zone is not None else {}),
+                **({"interval_table": [np.asarray(v, dtype=float) for v in self.interval_table]}
+                   if self.interval_table is not None else {})}
 
     @classmethod
     def from_parts(cls, parts: dict[str, Any]) -> ParcelCalibration:
@@ -574,4 +607,5 @@ class ParcelCalibration:
                    np.asarray(parts["mixed_growth"], dtype=float) if parts.get("mixed_growth") is not None
                    else None,
                    [[np.asarray(v) for v in tables] for tables in parts["fit_null_zone"]]
-                   if parts.get("fit_null_zone") is not None else None)
+                   if parts.get("fit_null_zone") is not None else None,
+                   _table(parts.get("interval_table")))
