@@ -610,8 +610,8 @@ def _fit_interval_scale(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np
         for c in _FACTOR_GRID:
             lo, hi = widen_interval(est, lo0, hi0, 0.0, level, factor=c)
             covered = (lo <= truth_arr + 1e-9) & (truth_arr - 1e-9 <= hi)
-            miss = float(covered[g].mean()) - level
-            losses.append((3.0 * miss if miss < 0 else miss) ** 2)
+            gap = float(covered[g].mean()) - level
+            losses.append((3.0 * gap if gap < 0 else gap) ** 2)
         # Ties (a flat stretch of the loss) go to the factor nearest 1.
         best_loss = min(losses)
         factors[k] = min((c for c, v in zip(_FACTOR_GRID, losses, strict=True) if v <= best_loss + 1e-12),
