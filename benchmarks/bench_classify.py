@@ -116,7 +116,7 @@ def load() -> str:
 
 
 def baseline(model_dir: Path, stones: Path) -> tuple[float, float]:
-    """Wall and CPU seconds for pandas.read_csv plus the model's raw predict_proba on the same rows (chunked)."""
+    """Wall and CPU seconds of pandas.read_csv plus the model's raw predict_proba on the rows (chunked)."""
     import pandas as pd
 
     from footprint.model import FootprintModel
