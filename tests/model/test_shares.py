@@ -58,6 +58,7 @@ def test_stacked_small_parcels_equal_the_gathered_sums(monkeypatch, prior_above_
     # a parcel's fit depends on its own rows only, whichever other parcels share its bin
     k = 5
     rows = slice(starts[k], starts[k] + sizes[k])
-    alone = fit_shares(evidence[rows], top[rows], np.array([0]), weights[rows], allowed[k:k + 1], prior[k:k + 1])
+    one = slice(k, k + 1)
+    alone = fit_shares(evidence[rows], top[rows], np.array([0]), weights[rows], allowed[one], prior[one])
     np.testing.assert_allclose(alone.shares[0], stacked.shares[k], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(alone.loglik[0], stacked.loglik[k], rtol=1e-12)
