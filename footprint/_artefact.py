@@ -39,7 +39,9 @@ import json
 import logging
 import os
 import platform
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,6 +176,57 @@ def _check_digest(manifest: dict[str, Any], path: Path) -> None:
             "fingerprint, recipe, hashes...) was changed after the model was saved; refusing to load it")
 
 
+_SKOPS_IMPORT = threading.Lock()
+
+
+def _skops_io() -> Any:
+    """Return ``skops.io``, imported without scikit-learn's estimator discovery.
+
+    On import, skops builds a default trust list of every public scikit-learn
+    estimator with ``sklearn.utils.all_estimators``, which imports every
+    scikit-learn module (and, through them, pytest and dask): over a CPU
+    second that every ``classify`` run paid before its first stone.
+    footprint never relies on that default: every type a model file holds
+    must be in :data:`TRUSTED_TYPES` (see :func:`load_model`). So while this
+    function first imports ``skops.io``, ``all_estimators`` answers with the
+    scikit-learn estimators :data:`TRUSTED_TYPES` names only: skops's default
+    list is then a subset of footprint's allow-list, and any other estimator
+    in a file is reported untrusted and refused. Loading trusts nothing more
+    than before (less, when this import comes first). If ``skops.io`` was
+    already imported elsewhere, it is returned as it is.
+    """
+    loaded = sys.modules.get("skops.io")
+    if loaded is not None:
+        return loaded
+    with _SKOPS_IMPORT:
+        import sklearn.utils
+
+        original = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = _trusted_estimators
+        try:
+            import skops.io as sio
+        finally:
+            sklearn.utils.all_estimators = original
+    return sio
+
+
+def _trusted_estimators(type_filter: Any = None) -> list[tuple[str, type]]:
+    """``all_estimators`` narrowed to the public scikit-learn estimators in :data:`TRUSTED_TYPES`."""
+    import importlib
+
+    from sklearn.base import BaseEstimator
+
+    found = []
+    for name in TRUSTED_TYPES:
+        if not name.startswith("sklearn."):
+            continue
+        module, _, attr = name.rpartition(".")
+        obj = getattr(importlib.import_module(module), attr, None)
+        if isinstance(obj, type) and issubclass(obj, BaseEstimator) and not attr.startswith("_"):
+            found.append((attr, obj))
+    return sorted(found, key=lambda pair: pair[0])
+
+
 def _versions() -> dict[str, str]:
     import numpy
     import pandas
@@ -195,7 +248,7 @@ def save_model(model: Any, directory: str | Path) -> Path:
     temporary file renamed into place, so a killed save never leaves a
     manifest that vouches for a half-written model.
     """
-    import skops.io as sio
+    sio = _skops_io()
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -279,7 +332,7 @@ def load_model(directory: str | Path, build: Callable[..., Any], *, store_hash: 
     ModelIntegrityError
         Tampered, incomplete or mismatched model (see module docs).
     """
-    import skops.io as sio
+    sio = _skops_io()
 
     directory = Path(directory)
     manifest = read_manifest(directory)

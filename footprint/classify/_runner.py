@@ -127,8 +127,12 @@ def unmeasured_parcels(stones: pd.DataFrame) -> set[str]:
     measured = [c for c in stones.columns if c not in identity and not c.startswith("_")]
     if not len(stones):
         return set()
-    has = stones[measured].notna().any(axis=1) if measured else pd.Series(False, index=stones.index)
-    per_parcel = has.groupby(stones["parcel_id"].astype(str), sort=False).any()
+    has = np.zeros(len(stones), dtype=bool)
+    for column in measured:  # column by column, stopping as soon as every stone has a measurement
+        has |= stones[column].notna().to_numpy(dtype=bool)
+        if has.all():
+            return set()
+    per_parcel = pd.Series(has, index=stones.index).groupby(stones["parcel_id"].astype(str), sort=False).any()
     return {str(p) for p in per_parcel.index[~per_parcel.to_numpy(dtype=bool)]}
 
 

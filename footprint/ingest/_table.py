@@ -229,7 +229,14 @@ def _series(name: str, values: Any, f: Field | None) -> pd.Series:
     if kind == "number":
         return pd.Series(np.asarray(values, dtype="float64"), name=name)
     if kind == "integer":
-        return pd.Series(np.asarray(values, dtype="float64"), name=name).astype("Int64")
+        floats = np.asarray(values, dtype="float64")
+        mask = np.isnan(floats)
+        whole = floats[~mask]
+        if np.all(whole == np.round(whole)) and np.all(np.abs(whole) < 2.0**53):
+            # whole numbers (parse_numbers refused the others): the masked array directly, as astype makes it
+            data = np.where(mask, 0.0, floats).astype(np.int64)
+            return pd.Series(pd.arrays.IntegerArray(data, mask), name=name)
+        return pd.Series(floats, name=name).astype("Int64")
     if kind == "boolean":
         # values are True/False/None (parse_boolean): build the masked array directly
         cells = np.asarray(values, dtype=object)

@@ -16,8 +16,9 @@ import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -98,11 +99,9 @@ class TableContext:
     row_offset: int = 0
 
     @property
-    def fields(self) -> dict[str, Field]:
-        """All fields that may appear: built-in then custom, by name."""
-        out = {f.name: f for f in FIELDS}
-        out.update({f.name: f for f in self.extra_fields})
-        return out
+    def fields(self) -> Mapping[str, Field]:
+        """All fields that may appear: built-in then custom, by name (read-only)."""
+        return _all_fields(tuple(self.extra_fields))
 
     def add(self, row: int | None, name: str | None, value: Any, rule: str) -> None:
         """Record one problem; ``row`` is 0-based here, reported 1-based."""
@@ -113,6 +112,14 @@ class TableContext:
         """Return the raw column mapped to canonical ``name`` (or None)."""
         header = self.mapping.get(name)
         return None if header is None else self.raw[header]
+
+
+@functools.lru_cache(maxsize=64)
+def _all_fields(extra: tuple[Field, ...]) -> Mapping[str, Field]:
+    # Looked up per column and per step, for every piece of a streamed file: built once per field set.
+    out = {f.name: f for f in FIELDS}
+    out.update({f.name: f for f in extra})
+    return MappingProxyType(out)
 
 
 # -- the steps, in order ------------------------------------------------------------
@@ -128,7 +135,7 @@ def _unit_matches(header_unit: str, field_unit: str) -> bool:
     return spelled == field_unit.casefold() or spelled in _UNIT_SPELLINGS.get(field_unit, frozenset())
 
 
-def _column_hint(header: str, fields: dict[str, Field]) -> str:
+def _column_hint(header: str, fields: Mapping[str, Field]) -> str:
     names = {}
     for f in fields.values():
         names[squash(f.name)] = f.name

@@ -63,11 +63,19 @@ _BIG = 2048
 #: Parcels of at least this many rows switch from SQUAREM to Newton steps near their maximum.
 _NEWTON_ROWS = 256
 
+#: Parcels below this many rows are stacked by size bin (:data:`_BINS`) for their sums.
+_STACK_ROWS = 256
+
+#: Row counts small parcels are padded to (by their own size only), to be summed as stacked matrices.
+_BINS = np.array([8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256])
+
 
 class _Batch:
     """The stones of some parcels (all, or those still iterating), for EM steps.
 
-    Parcels below :data:`_BIG` rows are summed together (one gather and
+    Parcels below :data:`_STACK_ROWS` rows are stacked by size bin
+    (:data:`_BINS`, zero-padded rows) and summed with batched matrix
+    products; those up to :data:`_BIG` rows are summed together (one gather and
     ``np.add.reduceat`` over all of them); bigger ones one by one, their
     evidence held site by site, with elementwise sums and ``np.einsum``
     along its rows (single-threaded and in a fixed order, so a parcel's sums
@@ -85,8 +93,23 @@ class _Batch:
         # Big parcels' evidence site by site (one contiguous row per site): the sums below run along rows.
         self.segments = [(np.ascontiguousarray(evidence[starts[i]:starts[i] + sizes[i]].T),
                           weights[starts[i]:starts[i] + sizes[i]]) for i in ids[big].tolist()]
-        self.small = np.flatnonzero(~big)
-        if idx is None and not big.any():
+        # Parcels below _STACK_ROWS rows (most of them): stacked by size bin, zero-padded, and summed
+        # with batched matrix products (a third of the time of a gather plus np.add.reduceat).
+        binned = ~big & (sz < _STACK_ROWS)
+        width = _BINS[np.minimum(np.searchsorted(_BINS, sz), len(_BINS) - 1)]
+        self.stacks = []
+        k = evidence.shape[1]
+        for length in np.unique(width[binned]).tolist():
+            members = np.flatnonzero(binned & (width == length))
+            ev3 = np.zeros((len(members), length, k))
+            w2 = np.zeros((len(members), length))
+            n_of = sz[members]
+            slot = np.arange(length)[None, :] < n_of[:, None]  # real rows (the rest is padding)
+            rows = (starts[ids[members]][:, None] + np.arange(length)[None, :])[slot]
+            ev3[slot], w2[slot] = evidence[rows], weights[rows]
+            self.stacks.append((members, ev3, w2))
+        self.small = np.flatnonzero(~big & ~binned)
+        if idx is None and not big.any() and not binned.any():
             self.evidence, self.weights, self.starts = evidence, weights, starts
         else:
             rows, self.starts = _segments(starts, sizes, ids[self.small])
@@ -105,8 +128,19 @@ class _Batch:
         pull = np.empty(theta.shape)
         k = theta.shape[1]
         hess = np.empty((self.n, k, k)) if hessian is not None else None
+        for members, ev3, w2 in self.stacks:
+            # Each parcel's sums run over its own (padded) rows: the padding's zero weight and
+            # evidence add exact zeros, and the bin depends on the parcel's size only.
+            density = np.matmul(ev3, theta[members][:, :, None])[:, :, 0]
+            np.maximum(density, 1e-300, out=density)
+            objective[members] = (w2 * np.log(density)).sum(axis=1)
+            q = w2 / density
+            pull[members] = np.matmul(q[:, None, :], ev3)[:, 0, :]
+            if hess is not None:
+                r = ev3 * (np.sqrt(w2) / density)[:, :, None]
+                hess[members] = np.matmul(r.transpose(0, 2, 1), r)
         if len(self.small):
-            every = not len(self.big)  # the common case: no gather or scatter of parcel rows
+            every = not len(self.big) and not self.stacks  # no gather or scatter of parcel rows
             work = self.work
             np.take(theta if every else theta[self.small], self.parcel, axis=0, out=work)
             density = np.maximum(np.einsum("ij,ij->i", work, self.evidence), 1e-300)

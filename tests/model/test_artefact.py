@@ -141,3 +141,13 @@ def test_demo_model_is_reproducible_from_the_bundled_set(repo_root, tmp_path):
         "`python -m footprint.model._demo models/demo-synthetic`")
     assert rebuilt.manifest["source"]["content_hash"] == loaded.manifest["source"]["content_hash"]
     assert loaded.manifest["synthetic"] is True
+
+
+def test_skops_default_trust_narrowed_to_the_allow_list():
+    """The estimators skops is told to trust by default (issue 12's fast import) are all in TRUSTED_TYPES."""
+    from footprint._artefact import _trusted_estimators
+
+    names = [f"{cls.__module__}.{cls.__qualname__}" for _, cls in _trusted_estimators()]
+    assert names, "the model's own estimators (PCA, HistGradientBoostingClassifier) are found"
+    assert set(names) <= set(TRUSTED_TYPES)
+    assert "sklearn.linear_model._logistic.LogisticRegression" not in names
