@@ -447,6 +447,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         if joint_cols is not None:
             template = self._joint().fit(X[:, joint_cols], y, groups=groups,
                                          parents=_per_stone(parent_of, y))
+        oof_drift: tuple[np.ndarray, np.ndarray] | None = None
         if folds:
             terms = np.zeros((len(y), n_terms, n_classes))
             for train, test in folds:
@@ -455,9 +456,12 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                     terms[test, X.shape[1]:X.shape[1] + n_pairs] = self._pair_terms(
                         X[test], self._pair_tables(X[train], y[train], parent_of))
                 if joint_cols is not None:
-                    terms[test, -1] = template.fold_loglik(
+                    terms[test, -1], ratio, rest = template.fold_loglik(
                         X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
-                        X[test][:, joint_cols])
+                        X[test][:, joint_cols], with_drift=True)
+                    if oof_drift is None:
+                        oof_drift = (np.ones((len(y), *ratio.shape[1:])), np.zeros((len(y), n_classes)))
+                    oof_drift[0][test], oof_drift[1][test] = ratio, rest
                 valid[test] = np.isin(y[test], y[train])
             if fit_cells is not None:
                 from ._fit_test import out_of_fold_cells
@@ -490,7 +494,41 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         if valid.any():
             oof[valid] = np.exp(log_softmax(gen[valid] + self.log_prior_, axis=1))
         self.oof_proba_ = oof
+        if oof_drift is not None and self.joint_ is not None:
+            # Out-of-fold pieces of the joint block's lot-drift correction: training chooses its
+            # concentration and fits the tempering with them, then drops them (not kept in the model).
+            self.oof_drift_ = oof_drift
         return self
+
+    def drift_scale(self) -> np.ndarray | None:
+        """Weight of the joint block's term in each class's stone log-likelihood (None: no joint block).
+
+        The joint block enters ``joint_alpha_`` times, then the stacking's
+        generative weight, then each thin class's widening divides it.
+        """
+        if getattr(self, "joint_", None) is None:
+            return None
+        scale = np.full(len(self.classes_), float(self.joint_alpha_))
+        if getattr(self, "partner_", None) is not None:
+            scale *= float(self.stack_[0])
+        widen = getattr(self, "widen_", None)
+        return scale / widen if widen is not None else scale
+
+    def drift_pieces(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(ratio, rest, prior, scale)`` of the lot-drift correction of ``X``'s stones, or None.
+
+        See :func:`._parcel_calibration.drift_extra`; None without a joint block or when its lots do
+        not drift (``lot_concentration_`` infinite).
+        """
+        joint = getattr(self, "joint_", None)
+        if joint is None:
+            return None
+        prior = joint.drift_prior()
+        if prior is None:
+            return None
+        cols = _joint_columns(self.joint_features, X.shape[1])
+        ratio, rest = joint.drift_terms(X[:, cols])
+        return ratio, rest, prior, self.drift_scale()
 
     def _pair_tables(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> list[np.ndarray]:
         from ._pairs import fit_pair_tables

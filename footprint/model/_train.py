@@ -50,7 +50,12 @@ from ..exceptions import InputError, InsufficientDataError, Problem
 from ._fit_test import FitCells, cell_tables
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
-from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
+from ._parcel_calibration import (
+    CALIBRATION_SIZES,
+    DEFAULT_PER_ZONE,
+    choose_lot_concentration,
+    fit_parcel_calibration,
+)
 from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
@@ -78,6 +83,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # whose weight is fitted on held-out lots with the others. Empty (default): no joint block.
     "joint_fields": [],
     "joint_components": "auto",
+    # Lot drift of the joint block's component weights (the stones of one lot share that lot's
+    # weights; see _joint.drift_correction): "auto" chooses its concentration on held-out single-lot
+    # parcels (possibly "no drift"), "none" leaves it out.
+    "joint_lot_drift": "auto",
     # Opt-in: calibrated HistGradientBoosting partner stacked with the generative model ("none":
     # off, the default; "auto": kept only where it lowers the held-out Cllr; "hgb": always).
     "partner": "none",
@@ -450,6 +459,8 @@ def train_frames(
     parcels = sample_lot_parcels(lots[valid], tuple(cfg["tempering_sizes"]), cfg["tempering_parcels_per_lot"],
                                  rng)
     oof_ll = layout.stone_site_loglik(np.log(np.clip(classifier.oof_proba_[valid], 1e-12, None)))
+    drift = _lot_drift(classifier, cfg, valid, oof_ll, parcels, site_zone[y[valid]], site_zone, log_weight,
+                       len(zones))
 
     # The parcel unknown-origin statistic weighs features as the classifier learned to (see _newsite).
     weights = classifier.alpha_ if cfg["method"] == "binned" else None
@@ -482,7 +493,7 @@ def train_frames(
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
         extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid],
-        fit_pieces=fit_pieces)
+        fit_pieces=fit_pieces, drift=drift)
     tau0, rho = calibration.tau0, calibration.rho
     # Unknown-origin nulls of parcels described by their assortment only (issue 14).
     fit_pattern_parcel_nulls(novelty, valid, lots[valid], y[valid], site_zone, log_weight,
@@ -539,6 +550,30 @@ def _thin_summary(classifier: StoneClassifier, thin: list[str], summary: Mapping
     return out
 
 
+def _lot_drift(classifier: StoneClassifier, cfg: Mapping[str, Any], valid: np.ndarray, oof_ll: np.ndarray,
+               parcels: list[np.ndarray], zone_of_stone: np.ndarray, site_zone: np.ndarray,
+               log_weight: np.ndarray, n_zones: int) -> tuple[np.ndarray, ...] | None:
+    """Choose the joint block's lot concentration on held-out single-lot parcels; its calibration pieces.
+
+    Sets ``classifier.joint_.lot_concentration_`` (``inf``: no drift) and
+    returns the out-of-fold ``(ratio, rest, prior, scale)`` the tempering is
+    then fitted with (None without a joint block or drift).
+    """
+    from ._joint import DRIFT_GRID
+
+    oof = classifier.__dict__.pop("oof_drift_", None)
+    scale = classifier.drift_scale()
+    if oof is None or scale is None or cfg["joint_lot_drift"] == "none":
+        return None
+    weights = classifier.joint_.mixtures_.weights
+    ratio, rest = oof[0][valid], oof[1][valid]
+    c, _ = choose_lot_concentration(oof_ll, (ratio, rest, weights, scale), parcels, zone_of_stone,
+                                         site_zone, log_weight, n_zones, float(cfg["share_prior_strength"]),
+                                         DRIFT_GRID)
+    classifier.joint_.lot_concentration_ = c
+    return None if not np.isfinite(c) else (ratio, rest, c * weights[None], scale)
+
+
 def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:
     """Summarise the stone model: joint block (components, weight), partner (kept, weights, Cllr)."""
     joint = getattr(classifier, "joint_", None)
@@ -547,6 +582,8 @@ def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:
     if joint is not None:
         out["joint_components"] = int(joint.n_components_)
         out["joint_background"] = float(joint.background_)
+        c = float(getattr(joint, "lot_concentration_", np.inf))
+        out["joint_lot_concentration"] = c if np.isfinite(c) else None
     from ._pairs import LEVEL
 
     report = getattr(classifier, "pair_report_", [])
