@@ -45,7 +45,7 @@ mixture per site::
   :func:`drift_correction` gives its log ratio to the independent product
   (per parcel and site, by Chib's identity at the posterior-mean shares);
   the concentration ``c`` (``inf``: no drift) is chosen on held-out
-  single-lot parcels by their zone log loss (:func:`choose_lot_concentration`).
+  single-lot parcels by their zone log loss (:func:`._parcel_calibration.choose_lot_concentration`).
 
 The estimator follows scikit-learn's contract; the stone classifier uses its
 :meth:`JointMixture.site_loglik` as one more term of its weighted sum.
@@ -66,7 +66,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._folds import grouped_splits
 
-__all__ = ["JointMixture", "choose_lot_concentration", "drift_correction", "transform_columns"]
+__all__ = ["JointMixture", "drift_correction", "transform_columns"]
 
 logger = logging.getLogger(__name__)
 
@@ -158,13 +158,17 @@ def drift_correction(ratio: np.ndarray, rest: np.ndarray, prior: np.ndarray, sta
     u = pis * (ratio - s_i[:, :, None]) / np.maximum(den, 1e-300)[:, :, None]      # (n, G, K)
     gsum = np.add.reduceat(w[:, None, None] * u, starts, axis=0)                     # (P, G, K)
     outer = np.zeros((P, G, K, K))
-    step = max(1, 2_000_000 // max(1, G * K * K))
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        np.add.at(outer, parcel[lo:hi], w[lo:hi, None, None, None] * u[lo:hi, :, :, None] * u[lo:hi, :, None, :])
+    bounds = np.append(starts, n)
+    per_block = max(1, int(2_000_000 // max(1, G * K * K * max(1, n // P))))  # parcels per block
+    for pa in range(0, P, per_block):
+        pb = min(P, pa + per_block)
+        lo, hi = bounds[pa], bounds[pb]
+        prod = w[lo:hi, None, None, None] * u[lo:hi, :, :, None] * u[lo:hi, :, None, :]
+        outer[pa:pb] = np.add.reduceat(prod, starts[pa:pb] - lo, axis=0)
     eye = np.eye(K)
-    hess = (gsum[..., None] * eye - gsum[..., :, None] * pi[..., None, :] - pi[..., :, None] * gsum[..., None, :]
-            - outer - A[..., None] * (pi[..., :, None] * eye - pi[..., :, None] * pi[..., None, :]))
+    cross = gsum[..., :, None] * pi[..., None, :]
+    hess = (gsum[..., None] * eye - cross - np.swapaxes(cross, -1, -2) - outer
+            - A[..., None] * (pi[..., :, None] * eye - pi[..., :, None] * pi[..., None, :]))
     neg = -hess[..., : K - 1, : K - 1]
     sign, logdet = np.linalg.slogdet(neg)
     logdet = np.where(sign > 0, logdet, np.inf)  # not a maximum: no evidence for drift (correction -> -inf)
@@ -373,7 +377,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
     lot_drift : float or "none"
         Concentration ``c`` of a lot's component weights around its site's
         (:func:`drift_correction`); ``"none"``: lots do not drift. Training
-        chooses it on held-out single-lot parcels (:func:`choose_lot_concentration`)
+        chooses it on held-out single-lot parcels (:func:`._parcel_calibration.choose_lot_concentration`)
         and sets ``lot_concentration_``. (The reference lots' own marginal
         likelihood is no guide: the sites' weights were fitted on those lots,
         and a Dirichlet over every component also lets components of one

@@ -30,9 +30,11 @@ from ._parcel import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "choose_lot_concentration", "drift_extra",
+__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "Drift", "choose_lot_concentration", "drift_extra",
            "fit_parcel_calibration", "simulate_parcels"]
 
+#: Per-stone pieces of the joint block's lot-drift correction: ``(ratio, rest, prior, scale)``.
+Drift = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: Parcel sizes (stones) at which the parcel nulls are tabulated.
 CALIBRATION_SIZES = (25, 50, 100, 200, 400, 800, 1500, 3000, 6000, 10000)
 #: Simulated genuine parcels per zone at each size (fewer at the big sizes).
@@ -116,8 +118,7 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
                            extra_parcels: list[np.ndarray] | None = None,
                            fold: np.ndarray | None = None,
                            fit_pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                           drift: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-                           ) -> ParcelCalibration:
+                           drift: Drift | None = None) -> ParcelCalibration:
     """Fit the parcel layer on held-out reference lots.
 
     Parameters
@@ -260,9 +261,9 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
                              mixed_null_zone=mixed_null_zone)
 
 
-def drift_extra(drift: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None, rows: np.ndarray,
+def drift_extra(drift: Drift | None, rows: np.ndarray,
                 starts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray | None:
-    """The joint block's lot-drift correction of parcels of stones ``rows`` (None without one).
+    """Return the joint block's lot-drift correction of parcels of stones ``rows`` (None without one).
 
     ``drift = (ratio, rest, prior, scale)``: per-stone pieces of
     :func:`._joint.drift_correction` (indexed by ``rows``), its Dirichlet
@@ -277,9 +278,9 @@ def drift_extra(drift: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | N
     return scale[None, :] * drift_correction(ratio[rows], rest[rows], prior, starts, weights)
 
 
-def choose_lot_concentration(site_ll: np.ndarray, pieces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-                             parcels: list[np.ndarray], zone_of_stone: np.ndarray, site_zone: np.ndarray,
-                             log_weight: np.ndarray, n_zones: int, prior_strength: float,
+def choose_lot_concentration(site_ll: np.ndarray, pieces: Drift, parcels: list[np.ndarray],
+                             zone_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
+                             n_zones: int, prior_strength: float,
                              grid: tuple[float, ...]) -> tuple[float, dict[str, float]]:
     """Lot concentration of the joint block's drift correction, by held-out single-lot parcels.
 
@@ -300,7 +301,8 @@ def choose_lot_concentration(site_ll: np.ndarray, pieces: tuple[np.ndarray, np.n
     ones = np.ones(len(rows))
     losses: dict[str, float] = {}
     for c in (float("inf"), *grid):
-        extra = None if not np.isfinite(c) else drift_extra((ratio, rest, c * weights[None], scale), rows, starts)
+        extra = (None if not np.isfinite(c)
+                 else drift_extra((ratio, rest, c * weights[None], scale), rows, starts))
         zone_ll = zone_evidence(site_ll[rows], starts, ones, site_zone, log_weight, n_zones, prior_strength,
                                 one_site_extra=extra)[0]
         centred = zone_ll - zone_ll.max(axis=1, keepdims=True)
@@ -316,8 +318,8 @@ def choose_lot_concentration(site_ll: np.ndarray, pieces: tuple[np.ndarray, np.n
                                          options={"xatol": 1e-3}).fun)
         losses[str(c)] = float(np.mean(total))
     best = min(losses, key=lambda k: losses[k])
-    logger.info("joint block: lot concentration %s chosen on %d held-out single-lot parcels (losses %s)", best,
-                len(parcels), {k: round(v, 4) for k, v in losses.items()})
+    logger.info("joint block: lot concentration %s chosen on %d held-out single-lot parcels (losses %s)",
+                best, len(parcels), {k: round(v, 4) for k, v in losses.items()})
     return float(best), losses
 
 

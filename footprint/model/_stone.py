@@ -514,7 +514,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         widen = getattr(self, "widen_", None)
         return scale / widen if widen is not None else scale
 
-    def drift_pieces(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    def drift_pieces(self, X: np.ndarray) -> tuple[np.ndarray, ...] | None:
         """``(ratio, rest, prior, scale)`` of the lot-drift correction of ``X``'s stones, or None.
 
         See :func:`._parcel_calibration.drift_extra`; None without a joint block or when its lots do
@@ -528,7 +528,9 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             return None
         cols = _joint_columns(self.joint_features, X.shape[1])
         ratio, rest = joint.drift_terms(X[:, cols])
-        return ratio, rest, prior, self.drift_scale()
+        scale = self.drift_scale()
+        assert scale is not None  # a joint block
+        return ratio, rest, prior, scale
 
     def _pair_tables(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> list[np.ndarray]:
         from ._pairs import fit_pair_tables

@@ -53,6 +53,7 @@ from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
 from ._parcel_calibration import (
     CALIBRATION_SIZES,
     DEFAULT_PER_ZONE,
+    Drift,
     choose_lot_concentration,
     fit_parcel_calibration,
 )
@@ -131,6 +132,9 @@ def _config(config: Mapping[str, Any] | None) -> dict[str, Any]:
             raise InputError(f"unknown training option(s): {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(DEFAULT_CONFIG))}")
         cfg.update(config)
+    if cfg["joint_lot_drift"] not in ("auto", "none"):
+        raise InputError("training option joint_lot_drift must be 'auto' or 'none', "
+                         f"got {cfg['joint_lot_drift']!r}")
     return cfg
 
 
@@ -352,6 +356,9 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
         parts.append(np.round(np.concatenate(model.parcel.fit_null), 6).tobytes())
     if model.parcel.tau_table is not None:  # the per-size tempering (models before it have none)
         parts.append(np.round(np.concatenate(model.parcel.tau_table), 8).tobytes())
+    joint = getattr(model.classifier, "joint_", None)
+    if joint is not None and np.isfinite(getattr(joint, "lot_concentration_", np.inf)):  # lot drift (opt-in)
+        parts.append(np.round([joint.lot_concentration_], 8).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -552,7 +559,7 @@ def _thin_summary(classifier: StoneClassifier, thin: list[str], summary: Mapping
 
 def _lot_drift(classifier: StoneClassifier, cfg: Mapping[str, Any], valid: np.ndarray, oof_ll: np.ndarray,
                parcels: list[np.ndarray], zone_of_stone: np.ndarray, site_zone: np.ndarray,
-               log_weight: np.ndarray, n_zones: int) -> tuple[np.ndarray, ...] | None:
+               log_weight: np.ndarray, n_zones: int) -> Drift | None:
     """Choose the joint block's lot concentration on held-out single-lot parcels; its calibration pieces.
 
     Sets ``classifier.joint_.lot_concentration_`` (``inf``: no drift) and
@@ -563,14 +570,15 @@ def _lot_drift(classifier: StoneClassifier, cfg: Mapping[str, Any], valid: np.nd
 
     oof = classifier.__dict__.pop("oof_drift_", None)
     scale = classifier.drift_scale()
-    if oof is None or scale is None or cfg["joint_lot_drift"] == "none":
+    joint = getattr(classifier, "joint_", None)
+    if oof is None or scale is None or joint is None or cfg["joint_lot_drift"] == "none":
         return None
-    weights = classifier.joint_.mixtures_.weights
+    weights = joint.mixtures_.weights
     ratio, rest = oof[0][valid], oof[1][valid]
     c, _ = choose_lot_concentration(oof_ll, (ratio, rest, weights, scale), parcels, zone_of_stone,
                                          site_zone, log_weight, n_zones, float(cfg["share_prior_strength"]),
                                          DRIFT_GRID)
-    classifier.joint_.lot_concentration_ = c
+    joint.lot_concentration_ = c
     return None if not np.isfinite(c) else (ratio, rest, c * weights[None], scale)
 
 

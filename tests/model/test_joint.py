@@ -97,7 +97,8 @@ def test_drift_correction_follows_the_dirichlet_multinomial_for_hard_components(
 
     w = np.array([0.5, 0.3, 0.2])
     c = 12.0
-    comps = np.array([0, 0, 0, 1, 2, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0])  # richer in 0 than the site
+    # One lot, richer in component 0 than its site.
+    comps = np.array([0, 0, 0, 1, 2, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0])
     ratio = np.full((len(comps), 1, 3), 1e-12)
     ratio[np.arange(len(comps)), 0, comps] = 1.0 / w[comps]  # N_k(x) / p(x) with one N_k nonzero
     got = drift_correction(ratio, np.zeros((len(comps), 1)), (c * w)[None, None], np.array([0]))[0, 0]
