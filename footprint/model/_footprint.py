@@ -319,11 +319,11 @@ class FootprintModel(StoneEvidenceMixin):
         # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
         # variation (a table by size where held-out parcels measure it).
         # Lot drift of the joint block (opt-in): a one-site parcel's stones share one lot's component weights.
-        drift = self.classifier.drift_pieces(X) if hasattr(self.classifier, "drift_pieces") else None
+        from ._drift import drift_correction, drift_pieces
+
+        drift = drift_pieces(self.classifier, X)
         one_site_extra = None
         if drift is not None:
-            from ._joint import drift_correction
-
             one_site_extra = drift[3][None, :] * drift_correction(by_parcel(drift[0]), by_parcel(drift[1]),
                                                                   drift[2], starts, wf)
         zone_raw, fit, zone_shares, prepared = zone_evidence(

@@ -42,7 +42,7 @@ mixture per site::
   in their share of each paragenesis). A lot's stones are then not
   independent draws from ``p_s``: their joint density is
   ``int prod_i [(1 - eps) sum_k pi_k N_k(x_i) + eps b(x_i)] Dir(pi | c w_s) dpi``.
-  :func:`drift_correction` gives its log ratio to the independent product
+  :func:`._drift.drift_correction` gives its log ratio to the independent product
   (per parcel and site, by Chib's identity at the posterior-mean shares);
   the concentration ``c`` (``inf``: no drift) is chosen on held-out
   single-lot parcels by their zone log loss (:func:`._parcel_calibration.choose_lot_concentration`).
@@ -58,7 +58,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln, log_softmax, logsumexp
+from scipy.special import log_softmax, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -66,7 +66,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._folds import grouped_splits
 
-__all__ = ["JointMixture", "drift_correction", "transform_columns"]
+__all__ = ["JointMixture", "transform_columns"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,105 +82,6 @@ _COV_ROUNDS = 3
 _LL_TOL = 1e-4
 #: Starts of the pooled mixture's EM (the best pooled likelihood is kept).
 _N_INIT = 4
-#: Candidate lot concentrations ``c`` of the component weights (besides ``inf``: lots do not drift).
-DRIFT_GRID = (4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
-#: Fixed-point steps of the drift correction's share estimate.
-_DRIFT_ITER = 25
-
-
-def drift_correction(ratio: np.ndarray, rest: np.ndarray, prior: np.ndarray, starts: np.ndarray,
-                     weights: np.ndarray | None = None, n_iter: int = _DRIFT_ITER) -> np.ndarray:
-    """Log ratio of a lot's drift-integrated density to the product of its stones' densities.
-
-    For each parcel (rows ``starts[p]`` to ``starts[p + 1] - 1``) and group
-    ``g`` (a site)::
-
-        log int prod_i (rest_ig + sum_k pi_k ratio_igk)^(w_i) Dir(pi | prior_pg) dpi
-
-    where ``rest_ig + sum_k m_gk ratio_igk = 1`` at the group's own weights
-    ``m_g = prior_g / sum(prior_g)`` (``ratio_igk = (1 - eps) N_k(x_i) /
-    p_g(x_i)``, ``rest_ig = eps b(x_i) / p_g(x_i)``), so 0 means "as if the
-    stones were independent". The integral is read by Laplace's method in
-    softmax coordinates ``pi = softmax(eta)`` (where the integrand is
-    unimodal even for ``a_k < 1``): the mode is the fixed point ``pi = (a +
-    n(pi)) / (sum a + sum n(pi))`` (``n`` the expected stone counts per
-    component), and the curvature there is the exact Hessian in ``eta``.
-    (Chib's identity with the posterior taken as ``Dirichlet(a + n)`` is
-    exact for stones of certain component but counts soft responsibilities
-    as whole stones: with overlapping components it overstated what a lot
-    tells about its shares and understated the integral by ~0.3 nats.)
-
-    Parameters
-    ----------
-    ratio : ndarray of shape (n_rows, n_groups, K)
-    rest : ndarray of shape (n_rows, n_groups)
-    prior : ndarray of shape (n_parcels or 1, n_groups, K)
-        Dirichlet parameters ``c w_g`` (per parcel, or one row for all).
-    starts : ndarray of int, shape (n_parcels,)
-        First row of each parcel (rows sorted by parcel).
-    weights : ndarray of shape (n_rows,), optional
-        Stones each row stands for (default 1).
-
-    Returns
-    -------
-    ndarray of shape (n_parcels, n_groups)
-    """
-    n, G, K = ratio.shape
-    P = len(starts)
-    if n == 0 or P == 0:
-        return np.zeros((P, G))
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    sizes = np.diff(np.append(starts, n))
-    parcel = np.repeat(np.arange(P), sizes)
-    a = np.broadcast_to(prior, (P, G, K))
-    A = a.sum(axis=2, keepdims=True)
-    pi = a / A
-
-    def counts(pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        num = ratio * pi[parcel]
-        den = rest + num.sum(axis=2)
-        resp = num * (w[:, None] / np.maximum(den, 1e-300))[:, :, None]
-        return np.add.reduceat(resp, starts, axis=0), den
-
-    for _ in range(n_iter):
-        cnt, _ = counts(pi)
-        pi = (a + cnt) / (A + cnt.sum(axis=2, keepdims=True))
-    pi = np.maximum(pi, 1e-300)
-    cnt, den = counts(pi)
-    loglik = np.add.reduceat(w[:, None] * np.log(np.maximum(den, 1e-300)), starts, axis=0)
-    log_pi = np.log(pi)
-    log_prior = (gammaln(A[..., 0]) - gammaln(a).sum(axis=2) + ((a - 1.0) * log_pi).sum(axis=2))
-    if K == 1:
-        return loglik + log_prior - log_pi[..., 0] * (a[..., 0] - 1.0)  # one component: nothing drifts
-    # Hessian of l(eta) + sum_k a_k log pi_k in eta (eta_K = 0), per parcel and group.
-    pis = pi[parcel]
-    s_i = (ratio * pis).sum(axis=2)
-    u = pis * (ratio - s_i[:, :, None]) / np.maximum(den, 1e-300)[:, :, None]      # (n, G, K)
-    gsum = np.add.reduceat(w[:, None, None] * u, starts, axis=0)                     # (P, G, K)
-    outer = np.zeros((P, G, K, K))
-    bounds = np.append(starts, n)
-    per_block = max(1, int(2_000_000 // max(1, G * K * K * max(1, n // P))))  # parcels per block
-    for pa in range(0, P, per_block):
-        pb = min(P, pa + per_block)
-        lo, hi = bounds[pa], bounds[pb]
-        prod = w[lo:hi, None, None, None] * u[lo:hi, :, :, None] * u[lo:hi, :, None, :]
-        outer[pa:pb] = np.add.reduceat(prod, starts[pa:pb] - lo, axis=0)
-    eye = np.eye(K)
-    cross = gsum[..., :, None] * pi[..., None, :]
-    hess = (gsum[..., None] * eye - cross - np.swapaxes(cross, -1, -2) - outer
-            - A[..., None] * (pi[..., :, None] * eye - pi[..., :, None] * pi[..., None, :]))
-    neg = -hess[..., : K - 1, : K - 1]
-    sign, logdet = np.linalg.slogdet(neg)
-    logdet = np.where(sign > 0, logdet, np.inf)  # not a maximum: no evidence for drift (correction -> -inf)
-    laplace = 0.5 * (K - 1) * _LOG2PI - 0.5 * logdet + log_pi.sum(axis=2)
-    out = loglik + log_prior + laplace
-    out = np.where(np.isfinite(out), out, loglik)
-    # One stone: its density averaged over the lot's weights is its site density, exactly (Laplace is not).
-    single = (sizes == 1) & (np.add.reduceat(w, starts) == 1.0)
-    out[single] = 0.0
-    return out
-
-
 def transform_columns(X: np.ndarray, transforms: Any) -> np.ndarray:
     """Apply per-column transforms (``"logit100"``: logit of a percentage; ``"none"``) to a copy of ``X``."""
     Z = np.array(X, dtype=float, copy=True)
@@ -376,7 +277,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         Folds (of whole groups) for the ``"auto"`` choices.
     lot_drift : float or "none"
         Concentration ``c`` of a lot's component weights around its site's
-        (:func:`drift_correction`); ``"none"``: lots do not drift. Training
+        (:func:`._drift.drift_correction`); ``"none"``: lots do not drift. Training
         chooses it on held-out single-lot parcels (:func:`._parcel_calibration.choose_lot_concentration`)
         and sets ``lot_concentration_``. (The reference lots' own marginal
         likelihood is no guide: the sites' weights were fitted on those lots,
@@ -620,7 +521,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         return np.exp(np.log1p(-eps) + comp - total[:, :, None]), rest
 
     def drift_terms(self, X: Any) -> tuple[np.ndarray, np.ndarray] | None:
-        """Per-stone pieces of :func:`drift_correction` and nothing else; None when lots do not drift.
+        """Per-stone pieces of :func:`._drift.drift_correction` and nothing else; None when lots do not drift.
 
         Returns ``(ratio, rest)`` of shapes (n, n_classes, K) and (n, n_classes).
         """

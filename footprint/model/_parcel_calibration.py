@@ -18,6 +18,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
 
 from ..exceptions import InsufficientDataError
+from ._drift import Drift
 from ._fit_test import fit_statistic
 from ._parcel import (
     ParcelCalibration,
@@ -30,11 +31,9 @@ from ._parcel import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "Drift", "choose_lot_concentration", "drift_extra",
+__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "choose_lot_concentration", "drift_extra",
            "fit_parcel_calibration", "simulate_parcels"]
 
-#: Per-stone pieces of the joint block's lot-drift correction: ``(ratio, rest, prior, scale)``.
-Drift = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: Parcel sizes (stones) at which the parcel nulls are tabulated.
 CALIBRATION_SIZES = (25, 50, 100, 200, 400, 800, 1500, 3000, 6000, 10000)
 #: Simulated genuine parcels per zone at each size (fewer at the big sizes).
@@ -272,7 +271,7 @@ def drift_extra(drift: Drift | None, rows: np.ndarray,
     """
     if drift is None:
         return None
-    from ._joint import drift_correction
+    from ._drift import drift_correction
 
     ratio, rest, prior, scale = drift
     return scale[None, :] * drift_correction(ratio[rows], rest[rows], prior, starts, weights)

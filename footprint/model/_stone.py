@@ -500,38 +500,6 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
             self.oof_drift_ = oof_drift
         return self
 
-    def drift_scale(self) -> np.ndarray | None:
-        """Weight of the joint block's term in each class's stone log-likelihood (None: no joint block).
-
-        The joint block enters ``joint_alpha_`` times, then the stacking's
-        generative weight, then each thin class's widening divides it.
-        """
-        if getattr(self, "joint_", None) is None:
-            return None
-        scale = np.full(len(self.classes_), float(self.joint_alpha_))
-        if getattr(self, "partner_", None) is not None:
-            scale *= float(self.stack_[0])
-        widen = getattr(self, "widen_", None)
-        return scale / widen if widen is not None else scale
-
-    def drift_pieces(self, X: np.ndarray) -> tuple[np.ndarray, ...] | None:
-        """``(ratio, rest, prior, scale)`` of the lot-drift correction of ``X``'s stones, or None.
-
-        See :func:`._parcel_calibration.drift_extra`; None without a joint block or when its lots do
-        not drift (``lot_concentration_`` infinite).
-        """
-        joint = getattr(self, "joint_", None)
-        if joint is None:
-            return None
-        prior = joint.drift_prior()
-        if prior is None:
-            return None
-        cols = _joint_columns(self.joint_features, X.shape[1])
-        ratio, rest = joint.drift_terms(X[:, cols])
-        scale = self.drift_scale()
-        assert scale is not None  # a joint block
-        return ratio, rest, prior, scale
-
     def _pair_tables(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> list[np.ndarray]:
         from ._pairs import fit_pair_tables
 

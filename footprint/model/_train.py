@@ -47,14 +47,13 @@ from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_d
 from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
+from ._drift import lot_drift
 from ._fit_test import FitCells, cell_tables
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
 from ._parcel_calibration import (
     CALIBRATION_SIZES,
     DEFAULT_PER_ZONE,
-    Drift,
-    choose_lot_concentration,
     fit_parcel_calibration,
 )
 from ._site import SiteLayout, sample_lot_parcels
@@ -466,8 +465,8 @@ def train_frames(
     parcels = sample_lot_parcels(lots[valid], tuple(cfg["tempering_sizes"]), cfg["tempering_parcels_per_lot"],
                                  rng)
     oof_ll = layout.stone_site_loglik(np.log(np.clip(classifier.oof_proba_[valid], 1e-12, None)))
-    drift = _lot_drift(classifier, cfg, valid, oof_ll, parcels, site_zone[y[valid]], site_zone, log_weight,
-                       len(zones))
+    drift = lot_drift(classifier, cfg["joint_lot_drift"], valid, oof_ll, parcels, site_zone[y[valid]],
+                      site_zone, log_weight, len(zones), float(cfg["share_prior_strength"]))
 
     # The parcel unknown-origin statistic weighs features as the classifier learned to (see _newsite).
     weights = classifier.alpha_ if cfg["method"] == "binned" else None
@@ -555,31 +554,6 @@ def _thin_summary(classifier: StoneClassifier, thin: list[str], summary: Mapping
                      "widening": max(factors) if factors else 1.0,
                      "widening_measured": bool(getattr(classifier, "widen_measured_", True))}
     return out
-
-
-def _lot_drift(classifier: StoneClassifier, cfg: Mapping[str, Any], valid: np.ndarray, oof_ll: np.ndarray,
-               parcels: list[np.ndarray], zone_of_stone: np.ndarray, site_zone: np.ndarray,
-               log_weight: np.ndarray, n_zones: int) -> Drift | None:
-    """Choose the joint block's lot concentration on held-out single-lot parcels; its calibration pieces.
-
-    Sets ``classifier.joint_.lot_concentration_`` (``inf``: no drift) and
-    returns the out-of-fold ``(ratio, rest, prior, scale)`` the tempering is
-    then fitted with (None without a joint block or drift).
-    """
-    from ._joint import DRIFT_GRID
-
-    oof = classifier.__dict__.pop("oof_drift_", None)
-    scale = classifier.drift_scale()
-    joint = getattr(classifier, "joint_", None)
-    if oof is None or scale is None or joint is None or cfg["joint_lot_drift"] == "none":
-        return None
-    weights = joint.mixtures_.weights
-    ratio, rest = oof[0][valid], oof[1][valid]
-    c, _ = choose_lot_concentration(oof_ll, (ratio, rest, weights, scale), parcels, zone_of_stone,
-                                         site_zone, log_weight, n_zones, float(cfg["share_prior_strength"]),
-                                         DRIFT_GRID)
-    joint.lot_concentration_ = c
-    return None if not np.isfinite(c) else (ratio, rest, c * weights[None], scale)
 
 
 def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:

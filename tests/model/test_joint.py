@@ -93,7 +93,7 @@ def _dirichlet_multinomial(counts: np.ndarray, alpha: np.ndarray) -> float:
 
 def test_drift_correction_follows_the_dirichlet_multinomial_for_hard_components():
     """Hard components: the lot's density is the Dirichlet-multinomial of its component counts."""
-    from footprint.model._joint import drift_correction
+    from footprint.model._drift import drift_correction
 
     w = np.array([0.5, 0.3, 0.2])
     c = 12.0
@@ -112,7 +112,7 @@ def test_drift_correction_follows_the_dirichlet_multinomial_for_hard_components(
 
 
 def test_drift_correction_matches_monte_carlo_and_weights_count_stones():
-    from footprint.model._joint import drift_correction
+    from footprint.model._drift import drift_correction
 
     rng = np.random.default_rng(3)
     w = np.array([0.6, 0.4])
@@ -137,7 +137,7 @@ def test_drift_correction_matches_monte_carlo_and_weights_count_stones():
 
 def test_drift_correction_of_one_stone_is_zero():
     """A parcel of one stone: averaging its density over a lot's weights gives its site density."""
-    from footprint.model._joint import drift_correction
+    from footprint.model._drift import drift_correction
 
     rng = np.random.default_rng(0)
     w = np.array([0.2, 0.5, 0.3])
