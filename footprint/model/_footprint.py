@@ -323,8 +323,17 @@ class FootprintModel(StoneEvidenceMixin):
         cal = self.parcel
         # Zone evidence: each zone's site mixture, shares fitted per parcel, tempered for lot-to-lot
         # variation (a table by size where held-out parcels measure it).
+        # Lot drift of the joint block (opt-in): a one-site parcel's stones share one lot's component weights.
+        from ._drift import drift_correction, drift_pieces
+
+        drift = drift_pieces(self.classifier, X)
+        one_site_extra = None
+        if drift is not None:
+            one_site_extra = drift[3][None, :] * drift_correction(by_parcel(drift[0]), by_parcel(drift[1]),
+                                                                  drift[2], starts, wf)
         zone_raw, fit, zone_shares, prepared = zone_evidence(
-            site_ll_sorted, starts, wf, self.layout.site_zone, self.layout.log_weight, Z, cal.prior_strength)
+            site_ll_sorted, starts, wf, self.layout.site_zone, self.layout.log_weight, Z, cal.prior_strength,
+            one_site_extra=one_site_extra)
         zone_ll = (cal.tempering(n_full)[:, None]
                    * (zone_raw - zone_raw.max(axis=1, keepdims=True)))
         posterior = np.exp(log_softmax(zone_ll + prior, axis=1))

@@ -36,7 +36,16 @@ mixture per site::
   4) with weight ``eps``, which bounds what one outlying stone can say
   (DESIGN.md: robust stone evidence);
 - the number of components and ``eps`` are chosen on held-out lots (folds of
-  whole lots), by the held-out site log loss.
+  whole lots), by the held-out site log loss;
+- lot drift (the "sub-site" layer): the stones of one lot share that lot's
+  component weights, which scatter around the site's (a mine's lots differ
+  in their share of each paragenesis). A lot's stones are then not
+  independent draws from ``p_s``: their joint density is
+  ``int prod_i [(1 - eps) sum_k pi_k N_k(x_i) + eps b(x_i)] Dir(pi | c w_s) dpi``.
+  :func:`._drift.drift_correction` gives its log ratio to the independent product
+  (per parcel and site, by Chib's identity at the posterior-mean shares);
+  the concentration ``c`` (``inf``: no drift) is chosen on held-out
+  single-lot parcels by their zone log loss (:func:`._parcel_calibration.choose_lot_concentration`).
 
 The estimator follows scikit-learn's contract; the stone classifier uses its
 :meth:`JointMixture.site_loglik` as one more term of its weighted sum.
@@ -73,8 +82,6 @@ _COV_ROUNDS = 3
 _LL_TOL = 1e-4
 #: Starts of the pooled mixture's EM (the best pooled likelihood is kept).
 _N_INIT = 4
-
-
 def transform_columns(X: np.ndarray, transforms: Any) -> np.ndarray:
     """Apply per-column transforms (``"logit100"``: logit of a percentage; ``"none"``) to a copy of ``X``."""
     Z = np.array(X, dtype=float, copy=True)
@@ -268,6 +275,15 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         EM iterations at each level.
     cv : int
         Folds (of whole groups) for the ``"auto"`` choices.
+    lot_drift : float or "none"
+        Concentration ``c`` of a lot's component weights around its site's
+        (:func:`._drift.drift_correction`); ``"none"``: lots do not drift. Training
+        chooses it on held-out single-lot parcels (:func:`._parcel_calibration.choose_lot_concentration`)
+        and sets ``lot_concentration_``. (The reference lots' own marginal
+        likelihood is no guide: the sites' weights were fitted on those lots,
+        and a Dirichlet over every component also lets components of one
+        paragenesis drift apart, which the data do not do; on the realistic
+        variant it chose almost no drift where held-out parcels want ``c`` ~ 16.)
     random_state : int or None
         Seed of the initialisation and the folds.
 
@@ -285,6 +301,8 @@ class JointMixture(ClassifierMixin, BaseEstimator):
     pool_ : _Mixtures
         The pooled mixture (one group), the background's shape.
     log_prior_ : ndarray of shape (n_classes,)
+    lot_concentration_ : float
+        ``c`` in use (``inf``: no drift).
     """
 
     _parameter_constraints: dict = {
@@ -296,12 +314,14 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         "mean_shrinkage": [Interval(Real, 0, None, closed="left")],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "cv": [Interval(Integral, 2, None, closed="left")],
+        "lot_drift": [Interval(Real, 0, None, closed="neither"), StrOptions({"none"})],
         "random_state": ["random_state"],
     }
 
     def __init__(self, n_components: Any = "auto", background: Any = "auto", transforms: Any = None,
                  shrinkage: float = 20.0, parent_shrinkage: float = 10.0, mean_shrinkage: float = 15.0,
-                 n_iter: int = 15, cv: int = 3, random_state: int | None = None) -> None:
+                 n_iter: int = 15, cv: int = 3, lot_drift: Any = "none",
+                 random_state: int | None = None) -> None:
         self.n_components = n_components
         self.background = background
         self.transforms = transforms
@@ -310,6 +330,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         self.mean_shrinkage = mean_shrinkage
         self.n_iter = n_iter
         self.cv = cv
+        self.lot_drift = lot_drift
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -480,8 +501,40 @@ class JointMixture(ClassifierMixin, BaseEstimator):
                             break
                 self.n_components_, self.background_ = best[1], best[2]
         self.pool_, self.mixtures_ = self._fit_levels(Z, y_enc, n_classes, parent_of, self.n_components_)
-        logger.debug("joint block: %d components, background %.3f", self.n_components_, self.background_)
+        self.lot_concentration_ = float(self.lot_drift) if self.lot_drift != "none" else float("inf")
+        logger.debug("joint block: %d components, background %.3f, lot concentration %s", self.n_components_,
+                     self.background_, self.lot_concentration_)
         return self
+
+    @staticmethod
+    def _ratios(Z: np.ndarray, pool: _Mixtures, site: _Mixtures, eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(1 - eps) N_k(x) / p_s(x)`` (n, n_classes, K) and ``eps b(x) / p_s(x)`` (n, n_classes)."""
+        comp, _, _ = site.component_logpdf(Z)
+        with np.errstate(divide="ignore"):
+            own = logsumexp(comp + np.log(site.weights)[None], axis=2)
+        broad = _Mixtures(pool.weights, pool.means, pool.covs * 4.0).loglik(Z)[:, :1]
+        if eps > 0:
+            total = np.logaddexp(np.log1p(-eps) + own, np.log(eps) + broad)
+            rest = np.exp(np.log(eps) + broad - total)
+        else:
+            total, rest = own, np.zeros_like(own)
+        return np.exp(np.log1p(-eps) + comp - total[:, :, None]), rest
+
+    def drift_terms(self, X: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-stone pieces of :func:`._drift.drift_correction` and nothing else; None when lots do not drift.
+
+        Returns ``(ratio, rest)`` of shapes (n, n_classes, K) and (n, n_classes).
+        """
+        check_is_fitted(self, "mixtures_")
+        if not np.isfinite(getattr(self, "lot_concentration_", np.inf)):
+            return None
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return self._ratios(self._standardise(X), self.pool_, self.mixtures_, self.background_)
+
+    def drift_prior(self) -> np.ndarray | None:
+        """Dirichlet parameters ``c w_s`` of a lot's component weights, shape (1, n_classes, K), or None."""
+        c = getattr(self, "lot_concentration_", np.inf)
+        return None if not np.isfinite(c) else c * self.mixtures_.weights[None]
 
     # -- scoring ---------------------------------------------------------------------------------
     def site_loglik(self, X: Any) -> np.ndarray:
@@ -491,7 +544,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         return self._score(self._standardise(X), self.pool_, self.mixtures_, self.background_)
 
     def fold_loglik(self, X: np.ndarray, y: np.ndarray, n_classes: int, parents: np.ndarray | None,
-                    X_test: np.ndarray) -> np.ndarray:
+                    X_test: np.ndarray, with_drift: bool = False) -> Any:
         """Refit on one fold's stones (classes 0 .. n_classes - 1, some absent) and score ``X_test``.
 
         The fitted estimator is left unchanged: the fold's mixtures use its
@@ -500,6 +553,8 @@ class JointMixture(ClassifierMixin, BaseEstimator):
 
         Returns the ``(len(X_test), n_classes)`` class log-densities; a class
         without training stones gets the fold's pooled density (it carries no evidence).
+        With ``with_drift`` also the fold's ``(ratio, rest)`` of the test stones
+        (:meth:`drift_terms`; a class without training stones: no drift).
         """
         check_is_fitted(self, "mixtures_")
         Z = self._standardise(np.asarray(X, dtype=float))
@@ -513,7 +568,11 @@ class JointMixture(ClassifierMixin, BaseEstimator):
         absent = np.bincount(y, minlength=n_classes) == 0
         if absent.any():
             out[:, absent] = self._score(Zt, pool, pool, self.background_)[:, :1]
-        return np.nan_to_num(out)
+        if not with_drift:
+            return np.nan_to_num(out)
+        ratio, rest = self._ratios(Zt, pool, site, self.background_)
+        ratio[:, absent], rest[:, absent] = 1.0, 0.0
+        return np.nan_to_num(out), ratio, rest
 
     def pool_loglik(self, X: Any) -> np.ndarray:
         """``log p(x)`` of the block under the pooled mixture (with the background), shape (n_samples,)."""

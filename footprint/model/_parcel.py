@@ -133,9 +133,15 @@ class ParcelEvidence:
 
 def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, site_zone: np.ndarray,
                   log_weight: np.ndarray, n_zones: int, prior_strength: float,
-                  *, tol: float = 1e-12
+                  *, tol: float = 1e-12, one_site_extra: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Zone mixture fits of every parcel.
+
+    ``one_site_extra`` (n_parcels, n_sites), if given, is added to each
+    site's summed stone log-likelihood under the one-site hypothesis: the
+    lot-drift correction of the stone model's joint block
+    (:func:`._joint.drift_correction`: the stones of one collector's lot share
+    that lot's component weights).
 
     Returns
     -------
@@ -173,8 +179,10 @@ def zone_evidence(site_ll: np.ndarray, starts: np.ndarray, weights: np.ndarray, 
                    - _log_dirichlet(fit.shares, posterior, allowed))
         # "One site" (production shares as its prior) or "several sites": equally likely a priori.
         idx = np.flatnonzero(site_zone == z)
-        one = logsumexp(np.add.reduceat(weights[:, None] * site_ll_full[:, idx], starts, axis=0)
-                        + log_weight[idx][None, :], axis=1)
+        summed = np.add.reduceat(weights[:, None] * site_ll_full[:, idx], starts, axis=0)
+        if one_site_extra is not None:
+            summed = summed + one_site_extra[:, idx]
+        one = logsumexp(summed + log_weight[idx][None, :], axis=1)
         zone_ll[:, z] = np.logaddexp(one, several) - np.log(2.0) if len(idx) > 1 else one
         shares.append(fit.shares)
     return zone_ll, fit_ll, shares, (evidence, top)

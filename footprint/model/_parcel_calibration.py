@@ -18,6 +18,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
 
 from ..exceptions import InsufficientDataError
+from ._drift import Drift
 from ._fit_test import fit_statistic
 from ._nulls import fit_growth
 from ._parcel import (
@@ -31,7 +32,8 @@ from ._parcel import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "fit_parcel_calibration", "simulate_parcels"]
+__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "choose_lot_concentration", "drift_extra",
+           "fit_parcel_calibration", "simulate_parcels"]
 
 #: Parcel sizes (stones) at which the parcel nulls are tabulated.
 CALIBRATION_SIZES = (25, 50, 100, 200, 400, 800, 1500, 3000, 6000, 10000)
@@ -123,8 +125,8 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
                            per_zone: tuple[int, ...] = DEFAULT_PER_ZONE,
                            extra_parcels: list[np.ndarray] | None = None,
                            fold: np.ndarray | None = None,
-                           fit_pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                           ) -> ParcelCalibration:
+                           fit_pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                           drift: Drift | None = None) -> ParcelCalibration:
     """Fit the parcel layer on held-out reference lots.
 
     Parameters
@@ -158,6 +160,11 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
         ``(cells, stone_probs, n_cells)`` of the population goodness-of-fit
         test (:mod:`._fit_test`; out-of-fold cell probabilities): its null,
         ``fit_null``, is tabulated on the same parcels. None: no fit null.
+    drift : tuple, optional
+        ``(ratio, rest, prior, scale)``: out-of-fold per-stone pieces of the
+        joint block's lot-drift correction, its Dirichlet parameters and its
+        weight per site (:func:`drift_extra`); the zone evidence the
+        tempering is fitted on then carries it, as the model's does.
 
     The nulls are pooled downwards: the null at size ``n`` holds the
     statistics of every tabulated size up to ``n``, which fills the tails
@@ -207,7 +214,8 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
             rows, starts, n = _layout(parcels)
             w = np.ones(len(rows))
             zone_ll, _, shares, prepared = zone_evidence(site_ll[rows], starts, w, site_zone, log_weight,
-                                                              n_zones, prior_strength)
+                                                         n_zones, prior_strength,
+                                                         one_site_extra=drift_extra(drift, rows, starts))
             target = np.full(len(parcels), z)
             f_em, theta, ratio, _ = mixed_evidence(prepared, starts, w, site_zone, target, shares[z])
             t = foreign_profile(ratio, starts, w, level=level, interval=False)[3]
@@ -230,7 +238,7 @@ def fit_parcel_calibration(site_ll: np.ndarray, novelty_score: np.ndarray, lots:
     if extra_parcels:
         rows, starts, n = _layout(extra_parcels)
         zone_ll, *_ = zone_evidence(site_ll[rows], starts, np.ones(len(rows)), site_zone, log_weight, n_zones,
-                                    prior_strength)
+                                    prior_strength, one_site_extra=drift_extra(drift, rows, starts))
         fit_ll.append(zone_ll)
         fit_sizes.append(n)
         fit_truth.append(zone_of_stone[rows[starts]])
@@ -345,6 +353,68 @@ def _mixed_growth(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.ndarr
     top = int(np.searchsorted(np.asarray(sizes), n_star))
     growth[-1] = [n_star, float(np.mean(pooled[top])), growth[steep, 2]]
     return growth
+
+
+def drift_extra(drift: Drift | None, rows: np.ndarray,
+                starts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray | None:
+    """Return the joint block's lot-drift correction of parcels of stones ``rows`` (None without one).
+
+    ``drift = (ratio, rest, prior, scale)``: per-stone pieces of
+    :func:`._joint.drift_correction` (indexed by ``rows``), its Dirichlet
+    parameters (1, n_sites, K) and the weight of the joint block's term in
+    each site's stone log-likelihood (n_sites,). Returns (n_parcels, n_sites).
+    """
+    if drift is None:
+        return None
+    from ._drift import drift_correction
+
+    ratio, rest, prior, scale = drift
+    return scale[None, :] * drift_correction(ratio[rows], rest[rows], prior, starts, weights)
+
+
+def choose_lot_concentration(site_ll: np.ndarray, pieces: Drift, parcels: list[np.ndarray],
+                             zone_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
+                             n_zones: int, prior_strength: float,
+                             grid: tuple[float, ...]) -> tuple[float, dict[str, float]]:
+    """Lot concentration of the joint block's drift correction, by held-out single-lot parcels.
+
+    ``pieces = (ratio, rest, weights, scale)``: out-of-fold per-stone pieces,
+    the sites' component weights (n_sites, K) and the term's weight per site;
+    ``parcels``: stone indices of held-out single-lot parcels (those of two
+    stones or more count). Each candidate ``c``, and ``inf`` (no drift), is
+    scored by the parcels' zone log loss, each size at its own best
+    tempering (at most 1, as :func:`_fit_tempering` fits it), every size
+    weighing equally. Returns the chosen ``c`` and the losses (nats).
+    """
+    ratio, rest, weights, scale = pieces
+    parcels = [p for p in parcels if len(p) > 1]
+    if not parcels:
+        return float("inf"), {}
+    rows, starts, sizes = _layout(parcels)
+    truth = zone_of_stone[rows[starts]]
+    ones = np.ones(len(rows))
+    losses: dict[str, float] = {}
+    for c in (float("inf"), *grid):
+        extra = (None if not np.isfinite(c)
+                 else drift_extra((ratio, rest, c * weights[None], scale), rows, starts))
+        zone_ll = zone_evidence(site_ll[rows], starts, ones, site_zone, log_weight, n_zones, prior_strength,
+                                one_site_extra=extra)[0]
+        centred = zone_ll - zone_ll.max(axis=1, keepdims=True)
+        total = []
+        for n in np.unique(sizes):
+            on = sizes == n
+            cc, t = centred[on], truth[on]
+
+            def size_loss(tau: float, cc: np.ndarray = cc, t: np.ndarray = t) -> float:
+                return float(-log_softmax(tau * cc, axis=1)[np.arange(len(t)), t].mean())
+
+            total.append(minimize_scalar(size_loss, bounds=(0.02, 1.0), method="bounded",
+                                         options={"xatol": 1e-3}).fun)
+        losses[str(c)] = float(np.mean(total))
+    best = min(losses, key=lambda k: losses[k])
+    logger.info("joint block: lot concentration %s chosen on %d held-out single-lot parcels (losses %s)",
+                best, len(parcels), {k: round(v, 4) for k, v in losses.items()})
+    return float(best), losses
 
 
 def _mixed_statistics(parcels: list[np.ndarray], site_ll: np.ndarray, site_zone: np.ndarray,

@@ -447,6 +447,7 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         if joint_cols is not None:
             template = self._joint().fit(X[:, joint_cols], y, groups=groups,
                                          parents=_per_stone(parent_of, y))
+        oof_drift: tuple[np.ndarray, np.ndarray] | None = None
         if folds:
             terms = np.zeros((len(y), n_terms, n_classes))
             for train, test in folds:
@@ -455,9 +456,12 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
                     terms[test, X.shape[1]:X.shape[1] + n_pairs] = self._pair_terms(
                         X[test], self._pair_tables(X[train], y[train], parent_of))
                 if joint_cols is not None:
-                    terms[test, -1] = template.fold_loglik(
+                    terms[test, -1], ratio, rest = template.fold_loglik(
                         X[train][:, joint_cols], y[train], n_classes, _per_stone(parent_of, y[train]),
-                        X[test][:, joint_cols])
+                        X[test][:, joint_cols], with_drift=True)
+                    if oof_drift is None:
+                        oof_drift = (np.ones((len(y), *ratio.shape[1:])), np.zeros((len(y), n_classes)))
+                    oof_drift[0][test], oof_drift[1][test] = ratio, rest
                 valid[test] = np.isin(y[test], y[train])
             if fit_cells is not None:
                 from ._fit_test import out_of_fold_cells
@@ -490,6 +494,10 @@ class StoneClassifier(AcceptsMissingMixin, ClassifierMixin, BaseEstimator):
         if valid.any():
             oof[valid] = np.exp(log_softmax(gen[valid] + self.log_prior_, axis=1))
         self.oof_proba_ = oof
+        if oof_drift is not None and self.joint_ is not None:
+            # Out-of-fold pieces of the joint block's lot-drift correction: training chooses its
+            # concentration and fits the tempering with them, then drops them (not kept in the model).
+            self.oof_drift_ = oof_drift
         return self
 
     def _pair_tables(self, X: np.ndarray, y: np.ndarray, parent_of: np.ndarray | None) -> list[np.ndarray]:

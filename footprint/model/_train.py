@@ -47,11 +47,16 @@ from .._features import SpectralEmbedding, StoneFeatures, align_spectra, merge_d
 from .._schema import SCHEMA_VERSION
 from .._version import __version__
 from ..exceptions import InputError, InsufficientDataError, Problem
+from ._drift import lot_drift
 from ._fit_patterns import fit_assortment_null, sized_rows
 from ._fit_test import FitCells, cell_tables
 from ._footprint import FootprintModel
 from ._novelty import NoveltyScorer, common_patterns, fit_pattern_parcel_nulls
-from ._parcel_calibration import CALIBRATION_SIZES, DEFAULT_PER_ZONE, fit_parcel_calibration
+from ._parcel_calibration import (
+    CALIBRATION_SIZES,
+    DEFAULT_PER_ZONE,
+    fit_parcel_calibration,
+)
 from ._site import SiteLayout, sample_lot_parcels
 from ._stone import StoneClassifier
 from ._verdict import load_thresholds
@@ -79,6 +84,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # whose weight is fitted on held-out lots with the others. Empty (default): no joint block.
     "joint_fields": [],
     "joint_components": "auto",
+    # Lot drift of the joint block's component weights (the stones of one lot share that lot's
+    # weights; see _joint.drift_correction): "auto" chooses its concentration on held-out single-lot
+    # parcels (possibly "no drift"), "none" leaves it out.
+    "joint_lot_drift": "auto",
     # Opt-in: calibrated HistGradientBoosting partner stacked with the generative model ("none":
     # off, the default; "auto": kept only where it lowers the held-out Cllr; "hgb": always).
     "partner": "none",
@@ -123,6 +132,9 @@ def _config(config: Mapping[str, Any] | None) -> dict[str, Any]:
             raise InputError(f"unknown training option(s): {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(DEFAULT_CONFIG))}")
         cfg.update(config)
+    if cfg["joint_lot_drift"] not in ("auto", "none"):
+        raise InputError("training option joint_lot_drift must be 'auto' or 'none', "
+                         f"got {cfg['joint_lot_drift']!r}")
     return cfg
 
 
@@ -346,6 +358,9 @@ def _fingerprint(model: FootprintModel, X: np.ndarray) -> str:
         parts.append(np.round(np.concatenate(model.parcel.tau_table), 8).tobytes())
     if model.assortment_fit is not None:  # the assortment's population fit test (issue 14)
         parts.append(np.round(np.concatenate(model.assortment_fit.null), 6).tobytes())
+    joint = getattr(model.classifier, "joint_", None)
+    if joint is not None and np.isfinite(getattr(joint, "lot_concentration_", np.inf)):  # lot drift (opt-in)
+        parts.append(np.round([joint.lot_concentration_], 8).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -453,6 +468,8 @@ def train_frames(
     parcels = sample_lot_parcels(lots[valid], tuple(cfg["tempering_sizes"]), cfg["tempering_parcels_per_lot"],
                                  rng)
     oof_ll = layout.stone_site_loglik(np.log(np.clip(classifier.oof_proba_[valid], 1e-12, None)))
+    drift = lot_drift(classifier, cfg["joint_lot_drift"], valid, oof_ll, parcels, site_zone[y[valid]],
+                      site_zone, log_weight, len(zones), float(cfg["share_prior_strength"]))
 
     # The parcel unknown-origin statistic weighs features as the classifier learned to (see _newsite).
     weights = classifier.alpha_ if cfg["method"] == "binned" else None
@@ -485,7 +502,7 @@ def train_frames(
         sizes=tuple(int(v) for v in cfg["parcel_sizes"]),
         per_zone=tuple(int(v) for v in cfg["parcel_per_zone"]),
         extra_parcels=parcels, fold=getattr(classifier, "oof_fold_", np.full(len(y), -1))[valid],
-        fit_pieces=fit_pieces)
+        fit_pieces=fit_pieces, drift=drift)
     tau0, rho = calibration.tau0, calibration.rho
     # Unknown-origin nulls of parcels described by their assortment only (issue 14).
     fit_pattern_parcel_nulls(novelty, valid, lots[valid], y[valid], site_zone, log_weight,
@@ -560,6 +577,8 @@ def _stone_summary(classifier: StoneClassifier) -> dict[str, Any]:
     if joint is not None:
         out["joint_components"] = int(joint.n_components_)
         out["joint_background"] = float(joint.background_)
+        c = float(getattr(joint, "lot_concentration_", np.inf))
+        out["joint_lot_concentration"] = c if np.isfinite(c) else None
     from ._pairs import LEVEL
 
     report = getattr(classifier, "pair_report_", [])

@@ -82,3 +82,66 @@ def test_components_chosen_on_held_out_lots():
     for site, modes in ((0, centres[[0, 1]]), (1, centres[[1, 2]])):
         near = np.linalg.norm(means[site][:, None, :] - modes[None], axis=2).min(axis=0)
         assert np.all(near < 0.3), (site, means[site])
+
+
+def _dirichlet_multinomial(counts: np.ndarray, alpha: np.ndarray) -> float:
+    from scipy.special import gammaln
+
+    return float(gammaln(alpha.sum()) - gammaln(alpha.sum() + counts.sum())
+                 + (gammaln(alpha + counts) - gammaln(alpha)).sum())
+
+
+def test_drift_correction_follows_the_dirichlet_multinomial_for_hard_components():
+    """Hard components: the lot's density is the Dirichlet-multinomial of its component counts."""
+    from footprint.model._drift import drift_correction
+
+    w = np.array([0.5, 0.3, 0.2])
+    c = 12.0
+    # One lot, richer in component 0 than its site.
+    comps = np.array([0, 0, 0, 1, 2, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0])
+    ratio = np.full((len(comps), 1, 3), 1e-12)
+    ratio[np.arange(len(comps)), 0, comps] = 1.0 / w[comps]  # N_k(x) / p(x) with one N_k nonzero
+    got = drift_correction(ratio, np.zeros((len(comps), 1)), (c * w)[None, None], np.array([0]))[0, 0]
+    counts = np.bincount(comps, minlength=3).astype(float)
+    want = _dirichlet_multinomial(counts, c * w) - float((counts * np.log(w)).sum())
+    assert got == pytest.approx(want, abs=0.05)  # Laplace in softmax coordinates
+    assert got > 0.5  # a lot off its site's shares is more probable with drift than without
+    # No drift (c -> inf) is the product: the correction vanishes.
+    flat = drift_correction(ratio, np.zeros((len(comps), 1)), (1e9 * w)[None, None], np.array([0]))[0, 0]
+    assert abs(flat) < 1e-3
+
+
+def test_drift_correction_matches_monte_carlo_and_weights_count_stones():
+    from footprint.model._drift import drift_correction
+
+    rng = np.random.default_rng(3)
+    w = np.array([0.6, 0.4])
+    n = 25
+    dens = rng.gamma(2.0, 1.0, size=(n, 2))  # overlapping components
+    eps = 0.01
+    p = (1 - eps) * dens @ w + eps * 1.0
+    ratio = ((1 - eps) * dens / p[:, None])[:, None, :]
+    rest = (eps / p)[:, None]
+    c = 16.0
+    got = drift_correction(ratio, rest, (c * w)[None, None], np.array([0]))[0, 0]
+    pis = rng.dirichlet(c * w, size=200_000)
+    logs = np.log(rest[:, 0][:, None] + ratio[:, 0, :] @ pis.T).sum(axis=0)
+    mc = float(np.log(np.mean(np.exp(logs - logs.max()))) + logs.max())
+    assert got == pytest.approx(mc, abs=0.03)
+    # A row of weight 2 is two identical stones.
+    doubled = drift_correction(np.repeat(ratio[:1], 2, axis=0), np.repeat(rest[:1], 2, axis=0),
+                               (c * w)[None, None], np.array([0]))
+    weighted = drift_correction(ratio[:1], rest[:1], (c * w)[None, None], np.array([0]), np.array([2.0]))
+    np.testing.assert_allclose(weighted, doubled, atol=1e-10)
+
+
+def test_drift_correction_of_one_stone_is_zero():
+    """A parcel of one stone: averaging its density over a lot's weights gives its site density."""
+    from footprint.model._drift import drift_correction
+
+    rng = np.random.default_rng(0)
+    w = np.array([0.2, 0.5, 0.3])
+    dens = rng.gamma(1.0, 1.0, size=(3, 3))
+    ratio = (dens / (dens @ w)[:, None])[:, None, :]
+    out = drift_correction(ratio, np.zeros((3, 1)), (8.0 * w)[None, None], np.array([0, 1, 2]))
+    np.testing.assert_array_equal(out, 0.0)

@@ -34,3 +34,40 @@ def test_opt_in_joint_block_and_partner_train_save_and_assess(reference, heldout
     a, _ = model.assess_batch(stones, declared_zone="CAR-West", per_stone=False)
     b, _ = loaded.assess_batch(stones, declared_zone="CAR-West", per_stone=False)
     np.testing.assert_allclose(a["log10_lr"].to_numpy(float), b["log10_lr"].to_numpy(float))
+
+
+def test_joint_lot_drift_option_is_checked(reference):
+    from footprint.exceptions import InputError
+
+    with pytest.raises(InputError, match="joint_lot_drift"):
+        train_frames(reference, config={"joint_lot_drift": "yes"}, seed=0)
+
+
+@pytest.mark.slow
+def test_lot_drift_of_the_joint_block_is_found_and_used(tmp_path):
+    """Realistic SYNTHETIC lots whose paragenesis shares drift strongly: training finds the drift, and
+    one-lot parcels are judged better with it than as independent stones (same model otherwise)."""
+    from footprint.model._evaluate import cllr
+    from footprint.synth._realistic import RealisticSpec, generate_realistic
+
+    spec = RealisticSpec(n_zones=3, sites_per_zone=2, lot_concentration=6.0)
+    ref, dens = generate_realistic(spec, seed=2, lots_per_site=12, stones_per_lot=25)
+    weights = {f"{z}/{s}": float(w) for (z, s), w in zip(dens.sites, dens.site_weight, strict=True)}
+    model = train_frames(ref, seed=0, config={"site_weights": weights, "joint_fields": JOINT, "cv": 4},
+                         source={"synthetic": True})
+    c = model.manifest["training"]["stone_model"]["joint_lot_concentration"]
+    assert c is not None and c <= 32.0
+    values, parcel, truth = dens.sample_parcels(300, 25, np.random.default_rng(5))
+    stones = dens.frame(values, sample_id=np.arange(len(values)).astype(str), parcel_id=parcel)
+
+    def log_post(m: FootprintModel) -> np.ndarray:
+        res, _ = m.assess_batch(stones, per_stone=False)
+        res = res.assign(pid=res["parcel_id"].astype(int)).sort_values("pid")
+        return np.log(np.clip(res[[f"p_{z}" for z in m.zones]].to_numpy(float), 1e-300, None))
+
+    with_drift = log_post(model)
+    model.save(tmp_path / "m")
+    loaded = FootprintModel.load(tmp_path / "m")
+    np.testing.assert_allclose(log_post(loaded), with_drift)
+    loaded.classifier.joint_.lot_concentration_ = float("inf")  # the same model, stones independent
+    assert cllr(with_drift, truth) < cllr(log_post(loaded), truth)
