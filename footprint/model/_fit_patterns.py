@@ -246,8 +246,8 @@ def fit_assortment_null(fit_cells: FitCells, X_sized: np.ndarray, names: list[st
     seed : int or None
         Seed of the simulation.
     """
-    from ._parcel import mixed_evidence, zone_evidence
-    from ._parcel_calibration import _layout, simulate_parcels
+    from ._parcel import mixed_evidence, stack_parcels, zone_evidence
+    from ._parcel_calibration import simulate_parcels
 
     if "sieve_mm" not in names:
         return None
@@ -281,7 +281,7 @@ def fit_assortment_null(fit_cells: FitCells, X_sized: np.ndarray, names: list[st
         for z in np.unique(zone_of_stone):
             parcels = simulate_parcels(lots, zone_of_stone, site_of_stone, int(z), int(size), int(count), rng,
                                        weight)
-            rows, starts, _ = _layout(parcels)
+            rows, starts, _ = stack_parcels(parcels)
             w = np.ones(len(rows))
             _, _, shares, prepared = zone_evidence(pattern_ll[rows], starts, w, site_zone, log_weight,
                                                    n_zones, prior_strength)

@@ -43,7 +43,7 @@ def _reference_layout(n_lots_per_site: int = 6, lot_size: int = 40):
 
 @pytest.mark.parametrize("size", [100, 200])
 def test_held_out_top_up_parts_take_each_lot_once(size):
-    from footprint.model._parcel_calibration import _draw_lots, _fold_pools, _lot_table
+    from footprint.model._interval_calibration import _draw_lots, _fold_pools, _lot_table
 
     site, lots, fold = _reference_layout()
     site_zone = np.array([0, 0, 1, 1])
