@@ -9,17 +9,24 @@ lot's density is ``int prod_i p_s(x_i | pi) Dir(pi | c w_s) dpi``;
 which the parcel layer adds to each site's summed stone evidence under the
 one-site hypothesis (:func:`._parcel.zone_evidence`). The concentration ``c``
 is chosen on held-out single-lot parcels
-(:func:`._parcel_calibration.choose_lot_concentration`).
+(:func:`choose_lot_concentration`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.optimize import minimize_scalar
+from scipy.special import gammaln, log_softmax
 
-__all__ = ["DRIFT_GRID", "Drift", "drift_correction", "drift_pieces", "drift_scale", "lot_drift"]
+from ._parcel import stack_parcels, zone_evidence
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DRIFT_GRID", "Drift", "choose_lot_concentration", "drift_correction", "drift_extra",
+           "drift_pieces", "drift_scale", "lot_drift"]
 
 #: Per-stone pieces of the correction: ``(ratio, rest, prior, scale)`` (see :func:`drift_pieces`).
 Drift = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -144,7 +151,7 @@ def drift_pieces(classifier: Any, X: np.ndarray) -> Drift | None:
     """``(ratio, rest, prior, scale)`` of the correction for the stones of ``X``, or None.
 
     None without a joint block or when its lots do not drift
-    (``lot_concentration_`` infinite). See :func:`._parcel_calibration.drift_extra`.
+    (``lot_concentration_`` infinite). See :func:`drift_extra`.
     """
     joint = getattr(classifier, "joint_", None)
     if joint is None:
@@ -171,8 +178,6 @@ def lot_drift(classifier: Any, option: str, valid: np.ndarray, oof_ll: np.ndarra
     returns the out-of-fold ``(ratio, rest, prior, scale)`` the tempering is
     then fitted with (None without a joint block or drift).
     """
-    from ._parcel_calibration import choose_lot_concentration
-
     oof = classifier.__dict__.pop("oof_drift_", None)
     scale = drift_scale(classifier)
     joint = getattr(classifier, "joint_", None)
@@ -184,3 +189,63 @@ def lot_drift(classifier: Any, option: str, valid: np.ndarray, oof_ll: np.ndarra
                                     site_zone, log_weight, n_zones, prior_strength, DRIFT_GRID)
     joint.lot_concentration_ = c
     return None if not np.isfinite(c) else (ratio, rest, c * weights[None], scale)
+
+
+def drift_extra(drift: Drift | None, rows: np.ndarray,
+                starts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray | None:
+    """Return the joint block's lot-drift correction of parcels of stones ``rows`` (None without one).
+
+    ``drift = (ratio, rest, prior, scale)``: per-stone pieces of
+    :func:`._joint.drift_correction` (indexed by ``rows``), its Dirichlet
+    parameters (1, n_sites, K) and the weight of the joint block's term in
+    each site's stone log-likelihood (n_sites,). Returns (n_parcels, n_sites).
+    """
+    if drift is None:
+        return None
+    ratio, rest, prior, scale = drift
+    return scale[None, :] * drift_correction(ratio[rows], rest[rows], prior, starts, weights)
+
+
+def choose_lot_concentration(site_ll: np.ndarray, pieces: Drift, parcels: list[np.ndarray],
+                             zone_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
+                             n_zones: int, prior_strength: float,
+                             grid: tuple[float, ...]) -> tuple[float, dict[str, float]]:
+    """Lot concentration of the joint block's drift correction, by held-out single-lot parcels.
+
+    ``pieces = (ratio, rest, weights, scale)``: out-of-fold per-stone pieces,
+    the sites' component weights (n_sites, K) and the term's weight per site;
+    ``parcels``: stone indices of held-out single-lot parcels (those of two
+    stones or more count). Each candidate ``c``, and ``inf`` (no drift), is
+    scored by the parcels' zone log loss, each size at its own best
+    tempering (at most 1, as :func:`._parcel_calibration._fit_tempering` fits it), every size
+    weighing equally. Returns the chosen ``c`` and the losses (nats).
+    """
+    ratio, rest, weights, scale = pieces
+    parcels = [p for p in parcels if len(p) > 1]
+    if not parcels:
+        return float("inf"), {}
+    rows, starts, sizes = stack_parcels(parcels)
+    truth = zone_of_stone[rows[starts]]
+    ones = np.ones(len(rows))
+    losses: dict[str, float] = {}
+    for c in (float("inf"), *grid):
+        extra = (None if not np.isfinite(c)
+                 else drift_extra((ratio, rest, c * weights[None], scale), rows, starts))
+        zone_ll = zone_evidence(site_ll[rows], starts, ones, site_zone, log_weight, n_zones, prior_strength,
+                                one_site_extra=extra)[0]
+        centred = zone_ll - zone_ll.max(axis=1, keepdims=True)
+        total = []
+        for n in np.unique(sizes):
+            on = sizes == n
+            cc, t = centred[on], truth[on]
+
+            def size_loss(tau: float, cc: np.ndarray = cc, t: np.ndarray = t) -> float:
+                return float(-log_softmax(tau * cc, axis=1)[np.arange(len(t)), t].mean())
+
+            total.append(minimize_scalar(size_loss, bounds=(0.02, 1.0), method="bounded",
+                                         options={"xatol": 1e-3}).fun)
+        losses[str(c)] = float(np.mean(total))
+    best = min(losses, key=lambda k: losses[k])
+    logger.info("joint block: lot concentration %s chosen on %d held-out single-lot parcels (losses %s)",
+                best, len(parcels), {k: round(v, 4) for k, v in losses.items()})
+    return float(best), losses

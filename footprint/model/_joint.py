@@ -45,7 +45,7 @@ mixture per site::
   :func:`._drift.drift_correction` gives its log ratio to the independent product
   (per parcel and site, by Chib's identity at the posterior-mean shares);
   the concentration ``c`` (``inf``: no drift) is chosen on held-out
-  single-lot parcels by their zone log loss (:func:`._parcel_calibration.choose_lot_concentration`).
+  single-lot parcels by their zone log loss (:func:`._drift.choose_lot_concentration`).
 
 The estimator follows scikit-learn's contract; the stone classifier uses its
 :meth:`JointMixture.site_loglik` as one more term of its weighted sum.
@@ -278,7 +278,7 @@ class JointMixture(ClassifierMixin, BaseEstimator):
     lot_drift : float or "none"
         Concentration ``c`` of a lot's component weights around its site's
         (:func:`._drift.drift_correction`); ``"none"``: lots do not drift. Training
-        chooses it on held-out single-lot parcels (:func:`._parcel_calibration.choose_lot_concentration`)
+        chooses it on held-out single-lot parcels (:func:`._drift.choose_lot_concentration`)
         and sets ``lot_concentration_``. (The reference lots' own marginal
         likelihood is no guide: the sites' weights were fitted on those lots,
         and a Dirichlet over every component also lets components of one

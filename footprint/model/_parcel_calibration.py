@@ -19,7 +19,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
 
 from ..exceptions import InsufficientDataError
-from ._drift import Drift
+from ._drift import Drift, drift_extra
 from ._fit_test import fit_statistic
 from ._foreign import foreign_profile
 from ._interval_calibration import TOPUP_SIZES, fit_interval_scale
@@ -28,8 +28,7 @@ from ._parcel import ParcelCalibration, mixed_evidence, stack_parcels, tempering
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "choose_lot_concentration", "drift_extra",
-           "fit_parcel_calibration", "simulate_parcels"]
+__all__ = ["CALIBRATION_SIZES", "DEFAULT_PER_ZONE", "fit_parcel_calibration", "simulate_parcels"]
 
 #: Parcel sizes (stones) at which the parcel nulls are tabulated.
 CALIBRATION_SIZES = (25, 50, 100, 200, 400, 800, 1500, 3000, 6000, 10000)
@@ -334,68 +333,6 @@ def _mixed_growth(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.ndarr
     top = int(np.searchsorted(np.asarray(sizes), n_star))
     growth[-1] = [n_star, float(np.mean(pooled[top])), growth[steep, 2]]
     return growth
-
-
-def drift_extra(drift: Drift | None, rows: np.ndarray,
-                starts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray | None:
-    """Return the joint block's lot-drift correction of parcels of stones ``rows`` (None without one).
-
-    ``drift = (ratio, rest, prior, scale)``: per-stone pieces of
-    :func:`._joint.drift_correction` (indexed by ``rows``), its Dirichlet
-    parameters (1, n_sites, K) and the weight of the joint block's term in
-    each site's stone log-likelihood (n_sites,). Returns (n_parcels, n_sites).
-    """
-    if drift is None:
-        return None
-    from ._drift import drift_correction
-
-    ratio, rest, prior, scale = drift
-    return scale[None, :] * drift_correction(ratio[rows], rest[rows], prior, starts, weights)
-
-
-def choose_lot_concentration(site_ll: np.ndarray, pieces: Drift, parcels: list[np.ndarray],
-                             zone_of_stone: np.ndarray, site_zone: np.ndarray, log_weight: np.ndarray,
-                             n_zones: int, prior_strength: float,
-                             grid: tuple[float, ...]) -> tuple[float, dict[str, float]]:
-    """Lot concentration of the joint block's drift correction, by held-out single-lot parcels.
-
-    ``pieces = (ratio, rest, weights, scale)``: out-of-fold per-stone pieces,
-    the sites' component weights (n_sites, K) and the term's weight per site;
-    ``parcels``: stone indices of held-out single-lot parcels (those of two
-    stones or more count). Each candidate ``c``, and ``inf`` (no drift), is
-    scored by the parcels' zone log loss, each size at its own best
-    tempering (at most 1, as :func:`_fit_tempering` fits it), every size
-    weighing equally. Returns the chosen ``c`` and the losses (nats).
-    """
-    ratio, rest, weights, scale = pieces
-    parcels = [p for p in parcels if len(p) > 1]
-    if not parcels:
-        return float("inf"), {}
-    rows, starts, sizes = stack_parcels(parcels)
-    truth = zone_of_stone[rows[starts]]
-    ones = np.ones(len(rows))
-    losses: dict[str, float] = {}
-    for c in (float("inf"), *grid):
-        extra = (None if not np.isfinite(c)
-                 else drift_extra((ratio, rest, c * weights[None], scale), rows, starts))
-        zone_ll = zone_evidence(site_ll[rows], starts, ones, site_zone, log_weight, n_zones, prior_strength,
-                                one_site_extra=extra)[0]
-        centred = zone_ll - zone_ll.max(axis=1, keepdims=True)
-        total = []
-        for n in np.unique(sizes):
-            on = sizes == n
-            cc, t = centred[on], truth[on]
-
-            def size_loss(tau: float, cc: np.ndarray = cc, t: np.ndarray = t) -> float:
-                return float(-log_softmax(tau * cc, axis=1)[np.arange(len(t)), t].mean())
-
-            total.append(minimize_scalar(size_loss, bounds=(0.02, 1.0), method="bounded",
-                                         options={"xatol": 1e-3}).fun)
-        losses[str(c)] = float(np.mean(total))
-    best = min(losses, key=lambda k: losses[k])
-    logger.info("joint block: lot concentration %s chosen on %d held-out single-lot parcels (losses %s)",
-                best, len(parcels), {k: round(v, 4) for k, v in losses.items()})
-    return float(best), losses
 
 
 def _mixed_statistics(parcels: list[np.ndarray], site_ll: np.ndarray, site_zone: np.ndarray,
