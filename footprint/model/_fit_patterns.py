@@ -178,6 +178,23 @@ class AssortmentFit:
         total = np.add.reduceat(w, starts)
         return np.add.reduceat(w * within, starts) / np.maximum(total, 1e-300) >= SHARE
 
+    def could_apply(self, X: np.ndarray, w: np.ndarray, starts: np.ndarray, names: list[str]) -> bool:
+        """Return whether the test may apply to any parcel, read on the rows before :func:`sized_rows`.
+
+        :func:`sized_rows` only fills the size class (one of the test's
+        fields) and empties the mass, so a parcel it applies to has, before,
+        nearly all its stones with no field outside the test's and the mass.
+        False lets a batch of stones described on other fields skip building
+        the sized rows (a second feature transform of every stone).
+        """
+        inside = np.zeros(X.shape[1], dtype=bool)
+        inside[self.fields] = True
+        if MASS_FEATURE in names:
+            inside[names.index(MASS_FEATURE)] = True
+        within = ~(np.isfinite(X) & ~inside).any(axis=1)
+        total = np.add.reduceat(w, starts)
+        return bool((np.add.reduceat(w * within, starts) / np.maximum(total, 1e-300) >= SHARE).any())
+
     def p_values(self, X: np.ndarray, starts: np.ndarray, w: np.ndarray, sizes: np.ndarray,
                  shares: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
         """Return population fit p-values on the assortment's fields (NaN where it does not apply).

@@ -403,7 +403,8 @@ class FootprintModel(StoneEvidenceMixin):
         X_fit = cell_sizes_for_fit(X, stones, w_rows, self.features, self.feature_names) if mean_mass else X
         fit_p = fit_p_values(self.fit_cells, self.parcel, by_parcel(X_fit), starts, wt, n_eff, every_site,
                              target)
-        if self.assortment_fit is not None and self.fit_cells is not None:
+        if (self.assortment_fit is not None and self.fit_cells is not None
+                and self.assortment_fit.could_apply(by_parcel(X), wt, starts, self.feature_names)):
             # Parcels described on the assortment's fields only: their own null (_fit_patterns).
             X_dtc = sized_rows(X, stones, self.features, self.feature_names, dtc=True)
             on_fields = self.assortment_fit.p_values(by_parcel(X_dtc), starts, wt, n_eff, every_site,

@@ -169,3 +169,21 @@ def test_assortment_null_kept_per_zone_and_read_per_declared_zone(model) -> None
     stat, size = np.array([np.quantile(fit.null[k], 0.99)]), np.array([fit.sizes[k]])
     np.testing.assert_allclose(zone_null_p_values(stat, size, fit.sizes, fit.null, [], np.array([0])),
                                zone_null_p_values(stat, size, fit.sizes, fit.null, None, None))
+
+
+def test_could_apply_holds_wherever_the_test_applies(model, parcels) -> None:
+    """The cheap check on the rows before sizing never says no where the sized rows say yes."""
+    stones, _ = parcels
+    names, fit = model.feature_names, model.assortment_fit
+    order = stones.sort_values("parcel_id", kind="stable").reset_index(drop=True)
+    ids = order["parcel_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    w = np.ones(len(order))
+    for frame in (order[["parcel_id", *FIELDS]], order[["parcel_id", *FIELDS, "mass_ct"]]):
+        X = model.matrix(frame)
+        sized = sized_rows(X, frame, model.features, names, dtc=True)
+        assert fit.applies(sized, w, starts).all() and fit.could_apply(X, w, starts, names)
+    # Stones described on every field: the sized rows are never built.
+    X_all = model.matrix(order)
+    assert not fit.could_apply(X_all, w, starts, names)
+    assert not fit.applies(sized_rows(X_all, order, model.features, names, dtc=True), w, starts).any()
