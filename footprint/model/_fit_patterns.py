@@ -143,6 +143,19 @@ def sized_rows(X: np.ndarray, stones: pd.DataFrame, features: Any, names: list[s
     return X
 
 
+def _only(X: np.ndarray, columns: Any) -> np.ndarray:
+    """Per row: is nothing observed outside ``columns``."""
+    outside = np.ones(X.shape[1], dtype=bool)
+    outside[np.asarray(columns, dtype=int)] = False
+    return ~(np.isfinite(X) & outside).any(axis=1)
+
+
+def _mostly(rows: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per parcel (rows sorted by parcel): do rows meeting ``rows`` carry at least ``SHARE`` of its weight."""
+    total = np.add.reduceat(w, starts)
+    return np.add.reduceat(w * rows, starts) / np.maximum(total, 1e-300) >= SHARE
+
+
 @dataclass
 class AssortmentFit:
     """The assortment's population fit test: its fields, cells, the sites' tables and its null.
@@ -171,12 +184,8 @@ class AssortmentFit:
 
     def applies(self, X: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Per parcel (rows sorted by parcel): do nearly all its stones have only the assortment's fields."""
-        observed = np.isfinite(X)
-        inside = np.zeros(X.shape[1], dtype=bool)
-        inside[self.fields] = True
-        within = ~(observed & ~inside).any(axis=1) & observed[:, self.fields].any(axis=1)
-        total = np.add.reduceat(w, starts)
-        return np.add.reduceat(w * within, starts) / np.maximum(total, 1e-300) >= SHARE
+        within = _only(X, self.fields) & np.isfinite(X[:, self.fields]).any(axis=1)
+        return _mostly(within, w, starts)
 
     def could_apply(self, X: np.ndarray, w: np.ndarray, starts: np.ndarray, names: list[str]) -> bool:
         """Return whether the test may apply to any parcel, read on the rows before :func:`sized_rows`.
@@ -187,13 +196,8 @@ class AssortmentFit:
         False lets a batch of stones described on other fields skip building
         the sized rows (a second feature transform of every stone).
         """
-        inside = np.zeros(X.shape[1], dtype=bool)
-        inside[self.fields] = True
-        if MASS_FEATURE in names:
-            inside[names.index(MASS_FEATURE)] = True
-        within = ~(np.isfinite(X) & ~inside).any(axis=1)
-        total = np.add.reduceat(w, starts)
-        return bool((np.add.reduceat(w * within, starts) / np.maximum(total, 1e-300) >= SHARE).any())
+        allowed = [*self.fields, *([names.index(MASS_FEATURE)] if MASS_FEATURE in names else [])]
+        return bool(_mostly(_only(X, allowed), w, starts).any())
 
     def p_values(self, X: np.ndarray, starts: np.ndarray, w: np.ndarray, sizes: np.ndarray,
                  shares: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
