@@ -18,7 +18,7 @@ import logging
 import numpy as np
 
 from ._foreign import foreign_profile, widen_interval
-from ._parcel import mixed_evidence, stack_parcels, zone_evidence
+from ._parcel import mixed_evidence, stack_parcels, zone_evidence, zone_lots
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +59,9 @@ def _fold_pools(folds: list[np.ndarray], zone_of_stone: np.ndarray, seen: list[i
     return pools or [zone_of_stone]
 
 
-def _lot_table(lots: np.ndarray, pool: np.ndarray, site_of_stone: np.ndarray,
-               zone: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Return the lots of ``zone`` in ``pool`` (stone indices of each) and the site of each lot."""
-    in_zone = np.flatnonzero(pool == zone)
-    codes, index = np.unique(lots[in_zone], return_inverse=True)
-    order = np.argsort(index, kind="stable")
-    members = np.split(in_zone[order], np.cumsum(np.bincount(index, minlength=len(codes)))[:-1])
-    return members, np.array([site_of_stone[m[0]] for m in members])
-
-
 def _draw_lots(table: tuple[list[np.ndarray], np.ndarray], size: int, rng: np.random.Generator,
                site_weight: np.ndarray) -> np.ndarray:
-    """One genuine part of ``size`` stones, whole lots of ``table`` (:func:`_lot_table`) each used once.
+    """One genuine part of ``size`` stones, whole lots of ``table`` (:func:`._parcel.zone_lots`), each once.
 
     Site shares as in :func:`simulate_parcels` (one site by production share half the time, else
     Dirichlet(1) over a random subset of two or more sites); a site that runs out of lots passes its
@@ -145,7 +135,7 @@ def _held_out_topups(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.nd
         folds = [np.flatnonzero(fold == k) for k in np.unique(fold[fold >= 0])] or folds
     for size in topup_sizes:
         pools = _fold_pools(folds, zone_of_stone, seen, size)
-        tables = {(k, z): _lot_table(lots, pool, site_of_stone, z)
+        tables = {(k, z): zone_lots(lots, pool, site_of_stone, z)
                   for k, pool in enumerate(pools) for z in seen}
         for z in seen:
             others = [o for o in seen if o != z]

@@ -89,6 +89,7 @@ __all__ = [
     "tempering",
     "widen_interval",
     "zone_evidence",
+    "zone_lots",
 ]
 
 _LN10 = np.log(10.0)
@@ -273,6 +274,22 @@ def stack_parcels(parcels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np
     sizes = np.array([len(p) for p in parcels])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     return np.concatenate(parcels), starts, sizes
+
+
+def zone_lots(lots: np.ndarray, pool: np.ndarray, site_of_stone: np.ndarray,
+              zone: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Return the lots of ``zone`` in ``pool`` (stone indices of each, by lot code) and the site of each lot.
+
+    ``pool`` gives each stone's zone, or -1 for stones left out (e.g. other
+    cross-fitting folds).
+    """
+    in_zone = np.flatnonzero(pool == zone)
+    if not len(in_zone):
+        return [], np.zeros(0, dtype=int)
+    codes, index = np.unique(lots[in_zone], return_inverse=True)
+    order = np.argsort(index, kind="stable")
+    members = np.split(in_zone[order], np.cumsum(np.bincount(index, minlength=len(codes)))[:-1])
+    return members, np.array([site_of_stone[m[0]] for m in members])
 
 
 def tempering(sizes: np.ndarray, tau0: float, rho: float,

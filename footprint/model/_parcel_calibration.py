@@ -24,7 +24,7 @@ from ._fit_test import fit_statistic
 from ._foreign import foreign_profile
 from ._interval_calibration import TOPUP_SIZES, fit_interval_scale
 from ._nulls import fit_growth
-from ._parcel import ParcelCalibration, mixed_evidence, stack_parcels, tempering, zone_evidence
+from ._parcel import ParcelCalibration, mixed_evidence, stack_parcels, tempering, zone_evidence, zone_lots
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +62,8 @@ def simulate_parcels(lots: np.ndarray, zone_of_stone: np.ndarray, site_of_stone:
     fewer stones than asked, its lots are reused (a lot appears twice only in
     the largest parcels of a small reference).
     """
-    in_zone = np.flatnonzero(zone_of_stone == zone)
-    sites = np.unique(site_of_stone[in_zone])
-    lot_codes, lot_index = np.unique(lots[in_zone], return_inverse=True)
-    members = [in_zone[lot_index == k] for k in range(len(lot_codes))]
-    lot_site = np.array([site_of_stone[m[0]] for m in members])
+    members, lot_site = zone_lots(lots, zone_of_stone, site_of_stone, zone)
+    sites = np.unique(lot_site)
     lots_of = {s: np.flatnonzero(lot_site == s) for s in sites}
     weight = np.ones(len(sites)) if site_weight is None else np.asarray(site_weight, dtype=float)[sites]
     weight = weight / weight.sum()
@@ -297,10 +294,7 @@ def _mixed_growth(site_ll: np.ndarray, lots: np.ndarray, zone_of_stone: np.ndarr
     for z in seen:
         lot_lists = []
         for f in folds:
-            own = (fold == f) & (zone_of_stone == z)
-            codes, index = np.unique(lots[own], return_inverse=True)
-            rows = np.flatnonzero(own)
-            lot_lists.append([rows[index == k] for k in range(len(codes))])
+            lot_lists.append(zone_lots(lots, np.where(fold == f, zone_of_stone, -1), site_of_stone, z)[0])
         fill = min(sum(len(m) for m in ll) for ll in lot_lists)
         at = [k for k, n in enumerate(sizes) if GROWTH_FROM <= n <= fill / 2]
         if len(at) < 2 or len(folds) < 2:

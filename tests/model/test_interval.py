@@ -43,7 +43,8 @@ def _reference_layout(n_lots_per_site: int = 6, lot_size: int = 40):
 
 @pytest.mark.parametrize("size", [100, 200])
 def test_held_out_top_up_parts_take_each_lot_once(size):
-    from footprint.model._interval_calibration import _draw_lots, _fold_pools, _lot_table
+    from footprint.model._interval_calibration import _draw_lots, _fold_pools
+    from footprint.model._parcel import zone_lots
 
     site, lots, fold = _reference_layout()
     site_zone = np.array([0, 0, 1, 1])
@@ -56,6 +57,6 @@ def test_held_out_top_up_parts_take_each_lot_once(size):
         assert all((pool == z).sum() >= size for z in (0, 1))
         assert len(np.unique(fold[pool >= 0])) == (1 if size <= 160 else 2)
         for _ in range(20):
-            part = _draw_lots(_lot_table(lots, pool, site, 0), size, rng, np.array([0.5, 0.5, 0.5, 0.5]))
+            part = _draw_lots(zone_lots(lots, pool, site, 0), size, rng, np.array([0.5, 0.5, 0.5, 0.5]))
             assert len(part) == size and len(np.unique(part)) == size  # no stone (so no lot) twice
             assert np.all(zone[part] == 0) and np.all(pool[part] == 0)
